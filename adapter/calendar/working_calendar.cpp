@@ -1,0 +1,285 @@
+#include "calendar/working_calendar.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "configuration/yaml_reader.hpp"
+
+namespace nqs::calendar {
+namespace {
+
+using date::days;
+
+constexpr const char* kWeekdayNames[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                         "Thursday", "Friday", "Saturday"};
+
+bool is_weekend(Date day) {
+  const date::weekday wd{day};
+  return wd == date::Saturday || wd == date::Sunday;
+}
+
+std::string weekday_name(Date day) {
+  return kWeekdayNames[date::weekday{day}.c_encoding()];
+}
+
+int year_of(Date day) {
+  return static_cast<int>(date::year_month_day{day}.year());
+}
+
+Date first_day(int year) {
+  return date::year{year} / date::January / 1;
+}
+
+std::string label(const NamedDay& named) {
+  return named.provisional ? named.name + ", provisional" : named.name;
+}
+
+// Lays out one year: weekends, then holidays and religious days, then moves, then transfers.
+// Appends the year's days to `out`, recording any problem found in `diagnostics`.
+void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
+                  configuration::Diagnostics& diagnostics) {
+  const Date first = first_day(rules.year);
+  const Date last = first_day(rules.year + 1);
+  const auto count = static_cast<std::size_t>((last - first).count());
+  std::vector<DayStatus> year(count);
+  // Whether each day is still a plain weekend day (not a holiday that fell on it).
+  std::vector<bool> plain_weekend(count, false);
+  auto index = [&](Date day) { return static_cast<std::size_t>((day - first).count()); };
+  auto at = [&](Date day) -> DayStatus& { return year[index(day)]; };
+  auto in_year = [&](Date day) { return day >= first && day < last; };
+
+  // Five-day working week: Saturday and Sunday off.
+  for (Date day = first; day < last; day += days{1}) {
+    if (!is_weekend(day))
+      continue;
+    at(day) = DayStatus{false, fmt::format("weekend ({})", weekday_name(day))};
+    plain_weekend[index(day)] = true;
+  }
+  // Law "On holidays", art. 5: public holidays are days off.
+  std::vector<const NamedDay*> holidays;
+  for (const auto& holiday : rules.public_holidays) {
+    if (!in_year(holiday.day))
+      continue;  // reported when the file was read
+    at(holiday.day) = DayStatus{false, fmt::format("public holiday: {}", label(holiday))};
+    plain_weekend[index(holiday.day)] = false;
+    holidays.push_back(&holiday);
+  }
+  // Religious days off (Orthodox Christmas, the first day of Kurban ait) are never moved.
+  for (const auto& religious : rules.religious_days_off) {
+    if (!in_year(religious.day))
+      continue;
+    at(religious.day) =
+        DayStatus{false, fmt::format("religious day off, never moved: {}", label(religious))};
+    plain_weekend[index(religious.day)] = false;
+  }
+  // A public holiday on a Saturday or Sunday moves to the next working day that is not itself a
+  // holiday, a religious day off or a day another holiday already moved to; taking holidays in
+  // date order moves a run such as Nauryz (21-23 March) as a whole.
+  std::sort(holidays.begin(), holidays.end(),
+            [](const NamedDay* a, const NamedDay* b) { return a->day < b->day; });
+  for (const NamedDay* holiday : holidays) {
+    if (!is_weekend(holiday->day))
+      continue;
+    Date target = holiday->day + days{1};
+    while (in_year(target) && !at(target).working)
+      target += days{1};
+    if (!in_year(target)) {
+      diagnostics.add(fmt::format(
+          "{}: {} falls on a weekend and would move into the next year; write the move as a "
+          "transfer instead",
+          holiday->where, to_string(holiday->day)));
+      continue;
+    }
+    at(holiday->day).why +=
+        fmt::format(" (on a {}; moved to {})", weekday_name(holiday->day), to_string(target));
+    at(target) =
+        DayStatus{false, fmt::format("day off moved from {} {} ({})", weekday_name(holiday->day),
+                                     to_string(holiday->day), label(*holiday))};
+  }
+  // Decreed transfers: a working weekday becomes a day off and a weekend day is worked instead.
+  for (const auto& transfer : rules.transfers) {
+    if (!in_year(transfer.day_off) || !in_year(transfer.worked_on))
+      continue;
+    bool sensible = true;
+    if (!at(transfer.day_off).working) {
+      diagnostics.add(fmt::format("{}.day_off: {} is already a day off ({})", transfer.where,
+                                  to_string(transfer.day_off), at(transfer.day_off).why));
+      sensible = false;
+    }
+    if (at(transfer.worked_on).working) {
+      diagnostics.add(fmt::format("{}.worked_on: {} is already a working day", transfer.where,
+                                  to_string(transfer.worked_on)));
+      sensible = false;
+    } else if (!plain_weekend[index(transfer.worked_on)]) {
+      diagnostics.add(
+          fmt::format("{}.worked_on: {} is a {} ({}); only a plain weekend day can be "
+                      "worked in exchange for a day off",
+                      transfer.where, to_string(transfer.worked_on),
+                      weekday_name(transfer.worked_on), at(transfer.worked_on).why));
+      sensible = false;
+    }
+    if (!sensible)
+      continue;
+    at(transfer.day_off) = DayStatus{
+        false, fmt::format("day off transferred from {} {} ({})", weekday_name(transfer.worked_on),
+                           to_string(transfer.worked_on), transfer.basis)};
+    at(transfer.worked_on) =
+        DayStatus{true, fmt::format("decreed working day in exchange for {} {} ({})",
+                                    weekday_name(transfer.day_off), to_string(transfer.day_off),
+                                    transfer.basis)};
+  }
+  out.insert(out.end(), std::make_move_iterator(year.begin()), std::make_move_iterator(year.end()));
+}
+
+}  // namespace
+
+std::string to_string(Date day) {
+  return date::format("%F", day);
+}
+
+std::string to_local_string(Instant instant, const date::time_zone& zone) {
+  return date::format("%FT%T%Ez", date::make_zoned(&zone, instant));
+}
+
+std::optional<WorkingCalendar> WorkingCalendar::build(std::vector<YearRules> years,
+                                                      const date::time_zone& zone,
+                                                      configuration::Diagnostics& diagnostics) {
+  const auto problems_before = diagnostics.problems().size();
+  std::sort(years.begin(), years.end(),
+            [](const YearRules& a, const YearRules& b) { return a.year < b.year; });
+  for (std::size_t i = 1; i < years.size(); ++i) {
+    if (years[i].year == years[i - 1].year) {
+      diagnostics.add(fmt::format("{}: year {} is already given by {}", years[i].source,
+                                  years[i].year, years[i - 1].source));
+    }
+  }
+  if (years.empty()) {
+    diagnostics.add("calendar: no calendar year is configured");
+  }
+  if (diagnostics.problems().size() != problems_before)
+    return std::nullopt;
+
+  const int first_year = years.front().year;
+  const int last_year = years.back().year;
+  const Date first = first_day(first_year);
+  std::vector<Day> days_out(static_cast<std::size_t>((first_day(last_year + 1) - first).count()));
+  std::vector<int> covered;
+  for (const auto& rules : years) {
+    std::vector<DayStatus> laid_out;
+    lay_out_year(rules, laid_out, diagnostics);
+    auto offset = static_cast<std::size_t>((first_day(rules.year) - first).count());
+    for (auto& status : laid_out) {
+      days_out[offset++] = Day{true, std::move(status)};
+    }
+    covered.push_back(rules.year);
+  }
+  if (diagnostics.problems().size() != problems_before)
+    return std::nullopt;
+  return WorkingCalendar(zone, first, std::move(days_out), std::move(covered));
+}
+
+const WorkingCalendar::Day* WorkingCalendar::find(Date day) const {
+  if (day < first_)
+    return nullptr;
+  const auto index = static_cast<std::size_t>((day - first_).count());
+  if (index >= days_.size() || !days_[index].covered)
+    return nullptr;
+  return &days_[index];
+}
+
+bool WorkingCalendar::covers(Date day) const {
+  return find(day) != nullptr;
+}
+
+std::string WorkingCalendar::coverage() const {
+  std::string out;
+  for (std::size_t i = 0; i < years_.size();) {
+    std::size_t j = i;
+    while (j + 1 < years_.size() && years_[j + 1] == years_[j] + 1)
+      ++j;
+    if (!out.empty())
+      out += ", ";
+    out += i == j ? fmt::format("{}", years_[i]) : fmt::format("{}-{}", years_[i], years_[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+Error WorkingCalendar::not_covered(Date day) const {
+  return make_error(fmt::format(
+      "{} is outside the working-day calendar (years covered: {}); add config/calendar/kz-{}.yaml "
+      "and list it in calendar.files",
+      to_string(day), coverage(), year_of(day)));
+}
+
+Result<DayStatus> WorkingCalendar::status(Date day) const {
+  const Day* found = find(day);
+  if (found == nullptr)
+    return not_covered(day);
+  return found->status;
+}
+
+Result<bool> WorkingCalendar::is_working(Date day) const {
+  const Day* found = find(day);
+  if (found == nullptr)
+    return not_covered(day);
+  return found->status.working;
+}
+
+Result<Date> WorkingCalendar::working_days_after(Date day, int n) const {
+  if (n < 0)
+    return make_error(fmt::format("the number of working days must not be negative ({})", n));
+  if (find(day) == nullptr)
+    return not_covered(day);
+  Date current = day;
+  for (int counted = 0; counted < n;) {
+    current += days{1};
+    const Day* found = find(current);
+    if (found == nullptr)
+      return not_covered(current);
+    if (found->status.working)
+      ++counted;
+  }
+  return current;
+}
+
+Result<std::vector<std::pair<Date, DayStatus>>> WorkingCalendar::exceptions(int year) const {
+  const Date first = first_day(year);
+  if (find(first) == nullptr)
+    return not_covered(first);
+  std::vector<std::pair<Date, DayStatus>> out;
+  for (Date day = first; day < first_day(year + 1); day += days{1}) {
+    const DayStatus& status = find(day)->status;
+    if (is_weekend(day) == status.working)
+      out.emplace_back(day, status);
+  }
+  return out;
+}
+
+Date WorkingCalendar::local_date(Instant instant) const {
+  return Date{date::floor<days>(zone_->to_local(instant)).time_since_epoch()};
+}
+
+Instant WorkingCalendar::end_of_local_day(Date day) const {
+  // The first instant of the next local day, less one millisecond: right across an offset change
+  // too (Almaty's midnight of 2024-03-01 came an hour later in UTC than the day before's).
+  const date::local_days next_midnight{(day + days{1}).time_since_epoch()};
+  const auto start_of_next = zone_->to_sys(next_midnight, date::choose::earliest);
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(start_of_next) -
+         std::chrono::milliseconds{1};
+}
+
+Result<Instant> WorkingCalendar::working_day_deadline(Instant start, int n) const {
+  BOOST_OUTCOME_TRY(auto due_day, working_days_after(local_date(start), n));
+  return end_of_local_day(due_day);
+}
+
+Result<Instant> WorkingCalendar::calendar_day_deadline(Instant start, int n) const {
+  if (n < 0)
+    return make_error(fmt::format("the number of calendar days must not be negative ({})", n));
+  return end_of_local_day(local_date(start) + days{n});
+}
+
+}  // namespace nqs::calendar

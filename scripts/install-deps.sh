@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages nqs-adapter needs to build, run and test; only the missing ones.
+# Idempotent: a second run installs nothing and does not touch the network.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also what the tests use
+set -euo pipefail
+
+packages=(
+  g++ make cmake pkg-config            # toolchain (C++20 with g++ 12)
+  libboost1.81-dev libboost-json1.81-dev  # Asio, Beast, Outcome; JSON
+  libyaml-cpp-dev                      # configuration
+  libspdlog-dev libfmt-dev             # logging, formatting
+  libcli11-dev                         # command line
+  libhowardhinnant-date-dev tzdata     # dates and the tz database (Asia/Almaty)
+  libgtest-dev libgmock-dev            # the unit tests are built with the daemon
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(
+    clang-format                       # the formatting check
+    jq                                 # the command-line tests read JSON logs
+  )
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}"

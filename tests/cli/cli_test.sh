@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Command-line tests of nqs-adapter: cli_test.sh CASE PATH-TO-nqs-adapter
+# Run from the source tree (CTest does), so that config/adapter.yaml is the shipped one.
+set -u
+case_name=$1
+nqs=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+# expect_run RC EXPECTED_STDOUT -- command...: exact exit code and exact standard output.
+expect_run() {
+  local want_rc=$1 want_out=$2; shift 3
+  local out rc
+  out=$("$@" 2>"$work/stderr"); rc=$?
+  [ "$rc" = "$want_rc" ] || fail "'$*' exited $rc, expected $want_rc; stderr: $(cat "$work/stderr")"
+  [ "$out" = "$want_out" ] || fail "'$*' printed [$out], expected [$want_out]"
+}
+stderr_has() { grep -qF -- "$1" "$work/stderr" || fail "stderr lacks [$1]: $(cat "$work/stderr")"; }
+
+# A configuration outside the source tree that names the shipped calendars by absolute path.
+write_config() {
+  local format=${1:-text}
+  {
+    echo "log: {level: info, format: $format}"
+    echo "calendar:"
+    echo "  files:"
+    for f in "$PWD"/config/calendar/kz-*.yaml; do echo "    - $f"; done
+  } > "$work/adapter.yaml"
+}
+
+# Starts the daemon in the background, waits (bounded) until it says it started.
+start_daemon() {
+  "$nqs" run --config "$1" 2>"$work/daemon.log" &
+  daemon_pid=$!
+  for _ in $(seq 1 200); do
+    grep -q "nqs-adapter started" "$work/daemon.log" && return 0
+    kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited early: $(cat "$work/daemon.log")"
+    sleep 0.05
+  done
+  fail "daemon did not start: $(cat "$work/daemon.log")"
+}
+
+case "$case_name" in
+  calendar_add_example)
+    # Nauryz, a weekend and two moved days between 20 and 26 March 2025.
+    expect_run 0 "2025-03-26" -- "$nqs" calendar add 2025-03-20 1
+    expect_run 0 "2026-01-05" -- "$nqs" calendar add 2025-12-31 1
+    ;;
+  calendar_add_zero)
+    expect_run 0 "2025-03-22" -- "$nqs" calendar add 2025-03-22 0
+    expect_run 0 "2025-03-26" -- "$nqs" calendar add 2025-03-22 1
+    ;;
+  calendar_is_working)
+    expect_run 0 "2025-03-20 working" -- "$nqs" calendar is-working 2025-03-20
+    expect_run 0 "2025-03-24 non-working day off moved from Saturday 2025-03-22 (Nauryz meirami)" \
+      -- "$nqs" calendar is-working 2025-03-24
+    # The option may also come after the subcommand's arguments.
+    expect_run 0 "2024-06-16 non-working religious day off, never moved: Kurban ait (first day)" \
+      -- "$nqs" calendar is-working 2024-06-16 --config config/adapter.yaml
+    ;;
+  calendar_is_working_weekend)
+    expect_run 0 "2025-01-04 non-working weekend (Saturday)" -- "$nqs" calendar is-working 2025-01-04
+    expect_run 0 "2025-01-05 working decreed working day in exchange for Friday 2025-01-03 (Government decree on the transfer of days off in 2025)" \
+      -- "$nqs" calendar is-working 2025-01-05
+    ;;
+  calendar_year)
+    out=$("$nqs" calendar year 2025) || fail "calendar year failed"
+    [ "$(echo "$out" | wc -l)" = 17 ] || fail "expected 17 lines for 2025, got: $out"
+    [ "$(echo "$out" | head -1)" = "2025-01-01 non-working public holiday: New Year" ] || fail "first line: $out"
+    echo "$out" | grep -qx "2025-01-05 working decreed working day in exchange for Friday 2025-01-03 (Government decree on the transfer of days off in 2025)" \
+      || fail "working Sunday missing: $out"
+    # Weekends that are plain weekends are not listed; weekend holidays neither (they are Saturdays).
+    echo "$out" | grep -q "^2025-03-22" && fail "a Saturday was listed: $out"
+    true
+    ;;
+  calendar_not_covered)
+    expect_run 1 "" -- "$nqs" calendar is-working 2030-01-01
+    stderr_has "2030-01-01 is outside the working-day calendar (years covered: 2023-2027)"
+    expect_run 1 "" -- "$nqs" calendar add 2027-12-30 2
+    stderr_has "2028-01-01 is outside the working-day calendar"
+    expect_run 1 "" -- "$nqs" calendar year 2031
+    ;;
+  calendar_bad_date)
+    expect_run 2 "" -- "$nqs" calendar add 2025-13-01 1
+    stderr_has "'2025-13-01' is not a date written YYYY-MM-DD"
+    expect_run 2 "" -- "$nqs" calendar is-working tomorrow
+    ;;
+  calendar_negative_n)
+    expect_run 2 "" -- "$nqs" calendar add 2025-03-20 -1
+    expect_run 2 "" -- "$nqs" calendar add 2025-03-20 one
+    ;;
+  check_config_ok)
+    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty)" \
+      -- "$nqs" check-config
+    ;;
+  check_config_broken)
+    printf 'log: {level: loud}\ncalendar:\n  files: [missing.yaml]\n  tz: UTC\n' > "$work/adapter.yaml"
+    expect_run 1 "" -- "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "$work/adapter.yaml:1:14: log.level: 'loud' is not one of: trace, debug, info, warn, error"
+    stderr_has "$work/adapter.yaml:3:11: calendar.files[0]: file not found: $work/missing.yaml"
+    stderr_has "$work/adapter.yaml:4:3: calendar.tz: unknown key"
+    stderr_has "3 problems found"
+    ;;
+  check_config_env)
+    printf 'bogus: 1\n' > "$work/adapter.yaml"
+    expect_run 1 "" -- env NQS_ADAPTER_CONFIG="$work/adapter.yaml" "$nqs" check-config
+    stderr_has "bogus: unknown key"
+    # An explicit --config wins over the environment.
+    write_config
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty)" \
+      -- env NQS_ADAPTER_CONFIG=/nonexistent.yaml "$nqs" check-config --config "$work/adapter.yaml"
+    ;;
+  run_refuses_bad_config)
+    printf 'calendar: {files: []}\n' > "$work/adapter.yaml"
+    expect_run 78 "" -- "$nqs" run --config "$work/adapter.yaml"
+    stderr_has "calendar.files: list at least one calendar file"
+    stderr_has "not started because of the configuration problems above"
+    ;;
+  run_stops_on_sigterm)
+    write_config
+    start_daemon "$work/adapter.yaml"
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid"; rc=$?
+    [ "$rc" = 0 ] || fail "daemon exited $rc after SIGTERM: $(cat "$work/daemon.log")"
+    grep -q "info stopping signal=SIGTERM" "$work/daemon.log" || fail "no stop line: $(cat "$work/daemon.log")"
+    grep -q "info nqs-adapter stopped" "$work/daemon.log" || fail "no stopped line"
+    ;;
+  run_json_logs)
+    write_config json
+    start_daemon "$work/adapter.yaml"
+    kill -INT "$daemon_pid"
+    wait "$daemon_pid" || fail "daemon failed after SIGINT"
+    # Every line is one JSON object with time, level and message.
+    jq -e -s 'length >= 3 and all(.[]; (.time|type)=="string" and (.level|type)=="string" and (.message|type)=="string")' \
+      "$work/daemon.log" >/dev/null || fail "not JSON lines: $(cat "$work/daemon.log")"
+    jq -e -s 'any(.[]; .message=="nqs-adapter started" and .calendar=="2023-2027" and .time_zone=="Asia/Almaty")' \
+      "$work/daemon.log" >/dev/null || fail "start line lacks fields: $(cat "$work/daemon.log")"
+    jq -e -s 'any(.[]; .message=="stopping" and .signal=="SIGINT")' "$work/daemon.log" >/dev/null \
+      || fail "no stop line: $(cat "$work/daemon.log")"
+    ;;
+  help_lists_commands)
+    out=$("$nqs" --help) || fail "--help failed"
+    for cmd in run check-config calendar; do
+      echo "$out" | grep -qE "^  $cmd " || fail "--help lacks $cmd: $out"
+    done
+    # Commands of capabilities not built yet are not offered.
+    for cmd in inspect queues dlq sla; do
+      echo "$out" | grep -qE "^  $cmd " && fail "--help offers $cmd, which does not exist yet"
+    done
+    "$nqs" calendar --help | grep -q "is-working" || fail "calendar --help lacks is-working"
+    expect_run 2 "" -- "$nqs"
+    expect_run 2 "" -- "$nqs" frobnicate
+    ;;
+  version)
+    expect_run 0 "0.1.0" -- "$nqs" --version
+    ;;
+  *)
+    fail "unknown case"
+    ;;
+esac
+echo "PASS [$case_name]"

@@ -1,0 +1,180 @@
+// Validation of config/adapter.yaml: every problem is reported at once, each with its key path.
+#include "configuration/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace nqs::configuration {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+struct Loaded {
+  std::optional<Setup> setup;
+  std::vector<std::string> problems;
+};
+
+// Writes adapter.yaml (and the calendar files it may name) into a temporary folder and loads it.
+Loaded load(const std::string& adapter_yaml, test::TempDir& dir) {
+  dir.write("calendar/kz-2025.yaml", "year: 2025\n");
+  dir.write("calendar/kz-2026.yaml", "year: 2026\n");
+  const auto file = dir.write("adapter.yaml", adapter_yaml);
+  Diagnostics diagnostics;
+  Loaded loaded;
+  loaded.setup = load_setup(file, diagnostics);
+  for (auto problem : diagnostics.problems()) {
+    const auto prefix = dir.path().string() + "/";
+    for (auto at = problem.find(prefix); at != std::string::npos; at = problem.find(prefix)) {
+      problem.erase(at, prefix.size());
+    }
+    loaded.problems.push_back(problem);
+  }
+  EXPECT_EQ(loaded.setup.has_value(), loaded.problems.empty());
+  return loaded;
+}
+
+TEST(Config, TheShippedConfigurationIsValid) {
+  Diagnostics diagnostics;
+  auto setup = load_setup(test::source_path("config/adapter.yaml"), diagnostics);
+  ASSERT_TRUE(setup.has_value()) << test::join(diagnostics.problems());
+  EXPECT_EQ(setup->calendar->coverage(), "2023-2027");
+  EXPECT_EQ(setup->config.calendar.time_zone, "Asia/Almaty");
+  EXPECT_EQ(setup->config.log.format, LogFormat::text);
+}
+
+TEST(Config, DefaultsApplyWhereKeysAreLeftOut) {
+  test::TempDir dir;
+  auto loaded = load("calendar:\n  files: [calendar/kz-2025.yaml]\n", dir);
+  ASSERT_TRUE(loaded.setup.has_value()) << test::join(loaded.problems);
+  EXPECT_EQ(loaded.setup->config.log.level, "info");
+  EXPECT_EQ(loaded.setup->config.log.format, LogFormat::text);
+  EXPECT_EQ(loaded.setup->config.calendar.time_zone, "Asia/Almaty");
+  // Relative paths are relative to the configuration file's folder, not the working directory.
+  EXPECT_EQ(loaded.setup->config.calendar.files.at(0), dir.path() / "calendar/kz-2025.yaml");
+}
+
+TEST(Config, EveryProblemIsReportedAtOnceWithItsPath) {
+  test::TempDir dir;
+  auto loaded = load(
+      "loging:\n"
+      "  level: info\n"
+      "log:\n"
+      "  level: verbose\n"
+      "  format: [json]\n"
+      "  colour: true\n"
+      "calendar:\n"
+      "  time_zone: Mars/Olympus_Mons\n"
+      "  files:\n"
+      "    - calendar/kz-2025.yaml\n"
+      "    - calendar/kz-2026.yaml\n"
+      "    - calendar/kz-2030.yaml\n"
+      "    - {year: 2031}\n",
+      dir);
+  EXPECT_THAT(
+      loaded.problems,
+      ElementsAre(
+          "adapter.yaml:4:10: log.level: 'verbose' is not one of: trace, debug, info, warn, error",
+          "adapter.yaml:5:11: log.format: expected one of: text, json, found a list",
+          "adapter.yaml:6:3: log.colour: unknown key (known here: format, level)",
+          "adapter.yaml:8:14: calendar.time_zone: unknown time zone 'Mars/Olympus_Mons' "
+          "(Mars/Olympus_Mons not found in timezone database); install the tzdata package",
+          "adapter.yaml:12:7: calendar.files[2]: file not found: calendar/kz-2030.yaml",
+          "adapter.yaml:13:7: calendar.files[3]: expected text, found a mapping",
+          "adapter.yaml:1:1: loging: unknown key, did you mean 'log'?"));
+}
+
+TEST(Config, WrongShapesAreNamed) {
+  test::TempDir dir;
+  auto loaded = load("log: [1, 2]\ncalendar:\n  files: calendar/kz-2025.yaml\n", dir);
+  EXPECT_THAT(loaded.problems,
+              ElementsAre("adapter.yaml:1:6: log: expected a mapping, found a list",
+                          "adapter.yaml:3:10: calendar.files: expected a list, found "
+                          "'calendar/kz-2025.yaml'"));
+}
+
+TEST(Config, CalendarFilesAreRequired) {
+  test::TempDir dir;
+  EXPECT_THAT(load("log: {level: debug}\n", dir).problems,
+              ElementsAre("adapter.yaml: calendar.files: required key is missing"));
+  EXPECT_THAT(load("calendar: {files: []}\n", dir).problems,
+              ElementsAre("adapter.yaml:1:19: calendar.files: list at least one calendar file"));
+}
+
+TEST(Config, AKeyGivenTwiceIsAProblem) {
+  test::TempDir dir;
+  EXPECT_THAT(load("log: {level: info}\nlog: {level: debug}\n"
+                   "calendar: {files: [calendar/kz-2025.yaml]}\n",
+                   dir)
+                  .problems,
+              ElementsAre("adapter.yaml:2:1: log: key given more than once"));
+}
+
+TEST(Config, ProblemsInsideCalendarFilesAreReportedToo) {
+  test::TempDir dir;
+  dir.write("calendar/kz-2027.yaml",
+            "year: 2027\npublic_holidays:\n  - {date: 2028-01-01, name: X}\n");
+  EXPECT_THAT(
+      load("calendar: {files: [calendar/kz-2025.yaml, calendar/kz-2027.yaml]}\n", dir).problems,
+      ElementsAre("calendar/kz-2027.yaml:3:12: public_holidays[0].date: 2028-01-01 is "
+                  "outside the file's year 2027"));
+}
+
+TEST(Config, SyntaxErrorsAndMissingFilesAreNamed) {
+  test::TempDir dir;
+  EXPECT_THAT(load("log:\n  level: [info\n", dir).problems,
+              ElementsAre(HasSubstr("adapter.yaml:3:1: YAML syntax error:")));
+  Diagnostics diagnostics;
+  EXPECT_FALSE(load_setup(dir.path() / "absent.yaml", diagnostics).has_value());
+  EXPECT_THAT(diagnostics.problems(),
+              ElementsAre(HasSubstr("absent.yaml: file not found or not a regular file")));
+}
+
+TEST(YamlReader, ParsesDatesStrictly) {
+  EXPECT_TRUE(parse_date("2024-02-29").has_value());
+  EXPECT_FALSE(parse_date("2025-02-29").has_value());
+  EXPECT_FALSE(parse_date("2025-3-01").has_value());
+  EXPECT_FALSE(parse_date("2025-03-01T00:00").has_value());
+  EXPECT_FALSE(parse_date("+025-03-01").has_value());
+}
+
+TEST(YamlReader, ParsesDurationsWithUnits) {
+  EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds{500});
+  EXPECT_EQ(parse_duration("30s"), std::chrono::seconds{30});
+  EXPECT_EQ(parse_duration("5m"), std::chrono::minutes{5});
+  EXPECT_EQ(parse_duration("2h"), std::chrono::hours{2});
+  EXPECT_FALSE(parse_duration("30").has_value());
+  EXPECT_FALSE(parse_duration("-1s").has_value());
+  EXPECT_FALSE(parse_duration("1.5s").has_value());
+  EXPECT_FALSE(parse_duration("99999999999h").has_value());
+}
+
+TEST(YamlReader, SuggestsOnlyCloseKeys) {
+  const std::set<std::string, std::less<>> keys{"calendar", "log", "time_zone"};
+  EXPECT_EQ(closest_match("calender", keys), "calendar");
+  EXPECT_EQ(closest_match("timezone", keys), "time_zone");
+  EXPECT_EQ(closest_match("broker", keys), "");
+}
+
+TEST(YamlReader, RangesAndFlags) {
+  Diagnostics diagnostics;
+  auto root = Reader::parse("a: 70000\nb: yes\nc: 10m\nd: 5\ne: true\n", "t.yaml", diagnostics);
+  ASSERT_TRUE(root.has_value());
+  EXPECT_EQ(root->integer("a", 1, 65535, 7), 7);
+  EXPECT_EQ(root->flag("b", false), false);
+  EXPECT_EQ(root->duration("c", std::chrono::seconds{1}, std::chrono::minutes{5},
+                           std::chrono::seconds{30}),
+            std::chrono::seconds{30});
+  EXPECT_EQ(root->integer("d", 1, 10, 7), 5);
+  EXPECT_EQ(root->flag("e", false), true);
+  root->finish();
+  EXPECT_THAT(diagnostics.problems(),
+              ElementsAre("t.yaml:1:4: a: 70000 is out of range [1, 65535]",
+                          "t.yaml:2:4: b: 'yes' is not true or false",
+                          "t.yaml:3:4: c: 10m is out of range [1000ms, 300000ms]"));
+}
+
+}  // namespace
+}  // namespace nqs::configuration
