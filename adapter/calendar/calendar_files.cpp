@@ -23,11 +23,9 @@ class YearFileReader {
   // A date of this year, not listed before in the file.
   std::optional<Date> day_of_year(Reader entry, std::string_view key) {
     auto field = entry.required(key);
-    if (!field)
-      return std::nullopt;
+    if (!field) return std::nullopt;
     auto ymd = field->as_date();
-    if (!ymd)
-      return std::nullopt;
+    if (!ymd) return std::nullopt;
     if (static_cast<int>(ymd->year()) != year_) {
       field->problem(
           fmt::format("{} is outside the file's year {}", to_string(date::sys_days{*ymd}), year_));
@@ -50,8 +48,7 @@ class YearFileReader {
       auto name_text = name ? name->as_text() : std::nullopt;
       const bool provisional = entry.flag("provisional", false);
       entry.finish();
-      if (day && name_text)
-        out.push_back(NamedDay{*day, *name_text, provisional, where(entry)});
+      if (day && name_text) out.push_back(NamedDay{*day, *name_text, provisional, where(entry)});
     }
     return out;
   }
@@ -110,8 +107,7 @@ std::optional<YearRules> read_year_rules(Reader root, Diagnostics& diagnostics) 
   rules.religious_days_off = reader.named_days(root, "religious_days_off");
   rules.transfers = reader.transfers(root);
   root.finish();
-  if (diagnostics.problems().size() != problems_before)
-    return std::nullopt;
+  if (diagnostics.problems().size() != problems_before) return std::nullopt;
   return rules;
 }
 
@@ -153,11 +149,9 @@ std::optional<WorkingCalendar> load_calendar(const std::vector<std::filesystem::
   }
   // A broken file is already reported; the others are still laid out so that their own problems
   // are reported in the same run.
-  if (years.empty() && !complete)
-    return std::nullopt;
+  if (years.empty() && !complete) return std::nullopt;
   auto calendar = WorkingCalendar::build(std::move(years), zone, diagnostics);
-  if (!complete)
-    return std::nullopt;
+  if (!complete) return std::nullopt;
   return calendar;
 }
 

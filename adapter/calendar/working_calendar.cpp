@@ -52,24 +52,21 @@ void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
 
   // Five-day working week: Saturday and Sunday off.
   for (Date day = first; day < last; day += days{1}) {
-    if (!is_weekend(day))
-      continue;
+    if (!is_weekend(day)) continue;
     at(day) = DayStatus{false, fmt::format("weekend ({})", weekday_name(day))};
     plain_weekend[index(day)] = true;
   }
   // Law "On holidays", art. 5: public holidays are days off.
   std::vector<const NamedDay*> holidays;
   for (const auto& holiday : rules.public_holidays) {
-    if (!in_year(holiday.day))
-      continue;  // reported when the file was read
+    if (!in_year(holiday.day)) continue;  // reported when the file was read
     at(holiday.day) = DayStatus{false, fmt::format("public holiday: {}", label(holiday))};
     plain_weekend[index(holiday.day)] = false;
     holidays.push_back(&holiday);
   }
   // Religious days off (Orthodox Christmas, the first day of Kurban ait) are never moved.
   for (const auto& religious : rules.religious_days_off) {
-    if (!in_year(religious.day))
-      continue;
+    if (!in_year(religious.day)) continue;
     at(religious.day) =
         DayStatus{false, fmt::format("religious day off, never moved: {}", label(religious))};
     plain_weekend[index(religious.day)] = false;
@@ -80,8 +77,7 @@ void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
   std::sort(holidays.begin(), holidays.end(),
             [](const NamedDay* a, const NamedDay* b) { return a->day < b->day; });
   for (const NamedDay* holiday : holidays) {
-    if (!is_weekend(holiday->day))
-      continue;
+    if (!is_weekend(holiday->day)) continue;
     Date target = holiday->day + days{1};
     while (in_year(target) && !at(target).working)
       target += days{1};
@@ -100,8 +96,7 @@ void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
   }
   // Decreed transfers: a working weekday becomes a day off and a weekend day is worked instead.
   for (const auto& transfer : rules.transfers) {
-    if (!in_year(transfer.day_off) || !in_year(transfer.worked_on))
-      continue;
+    if (!in_year(transfer.day_off) || !in_year(transfer.worked_on)) continue;
     bool sensible = true;
     if (!at(transfer.day_off).working) {
       diagnostics.add(fmt::format("{}.day_off: {} is already a day off ({})", transfer.where,
@@ -120,8 +115,7 @@ void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
                       weekday_name(transfer.worked_on), at(transfer.worked_on).why));
       sensible = false;
     }
-    if (!sensible)
-      continue;
+    if (!sensible) continue;
     at(transfer.day_off) = DayStatus{
         false, fmt::format("day off transferred from {} {} ({})", weekday_name(transfer.worked_on),
                            to_string(transfer.worked_on), transfer.basis)};
@@ -158,8 +152,7 @@ std::optional<WorkingCalendar> WorkingCalendar::build(std::vector<YearRules> yea
   if (years.empty()) {
     diagnostics.add("calendar: no calendar year is configured");
   }
-  if (diagnostics.problems().size() != problems_before)
-    return std::nullopt;
+  if (diagnostics.problems().size() != problems_before) return std::nullopt;
 
   const int first_year = years.front().year;
   const int last_year = years.back().year;
@@ -175,17 +168,14 @@ std::optional<WorkingCalendar> WorkingCalendar::build(std::vector<YearRules> yea
     }
     covered.push_back(rules.year);
   }
-  if (diagnostics.problems().size() != problems_before)
-    return std::nullopt;
+  if (diagnostics.problems().size() != problems_before) return std::nullopt;
   return WorkingCalendar(zone, first, std::move(days_out), std::move(covered));
 }
 
 const WorkingCalendar::Day* WorkingCalendar::find(Date day) const {
-  if (day < first_)
-    return nullptr;
+  if (day < first_) return nullptr;
   const auto index = static_cast<std::size_t>((day - first_).count());
-  if (index >= days_.size() || !days_[index].covered)
-    return nullptr;
+  if (index >= days_.size() || !days_[index].covered) return nullptr;
   return &days_[index];
 }
 
@@ -199,8 +189,7 @@ std::string WorkingCalendar::coverage() const {
     std::size_t j = i;
     while (j + 1 < years_.size() && years_[j + 1] == years_[j] + 1)
       ++j;
-    if (!out.empty())
-      out += ", ";
+    if (!out.empty()) out += ", ";
     out += i == j ? fmt::format("{}", years_[i]) : fmt::format("{}-{}", years_[i], years_[j]);
     i = j + 1;
   }
@@ -216,44 +205,37 @@ Error WorkingCalendar::not_covered(Date day) const {
 
 Result<DayStatus> WorkingCalendar::status(Date day) const {
   const Day* found = find(day);
-  if (found == nullptr)
-    return not_covered(day);
+  if (found == nullptr) return not_covered(day);
   return found->status;
 }
 
 Result<bool> WorkingCalendar::is_working(Date day) const {
   const Day* found = find(day);
-  if (found == nullptr)
-    return not_covered(day);
+  if (found == nullptr) return not_covered(day);
   return found->status.working;
 }
 
 Result<Date> WorkingCalendar::working_days_after(Date day, int n) const {
   if (n < 0)
     return make_error(fmt::format("the number of working days must not be negative ({})", n));
-  if (find(day) == nullptr)
-    return not_covered(day);
+  if (find(day) == nullptr) return not_covered(day);
   Date current = day;
   for (int counted = 0; counted < n;) {
     current += days{1};
     const Day* found = find(current);
-    if (found == nullptr)
-      return not_covered(current);
-    if (found->status.working)
-      ++counted;
+    if (found == nullptr) return not_covered(current);
+    if (found->status.working) ++counted;
   }
   return current;
 }
 
 Result<std::vector<std::pair<Date, DayStatus>>> WorkingCalendar::exceptions(int year) const {
   const Date first = first_day(year);
-  if (find(first) == nullptr)
-    return not_covered(first);
+  if (find(first) == nullptr) return not_covered(first);
   std::vector<std::pair<Date, DayStatus>> out;
   for (Date day = first; day < first_day(year + 1); day += days{1}) {
     const DayStatus& status = find(day)->status;
-    if (is_weekend(day) == status.working)
-      out.emplace_back(day, status);
+    if (is_weekend(day) == status.working) out.emplace_back(day, status);
   }
   return out;
 }

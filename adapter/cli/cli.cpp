@@ -15,6 +15,8 @@ struct Arguments {
   std::string day;
   int count = 0;
   int year = 0;
+  std::vector<std::string> files;
+  std::string at;
 };
 
 void add_config_option(CLI::App& command, Arguments& arguments) {
@@ -54,6 +56,18 @@ int main(int argc, char** argv) {
       "check-config", "validate the configuration and every file it names; list every problem");
   add_config_option(*check, arguments);
   check->callback([&] { exit_code = check_config(arguments.config); });
+
+  auto* inspect_command = app.add_subcommand(
+      "inspect",
+      "run intake on files offline: one JSON object per line (file, outcome, reason, detail, "
+      "documentType, signer, command); exit 0 if all accepted, 1 if any rejected");
+  add_config_option(*inspect_command, arguments);
+  inspect_command->add_option("FILE", arguments.files, "a message as received from the bus")
+      ->required();
+  inspect_command->add_option("--at", arguments.at,
+                              "check certificates as at this instant (default: now)");
+  inspect_command->callback(
+      [&] { exit_code = inspect(arguments.config, arguments.files, arguments.at); });
 
   auto* calendar = app.add_subcommand("calendar", "ask the working-day calendar");
   calendar->require_subcommand(1);

@@ -7,13 +7,11 @@ namespace {
 
 // Reads `count` decimal digits at `pos`, advancing it.
 std::optional<int> digits(std::string_view text, std::size_t& pos, std::size_t count) {
-  if (pos + count > text.size())
-    return std::nullopt;
+  if (pos + count > text.size()) return std::nullopt;
   int value = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const char c = text[pos + i];
-    if (c < '0' || c > '9')
-      return std::nullopt;
+    if (c < '0' || c > '9') return std::nullopt;
     value = value * 10 + (c - '0');
   }
   pos += count;
@@ -21,8 +19,7 @@ std::optional<int> digits(std::string_view text, std::size_t& pos, std::size_t c
 }
 
 bool expect(std::string_view text, std::size_t& pos, char c) {
-  if (pos >= text.size() || text[pos] != c)
-    return false;
+  if (pos >= text.size() || text[pos] != c) return false;
   ++pos;
   return true;
 }
@@ -32,41 +29,32 @@ bool expect(std::string_view text, std::size_t& pos, char c) {
 std::optional<Instant> parse_instant(std::string_view text) {
   std::size_t pos = 0;
   const auto year = digits(text, pos, 4);
-  if (!year || !expect(text, pos, '-'))
-    return std::nullopt;
+  if (!year || !expect(text, pos, '-')) return std::nullopt;
   const auto month = digits(text, pos, 2);
-  if (!month || !expect(text, pos, '-'))
-    return std::nullopt;
+  if (!month || !expect(text, pos, '-')) return std::nullopt;
   const auto day = digits(text, pos, 2);
-  if (!day || !expect(text, pos, 'T'))
-    return std::nullopt;
+  if (!day || !expect(text, pos, 'T')) return std::nullopt;
   const auto hour = digits(text, pos, 2);
-  if (!hour || !expect(text, pos, ':'))
-    return std::nullopt;
+  if (!hour || !expect(text, pos, ':')) return std::nullopt;
   const auto minute = digits(text, pos, 2);
-  if (!minute || !expect(text, pos, ':'))
-    return std::nullopt;
+  if (!minute || !expect(text, pos, ':')) return std::nullopt;
   const auto second = digits(text, pos, 2);
-  if (!second)
-    return std::nullopt;
+  if (!second) return std::nullopt;
 
   const date::year_month_day ymd{date::year{*year}, date::month{static_cast<unsigned>(*month)},
                                  date::day{static_cast<unsigned>(*day)}};
-  if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 59)
-    return std::nullopt;
+  if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
 
   std::int64_t millis = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
     std::size_t fraction_digits = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (fraction_digits < 3)
-        millis = millis * 10 + (text[pos] - '0');
+      if (fraction_digits < 3) millis = millis * 10 + (text[pos] - '0');
       ++fraction_digits;
       ++pos;
     }
-    if (fraction_digits == 0 || fraction_digits > 9)
-      return std::nullopt;
+    if (fraction_digits == 0 || fraction_digits > 9) return std::nullopt;
     for (std::size_t i = fraction_digits; i < 3; ++i)
       millis *= 10;
   }
@@ -78,19 +66,15 @@ std::optional<Instant> parse_instant(std::string_view text) {
     const bool negative = text[pos] == '-';
     ++pos;
     const auto offset_hours = digits(text, pos, 2);
-    if (!offset_hours || !expect(text, pos, ':'))
-      return std::nullopt;
+    if (!offset_hours || !expect(text, pos, ':')) return std::nullopt;
     const auto offset_minutes = digits(text, pos, 2);
-    if (!offset_minutes || *offset_hours > 14 || *offset_minutes > 59)
-      return std::nullopt;
+    if (!offset_minutes || *offset_hours > 14 || *offset_minutes > 59) return std::nullopt;
     offset = std::chrono::hours{*offset_hours} + std::chrono::minutes{*offset_minutes};
-    if (negative)
-      offset = -offset;
+    if (negative) offset = -offset;
   } else {
     return std::nullopt;
   }
-  if (pos != text.size())
-    return std::nullopt;
+  if (pos != text.size()) return std::nullopt;
 
   const auto local = date::sys_days{ymd} + std::chrono::hours{*hour} +
                      std::chrono::minutes{*minute} + std::chrono::seconds{*second} +

@@ -2,9 +2,77 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "calendar/calendar_files.hpp"
+#include "intake/intake.hpp"
+#include "intake/signature.hpp"
+#include "mapping/mapping.hpp"
 
 namespace nqs::configuration {
+namespace {
+
+std::vector<std::filesystem::path> existing_files(Reader& section, std::string_view key) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : section.list(key)) {
+    if (auto path = entry.as_existing_file()) files.push_back(*path);
+  }
+  return files;
+}
+
+void read_intake(Reader intake, IntakeConfig& out) {
+  // Checked before parsing: a larger message is xml.too_large without being read.
+  out.max_message_bytes = static_cast<std::size_t>(
+      intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
+                     static_cast<std::int64_t>(out.max_message_bytes)));
+  out.strict_identifiers = intake.flag("strict_identifiers", out.strict_identifiers);
+  if (auto schema = intake.required("envelope_schema")) {
+    out.envelope_schema = schema->as_existing_file().value_or("");
+  }
+  out.mappings = existing_files(intake, "mappings");
+  if (out.mappings.empty()) {
+    auto field = intake.required("mappings");
+    if (field && field->is_list_or_null()) field->problem("list at least one mapping");
+  }
+  intake.finish();
+}
+
+void read_trust(Reader trust, TrustConfig& out) {
+  out.anchors = existing_files(trust, "anchors");
+  if (out.anchors.empty()) {
+    auto field = trust.required("anchors");
+    // Fail closed: with no anchor every signature would be refused, so say it now.
+    if (field && field->is_list_or_null()) field->problem("list at least one trust anchor");
+  }
+  out.crls = existing_files(trust, "crls");
+  if (out.crls.empty()) {
+    auto field = trust.required("crls");
+    if (field && field->is_list_or_null()) {
+      field->problem("list the CRLs of the anchors: revocation is always checked");
+    }
+  }
+  if (trust.field("allowed_algorithms")) {
+    for (const auto& entry : trust.list("allowed_algorithms")) {
+      auto uri = entry.as_text();
+      if (!uri) continue;
+      if (!intake::is_supported_algorithm(*uri)) {
+        entry.problem(fmt::format("'{}' is not a signature or digest algorithm xmlsec supports here", *uri));
+        continue;
+      }
+      out.allowed_algorithms.push_back(*uri);
+    }
+  } else {
+    // messages.md: RSA-SHA256 and ECDSA-SHA256 with SHA-256 digests; SHA-1 is off by default.
+    out.allowed_algorithms = {std::string(intake::kRsaSha256), std::string(intake::kEcdsaSha256),
+                              std::string(intake::kSha256)};
+  }
+  out.certificate_cache_size = static_cast<std::size_t>(
+      trust.integer("certificate_cache_size", 0, 10'000'000,
+                    static_cast<std::int64_t>(out.certificate_cache_size)));
+  trust.finish();
+}
+
+}  // namespace
 
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   const auto problems_before = diagnostics.problems().size();
@@ -28,28 +96,26 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   auto files = calendar.list("files");
   if (files.empty()) {
     auto field = calendar.required("files");
-    if (field && field->is_list_or_null())
-      field->problem("list at least one calendar file");
+    if (field && field->is_list_or_null()) field->problem("list at least one calendar file");
   }
   for (const auto& entry : files) {
-    if (auto path = entry.as_existing_file())
-      config.calendar.files.push_back(*path);
+    if (auto path = entry.as_existing_file()) config.calendar.files.push_back(*path);
   }
   calendar.finish();
 
+  read_intake(root.section("intake"), config.intake);
+  read_trust(root.section("trust"), config.trust);
+
   root.finish();
-  if (diagnostics.problems().size() != problems_before)
-    return std::nullopt;
+  if (diagnostics.problems().size() != problems_before) return std::nullopt;
   return config;
 }
 
 std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics) {
   auto root = Reader::open(file, diagnostics);
-  if (!root)
-    return std::nullopt;
+  if (!root) return std::nullopt;
   auto config = read_config(*root, diagnostics);
-  if (!config)
-    return std::nullopt;
+  if (!config) return std::nullopt;
 
   std::string problem;
   const auto* zone = calendar::find_time_zone(config->calendar.time_zone, problem);
@@ -58,10 +124,41 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     return std::nullopt;
   }
   auto working_calendar = calendar::load_calendar(config->calendar.files, *zone, diagnostics);
-  if (!working_calendar)
-    return std::nullopt;
+
+  intake::ensure_xml_security_initialised();
+  std::string schema_problem;
+  auto envelope = intake::Schema::load(config->intake.envelope_schema, schema_problem);
+  if (!envelope) {
+    diagnostics.add(fmt::format("{}: intake.envelope_schema: {}", file.string(), schema_problem));
+  }
+  std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings;
+  std::set<std::pair<std::string, std::string>> documents;
+  for (const auto& mapping_file : config->intake.mappings) {
+    auto mapping = mapping::load_mapping(mapping_file, diagnostics);
+    if (!mapping) continue;
+    if (!documents.emplace(mapping->ns, mapping->element).second) {
+      diagnostics.add(fmt::format("{}: a second mapping for {{{}}}{}", mapping_file.string(),
+                                  mapping->ns, mapping->element));
+    }
+    mappings.push_back(std::move(mapping));
+  }
+  std::vector<std::string> trust_problems;
+  auto trust = intake::TrustStore::load(
+      intake::TrustSettings{config->trust.anchors, config->trust.crls,
+                            config->trust.certificate_cache_size},
+      trust_problems);
+  for (auto& trust_problem : trust_problems) diagnostics.add(std::move(trust_problem));
+
+  if (!working_calendar || !envelope || !trust || !diagnostics.empty()) return std::nullopt;
+  intake::AlgorithmPolicy policy;
+  policy.allowed.insert(config->trust.allowed_algorithms.begin(),
+                        config->trust.allowed_algorithms.end());
+  auto intake_pipeline = std::make_shared<const intake::Intake>(
+      intake::IntakeSettings{config->intake.max_message_bytes, config->intake.strict_identifiers},
+      std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
   return Setup{std::move(*config),
-               std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar))};
+               std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar)),
+               std::move(intake_pipeline)};
 }
 
 }  // namespace nqs::configuration

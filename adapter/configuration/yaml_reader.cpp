@@ -32,8 +32,7 @@ std::string describe_kind(const YAML::Node& node) {
 std::string quoted_list(std::initializer_list<std::string_view> items) {
   std::string out;
   for (auto item : items) {
-    if (!out.empty())
-      out += ", ";
+    if (!out.empty()) out += ", ";
     out += item;
   }
   return out;
@@ -60,8 +59,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<date::year_month_day> parse_date(std::string_view text) {
   // Exactly YYYY-MM-DD: YAML's own timestamp forms and dates like 2025-3-1 are refused so that
   // what an operator reads in the file is what the adapter uses.
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-')
-    return std::nullopt;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   auto number = [&](std::size_t from, std::size_t length) -> std::optional<int> {
     int value = 0;
     const char* first = text.data() + from;
@@ -75,32 +73,24 @@ std::optional<date::year_month_day> parse_date(std::string_view text) {
   const auto y = number(0, 4);
   const auto m = number(5, 2);
   const auto d = number(8, 2);
-  if (!y || !m || !d)
-    return std::nullopt;
+  if (!y || !m || !d) return std::nullopt;
   const date::year_month_day ymd{date::year{*y}, date::month{static_cast<unsigned>(*m)},
                                  date::day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok())
-    return std::nullopt;
+  if (!ymd.ok()) return std::nullopt;
   return ymd;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::int64_t amount = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
-  if (ec != std::errc{} || end == text.data() || amount < 0)
-    return std::nullopt;
+  if (ec != std::errc{} || end == text.data() || amount < 0) return std::nullopt;
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   // Bounded so that no unit conversion below can overflow.
-  if (amount > 1'000'000'000)
-    return std::nullopt;
-  if (unit == "ms")
-    return std::chrono::milliseconds{amount};
-  if (unit == "s")
-    return std::chrono::seconds{amount};
-  if (unit == "m")
-    return std::chrono::minutes{amount};
-  if (unit == "h")
-    return std::chrono::hours{amount};
+  if (amount > 1'000'000'000) return std::nullopt;
+  if (unit == "ms") return std::chrono::milliseconds{amount};
+  if (unit == "s") return std::chrono::seconds{amount};
+  if (unit == "m") return std::chrono::minutes{amount};
+  if (unit == "h") return std::chrono::hours{amount};
   return std::nullopt;
 }
 
@@ -166,8 +156,7 @@ std::string Reader::child_path(std::string_view key) const {
 
 std::string Reader::location(const YAML::Node& node) const {
   const auto mark = node.Mark();
-  if (mark.is_null())
-    return file_->string();
+  if (mark.is_null()) return file_->string();
   return fmt::format("{}:{}:{}", file_->string(), mark.line + 1, mark.column + 1);
 }
 
@@ -182,21 +171,19 @@ void Reader::problem(std::string_view what) const {
 }
 
 bool Reader::is_mapping_or_report() {
-  if (node_.IsMap())
-    return true;
-  if (is_null())
-    return false;
+  if (node_.IsMap()) return true;
+  if (is_null()) return false;
   problem(fmt::format("expected a mapping, found {}", describe_kind(node_)));
   return false;
 }
 
 std::optional<Reader> Reader::field(std::string_view key) {
   known_keys_->emplace(key);
-  if (!node_.IsMap())
-    return std::nullopt;
-  const YAML::Node value = node_[std::string(key)];
-  if (!value.IsDefined())
-    return std::nullopt;
+  if (!node_.IsMap()) return std::nullopt;
+  // Looked up through a const node: yaml-cpp's non-const operator[] adds the key it looks for.
+  const YAML::Node& lookup = node_;
+  const YAML::Node value = lookup[std::string(key)];
+  if (!value.IsDefined()) return std::nullopt;
   // A key present with an empty value is a value (null), so its own checks report it.
   return child(value, child_path(key));
 }
@@ -215,8 +202,7 @@ std::optional<Reader> Reader::required(std::string_view key) {
 
 Reader Reader::section(std::string_view key) {
   auto value = field(key);
-  if (!value)
-    return child(YAML::Node(YAML::NodeType::Map), child_path(key));
+  if (!value) return child(YAML::Node(YAML::NodeType::Map), child_path(key));
   if (!value->is_mapping_or_report()) {
     value->node_ = YAML::Node(YAML::NodeType::Map);
   }
@@ -226,8 +212,7 @@ Reader Reader::section(std::string_view key) {
 std::vector<Reader> Reader::list(std::string_view key) {
   std::vector<Reader> items;
   auto value = field(key);
-  if (!value || value->is_null())
-    return items;
+  if (!value || value->is_null()) return items;
   if (!value->node_.IsSequence()) {
     value->problem(fmt::format("expected a list, found {}", describe_kind(value->node_)));
     return items;
@@ -239,9 +224,25 @@ std::vector<Reader> Reader::list(std::string_view key) {
   return items;
 }
 
+std::vector<std::pair<std::string, Reader>> Reader::entries() {
+  std::vector<std::pair<std::string, Reader>> out;
+  if (!is_mapping_or_report()) return out;
+  for (const auto& entry : node_) {
+    if (!entry.first.IsScalar()) continue;  // reported by finish()
+    const std::string key = entry.first.Scalar();
+    known_keys_->insert(key);
+    out.emplace_back(key, child(entry.second, child_path(key)));
+  }
+  return out;
+}
+
+bool Reader::has(std::string_view key) const {
+  const YAML::Node& lookup = node_;
+  return lookup.IsMap() && lookup[std::string(key)].IsDefined();
+}
+
 void Reader::finish() const {
-  if (!node_.IsMap())
-    return;
+  if (!node_.IsMap()) return;
   std::map<std::string, int> seen;
   for (const auto& entry : node_) {
     const auto& key_node = entry.first;
@@ -255,8 +256,7 @@ void Reader::finish() const {
       diagnostics_->add(
           fmt::format("{}: {}: key given more than once", location(key_node), child_path(key)));
     }
-    if (known_keys_->contains(key))
-      continue;
+    if (known_keys_->contains(key)) continue;
     const auto suggestion = closest_match(key, *known_keys_);
     if (suggestion.empty()) {
       diagnostics_->add(fmt::format("{}: {}: unknown key (known here: {})", location(key_node),
@@ -269,8 +269,7 @@ void Reader::finish() const {
 }
 
 std::optional<std::string> Reader::scalar(std::string_view expected) const {
-  if (node_.IsScalar())
-    return node_.Scalar();
+  if (node_.IsScalar()) return node_.Scalar();
   problem(fmt::format("expected {}, found {}", expected, describe_kind(node_)));
   return std::nullopt;
 }
@@ -287,8 +286,7 @@ std::optional<std::string> Reader::as_text() const {
 std::optional<std::string> Reader::as_choice(
     std::initializer_list<std::string_view> allowed) const {
   auto value = scalar(fmt::format("one of: {}", quoted_list(allowed)));
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
     problem(fmt::format("'{}' is not one of: {}", *value, quoted_list(allowed)));
     return std::nullopt;
@@ -298,8 +296,7 @@ std::optional<std::string> Reader::as_choice(
 
 std::optional<std::int64_t> Reader::as_integer(std::int64_t min, std::int64_t max) const {
   auto value = scalar("a whole number");
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   std::int64_t number = 0;
   const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), number);
   if (ec != std::errc{} || end != value->data() + value->size()) {
@@ -315,32 +312,26 @@ std::optional<std::int64_t> Reader::as_integer(std::int64_t min, std::int64_t ma
 
 std::optional<bool> Reader::as_flag() const {
   auto value = scalar("true or false");
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   // Only the YAML 1.2 spellings: "yes", "on" and "y" are too easy to misread.
-  if (*value == "true")
-    return true;
-  if (*value == "false")
-    return false;
+  if (*value == "true") return true;
+  if (*value == "false") return false;
   problem(fmt::format("'{}' is not true or false", *value));
   return std::nullopt;
 }
 
 std::optional<date::year_month_day> Reader::as_date() const {
   auto value = scalar("a date YYYY-MM-DD");
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   auto parsed = parse_date(*value);
-  if (!parsed)
-    problem(fmt::format("'{}' is not a date written YYYY-MM-DD", *value));
+  if (!parsed) problem(fmt::format("'{}' is not a date written YYYY-MM-DD", *value));
   return parsed;
 }
 
 std::optional<std::chrono::milliseconds> Reader::as_duration(std::chrono::milliseconds min,
                                                              std::chrono::milliseconds max) const {
   auto value = scalar("a duration such as 30s");
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   auto parsed = parse_duration(*value);
   if (!parsed) {
     problem(fmt::format("'{}' is not a duration (a whole number and ms, s, m or h)", *value));
@@ -355,11 +346,9 @@ std::optional<std::chrono::milliseconds> Reader::as_duration(std::chrono::millis
 
 std::optional<fs::path> Reader::as_existing_file() const {
   auto value = as_text();
-  if (!value)
-    return std::nullopt;
+  if (!value) return std::nullopt;
   fs::path path(*value);
-  if (path.is_relative())
-    path = (file_->parent_path() / path).lexically_normal();
+  if (path.is_relative()) path = (file_->parent_path() / path).lexically_normal();
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     problem(fmt::format("file not found: {}", path.string()));
@@ -374,31 +363,27 @@ std::optional<fs::path> Reader::as_existing_file() const {
 
 std::string Reader::text(std::string_view key, std::string fallback) {
   auto value = field(key);
-  if (!value)
-    return fallback;
+  if (!value) return fallback;
   return value->as_text().value_or(std::move(fallback));
 }
 
 std::string Reader::choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                            std::string fallback) {
   auto value = field(key);
-  if (!value)
-    return fallback;
+  if (!value) return fallback;
   return value->as_choice(allowed).value_or(std::move(fallback));
 }
 
 std::int64_t Reader::integer(std::string_view key, std::int64_t min, std::int64_t max,
                              std::int64_t fallback) {
   auto value = field(key);
-  if (!value)
-    return fallback;
+  if (!value) return fallback;
   return value->as_integer(min, max).value_or(fallback);
 }
 
 bool Reader::flag(std::string_view key, bool fallback) {
   auto value = field(key);
-  if (!value)
-    return fallback;
+  if (!value) return fallback;
   return value->as_flag().value_or(fallback);
 }
 
@@ -406,8 +391,7 @@ std::chrono::milliseconds Reader::duration(std::string_view key, std::chrono::mi
                                            std::chrono::milliseconds max,
                                            std::chrono::milliseconds fallback) {
   auto value = field(key);
-  if (!value)
-    return fallback;
+  if (!value) return fallback;
   return value->as_duration(min, max).value_or(fallback);
 }
 

@@ -45,6 +45,8 @@ class Reader {
   [[nodiscard]] const std::filesystem::path& file() const { return *file_; }
   [[nodiscard]] bool is_null() const { return !node_.IsDefined() || node_.IsNull(); }
   [[nodiscard]] bool is_list_or_null() const { return is_null() || node_.IsSequence(); }
+  [[nodiscard]] bool is_scalar() const { return node_.IsScalar(); }
+  [[nodiscard]] bool is_mapping() const { return node_.IsMap(); }
 
   // Records a problem at this node.
   void problem(std::string_view what) const;
@@ -58,6 +60,10 @@ class Reader {
   Reader section(std::string_view key);
   // The items of a sequence; absent or null reads as empty, another type is a problem.
   std::vector<Reader> list(std::string_view key);
+  // Every entry of a mapping whose keys are names chosen by the writer (all count as known); a
+  // node of another type is a problem.
+  std::vector<std::pair<std::string, Reader>> entries();
+  [[nodiscard]] bool has(std::string_view key) const;
   // Reports unknown and duplicated keys of this mapping. Call once the mapping has been read.
   void finish() const;
 

@@ -22,8 +22,7 @@ void Daemon::request_stop() {
 
 void Daemon::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
-    if (ec == boost::asio::error::operation_aborted)
-      return;  // request_stop() got there first
+    if (ec == boost::asio::error::operation_aborted) return;  // request_stop() got there first
     if (ec) {
       log::error("waiting for signals failed", {{"error", ec.message()}});
       return;

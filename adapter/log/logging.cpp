@@ -86,8 +86,7 @@ class JsonLineFormatter final : public spdlog::formatter {
     if (current_fields != nullptr) {
       for (const auto& field : *current_fields) {
         // The fixed keys are never overwritten by a field of the same name.
-        if (!line.contains(field.key()))
-          line[field.key()] = field.value();
+        if (!line.contains(field.key())) line[field.key()] = field.value();
       }
     }
     append(dest, boost::json::serialize(line));
@@ -101,14 +100,10 @@ class JsonLineFormatter final : public spdlog::formatter {
 }  // namespace
 
 spdlog::level::level_enum parse_level(std::string_view name) {
-  if (name == "trace")
-    return spdlog::level::trace;
-  if (name == "debug")
-    return spdlog::level::debug;
-  if (name == "warn")
-    return spdlog::level::warn;
-  if (name == "error")
-    return spdlog::level::err;
+  if (name == "trace") return spdlog::level::trace;
+  if (name == "debug") return spdlog::level::debug;
+  if (name == "warn") return spdlog::level::warn;
+  if (name == "error") return spdlog::level::err;
   return spdlog::level::info;
 }
 

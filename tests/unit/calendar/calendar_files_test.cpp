@@ -27,8 +27,7 @@ std::vector<std::string> problems_of(const std::vector<std::pair<std::string, st
   configuration::Diagnostics diagnostics;
   auto calendar = load_calendar(paths, almaty(), diagnostics);
   EXPECT_EQ(calendar.has_value(), diagnostics.empty());
-  if (out != nullptr)
-    *out = std::move(calendar);
+  if (out != nullptr) *out = std::move(calendar);
   // Messages name the file by its full path; keep the name only for readable expectations.
   std::vector<std::string> problems;
   for (auto problem : diagnostics.problems()) {

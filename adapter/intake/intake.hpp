@@ -1,0 +1,89 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/instant.hpp"
+#include "intake/reason.hpp"
+#include "intake/schema_set.hpp"
+#include "intake/signature.hpp"
+#include "intake/trust_store.hpp"
+#include "mapping/mapping.hpp"
+
+namespace nqs::intake {
+
+struct IntakeSettings {
+  std::size_t max_message_bytes = 1024 * 1024;
+  bool strict_identifiers = true;
+};
+
+// requestInfo of the SHEP envelope.
+struct EnvelopeInfo {
+  std::string message_id;
+  std::string correlation_id;
+  std::string service_id;
+  std::string message_date;
+  std::string sender_id;
+};
+
+// A verified document turned into a command.
+struct Accepted {
+  std::string document_type;  // the document element's local name, e.g. VoucherApplication
+  EnvelopeInfo envelope;
+  SignerIdentity signer;
+  std::string command_type;   // from the mapping
+  boost::json::object payload;
+};
+
+// A refused input, with whatever was learnt about it before the refusal (for logs and dead
+// letters; nothing here is trusted).
+struct Rejected {
+  Rejection rejection;
+  std::optional<std::string> document_type;
+  std::optional<EnvelopeInfo> envelope;
+  std::optional<SignerIdentity> signer;
+};
+
+using IntakeOutcome = std::variant<Accepted, Rejected>;
+
+// Bytes from the government bus -> a verified, typed command, or a rejection with exactly one
+// reason. Pure: no broker, no store, no clock of its own (`now` is given). Immutable once built
+// and safe to share between threads.
+//
+// The order of checks is fixed, so that each input gets one stable reason: size, XML, envelope,
+// document type, document schema, signature profile, signer certificate (chain, revocation,
+// validity), key usage, signature value and digest, mapping (identifiers, consistency), and last
+// the binding of the signer to the document.
+class Intake {
+ public:
+  Intake(IntakeSettings settings, AlgorithmPolicy policy, std::shared_ptr<const Schema> envelope,
+         std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings,
+         std::shared_ptr<const TrustStore> trust);
+
+  [[nodiscard]] IntakeOutcome process(std::string_view bytes, Instant now) const;
+
+  [[nodiscard]] const std::vector<std::shared_ptr<const mapping::DocumentMapping>>& mappings() const {
+    return mappings_;
+  }
+  [[nodiscard]] const TrustStore& trust() const { return *trust_; }
+
+ private:
+  IntakeSettings settings_;
+  AlgorithmPolicy policy_;
+  std::shared_ptr<const Schema> envelope_;
+  std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings_;
+  std::map<std::pair<std::string, std::string>, const mapping::DocumentMapping*> by_name_;
+  std::shared_ptr<const TrustStore> trust_;
+};
+
+// The JSON of an outcome as `inspect` prints it (architecture.md): outcome, reason, detail,
+// documentType, signer, command.
+boost::json::object describe(const IntakeOutcome& outcome);
+
+}  // namespace nqs::intake

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nqs::intake {
+
+// Why an input is dead-lettered: the stable codes of messages.md, "Outcomes of an input".
+// Operators filter on them and the AIS side matches on them: never rename one.
+enum class Reason {
+  xml_malformed,
+  xml_forbidden_construct,
+  xml_too_large,
+  soap_invalid_envelope,
+  soap_unknown_document,
+  schema_invalid,
+  signature_missing,
+  signature_invalid,
+  signature_algorithm_not_allowed,
+  signature_reference_mismatch,
+  certificate_untrusted,
+  certificate_expired,
+  certificate_revoked,
+  certificate_wrong_key_usage,
+  signer_mismatch,
+  json_invalid,
+  domain_invalid_identifier,
+  domain_unknown_subject,
+  domain_invalid_transition,
+  domain_inconsistent,
+};
+
+// The wire spelling: "signature.reference_mismatch".
+std::string_view code(Reason reason);
+std::optional<Reason> reason_from_code(std::string_view code);
+
+// An input refused with one reason and, in words, what exactly is wrong (which element, which
+// certificate, which check), for the operator who reads the dead letter.
+struct Rejection {
+  Reason reason;
+  std::string detail;
+};
+
+}  // namespace nqs::intake

@@ -1,0 +1,404 @@
+#include "intake/signature.hpp"
+
+#include <fmt/format.h>
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
+#include <xmlsec/openssl/evp.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "intake/xml.hpp"
+
+namespace nqs::intake {
+namespace {
+
+// The last xmlsec error on this thread, for details; xmlsec prints nothing.
+thread_local std::string last_xmlsec_error;
+
+void record_xmlsec_error(const char*, int, const char* function, const char*, const char* subject,
+                         int, const char* message) {
+  last_xmlsec_error = fmt::format("{}{}{}", function != nullptr ? function : "",
+                                  subject != nullptr ? std::string(" ") + subject : "",
+                                  message != nullptr ? std::string(": ") + message : "");
+}
+
+const std::map<std::string_view, xmlSecTransformId (*)()>& algorithms() {
+  static const std::map<std::string_view, xmlSecTransformId (*)()> table{
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", [] { return xmlSecTransformRsaSha256Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", [] { return xmlSecTransformRsaSha384Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", [] { return xmlSecTransformRsaSha512Id; }},
+      {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", [] { return xmlSecTransformRsaSha1Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", [] { return xmlSecTransformEcdsaSha256Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", [] { return xmlSecTransformEcdsaSha384Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", [] { return xmlSecTransformEcdsaSha512Id; }},
+      {"http://www.w3.org/2001/04/xmlenc#sha256", [] { return xmlSecTransformSha256Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#sha384", [] { return xmlSecTransformSha384Id; }},
+      {"http://www.w3.org/2001/04/xmlenc#sha512", [] { return xmlSecTransformSha512Id; }},
+      {"http://www.w3.org/2000/09/xmldsig#sha1", [] { return xmlSecTransformSha1Id; }},
+  };
+  return table;
+}
+
+xmlSecTransformId c14n_transform(std::string_view uri) {
+  if (uri == kExclusiveC14n) return xmlSecTransformExclC14NId;
+  if (uri == kInclusiveC14n) return xmlSecTransformInclC14NId;
+  return nullptr;
+}
+
+std::string line_of(const xmlNode* node) { return fmt::format("line {}", xmlGetLineNo(node)); }
+
+std::string algorithm_of(const xmlNode* node) {
+  return node == nullptr ? std::string() : attribute(node, "Algorithm").value_or("");
+}
+
+xmlNode* ds_child(const xmlNode* parent, std::string_view name) {
+  return child_element(parent, kXmlDsigNs, name);
+}
+
+// soap:Header, where a transport signature (wsse:Security) may stand.
+bool in_soap_header(const xmlNode* node) {
+  for (const xmlNode* at = node; at != nullptr; at = at->parent) {
+    if (is_element(at, "http://schemas.xmlsoap.org/soap/envelope/", "Header")) return true;
+  }
+  return false;
+}
+
+void collect_elements(xmlNode* node, std::vector<xmlNode*>& out) {
+  for (xmlNode* child = node; child != nullptr; child = child->next) {
+    if (child->type != XML_ELEMENT_NODE) continue;
+    out.push_back(child);
+    collect_elements(child->children, out);
+  }
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  std::string compact;
+  for (char c : text) {
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') compact.push_back(c);
+  }
+  if (compact.empty() || compact.size() % 4 != 0) return std::nullopt;
+  std::string out(compact.size() / 4 * 3, '\0');
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(compact.data()),
+                                     static_cast<int>(compact.size()));
+  if (length < 0) return std::nullopt;
+  std::size_t padding = 0;
+  if (compact.back() == '=') ++padding;
+  if (compact[compact.size() - 2] == '=') ++padding;
+  out.resize(static_cast<std::size_t>(length) - padding);
+  return out;
+}
+
+Rejection mismatch(std::string detail) {
+  return Rejection{Reason::signature_reference_mismatch, std::move(detail)};
+}
+
+struct DsigContextFree {
+  void operator()(xmlSecDSigCtx* context) const { xmlSecDSigCtxDestroy(context); }
+};
+
+// Registers `element`'s Id attribute as the document's one ID, for the length of a verification
+// or signing, and unregisters it after.
+class RegisteredId {
+ public:
+  RegisteredId(xmlNode* element, const std::string& id) {
+    attribute_ = xmlHasProp(element, as_xml("Id"));
+    if (attribute_ != nullptr) registered_ = xmlAddID(nullptr, element->doc, as_xml(id.c_str()), attribute_) != nullptr;
+  }
+  ~RegisteredId() {
+    if (registered_) xmlRemoveID(attribute_->doc, attribute_);
+  }
+  RegisteredId(const RegisteredId&) = delete;
+  RegisteredId& operator=(const RegisteredId&) = delete;
+  [[nodiscard]] bool ok() const { return registered_; }
+
+ private:
+  xmlAttr* attribute_ = nullptr;
+  bool registered_ = false;
+};
+
+xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
+  EVP_PKEY_up_ref(key);
+  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
+  if (data == nullptr) {
+    EVP_PKEY_free(key);
+    return nullptr;
+  }
+  xmlSecKeyPtr adopted = xmlSecKeyCreate();
+  if (adopted == nullptr || xmlSecKeySetValue(adopted, data) < 0) {
+    xmlSecKeyDataDestroy(data);
+    if (adopted != nullptr) xmlSecKeyDestroy(adopted);
+    return nullptr;
+  }
+  return adopted;
+}
+
+}  // namespace
+
+void ensure_xml_security_initialised() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    xmlInitParser();
+    if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 ||
+        xmlSecCryptoInit() < 0) {
+      throw std::runtime_error("xmlsec with the OpenSSL back end could not be initialised");
+    }
+    xmlSecErrorsSetCallback(record_xmlsec_error);
+  });
+}
+
+bool is_supported_algorithm(std::string_view uri) { return algorithms().contains(uri); }
+
+std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* document,
+                                                                const AlgorithmPolicy& policy) {
+  SignatureParts parts;
+  parts.document = document;
+  const auto document_name = qualified_name(document);
+  parts.id = attribute(document, "Id").value_or("");
+  if (parts.id.empty()) return mismatch(fmt::format("{} has no Id attribute", document_name));
+
+  xmlDoc* doc = document->doc;
+  // xml:id attributes are registered as IDs by the parser itself; a second ID table entry could be
+  // what a reference resolves to. Only the document element's Id may be an ID.
+  if (doc->ids != nullptr && xmlHashSize(static_cast<xmlHashTablePtr>(doc->ids)) > 0) {
+    return mismatch("the message declares xml:id attributes; only the document element's Id may "
+                    "be referenced");
+  }
+  std::vector<xmlNode*> elements;
+  collect_elements(xmlDocGetRootElement(doc), elements);
+  std::vector<xmlNode*> signatures;
+  for (xmlNode* element : elements) {
+    if (is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
+    if (element == document) continue;
+    // The same Id anywhere else (an Id, ID, id or wsu:Id) is a second candidate for the reference:
+    // the classic wrapping of a signed element moved into the header, a ds:Object or a sibling.
+    for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
+      const auto name = as_view(attr->name);
+      if (name.size() != 2 || (name[0] != 'I' && name[0] != 'i') || (name[1] != 'D' && name[1] != 'd')) continue;
+      xmlChar* value = xmlNodeListGetString(doc, attr->children, 1);
+      const bool same = as_view(value) == parts.id;
+      xmlFree(value);
+      if (same) {
+        return mismatch(fmt::format("the Id '{}' of {} is given again on {} ({})", parts.id,
+                                    document_name, qualified_name(element), line_of(element)));
+      }
+    }
+  }
+
+  std::vector<xmlNode*> own;
+  for (xmlNode* signature : signatures) {
+    if (signature->parent == document) {
+      own.push_back(signature);
+    } else if (!in_soap_header(signature)) {
+      return mismatch(fmt::format("a ds:Signature at {} is not the last child of {}",
+                                  line_of(signature), document_name));
+    }
+  }
+  if (own.empty()) {
+    return Rejection{Reason::signature_missing,
+                     fmt::format("{} carries no enveloped ds:Signature", document_name)};
+  }
+  if (own.size() > 1) {
+    return mismatch(fmt::format("{} has {} ds:Signature children; exactly one is accepted",
+                                document_name, own.size()));
+  }
+  parts.signature = own.front();
+  if (element_children(document).back() != parts.signature) {
+    return mismatch(fmt::format("the ds:Signature is not the last child of {}", document_name));
+  }
+
+  // ds:Signature = SignedInfo, SignatureValue, KeyInfo; no ds:Object (where a moved copy of the
+  // signed element, or a Manifest, could hide).
+  for (xmlNode* child : element_children(parts.signature)) {
+    if (!is_element(child, kXmlDsigNs, "SignedInfo") && !is_element(child, kXmlDsigNs, "SignatureValue") &&
+        !is_element(child, kXmlDsigNs, "KeyInfo")) {
+      return mismatch(fmt::format("the ds:Signature holds {} ({}); only SignedInfo, SignatureValue "
+                                  "and KeyInfo are accepted",
+                                  qualified_name(child), line_of(child)));
+    }
+  }
+  xmlNode* signed_info = ds_child(parts.signature, "SignedInfo");
+  if (signed_info == nullptr || ds_child(parts.signature, "SignatureValue") == nullptr) {
+    return Rejection{Reason::signature_invalid,
+                     "the ds:Signature lacks ds:SignedInfo or ds:SignatureValue"};
+  }
+  const auto c14n = algorithm_of(ds_child(signed_info, "CanonicalizationMethod"));
+  if (c14n_transform(c14n) == nullptr) {
+    return Rejection{Reason::signature_algorithm_not_allowed,
+                     fmt::format("canonicalization method '{}' is not allowed (exclusive or "
+                                 "inclusive c14n without comments)",
+                                 c14n)};
+  }
+  const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
+  if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
+    return Rejection{Reason::signature_algorithm_not_allowed,
+                     fmt::format("signature method '{}' is not in trust.allowed_algorithms", method)};
+  }
+  std::vector<xmlNode*> references;
+  for (xmlNode* child : element_children(signed_info)) {
+    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
+  }
+  if (references.size() != 1) {
+    return mismatch(fmt::format("ds:SignedInfo has {} ds:Reference elements; exactly one is "
+                                "accepted, to the document element",
+                                references.size()));
+  }
+  xmlNode* reference = references.front();
+  const auto uri = attribute(reference, "URI");
+  if (!uri || *uri != "#" + parts.id) {
+    return mismatch(fmt::format("the ds:Reference points at '{}', not at {}'s Id '#{}'",
+                                uri.value_or("(no URI)"), document_name, parts.id));
+  }
+  std::vector<std::string> transforms;
+  if (xmlNode* list = ds_child(reference, "Transforms")) {
+    for (xmlNode* transform : element_children(list)) transforms.push_back(algorithm_of(transform));
+  }
+  if (transforms.size() != 2 || transforms[0] != kEnvelopedSignature ||
+      c14n_transform(transforms[1]) == nullptr) {
+    std::string listed;
+    for (const auto& t : transforms) listed += (listed.empty() ? "" : ", ") + t;
+    return mismatch(fmt::format("the ds:Reference transforms are [{}]; the profile is "
+                                "enveloped-signature then exclusive or inclusive c14n",
+                                listed));
+  }
+  const auto digest = algorithm_of(ds_child(reference, "DigestMethod"));
+  if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
+    return Rejection{Reason::signature_algorithm_not_allowed,
+                     fmt::format("digest method '{}' is not in trust.allowed_algorithms", digest)};
+  }
+
+  xmlNode* key_info = ds_child(parts.signature, "KeyInfo");
+  xmlNode* x509_data = key_info != nullptr ? ds_child(key_info, "X509Data") : nullptr;
+  std::vector<xmlNode*> certificates;
+  if (x509_data != nullptr) {
+    for (xmlNode* child : element_children(x509_data)) {
+      if (is_element(child, kXmlDsigNs, "X509Certificate")) certificates.push_back(child);
+    }
+  }
+  if (certificates.empty()) {
+    return Rejection{Reason::certificate_untrusted,
+                     "no signer certificate in ds:KeyInfo/ds:X509Data/ds:X509Certificate"};
+  }
+  if (certificates.size() > 8) {
+    return Rejection{Reason::certificate_untrusted, "more than 8 certificates in ds:X509Data"};
+  }
+  for (std::size_t i = 0; i < certificates.size(); ++i) {
+    auto der = decode_base64(text_of(certificates[i]));
+    if (!der) {
+      return Rejection{Reason::certificate_untrusted,
+                       fmt::format("ds:X509Certificate number {} is not base64", i + 1)};
+    }
+    if (i == 0) {
+      parts.leaf_der = std::move(*der);
+    } else {
+      parts.intermediates_der.push_back(std::move(*der));
+    }
+  }
+  return parts;
+}
+
+std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
+                                          const AlgorithmPolicy& policy) {
+  ensure_xml_security_initialised();
+  RegisteredId id(parts.document, parts.id);
+  if (!id.ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", parts.id));
+
+  std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
+  if (!context) return Rejection{Reason::signature_invalid, "xmlsec context not created"};
+  // Only a same-document reference, only the profile's transforms and the allowed methods.
+  context->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
+  xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
+  for (auto* c14n : {xmlSecTransformExclC14NId, xmlSecTransformInclC14NId}) {
+    xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
+    xmlSecDSigCtxEnableSignatureTransform(context.get(), c14n);
+  }
+  for (const auto& uri : policy.allowed) {
+    auto found = algorithms().find(uri);
+    if (found == algorithms().end()) continue;
+    xmlSecDSigCtxEnableReferenceTransform(context.get(), found->second());
+    xmlSecDSigCtxEnableSignatureTransform(context.get(), found->second());
+  }
+  context->signKey = adopt_key(key);
+  if (context->signKey == nullptr) {
+    return Rejection{Reason::signature_invalid, "the certificate's key cannot be used by xmlsec"};
+  }
+  last_xmlsec_error.clear();
+  if (xmlSecDSigCtxVerify(context.get(), parts.signature) < 0) {
+    return Rejection{Reason::signature_invalid,
+                     fmt::format("the signature could not be verified: {}",
+                                 last_xmlsec_error.empty() ? "unknown error" : last_xmlsec_error)};
+  }
+  // Defence in depth: xmlsec must have used exactly the one reference checked above.
+  if (xmlSecPtrListGetSize(&context->signedInfoReferences) != 1) {
+    return mismatch("xmlsec processed an unexpected number of references");
+  }
+  auto* reference = static_cast<xmlSecDSigReferenceCtxPtr>(
+      xmlSecPtrListGetItem(&context->signedInfoReferences, 0));
+  if (reference == nullptr || reference->uri == nullptr ||
+      as_view(reference->uri) != "#" + parts.id) {
+    return mismatch("xmlsec resolved a reference other than the document element");
+  }
+  if (context->status != xmlSecDSigStatusSucceeded) {
+    if (reference->status != xmlSecDSigStatusSucceeded) {
+      return Rejection{Reason::signature_invalid,
+                       fmt::format("the digest of {} does not match: it was changed after signing",
+                                   qualified_name(parts.document))};
+    }
+    return Rejection{Reason::signature_invalid,
+                     "the signature value does not verify with the signer certificate's key"};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_key,
+                                          const std::vector<X509*>& certificates,
+                                          const SigningOptions& options) {
+  ensure_xml_security_initialised();
+  const auto id = attribute(element, "Id");
+  if (!id) return "the element to sign has no Id attribute";
+  auto method = algorithms().find(options.signature_method);
+  auto digest = algorithms().find(options.digest_method);
+  xmlSecTransformId c14n = c14n_transform(options.c14n);
+  if (method == algorithms().end() || digest == algorithms().end() || c14n == nullptr) {
+    return "unsupported signing algorithm";
+  }
+  xmlDoc* doc = element->doc;
+  xmlNode* signature = xmlSecTmplSignatureCreate(doc, c14n, method->second(), nullptr);
+  xmlAddChild(element, signature);
+  const std::string uri = "#" + *id;
+  xmlNode* reference = xmlSecTmplSignatureAddReference(signature, digest->second(), nullptr,
+                                                       as_xml(uri.c_str()), nullptr);
+  xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedId);
+  xmlSecTmplReferenceAddTransform(reference, c14n);
+  xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
+  xmlNode* x509_data = xmlSecTmplKeyInfoAddX509Data(key_info);
+  for (X509* certificate : certificates) {
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(certificate, &der);
+    std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
+    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+    OPENSSL_free(der);
+    base64.resize(std::strlen(base64.c_str()));
+    xmlNewTextChild(x509_data, signature->ns, as_xml("X509Certificate"), as_xml(base64.c_str()));
+  }
+  RegisteredId registered(element, *id);
+  std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
+  context->signKey = adopt_key(private_key);
+  last_xmlsec_error.clear();
+  if (context->signKey == nullptr || xmlSecDSigCtxSign(context.get(), signature) < 0) {
+    return fmt::format("signing failed: {}", last_xmlsec_error);
+  }
+  return std::nullopt;
+}
+
+}  // namespace nqs::intake

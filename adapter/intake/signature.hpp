@@ -1,0 +1,74 @@
+#pragma once
+
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "intake/reason.hpp"
+
+namespace nqs::intake {
+
+inline constexpr std::string_view kXmlDsigNs = "http://www.w3.org/2000/09/xmldsig#";
+inline constexpr std::string_view kEnvelopedSignature =
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+inline constexpr std::string_view kExclusiveC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
+inline constexpr std::string_view kInclusiveC14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+inline constexpr std::string_view kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+inline constexpr std::string_view kEcdsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+inline constexpr std::string_view kSha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+// Makes sure libxml2 and xmlsec (OpenSSL back end) are initialised, once per process, with their
+// error output captured instead of printed.
+void ensure_xml_security_initialised();
+
+// Whether xmlsec here can use an algorithm URI (signature or digest method).
+bool is_supported_algorithm(std::string_view uri);
+
+// Signature and digest methods allowed (trust.allowed_algorithms).
+struct AlgorithmPolicy {
+  std::set<std::string, std::less<>> allowed;
+};
+
+// The parts of an enveloped signature that passed the profile of messages.md.
+struct SignatureParts {
+  xmlNode* document = nullptr;   // the signed document element
+  std::string id;                // its Id
+  xmlNode* signature = nullptr;  // its last child, ds:Signature
+  std::string leaf_der;          // the first ds:X509Certificate: the signer's
+  std::vector<std::string> intermediates_der;
+};
+
+// Checks the signature profile of messages.md on `document` (the one element under `data`):
+// exactly one ds:Signature, its last child; exactly one ds:Reference, to the document's Id;
+// transforms enveloped-signature then exclusive or inclusive c14n; the document's Id given
+// nowhere else; no xml:id; no other ds:Signature outside soap:Header; methods allowed by
+// `policy`. Returns the parts to verify, or the rejection.
+std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* document,
+                                                                const AlgorithmPolicy& policy);
+
+// Verifies the signature value and the digest of the document with `key` (the public key of the
+// already verified signer certificate), xmlsec reading only the one registered ID.
+std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
+                                          const AlgorithmPolicy& policy);
+
+// How to sign (tests, and the adapter's own notifications).
+struct SigningOptions {
+  std::string c14n = std::string(kExclusiveC14n);
+  std::string signature_method = std::string(kRsaSha256);
+  std::string digest_method = std::string(kSha256);
+};
+
+// Adds an enveloped signature as the last child of `element` (whose Id attribute is referenced),
+// with the certificate (and any intermediates) in ds:KeyInfo/ds:X509Data. Returns a problem in
+// words, or nothing on success.
+std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_key,
+                                          const std::vector<X509*>& certificates,
+                                          const SigningOptions& options = {});
+
+}  // namespace nqs::intake

@@ -1,0 +1,183 @@
+#include "intake/xml.hpp"
+
+#include <fmt/format.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace nqs::intake {
+namespace {
+
+// What the SAX hooks saw that is refused outright.
+struct ForbiddenSeen {
+  std::string what;
+};
+
+ForbiddenSeen* forbidden_of(void* context) {
+  auto* parser = static_cast<xmlParserCtxtPtr>(context);
+  return static_cast<ForbiddenSeen*>(parser->_private);
+}
+
+void refuse(void* context, std::string what) {
+  auto* seen = forbidden_of(context);
+  if (seen->what.empty()) seen->what = std::move(what);
+  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+}
+
+// A DOCTYPE is where DTDs, entity declarations and external subsets start: refuse it on sight.
+void on_internal_subset(void* context, const xmlChar* name, const xmlChar*, const xmlChar*) {
+  refuse(context, fmt::format("a DOCTYPE declaration (<!DOCTYPE {}>)", as_view(name)));
+}
+void on_external_subset(void* context, const xmlChar* name, const xmlChar*, const xmlChar*) {
+  refuse(context, fmt::format("an external DTD subset ({})", as_view(name)));
+}
+void on_entity_declaration(void* context, const xmlChar* name, int, const xmlChar*, const xmlChar*,
+                           xmlChar*) {
+  refuse(context, fmt::format("an entity declaration (<!ENTITY {}>)", as_view(name)));
+}
+// Called for every entity reference other than the five predefined ones (&lt; &gt; &amp; &apos;
+// &quot;), which libxml2 resolves before asking.
+xmlEntityPtr on_get_entity(void* context, const xmlChar* name) {
+  refuse(context, fmt::format("an entity reference (&{};)", as_view(name)));
+  return nullptr;
+}
+xmlEntityPtr on_get_parameter_entity(void* context, const xmlChar* name) {
+  refuse(context, fmt::format("a parameter entity reference (%{};)", as_view(name)));
+  return nullptr;
+}
+
+bool starts_with_bytes(std::string_view bytes, std::string_view prefix) {
+  return bytes.size() >= prefix.size() && bytes.substr(0, prefix.size()) == prefix;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+struct ParserFree {
+  void operator()(xmlParserCtxt* parser) const {
+    if (parser->myDoc != nullptr) xmlFreeDoc(parser->myDoc);
+    parser->myDoc = nullptr;
+    xmlFreeParserCtxt(parser);
+  }
+};
+
+}  // namespace
+
+std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::size_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    return Rejection{Reason::xml_too_large,
+                     fmt::format("the message is {} bytes; the limit (intake.max_message_bytes) "
+                                 "is {} bytes",
+                                 bytes.size(), max_bytes)};
+  }
+  if (bytes.empty()) return Rejection{Reason::xml_malformed, "the message is empty"};
+  // UTF-16 and UTF-32 (with or without a byte order mark) start with a NUL byte or a BOM.
+  if (starts_with_bytes(bytes, "\xFE\xFF") || starts_with_bytes(bytes, "\xFF\xFE") ||
+      bytes.find('\0') != std::string_view::npos) {
+    return Rejection{Reason::xml_malformed, "the message is not UTF-8"};
+  }
+
+  std::unique_ptr<xmlParserCtxt, ParserFree> parser(
+      xmlCreateMemoryParserCtxt(bytes.data(), static_cast<int>(bytes.size())));
+  if (!parser) return Rejection{Reason::xml_malformed, "the XML parser could not start"};
+  ForbiddenSeen forbidden;
+  parser->_private = &forbidden;
+  parser->sax->internalSubset = on_internal_subset;
+  parser->sax->externalSubset = on_external_subset;
+  parser->sax->entityDecl = on_entity_declaration;
+  parser->sax->getEntity = on_get_entity;
+  parser->sax->getParameterEntity = on_get_parameter_entity;
+  // Errors are kept in the context (xmlCtxtGetLastError) and never printed.
+  parser->sax->serror = [](void*, xmlErrorPtr) {};
+  // No network, no DTD loading or defaulting, no entity substitution (these are the defaults, set
+  // here so that no global default can change them), errors collected instead of printed; and
+  // without XML_PARSE_HUGE, libxml2 keeps its limits on depth and node sizes.
+  xmlCtxtUseOptions(parser.get(), XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  parser->loadsubset = 0;
+  parser->replaceEntities = 0;
+  parser->validate = 0;
+
+  xmlParseDocument(parser.get());
+
+  if (!forbidden.what.empty()) {
+    return Rejection{Reason::xml_forbidden_construct,
+                     fmt::format("the message contains {}; DTDs and entities are not accepted",
+                                 forbidden.what)};
+  }
+  if (parser->wellFormed == 0 || parser->myDoc == nullptr) {
+    const xmlError* error = xmlCtxtGetLastError(parser.get());
+    std::string message = error != nullptr && error->message != nullptr ? error->message
+                                                                        : "not well-formed";
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    const int line = error != nullptr ? error->line : 0;
+    return Rejection{Reason::xml_malformed,
+                     fmt::format("not well-formed XML at line {}: {}", line, message)};
+  }
+  XmlDoc doc(parser->myDoc);
+  parser->myDoc = nullptr;
+  // libxml2 transcodes a declared legacy encoding; the contract is UTF-8 only.
+  if (doc->encoding != nullptr) {
+    const auto declared = lowercase(as_view(doc->encoding));
+    if (declared != "utf-8" && declared != "utf8") {
+      return Rejection{Reason::xml_malformed,
+                       fmt::format("the message declares encoding {}; only UTF-8 is accepted",
+                                   as_view(doc->encoding))};
+    }
+  }
+  return doc;
+}
+
+bool is_element(const xmlNode* node, std::string_view ns, std::string_view local_name) {
+  return node != nullptr && node->type == XML_ELEMENT_NODE && as_view(node->name) == local_name &&
+         namespace_of(node) == ns;
+}
+
+std::string_view namespace_of(const xmlNode* node) {
+  return node->ns == nullptr ? std::string_view{} : as_view(node->ns->href);
+}
+
+std::vector<xmlNode*> element_children(const xmlNode* parent) {
+  std::vector<xmlNode*> out;
+  for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
+    if (child->type == XML_ELEMENT_NODE) out.push_back(child);
+  }
+  return out;
+}
+
+xmlNode* child_element(const xmlNode* parent, std::string_view ns, std::string_view local_name) {
+  for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
+    if (is_element(child, ns, local_name)) return child;
+  }
+  return nullptr;
+}
+
+std::string text_of(const xmlNode* node) {
+  xmlChar* content = xmlNodeGetContent(node);
+  std::string out(as_view(content));
+  xmlFree(content);
+  return out;
+}
+
+std::string qualified_name(const xmlNode* node) {
+  const auto ns = namespace_of(node);
+  if (ns.empty()) return std::string(as_view(node->name));
+  return fmt::format("{{{}}}{}", ns, as_view(node->name));
+}
+
+std::optional<std::string> attribute(const xmlNode* node, const char* name) {
+  xmlChar* value = xmlGetNoNsProp(node, as_xml(name));
+  if (value == nullptr) return std::nullopt;
+  std::string out(as_view(value));
+  xmlFree(value);
+  return out;
+}
+
+}  // namespace nqs::intake
