@@ -12,12 +12,15 @@ packages=(
   libspdlog-dev libfmt-dev             # logging, formatting
   libcli11-dev                         # command line
   libhowardhinnant-date-dev tzdata     # dates and the tz database (Asia/Almaty)
+  libxml2-dev libxmlsec1-dev libssl-dev  # hardened XML, XML signatures (OpenSSL back end)
+  openssl                              # the local test PKI (scripts/make-local-pki.sh)
   libgtest-dev libgmock-dev            # the unit tests are built with the daemon
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(
     clang-format                       # the formatting check
-    jq                                 # the command-line tests read JSON logs
+    jq                                 # the command-line tests read JSON output
+    xmlsec1                            # signs test documents with another tool than ours
   )
 fi
 

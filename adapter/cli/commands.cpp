@@ -67,12 +67,13 @@ int run_daemon(const std::filesystem::path& config_file) {
 
 int inspect(const std::filesystem::path& config_file, const std::vector<std::string>& files,
             const std::string& at) {
-  Instant now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now());
+  Instant now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   if (!at.empty()) {
     auto parsed = parse_instant(at);
     if (!parsed) {
-      std::cerr << fmt::format("--at '{}' is not an instant such as 2025-09-01T10:00:00+05:00\n", at);
+      std::cerr << fmt::format("--at '{}' is not an instant such as 2025-09-01T10:00:00+05:00\n",
+                               at);
       return kExitUsage;
     }
     now = *parsed;
@@ -95,7 +96,8 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
     all_accepted = all_accepted && std::holds_alternative<intake::Accepted>(outcome);
     boost::json::object line;
     line["file"] = files[i];
-    for (auto& field : intake::describe(outcome)) line[field.key()] = field.value();
+    for (auto& field : intake::describe(outcome))
+      line[field.key()] = field.value();
     std::cout << boost::json::serialize(line) << '\n';
   }
   return all_accepted ? kExitOk : kExitProblem;

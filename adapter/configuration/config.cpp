@@ -22,9 +22,9 @@ std::vector<std::filesystem::path> existing_files(Reader& section, std::string_v
 
 void read_intake(Reader intake, IntakeConfig& out) {
   // Checked before parsing: a larger message is xml.too_large without being read.
-  out.max_message_bytes = static_cast<std::size_t>(
-      intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
-                     static_cast<std::int64_t>(out.max_message_bytes)));
+  out.max_message_bytes =
+      static_cast<std::size_t>(intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
+                                              static_cast<std::int64_t>(out.max_message_bytes)));
   out.strict_identifiers = intake.flag("strict_identifiers", out.strict_identifiers);
   if (auto schema = intake.required("envelope_schema")) {
     out.envelope_schema = schema->as_existing_file().value_or("");
@@ -56,7 +56,8 @@ void read_trust(Reader trust, TrustConfig& out) {
       auto uri = entry.as_text();
       if (!uri) continue;
       if (!intake::is_supported_algorithm(*uri)) {
-        entry.problem(fmt::format("'{}' is not a signature or digest algorithm xmlsec supports here", *uri));
+        entry.problem(
+            fmt::format("'{}' is not a signature or digest algorithm xmlsec supports here", *uri));
         continue;
       }
       out.allowed_algorithms.push_back(*uri);
@@ -143,11 +144,12 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     mappings.push_back(std::move(mapping));
   }
   std::vector<std::string> trust_problems;
-  auto trust = intake::TrustStore::load(
-      intake::TrustSettings{config->trust.anchors, config->trust.crls,
-                            config->trust.certificate_cache_size},
-      trust_problems);
-  for (auto& trust_problem : trust_problems) diagnostics.add(std::move(trust_problem));
+  auto trust =
+      intake::TrustStore::load(intake::TrustSettings{config->trust.anchors, config->trust.crls,
+                                                     config->trust.certificate_cache_size},
+                               trust_problems);
+  for (auto& trust_problem : trust_problems)
+    diagnostics.add(std::move(trust_problem));
 
   if (!working_calendar || !envelope || !trust || !diagnostics.empty()) return std::nullopt;
   intake::AlgorithmPolicy policy;

@@ -61,7 +61,8 @@ struct Setup {
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics);
 
 // Reads the configuration and every file it names: calendars, the envelope schema, the mappings
-// with their schemas, the trust anchors and CRLs. Every problem is recorded; the result is empty if there was any.
+// with their schemas, the trust anchors and CRLs. Every problem is recorded; the result is empty if
+// there was any.
 std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics);
 
 }  // namespace nqs::configuration

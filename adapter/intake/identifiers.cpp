@@ -14,7 +14,9 @@ bool all_digits(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-int digit(char c) { return c - '0'; }
+int digit(char c) {
+  return c - '0';
+}
 
 }  // namespace
 
@@ -23,12 +25,14 @@ std::optional<std::string> check_iin_or_bin(std::string_view value) {
     return fmt::format("'{}' is not 12 digits", value);
   }
   int sum = 0;
-  for (int i = 0; i < 11; ++i) sum += digit(value[static_cast<std::size_t>(i)]) * (i + 1);
+  for (int i = 0; i < 11; ++i)
+    sum += digit(value[static_cast<std::size_t>(i)]) * (i + 1);
   int check = sum % 11;
   if (check == 10) {
     static constexpr std::array<int, 11> kSecondWeights{3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2};
     sum = 0;
-    for (std::size_t i = 0; i < 11; ++i) sum += digit(value[i]) * kSecondWeights[i];
+    for (std::size_t i = 0; i < 11; ++i)
+      sum += digit(value[i]) * kSecondWeights[i];
     check = sum % 11;
     if (check == 10) return fmt::format("'{}' has no valid check digit", value);
   }

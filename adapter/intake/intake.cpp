@@ -19,7 +19,8 @@ std::string child_text(const xmlNode* parent, std::string_view name) {
 
 bool has_oid_or_child(const std::vector<std::string>& oids, std::string_view oid) {
   return std::any_of(oids.begin(), oids.end(), [&](const std::string& value) {
-    return value == oid || (value.size() > oid.size() && value.starts_with(oid) && value[oid.size()] == '.');
+    return value == oid ||
+           (value.size() > oid.size() && value.starts_with(oid) && value[oid.size()] == '.');
   });
 }
 
@@ -47,7 +48,8 @@ std::optional<Rejection> check_key_usage(const SignerIdentity& signer,
         return has_oid_or_child(signer.extended_key_usages, role);
       })) {
     std::string roles;
-    for (const auto& role : rule.roles) roles += (roles.empty() ? "" : ", ") + role;
+    for (const auto& role : rule.roles)
+      roles += (roles.empty() ? "" : ", ") + role;
     return Rejection{Reason::certificate_wrong_key_usage,
                      fmt::format("the certificate '{}' has no role that may sign {} (one of {})",
                                  signer.subject, document_type, roles)};
@@ -59,12 +61,14 @@ std::optional<Rejection> check_signer_binding(const SignerIdentity& signer,
                                               const mapping::SignerRule& rule,
                                               const boost::json::object& payload) {
   const auto* value = mapping::find_path(payload, rule.field);
-  const std::string named = value != nullptr && value->is_string() ? value->get_string().c_str() : "";
+  const std::string named =
+      value != nullptr && value->is_string() ? value->get_string().c_str() : "";
   const auto& from_certificate = rule.by_bin ? signer.bin : signer.iin;
   const char* kind = rule.by_bin ? "BIN" : "IIN";
   if (!from_certificate) {
-    return Rejection{Reason::signer_mismatch,
-                     fmt::format("the certificate subject '{}' carries no {}", signer.subject, kind)};
+    return Rejection{
+        Reason::signer_mismatch,
+        fmt::format("the certificate subject '{}' carries no {}", signer.subject, kind)};
   }
   if (*from_certificate != named) {
     return Rejection{Reason::signer_mismatch,
@@ -86,7 +90,8 @@ Intake::Intake(IntakeSettings settings, AlgorithmPolicy policy,
       mappings_(std::move(mappings)),
       trust_(std::move(trust)) {
   ensure_xml_security_initialised();
-  for (const auto& mapping : mappings_) by_name_[{mapping->ns, mapping->element}] = mapping.get();
+  for (const auto& mapping : mappings_)
+    by_name_[{mapping->ns, mapping->element}] = mapping.get();
 }
 
 IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
@@ -99,6 +104,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   auto parsed = parse_hostile_xml(bytes, settings_.max_message_bytes);
   if (auto* rejection = std::get_if<Rejection>(&parsed)) return reject(std::move(*rejection));
   XmlDoc doc = std::move(std::get<XmlDoc>(parsed));
+  if (auto rejection = check_wrapping(doc.get())) return reject(std::move(*rejection));
 
   // The envelope: SOAP 1.1 with a SHEP SendMessage, exactly one element under data.
   if (auto problem = envelope_->validate_document(doc.get())) {
@@ -119,10 +125,12 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   xmlNode* document = element_children(data).front();
 
   // The qualified name of the one element under data alone decides the document type.
-  const auto found = by_name_.find({std::string(namespace_of(document)), std::string(as_view(document->name))});
+  const auto found =
+      by_name_.find({std::string(namespace_of(document)), std::string(as_view(document->name))});
   if (found == by_name_.end()) {
-    return reject({Reason::soap_unknown_document,
-                   fmt::format("{} is not a document this adapter accepts", qualified_name(document))});
+    return reject(
+        {Reason::soap_unknown_document,
+         fmt::format("{} is not a document this adapter accepts", qualified_name(document))});
   }
   const mapping::DocumentMapping& mapping = *found->second;
   rejected.document_type = mapping.document_type();
@@ -135,7 +143,12 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   const auto& parts = std::get<SignatureParts>(profile);
 
   auto certificate = trust_->verify(parts.leaf_der, parts.intermediates_der, now);
-  if (auto* rejection = std::get_if<Rejection>(&certificate)) return reject(std::move(*rejection));
+  if (auto* rejection = std::get_if<Rejection>(&certificate)) {
+    // Who claims to have signed, for the operator reading the dead letter (not trusted).
+    if (auto leaf = parse_certificate_der(parts.leaf_der))
+      rejected.signer = identity_of(leaf.get());
+    return reject(std::move(*rejection));
+  }
   const auto& verified = std::get<std::shared_ptr<const VerifiedCertificate>>(certificate);
   rejected.signer = verified->identity();
   if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
@@ -182,8 +195,10 @@ boost::json::object describe(const IntakeOutcome& outcome) {
   out["outcome"] = "rejected";
   out["reason"] = code(rejected.rejection.reason);
   out["detail"] = rejected.rejection.detail;
-  out["documentType"] = rejected.document_type ? boost::json::value(*rejected.document_type) : nullptr;
-  out["messageId"] = rejected.envelope ? boost::json::value(rejected.envelope->message_id) : nullptr;
+  out["documentType"] =
+      rejected.document_type ? boost::json::value(*rejected.document_type) : nullptr;
+  out["messageId"] =
+      rejected.envelope ? boost::json::value(rejected.envelope->message_id) : nullptr;
   out["signer"] = rejected.signer ? boost::json::value(signer_json(*rejected.signer)) : nullptr;
   out["command"] = nullptr;
   return out;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,7 +36,7 @@ struct Accepted {
   std::string document_type;  // the document element's local name, e.g. VoucherApplication
   EnvelopeInfo envelope;
   SignerIdentity signer;
-  std::string command_type;   // from the mapping
+  std::string command_type;  // from the mapping
   boost::json::object payload;
 };
 
@@ -68,7 +67,8 @@ class Intake {
 
   [[nodiscard]] IntakeOutcome process(std::string_view bytes, Instant now) const;
 
-  [[nodiscard]] const std::vector<std::shared_ptr<const mapping::DocumentMapping>>& mappings() const {
+  [[nodiscard]] const std::vector<std::shared_ptr<const mapping::DocumentMapping>>& mappings()
+      const {
     return mappings_;
   }
   [[nodiscard]] const TrustStore& trust() const { return *trust_; }

@@ -15,14 +15,16 @@ struct FirstError {
     auto* self = static_cast<FirstError*>(context);
     if (!self->message.empty() || error == nullptr || error->message == nullptr) return;
     std::string text = error->message;
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+      text.pop_back();
     self->message = error->line > 0 ? fmt::format("line {}: {}", error->line, text) : text;
   }
 };
 
 }  // namespace
 
-std::shared_ptr<const Schema> Schema::load(const std::filesystem::path& file, std::string& problem) {
+std::shared_ptr<const Schema> Schema::load(const std::filesystem::path& file,
+                                           std::string& problem) {
   FirstError first;
   xmlSchemaParserCtxtPtr parser = xmlSchemaNewParserCtxt(file.c_str());
   if (parser == nullptr) {
@@ -40,7 +42,9 @@ std::shared_ptr<const Schema> Schema::load(const std::filesystem::path& file, st
   return std::shared_ptr<const Schema>(new Schema(file, schema));
 }
 
-Schema::~Schema() { xmlSchemaFree(schema_); }
+Schema::~Schema() {
+  xmlSchemaFree(schema_);
+}
 
 std::optional<std::string> Schema::validate(xmlDoc* doc, xmlNode* element) const {
   FirstError first;

@@ -15,7 +15,8 @@ class Schema {
  public:
   // Compiles the schema at `file` (and what it includes or imports, by relative path: nothing is
   // fetched from the network). On failure `problem` says why.
-  static std::shared_ptr<const Schema> load(const std::filesystem::path& file, std::string& problem);
+  static std::shared_ptr<const Schema> load(const std::filesystem::path& file,
+                                            std::string& problem);
 
   // Validates a whole document; returns the first problem, in words, or nothing if valid.
   [[nodiscard]] std::optional<std::string> validate_document(xmlDoc* doc) const;
@@ -29,7 +30,8 @@ class Schema {
   Schema& operator=(const Schema&) = delete;
 
  private:
-  Schema(std::filesystem::path file, xmlSchemaPtr schema) : file_(std::move(file)), schema_(schema) {}
+  Schema(std::filesystem::path file, xmlSchemaPtr schema)
+      : file_(std::move(file)), schema_(schema) {}
   std::optional<std::string> validate(xmlDoc* doc, xmlNode* element) const;
 
   std::filesystem::path file_;

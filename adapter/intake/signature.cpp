@@ -34,13 +34,19 @@ void record_xmlsec_error(const char*, int, const char* function, const char*, co
 
 const std::map<std::string_view, xmlSecTransformId (*)()>& algorithms() {
   static const std::map<std::string_view, xmlSecTransformId (*)()> table{
-      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", [] { return xmlSecTransformRsaSha256Id; }},
-      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", [] { return xmlSecTransformRsaSha384Id; }},
-      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", [] { return xmlSecTransformRsaSha512Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+       [] { return xmlSecTransformRsaSha256Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+       [] { return xmlSecTransformRsaSha384Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+       [] { return xmlSecTransformRsaSha512Id; }},
       {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", [] { return xmlSecTransformRsaSha1Id; }},
-      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", [] { return xmlSecTransformEcdsaSha256Id; }},
-      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", [] { return xmlSecTransformEcdsaSha384Id; }},
-      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", [] { return xmlSecTransformEcdsaSha512Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+       [] { return xmlSecTransformEcdsaSha256Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+       [] { return xmlSecTransformEcdsaSha384Id; }},
+      {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+       [] { return xmlSecTransformEcdsaSha512Id; }},
       {"http://www.w3.org/2001/04/xmlenc#sha256", [] { return xmlSecTransformSha256Id; }},
       {"http://www.w3.org/2001/04/xmldsig-more#sha384", [] { return xmlSecTransformSha384Id; }},
       {"http://www.w3.org/2001/04/xmlenc#sha512", [] { return xmlSecTransformSha512Id; }},
@@ -55,7 +61,9 @@ xmlSecTransformId c14n_transform(std::string_view uri) {
   return nullptr;
 }
 
-std::string line_of(const xmlNode* node) { return fmt::format("line {}", xmlGetLineNo(node)); }
+std::string line_of(const xmlNode* node) {
+  return fmt::format("line {}", xmlGetLineNo(node));
+}
 
 std::string algorithm_of(const xmlNode* node) {
   return node == nullptr ? std::string() : attribute(node, "Algorithm").value_or("");
@@ -113,7 +121,8 @@ class RegisteredId {
  public:
   RegisteredId(xmlNode* element, const std::string& id) {
     attribute_ = xmlHasProp(element, as_xml("Id"));
-    if (attribute_ != nullptr) registered_ = xmlAddID(nullptr, element->doc, as_xml(id.c_str()), attribute_) != nullptr;
+    if (attribute_ != nullptr)
+      registered_ = xmlAddID(nullptr, element->doc, as_xml(id.c_str()), attribute_) != nullptr;
   }
   ~RegisteredId() {
     if (registered_) xmlRemoveID(attribute_->doc, attribute_);
@@ -143,7 +152,65 @@ xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
   return adopted;
 }
 
+// A C variadic function: a lambda cannot be one.
+void ignore_generic_error(void*, const char*, ...) {}
+
+bool is_id_attribute(const xmlAttr* attr) {
+  const auto name = as_view(attr->name);
+  return name.size() == 2 && (name[0] == 'I' || name[0] == 'i') &&
+         (name[1] == 'D' || name[1] == 'd');
+}
+
 }  // namespace
+
+std::optional<Rejection> check_wrapping(xmlDoc* doc) {
+  // xml:id attributes are registered as IDs by the parser itself: a second ID table entry could
+  // be what a reference resolves to. Only the document element's Id may ever be an ID.
+  if (doc->ids != nullptr && xmlHashSize(static_cast<xmlHashTablePtr>(doc->ids)) > 0) {
+    return mismatch(
+        "the message declares xml:id attributes; only the document element's Id may "
+        "be referenced");
+  }
+  std::vector<xmlNode*> elements;
+  collect_elements(xmlDocGetRootElement(doc), elements);
+  std::map<std::string, const xmlNode*, std::less<>> first_with;
+  for (xmlNode* element : elements) {
+    // Id, ID, id or wsu:Id: any of them can be made a reference target.
+    for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
+      if (!is_id_attribute(attr)) continue;
+      xmlChar* raw = xmlNodeListGetString(doc, attr->children, 1);
+      const std::string value(as_view(raw));
+      xmlFree(raw);
+      const auto [at, inserted] = first_with.emplace(value, element);
+      if (!inserted) {
+        return mismatch(fmt::format("the Id '{}' is given on {} ({}) and again on {} ({})", value,
+                                    qualified_name(at->second), line_of(at->second),
+                                    qualified_name(element), line_of(element)));
+      }
+    }
+  }
+  const xmlNode* signed_element = nullptr;
+  for (xmlNode* element : elements) {
+    if (!is_element(element, kXmlDsigNs, "Signature") || in_soap_header(element)) continue;
+    const xmlNode* parent = element->parent;
+    const bool under_document = parent != nullptr && parent->type == XML_ELEMENT_NODE &&
+                                parent->parent != nullptr && is_element(parent->parent, "", "data");
+    if (!under_document) {
+      return mismatch(
+          fmt::format("a ds:Signature at {} is not the last child of the document "
+                      "element under data",
+                      line_of(element)));
+    }
+    if (signed_element != nullptr) {
+      return mismatch(
+          fmt::format("{} has more than one ds:Signature (again at {}); exactly one is "
+                      "accepted",
+                      qualified_name(parent), line_of(element)));
+    }
+    signed_element = parent;
+  }
+  return std::nullopt;
+}
 
 void ensure_xml_security_initialised() {
   static std::once_flag once;
@@ -154,10 +221,18 @@ void ensure_xml_security_initialised() {
       throw std::runtime_error("xmlsec with the OpenSSL back end could not be initialised");
     }
     xmlSecErrorsSetCallback(record_xmlsec_error);
+    // libxml2 prints errors it cannot attach to a context (XPath compilation, some schema
+    // parsing) on standard error; every error the adapter needs comes through its contexts.
+    xmlSetGenericErrorFunc(nullptr, ignore_generic_error);
+    xmlThrDefSetGenericErrorFunc(nullptr, ignore_generic_error);
+    xmlSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
+    xmlThrDefSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
   });
 }
 
-bool is_supported_algorithm(std::string_view uri) { return algorithms().contains(uri); }
+bool is_supported_algorithm(std::string_view uri) {
+  return algorithms().contains(uri);
+}
 
 std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* document,
                                                                 const AlgorithmPolicy& policy) {
@@ -167,32 +242,11 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   parts.id = attribute(document, "Id").value_or("");
   if (parts.id.empty()) return mismatch(fmt::format("{} has no Id attribute", document_name));
 
-  xmlDoc* doc = document->doc;
-  // xml:id attributes are registered as IDs by the parser itself; a second ID table entry could be
-  // what a reference resolves to. Only the document element's Id may be an ID.
-  if (doc->ids != nullptr && xmlHashSize(static_cast<xmlHashTablePtr>(doc->ids)) > 0) {
-    return mismatch("the message declares xml:id attributes; only the document element's Id may "
-                    "be referenced");
-  }
   std::vector<xmlNode*> elements;
-  collect_elements(xmlDocGetRootElement(doc), elements);
+  collect_elements(xmlDocGetRootElement(document->doc), elements);
   std::vector<xmlNode*> signatures;
   for (xmlNode* element : elements) {
     if (is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
-    if (element == document) continue;
-    // The same Id anywhere else (an Id, ID, id or wsu:Id) is a second candidate for the reference:
-    // the classic wrapping of a signed element moved into the header, a ds:Object or a sibling.
-    for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
-      const auto name = as_view(attr->name);
-      if (name.size() != 2 || (name[0] != 'I' && name[0] != 'i') || (name[1] != 'D' && name[1] != 'd')) continue;
-      xmlChar* value = xmlNodeListGetString(doc, attr->children, 1);
-      const bool same = as_view(value) == parts.id;
-      xmlFree(value);
-      if (same) {
-        return mismatch(fmt::format("the Id '{}' of {} is given again on {} ({})", parts.id,
-                                    document_name, qualified_name(element), line_of(element)));
-      }
-    }
   }
 
   std::vector<xmlNode*> own;
@@ -220,11 +274,13 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   // ds:Signature = SignedInfo, SignatureValue, KeyInfo; no ds:Object (where a moved copy of the
   // signed element, or a Manifest, could hide).
   for (xmlNode* child : element_children(parts.signature)) {
-    if (!is_element(child, kXmlDsigNs, "SignedInfo") && !is_element(child, kXmlDsigNs, "SignatureValue") &&
+    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
+        !is_element(child, kXmlDsigNs, "SignatureValue") &&
         !is_element(child, kXmlDsigNs, "KeyInfo")) {
-      return mismatch(fmt::format("the ds:Signature holds {} ({}); only SignedInfo, SignatureValue "
-                                  "and KeyInfo are accepted",
-                                  qualified_name(child), line_of(child)));
+      return mismatch(
+          fmt::format("the ds:Signature holds {} ({}); only SignedInfo, SignatureValue "
+                      "and KeyInfo are accepted",
+                      qualified_name(child), line_of(child)));
     }
   }
   xmlNode* signed_info = ds_child(parts.signature, "SignedInfo");
@@ -241,17 +297,19 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   }
   const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
   if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
-    return Rejection{Reason::signature_algorithm_not_allowed,
-                     fmt::format("signature method '{}' is not in trust.allowed_algorithms", method)};
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("signature method '{}' is not in trust.allowed_algorithms", method)};
   }
   std::vector<xmlNode*> references;
   for (xmlNode* child : element_children(signed_info)) {
     if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
   }
   if (references.size() != 1) {
-    return mismatch(fmt::format("ds:SignedInfo has {} ds:Reference elements; exactly one is "
-                                "accepted, to the document element",
-                                references.size()));
+    return mismatch(
+        fmt::format("ds:SignedInfo has {} ds:Reference elements; exactly one is "
+                    "accepted, to the document element",
+                    references.size()));
   }
   xmlNode* reference = references.front();
   const auto uri = attribute(reference, "URI");
@@ -261,15 +319,18 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   }
   std::vector<std::string> transforms;
   if (xmlNode* list = ds_child(reference, "Transforms")) {
-    for (xmlNode* transform : element_children(list)) transforms.push_back(algorithm_of(transform));
+    for (xmlNode* transform : element_children(list))
+      transforms.push_back(algorithm_of(transform));
   }
   if (transforms.size() != 2 || transforms[0] != kEnvelopedSignature ||
       c14n_transform(transforms[1]) == nullptr) {
     std::string listed;
-    for (const auto& t : transforms) listed += (listed.empty() ? "" : ", ") + t;
-    return mismatch(fmt::format("the ds:Reference transforms are [{}]; the profile is "
-                                "enveloped-signature then exclusive or inclusive c14n",
-                                listed));
+    for (const auto& t : transforms)
+      listed += (listed.empty() ? "" : ", ") + t;
+    return mismatch(
+        fmt::format("the ds:Reference transforms are [{}]; the profile is "
+                    "enveloped-signature then exclusive or inclusive c14n",
+                    listed));
   }
   const auto digest = algorithm_of(ds_child(reference, "DigestMethod"));
   if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
@@ -373,7 +434,9 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
     return "unsupported signing algorithm";
   }
   xmlDoc* doc = element->doc;
-  xmlNode* signature = xmlSecTmplSignatureCreate(doc, c14n, method->second(), nullptr);
+  // The conventional ds: prefix, as the platform's own documents and tools write it.
+  xmlNode* signature =
+      xmlSecTmplSignatureCreateNsPref(doc, c14n, method->second(), nullptr, as_xml("ds"));
   xmlAddChild(element, signature);
   const std::string uri = "#" + *id;
   xmlNode* reference = xmlSecTmplSignatureAddReference(signature, digest->second(), nullptr,

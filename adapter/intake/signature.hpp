@@ -18,9 +18,11 @@ inline constexpr std::string_view kXmlDsigNs = "http://www.w3.org/2000/09/xmldsi
 inline constexpr std::string_view kEnvelopedSignature =
     "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 inline constexpr std::string_view kExclusiveC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
-inline constexpr std::string_view kInclusiveC14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+inline constexpr std::string_view kInclusiveC14n =
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 inline constexpr std::string_view kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-inline constexpr std::string_view kEcdsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+inline constexpr std::string_view kEcdsaSha256 =
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 inline constexpr std::string_view kSha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
 
 // Makes sure libxml2 and xmlsec (OpenSSL back end) are initialised, once per process, with their
@@ -43,6 +45,14 @@ struct SignatureParts {
   std::string leaf_der;          // the first ds:X509Certificate: the signer's
   std::vector<std::string> intermediates_der;
 };
+
+// The wrapping scan, right after parsing and before anything else reads the message:
+// - no Id value is given on two elements and no xml:id is used anywhere: an element found by the
+//   same Id as another is how signature wrapping works (a signed copy moved to the header, a
+//   ds:Object or a sibling);
+// - every ds:Signature outside soap:Header is a child of the one element under data, and there
+//   is only one.
+std::optional<Rejection> check_wrapping(xmlDoc* doc);
 
 // Checks the signature profile of messages.md on `document` (the one element under `data`):
 // exactly one ds:Signature, its last child; exactly one ds:Reference, to the document's Id;

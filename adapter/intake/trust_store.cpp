@@ -62,24 +62,22 @@ Rejection classify(int error, X509* certificate, int depth) {
   const std::string reason = X509_verify_cert_error_string(error);
   switch (error) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return {Reason::certificate_expired,
-              fmt::format("{} '{}' expired on {}", who, subject,
-                          day_of(X509_get0_notAfter(certificate)))};
+      return {Reason::certificate_expired, fmt::format("{} '{}' expired on {}", who, subject,
+                                                       day_of(X509_get0_notAfter(certificate)))};
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return {Reason::certificate_expired,
               fmt::format("{} '{}' is not valid before {}", who, subject,
                           day_of(X509_get0_notBefore(certificate)))};
     case X509_V_ERR_CERT_REVOKED:
       return {Reason::certificate_revoked,
-              fmt::format("{} '{}' (serial {}) is revoked by its CA's CRL", who, subject,
-                          [&] {
-                            BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
-                            char* hex = BN_bn2hex(serial);
-                            std::string text = hex;
-                            OPENSSL_free(hex);
-                            BN_free(serial);
-                            return text;
-                          }())};
+              fmt::format("{} '{}' (serial {}) is revoked by its CA's CRL", who, subject, [&] {
+                BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
+                char* hex = BN_bn2hex(serial);
+                std::string text = hex;
+                OPENSSL_free(hex);
+                BN_free(serial);
+                return text;
+              }())};
     case X509_V_ERR_UNABLE_TO_GET_CRL:
     case X509_V_ERR_CRL_HAS_EXPIRED:
     case X509_V_ERR_CRL_NOT_YET_VALID:
@@ -115,7 +113,8 @@ std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
   const auto* data = reinterpret_cast<const unsigned char*>(der.data());
   X509* certificate = d2i_X509(nullptr, &data, static_cast<long>(der.size()));
   // Trailing bytes after the certificate are refused: one certificate, exactly.
-  if (certificate != nullptr && data != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+  if (certificate != nullptr &&
+      data != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     X509_free(certificate);
     return nullptr;
   }
@@ -179,7 +178,8 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
     }
     ERR_clear_error();
     BIO_free(bio);
-    if (in_file == 0) problems.push_back(fmt::format("{}: no PEM certificate found", file.string()));
+    if (in_file == 0)
+      problems.push_back(fmt::format("{}: no PEM certificate found", file.string()));
     trust->anchor_count_ += in_file;
   }
   for (const auto& file : settings.crls) {
@@ -211,18 +211,22 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
                                      file.string(), name_text(X509_CRL_get_issuer(crl))));
     }
     if (auto next = to_instant(X509_CRL_get0_nextUpdate(crl))) {
-      if (!trust->crl_next_update_ || *next < *trust->crl_next_update_) trust->crl_next_update_ = next;
+      if (!trust->crl_next_update_ || *next < *trust->crl_next_update_)
+        trust->crl_next_update_ = next;
     }
     X509_STORE_add_crl(trust->store_, crl);
     X509_CRL_free(crl);
     ++trust->crl_count_;
   }
-  for (X509* anchor : anchors) X509_free(anchor);
+  for (X509* anchor : anchors)
+    X509_free(anchor);
   if (problems.size() != problems_before) return nullptr;
   return trust;
 }
 
-TrustStore::~TrustStore() { X509_STORE_free(store_); }
+TrustStore::~TrustStore() {
+  X509_STORE_free(store_);
+}
 
 std::size_t TrustStore::cached() const {
   std::lock_guard lock(cache_mutex_);
@@ -234,7 +238,8 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
                                     Instant now) const {
   // The cache key is the exact bytes: a different intermediate makes a different chain.
   std::string key = leaf_der;
-  for (const auto& der : intermediates_der) key += '\0' + der;
+  for (const auto& der : intermediates_der)
+    key += '\0' + der;
   {
     std::lock_guard lock(cache_mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) {

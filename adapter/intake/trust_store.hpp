@@ -25,19 +25,19 @@ inline constexpr std::string_view kEkuLegalEntity = "1.2.398.3.3.4.1.2";
 
 // Who a certificate says its holder is: read from the subject, never from the document.
 struct SignerIdentity {
-  std::string subject;              // RFC 2253, for messages
-  std::optional<std::string> iin;   // serialNumber=IIN<12 digits>
-  std::optional<std::string> bin;   // OU=BIN<12 digits>
+  std::string subject;                           // RFC 2253, for messages
+  std::optional<std::string> iin;                // serialNumber=IIN<12 digits>
+  std::optional<std::string> bin;                // OU=BIN<12 digits>
   std::vector<std::string> extended_key_usages;  // dotted OIDs
   bool key_usage_present = false;
-  bool non_repudiation = false;     // a signing key; authentication keys lack it
+  bool non_repudiation = false;  // a signing key; authentication keys lack it
 };
 
 // A certificate whose chain verified against the anchors and CRLs at some time.
 class VerifiedCertificate {
  public:
-  VerifiedCertificate(std::shared_ptr<X509> certificate, SignerIdentity identity, Instant not_before,
-                      Instant not_after);
+  VerifiedCertificate(std::shared_ptr<X509> certificate, SignerIdentity identity,
+                      Instant not_before, Instant not_after);
   [[nodiscard]] EVP_PKEY* public_key() const { return X509_get0_pubkey(certificate_.get()); }
   [[nodiscard]] const SignerIdentity& identity() const { return identity_; }
   // The period in which the whole chain is valid.

@@ -106,14 +106,14 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
   xmlParseDocument(parser.get());
 
   if (!forbidden.what.empty()) {
-    return Rejection{Reason::xml_forbidden_construct,
-                     fmt::format("the message contains {}; DTDs and entities are not accepted",
-                                 forbidden.what)};
+    return Rejection{
+        Reason::xml_forbidden_construct,
+        fmt::format("the message contains {}; DTDs and entities are not accepted", forbidden.what)};
   }
   if (parser->wellFormed == 0 || parser->myDoc == nullptr) {
     const xmlError* error = xmlCtxtGetLastError(parser.get());
-    std::string message = error != nullptr && error->message != nullptr ? error->message
-                                                                        : "not well-formed";
+    std::string message =
+        error != nullptr && error->message != nullptr ? error->message : "not well-formed";
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
     }

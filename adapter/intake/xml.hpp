@@ -25,9 +25,12 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
 
 // Small DOM helpers over libxml2 nodes.
 inline std::string_view as_view(const xmlChar* text) {
-  return text == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char*>(text));
+  return text == nullptr ? std::string_view{}
+                         : std::string_view(reinterpret_cast<const char*>(text));
 }
-inline const xmlChar* as_xml(const char* text) { return reinterpret_cast<const xmlChar*>(text); }
+inline const xmlChar* as_xml(const char* text) {
+  return reinterpret_cast<const xmlChar*>(text);
+}
 bool is_element(const xmlNode* node, std::string_view ns, std::string_view local_name);
 std::string_view namespace_of(const xmlNode* node);
 // The element children of `parent`, in order.

@@ -154,7 +154,8 @@ class Mapper {
       : mapping_(mapping), document_(document), options_(options) {
     context_.reset(xmlXPathNewContext(document->doc));
     for (const auto& [prefix, uri] : mapping.namespaces) {
-      xmlXPathRegisterNs(context_.get(), intake::as_xml(prefix.c_str()), intake::as_xml(uri.c_str()));
+      xmlXPathRegisterNs(context_.get(), intake::as_xml(prefix.c_str()),
+                         intake::as_xml(uri.c_str()));
     }
   }
 
@@ -198,7 +199,8 @@ class Mapper {
                                       const std::string& path, boost::json::object& out) {
     if (field.type == FieldType::object) {
       boost::json::object nested;
-      if (auto rejection = read_object(field.children, context_node, path, nested)) return rejection;
+      if (auto rejection = read_object(field.children, context_node, path, nested))
+        return rejection;
       out[field.name] = std::move(nested);
       return std::nullopt;
     }
@@ -229,8 +231,8 @@ class Mapper {
     }
     if (nodes.empty()) {
       if (field.optional) return std::nullopt;
-      return Rejection{Reason::schema_invalid,
-                       fmt::format("{}: required element {} is missing", path, field.xpath->text())};
+      return Rejection{Reason::schema_invalid, fmt::format("{}: required element {} is missing",
+                                                           path, field.xpath->text())};
     }
     if (nodes.size() > 1) {
       return Rejection{Reason::schema_invalid,
@@ -267,9 +269,10 @@ class Mapper {
         return boost::json::value(*tiyn);
       }
       case FieldType::decimal: {
-        const bool ok = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-          return (c >= '0' && c <= '9') || c == '.';
-        }) && std::count(text.begin(), text.end(), '.') <= 1 && text.front() != '.' &&
+        const bool ok = !text.empty() &&
+                        std::all_of(text.begin(), text.end(),
+                                    [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
+                        std::count(text.begin(), text.end(), '.') <= 1 && text.front() != '.' &&
                         text.back() != '.';
         if (!ok) return invalid("a decimal number");
         return boost::json::value(text);
@@ -354,7 +357,8 @@ std::optional<std::int64_t> parse_thousandths(std::string_view text) {
       if (whole > 1'000'000'000'000) return std::nullopt;
     }
   }
-  while (fraction_digits++ < 3) fraction *= 10;
+  while (fraction_digits++ < 3)
+    fraction *= 10;
   return whole * 1000 + fraction;
 }
 
@@ -367,8 +371,8 @@ std::optional<Rejection> apply_rule(const RuleSpec& rule, const boost::json::obj
     const auto* when = find_path(payload, argument(rule, "when"));
     if (when != nullptr && when->is_string() && when->get_string() == argument(rule, "equals") &&
         find_path(payload, field) == nullptr) {
-      return inconsistent(fmt::format("{} is required when {} is {}", field,
-                                      argument(rule, "when"), argument(rule, "equals")));
+      return inconsistent(fmt::format("{} is required when {} is {}", field, argument(rule, "when"),
+                                      argument(rule, "equals")));
     }
     return std::nullopt;
   }
@@ -400,13 +404,13 @@ std::optional<Rejection> apply_rule(const RuleSpec& rule, const boost::json::obj
       // product that overflows cannot equal one.
       std::int64_t product = 0;
       std::int64_t expected = 0;
-      if (!thousandths ||
-          __builtin_mul_overflow(*thousandths, price->get_int64(), &product) ||
+      if (!thousandths || __builtin_mul_overflow(*thousandths, price->get_int64(), &product) ||
           __builtin_mul_overflow(amount->get_int64(), std::int64_t{1000}, &expected) ||
           product != expected) {
-        return inconsistent(fmt::format(
-            "{}[{}]: amount {} tiyn is not quantity {} x unit price {} tiyn", argument(rule, "list"),
-            index, amount->get_int64(), quantity->get_string().c_str(), price->get_int64()));
+        return inconsistent(
+            fmt::format("{}[{}]: amount {} tiyn is not quantity {} x unit price {} tiyn",
+                        argument(rule, "list"), index, amount->get_int64(),
+                        quantity->get_string().c_str(), price->get_int64()));
       }
       ++index;
     }
@@ -488,7 +492,8 @@ std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path&
 
   auto document = root->section("document");
   if (auto ns = document.required("namespace")) mapping->ns = ns->as_text().value_or("");
-  if (auto element = document.required("element")) mapping->element = element->as_text().value_or("");
+  if (auto element = document.required("element"))
+    mapping->element = element->as_text().value_or("");
   document.finish();
 
   if (auto schema = root->required("schema")) {
@@ -515,16 +520,18 @@ std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path&
   }
   signer.finish();
 
+  const auto problems_before_fields = diagnostics.problems().size();
   mapping->fields = read_fields(root->section("fields"), diagnostics);
-  if (mapping->fields.empty() && diagnostics.problems().size() == problems_before) {
+  if (mapping->fields.empty() && diagnostics.problems().size() == problems_before_fields) {
     root->problem("fields: a mapping needs at least one field");
   }
   for (auto& entry : root->list("rules")) {
     RuleSpec rule;
     auto kind = entry.required("rule");
-    rule.kind = kind ? kind->as_choice({"required_when", "not_before", "line_amounts", "total"})
-                           .value_or("")
-                     : "";
+    rule.kind =
+        kind
+            ? kind->as_choice({"required_when", "not_before", "line_amounts", "total"}).value_or("")
+            : "";
     for (auto& [name, value] : entry.entries()) {
       if (name == "rule") continue;
       if (auto text = value.as_text()) rule.arguments.emplace(name, *text);

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include <boost/json/object.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -34,7 +34,18 @@ class CompiledXPath {
   xmlXPathCompExprPtr compiled_ = nullptr;
 };
 
-enum class FieldType { string, date, instant, money, decimal, integer, boolean, enumeration, list, object };
+enum class FieldType {
+  string,
+  date,
+  instant,
+  money,
+  decimal,
+  integer,
+  boolean,
+  enumeration,
+  list,
+  object
+};
 enum class IdentifierCheck { none, iin, bin, iban, certificate_number };
 
 // One field of a command: where it is in the document and what it becomes in JSON.
@@ -43,10 +54,10 @@ struct FieldSpec {
   FieldType type = FieldType::string;
   std::shared_ptr<const CompiledXPath> xpath;  // none for a plain nested object
   bool optional = false;
-  std::vector<std::string> values;             // enumeration
+  std::vector<std::string> values;  // enumeration
   IdentifierCheck check = IdentifierCheck::none;
-  FieldType item_type = FieldType::string;     // list of scalars
-  std::vector<FieldSpec> children;             // object, or list of objects
+  FieldType item_type = FieldType::string;  // list of scalars
+  std::vector<FieldSpec> children;          // object, or list of objects
 };
 
 // A cross-field rule; a broken one is domain.inconsistent.
@@ -60,9 +71,9 @@ enum class KeyHolder { individual, organisation };
 // Who must have signed, and which field of the command names them.
 struct SignerRule {
   KeyHolder holder = KeyHolder::individual;
-  bool by_bin = false;                // compare the certificate's BIN, else its IIN
-  std::string field;                  // dotted path in the command, e.g. applicant.iin
-  std::vector<std::string> roles;     // EKU OIDs, any of which is required (empty: any)
+  bool by_bin = false;             // compare the certificate's BIN, else its IIN
+  std::string field;               // dotted path in the command, e.g. applicant.iin
+  std::vector<std::string> roles;  // EKU OIDs, any of which is required (empty: any)
 };
 
 // mappings/<document>.yaml, loaded and compiled.

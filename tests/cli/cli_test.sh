@@ -18,7 +18,7 @@ expect_run() {
 }
 stderr_has() { grep -qF -- "$1" "$work/stderr" || fail "stderr lacks [$1]: $(cat "$work/stderr")"; }
 
-# A configuration outside the source tree that names the shipped calendars by absolute path.
+# A configuration outside the source tree that names the shipped files by absolute path.
 write_config() {
   local format=${1:-text}
   {
@@ -26,7 +26,30 @@ write_config() {
     echo "calendar:"
     echo "  files:"
     for f in "$PWD"/config/calendar/kz-*.yaml; do echo "    - $f"; done
+    echo "intake:"
+    echo "  envelope_schema: $PWD/xsd/envelope.xsd"
+    echo "  mappings:"
+    for f in "$PWD"/mappings/*.yaml; do echo "    - $f"; done
+    echo "trust:"
+    echo "  anchors: [$PWD/config/trust/local/ca-chain.pem]"
+    echo "  crls: [$PWD/config/trust/local/root.crl.pem, $PWD/config/trust/local/issuing.crl.pem]"
   } > "$work/adapter.yaml"
+}
+
+# Signs a fixture with the xmlsec1 command-line tool and the local test PKI:
+# sign_fixture FIXTURE SIGNER OUT [c14n-uri]
+sign_fixture() {
+  local fixture=$1 signer=$2 out=$3 c14n=${4:-}
+  local template="tests/fixtures/documents/$fixture.xml"
+  if [[ -n "$c14n" ]]; then
+    sed "s#http://www.w3.org/2001/10/xml-exc-c14n\##$c14n#g" "$template" > "$work/template.xml"
+    template="$work/template.xml"
+  fi
+  local element
+  element=$(grep -o '<v:[A-Za-z]*' "tests/fixtures/documents/$fixture.xml" | head -1 | cut -c4-)
+  xmlsec1 --sign --privkey-pem "config/trust/local/$signer.key,config/trust/local/$signer.pem" \
+    --id-attr:Id "urn:kz:enbek:nqs:voucher:1:$element" --output "$out" "$template" \
+    || fail "xmlsec1 could not sign $fixture"
 }
 
 # Starts the daemon in the background, waits (bounded) until it says it started.
@@ -91,15 +114,16 @@ case "$case_name" in
     expect_run 2 "" -- "$nqs" calendar add 2025-03-20 one
     ;;
   check_config_ok)
-    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty)" \
+    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
       -- "$nqs" check-config
     ;;
   check_config_broken)
-    printf 'log: {level: loud}\ncalendar:\n  files: [missing.yaml]\n  tz: UTC\n' > "$work/adapter.yaml"
+    write_config
+    sed -i 's/level: info/level: loud/; s#  files:#  files:\n    - missing.yaml#; s#^trust:#trust:\n  anchor: []#' "$work/adapter.yaml"
     expect_run 1 "" -- "$nqs" check-config --config "$work/adapter.yaml"
     stderr_has "$work/adapter.yaml:1:14: log.level: 'loud' is not one of: trace, debug, info, warn, error"
-    stderr_has "$work/adapter.yaml:3:11: calendar.files[0]: file not found: $work/missing.yaml"
-    stderr_has "$work/adapter.yaml:4:3: calendar.tz: unknown key"
+    stderr_has "calendar.files[0]: file not found: $work/missing.yaml"
+    stderr_has "trust.anchor: unknown key, did you mean 'anchors'?"
     stderr_has "3 problems found"
     ;;
   check_config_env)
@@ -108,7 +132,7 @@ case "$case_name" in
     stderr_has "bogus: unknown key"
     # An explicit --config wins over the environment.
     write_config
-    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty)" \
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
       -- env NQS_ADAPTER_CONFIG=/nonexistent.yaml "$nqs" check-config --config "$work/adapter.yaml"
     ;;
   run_refuses_bad_config)
@@ -144,13 +168,57 @@ case "$case_name" in
     for cmd in run check-config calendar; do
       echo "$out" | grep -qE "^  $cmd " || fail "--help lacks $cmd: $out"
     done
+    echo "$out" | grep -qE "^  inspect " || fail "--help lacks inspect: $out"
     # Commands of capabilities not built yet are not offered.
-    for cmd in inspect queues dlq sla; do
+    for cmd in queues dlq sla; do
       echo "$out" | grep -qE "^  $cmd " && fail "--help offers $cmd, which does not exist yet"
     done
     "$nqs" calendar --help | grep -q "is-working" || fail "calendar --help lacks is-working"
     expect_run 2 "" -- "$nqs"
     expect_run 2 "" -- "$nqs" frobnicate
+    ;;
+  inspect_accepts_xmlsec1_signed_files)
+    # Signed by another tool (the xmlsec1 command line), in both canonicalizations.
+    sign_fixture voucher-application individual-sign "$work/application.xml"
+    sign_fixture service-act center-head "$work/act.xml" "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+    sign_fixture recognition-center-decision center-head "$work/decision.xml"
+    out=$("$nqs" inspect "$work/application.xml" "$work/act.xml" "$work/decision.xml") || fail "inspect exited $?: $out"
+    [ "$(echo "$out" | wc -l)" = 3 ] || fail "expected 3 lines: $out"
+    echo "$out" | jq -e -s 'all(.[]; .outcome=="accepted" and .reason==null)' >/dev/null || fail "not all accepted: $out"
+    echo "$out" | jq -e -s '.[0] | .file=="'"$work"'/application.xml" and .documentType=="VoucherApplication"
+      and .signer.iin=="850101300124" and .signer.bin==null and (.signer.subject|contains("IIN850101300124"))
+      and .command.type=="SubmitVoucherApplication" and .command.payload.applicant.iin=="850101300124"' >/dev/null \
+      || fail "application line: $out"
+    echo "$out" | jq -e -s '.[1] | .documentType=="ServiceAct" and .signer.bin=="120340501232"
+      and .command.payload.totalTiyn==1250075' >/dev/null || fail "act line: $out"
+    ;;
+  inspect_rejects_with_reasons)
+    sign_fixture voucher-application individual-sign "$work/good.xml"
+    sed 's/Сварщик/Инженер/' "$work/good.xml" > "$work/altered.xml"
+    sign_fixture voucher-application individual-revoked "$work/revoked.xml"
+    printf '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>' > "$work/xxe.xml"
+    out=$("$nqs" inspect "$work/good.xml" "$work/altered.xml" "$work/revoked.xml" "$work/xxe.xml"); rc=$?
+    [ "$rc" = 1 ] || fail "inspect exited $rc with a rejection, expected 1"
+    echo "$out" | jq -e -s '[.[].reason] == [null, "signature.invalid", "certificate.revoked", "xml.forbidden_construct"]' >/dev/null \
+      || fail "reasons: $out"
+    echo "$out" | jq -e -s '.[1].detail | contains("changed after signing")' >/dev/null || fail "detail: $out"
+    # A refused certificate still says who claims to have signed.
+    echo "$out" | jq -e -s '.[2] | .signer.iin=="850101300124" and .command==null' >/dev/null || fail "revoked: $out"
+    ;;
+  inspect_usage)
+    expect_run 2 "" -- "$nqs" inspect
+    expect_run 2 "" -- "$nqs" inspect "$work/does-not-exist.xml"
+    stderr_has "does-not-exist.xml: cannot be read"
+    sign_fixture voucher-application individual-sign "$work/good.xml"
+    expect_run 2 "" -- "$nqs" inspect --at yesterday "$work/good.xml"
+    # --at judges certificates as at another instant: a certificate that expired on 2021-01-01 is
+    # refused now and accepted as at 2020.
+    sign_fixture voucher-application individual-expired "$work/expired.xml"
+    out=$("$nqs" inspect "$work/expired.xml"); rc=$?
+    [ "$rc" = 1 ] || fail "expected a rejection now"
+    echo "$out" | jq -e '.reason=="certificate.expired" and (.detail|contains("expired on 2021-01-01"))' >/dev/null || fail "now: $out"
+    out=$("$nqs" inspect --at 2020-06-01T00:00:00+06:00 "$work/expired.xml") || fail "expected acceptance as at 2020: $out"
+    echo "$out" | jq -e '.outcome=="accepted"' >/dev/null || fail "at 2020: $out"
     ;;
   version)
     expect_run 0 "0.1.0" -- "$nqs" --version

@@ -145,14 +145,16 @@ issue issuing center-head "$center" sign_head
 issue issuing center-employee "$center" sign_employee
 issue issuing platform-transport "/C=KZ/O=NQS Platform/OU=BIN$PLATFORM_BIN/CN=NQS PLATFORM" sign_head
 
+# Fixed CRL dates, so that tests can verify at any instant from 2020 to 2045.
+crl_dates="-crl_lastupdate 20200101000000Z -crl_nextupdate 20451231000000Z"
 openssl ca -config "$work/issuing/ca.cnf" -keyfile "$work/issuing/ca.key" -cert "$work/issuing/ca.pem" \
   -revoke "$work/individual-revoked.pem" -crl_reason keyCompromise 2>/dev/null
 openssl ca -gencrl -config "$work/issuing/ca.cnf" -keyfile "$work/issuing/ca.key" \
-  -cert "$work/issuing/ca.pem" -out issuing.crl.pem 2>/dev/null
+  -cert "$work/issuing/ca.pem" $crl_dates -out issuing.crl.pem 2>/dev/null
 openssl ca -gencrl -config "$work/root/ca.cnf" -keyfile "$work/root/ca.key" \
-  -cert "$work/root/ca.pem" -out root.crl.pem 2>/dev/null
+  -cert "$work/root/ca.pem" $crl_dates -out root.crl.pem 2>/dev/null
 openssl ca -gencrl -config "$work/foreign-issuing/ca.cnf" -keyfile "$work/foreign-issuing/ca.key" \
-  -cert "$work/foreign-issuing/ca.pem" -out foreign-issuing.crl.pem 2>/dev/null
+  -cert "$work/foreign-issuing/ca.pem" $crl_dates -out foreign-issuing.crl.pem 2>/dev/null
 
 cat "$work/root/ca.pem" "$work/issuing/ca.pem" > ca-chain.pem
 cp "$work/root/ca.pem" root-ca.pem

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "intake/intake.hpp"
 #include "test_support.hpp"
 
 namespace nqs::configuration {
@@ -17,11 +18,29 @@ struct Loaded {
   std::vector<std::string> problems;
 };
 
+// Valid intake and trust sections, naming the source tree's schemas and mappings and the test PKI.
+std::string intake_and_trust() {
+  std::string out =
+      "intake:\n  envelope_schema: " + test::source_path("xsd/envelope.xsd").string() +
+      "\n  mappings:\n";
+  for (const char* name : {"voucher-application", "service-act"}) {
+    out += "    - " + test::source_path(std::string("mappings/") + name + ".yaml").string() + "\n";
+  }
+  const std::string pki = NQS_TEST_PKI_DIR;
+  out += "trust:\n  anchors: [" + pki + "/ca-chain.pem]\n  crls: [" + pki + "/root.crl.pem, " +
+         pki + "/issuing.crl.pem]\n";
+  return out;
+}
+
 // Writes adapter.yaml (and the calendar files it may name) into a temporary folder and loads it.
+// Unless the text has its own, valid intake and trust sections are added at its end.
 Loaded load(const std::string& adapter_yaml, test::TempDir& dir) {
   dir.write("calendar/kz-2025.yaml", "year: 2025\n");
   dir.write("calendar/kz-2026.yaml", "year: 2026\n");
-  const auto file = dir.write("adapter.yaml", adapter_yaml);
+  const bool own = adapter_yaml.find("intake:") != std::string::npos ||
+                   adapter_yaml.find("trust:") != std::string::npos;
+  const auto file =
+      dir.write("adapter.yaml", own ? adapter_yaml : adapter_yaml + intake_and_trust());
   Diagnostics diagnostics;
   Loaded loaded;
   loaded.setup = load_setup(file, diagnostics);
@@ -43,6 +62,41 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->calendar->coverage(), "2023-2027");
   EXPECT_EQ(setup->config.calendar.time_zone, "Asia/Almaty");
   EXPECT_EQ(setup->config.log.format, LogFormat::text);
+  EXPECT_EQ(setup->config.intake.max_message_bytes, 1048576U);
+  EXPECT_TRUE(setup->config.intake.strict_identifiers);
+  EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
+  EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 3U);
+  ASSERT_NE(setup->intake, nullptr);
+  EXPECT_EQ(setup->intake->trust().anchor_count(), 2U);
+  EXPECT_EQ(setup->intake->trust().crl_count(), 2U);
+}
+
+TEST(Config, IntakeAndTrustProblemsAreNamed) {
+  test::TempDir dir;
+  dir.write("bad-mapping.yaml", "document: {element: X}\n");
+  dir.write("not-a-cert.pem", "hello\n");
+  auto loaded = load(
+      "calendar: {files: [calendar/kz-2025.yaml]}\n"
+      "intake:\n"
+      "  max_message_bytes: 10\n"
+      "  envelope_schema: missing.xsd\n"
+      "  mappings: []\n"
+      "trust:\n"
+      "  anchors: [not-a-cert.pem]\n"
+      "  crls: []\n"
+      "  allowed_algorithms: ['http://www.w3.org/2001/04/xmldsig-more#rsa-md5']\n",
+      dir);
+  EXPECT_THAT(
+      loaded.problems,
+      ElementsAre(
+          "adapter.yaml:3:22: intake.max_message_bytes: 10 is out of range [1024, 67108864]",
+          "adapter.yaml:4:20: intake.envelope_schema: file not found: missing.xsd",
+          "adapter.yaml:5:13: intake.mappings: list at least one mapping",
+          "adapter.yaml:8:9: trust.crls: list the CRLs of the anchors: revocation is always "
+          "checked",
+          "adapter.yaml:9:24: trust.allowed_algorithms[0]: "
+          "'http://www.w3.org/2001/04/xmldsig-more#rsa-md5' is not a signature or digest "
+          "algorithm xmlsec supports here"));
 }
 
 TEST(Config, DefaultsApplyWhereKeysAreLeftOut) {
@@ -125,7 +179,7 @@ TEST(Config, ProblemsInsideCalendarFilesAreReportedToo) {
 TEST(Config, SyntaxErrorsAndMissingFilesAreNamed) {
   test::TempDir dir;
   EXPECT_THAT(load("log:\n  level: [info\n", dir).problems,
-              ElementsAre(HasSubstr("adapter.yaml:3:1: YAML syntax error:")));
+              ElementsAre("adapter.yaml:3:7: YAML syntax error: end of sequence flow not found"));
   Diagnostics diagnostics;
   EXPECT_FALSE(load_setup(dir.path() / "absent.yaml", diagnostics).has_value());
   EXPECT_THAT(diagnostics.problems(),

@@ -1,0 +1,173 @@
+#pragma once
+
+#include <libxml/parser.h>
+#include <openssl/pem.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "configuration/config.hpp"
+#include "intake/intake.hpp"
+#include "intake/signature.hpp"
+#include "intake/xml.hpp"
+#include "test_support.hpp"
+
+namespace nqs::test {
+
+inline constexpr std::string_view kVoucherNs = "urn:kz:enbek:nqs:voucher:1";
+
+// The PKI made by tests/pki/make-test-pki.sh for this build (CTest fixture "pki").
+class TestPki {
+ public:
+  static TestPki& get() {
+    static TestPki pki;
+    return pki;
+  }
+  std::filesystem::path file(const std::string& name) const {
+    return std::filesystem::path(NQS_TEST_PKI_DIR) / name;
+  }
+  EVP_PKEY* key(const std::string& name) {
+    auto& slot = keys_[name];
+    if (!slot) {
+      FILE* in = std::fopen(file(name + ".key").c_str(), "r");
+      if (in == nullptr) throw std::runtime_error("test PKI missing: run the pki fixture");
+      slot.reset(PEM_read_PrivateKey(in, nullptr, nullptr, nullptr), EVP_PKEY_free);
+      std::fclose(in);
+    }
+    return slot.get();
+  }
+  X509* certificate(const std::string& name) {
+    auto& slot = certificates_[name];
+    if (!slot) {
+      FILE* in = std::fopen(file(name.ends_with(".pem") ? name : name + ".pem").c_str(), "r");
+      if (in == nullptr) throw std::runtime_error("test PKI missing: run the pki fixture");
+      slot.reset(PEM_read_X509(in, nullptr, nullptr, nullptr), X509_free);
+      std::fclose(in);
+    }
+    return slot.get();
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<EVP_PKEY>> keys_;
+  std::map<std::string, std::shared_ptr<X509>> certificates_;
+};
+
+// A fixture envelope (tests/fixtures/documents/NAME.xml) as a DOM to change and sign.
+class Envelope {
+ public:
+  explicit Envelope(const std::string& fixture) {
+    intake::ensure_xml_security_initialised();
+    const auto path = source_path("tests/fixtures/documents/" + fixture + ".xml");
+    doc_.reset(xmlReadFile(path.c_str(), nullptr, XML_PARSE_NONET));
+    if (!doc_) throw std::runtime_error("cannot read fixture " + path.string());
+    // Drop the signature template that the xmlsec1 command-line tool fills.
+    if (xmlNode* old = intake::child_element(document(), intake::kXmlDsigNs, "Signature")) {
+      xmlUnlinkNode(old);
+      xmlFreeNode(old);
+    }
+  }
+
+  xmlDoc* doc() const { return doc_.get(); }
+  xmlNode* data() const {
+    xmlNode* node = xmlDocGetRootElement(doc_.get());
+    for (const char* name : {"Body", "SendMessage", "request", "requestData", "data"}) {
+      for (xmlNode* child = node->children; child != nullptr; child = child->next) {
+        if (child->type == XML_ELEMENT_NODE && intake::as_view(child->name) == name) {
+          node = child;
+          break;
+        }
+      }
+    }
+    return node;
+  }
+  xmlNode* document() const { return intake::element_children(data()).front(); }
+  // The first element named v:NAME below the document element.
+  xmlNode* field(const std::string& name) const { return find_in(document(), name); }
+  void set_text(const std::string& name, const std::string& text) {
+    xmlNodeSetContent(field(name), intake::as_xml(text.c_str()));
+  }
+
+  Envelope& sign(const std::string& signer, const intake::SigningOptions& options = {},
+                 std::vector<std::string> extra_certificates = {}) {
+    auto& pki = TestPki::get();
+    std::vector<X509*> chain{pki.certificate(signer)};
+    for (const auto& name : extra_certificates)
+      chain.push_back(pki.certificate(name));
+    auto problem = intake::sign_enveloped(document(), pki.key(signer), chain, options);
+    if (problem) throw std::runtime_error(*problem);
+    return *this;
+  }
+  xmlNode* signature() const {
+    return intake::child_element(document(), intake::kXmlDsigNs, "Signature");
+  }
+
+  std::string bytes() const {
+    xmlChar* out = nullptr;
+    int size = 0;
+    xmlDocDumpMemoryEnc(doc_.get(), &out, &size, "UTF-8");
+    std::string text(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
+    xmlFree(out);
+    return text;
+  }
+
+  // The first element named NAME below `node`, depth first.
+  static xmlNode* find_in(xmlNode* node, const std::string& name) {
+    for (xmlNode* child = node->children; child != nullptr; child = child->next) {
+      if (child->type != XML_ELEMENT_NODE) continue;
+      if (intake::as_view(child->name) == name) return child;
+      if (xmlNode* deeper = find_in(child, name)) return deeper;
+    }
+    return nullptr;
+  }
+
+ private:
+  intake::XmlDoc doc_;
+};
+
+struct IntakeOptions {
+  std::vector<std::string> allowed_algorithms = {std::string(intake::kRsaSha256),
+                                                 std::string(intake::kEcdsaSha256),
+                                                 std::string(intake::kSha256)};
+  std::vector<std::string> crls = {"root.crl.pem", "issuing.crl.pem"};
+  std::vector<std::string> anchors = {"ca-chain.pem"};
+  std::size_t max_message_bytes = 1024 * 1024;
+  bool strict_identifiers = true;
+};
+
+// An intake pipeline over the real schemas and mappings, trusting the test PKI.
+inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options = {}) {
+  intake::ensure_xml_security_initialised();
+  std::string problem;
+  auto envelope = intake::Schema::load(source_path("xsd/envelope.xsd"), problem);
+  if (!envelope) throw std::runtime_error(problem);
+  std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings;
+  configuration::Diagnostics diagnostics;
+  for (const char* name : {"voucher-application", "recognition-center-decision",
+                           "sick-leave-notice", "recognition-outcome", "service-act"}) {
+    mappings.push_back(
+        mapping::load_mapping(source_path(std::string("mappings/") + name + ".yaml"), diagnostics));
+  }
+  if (!diagnostics.empty()) throw std::runtime_error(join(diagnostics.problems()));
+  intake::TrustSettings trust_settings;
+  for (const auto& name : options.anchors)
+    trust_settings.anchors.push_back(TestPki::get().file(name));
+  for (const auto& name : options.crls)
+    trust_settings.crls.push_back(TestPki::get().file(name));
+  std::vector<std::string> problems;
+  auto trust = intake::TrustStore::load(trust_settings, problems);
+  if (!trust) throw std::runtime_error(join(problems));
+  intake::AlgorithmPolicy policy;
+  policy.allowed.insert(options.allowed_algorithms.begin(), options.allowed_algorithms.end());
+  return std::make_shared<intake::Intake>(
+      intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers},
+      std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
+}
+
+// A moment inside every test certificate's validity except the expired one's.
+inline Instant test_now() {
+  return *parse_instant("2025-09-01T12:00:00+05:00");
+}
+
+}  // namespace nqs::test

@@ -1,0 +1,582 @@
+// Intake end to end on real XML, real xmlsec/OpenSSL and the generated test PKI: every reason
+// code intake can give, the signature-wrapping family, and every inbound document accepted.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <regex>
+
+#include "intake_support.hpp"
+
+namespace nqs::intake {
+namespace {
+
+using test::Envelope;
+using test::make_intake;
+using test::test_now;
+using ::testing::HasSubstr;
+
+const Intake& default_intake() {
+  static const auto intake = make_intake();
+  return *intake;
+}
+
+IntakeOutcome run(const std::string& bytes, const Intake& intake = default_intake()) {
+  return intake.process(bytes, test_now());
+}
+
+// Asserts a rejection with `reason` whose detail contains `detail`.
+void expect_rejected(const IntakeOutcome& outcome, Reason reason, const std::string& detail) {
+  const auto* rejected = std::get_if<Rejected>(&outcome);
+  ASSERT_NE(rejected, nullptr) << "accepted, expected " << code(reason);
+  EXPECT_EQ(code(rejected->rejection.reason), code(reason)) << rejected->rejection.detail;
+  EXPECT_THAT(rejected->rejection.detail, HasSubstr(detail));
+}
+
+Accepted expect_accepted(const IntakeOutcome& outcome) {
+  const auto* rejected = std::get_if<Rejected>(&outcome);
+  EXPECT_EQ(rejected, nullptr) << (rejected ? std::string(code(rejected->rejection.reason)) + ": " +
+                                                  rejected->rejection.detail
+                                            : "");
+  return rejected == nullptr ? std::get<Accepted>(outcome) : Accepted{};
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string signed_application() {
+  return Envelope("voucher-application").sign("individual-sign").bytes();
+}
+
+// --- accepted ----------------------------------------------------------------------------------
+
+struct DocumentCase {
+  const char* fixture;
+  const char* signer;
+  const char* command;
+};
+
+class EveryDocument : public ::testing::TestWithParam<std::tuple<DocumentCase, const char*>> {};
+
+TEST_P(EveryDocument, IsAcceptedWithEachCanonicalization) {
+  const auto& [document, c14n] = GetParam();
+  SigningOptions options;
+  options.c14n = c14n;
+  const auto accepted =
+      expect_accepted(run(Envelope(document.fixture).sign(document.signer, options).bytes()));
+  EXPECT_EQ(accepted.command_type, document.command);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Intake, EveryDocument,
+    ::testing::Combine(
+        ::testing::Values(
+            DocumentCase{"voucher-application", "individual-sign", "SubmitVoucherApplication"},
+            DocumentCase{"recognition-center-decision", "center-head",
+                         "RecordRecognitionCenterDecision"},
+            DocumentCase{"sick-leave-notice", "individual-sign", "RecordSickLeaveNotice"},
+            DocumentCase{"recognition-outcome", "center-head", "RecordRecognitionOutcome"},
+            DocumentCase{"service-act", "center-head", "RegisterServiceAct"}),
+        ::testing::Values(kExclusiveC14n.data(), kInclusiveC14n.data())),
+    [](const auto& test_case) {
+      std::string name = std::get<0>(test_case.param).fixture;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name + (std::get<1>(test_case.param) == kExclusiveC14n ? "_exclusive" : "_inclusive");
+    });
+
+TEST(IntakeAccepted, MapsTheApplicationFromTheSignedElement) {
+  const auto accepted = expect_accepted(run(signed_application()));
+  EXPECT_EQ(accepted.document_type, "VoucherApplication");
+  EXPECT_EQ(accepted.envelope.message_id, "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11");
+  EXPECT_EQ(accepted.envelope.sender_id, "nqs-platform");
+  EXPECT_EQ(accepted.signer.iin, "850101300124");
+  const auto& payload = accepted.payload;
+  EXPECT_EQ(payload.at("applicationId").as_string(), "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10");
+  EXPECT_EQ(payload.at("submittedAt").as_string(), "2025-09-01T05:15:00.000Z");
+  EXPECT_EQ(payload.at("applicant").at("iin").as_string(), "850101300124");
+  EXPECT_FALSE(payload.at("applicant").as_object().contains("middleName"));
+  EXPECT_EQ(payload.at("profession").at("qualificationLevel").as_int64(), 3);
+  EXPECT_EQ(payload.at("profession").at("skills").as_array().size(), 2U);
+  EXPECT_EQ(payload.at("attachments").as_array().at(0).at("name").as_string(), "diploma.pdf");
+  EXPECT_EQ(payload.at("consents").at("notifications").as_bool(), true);
+}
+
+TEST(IntakeAccepted, ServiceActMoneyIsIntegerTiyn) {
+  const auto accepted = expect_accepted(run(Envelope("service-act").sign("center-head").bytes()));
+  EXPECT_EQ(accepted.payload.at("totalTiyn").as_int64(), 1250075);
+  const auto& line = accepted.payload.at("lines").as_array().at(1);
+  EXPECT_EQ(line.at("quantity").as_string(), "2.5");
+  EXPECT_EQ(line.at("unitPriceTiyn").as_int64(), 300010);
+  EXPECT_EQ(line.at("amountTiyn").as_int64(), 750025);
+}
+
+TEST(IntakeAccepted, EcdsaSigningKeys) {
+  SigningOptions options;
+  options.signature_method = kEcdsaSha256;
+  expect_accepted(run(Envelope("voucher-application").sign("individual-ecdsa", options).bytes()));
+}
+
+TEST(IntakeAccepted, IntermediatesMayFollowTheSignerCertificate) {
+  expect_accepted(
+      run(Envelope("voucher-application").sign("individual-sign", {}, {"issuing-ca"}).bytes()));
+}
+
+TEST(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
+  auto intake = make_intake();
+  EXPECT_EQ(intake->trust().cached(), 0U);
+  expect_accepted(intake->process(signed_application(), test_now()));
+  expect_accepted(
+      intake->process(Envelope("sick-leave-notice").sign("individual-sign").bytes(), test_now()));
+  EXPECT_EQ(intake->trust().cached(), 1U) << "one signer, one cached chain";
+  expect_accepted(intake->process(Envelope("service-act").sign("center-head").bytes(), test_now()));
+  EXPECT_EQ(intake->trust().cached(), 2U);
+  // Outside the cached window the cache does not answer: the full check does (and after 2045 the
+  // test CRLs have expired too, so revocation can no longer be checked).
+  expect_rejected(intake->process(signed_application(), *parse_instant("2046-01-01T00:00:00Z")),
+                  Reason::certificate_untrusted, "CRL has expired");
+}
+
+// --- xml.* ---------------------------------------------------------------------------------------
+
+TEST(IntakeXml, TooLargeIsRefusedBeforeParsing) {
+  test::IntakeOptions options;
+  options.max_message_bytes = 2048;
+  auto small = make_intake(options);
+  const std::string bytes = signed_application();
+  expect_rejected(small->process(bytes, test_now()), Reason::xml_too_large,
+                  "limit (intake.max_message_bytes) is 2048 bytes");
+  // Not even well-formed: the size alone decides.
+  expect_rejected(small->process(std::string(4096, '<'), test_now()), Reason::xml_too_large,
+                  "4096");
+}
+
+TEST(IntakeXml, MalformedAndNotUtf8) {
+  expect_rejected(run("<a><b></a>"), Reason::xml_malformed, "not well-formed XML at line 1");
+  expect_rejected(run(""), Reason::xml_malformed, "empty");
+  expect_rejected(run("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>"), Reason::xml_malformed,
+                  "declares encoding ISO-8859-1");
+  expect_rejected(run(std::string("\xFF\xFE<\0a\0/\0>\0", 10)), Reason::xml_malformed, "not UTF-8");
+  expect_rejected(run("<a>\xC3\x28</a>"), Reason::xml_malformed, "not well-formed");
+  expect_rejected(run(signed_application().substr(0, 500)), Reason::xml_malformed,
+                  "not well-formed");
+}
+
+TEST(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
+  expect_rejected(run("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"),
+                  Reason::xml_forbidden_construct, "DOCTYPE");
+  // External entity (XXE) and an external DTD: refused, never fetched.
+  expect_rejected(run("<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>"),
+                  Reason::xml_forbidden_construct, "DOCTYPE");
+  expect_rejected(run("<!DOCTYPE a SYSTEM \"http://127.0.0.1:9/evil.dtd\"><a/>"),
+                  Reason::xml_forbidden_construct, "DOCTYPE");
+  // A billion-laughs bomb is refused at its DOCTYPE, before any expansion.
+  expect_rejected(run("<!DOCTYPE l [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><l>&b;</l>"),
+                  Reason::xml_forbidden_construct, "DOCTYPE");
+  // An entity reference without any DOCTYPE.
+  expect_rejected(run("<a>&undeclared;</a>"), Reason::xml_forbidden_construct,
+                  "an entity reference (&undeclared;)");
+  expect_rejected(run("<a b=\"&undeclared;\"/>"), Reason::xml_forbidden_construct,
+                  "entity reference");
+  // Predefined entities and character references are ordinary text.
+  expect_rejected(run("<a>&lt;&amp;&#x41;</a>"), Reason::soap_invalid_envelope, "");
+}
+
+TEST(IntakeXml, XIncludeIsNeverProcessed) {
+  // An xi:include is just an unknown element: the envelope or the schema refuses it.
+  const auto bytes =
+      replace(signed_application(), "<soap:Header/>",
+              "<soap:Header/><xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" "
+              "href=\"file:///etc/passwd\"/>");
+  expect_rejected(run(bytes), Reason::soap_invalid_envelope, "include");
+}
+
+// --- soap.* and schema.invalid
+// ---------------------------------------------------------------------
+
+TEST(IntakeEnvelope, InvalidEnvelopes) {
+  expect_rejected(run("<a/>"), Reason::soap_invalid_envelope, "No matching global declaration");
+  const auto bytes = signed_application();
+  expect_rejected(run(replace(bytes, "http://schemas.xmlsoap.org/soap/envelope/",
+                              "http://www.w3.org/2003/05/soap-envelope")),
+                  Reason::soap_invalid_envelope, "");
+  expect_rejected(
+      run(replace(bytes, "<messageId>8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11</messageId>", "")),
+      Reason::soap_invalid_envelope, "messageId");
+  // Exactly one document under data.
+  expect_rejected(run(replace(bytes, "</data>", "<x:Other xmlns:x=\"urn:x\"/></data>")),
+                  Reason::soap_invalid_envelope, "");
+  expect_rejected(run(replace(bytes, "<serviceId>", "<unexpected/><serviceId>")),
+                  Reason::soap_invalid_envelope, "unexpected");
+}
+
+TEST(IntakeEnvelope, UnknownDocumentsByQualifiedNameOnly) {
+  Envelope other("voucher-application");
+  xmlNode* data = other.data();
+  xmlNode* document = other.document();
+  xmlUnlinkNode(document);
+  xmlFreeNode(document);
+  xmlNewChild(data, xmlNewNs(data, as_xml("urn:kz:enbek:nqs:voucher:1"), as_xml("v")),
+              as_xml("VoucherTransfer"), nullptr);
+  expect_rejected(
+      run(other.bytes()), Reason::soap_unknown_document,
+      "{urn:kz:enbek:nqs:voucher:1}VoucherTransfer is not a document this adapter accepts");
+  // The right local name in another namespace is another document.
+  expect_rejected(run(replace(signed_application(), "xmlns:v=\"urn:kz:enbek:nqs:voucher:1\"",
+                              "xmlns:v=\"urn:kz:enbek:nqs:voucher:2\"")),
+                  Reason::soap_unknown_document, "{urn:kz:enbek:nqs:voucher:2}VoucherApplication");
+}
+
+TEST(IntakeSchema, EachDocumentIsValidatedStrictly) {
+  auto invalid = [](const std::string& field, const std::string& value, const std::string& detail) {
+    Envelope envelope("voucher-application");
+    envelope.set_text(field, value);
+    expect_rejected(run(envelope.sign("individual-sign").bytes()), Reason::schema_invalid, detail);
+  };
+  invalid("IIN", "85010130012", "IIN");
+  invalid("QualificationLevel", "9", "QualificationLevel");
+  invalid("Profile", "artistic", "Profile");
+  invalid("SubmittedAt", "2025-09-01T10:15:00", "SubmittedAt");
+  invalid("BankAccount", "KZ86125KZT500410010", "BankAccount");
+  invalid("PersonalData", "false", "PersonalData");
+  invalid("ApplicationId", "not-a-uuid", "ApplicationId");
+
+  Envelope act("service-act");
+  act.set_text("Total", "12500.755");
+  expect_rejected(run(act.sign("center-head").bytes()), Reason::schema_invalid, "Total");
+  Envelope missing("sick-leave-notice");
+  xmlNode* sheet = missing.field("SheetNumber");
+  xmlUnlinkNode(sheet);
+  xmlFreeNode(sheet);
+  expect_rejected(run(missing.sign("individual-sign").bytes()), Reason::schema_invalid,
+                  "SheetNumber");
+}
+
+// --- signature.*
+// -------------------------------------------------------------------------------------
+
+TEST(IntakeSignature, MissingSignature) {
+  expect_rejected(run(Envelope("voucher-application").bytes()), Reason::signature_missing,
+                  "VoucherApplication carries no enveloped ds:Signature");
+}
+
+TEST(IntakeSignature, AlteredAfterSigning) {
+  expect_rejected(run(replace(signed_application(), "Сварщик", "Инженер")),
+                  Reason::signature_invalid, "does not match: it was changed after signing");
+}
+
+TEST(IntakeSignature, SignedWithAnotherKeyThanTheCertificates) {
+  // The ECDSA key signs, the (trusted, same person) RSA certificate is presented.
+  Envelope envelope("voucher-application");
+  SigningOptions ecdsa;
+  ecdsa.signature_method = kEcdsaSha256;
+  envelope.sign("individual-ecdsa", ecdsa);
+  auto& pki = test::TestPki::get();
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(pki.certificate("individual-sign"), &der);
+  std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+  OPENSSL_free(der);
+  base64.resize(std::strlen(base64.c_str()));
+  xmlNode* certificate = test::Envelope::find_in(envelope.signature(), "X509Certificate");
+  xmlNodeSetContent(certificate, as_xml(base64.c_str()));
+  expect_rejected(run(envelope.bytes()), Reason::signature_invalid, "could not be verified");
+}
+
+TEST(IntakeSignature, SignatureValueThatDoesNotVerify) {
+  // The digest still matches; only the signature value over SignedInfo is wrong.
+  const auto bytes = signed_application();
+  std::smatch value;
+  ASSERT_TRUE(std::regex_search(bytes, value,
+                                std::regex("<ds:SignatureValue>([^<]+)</ds:SignatureValue>")));
+  std::string forged = value[1].str();
+  forged[10] = forged[10] == 'A' ? 'B' : 'A';
+  expect_rejected(run(replace(bytes, value[1].str(), forged)), Reason::signature_invalid,
+                  "signature value does not verify");
+}
+
+TEST(IntakeSignature, AlgorithmsOutsideTheAllowList) {
+  SigningOptions sha1;
+  sha1.signature_method = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+  expect_rejected(run(Envelope("voucher-application").sign("individual-sign", sha1).bytes()),
+                  Reason::signature_algorithm_not_allowed,
+                  "signature method 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'");
+  SigningOptions sha1_digest;
+  sha1_digest.digest_method = "http://www.w3.org/2000/09/xmldsig#sha1";
+  expect_rejected(run(Envelope("voucher-application").sign("individual-sign", sha1_digest).bytes()),
+                  Reason::signature_algorithm_not_allowed, "digest method");
+  // The same signature is accepted once configuration allows it.
+  test::IntakeOptions options;
+  options.allowed_algorithms.push_back("http://www.w3.org/2000/09/xmldsig#rsa-sha1");
+  auto permissive = make_intake(options);
+  expect_accepted(permissive->process(
+      Envelope("voucher-application").sign("individual-sign", sha1).bytes(), test_now()));
+  // ECDSA can be switched off.
+  options.allowed_algorithms = {std::string(kRsaSha256), std::string(kSha256)};
+  auto rsa_only = make_intake(options);
+  SigningOptions ecdsa;
+  ecdsa.signature_method = kEcdsaSha256;
+  expect_rejected(
+      rsa_only->process(Envelope("voucher-application").sign("individual-ecdsa", ecdsa).bytes(),
+                        test_now()),
+      Reason::signature_algorithm_not_allowed, "ecdsa-sha256");
+}
+
+// --- the signature-wrapping family: signature.reference_mismatch
+// ------------------------------------
+
+TEST(IntakeWrapping, ReferenceToAnotherId) {
+  // The document's Id changed after signing: the reference no longer points at it.
+  expect_rejected(run(replace(signed_application(), "Id=\"app-1\"", "Id=\"app-2\"")),
+                  Reason::signature_reference_mismatch, "points at '#app-1', not at");
+}
+
+TEST(IntakeWrapping, SignedElementMovedToTheHeader) {
+  // The original signed application goes to the header; a forged one, with the same Id and the
+  // same signature, takes its place under data.
+  Envelope envelope("voucher-application");
+  envelope.sign("individual-sign");
+  xmlNode* original = envelope.document();
+  xmlNode* forged = xmlCopyNode(original, 1);
+  xmlNode* header = xmlDocGetRootElement(envelope.doc())->children;
+  while (header->type != XML_ELEMENT_NODE)
+    header = header->next;
+  xmlUnlinkNode(original);
+  xmlAddChild(header, original);
+  xmlAddChild(envelope.data(), forged);
+  xmlNodeSetContent(test::Envelope::find_in(forged, "IIN"), as_xml("900515401230"));
+  expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch,
+                  "the Id 'app-1' is given on");
+}
+
+TEST(IntakeWrapping, SignedElementMovedIntoADsObject) {
+  Envelope envelope("voucher-application");
+  envelope.sign("individual-sign");
+  xmlNode* copy = xmlCopyNode(envelope.document(), 1);
+  xmlNode* object =
+      xmlNewChild(envelope.signature(), envelope.signature()->ns, as_xml("Object"), nullptr);
+  xmlAddChild(object, copy);
+  expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch, "is given on");
+  // A ds:Object without a copy is refused too: the profile has no place for one.
+  Envelope plain("voucher-application");
+  plain.sign("individual-sign");
+  xmlNewChild(plain.signature(), plain.signature()->ns, as_xml("Object"), nullptr);
+  expect_rejected(run(plain.bytes()), Reason::signature_reference_mismatch,
+                  "xmldsig#}Object (line");
+}
+
+TEST(IntakeWrapping, SignedElementAsASibling) {
+  Envelope envelope("voucher-application");
+  envelope.sign("individual-sign");
+  xmlAddChild(envelope.data(), xmlCopyNode(envelope.document(), 1));
+  expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch, "is given on");
+}
+
+TEST(IntakeWrapping, XmlIdTargets) {
+  expect_rejected(
+      run(replace(signed_application(), "<soap:Header/>",
+                  "<soap:Header><x:y xmlns:x=\"urn:x\" xml:id=\"app-1\"/></soap:Header>")),
+      Reason::signature_reference_mismatch, "xml:id");
+}
+
+TEST(IntakeWrapping, ReferenceToAnInnerElement) {
+  // The signature covers only its own KeyInfo (an element inside the document), not the document.
+  Envelope envelope("voucher-application");
+  envelope.sign("individual-sign");
+  xmlNode* key_info = child_element(envelope.signature(), kXmlDsigNs, "KeyInfo");
+  xmlSetProp(key_info, as_xml("Id"), as_xml("inner"));
+  auto bytes = replace(envelope.bytes(), "URI=\"#app-1\"", "URI=\"#inner\"");
+  expect_rejected(run(bytes), Reason::signature_reference_mismatch, "points at '#inner'");
+  // The whole document (URI="") is not the document element either.
+  expect_rejected(run(replace(signed_application(), "URI=\"#app-1\"", "URI=\"\"")),
+                  Reason::signature_reference_mismatch, "points at ''");
+}
+
+TEST(IntakeWrapping, ExtraReferencesSignaturesAndTransforms) {
+  const auto bytes = signed_application();
+  std::smatch reference;
+  ASSERT_TRUE(
+      std::regex_search(bytes, reference, std::regex("<ds:Reference[\\s\\S]*?</ds:Reference>")));
+  expect_rejected(run(replace(bytes, reference.str(), reference.str() + reference.str())),
+                  Reason::signature_reference_mismatch, "2 ds:Reference elements");
+  // An XPath transform could make the reference cover less than the document.
+  expect_rejected(
+      run(replace(bytes, "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+                  "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">"
+                  "<ds:XPath>false()</ds:XPath></ds:Transform>"
+                  "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>")),
+      Reason::signature_reference_mismatch, "transforms are [");
+  // Two signatures on the document.
+  Envelope twice("voucher-application");
+  twice.sign("individual-sign");
+  xmlAddChild(twice.document(), xmlCopyNode(twice.signature(), 1));
+  expect_rejected(run(twice.bytes()), Reason::signature_reference_mismatch,
+                  "has more than one ds:Signature");
+  // A stray signature elsewhere in the body.
+  Envelope stray("voucher-application");
+  stray.sign("individual-sign");
+  xmlAddChild(stray.data()->parent, xmlCopyNode(stray.signature(), 1));
+  expect_rejected(run(stray.bytes()), Reason::signature_reference_mismatch,
+                  "is not the last child");
+}
+
+// --- certificate.*
+// ---------------------------------------------------------------------------------
+
+TEST(IntakeCertificate, ForeignCaWithTheSameNameIsUntrusted) {
+  expect_rejected(run(Envelope("voucher-application").sign("individual-foreign").bytes()),
+                  Reason::certificate_untrusted, "does not chain to a trusted anchor");
+  // Even when it brings its own same-name issuing CA along.
+  expect_rejected(run(Envelope("voucher-application")
+                          .sign("individual-foreign", {}, {"foreign-issuing-ca"})
+                          .bytes()),
+                  Reason::certificate_untrusted, "does not chain to a trusted anchor");
+}
+
+TEST(IntakeCertificate, WithoutTheIssuersCrlRevocationCannotBeCheckedSoItFails) {
+  test::IntakeOptions options;
+  options.crls = {"root.crl.pem"};
+  auto no_issuing_crl = make_intake(options);
+  expect_rejected(no_issuing_crl->process(signed_application(), test_now()),
+                  Reason::certificate_untrusted, "revocation of the signer certificate");
+}
+
+TEST(IntakeCertificate, NotACertificate) {
+  std::smatch certificate;
+  const auto bytes = signed_application();
+  ASSERT_TRUE(std::regex_search(bytes, certificate, std::regex("<ds:X509Certificate>([^<]+)<")));
+  expect_rejected(run(replace(bytes, certificate[1].str(), "AAAA")), Reason::certificate_untrusted,
+                  "not a DER certificate");
+  expect_rejected(run(replace(bytes, certificate[1].str(), "not base64!")),
+                  Reason::certificate_untrusted, "not base64");
+}
+
+TEST(IntakeCertificate, Expired) {
+  expect_rejected(
+      run(Envelope("voucher-application").sign("individual-expired").bytes()),
+      Reason::certificate_expired,
+      "the signer certificate 'GN=IVAN,SN=IVANOV,serialNumber=IIN850101300124,CN=IVANOV "
+      "IVAN,C=KZ' expired on 2021-01-01");
+}
+
+TEST(IntakeCertificate, Revoked) {
+  expect_rejected(run(Envelope("voucher-application").sign("individual-revoked").bytes()),
+                  Reason::certificate_revoked, "is revoked by its CA's CRL");
+}
+
+TEST(IntakeCertificate, AuthenticationKeysCannotSign) {
+  expect_rejected(run(Envelope("voucher-application").sign("individual-auth").bytes()),
+                  Reason::certificate_wrong_key_usage, "lacks nonRepudiation");
+}
+
+TEST(IntakeCertificate, HolderTypeAndRoleByExtendedKeyUsage) {
+  // An individual's key cannot sign for a recognition center...
+  expect_rejected(run(Envelope("recognition-center-decision").sign("individual-sign").bytes()),
+                  Reason::certificate_wrong_key_usage,
+                  "RecognitionCenterDecision must be signed with a legal entity's key");
+  // ...nor a legal entity's key for an applicant...
+  expect_rejected(run(Envelope("voucher-application").sign("center-head").bytes()),
+                  Reason::certificate_wrong_key_usage, "must be signed with an individual's key");
+  // ...and an employee without signing rights cannot sign the center's act.
+  expect_rejected(run(Envelope("service-act").sign("center-employee").bytes()),
+                  Reason::certificate_wrong_key_usage, "has no role that may sign ServiceAct");
+}
+
+// --- signer.mismatch and domain.*
+// -------------------------------------------------------------------
+
+TEST(IntakeSigner, TheSignerMustBeThePersonTheDocumentNames) {
+  Envelope envelope("voucher-application");
+  envelope.set_text("IIN", "900515401230");  // another person, a valid IIN
+  expect_rejected(run(envelope.sign("individual-sign").bytes()), Reason::signer_mismatch,
+                  "signed by IIN 850101300124 but applicant.iin names 900515401230");
+  Envelope act("service-act");
+  xmlNodeSetContent(test::Envelope::find_in(act.field("Executor"), "BIN"), as_xml("140450600708"));
+  expect_rejected(run(act.sign("center-head").bytes()), Reason::signer_mismatch,
+                  "signed by BIN 120340501232 but executor.bin names 140450600708");
+}
+
+TEST(IntakeDomain, InvalidIdentifiers) {
+  Envelope iin("voucher-application");
+  iin.set_text("IIN", "850101300125");
+  expect_rejected(run(iin.sign("individual-sign").bytes()), Reason::domain_invalid_identifier,
+                  "applicant.iin: '850101300125' fails its check digit (expected 4, found 5)");
+  Envelope iban("voucher-application");
+  iban.set_text("BankAccount", "KZ87125KZT5004100100");
+  expect_rejected(run(iban.sign("individual-sign").bytes()), Reason::domain_invalid_identifier,
+                  "bankAccount: 'KZ87125KZT5004100100' fails the IBAN mod-97 check");
+  Envelope certificate("recognition-outcome");
+  certificate.set_text("CertificateNumber", "25110-72120001-3-311325-0042-00000117");
+  expect_rejected(run(certificate.sign("center-head").bytes()), Reason::domain_invalid_identifier,
+                  "exam date 311325 is not a date DDMMYY");
+}
+
+TEST(IntakeDomain, StrictIdentifiersCanBeRelaxedForCheckDigitsOnly) {
+  test::IntakeOptions options;
+  options.strict_identifiers = false;
+  auto relaxed = make_intake(options);
+  Envelope center("voucher-application");
+  center.set_text("BIN", "120340501233");  // the chosen center's BIN with a wrong check digit
+  expect_accepted(relaxed->process(center.sign("individual-sign").bytes(), test_now()));
+  Envelope iban("voucher-application");
+  iban.set_text("BankAccount", "KZ87125KZT5004100100");
+  expect_rejected(relaxed->process(iban.sign("individual-sign").bytes(), test_now()),
+                  Reason::domain_invalid_identifier, "IBAN");
+}
+
+TEST(IntakeDomain, InconsistentDocuments) {
+  Envelope amount("service-act");
+  amount.set_text("Amount", "5000.51");
+  expect_rejected(run(amount.sign("center-head").bytes()), Reason::domain_inconsistent,
+                  "lines[0]: amount 500051 tiyn is not quantity 1 x unit price 500050 tiyn");
+  Envelope total("service-act");
+  total.set_text("Total", "12500.74");
+  expect_rejected(run(total.sign("center-head").bytes()), Reason::domain_inconsistent,
+                  "total 1250074 tiyn is not the sum of the line amounts, 1250075 tiyn");
+  Envelope sick("sick-leave-notice");
+  sick.set_text("To", "2025-09-19");
+  expect_rejected(run(sick.sign("individual-sign").bytes()), Reason::domain_inconsistent,
+                  "to (2025-09-19) is before from (2025-09-20)");
+  Envelope decision("recognition-center-decision");
+  decision.set_text("Decision", "rejected");
+  expect_rejected(run(decision.sign("center-head").bytes()), Reason::domain_inconsistent,
+                  "reason is required when decision is rejected");
+  Envelope outcome("recognition-outcome");
+  xmlNode* number = outcome.field("CertificateNumber");
+  xmlUnlinkNode(number);
+  xmlFreeNode(number);
+  expect_rejected(run(outcome.sign("center-head").bytes()), Reason::domain_inconsistent,
+                  "certificateNumber is required when result is passed");
+}
+
+TEST(IntakeDescribe, InspectJsonShape) {
+  const auto accepted = describe(run(signed_application()));
+  EXPECT_EQ(accepted.at("outcome").as_string(), "accepted");
+  EXPECT_TRUE(accepted.at("reason").is_null());
+  EXPECT_EQ(accepted.at("documentType").as_string(), "VoucherApplication");
+  EXPECT_EQ(accepted.at("signer").at("iin").as_string(), "850101300124");
+  EXPECT_TRUE(accepted.at("signer").at("bin").is_null());
+  EXPECT_EQ(accepted.at("command").at("type").as_string(), "SubmitVoucherApplication");
+  const auto rejected =
+      describe(run(Envelope("voucher-application").sign("individual-revoked").bytes()));
+  EXPECT_EQ(rejected.at("outcome").as_string(), "rejected");
+  EXPECT_EQ(rejected.at("reason").as_string(), "certificate.revoked");
+  EXPECT_EQ(rejected.at("documentType").as_string(), "VoucherApplication");
+  EXPECT_TRUE(rejected.at("command").is_null());
+}
+
+TEST(IntakeReasons, CodesRoundTrip) {
+  for (auto reason : {Reason::xml_malformed, Reason::signature_reference_mismatch,
+                      Reason::domain_inconsistent, Reason::json_invalid}) {
+    EXPECT_EQ(reason_from_code(code(reason)), reason);
+  }
+  EXPECT_EQ(code(Reason::certificate_wrong_key_usage), "certificate.wrong_key_usage");
+  EXPECT_FALSE(reason_from_code("signature.bogus").has_value());
+}
+
+}  // namespace
+}  // namespace nqs::intake

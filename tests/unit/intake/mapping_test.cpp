@@ -1,0 +1,100 @@
+// Mapping files are operators' data: every mistake is named with its place.
+#include "mapping/mapping.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "intake/signature.hpp"
+#include "test_support.hpp"
+
+namespace nqs::mapping {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> problems_of(const std::string& yaml) {
+  intake::ensure_xml_security_initialised();
+  test::TempDir dir;
+  const auto file = dir.write("m.yaml", yaml);
+  configuration::Diagnostics diagnostics;
+  auto mapping = load_mapping(file, diagnostics);
+  EXPECT_EQ(mapping == nullptr, !diagnostics.empty());
+  std::vector<std::string> out;
+  for (auto problem : diagnostics.problems()) {
+    const auto prefix = dir.path().string() + "/";
+    for (auto at = problem.find(prefix); at != std::string::npos; at = problem.find(prefix)) {
+      problem.erase(at, prefix.size());
+    }
+    out.push_back(problem);
+  }
+  return out;
+}
+
+std::string header() {
+  return "document: {namespace: 'urn:x', element: X}\n"
+         "schema: " +
+         test::source_path("xsd/voucher/sick-leave-notice.xsd").string() +
+         "\n"
+         "namespaces: {v: 'urn:x'}\n"
+         "command: C\n"
+         "signer: {holder: individual, identifier: iin, field: a}\n";
+}
+
+TEST(Mapping, TheShippedMappingsLoad) {
+  intake::ensure_xml_security_initialised();
+  for (const char* name : {"voucher-application", "recognition-center-decision",
+                           "sick-leave-notice", "recognition-outcome", "service-act"}) {
+    configuration::Diagnostics diagnostics;
+    auto mapping =
+        load_mapping(test::source_path(std::string("mappings/") + name + ".yaml"), diagnostics);
+    ASSERT_NE(mapping, nullptr) << name << "\n" << test::join(diagnostics.problems());
+    EXPECT_EQ(mapping->ns, "urn:kz:enbek:nqs:voucher:1");
+    EXPECT_FALSE(mapping->fields.empty());
+  }
+}
+
+TEST(Mapping, XPathsMustStayInsideTheSignedElement) {
+  EXPECT_THAT(
+      problems_of(header() + "fields:\n"
+                             "  a: {xpath: /soap:Envelope/v:Id, type: string}\n"
+                             "  b: {xpath: ../v:Other, type: string}\n"
+                             "  c: {xpath: \"id('app-1')\", type: string}\n"
+                             "  d: {xpath: 'v:A[', type: string}\n"),
+      ElementsAre("m.yaml:7:14: fields.a.xpath: the XPath must be relative to the document "
+                  "element",
+                  "m.yaml:8:14: fields.b.xpath: the XPath may not use '..': it must stay "
+                  "inside the document element",
+                  "m.yaml:9:14: fields.c.xpath: the XPath may not use 'id(': it must stay "
+                  "inside the document element",
+                  "m.yaml:10:14: fields.d.xpath: 'v:A[' is not a valid XPath 1.0 expression"));
+}
+
+TEST(Mapping, TypesChecksAndRulesAreChecked) {
+  EXPECT_THAT(problems_of(header() + "fields:\n"
+                                     "  a: {xpath: v:A, type: text}\n"
+                                     "  b: {xpath: v:B, type: enum}\n"
+                                     "  c: {xpath: v:C, type: list}\n"
+                                     "  d: {xpath: v:D, type: string, check: luhn}\n"
+                                     "  e: {xpath: v:E, type: string, optinal: true}\n"
+                                     "rules:\n"
+                                     "  - {rule: sum_of, list: x}\n"),
+              ElementsAre(HasSubstr("fields.a.type: 'text' is not one of: string, date"),
+                          HasSubstr("fields.b: an enum needs its values"),
+                          HasSubstr("fields.c: a list needs items"),
+                          HasSubstr("fields.d.check: 'luhn' is not one of: iin, bin, iban"),
+                          HasSubstr("fields.e.optinal: unknown key, did you mean 'optional'?"),
+                          HasSubstr("rules[0].rule: 'sum_of' is not one of: required_when")));
+}
+
+TEST(Mapping, MissingSchemaAndSections) {
+  EXPECT_THAT(problems_of("document: {element: X}\nschema: nowhere.xsd\nfields: {}\n"),
+              ElementsAre(HasSubstr("document.namespace: required key is missing"),
+                          HasSubstr("schema: file not found"),
+                          HasSubstr("command: required key is missing"),
+                          HasSubstr("signer.field: required key is missing"),
+                          HasSubstr("fields: a mapping needs at least one field")));
+}
+
+}  // namespace
+}  // namespace nqs::mapping
