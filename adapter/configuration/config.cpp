@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "calendar/calendar_files.hpp"
@@ -26,6 +27,27 @@ void read_intake(Reader intake, IntakeConfig& out) {
       static_cast<std::size_t>(intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
                                               static_cast<std::int64_t>(out.max_message_bytes)));
   out.strict_identifiers = intake.flag("strict_identifiers", out.strict_identifiers);
+  out.require_transport_signature =
+      intake.flag("require_transport_signature", out.require_transport_signature);
+  for (auto& sender : intake.list("transport_senders")) {
+    auto id = sender.required("sender_id");
+    auto bin = sender.required("bin");
+    auto id_text = id ? id->as_text() : std::nullopt;
+    auto bin_text = bin ? bin->as_text() : std::nullopt;
+    if (bin_text &&
+        (bin_text->size() != 12 || !std::all_of(bin_text->begin(), bin_text->end(),
+                                                [](char c) { return c >= '0' && c <= '9'; }))) {
+      bin->problem(fmt::format("'{}' is not a BIN (12 digits)", *bin_text));
+      bin_text.reset();
+    }
+    sender.finish();
+    if (id_text && bin_text) out.transport_senders.emplace_back(*id_text, *bin_text);
+  }
+  if (out.require_transport_signature && out.transport_senders.empty()) {
+    intake.problem(
+        "intake.require_transport_signature needs at least one entry in "
+        "intake.transport_senders (whose certificate signs)");
+  }
   if (auto schema = intake.required("envelope_schema")) {
     out.envelope_schema = schema->as_existing_file().value_or("");
   }
@@ -156,7 +178,16 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
   policy.allowed.insert(config->trust.allowed_algorithms.begin(),
                         config->trust.allowed_algorithms.end());
   auto intake_pipeline = std::make_shared<const intake::Intake>(
-      intake::IntakeSettings{config->intake.max_message_bytes, config->intake.strict_identifiers},
+      [&] {
+        intake::IntakeSettings settings{config->intake.max_message_bytes,
+                                        config->intake.strict_identifiers,
+                                        config->intake.require_transport_signature,
+                                        {}};
+        for (const auto& [sender_id, bin] : config->intake.transport_senders) {
+          settings.transport_senders.push_back({sender_id, bin});
+        }
+        return settings;
+      }(),
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
   return Setup{std::move(*config),
                std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar)),

@@ -30,6 +30,8 @@ struct CalendarSettings {
 struct IntakeConfig {
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
+  bool require_transport_signature = false;
+  std::vector<std::pair<std::string, std::string>> transport_senders;  // sender id, BIN
   std::filesystem::path envelope_schema;
   std::vector<std::filesystem::path> mappings;
 };

@@ -13,13 +13,22 @@
 #include "intake/schema_set.hpp"
 #include "intake/signature.hpp"
 #include "intake/trust_store.hpp"
+#include "intake/xml.hpp"
 #include "mapping/mapping.hpp"
 
 namespace nqs::intake {
 
+// A sender on the government bus and the BIN its transport certificate must carry.
+struct TransportSender {
+  std::string sender_id;
+  std::string bin;
+};
+
 struct IntakeSettings {
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
+  bool require_transport_signature = false;
+  std::vector<TransportSender> transport_senders;
 };
 
 // requestInfo of the SHEP envelope.
@@ -74,6 +83,9 @@ class Intake {
   [[nodiscard]] const TrustStore& trust() const { return *trust_; }
 
  private:
+  [[nodiscard]] std::optional<Rejection> check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
+                                                         Instant now) const;
+
   IntakeSettings settings_;
   AlgorithmPolicy policy_;
   std::shared_ptr<const Schema> envelope_;

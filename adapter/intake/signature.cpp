@@ -115,14 +115,14 @@ struct DsigContextFree {
   void operator()(xmlSecDSigCtx* context) const { xmlSecDSigCtxDestroy(context); }
 };
 
-// Registers `element`'s Id attribute as the document's one ID, for the length of a verification
-// or signing, and unregisters it after.
+// Registers one attribute (an element's Id, or soap:Body's wsu:Id) as the document's one ID, for
+// the length of a verification or signing, and unregisters it after.
 class RegisteredId {
  public:
-  RegisteredId(xmlNode* element, const std::string& id) {
-    attribute_ = xmlHasProp(element, as_xml("Id"));
-    if (attribute_ != nullptr)
-      registered_ = xmlAddID(nullptr, element->doc, as_xml(id.c_str()), attribute_) != nullptr;
+  RegisteredId(xmlAttr* attribute, const std::string& id) : attribute_(attribute) {
+    if (attribute_ != nullptr) {
+      registered_ = xmlAddID(nullptr, attribute_->doc, as_xml(id.c_str()), attribute_) != nullptr;
+    }
   }
   ~RegisteredId() {
     if (registered_) xmlRemoveID(attribute_->doc, attribute_);
@@ -368,17 +368,21 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   return parts;
 }
 
-std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
-                                          const AlgorithmPolicy& policy) {
+// Verifies `signature` (one reference, to the element `referenced` whose ID attribute is
+// `id_attribute`) with xmlsec: only a same-document reference, only the profile's transforms and
+// the allowed methods, and `key` instead of anything in ds:KeyInfo.
+static std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* id_attribute,
+                                                   const std::string& id, const xmlNode* referenced,
+                                                   bool enveloped, EVP_PKEY* key,
+                                                   const AlgorithmPolicy& policy) {
   ensure_xml_security_initialised();
-  RegisteredId id(parts.document, parts.id);
-  if (!id.ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", parts.id));
+  RegisteredId registered(id_attribute, id);
+  if (!registered.ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", id));
 
   std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
   if (!context) return Rejection{Reason::signature_invalid, "xmlsec context not created"};
-  // Only a same-document reference, only the profile's transforms and the allowed methods.
   context->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
-  xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
+  if (enveloped) xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
   for (auto* c14n : {xmlSecTransformExclC14NId, xmlSecTransformInclC14NId}) {
     xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
     xmlSecDSigCtxEnableSignatureTransform(context.get(), c14n);
@@ -394,31 +398,36 @@ std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY*
     return Rejection{Reason::signature_invalid, "the certificate's key cannot be used by xmlsec"};
   }
   last_xmlsec_error.clear();
-  if (xmlSecDSigCtxVerify(context.get(), parts.signature) < 0) {
+  if (xmlSecDSigCtxVerify(context.get(), signature) < 0) {
     return Rejection{Reason::signature_invalid,
                      fmt::format("the signature could not be verified: {}",
                                  last_xmlsec_error.empty() ? "unknown error" : last_xmlsec_error)};
   }
-  // Defence in depth: xmlsec must have used exactly the one reference checked above.
+  // Defence in depth: xmlsec must have used exactly the one reference checked before.
   if (xmlSecPtrListGetSize(&context->signedInfoReferences) != 1) {
     return mismatch("xmlsec processed an unexpected number of references");
   }
   auto* reference = static_cast<xmlSecDSigReferenceCtxPtr>(
       xmlSecPtrListGetItem(&context->signedInfoReferences, 0));
-  if (reference == nullptr || reference->uri == nullptr ||
-      as_view(reference->uri) != "#" + parts.id) {
-    return mismatch("xmlsec resolved a reference other than the document element");
+  if (reference == nullptr || reference->uri == nullptr || as_view(reference->uri) != "#" + id) {
+    return mismatch("xmlsec resolved a reference other than the signed element");
   }
   if (context->status != xmlSecDSigStatusSucceeded) {
     if (reference->status != xmlSecDSigStatusSucceeded) {
       return Rejection{Reason::signature_invalid,
                        fmt::format("the digest of {} does not match: it was changed after signing",
-                                   qualified_name(parts.document))};
+                                   qualified_name(referenced))};
     }
     return Rejection{Reason::signature_invalid,
                      "the signature value does not verify with the signer certificate's key"};
   }
   return std::nullopt;
+}
+
+std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
+                                          const AlgorithmPolicy& policy) {
+  return verify_with_xmlsec(parts.signature, xmlHasProp(parts.document, as_xml("Id")), parts.id,
+                            parts.document, true, key, policy);
 }
 
 std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_key,
@@ -454,12 +463,165 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
     base64.resize(std::strlen(base64.c_str()));
     xmlNewTextChild(x509_data, signature->ns, as_xml("X509Certificate"), as_xml(base64.c_str()));
   }
-  RegisteredId registered(element, *id);
+  RegisteredId registered(xmlHasProp(element, as_xml("Id")), *id);
   std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
   context->signKey = adopt_key(private_key);
   last_xmlsec_error.clear();
   if (context->signKey == nullptr || xmlSecDSigCtxSign(context.get(), signature) < 0) {
     return fmt::format("signing failed: {}", last_xmlsec_error);
+  }
+  return std::nullopt;
+}
+
+std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
+    xmlDoc* doc, const AlgorithmPolicy& policy) {
+  xmlNode* envelope = xmlDocGetRootElement(doc);
+  xmlNode* header = child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Header");
+  if (header == nullptr) return std::optional<TransportParts>{};
+  std::vector<xmlNode*> securities;
+  for (xmlNode* child : element_children(header)) {
+    if (is_element(child, kWsseNs, "Security")) securities.push_back(child);
+  }
+  if (securities.empty()) return std::optional<TransportParts>{};
+  if (securities.size() > 1) {
+    return mismatch(fmt::format("soap:Header has {} wsse:Security elements; one is accepted",
+                                securities.size()));
+  }
+  std::vector<xmlNode*> signatures;
+  for (xmlNode* child : element_children(securities.front())) {
+    if (is_element(child, kXmlDsigNs, "Signature")) signatures.push_back(child);
+  }
+  if (signatures.size() != 1) {
+    return Rejection{
+        signatures.empty() ? Reason::signature_missing : Reason::signature_reference_mismatch,
+        fmt::format("wsse:Security holds {} ds:Signature elements; exactly one is "
+                    "accepted",
+                    signatures.size())};
+  }
+  TransportParts parts;
+  parts.signature = signatures.front();
+  parts.body = child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Body");
+  xmlChar* id = parts.body == nullptr
+                    ? nullptr
+                    : xmlGetNsProp(parts.body, as_xml("Id"), as_xml(kWsuNs.data()));
+  parts.id = std::string(as_view(id));
+  xmlFree(id);
+  if (parts.id.empty()) return mismatch("the transport signature needs a wsu:Id on soap:Body");
+
+  for (xmlNode* child : element_children(parts.signature)) {
+    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
+        !is_element(child, kXmlDsigNs, "SignatureValue") &&
+        !is_element(child, kXmlDsigNs, "KeyInfo")) {
+      return mismatch(fmt::format("the transport ds:Signature holds {}", qualified_name(child)));
+    }
+  }
+  xmlNode* signed_info = ds_child(parts.signature, "SignedInfo");
+  if (signed_info == nullptr || ds_child(parts.signature, "SignatureValue") == nullptr) {
+    return Rejection{Reason::signature_invalid,
+                     "the transport ds:Signature lacks ds:SignedInfo or ds:SignatureValue"};
+  }
+  const auto c14n = algorithm_of(ds_child(signed_info, "CanonicalizationMethod"));
+  if (c14n != kExclusiveC14n) {
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("transport canonicalization method '{}' is not exclusive c14n", c14n)};
+  }
+  const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
+  if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("transport signature method '{}' is not in trust.allowed_algorithms", method)};
+  }
+  std::vector<xmlNode*> references;
+  for (xmlNode* child : element_children(signed_info)) {
+    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
+  }
+  if (references.size() != 1) {
+    return mismatch(
+        fmt::format("the transport signature has {} references; one, to soap:Body, is "
+                    "accepted",
+                    references.size()));
+  }
+  const auto uri = attribute(references.front(), "URI");
+  if (!uri || *uri != "#" + parts.id) {
+    return mismatch(fmt::format("the transport signature points at '{}', not at soap:Body '#{}'",
+                                uri.value_or("(no URI)"), parts.id));
+  }
+  std::vector<std::string> transforms;
+  if (xmlNode* list = ds_child(references.front(), "Transforms")) {
+    for (xmlNode* transform : element_children(list))
+      transforms.push_back(algorithm_of(transform));
+  }
+  if (transforms.size() != 1 || transforms.front() != kExclusiveC14n) {
+    return mismatch("the transport signature's transforms must be exactly exclusive c14n");
+  }
+  const auto digest = algorithm_of(ds_child(references.front(), "DigestMethod"));
+  if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("transport digest method '{}' is not in trust.allowed_algorithms", digest)};
+  }
+  xmlNode* key_info = ds_child(parts.signature, "KeyInfo");
+  xmlNode* token =
+      key_info == nullptr ? nullptr : child_element(key_info, kWsseNs, "SecurityTokenReference");
+  xmlNode* identifier = token == nullptr ? nullptr : child_element(token, kWsseNs, "KeyIdentifier");
+  if (identifier == nullptr) {
+    return Rejection{Reason::certificate_untrusted,
+                     "no sender certificate in wsse:SecurityTokenReference/wsse:KeyIdentifier"};
+  }
+  auto der = decode_base64(text_of(identifier));
+  if (!der) return Rejection{Reason::certificate_untrusted, "wsse:KeyIdentifier is not base64"};
+  parts.certificate_der = std::move(*der);
+  return std::optional<TransportParts>{std::move(parts)};
+}
+
+std::optional<Rejection> verify_transport_signature(const TransportParts& parts, EVP_PKEY* key,
+                                                    const AlgorithmPolicy& policy) {
+  return verify_with_xmlsec(parts.signature,
+                            xmlHasNsProp(parts.body, as_xml("Id"), as_xml(kWsuNs.data())), parts.id,
+                            parts.body, false, key, policy);
+}
+
+std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X509* certificate) {
+  ensure_xml_security_initialised();
+  constexpr std::string_view kSoap = "http://schemas.xmlsoap.org/soap/envelope/";
+  xmlNode* envelope = xmlDocGetRootElement(doc);
+  xmlNode* body = child_element(envelope, kSoap, "Body");
+  xmlNode* header = child_element(envelope, kSoap, "Header");
+  if (body == nullptr) return "no soap:Body";
+  if (header == nullptr) {
+    header = xmlNewNode(envelope->ns, as_xml("Header"));
+    xmlAddPrevSibling(body, header);
+  }
+  xmlNsPtr wsu = xmlNewNs(body, as_xml(kWsuNs.data()), as_xml("wsu"));
+  xmlAttr* id = xmlSetNsProp(body, wsu, as_xml("Id"), as_xml("body"));
+  xmlNode* security = xmlNewChild(header, nullptr, as_xml("Security"), nullptr);
+  xmlSetNs(security, xmlNewNs(security, as_xml(kWsseNs.data()), as_xml("wsse")));
+  xmlNode* signature = xmlSecTmplSignatureCreateNsPref(
+      doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr, as_xml("ds"));
+  xmlAddChild(security, signature);
+  xmlNode* reference = xmlSecTmplSignatureAddReference(signature, xmlSecTransformSha256Id, nullptr,
+                                                       as_xml("#body"), nullptr);
+  xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NId);
+  xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
+  xmlNode* token = xmlNewChild(key_info, security->ns, as_xml("SecurityTokenReference"), nullptr);
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(certificate, &der);
+  std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+  OPENSSL_free(der);
+  base64.resize(std::strlen(base64.c_str()));
+  xmlNode* identifier =
+      xmlNewTextChild(token, security->ns, as_xml("KeyIdentifier"), as_xml(base64.c_str()));
+  xmlSetProp(identifier, as_xml("ValueType"),
+             as_xml("http://docs.oasis-open.org/wss/2004/01/"
+                    "oasis-200401-wss-x509-token-profile-1.0#X509v3"));
+  RegisteredId registered(id, "body");
+  std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
+  context->signKey = adopt_key(private_key);
+  last_xmlsec_error.clear();
+  if (context->signKey == nullptr || xmlSecDSigCtxSign(context.get(), signature) < 0) {
+    return fmt::format("transport signing failed: {}", last_xmlsec_error);
   }
   return std::nullopt;
 }

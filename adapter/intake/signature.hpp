@@ -67,6 +67,31 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
 std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
                                           const AlgorithmPolicy& policy);
 
+inline constexpr std::string_view kWsseNs =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+inline constexpr std::string_view kWsuNs =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+
+// The transport signature of messages.md: soap:Header/wsse:Security/ds:Signature over soap:Body
+// (by its wsu:Id, exclusive c14n), the certificate in
+// ds:KeyInfo/wsse:SecurityTokenReference/wsse:KeyIdentifier.
+struct TransportParts {
+  xmlNode* body = nullptr;
+  std::string id;
+  xmlNode* signature = nullptr;
+  std::string certificate_der;
+};
+
+// Nothing when the message has no wsse:Security; the parts when it has one in the profile; or why
+// it does not fit (exactly one wsse:Security with exactly one ds:Signature, one reference to the
+// Body's wsu:Id, exclusive c14n only, allowed methods).
+std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
+    xmlDoc* doc, const AlgorithmPolicy& policy);
+std::optional<Rejection> verify_transport_signature(const TransportParts& parts, EVP_PKEY* key,
+                                                    const AlgorithmPolicy& policy);
+// Signs soap:Body (giving it wsu:Id="body") into soap:Header/wsse:Security, as a sender would.
+std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X509* certificate);
+
 // How to sign (tests, and the adapter's own notifications).
 struct SigningOptions {
   std::string c14n = std::string(kExclusiveC14n);

@@ -140,6 +140,26 @@ TEST(Config, EveryProblemIsReportedAtOnceWithItsPath) {
           "adapter.yaml:1:1: loging: unknown key, did you mean 'log'?"));
 }
 
+TEST(Config, TransportSendersAreChecked) {
+  test::TempDir dir;
+  auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+  auto with = [&](const std::string& lines) {
+    auto copy = text;
+    copy.insert(copy.find("  envelope_schema"), lines);
+    return load(copy, dir).problems;
+  };
+  EXPECT_THAT(with("  require_transport_signature: true\n"),
+              ElementsAre(HasSubstr("intake.require_transport_signature needs at least one entry "
+                                    "in intake.transport_senders")));
+  EXPECT_THAT(
+      with("  transport_senders: [{sender_id: bus, bin: '12345'}, {bin: '140450600708'}]\n"),
+      ElementsAre(HasSubstr("intake.transport_senders[0].bin: '12345' is not a BIN"),
+                  HasSubstr("intake.transport_senders[1].sender_id: required key is missing")));
+  EXPECT_THAT(with("  require_transport_signature: true\n"
+                   "  transport_senders: [{sender_id: bus, bin: '140450600708'}]\n"),
+              ::testing::IsEmpty());
+}
+
 TEST(Config, WrongShapesAreNamed) {
   test::TempDir dir;
   auto loaded = load("log: [1, 2]\ncalendar:\n  files: calendar/kz-2025.yaml\n", dir);

@@ -99,6 +99,13 @@ class Envelope {
     if (problem) throw std::runtime_error(*problem);
     return *this;
   }
+  // Signs soap:Body as the bus would, into soap:Header/wsse:Security.
+  Envelope& sign_transport(const std::string& signer) {
+    auto& pki = TestPki::get();
+    auto problem = intake::sign_transport(doc_.get(), pki.key(signer), pki.certificate(signer));
+    if (problem) throw std::runtime_error(*problem);
+    return *this;
+  }
   xmlNode* signature() const {
     return intake::child_element(document(), intake::kXmlDsigNs, "Signature");
   }
@@ -134,6 +141,8 @@ struct IntakeOptions {
   std::vector<std::string> anchors = {"ca-chain.pem"};
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
+  bool require_transport_signature = false;
+  std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
 // An intake pipeline over the real schemas and mappings, trusting the test PKI.
@@ -161,7 +170,8 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   intake::AlgorithmPolicy policy;
   policy.allowed.insert(options.allowed_algorithms.begin(), options.allowed_algorithms.end());
   return std::make_shared<intake::Intake>(
-      intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers},
+      intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers,
+                             options.require_transport_signature, options.transport_senders},
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
 }
 

@@ -553,6 +553,60 @@ TEST(IntakeDomain, InconsistentDocuments) {
                   "certificateNumber is required when result is passed");
 }
 
+// --- the transport signature (soap:Header/wsse:Security over soap:Body)
+// -----------------------------
+
+std::string transport_signed(const std::string& transport_signer = "platform-transport") {
+  return Envelope("voucher-application")
+      .sign("individual-sign")
+      .sign_transport(transport_signer)
+      .bytes();
+}
+
+TEST(IntakeTransport, VerifiedWhenPresentRequiredWhenConfigured) {
+  const auto bytes = transport_signed();
+  EXPECT_NE(bytes.find("wsse:KeyIdentifier"), std::string::npos);
+  expect_accepted(run(bytes));
+  test::IntakeOptions options;
+  options.require_transport_signature = true;
+  auto strict = make_intake(options);
+  expect_accepted(strict->process(bytes, test_now()));
+  expect_rejected(strict->process(signed_application(), test_now()), Reason::signature_missing,
+                  "intake.require_transport_signature is set");
+}
+
+TEST(IntakeTransport, ABodyChangedAfterTheBusSignedItIsRefused) {
+  // The document signature still holds (its element is unchanged); the body around it is not.
+  const auto bytes = replace(transport_signed(), "<serviceId>NQS_VOUCHER</serviceId>",
+                             "<serviceId>OTHER</serviceId>");
+  expect_rejected(run(bytes), Reason::signature_invalid, "transport signature: the digest of");
+}
+
+TEST(IntakeTransport, TheCertificateMustBeTheConfiguredSenders) {
+  // The applicant's own (trusted) key is not the platform's.
+  test::IntakeOptions options;
+  options.require_transport_signature = true;
+  auto strict = make_intake(options);
+  expect_rejected(strict->process(transport_signed("center-head"), test_now()),
+                  Reason::signer_mismatch, "is not sender 'nqs-platform' (BIN 140450600708)");
+  options.transport_senders = {{"someone-else", "140450600708"}};
+  auto unknown_sender = make_intake(options);
+  expect_rejected(unknown_sender->process(transport_signed(), test_now()), Reason::signer_mismatch,
+                  "sender 'nqs-platform' is not in intake.transport_senders");
+  expect_rejected(run(transport_signed("individual-revoked")), Reason::certificate_revoked,
+                  "transport signature: ");
+}
+
+TEST(IntakeTransport, ProfileViolations) {
+  auto bytes = transport_signed();
+  expect_rejected(run(replace(bytes, "URI=\"#body\"", "URI=\"#app-1\"")),
+                  Reason::signature_reference_mismatch, "not at soap:Body '#body'");
+  Envelope no_id("voucher-application");
+  no_id.sign("individual-sign").sign_transport("platform-transport");
+  auto without_id = replace(no_id.bytes(), "wsu:Id=\"body\"", "");
+  expect_rejected(run(without_id), Reason::signature_reference_mismatch, "wsu:Id on soap:Body");
+}
+
 TEST(IntakeDescribe, InspectJsonShape) {
   const auto accepted = describe(run(signed_application()));
   EXPECT_EQ(accepted.at("outcome").as_string(), "accepted");
