@@ -21,6 +21,8 @@ if [[ "${1:-}" == "--test" ]]; then
     clang-format                       # the formatting check
     jq                                 # the command-line tests read JSON output
     xmlsec1                            # signs test documents with another tool than ours
+    libbenchmark-dev                   # bench/ (Google Benchmark)
+    clang libclang-rt-14-dev           # the libFuzzer build of .ci/run
   )
 fi
 

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
+# The throw-away PKI that the local configuration trusts (config/trust/local/), made once.
+scripts/make-local-pki.sh
 config=${NQS_ADAPTER_CONFIG:-config/adapter.yaml}
 build/nqs-adapter check-config --config "$config"
 exec build/nqs-adapter run --config "$config"

@@ -13,10 +13,18 @@
 namespace nqs::configuration {
 namespace {
 
-std::vector<std::filesystem::path> existing_files(Reader& section, std::string_view key) {
+// The files of a list of paths, each checked to exist; an empty or absent list is reported with
+// `if_empty` (a list whose entries are all missing is already reported entry by entry).
+std::vector<std::filesystem::path> existing_files(Reader& section, std::string_view key,
+                                                  std::string_view if_empty) {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : section.list(key)) {
+  const auto entries = section.list(key);
+  for (const auto& entry : entries) {
     if (auto path = entry.as_existing_file()) files.push_back(*path);
+  }
+  if (entries.empty()) {
+    auto field = section.required(key);
+    if (field && field->is_list_or_null()) field->problem(if_empty);
   }
   return files;
 }
@@ -51,28 +59,15 @@ void read_intake(Reader intake, IntakeConfig& out) {
   if (auto schema = intake.required("envelope_schema")) {
     out.envelope_schema = schema->as_existing_file().value_or("");
   }
-  out.mappings = existing_files(intake, "mappings");
-  if (out.mappings.empty()) {
-    auto field = intake.required("mappings");
-    if (field && field->is_list_or_null()) field->problem("list at least one mapping");
-  }
+  out.mappings = existing_files(intake, "mappings", "list at least one mapping");
   intake.finish();
 }
 
 void read_trust(Reader trust, TrustConfig& out) {
-  out.anchors = existing_files(trust, "anchors");
-  if (out.anchors.empty()) {
-    auto field = trust.required("anchors");
-    // Fail closed: with no anchor every signature would be refused, so say it now.
-    if (field && field->is_list_or_null()) field->problem("list at least one trust anchor");
-  }
-  out.crls = existing_files(trust, "crls");
-  if (out.crls.empty()) {
-    auto field = trust.required("crls");
-    if (field && field->is_list_or_null()) {
-      field->problem("list the CRLs of the anchors: revocation is always checked");
-    }
-  }
+  // Fail closed: with no anchor every signature would be refused, so say it now.
+  out.anchors = existing_files(trust, "anchors", "list at least one trust anchor");
+  out.crls =
+      existing_files(trust, "crls", "list the CRLs of the anchors: revocation is always checked");
   if (trust.field("allowed_algorithms")) {
     for (const auto& entry : trust.list("allowed_algorithms")) {
       auto uri = entry.as_text();
@@ -116,14 +111,7 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
       zone_field->problem(problem);
     }
   }
-  auto files = calendar.list("files");
-  if (files.empty()) {
-    auto field = calendar.required("files");
-    if (field && field->is_list_or_null()) field->problem("list at least one calendar file");
-  }
-  for (const auto& entry : files) {
-    if (auto path = entry.as_existing_file()) config.calendar.files.push_back(*path);
-  }
+  config.calendar.files = existing_files(calendar, "files", "list at least one calendar file");
   calendar.finish();
 
   read_intake(root.section("intake"), config.intake);

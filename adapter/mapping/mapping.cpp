@@ -151,7 +151,7 @@ bool is_inside(const xmlNode* node, const xmlNode* ancestor) {
 class Mapper {
  public:
   Mapper(const DocumentMapping& mapping, xmlNode* document, const MappingOptions& options)
-      : mapping_(mapping), document_(document), options_(options) {
+      : document_(document), options_(options) {
     context_.reset(xmlXPathNewContext(document->doc));
     for (const auto& [prefix, uri] : mapping.namespaces) {
       xmlXPathRegisterNs(context_.get(), intake::as_xml(prefix.c_str()),
@@ -325,7 +325,6 @@ class Mapper {
     return Rejection{Reason::domain_invalid_identifier, fmt::format("{}: {}", path, *problem)};
   }
 
-  const DocumentMapping& mapping_;
   xmlNode* document_;
   const MappingOptions& options_;
   std::unique_ptr<xmlXPathContext, XPathContextFree> context_;

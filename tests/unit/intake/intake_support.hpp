@@ -142,6 +142,7 @@ struct IntakeOptions {
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
   bool require_transport_signature = false;
+  std::size_t certificate_cache_size = 10000;
   std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
@@ -164,6 +165,7 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
     trust_settings.anchors.push_back(TestPki::get().file(name));
   for (const auto& name : options.crls)
     trust_settings.crls.push_back(TestPki::get().file(name));
+  trust_settings.cache_size = options.certificate_cache_size;
   std::vector<std::string> problems;
   auto trust = intake::TrustStore::load(trust_settings, problems);
   if (!trust) throw std::runtime_error(join(problems));

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on this machine and prints the figures README.md quotes, with the machine's
+# own RSA-2048 verify rate (openssl speed) beside them. Nothing is asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+scripts/build.sh build -DCMAKE_BUILD_TYPE=Release
+tests/pki/make-test-pki.sh build/test-pki
+echo "=== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "=== openssl speed rsa2048 (one core)"
+openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^(rsa 2048|                  sign)'
+echo "=== intake (one core)"
+build/intake_bench --benchmark_min_time=2 "$@"
