@@ -14,6 +14,7 @@ packages=(
   libhowardhinnant-date-dev tzdata     # dates and the tz database (Asia/Almaty)
   libxml2-dev libxmlsec1-dev libssl-dev  # hardened XML, XML signatures (OpenSSL back end)
   openssl                              # the local test PKI (scripts/make-local-pki.sh)
+  libsqlite3-dev                       # the embedded store
   libgtest-dev libgmock-dev            # the unit tests are built with the daemon
 )
 if [[ "${1:-}" == "--test" ]]; then

@@ -1,0 +1,311 @@
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+#include <filesystem>
+
+#include "store/store.hpp"
+
+namespace nqs::store {
+namespace {
+
+// Versioned migrations, applied in order, each in its own transaction with its version row.
+// Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
+// identity column).
+constexpr std::array<std::string_view, 1> kMigrations{{
+    R"sql(
+CREATE TABLE inbox (
+  input_key      TEXT PRIMARY KEY,
+  source         TEXT NOT NULL,
+  outcome        TEXT NOT NULL CHECK (outcome IN ('processed', 'rejected')),
+  reason         TEXT,
+  detail         TEXT,
+  document_type  TEXT,
+  body_sha256    TEXT NOT NULL,
+  received_at    TEXT NOT NULL
+);
+CREATE TABLE outbox (
+  id             INTEGER PRIMARY KEY,
+  message_id     TEXT NOT NULL UNIQUE,
+  input_key      TEXT NOT NULL REFERENCES inbox (input_key),
+  exchange_name  TEXT NOT NULL,
+  routing_key    TEXT NOT NULL,
+  content_type   TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  body           BLOB NOT NULL,
+  headers        TEXT NOT NULL,
+  created_at     TEXT NOT NULL,
+  sent_at        TEXT
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
+)sql",
+}};
+
+struct StatementFree {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFree>;
+
+std::string text_column(sqlite3_stmt* statement, int column) {
+  const auto* text = sqlite3_column_text(statement, column);
+  return text == nullptr
+             ? std::string()
+             : std::string(reinterpret_cast<const char*>(text),
+                           static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+Instant instant_column(sqlite3_stmt* statement, int column) {
+  return parse_instant(text_column(statement, column)).value_or(Instant{});
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<void> configure(const SqliteSettings& settings) {
+    sqlite3_busy_timeout(db_, static_cast<int>(settings.busy_timeout.count()));
+    // WAL with synchronous=FULL: a transaction that returned from COMMIT survives a power loss;
+    // readers do not block the writer.
+    BOOST_OUTCOME_TRY(execute("PRAGMA journal_mode = WAL"));
+    BOOST_OUTCOME_TRY(execute("PRAGMA synchronous = FULL"));
+    BOOST_OUTCOME_TRY(execute("PRAGMA foreign_keys = ON"));
+    return migrate();
+  }
+
+  Result<std::optional<InboxEntry>> find_input(const std::string& key) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT input_key, source, outcome, reason, detail, document_type, "
+                              "body_sha256, received_at FROM inbox WHERE input_key = ?"));
+    bind(statement.get(), 1, key);
+    const int step = sqlite3_step(statement.get());
+    if (step == SQLITE_DONE) return std::optional<InboxEntry>{};
+    if (step != SQLITE_ROW) return failure("reading the inbox");
+    InboxEntry entry;
+    entry.key = text_column(statement.get(), 0);
+    entry.source = text_column(statement.get(), 1);
+    entry.outcome = text_column(statement.get(), 2);
+    entry.reason = text_column(statement.get(), 3);
+    entry.detail = text_column(statement.get(), 4);
+    entry.document_type = text_column(statement.get(), 5);
+    entry.body_sha256 = text_column(statement.get(), 6);
+    entry.received_at = instant_column(statement.get(), 7);
+    return std::optional<InboxEntry>{std::move(entry)};
+  }
+
+  Result<Recorded> record_input(const InboxEntry& entry,
+                                std::vector<OutboxMessage> outbox) override {
+    BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
+    auto result = record_in_transaction(entry, std::move(outbox));
+    if (!result) {
+      (void)execute("ROLLBACK");
+      return result;
+    }
+    if (result.value().duplicate) {
+      BOOST_OUTCOME_TRY(execute("ROLLBACK"));
+      return result;
+    }
+    if (auto committed = execute("COMMIT"); !committed) {
+      (void)execute("ROLLBACK");
+      return committed.error();
+    }
+    return result;
+  }
+
+  Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT id, message_id, input_key, exchange_name, routing_key, "
+                              "content_type, correlation_id, body, headers, created_at FROM outbox "
+                              "WHERE sent_at IS NULL ORDER BY id LIMIT ?"));
+    sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(limit));
+    std::vector<OutboxMessage> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement.get())) == SQLITE_ROW) {
+      OutboxMessage row;
+      row.id = sqlite3_column_int64(statement.get(), 0);
+      row.message_id = text_column(statement.get(), 1);
+      row.input_key = text_column(statement.get(), 2);
+      row.exchange = text_column(statement.get(), 3);
+      row.routing_key = text_column(statement.get(), 4);
+      row.content_type = text_column(statement.get(), 5);
+      row.correlation_id = text_column(statement.get(), 6);
+      row.body = std::string(static_cast<const char*>(sqlite3_column_blob(statement.get(), 7)),
+                             static_cast<std::size_t>(sqlite3_column_bytes(statement.get(), 7)));
+      row.headers_json = text_column(statement.get(), 8);
+      row.created_at = instant_column(statement.get(), 9);
+      rows.push_back(std::move(row));
+    }
+    if (step != SQLITE_DONE) return failure("reading the outbox");
+    return rows;
+  }
+
+  Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override {
+    if (ids.empty()) return outcome::success();
+    BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
+    auto statement = prepare("UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL");
+    if (!statement) {
+      (void)execute("ROLLBACK");
+      return statement.error();
+    }
+    const auto when = to_utc_string(at);
+    for (auto id : ids) {
+      sqlite3_reset(statement.value().get());
+      bind(statement.value().get(), 1, when);
+      sqlite3_bind_int64(statement.value().get(), 2, id);
+      if (sqlite3_step(statement.value().get()) != SQLITE_DONE) {
+        auto error = failure("marking outbox rows sent");
+        (void)execute("ROLLBACK");
+        return error;
+      }
+    }
+    return execute("COMMIT");
+  }
+
+  Result<std::int64_t> count_inbox(const std::string& outcome_name) override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("SELECT count(*) FROM inbox WHERE outcome = ?"));
+    bind(statement.get(), 1, outcome_name);
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("counting the inbox");
+    return static_cast<std::int64_t>(sqlite3_column_int64(statement.get(), 0));
+  }
+
+  Result<std::int64_t> count_pending_outbox() override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("SELECT count(*) FROM outbox WHERE sent_at IS NULL"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("counting the outbox");
+    return static_cast<std::int64_t>(sqlite3_column_int64(statement.get(), 0));
+  }
+
+  Result<int> schema_version() override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("reading the schema version");
+    return sqlite3_column_int(statement.get(), 0);
+  }
+
+ private:
+  Result<Recorded> record_in_transaction(const InboxEntry& entry,
+                                         std::vector<OutboxMessage> outbox) {
+    Recorded recorded;
+    BOOST_OUTCOME_TRY(auto insert,
+                      prepare("INSERT INTO inbox (input_key, source, outcome, reason, detail, "
+                              "document_type, body_sha256, received_at) VALUES (?, ?, ?, ?, ?, ?, "
+                              "?, ?) ON CONFLICT (input_key) DO NOTHING"));
+    bind(insert.get(), 1, entry.key);
+    bind(insert.get(), 2, entry.source);
+    bind(insert.get(), 3, entry.outcome);
+    bind(insert.get(), 4, entry.reason);
+    bind(insert.get(), 5, entry.detail);
+    bind(insert.get(), 6, entry.document_type);
+    bind(insert.get(), 7, entry.body_sha256);
+    bind(insert.get(), 8, to_utc_string(entry.received_at));
+    if (sqlite3_step(insert.get()) != SQLITE_DONE) return failure("writing the inbox");
+    if (sqlite3_changes(db_) == 0) {
+      recorded.duplicate = true;
+      return recorded;
+    }
+    BOOST_OUTCOME_TRY(auto add, prepare("INSERT INTO outbox (message_id, input_key, exchange_name, "
+                                        "routing_key, content_type, correlation_id, body, headers, "
+                                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    for (auto& row : outbox) {
+      sqlite3_reset(add.get());
+      bind(add.get(), 1, row.message_id);
+      bind(add.get(), 2, entry.key);
+      bind(add.get(), 3, row.exchange);
+      bind(add.get(), 4, row.routing_key);
+      bind(add.get(), 5, row.content_type);
+      bind(add.get(), 6, row.correlation_id);
+      sqlite3_bind_blob(add.get(), 7, row.body.data(), static_cast<int>(row.body.size()),
+                        SQLITE_TRANSIENT);
+      bind(add.get(), 8, row.headers_json.empty() ? std::string("{}") : row.headers_json);
+      bind(add.get(), 9, to_utc_string(row.created_at));
+      if (sqlite3_step(add.get()) != SQLITE_DONE) return failure("writing the outbox");
+      row.id = sqlite3_last_insert_rowid(db_);
+      row.input_key = entry.key;
+      recorded.outbox.push_back(std::move(row));
+    }
+    return recorded;
+  }
+
+  Result<void> migrate() {
+    BOOST_OUTCOME_TRY(
+        execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+                "PRIMARY KEY, applied_at TEXT NOT NULL)"));
+    BOOST_OUTCOME_TRY(const int current, schema_version());
+    if (current > static_cast<int>(kMigrations.size())) {
+      return make_error(
+          fmt::format("the store is at schema version {}, newer than this build "
+                      "knows ({}): refusing to touch it",
+                      current, kMigrations.size()));
+    }
+    for (std::size_t version = static_cast<std::size_t>(current) + 1; version <= kMigrations.size();
+         ++version) {
+      BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
+      auto applied = execute(std::string(kMigrations[version - 1]));
+      if (applied) {
+        applied = execute(fmt::format(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ({}, '{}')", version,
+            to_utc_string(std::chrono::time_point_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now()))));
+      }
+      if (!applied) {
+        (void)execute("ROLLBACK");
+        return make_error(fmt::format("migration {} failed: {}", version, applied.error().message));
+      }
+      BOOST_OUTCOME_TRY(execute("COMMIT"));
+    }
+    return outcome::success();
+  }
+
+  Result<Statement> prepare(const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) != SQLITE_OK) {
+      return failure("preparing a statement");
+    }
+    return Statement(statement);
+  }
+
+  Result<void> execute(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
+      sqlite3_free(message);
+      return make_error(fmt::format("SQLite: {}", text));
+    }
+    return outcome::success();
+  }
+
+  static void bind(sqlite3_stmt* statement, int index, const std::string& value) {
+    sqlite3_bind_text(statement, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+
+  Error failure(std::string_view doing) const {
+    return make_error(fmt::format("SQLite error while {}: {} ({})", doing, sqlite3_errmsg(db_),
+                                  sqlite3_extended_errcode(db_)));
+  }
+
+  sqlite3* db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings) {
+  std::error_code ec;
+  const auto folder = std::filesystem::path(settings.path).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  sqlite3* db = nullptr;
+  const int opened =
+      sqlite3_open_v2(settings.path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (opened != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return make_error(fmt::format("cannot open the store {}: {}", settings.path, message));
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  BOOST_OUTCOME_TRY(store->configure(settings));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace nqs::store

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/instant.hpp"
+#include "common/result.hpp"
+
+namespace nqs::store {
+
+// One input as the inbox remembers it: its key (messageId or eventId, or a hash of the body when
+// the input was unreadable), what became of it, and why.
+struct InboxEntry {
+  std::string key;
+  std::string source;   // the queue it came from
+  std::string outcome;  // processed | rejected
+  std::string reason;   // the reason code of a rejection
+  std::string detail;
+  std::string document_type;
+  std::string body_sha256;
+  Instant received_at{};
+};
+
+// A message to publish, written in the same transaction as the input that caused it, so that it
+// is sent even if the process dies right after the commit (the relay sends what is pending).
+struct OutboxMessage {
+  std::int64_t id = 0;     // assigned by the store
+  std::string message_id;  // deterministic: a redelivered input gives the same id
+  std::string input_key;   // the inbox entry that caused it
+  std::string exchange;
+  std::string routing_key;
+  std::string content_type;
+  std::string correlation_id;
+  std::string body;
+  std::string headers_json;  // AMQP headers as a JSON object (strings, numbers, booleans)
+  Instant created_at{};
+  std::optional<Instant> sent_at;
+};
+
+// What recording an input did.
+struct Recorded {
+  bool duplicate = false;             // the key was already in the inbox: nothing written
+  std::vector<OutboxMessage> outbox;  // the rows written (ids assigned)
+};
+
+// The durable state of the adapter. Every method is one transaction; an error means nothing was
+// written and the caller retries later (the store is busy, the disk is full or unavailable).
+// Not thread-safe: one Store per thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The inbox entry of an input, if it was recorded before.
+  virtual Result<std::optional<InboxEntry>> find_input(const std::string& key) = 0;
+  // Records an input and the messages it causes, atomically. A key already present is a
+  // duplicate: nothing is written and `duplicate` is set.
+  virtual Result<Recorded> record_input(const InboxEntry& entry,
+                                        std::vector<OutboxMessage> outbox) = 0;
+  // Outbox rows not yet confirmed by the broker, oldest first.
+  virtual Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) = 0;
+  // Marks rows as confirmed by the broker.
+  virtual Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) = 0;
+  // Counts, for tests and operations.
+  virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;
+  virtual Result<std::int64_t> count_pending_outbox() = 0;
+  // The schema version after migrations.
+  virtual Result<int> schema_version() = 0;
+};
+
+struct SqliteSettings {
+  std::string path;
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+// Opens (creating if needed) the SQLite store and applies pending migrations.
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings);
+
+}  // namespace nqs::store
