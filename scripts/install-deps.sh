@@ -15,6 +15,9 @@ packages=(
   libxml2-dev libxmlsec1-dev libssl-dev  # hardened XML, XML signatures (OpenSSL back end)
   openssl                              # the local test PKI (scripts/make-local-pki.sh)
   libsqlite3-dev                       # the embedded store
+  librabbitmq-dev                      # AMQP 0-9-1 client (rabbitmq-c)
+  rabbitmq-server                      # the broker run-local.sh starts when none is configured
+  iproute2                             # ss: is a port taken (scripts/run-local.sh, tests/broker)
   libgtest-dev libgmock-dev            # the unit tests are built with the daemon
 )
 if [[ "${1:-}" == "--test" ]]; then

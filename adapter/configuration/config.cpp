@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "calendar/calendar_files.hpp"
@@ -90,6 +91,79 @@ void read_trust(Reader trust, TrustConfig& out) {
   trust.finish();
 }
 
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// An environment variable that overrides a key (architecture.md: NQS_AMQP_URL, NQS_STORE_URL).
+std::optional<std::string> from_environment(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+void read_amqp(Reader amqp, AmqpConfig& out) {
+  out.url = amqp.text("url", out.url);
+  if (auto url = from_environment("NQS_AMQP_URL")) out.url = *url;
+  out.heartbeat = amqp.duration("heartbeat", seconds{0}, minutes{10}, out.heartbeat);
+  out.connect_timeout =
+      amqp.duration("connect_timeout", milliseconds{100}, minutes{5}, out.connect_timeout);
+  out.reconnect_initial_delay = amqp.duration("reconnect_initial_delay", milliseconds{10},
+                                              minutes{5}, out.reconnect_initial_delay);
+  out.reconnect_max_delay =
+      amqp.duration("reconnect_max_delay", milliseconds{10}, minutes{60}, out.reconnect_max_delay);
+  out.prefetch = amqp.integer("prefetch", 1, 65535, out.prefetch);
+  // A message that makes the adapter crash is redelivered; after this many deliveries the broker
+  // dead-letters it instead of letting it loop.
+  out.delivery_limit = amqp.integer("delivery_limit", 1, 1000, out.delivery_limit);
+  auto names = amqp.section("names");
+  out.gov_in = names.text("gov_in", out.gov_in);
+  out.ais_events = names.text("ais_events", out.ais_events);
+  out.ais_commands = names.text("ais_commands", out.ais_commands);
+  out.gov_outbound = names.text("gov_outbound", out.gov_outbound);
+  out.notifications = names.text("notifications", out.notifications);
+  out.dead_letters = names.text("dead_letters", out.dead_letters);
+  names.finish();
+  amqp.finish();
+  if (out.reconnect_initial_delay > out.reconnect_max_delay) {
+    amqp.problem("reconnect_initial_delay is longer than reconnect_max_delay");
+  }
+}
+
+void read_store(Reader store, StoreConfig& out) {
+  auto url_field = store.field("url");
+  out.url = store.text("url", "sqlite:../var/nqs-adapter.sqlite");
+  if (auto url = from_environment("NQS_STORE_URL")) out.url = *url;
+  out.busy_timeout = store.duration("busy_timeout", milliseconds{0}, minutes{5}, out.busy_timeout);
+  store.finish();
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (out.url.starts_with(kSqlite) && out.url.size() > kSqlite.size()) {
+    std::filesystem::path path(out.url.substr(kSqlite.size()));
+    if (path.is_relative()) path = (store.file().parent_path() / path).lexically_normal();
+    out.sqlite_path = path.string();
+    return;
+  }
+  const auto problem = fmt::format(
+      "'{}' is not a store URL this version opens (sqlite:PATH; PostgreSQL comes later)", out.url);
+  if (url_field) {
+    url_field->problem(problem);
+  } else {
+    store.problem(problem);
+  }
+}
+
+void read_processing(Reader processing, ProcessingConfig& out) {
+  out.retry_initial_delay = processing.duration("retry_initial_delay", milliseconds{10}, minutes{5},
+                                                out.retry_initial_delay);
+  out.retry_max_delay =
+      processing.duration("retry_max_delay", milliseconds{10}, minutes{60}, out.retry_max_delay);
+  out.outbox_scan_interval = processing.duration("outbox_scan_interval", milliseconds{100},
+                                                 minutes{10}, out.outbox_scan_interval);
+  out.max_in_flight = processing.integer("max_in_flight", 1, 100000, out.max_in_flight);
+  out.grace_period = processing.duration("grace_period", seconds{0}, minutes{10}, out.grace_period);
+  processing.finish();
+}
+
 }  // namespace
 
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
@@ -116,6 +190,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
 
   read_intake(root.section("intake"), config.intake);
   read_trust(root.section("trust"), config.trust);
+  read_amqp(root.section("amqp"), config.amqp);
+  read_store(root.section("store"), config.store);
+  read_processing(root.section("processing"), config.processing);
 
   root.finish();
   if (diagnostics.problems().size() != problems_before) return std::nullopt;

@@ -43,6 +43,36 @@ struct TrustConfig {
   std::size_t certificate_cache_size = 10000;
 };
 
+struct AmqpConfig {
+  std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+  std::chrono::milliseconds heartbeat{60000};
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds reconnect_initial_delay{500};
+  std::chrono::milliseconds reconnect_max_delay{30000};
+  std::int64_t prefetch = 32;
+  std::int64_t delivery_limit = 20;
+  std::string gov_in = "nqs.gov.in";
+  std::string ais_events = "nqs.ais.events";
+  std::string ais_commands = "ais.commands";
+  std::string gov_outbound = "gov.outbound";
+  std::string notifications = "nqs.notifications";
+  std::string dead_letters = "nqs.dlx";
+};
+
+struct StoreConfig {
+  std::string url;          // sqlite:PATH
+  std::string sqlite_path;  // resolved against the configuration file's folder
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+struct ProcessingConfig {
+  std::chrono::milliseconds retry_initial_delay{200};
+  std::chrono::milliseconds retry_max_delay{30000};
+  std::chrono::milliseconds outbox_scan_interval{5000};
+  std::int64_t max_in_flight = 256;
+  std::chrono::milliseconds grace_period{30000};
+};
+
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.
 struct Config {
   std::filesystem::path source;
@@ -50,6 +80,9 @@ struct Config {
   CalendarSettings calendar;
   IntakeConfig intake;
   TrustConfig trust;
+  AmqpConfig amqp;
+  StoreConfig store;
+  ProcessingConfig processing;
 };
 
 // Everything the daemon loads from its configuration at start-up, checked as a whole.

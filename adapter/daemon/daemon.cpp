@@ -5,30 +5,97 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 
+#include "daemon/broker_link.hpp"
+#include "daemon/gov_processor.hpp"
+#include "daemon/outbox_relay.hpp"
+#include "intake/intake.hpp"
 #include "log/logging.hpp"
+#include "store/store.hpp"
 #include "version.hpp"
 
 namespace nqs::daemon {
+namespace {
+
+// The topology of messages.md: quorum queues that dead-letter at least once to nqs.dlx (which
+// needs x-overflow: reject-publish), a delivery limit, and one DLQ per input queue.
+amqp::Topology topology_of(const configuration::AmqpConfig& names) {
+  amqp::Topology topology;
+  topology.exchanges = {{names.ais_commands, "topic"},
+                        {names.gov_outbound, "topic"},
+                        {names.notifications, "topic"},
+                        {names.dead_letters, "direct"}};
+  for (const auto& queue : {names.gov_in, names.ais_events}) {
+    boost::json::object arguments;
+    arguments["x-queue-type"] = "quorum";
+    arguments["x-dead-letter-exchange"] = names.dead_letters;
+    arguments["x-dead-letter-routing-key"] = queue;
+    arguments["x-dead-letter-strategy"] = "at-least-once";
+    arguments["x-overflow"] = "reject-publish";
+    arguments["x-delivery-limit"] = names.delivery_limit;
+    topology.queues.push_back({queue, arguments});
+    boost::json::object dlq;
+    dlq["x-queue-type"] = "quorum";
+    topology.queues.push_back({queue + ".dlq", dlq});
+    topology.bindings.push_back({queue + ".dlq", names.dead_letters, queue});
+  }
+  return topology;
+}
+
+}  // namespace
 
 Daemon::Daemon(configuration::Setup setup)
-    : setup_(std::move(setup)), signals_(io_, SIGINT, SIGTERM) {}
+    : setup_(std::move(setup)), signals_(io_, SIGINT, SIGTERM), stop_timer_(io_) {}
+
+Daemon::~Daemon() = default;
 
 void Daemon::request_stop() {
-  boost::asio::post(io_, [this] {
-    signals_.cancel();
-    io_.stop();
-  });
+  boost::asio::post(io_, [this] { begin_stop("requested"); });
 }
 
 void Daemon::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
-    if (ec == boost::asio::error::operation_aborted) return;  // request_stop() got there first
+    if (ec == boost::asio::error::operation_aborted) return;
     if (ec) {
       log::error("waiting for signals failed", {{"error", ec.message()}});
       return;
     }
-    log::info("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    if (stopping_) {
+      log::warn("second signal: stopping now", {{"signal", signal_number}});
+      io_.stop();
+      return;
+    }
+    begin_stop(signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    wait_for_signal();
+  });
+}
+
+void Daemon::begin_stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = std::chrono::steady_clock::now() + setup_.config.processing.grace_period;
+  log::info("stopping",
+            {{"signal", why}, {"gracePeriodMs", setup_.config.processing.grace_period.count()}});
+  if (link_) link_->stop_consuming();
+  check_stopped();
+}
+
+void Daemon::check_stopped() {
+  const bool drained = !processor_ || (processor_->in_progress() == 0 && relay_->idle());
+  const bool out_of_time = std::chrono::steady_clock::now() >= stop_deadline_;
+  if (drained || out_of_time) {
+    if (!drained) {
+      log::warn("grace period over: stopping with work in flight (safe in the store and queues)",
+                {{"inProgress", processor_->in_progress()}});
+    }
+    if (relay_) relay_->stop();
+    if (link_) link_->stop();
+    signals_.cancel();
     io_.stop();
+    return;
+  }
+  stop_timer_.expires_after(std::chrono::milliseconds{50});
+  stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) check_stopped();
   });
 }
 
@@ -36,26 +103,73 @@ void Daemon::warn_if_calendar_runs_out() const {
   // Deadlines are computed up to a few weeks ahead; a calendar that ends sooner would make them
   // fail, so say it while there is time to add the next year's file.
   const auto& calendar = *setup_.calendar;
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  const auto today = calendar.local_date(now);
-  const auto horizon = today + date::days{30};
-  if (!calendar.covers(today) || !calendar.covers(horizon)) {
+  const auto today = calendar.local_date(clock_.now());
+  if (!calendar.covers(today) || !calendar.covers(today + date::days{30})) {
     log::warn("the working-day calendar does not cover the next 30 days",
               {{"today", calendar::to_string(today)}, {"covered", calendar.coverage()}});
   }
 }
 
 int Daemon::run() {
+  const auto& config = setup_.config;
   log::info("nqs-adapter started", {{"version", kVersion},
-                                    {"config", setup_.config.source.string()},
+                                    {"config", config.source.string()},
                                     {"calendar", setup_.calendar->coverage()},
-                                    {"time_zone", setup_.config.calendar.time_zone}});
+                                    {"time_zone", config.calendar.time_zone},
+                                    {"store", config.store.url}});
   warn_if_calendar_runs_out();
+
+  auto opened = store::open_sqlite(
+      store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout});
+  if (!opened) {
+    log::error("the store cannot be opened", {{"error", opened.error().message}});
+    return 1;
+  }
+  store_ = std::move(opened).value();
+
+  auto connection = amqp::parse_amqp_url(config.amqp.url);
+  if (!connection) {
+    log::error("bad amqp.url", {{"error", connection.error().message}});
+    return 1;
+  }
+  BrokerSettings broker;
+  broker.connection = connection.value();
+  broker.connection.heartbeat =
+      std::chrono::duration_cast<std::chrono::seconds>(config.amqp.heartbeat);
+  broker.connection.connect_timeout = config.amqp.connect_timeout;
+  broker.connection.prefetch = static_cast<std::uint16_t>(config.amqp.prefetch);
+  broker.topology = topology_of(config.amqp);
+  broker.consume = {config.amqp.gov_in};
+  broker.reconnect_initial = config.amqp.reconnect_initial_delay;
+  broker.reconnect_max = config.amqp.reconnect_max_delay;
+
+  BrokerLink::Handlers handlers;
+  handlers.on_delivery = [this](amqp::Delivery delivery) {
+    processor_->on_delivery(std::move(delivery));
+  };
+  handlers.on_connected = [this] { relay_->rescan(); };
+  handlers.on_disconnected = [this](const std::string&) { processor_->on_disconnected(); };
+  link_ = std::make_unique<BrokerLink>(io_, broker, handlers);
+  relay_ = std::make_unique<OutboxRelay>(
+      io_, *store_, *link_, clock_,
+      RelaySettings{static_cast<std::size_t>(config.processing.max_in_flight),
+                    config.processing.outbox_scan_interval, std::chrono::milliseconds{1000}},
+      [this](const store::OutboxMessage& row) { processor_->on_sent(row); });
+  processor_ = std::make_unique<GovProcessor>(
+      io_, *setup_.intake, *store_, *relay_, *link_, clock_,
+      ExchangeNames{config.amqp.ais_commands, config.amqp.dead_letters},
+      RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay});
+
   wait_for_signal();
-  // The signal wait keeps the loop alive until a stop; later parts add their own work here.
+  boost::asio::post(io_, [this] {
+    link_->start();
+    relay_->start();
+  });
   io_.run();
-  log::info("nqs-adapter stopped");
+  const auto& counters = processor_->counters();
+  log::info("nqs-adapter stopped", {{"processed", counters.processed},
+                                    {"rejected", counters.rejected},
+                                    {"duplicates", counters.duplicates}});
   return 0;
 }
 

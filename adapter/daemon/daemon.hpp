@@ -2,29 +2,53 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
 
+#include "common/clock.hpp"
 #include "configuration/config.hpp"
+
+namespace nqs::store {
+class Store;
+}
 
 namespace nqs::daemon {
 
-// The long-running process: one event loop that the parts of the adapter run on, stopped
-// gracefully by SIGTERM or SIGINT.
+class BrokerLink;
+class OutboxRelay;
+class GovProcessor;
+
+// The long-running process: one event loop that the broker link, the processor and the outbox
+// relay run on. SIGTERM or SIGINT stops it gracefully: consumers are cancelled, inputs in flight
+// finish (committed, confirmed, acknowledged) and the outbox is flushed, within the grace period;
+// what is left is safe in the store and the queues.
 class Daemon {
  public:
   explicit Daemon(configuration::Setup setup);
+  ~Daemon();
 
-  // Runs until a stop is requested; returns the process exit code.
+  // Runs until stopped; returns the process exit code.
   int run();
-  // Asks the daemon to stop, from any thread.
+  // Asks the daemon to stop gracefully, from any thread.
   void request_stop();
 
  private:
   void wait_for_signal();
+  void begin_stop(const std::string& why);
+  void check_stopped();
   void warn_if_calendar_runs_out() const;
 
   configuration::Setup setup_;
+  SystemClock clock_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  boost::asio::steady_timer stop_timer_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<BrokerLink> link_;
+  std::unique_ptr<OutboxRelay> relay_;
+  std::unique_ptr<GovProcessor> processor_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_;
 };
 
 }  // namespace nqs::daemon

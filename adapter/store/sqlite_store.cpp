@@ -26,14 +26,12 @@ CREATE TABLE inbox (
 );
 CREATE TABLE outbox (
   id             INTEGER PRIMARY KEY,
-  message_id     TEXT NOT NULL UNIQUE,
+  message_key    TEXT NOT NULL UNIQUE,
   input_key      TEXT NOT NULL REFERENCES inbox (input_key),
   exchange_name  TEXT NOT NULL,
   routing_key    TEXT NOT NULL,
-  content_type   TEXT NOT NULL,
-  correlation_id TEXT NOT NULL,
+  properties     TEXT NOT NULL,
   body           BLOB NOT NULL,
-  headers        TEXT NOT NULL,
   created_at     TEXT NOT NULL,
   sent_at        TEXT
 );
@@ -116,29 +114,20 @@ class SqliteStore final : public Store {
 
   Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) override {
     BOOST_OUTCOME_TRY(auto statement,
-                      prepare("SELECT id, message_id, input_key, exchange_name, routing_key, "
-                              "content_type, correlation_id, body, headers, created_at FROM outbox "
-                              "WHERE sent_at IS NULL ORDER BY id LIMIT ?"));
+                      prepare("SELECT id, message_key, input_key, exchange_name, routing_key, "
+                              "properties, body, created_at FROM outbox WHERE sent_at IS NULL "
+                              "ORDER BY id LIMIT ?"));
     sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(limit));
-    std::vector<OutboxMessage> rows;
-    int step = 0;
-    while ((step = sqlite3_step(statement.get())) == SQLITE_ROW) {
-      OutboxMessage row;
-      row.id = sqlite3_column_int64(statement.get(), 0);
-      row.message_id = text_column(statement.get(), 1);
-      row.input_key = text_column(statement.get(), 2);
-      row.exchange = text_column(statement.get(), 3);
-      row.routing_key = text_column(statement.get(), 4);
-      row.content_type = text_column(statement.get(), 5);
-      row.correlation_id = text_column(statement.get(), 6);
-      row.body = std::string(static_cast<const char*>(sqlite3_column_blob(statement.get(), 7)),
-                             static_cast<std::size_t>(sqlite3_column_bytes(statement.get(), 7)));
-      row.headers_json = text_column(statement.get(), 8);
-      row.created_at = instant_column(statement.get(), 9);
-      rows.push_back(std::move(row));
-    }
-    if (step != SQLITE_DONE) return failure("reading the outbox");
-    return rows;
+    return read_rows(statement.get());
+  }
+
+  Result<std::vector<OutboxMessage>> pending_outbox_of(const std::string& input_key) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT id, message_key, input_key, exchange_name, routing_key, "
+                              "properties, body, created_at FROM outbox WHERE sent_at IS NULL AND "
+                              "input_key = ? ORDER BY id"));
+    bind(statement.get(), 1, input_key);
+    return read_rows(statement.get());
   }
 
   Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override {
@@ -184,6 +173,29 @@ class SqliteStore final : public Store {
   }
 
  private:
+  Result<std::vector<OutboxMessage>> read_rows(sqlite3_stmt* statement) {
+    std::vector<OutboxMessage> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
+      OutboxMessage row;
+      row.id = sqlite3_column_int64(statement, 0);
+      row.key = text_column(statement, 1);
+      row.input_key = text_column(statement, 2);
+      row.exchange = text_column(statement, 3);
+      row.routing_key = text_column(statement, 4);
+      row.properties_json = text_column(statement, 5);
+      const auto* blob = static_cast<const char*>(sqlite3_column_blob(statement, 6));
+      row.body =
+          blob == nullptr
+              ? std::string()
+              : std::string(blob, static_cast<std::size_t>(sqlite3_column_bytes(statement, 6)));
+      row.created_at = instant_column(statement, 7);
+      rows.push_back(std::move(row));
+    }
+    if (step != SQLITE_DONE) return failure("reading the outbox");
+    return rows;
+  }
+
   Result<Recorded> record_in_transaction(const InboxEntry& entry,
                                          std::vector<OutboxMessage> outbox) {
     Recorded recorded;
@@ -204,21 +216,20 @@ class SqliteStore final : public Store {
       recorded.duplicate = true;
       return recorded;
     }
-    BOOST_OUTCOME_TRY(auto add, prepare("INSERT INTO outbox (message_id, input_key, exchange_name, "
-                                        "routing_key, content_type, correlation_id, body, headers, "
-                                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    BOOST_OUTCOME_TRY(
+        auto add, prepare("INSERT INTO outbox (message_key, input_key, exchange_name, "
+                          "routing_key, properties, body, created_at) VALUES (?, ?, ?, ?, ?, ?, "
+                          "?)"));
     for (auto& row : outbox) {
       sqlite3_reset(add.get());
-      bind(add.get(), 1, row.message_id);
+      bind(add.get(), 1, row.key);
       bind(add.get(), 2, entry.key);
       bind(add.get(), 3, row.exchange);
       bind(add.get(), 4, row.routing_key);
-      bind(add.get(), 5, row.content_type);
-      bind(add.get(), 6, row.correlation_id);
-      sqlite3_bind_blob(add.get(), 7, row.body.data(), static_cast<int>(row.body.size()),
+      bind(add.get(), 5, row.properties_json.empty() ? std::string("{}") : row.properties_json);
+      sqlite3_bind_blob(add.get(), 6, row.body.data(), static_cast<int>(row.body.size()),
                         SQLITE_TRANSIENT);
-      bind(add.get(), 8, row.headers_json.empty() ? std::string("{}") : row.headers_json);
-      bind(add.get(), 9, to_utc_string(row.created_at));
+      bind(add.get(), 7, to_utc_string(row.created_at));
       if (sqlite3_step(add.get()) != SQLITE_DONE) return failure("writing the outbox");
       row.id = sqlite3_last_insert_rowid(db_);
       row.input_key = entry.key;

@@ -27,17 +27,14 @@ struct InboxEntry {
 // A message to publish, written in the same transaction as the input that caused it, so that it
 // is sent even if the process dies right after the commit (the relay sends what is pending).
 struct OutboxMessage {
-  std::int64_t id = 0;     // assigned by the store
-  std::string message_id;  // deterministic: a redelivered input gives the same id
-  std::string input_key;   // the inbox entry that caused it
+  std::int64_t id = 0;    // assigned by the store
+  std::string key;        // unique, deterministic: a redelivered input gives the same key
+  std::string input_key;  // the inbox entry that caused it
   std::string exchange;
   std::string routing_key;
-  std::string content_type;
-  std::string correlation_id;
+  std::string properties_json;  // the AMQP properties and headers (amqp::properties_to_json)
   std::string body;
-  std::string headers_json;  // AMQP headers as a JSON object (strings, numbers, booleans)
   Instant created_at{};
-  std::optional<Instant> sent_at;
 };
 
 // What recording an input did.
@@ -61,6 +58,8 @@ class Store {
                                         std::vector<OutboxMessage> outbox) = 0;
   // Outbox rows not yet confirmed by the broker, oldest first.
   virtual Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) = 0;
+  // The rows of one input that are not yet confirmed.
+  virtual Result<std::vector<OutboxMessage>> pending_outbox_of(const std::string& input_key) = 0;
   // Marks rows as confirmed by the broker.
   virtual Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) = 0;
   // Counts, for tests and operations.

@@ -33,6 +33,9 @@ write_config() {
     echo "trust:"
     echo "  anchors: [$PWD/config/trust/local/ca-chain.pem]"
     echo "  crls: [$PWD/config/trust/local/root.crl.pem, $PWD/config/trust/local/issuing.crl.pem]"
+    echo "store: {url: 'sqlite:$work/store.sqlite'}"
+    # No broker in these tests: the daemon keeps trying to connect while it runs.
+    echo "amqp: {url: 'amqp://guest:guest@127.0.0.1:9/', reconnect_initial_delay: 100ms}"
   } > "$work/adapter.yaml"
 }
 
@@ -149,6 +152,7 @@ case "$case_name" in
     [ "$rc" = 0 ] || fail "daemon exited $rc after SIGTERM: $(cat "$work/daemon.log")"
     grep -q "info stopping signal=SIGTERM" "$work/daemon.log" || fail "no stop line: $(cat "$work/daemon.log")"
     grep -q "info nqs-adapter stopped" "$work/daemon.log" || fail "no stopped line"
+    [ -f "$work/store.sqlite" ] || fail "the store was not created where configured"
     ;;
   run_json_logs)
     write_config json

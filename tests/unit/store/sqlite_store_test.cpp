@@ -26,13 +26,11 @@ InboxEntry entry(const std::string& key, const std::string& outcome = "processed
 
 OutboxMessage message(const std::string& id) {
   OutboxMessage m;
-  m.message_id = id;
+  m.key = id;
   m.exchange = "ais.commands";
   m.routing_key = "RegisterApplication";
-  m.content_type = "application/json";
-  m.correlation_id = "app-1";
+  m.properties_json = "{\"message_id\":\"" + id + "\",\"headers\":{\"x-nqs-input\":\"k\"}}";
   m.body = std::string("{\"x\":1}\0binary", 14);
-  m.headers_json = "{\"x-nqs-input\":\"k\"}";
   m.created_at = at("2025-09-01T10:00:01Z");
   return m;
 }
@@ -62,9 +60,10 @@ TEST(SqliteStore, RecordsAnInputWithItsOutboxInOneTransaction) {
 
   auto pending = store->pending_outbox(10).value();
   ASSERT_EQ(pending.size(), 2U);
-  EXPECT_EQ(pending[0].message_id, "c-1");
+  EXPECT_EQ(pending[0].key, "c-1");
   EXPECT_EQ(pending[0].body, std::string("{\"x\":1}\0binary", 14)) << "bodies are bytes";
-  EXPECT_EQ(pending[0].headers_json, "{\"x-nqs-input\":\"k\"}");
+  EXPECT_EQ(pending[0].properties_json,
+            "{\"message_id\":\"c-1\",\"headers\":{\"x-nqs-input\":\"k\"}}");
 }
 
 TEST(SqliteStore, ADuplicateKeyWritesNothing) {
@@ -101,7 +100,7 @@ TEST(SqliteStore, SentRowsLeaveThePendingList) {
   ASSERT_TRUE(store->mark_sent({rows[0].id}, at("2025-09-01T10:00:02Z")).has_value());
   auto pending = store->pending_outbox(10).value();
   ASSERT_EQ(pending.size(), 1U);
-  EXPECT_EQ(pending[0].message_id, "c-2");
+  EXPECT_EQ(pending[0].key, "c-2");
   EXPECT_TRUE(store->mark_sent({}, at("2025-09-01T10:00:03Z")).has_value());
   EXPECT_EQ(store->pending_outbox(1).value().size(), 1U);
 }

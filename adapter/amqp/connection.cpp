@@ -1,0 +1,612 @@
+#include "amqp/connection.hpp"
+
+#include <amqp_tcp_socket.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <charconv>
+#include <cstring>
+#include <deque>
+
+namespace nqs::amqp {
+namespace {
+
+constexpr amqp_channel_t kConsumeChannel = 1;
+constexpr amqp_channel_t kPublishChannel = 2;
+
+std::string to_string(amqp_bytes_t bytes) {
+  return bytes.bytes == nullptr ? std::string()
+                                : std::string(static_cast<const char*>(bytes.bytes), bytes.len);
+}
+
+amqp_bytes_t as_bytes(const std::string& text) {
+  return amqp_bytes_t{text.size(), const_cast<char*>(text.data())};
+}
+
+timeval as_timeval(std::chrono::milliseconds duration) {
+  timeval out{};
+  out.tv_sec = static_cast<decltype(out.tv_sec)>(duration.count() / 1000);
+  out.tv_usec = static_cast<decltype(out.tv_usec)>((duration.count() % 1000) * 1000);
+  return out;
+}
+
+std::string reply_text(const amqp_rpc_reply_t& reply) {
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "no reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(reply.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        const auto* close = static_cast<amqp_connection_close_t*>(reply.reply.decoded);
+        return fmt::format("connection closed by the broker: {} {}", close->reply_code,
+                           to_string(close->reply_text));
+      }
+      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        const auto* close = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+        return fmt::format("channel closed by the broker: {} {}", close->reply_code,
+                           to_string(close->reply_text));
+      }
+      return fmt::format("broker error, method {:#x}", reply.reply.id);
+  }
+  return "unknown reply";
+}
+
+// Holds the entries and strings of an AMQP table built from JSON until it is sent.
+class TableBuilder {
+ public:
+  explicit TableBuilder(const boost::json::object& object) {
+    entries_.reserve(object.size());
+    for (const auto& [key, value] : object) {
+      amqp_table_entry_t entry{};
+      entry.key = keep(std::string(key));
+      if (value.is_string()) {
+        entry.value.kind = AMQP_FIELD_KIND_UTF8;
+        entry.value.value.bytes = keep(std::string(value.get_string()));
+      } else if (value.is_int64()) {
+        entry.value.kind = AMQP_FIELD_KIND_I64;
+        entry.value.value.i64 = value.get_int64();
+      } else if (value.is_uint64()) {
+        entry.value.kind = AMQP_FIELD_KIND_I64;
+        entry.value.value.i64 = static_cast<std::int64_t>(value.get_uint64());
+      } else if (value.is_bool()) {
+        entry.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+        entry.value.value.boolean = value.get_bool() ? 1 : 0;
+      } else {
+        continue;  // nested values are never written by the adapter
+      }
+      entries_.push_back(entry);
+    }
+  }
+  amqp_table_t table() {
+    return amqp_table_t{static_cast<int>(entries_.size()),
+                        entries_.empty() ? nullptr : entries_.data()};
+  }
+
+ private:
+  amqp_bytes_t keep(std::string text) {
+    strings_.push_back(std::move(text));
+    return as_bytes(strings_.back());
+  }
+  std::deque<std::string> strings_;  // stable addresses
+  std::vector<amqp_table_entry_t> entries_;
+};
+
+boost::json::value field_to_json(const amqp_field_value_t& field);
+
+boost::json::value array_to_json(const amqp_array_t& array) {
+  boost::json::array out;
+  for (int i = 0; i < array.num_entries; ++i)
+    out.push_back(field_to_json(array.entries[i]));
+  return out;
+}
+
+boost::json::value field_to_json(const amqp_field_value_t& field) {
+  switch (field.kind) {
+    case AMQP_FIELD_KIND_BOOLEAN:
+      return field.value.boolean != 0;
+    case AMQP_FIELD_KIND_I8:
+      return field.value.i8;
+    case AMQP_FIELD_KIND_U8:
+      return field.value.u8;
+    case AMQP_FIELD_KIND_I16:
+      return field.value.i16;
+    case AMQP_FIELD_KIND_U16:
+      return field.value.u16;
+    case AMQP_FIELD_KIND_I32:
+      return field.value.i32;
+    case AMQP_FIELD_KIND_U32:
+      return field.value.u32;
+    case AMQP_FIELD_KIND_I64:
+      return field.value.i64;
+    case AMQP_FIELD_KIND_U64:
+    case AMQP_FIELD_KIND_TIMESTAMP:
+      return field.value.u64;
+    case AMQP_FIELD_KIND_F32:
+      return static_cast<double>(field.value.f32);
+    case AMQP_FIELD_KIND_F64:
+      return field.value.f64;
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+      return boost::json::string(to_string(field.value.bytes));
+    case AMQP_FIELD_KIND_ARRAY:
+      return array_to_json(field.value.array);
+    case AMQP_FIELD_KIND_TABLE:
+      return table_to_json(field.value.table);
+    case AMQP_FIELD_KIND_DECIMAL:
+      return boost::json::string(
+          fmt::format("{}e-{}", field.value.decimal.value, field.value.decimal.decimals));
+    case AMQP_FIELD_KIND_VOID:
+      break;
+  }
+  return nullptr;
+}
+
+Properties read_properties(const amqp_basic_properties_t& in) {
+  Properties out;
+  if (in._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) out.content_type = to_string(in.content_type);
+  if (in._flags & AMQP_BASIC_MESSAGE_ID_FLAG) out.message_id = to_string(in.message_id);
+  if (in._flags & AMQP_BASIC_CORRELATION_ID_FLAG) out.correlation_id = to_string(in.correlation_id);
+  if (in._flags & AMQP_BASIC_TYPE_FLAG) out.type = to_string(in.type);
+  if (in._flags & AMQP_BASIC_TIMESTAMP_FLAG)
+    out.timestamp = static_cast<std::int64_t>(in.timestamp);
+  out.persistent = (in._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && in.delivery_mode == 2;
+  if (in._flags & AMQP_BASIC_HEADERS_FLAG) out.headers = table_to_json(in.headers);
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;  // a '%' needs two hex digits after it
+    const int high = hex_value(text[i + 1]);
+    const int low = hex_value(text[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+boost::json::object table_to_json(const amqp_table_t& table) {
+  boost::json::object out;
+  for (int i = 0; i < table.num_entries; ++i) {
+    out[to_string(table.entries[i].key)] = field_to_json(table.entries[i].value);
+  }
+  return out;
+}
+
+Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base) {
+  constexpr std::string_view kScheme = "amqp://";
+  if (!url.starts_with(kScheme)) {
+    return make_error(fmt::format("'{}' is not an amqp:// URL (amqps is not supported)", url));
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    const auto vhost = percent_decode(rest.substr(slash + 1));
+    if (!vhost) return make_error(fmt::format("'{}': bad percent-encoding in the vhost", url));
+    base.vhost = vhost->empty() ? "/" : *vhost;
+  }
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const auto credentials = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const auto colon = credentials.find(':');
+    auto user = percent_decode(credentials.substr(0, colon));
+    auto password = colon == std::string_view::npos ? std::optional<std::string>(std::string())
+                                                    : percent_decode(credentials.substr(colon + 1));
+    if (!user || !password) return make_error(fmt::format("'{}': bad percent-encoding", url));
+    base.user = *user;
+    base.password = *password;
+  }
+  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    int port = 0;
+    const auto port_text = authority.substr(colon + 1);
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port < 1 ||
+        port > 65535) {
+      return make_error(fmt::format("'{}': '{}' is not a port", url, port_text));
+    }
+    base.port = port;
+    authority = authority.substr(0, colon);
+  }
+  if (authority.empty()) return make_error(fmt::format("'{}' names no host", url));
+  base.host = std::string(authority);
+  return base;
+}
+
+Connection::Connection(boost::asio::io_context& io, ConnectionSettings settings, Handlers handlers,
+                       std::uint64_t generation)
+    : io_(io),
+      settings_(std::move(settings)),
+      handlers_(std::move(handlers)),
+      generation_(generation),
+      poll_timer_(io) {}
+
+Connection::~Connection() {
+  close();
+}
+
+Result<void> Connection::check_rpc(std::string_view doing) {
+  const auto reply = amqp_get_rpc_reply(state_);
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) return outcome::success();
+  return make_error(fmt::format("{}: {}", doing, reply_text(reply)));
+}
+
+Result<void> Connection::open() {
+  state_ = amqp_new_connection();
+  amqp_socket_t* socket = amqp_tcp_socket_new(state_);
+  if (socket == nullptr) return make_error("cannot create a TCP socket");
+  auto connect_timeout = as_timeval(settings_.connect_timeout);
+  const int opened =
+      amqp_socket_open_noblock(socket, settings_.host.c_str(), settings_.port, &connect_timeout);
+  if (opened != AMQP_STATUS_OK) {
+    auto error = make_error(fmt::format("cannot connect to {}:{}: {}", settings_.host,
+                                        settings_.port, amqp_error_string2(opened)));
+    amqp_destroy_connection(state_);
+    state_ = nullptr;
+    return error;
+  }
+  // No RPC may block the event loop for longer than this.
+  auto rpc_timeout = as_timeval(settings_.rpc_timeout);
+  amqp_set_handshake_timeout(state_, &rpc_timeout);
+  amqp_set_rpc_timeout(state_, &rpc_timeout);
+  // Without these capabilities the broker would drop a consumer silently when its queue is
+  // deleted, and block a publisher without saying why.
+  boost::json::object capabilities;
+  for (const char* capability :
+       {"consumer_cancel_notify", "connection.blocked", "basic.nack", "publisher_confirms",
+        "authentication_failure_close", "exchange_exchange_bindings"}) {
+    capabilities[capability] = true;
+  }
+  boost::json::object client;
+  client["product"] = "nqs-adapter";
+  client["connection_name"] = fmt::format("nqs-adapter pid {} #{}", ::getpid(), generation_);
+  TableBuilder capability_table(capabilities);
+  TableBuilder client_table(client);
+  amqp_table_entry_t entries[3];
+  const auto client_entries = client_table.table();
+  for (int i = 0; i < client_entries.num_entries; ++i)
+    entries[i] = client_entries.entries[i];
+  entries[2].key = amqp_cstring_bytes("capabilities");
+  entries[2].value.kind = AMQP_FIELD_KIND_TABLE;
+  entries[2].value.value.table = capability_table.table();
+  const amqp_table_t properties{3, entries};
+  const auto login = amqp_login_with_properties(
+      state_, settings_.vhost.c_str(), 0, 131072, static_cast<int>(settings_.heartbeat.count()),
+      &properties, AMQP_SASL_METHOD_PLAIN, settings_.user.c_str(), settings_.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    auto error =
+        make_error(fmt::format("login to {}:{} vhost '{}' as '{}' failed: {}", settings_.host,
+                               settings_.port, settings_.vhost, settings_.user, reply_text(login)));
+    amqp_destroy_connection(state_);
+    state_ = nullptr;
+    return error;
+  }
+  auto fail = [this](Error error) -> Result<void> {
+    amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(state_);
+    state_ = nullptr;
+    return error;
+  };
+  amqp_channel_open(state_, kConsumeChannel);
+  if (auto result = check_rpc("opening the consume channel"); !result) return fail(result.error());
+  amqp_basic_qos(state_, kConsumeChannel, 0, settings_.prefetch, 0);
+  if (auto result = check_rpc("setting the prefetch"); !result) return fail(result.error());
+  amqp_channel_open(state_, kPublishChannel);
+  if (auto result = check_rpc("opening the publish channel"); !result) return fail(result.error());
+  amqp_confirm_select(state_, kPublishChannel);
+  if (auto result = check_rpc("enabling publisher confirms"); !result) return fail(result.error());
+  next_publish_tag_ = 1;
+  socket_.emplace(io_, amqp_get_sockfd(state_));
+  return outcome::success();
+}
+
+Result<void> Connection::declare(const Topology& topology) {
+  if (state_ == nullptr) return make_error("not connected");
+  for (const auto& exchange : topology.exchanges) {
+    amqp_exchange_declare(state_, kPublishChannel, as_bytes(exchange.name), as_bytes(exchange.type),
+                          0, 1, 0, 0, amqp_empty_table);
+    BOOST_OUTCOME_TRY(check_rpc(fmt::format("declaring exchange {}", exchange.name)));
+  }
+  for (const auto& queue : topology.queues) {
+    TableBuilder arguments(queue.arguments);
+    amqp_queue_declare(state_, kPublishChannel, as_bytes(queue.name), 0, 1, 0, 0,
+                       arguments.table());
+    BOOST_OUTCOME_TRY(check_rpc(fmt::format(
+        "declaring queue {} (if it exists with other arguments, the broker refuses; delete it or "
+        "fix the configuration)",
+        queue.name)));
+  }
+  for (const auto& binding : topology.bindings) {
+    amqp_queue_bind(state_, kPublishChannel, as_bytes(binding.queue), as_bytes(binding.exchange),
+                    as_bytes(binding.routing_key), amqp_empty_table);
+    BOOST_OUTCOME_TRY(check_rpc(fmt::format("binding {} to {} by '{}'", binding.queue,
+                                            binding.exchange, binding.routing_key)));
+  }
+  return outcome::success();
+}
+
+Result<QueueState> Connection::inspect_queue(const std::string& queue) {
+  if (state_ == nullptr) return make_error("not connected");
+  const auto* ok =
+      amqp_queue_declare(state_, kPublishChannel, as_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  BOOST_OUTCOME_TRY(check_rpc(fmt::format("inspecting queue {}", queue)));
+  return QueueState{ok->message_count, ok->consumer_count};
+}
+
+Result<void> Connection::consume(const std::string& queue) {
+  if (state_ == nullptr) return make_error("not connected");
+  const auto* ok = amqp_basic_consume(state_, kConsumeChannel, as_bytes(queue), amqp_empty_bytes, 0,
+                                      0, 0, amqp_empty_table);
+  BOOST_OUTCOME_TRY(check_rpc(fmt::format("consuming from {}", queue)));
+  consumers_.emplace_back(to_string(ok->consumer_tag), queue);
+  // The RPC may have left deliveries queued in the library: read them now.
+  boost::asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->drain();
+  });
+  return outcome::success();
+}
+
+Result<void> Connection::cancel(const std::string& queue) {
+  if (state_ == nullptr) return make_error("not connected");
+  for (auto it = consumers_.begin(); it != consumers_.end(); ++it) {
+    if (it->second != queue) continue;
+    amqp_basic_cancel(state_, kConsumeChannel, as_bytes(it->first));
+    consumers_.erase(it);
+    return check_rpc(fmt::format("cancelling the consumer of {}", queue));
+  }
+  return outcome::success();
+}
+
+Result<std::uint64_t> Connection::publish(const Outgoing& message) {
+  if (state_ == nullptr) return make_error("not connected");
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+  properties.delivery_mode = message.properties.persistent ? 2 : 1;
+  if (!message.properties.content_type.empty()) {
+    properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+    properties.content_type = as_bytes(message.properties.content_type);
+  }
+  if (!message.properties.message_id.empty()) {
+    properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+    properties.message_id = as_bytes(message.properties.message_id);
+  }
+  if (!message.properties.correlation_id.empty()) {
+    properties._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+    properties.correlation_id = as_bytes(message.properties.correlation_id);
+  }
+  if (!message.properties.type.empty()) {
+    properties._flags |= AMQP_BASIC_TYPE_FLAG;
+    properties.type = as_bytes(message.properties.type);
+  }
+  if (message.properties.timestamp) {
+    properties._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
+    properties.timestamp = static_cast<std::uint64_t>(*message.properties.timestamp);
+  }
+  TableBuilder headers(message.properties.headers);
+  if (!message.properties.headers.empty()) {
+    properties._flags |= AMQP_BASIC_HEADERS_FLAG;
+    properties.headers = headers.table();
+  }
+  const int status = amqp_basic_publish(state_, kPublishChannel, as_bytes(message.exchange),
+                                        as_bytes(message.routing_key), message.mandatory ? 1 : 0, 0,
+                                        &properties, as_bytes(message.body));
+  if (status != AMQP_STATUS_OK) {
+    const std::string reason = fmt::format("publishing failed: {}", amqp_error_string2(status));
+    boost::asio::post(io_, [weak = weak_from_this(), reason] {
+      if (auto self = weak.lock()) self->lose(reason);
+    });
+    return make_error(reason);
+  }
+  return next_publish_tag_++;
+}
+
+Result<void> Connection::ack(std::uint64_t delivery_tag) {
+  if (state_ == nullptr) return make_error("not connected");
+  const int status = amqp_basic_ack(state_, kConsumeChannel, delivery_tag, 0);
+  if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
+  return outcome::success();
+}
+
+void Connection::start() {
+  wait_readable();
+  schedule_poll();
+  drain();
+}
+
+void Connection::wait_readable() {
+  if (!socket_) return;
+  socket_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [weak = weak_from_this()](const boost::system::error_code& ec) {
+                        auto self = weak.lock();
+                        if (!self || ec == boost::asio::error::operation_aborted) return;
+                        self->drain();
+                        if (self->state_ != nullptr) self->wait_readable();
+                      });
+}
+
+void Connection::schedule_poll() {
+  // Heartbeats are sent and checked inside rabbitmq-c's wait calls: poll often enough that one
+  // goes out well within the interval, even when nothing else happens.
+  const auto interval = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds{200},
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.heartbeat) / 4);
+  poll_timer_.expires_after(interval);
+  poll_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!self || ec) return;
+    self->drain();
+    if (self->state_ != nullptr) self->schedule_poll();
+  });
+}
+
+void Connection::drain() {
+  if (state_ == nullptr || draining_) return;
+  draining_ = true;
+  timeval zero{0, 0};
+  while (state_ != nullptr) {
+    amqp_frame_t frame;
+    const int status = amqp_simple_wait_frame_noblock(state_, &frame, &zero);
+    if (status == AMQP_STATUS_TIMEOUT) break;  // nothing queued, nothing readable
+    if (status != AMQP_STATUS_OK) {
+      draining_ = false;
+      lose(fmt::format("reading from the broker failed: {}", amqp_error_string2(status)));
+      return;
+    }
+    handle(frame);
+  }
+  if (state_ != nullptr) amqp_maybe_release_buffers(state_);
+  draining_ = false;
+}
+
+void Connection::handle(const amqp_frame_t& frame) {
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;  // heartbeats are the library's
+  const auto& method = frame.payload.method;
+  switch (method.id) {
+    case AMQP_BASIC_DELIVER_METHOD: {
+      const auto* deliver = static_cast<amqp_basic_deliver_t*>(method.decoded);
+      Delivery delivery;
+      delivery.delivery_tag = deliver->delivery_tag;
+      delivery.generation = generation_;
+      delivery.exchange = to_string(deliver->exchange);
+      delivery.routing_key = to_string(deliver->routing_key);
+      delivery.redelivered = deliver->redelivered != 0;
+      const std::string consumer_tag = to_string(deliver->consumer_tag);
+      for (const auto& [tag, queue] : consumers_) {
+        if (tag == consumer_tag) delivery.queue = queue;
+      }
+      // The header and body frames follow the method at once; read them (bounded by the RPC
+      // timeout and heartbeats, never indefinitely).
+      amqp_message_t message;
+      const auto read = amqp_read_message(state_, frame.channel, &message, 0);
+      if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+        lose(fmt::format("reading a delivery failed: {}", reply_text(read)));
+        return;
+      }
+      delivery.properties = read_properties(message.properties);
+      delivery.body = to_string(message.body);
+      amqp_destroy_message(&message);
+      if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
+      return;
+    }
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* ack = static_cast<amqp_basic_ack_t*>(method.decoded);
+      if (handlers_.on_confirm) handlers_.on_confirm(ack->delivery_tag, ack->multiple != 0, true);
+      return;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      const auto* nack = static_cast<amqp_basic_nack_t*>(method.decoded);
+      if (handlers_.on_confirm)
+        handlers_.on_confirm(nack->delivery_tag, nack->multiple != 0, false);
+      return;
+    }
+    case AMQP_BASIC_RETURN_METHOD: {
+      const auto* returned = static_cast<amqp_basic_return_t*>(method.decoded);
+      const std::string reply =
+          fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
+                      to_string(returned->reply_text), to_string(returned->exchange),
+                      to_string(returned->routing_key));
+      amqp_message_t message;
+      const auto read = amqp_read_message(state_, frame.channel, &message, 0);
+      if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+        lose(fmt::format("reading a returned message failed: {}", reply_text(read)));
+        return;
+      }
+      std::string message_id = (message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+                                   ? to_string(message.properties.message_id)
+                                   : std::string();
+      amqp_destroy_message(&message);
+      if (handlers_.on_return) handlers_.on_return(std::move(message_id), reply);
+      return;
+    }
+    case AMQP_BASIC_CANCEL_METHOD: {
+      const auto* cancel = static_cast<amqp_basic_cancel_t*>(method.decoded);
+      const std::string consumer_tag = to_string(cancel->consumer_tag);
+      std::string queue;
+      std::erase_if(consumers_, [&](const auto& consumer) {
+        if (consumer.first != consumer_tag) return false;
+        queue = consumer.second;
+        return true;
+      });
+      if (handlers_.on_consumer_cancelled) handlers_.on_consumer_cancelled(queue);
+      return;
+    }
+    case AMQP_CONNECTION_BLOCKED_METHOD: {
+      const auto* blocked = static_cast<amqp_connection_blocked_t*>(method.decoded);
+      if (handlers_.on_blocked) handlers_.on_blocked(true, to_string(blocked->reason));
+      return;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+      if (handlers_.on_blocked) handlers_.on_blocked(false, "");
+      return;
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      const auto* close = static_cast<amqp_channel_close_t*>(method.decoded);
+      amqp_channel_close_ok_t ok{};
+      amqp_send_method(state_, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+      lose(fmt::format("the broker closed channel {}: {} {}", frame.channel, close->reply_code,
+                       to_string(close->reply_text)));
+      return;
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      const auto* close = static_cast<amqp_connection_close_t*>(method.decoded);
+      amqp_connection_close_ok_t ok{};
+      amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+      lose(fmt::format("the broker closed the connection: {} {}", close->reply_code,
+                       to_string(close->reply_text)));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Connection::release_socket() {
+  poll_timer_.cancel();
+  if (socket_) {
+    boost::system::error_code ignored;
+    socket_->cancel(ignored);
+    socket_->release();  // rabbitmq-c owns and closes the descriptor
+    socket_.reset();
+  }
+}
+
+void Connection::lose(std::string reason) {
+  if (state_ == nullptr) return;
+  release_socket();
+  amqp_destroy_connection(state_);
+  state_ = nullptr;
+  consumers_.clear();
+  if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
+}
+
+void Connection::close() {
+  if (state_ == nullptr) return;
+  release_socket();
+  amqp_channel_close(state_, kPublishChannel, AMQP_REPLY_SUCCESS);
+  amqp_channel_close(state_, kConsumeChannel, AMQP_REPLY_SUCCESS);
+  amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(state_);
+  state_ = nullptr;
+  consumers_.clear();
+}
+
+}  // namespace nqs::amqp

@@ -1,0 +1,163 @@
+#pragma once
+
+#include <amqp.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace nqs::amqp {
+
+// Message properties the adapter reads and writes. Headers are kept as JSON: strings, integers,
+// booleans, and (read only) the arrays and tables of the broker's x-death.
+struct Properties {
+  std::string content_type;
+  std::string message_id;
+  std::string correlation_id;
+  std::string type;
+  std::optional<std::int64_t> timestamp;  // seconds since the epoch
+  bool persistent = true;
+  boost::json::object headers;
+};
+
+struct Delivery {
+  std::uint64_t delivery_tag = 0;
+  std::uint64_t generation = 0;  // which connection it came on: acks go back on the same one
+  std::string exchange;
+  std::string routing_key;
+  std::string queue;  // the queue it was consumed from
+  bool redelivered = false;
+  Properties properties;
+  std::string body;
+};
+
+struct Outgoing {
+  std::string exchange;
+  std::string routing_key;
+  Properties properties;
+  std::string body;
+  bool mandatory = true;  // unroutable is a failure, not a silent drop
+};
+
+struct ConnectionSettings {
+  std::string host = "127.0.0.1";
+  int port = 5672;
+  std::string vhost = "/";
+  std::string user = "guest";
+  std::string password = "guest";
+  std::chrono::seconds heartbeat{60};
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds rpc_timeout{10000};
+  std::uint16_t prefetch = 32;
+};
+
+// Parses amqp://user:password@host:port/vhost (percent-encoded vhost, "/" by default).
+Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base = {});
+
+struct QueueSpec {
+  std::string name;
+  boost::json::object arguments;  // x-queue-type, x-dead-letter-exchange, ...
+};
+struct ExchangeSpec {
+  std::string name;
+  std::string type;  // topic, direct
+};
+struct BindingSpec {
+  std::string queue;
+  std::string exchange;
+  std::string routing_key;
+};
+struct Topology {
+  std::vector<ExchangeSpec> exchanges;
+  std::vector<QueueSpec> queues;
+  std::vector<BindingSpec> bindings;
+};
+
+struct QueueState {
+  std::uint32_t messages = 0;
+  std::uint32_t consumers = 0;
+};
+
+// One AMQP 0-9-1 connection (rabbitmq-c) run on an io_context; rabbitmq-c is not thread-safe, so
+// every call happens on that io_context's one thread. Channel 1 consumes and acknowledges;
+// channel 2 publishes in confirm mode. Frames are read when the socket is readable, after every
+// RPC (which may leave frames of other channels queued in the library), and on a timer that also
+// keeps heartbeats going. Events arrive through the handlers, on the io_context thread.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  struct Handlers {
+    std::function<void(Delivery)> on_delivery;
+    // Publisher confirms: basic.ack (`acked`) or basic.nack for one tag or all up to it.
+    std::function<void(std::uint64_t tag, bool multiple, bool acked)> on_confirm;
+    // basic.return of a mandatory publish that no queue took (matched by message_id).
+    std::function<void(std::string message_id, std::string reply)> on_return;
+    // The broker cancelled a consumer (its queue was deleted).
+    std::function<void(std::string queue)> on_consumer_cancelled;
+    // connection.blocked / unblocked: the broker's resource alarms.
+    std::function<void(bool blocked, std::string reason)> on_blocked;
+    // The connection is gone; the object is closed and can be dropped.
+    std::function<void(std::string reason)> on_lost;
+  };
+
+  Connection(boost::asio::io_context& io, ConnectionSettings settings, Handlers handlers,
+             std::uint64_t generation);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Connects, logs in, opens the channels, sets QoS and confirm mode. Blocks for at most the
+  // connect and RPC timeouts.
+  Result<void> open();
+  Result<void> declare(const Topology& topology);
+  // Passive declare: does the queue exist, how many messages and consumers.
+  Result<QueueState> inspect_queue(const std::string& queue);
+  Result<void> consume(const std::string& queue);
+  Result<void> cancel(const std::string& queue);
+  // Publishes on the confirm channel; returns its delivery tag for on_confirm.
+  Result<std::uint64_t> publish(const Outgoing& message);
+  Result<void> ack(std::uint64_t delivery_tag);
+  // Starts reading frames (after open and the first consume).
+  void start();
+  // Closes politely (bounded by the RPC timeout); no handler is called after.
+  void close();
+
+  [[nodiscard]] bool is_open() const { return state_ != nullptr; }
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+ private:
+  void wait_readable();
+  void schedule_poll();
+  // Reads every frame that is buffered or readable now, without blocking.
+  void drain();
+  void handle(const amqp_frame_t& frame);
+  Result<void> check_rpc(std::string_view doing);
+  void lose(std::string reason);
+  void release_socket();
+
+  boost::asio::io_context& io_;
+  ConnectionSettings settings_;
+  Handlers handlers_;
+  std::uint64_t generation_;
+  amqp_connection_state_t state_ = nullptr;
+  std::optional<boost::asio::posix::stream_descriptor> socket_;
+  boost::asio::steady_timer poll_timer_;
+  std::uint64_t next_publish_tag_ = 1;
+  std::vector<std::pair<std::string, std::string>> consumers_;  // consumer tag, queue
+  bool draining_ = false;
+};
+
+// Converts an AMQP field table to JSON and back (strings, integers, booleans; read: also
+// arrays, tables, timestamps, decimals as strings).
+boost::json::object table_to_json(const amqp_table_t& table);
+
+}  // namespace nqs::amqp

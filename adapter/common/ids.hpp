@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace nqs {
+
+// Lowercase hex SHA-256 of bytes.
+std::string sha256_hex(std::string_view bytes);
+
+// A name-based UUID (RFC 4122 version 5, SHA-1) in the adapter's own namespace: the same name
+// always gives the same id, so a redelivered input produces the same command ids.
+std::string uuid_for(std::string_view name);
+
+}  // namespace nqs

@@ -1,0 +1,191 @@
+#include "daemon/broker_link.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/post.hpp>
+
+#include "log/logging.hpp"
+
+namespace nqs::daemon {
+
+BrokerLink::BrokerLink(boost::asio::io_context& io, BrokerSettings settings, Handlers handlers)
+    : io_(io),
+      settings_(std::move(settings)),
+      handlers_(std::move(handlers)),
+      reconnect_timer_(io) {}
+
+BrokerLink::~BrokerLink() {
+  stop();
+}
+
+void BrokerLink::start() {
+  stopped_ = false;
+  connect();
+}
+
+void BrokerLink::stop() {
+  stopped_ = true;
+  reconnect_timer_.cancel();
+  if (connection_) {
+    connection_->close();
+    connection_.reset();
+  }
+  fail_all_pending("the adapter is stopping");
+}
+
+void BrokerLink::stop_consuming() {
+  consuming_ = false;
+  if (!connected()) return;
+  for (const auto& queue : settings_.consume) {
+    if (auto cancelled = connection_->cancel(queue); !cancelled) {
+      log::warn("cancelling a consumer failed",
+                {{"queue", queue}, {"error", cancelled.error().message}});
+    }
+  }
+}
+
+void BrokerLink::connect() {
+  if (stopped_) return;
+  ++generation_;
+  amqp::Connection::Handlers handlers;
+  handlers.on_delivery = [this](amqp::Delivery delivery) {
+    if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
+  };
+  handlers.on_confirm = [this](std::uint64_t tag, bool multiple, bool acked) {
+    on_confirm(tag, multiple, acked);
+  };
+  handlers.on_return = [this](const std::string& message_id, const std::string& reply) {
+    for (auto& [tag, pending] : pending_) {
+      if (pending.message_id == message_id && pending.returned.empty()) {
+        pending.returned = reply;
+        return;
+      }
+    }
+  };
+  handlers.on_consumer_cancelled = [this](const std::string& queue) {
+    // The queue was deleted under the consumer: reconnect, which declares it again.
+    boost::asio::post(io_, [this, queue] {
+      on_lost(fmt::format("the broker cancelled the consumer of {} (queue deleted?)", queue));
+    });
+  };
+  handlers.on_blocked = [this](bool blocked, const std::string& reason) {
+    blocked_ = blocked;
+    if (blocked) {
+      log::warn("the broker blocked publishing (resource alarm); outbox paused",
+                {{"reason", reason}});
+    } else {
+      log::info("the broker unblocked publishing");
+    }
+  };
+  handlers.on_lost = [this](const std::string& why) {
+    boost::asio::post(io_, [this, why] { on_lost(why); });
+  };
+  auto connection =
+      std::make_shared<amqp::Connection>(io_, settings_.connection, handlers, generation_);
+  auto fail = [&](const std::string& what) {
+    connection->close();
+    schedule_reconnect(what);
+  };
+  if (auto opened = connection->open(); !opened) return fail(opened.error().message);
+  if (auto declared = connection->declare(settings_.topology); !declared) {
+    return fail(declared.error().message);
+  }
+  connection_ = connection;
+  blocked_ = false;
+  if (consuming_) {
+    for (const auto& queue : settings_.consume) {
+      if (auto consumed = connection_->consume(queue); !consumed) {
+        connection_.reset();
+        return fail(consumed.error().message);
+      }
+    }
+  }
+  connection_->start();
+  attempt_ = 0;
+  log::info("connected to the broker", {{"host", settings_.connection.host},
+                                        {"port", settings_.connection.port},
+                                        {"generation", generation_}});
+  if (handlers_.on_connected) handlers_.on_connected();
+}
+
+void BrokerLink::schedule_reconnect(const std::string& why) {
+  if (stopped_) return;
+  // Exponential backoff with jitter: many adapters must not reconnect in step after an outage.
+  const auto ceiling = std::min<std::int64_t>(
+      settings_.reconnect_max.count(),
+      settings_.reconnect_initial.count() * (std::int64_t{1} << std::min(attempt_, 20)));
+  std::uniform_int_distribution<std::int64_t> jitter(ceiling / 2, ceiling);
+  const std::chrono::milliseconds delay{jitter(random_)};
+  ++attempt_;
+  log::warn("broker unavailable; reconnecting",
+            {{"error", why}, {"attempt", attempt_}, {"delayMs", delay.count()}});
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    ++reconnects_;
+    connect();
+  });
+}
+
+void BrokerLink::on_lost(const std::string& why) {
+  if (stopped_) return;
+  if (connection_) {
+    connection_->close();
+    connection_.reset();
+  }
+  fail_all_pending(fmt::format("connection lost before the confirm: {}", why));
+  if (handlers_.on_disconnected) handlers_.on_disconnected(why);
+  schedule_reconnect(why);
+}
+
+void BrokerLink::fail_all_pending(const std::string& why) {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [tag, entry] : pending) {
+    if (entry.done) entry.done(false, why);
+  }
+}
+
+void BrokerLink::publish(const amqp::Outgoing& message, Completion done) {
+  if (!connected()) {
+    done(false, "not connected to the broker");
+    return;
+  }
+  auto tag = connection_->publish(message);
+  if (!tag) {
+    done(false, tag.error().message);
+    return;
+  }
+  pending_.emplace(tag.value(), Pending{message.properties.message_id, {}, std::move(done)});
+}
+
+void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
+  auto resolve = [&](std::map<std::uint64_t, Pending>::iterator it) {
+    Pending pending = std::move(it->second);
+    pending_.erase(it);
+    if (!pending.returned.empty()) {
+      pending.done(false, fmt::format("unroutable: returned by the broker: {}", pending.returned));
+    } else if (!acked) {
+      pending.done(false, "the broker refused the message (basic.nack)");
+    } else {
+      pending.done(true, "");
+    }
+  };
+  if (!multiple) {
+    if (auto it = pending_.find(tag); it != pending_.end()) resolve(it);
+    return;
+  }
+  while (!pending_.empty() && pending_.begin()->first <= tag)
+    resolve(pending_.begin());
+}
+
+bool BrokerLink::ack(const amqp::Delivery& delivery) {
+  if (!connected() || delivery.generation != generation_) return false;
+  if (auto acked = connection_->ack(delivery.delivery_tag); !acked) {
+    log::warn("acknowledging a delivery failed", {{"error", acked.error().message}});
+    return false;
+  }
+  return true;
+}
+
+}  // namespace nqs::daemon

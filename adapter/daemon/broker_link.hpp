@@ -1,0 +1,86 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "amqp/connection.hpp"
+
+namespace nqs::daemon {
+
+struct BrokerSettings {
+  amqp::ConnectionSettings connection;
+  amqp::Topology topology;
+  std::vector<std::string> consume;  // queues to consume from
+  std::chrono::milliseconds reconnect_initial{500};
+  std::chrono::milliseconds reconnect_max{30000};
+};
+
+// The adapter's link to the broker: one connection at a time, re-established with exponential
+// backoff and jitter whenever it is lost (or a consumer is cancelled because its queue was
+// deleted); on each connection the topology is declared again and the consumers resumed.
+// Publishes complete exactly once: confirmed (basic.ack), or failed (basic.nack, basic.return of
+// an unroutable mandatory message, or the connection lost before the confirm).
+class BrokerLink {
+ public:
+  using Completion = std::function<void(bool confirmed, const std::string& why)>;
+  struct Handlers {
+    std::function<void(amqp::Delivery)> on_delivery;
+    std::function<void()> on_connected;
+    std::function<void(const std::string& why)> on_disconnected;
+  };
+
+  BrokerLink(boost::asio::io_context& io, BrokerSettings settings, Handlers handlers);
+  ~BrokerLink();
+
+  void start();
+  // Closes the connection; no reconnect after.
+  void stop();
+  // Stops consuming (graceful stop): deliveries already received are still acknowledged.
+  void stop_consuming();
+
+  void publish(const amqp::Outgoing& message, Completion done);
+  // Acknowledges a delivery on the connection it came on; false if that connection is gone
+  // (the broker redelivers it).
+  bool ack(const amqp::Delivery& delivery);
+
+  [[nodiscard]] bool connected() const { return connection_ && connection_->is_open(); }
+  [[nodiscard]] bool blocked() const { return blocked_; }
+  [[nodiscard]] std::size_t unconfirmed() const { return pending_.size(); }
+  [[nodiscard]] std::uint64_t reconnects() const { return reconnects_; }
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+ private:
+  struct Pending {
+    std::string message_id;
+    std::string returned;  // why the broker returned it, if it did
+    Completion done;
+  };
+
+  void connect();
+  void schedule_reconnect(const std::string& why);
+  void on_lost(const std::string& why);
+  void on_confirm(std::uint64_t tag, bool multiple, bool acked);
+  void fail_all_pending(const std::string& why);
+
+  boost::asio::io_context& io_;
+  BrokerSettings settings_;
+  Handlers handlers_;
+  std::shared_ptr<amqp::Connection> connection_;
+  boost::asio::steady_timer reconnect_timer_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t generation_ = 0;
+  std::uint64_t reconnects_ = 0;
+  int attempt_ = 0;
+  bool blocked_ = false;
+  bool stopped_ = false;
+  bool consuming_ = true;
+  std::mt19937 random_{std::random_device{}()};
+};
+
+}  // namespace nqs::daemon

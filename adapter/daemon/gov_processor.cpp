@@ -1,0 +1,213 @@
+#include "daemon/gov_processor.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "amqp/properties_json.hpp"
+#include "common/ids.hpp"
+#include "domain/commands.hpp"
+#include "log/logging.hpp"
+
+namespace nqs::daemon {
+
+GovProcessor::GovProcessor(boost::asio::io_context& io, const intake::Intake& intake,
+                           store::Store& store, OutboxRelay& relay, BrokerLink& link,
+                           const Clock& clock, ExchangeNames names, RetrySettings retry)
+    : io_(io),
+      intake_(intake),
+      store_(store),
+      relay_(relay),
+      link_(link),
+      clock_(clock),
+      names_(std::move(names)),
+      retry_(retry) {}
+
+void GovProcessor::on_delivery(amqp::Delivery delivery) {
+  process(std::move(delivery), 0);
+}
+
+std::vector<store::OutboxMessage> GovProcessor::dead_letter(const amqp::Delivery& delivery,
+                                                            const std::string& key,
+                                                            intake::Reason reason,
+                                                            const std::string& detail) const {
+  const auto now = clock_.now();
+  // The original message as it came, its properties and headers kept, with the reason added.
+  amqp::Properties properties = delivery.properties;
+  properties.persistent = true;
+  properties.headers["x-nqs-reason"] = intake::code(reason);
+  properties.headers["x-nqs-detail"] = detail;
+  properties.headers["x-nqs-failed-at"] = to_utc_string(now);
+  properties.headers["x-nqs-queue"] = delivery.queue;
+  store::OutboxMessage row;
+  row.key = "dead-letter:" + key;
+  row.exchange = names_.dead_letters;
+  row.routing_key = delivery.queue;  // the DLX routes each source queue to its DLQ
+  row.properties_json = amqp::properties_to_json(properties);
+  row.body = delivery.body;
+  row.created_at = now;
+  return {std::move(row)};
+}
+
+void GovProcessor::process(amqp::Delivery delivery, int attempt) {
+  if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
+  const auto now = clock_.now();
+  const auto outcome = intake_.process(delivery.body, now);
+  const std::string body_hash = sha256_hex(delivery.body);
+
+  store::InboxEntry entry;
+  entry.source = delivery.queue;
+  entry.body_sha256 = body_hash;
+  entry.received_at = now;
+  std::vector<store::OutboxMessage> rows;
+  std::string message_id;
+  if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
+    message_id = accepted->envelope.message_id;
+    entry.key = "gov:" + message_id;
+    entry.outcome = "processed";
+    entry.document_type = accepted->document_type;
+    for (auto& command : domain::commands_for(*accepted, now)) {
+      amqp::Properties properties;
+      properties.content_type = "application/json";
+      properties.message_id = command.command_id;
+      properties.correlation_id = command.correlation_id;
+      properties.type = command.type;
+      properties.timestamp =
+          std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+      store::OutboxMessage row;
+      row.key = command.command_id;
+      row.exchange = names_.ais_commands;
+      row.routing_key = command.type;
+      row.properties_json = amqp::properties_to_json(properties);
+      row.body = boost::json::serialize(command.body);
+      row.created_at = now;
+      rows.push_back(std::move(row));
+    }
+  } else {
+    const auto& rejected = std::get<intake::Rejected>(outcome);
+    // A refused message is known by its bytes, never by the messageId it claims: a forged
+    // message must not take the id of a real one that comes later.
+    entry.key = "gov:sha256:" + body_hash;
+    entry.outcome = "rejected";
+    entry.reason = intake::code(rejected.rejection.reason);
+    entry.detail = rejected.rejection.detail;
+    entry.document_type = rejected.document_type.value_or("");
+    if (rejected.envelope) message_id = rejected.envelope->message_id;
+    rows = dead_letter(delivery, entry.key, rejected.rejection.reason, rejected.rejection.detail);
+  }
+
+  auto recorded = store_.record_input(entry, std::move(rows));
+  if (!recorded) return retry_later(std::move(delivery), attempt, recorded.error().message);
+
+  if (recorded.value().duplicate) {
+    auto existing = store_.find_input(entry.key);
+    if (!existing) return retry_later(std::move(delivery), attempt, existing.error().message);
+    if (existing.value() && existing.value()->body_sha256 != body_hash) {
+      // The same messageId with other content: not a duplicate. Keep it, as a dead letter.
+      ++counters_.conflicts;
+      store::InboxEntry conflict = entry;
+      conflict.key = "gov:conflict:" + body_hash;
+      conflict.outcome = "rejected";
+      conflict.reason = intake::code(intake::Reason::domain_inconsistent);
+      conflict.detail = fmt::format(
+          "messageId {} was already used by another message (sha256 {}); this one (sha256 {}) "
+          "was not processed",
+          message_id, existing.value()->body_sha256, body_hash);
+      auto kept = store_.record_input(
+          conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
+                                conflict.detail));
+      if (!kept) return retry_later(std::move(delivery), attempt, kept.error().message);
+      log::warn("messageId reused with other content: dead-lettered",
+                {{"messageId", message_id}, {"sha256", body_hash}});
+      if (!kept.value().duplicate) {
+        auto& awaiting = awaiting_[conflict.key];
+        awaiting.delivery = std::move(delivery);
+        for (const auto& row : kept.value().outbox)
+          awaiting.unconfirmed.insert(row.id);
+        relay_.submit(std::move(kept).value().outbox);
+        return;
+      }
+    } else {
+      ++counters_.duplicates;
+      log::info("duplicate input", {{"messageId", message_id}, {"key", entry.key}});
+      // The first delivery's messages may still be unconfirmed (it died before they were):
+      // this one is acknowledged only once they are.
+      auto unsent = store_.pending_outbox_of(entry.key);
+      if (!unsent) return retry_later(std::move(delivery), attempt, unsent.error().message);
+      if (!unsent.value().empty()) {
+        auto& awaiting = awaiting_[entry.key];
+        awaiting.delivery = std::move(delivery);
+        for (const auto& row : unsent.value())
+          awaiting.unconfirmed.insert(row.id);
+        relay_.submit(std::move(unsent).value());
+        return;
+      }
+    }
+    link_.ack(delivery);
+    return;
+  }
+
+  if (entry.outcome == "processed") {
+    ++counters_.processed;
+  } else {
+    ++counters_.rejected;
+  }
+  log::info(entry.outcome == "processed" ? "input processed" : "input rejected",
+            {{"messageId", message_id},
+             {"correlationId", delivery.properties.correlation_id},
+             {"documentType", entry.document_type},
+             {"outcome", entry.outcome},
+             {"reason", entry.reason},
+             {"detail", entry.detail}});
+  auto& awaiting = awaiting_[entry.key];
+  awaiting.delivery = std::move(delivery);
+  for (const auto& row : recorded.value().outbox)
+    awaiting.unconfirmed.insert(row.id);
+  if (awaiting.unconfirmed.empty()) {
+    finish(awaiting.delivery);
+    awaiting_.erase(entry.key);
+    return;
+  }
+  relay_.submit(std::move(recorded).value().outbox);
+}
+
+void GovProcessor::retry_later(amqp::Delivery delivery, int attempt, const std::string& why) {
+  ++counters_.transient_failures;
+  const auto delay = std::min<std::int64_t>(
+      retry_.max.count(), retry_.initial.count() * (std::int64_t{1} << std::min(attempt, 20)));
+  log::warn("transient failure; the input is held and retried",
+            {{"error", why}, {"attempt", attempt + 1}, {"delayMs", delay}});
+  ++retrying_;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
+  timer->async_wait([this, timer, delivery = std::move(delivery),
+                     attempt](const boost::system::error_code& ec) mutable {
+    --retrying_;
+    if (ec) return;
+    process(std::move(delivery), attempt + 1);
+  });
+}
+
+void GovProcessor::on_sent(const store::OutboxMessage& row) {
+  auto it = awaiting_.find(row.input_key);
+  if (it == awaiting_.end()) return;  // sent after a restart, or its delivery already settled
+  it->second.unconfirmed.erase(row.id);
+  if (!it->second.unconfirmed.empty()) return;
+  finish(it->second.delivery);
+  awaiting_.erase(it);
+}
+
+void GovProcessor::finish(const amqp::Delivery& delivery) {
+  // Committed and confirmed: now, and only now, the input is acknowledged.
+  if (!link_.ack(delivery)) {
+    log::info("the delivery's connection is gone; the broker redelivers it as a duplicate");
+  }
+}
+
+void GovProcessor::on_disconnected() {
+  // Unacknowledged deliveries go back to the queue with the connection; their committed effects
+  // stay in the store and their redelivery is recognised as a duplicate.
+  awaiting_.clear();
+}
+
+}  // namespace nqs::daemon

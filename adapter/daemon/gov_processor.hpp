@@ -1,0 +1,85 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "amqp/connection.hpp"
+#include "common/clock.hpp"
+#include "daemon/broker_link.hpp"
+#include "daemon/outbox_relay.hpp"
+#include "intake/intake.hpp"
+#include "store/store.hpp"
+
+namespace nqs::daemon {
+
+struct ExchangeNames {
+  std::string ais_commands = "ais.commands";
+  std::string dead_letters = "nqs.dlx";
+};
+
+struct RetrySettings {
+  std::chrono::milliseconds initial{200};
+  std::chrono::milliseconds max{30000};
+};
+
+struct ProcessingCounters {
+  std::uint64_t processed = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t conflicts = 0;  // a known messageId with another body
+  std::uint64_t transient_failures = 0;
+};
+
+// Turns each delivery from the government bus into its effects, exactly once:
+//   delivery -> intake -> one store transaction (inbox + outbox) -> publish with confirms -> ack.
+// The ack contract: a delivery is acknowledged only after its effects are committed and every
+// message they caused is confirmed by the broker; a duplicate (same messageId, same body) is
+// acknowledged with no new effect; a rejection is committed as a dead letter (original body,
+// properties and headers, plus x-nqs-reason, x-nqs-detail, x-nqs-failed-at) and acknowledged once
+// the dead letter is confirmed; a transient failure (the store busy or unavailable) is never
+// acknowledged nor dead-lettered: the delivery is held and processed again after a backoff.
+class GovProcessor {
+ public:
+  GovProcessor(boost::asio::io_context& io, const intake::Intake& intake, store::Store& store,
+               OutboxRelay& relay, BrokerLink& link, const Clock& clock, ExchangeNames names,
+               RetrySettings retry);
+
+  void on_delivery(amqp::Delivery delivery);
+  // The relay confirmed one outbox row.
+  void on_sent(const store::OutboxMessage& row);
+  // The connection is gone: deliveries held for it will be redelivered by the broker.
+  void on_disconnected();
+
+  // Deliveries received and not yet acknowledged (or dropped with their connection).
+  [[nodiscard]] std::size_t in_progress() const { return awaiting_.size() + retrying_; }
+  [[nodiscard]] const ProcessingCounters& counters() const { return counters_; }
+
+ private:
+  struct Awaiting {
+    amqp::Delivery delivery;
+    std::set<std::int64_t> unconfirmed;
+  };
+
+  void process(amqp::Delivery delivery, int attempt);
+  void retry_later(amqp::Delivery delivery, int attempt, const std::string& why);
+  void finish(const amqp::Delivery& delivery);
+  std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
+                                                const std::string& key, intake::Reason reason,
+                                                const std::string& detail) const;
+
+  boost::asio::io_context& io_;
+  const intake::Intake& intake_;
+  store::Store& store_;
+  OutboxRelay& relay_;
+  BrokerLink& link_;
+  const Clock& clock_;
+  ExchangeNames names_;
+  RetrySettings retry_;
+  std::map<std::string, Awaiting> awaiting_;  // by inbox key
+  std::size_t retrying_ = 0;
+  ProcessingCounters counters_;
+};
+
+}  // namespace nqs::daemon

@@ -1,0 +1,106 @@
+#include "daemon/outbox_relay.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "amqp/properties_json.hpp"
+#include "log/logging.hpp"
+
+namespace nqs::daemon {
+
+OutboxRelay::OutboxRelay(boost::asio::io_context& io, store::Store& store, BrokerLink& link,
+                         const Clock& clock, RelaySettings settings, Sent on_sent)
+    : io_(io),
+      store_(store),
+      link_(link),
+      clock_(clock),
+      settings_(settings),
+      on_sent_(std::move(on_sent)),
+      scan_timer_(io) {}
+
+void OutboxRelay::start() {
+  stopped_ = false;
+  rescan();
+  schedule_scan();
+}
+
+void OutboxRelay::stop() {
+  stopped_ = true;
+  scan_timer_.cancel();
+}
+
+void OutboxRelay::schedule_scan() {
+  scan_timer_.expires_after(settings_.scan_interval);
+  scan_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    rescan();
+    schedule_scan();
+  });
+}
+
+void OutboxRelay::submit(std::vector<store::OutboxMessage> rows) {
+  for (auto& row : rows) {
+    if (known_.insert(row.id).second) queue_.push_back(std::move(row));
+  }
+  pump();
+}
+
+void OutboxRelay::rescan() {
+  if (!link_.connected()) return;
+  auto pending = store_.pending_outbox(settings_.max_in_flight * 4);
+  if (!pending) {
+    log::warn("reading the outbox failed; retrying", {{"error", pending.error().message}});
+    return;
+  }
+  submit(std::move(pending).value());
+}
+
+void OutboxRelay::pump() {
+  while (!stopped_ && !queue_.empty() && in_flight_ < settings_.max_in_flight &&
+         link_.connected() && !link_.blocked()) {
+    auto row = std::move(queue_.front());
+    queue_.pop_front();
+    send(std::move(row));
+  }
+}
+
+void OutboxRelay::send(store::OutboxMessage row) {
+  auto properties = amqp::properties_from_json(row.properties_json);
+  if (!properties) {
+    log::error("an outbox row has unreadable properties; it stays pending",
+               {{"outboxId", row.id}, {"error", properties.error().message}});
+    known_.erase(row.id);
+    return;
+  }
+  amqp::Outgoing message{row.exchange, row.routing_key, std::move(properties).value(), row.body,
+                         true};
+  ++in_flight_;
+  link_.publish(message, [this, row = std::move(row)](bool confirmed, const std::string& why) {
+    --in_flight_;
+    if (confirmed) {
+      known_.erase(row.id);
+      if (auto marked = store_.mark_sent({row.id}, clock_.now()); !marked) {
+        // Confirmed but not marked: it will be sent again after a restart (same message_id).
+        log::warn("marking an outbox row sent failed",
+                  {{"outboxId", row.id}, {"error", marked.error().message}});
+      }
+      if (on_sent_) on_sent_(row);
+    } else {
+      ++confirm_failures_;
+      log::warn("publishing was not confirmed; it will be retried",
+                {{"outboxId", row.id},
+                 {"exchange", row.exchange},
+                 {"routingKey", row.routing_key},
+                 {"error", why}});
+      // Retried after a pause: an unroutable message needs an operator, not a hot loop.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.retry_delay);
+      timer->async_wait([this, timer, row](const boost::system::error_code& ec) mutable {
+        if (ec || stopped_) return;
+        queue_.push_back(std::move(row));
+        pump();
+      });
+    }
+    boost::asio::post(io_, [this] { pump(); });
+  });
+}
+
+}  // namespace nqs::daemon

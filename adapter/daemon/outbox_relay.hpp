@@ -1,0 +1,61 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <set>
+
+#include "common/clock.hpp"
+#include "daemon/broker_link.hpp"
+#include "store/store.hpp"
+
+namespace nqs::daemon {
+
+struct RelaySettings {
+  std::size_t max_in_flight = 256;
+  std::chrono::milliseconds scan_interval{5000};  // how often pending rows are looked for
+  std::chrono::milliseconds retry_delay{1000};    // after a refused or unroutable publish
+};
+
+// Publishes outbox rows with confirms and marks them sent once the broker confirmed them. Rows
+// come from the processor as they are committed, and from the store (after a restart, a lost
+// connection or a failed publish): whatever is committed and not confirmed is sent again, so
+// nothing is lost and a message may be published more than once, always with the same
+// message_id.
+class OutboxRelay {
+ public:
+  using Sent = std::function<void(const store::OutboxMessage&)>;
+
+  OutboxRelay(boost::asio::io_context& io, store::Store& store, BrokerLink& link,
+              const Clock& clock, RelaySettings settings, Sent on_sent);
+
+  void start();
+  void stop();
+  // Rows just committed: send them now.
+  void submit(std::vector<store::OutboxMessage> rows);
+  // Looks for pending rows in the store (after a reconnect, or on the timer).
+  void rescan();
+  void pump();
+  [[nodiscard]] bool idle() const { return queue_.empty() && in_flight_ == 0; }
+  [[nodiscard]] std::uint64_t confirm_failures() const { return confirm_failures_; }
+
+ private:
+  void send(store::OutboxMessage row);
+  void schedule_scan();
+
+  boost::asio::io_context& io_;
+  store::Store& store_;
+  BrokerLink& link_;
+  const Clock& clock_;
+  RelaySettings settings_;
+  Sent on_sent_;
+  std::deque<store::OutboxMessage> queue_;
+  std::set<std::int64_t> known_;  // queued or in flight
+  std::size_t in_flight_ = 0;
+  std::uint64_t confirm_failures_ = 0;
+  boost::asio::steady_timer scan_timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace nqs::daemon

@@ -1,0 +1,296 @@
+#pragma once
+
+// Support for the tests against a real broker: the broker started by the CTest fixture
+// (tests/broker/broker.sh), a fresh vhost per test, a synchronous AMQP client for the test's own
+// side, and the daemon as a real child process.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "amqp/connection.hpp"
+#include "test_support.hpp"
+
+namespace nqs::test {
+
+// The broker of the CTest fixture broker.start (tests/CMakeLists.txt).
+inline int broker_port() {
+  return NQS_TEST_AMQP_PORT;
+}
+inline std::string broker_dir() {
+  return NQS_TEST_BROKER_DIR;
+}
+
+// rabbitmqctl (through broker.sh) against the test broker; returns its exit status.
+inline int broker_ctl(const std::string& arguments) {
+  const std::string command =
+      fmt::format("{} ctl {} {} {} >/dev/null 2>&1", source_path("tests/broker/broker.sh").string(),
+                  broker_dir(), broker_port(), arguments);
+  return std::system(command.c_str());
+}
+
+inline void restart_broker_app() {
+  const std::string command =
+      fmt::format("{} restart-app {} {} >/dev/null 2>&1",
+                  source_path("tests/broker/broker.sh").string(), broker_dir(), broker_port());
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("broker restart failed");
+}
+
+// Polls `condition` until it holds or `limit` passes (a bound, never an assertion on speed).
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::seconds limit = std::chrono::seconds{90}) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return condition();
+}
+
+struct Received {
+  amqp::Properties properties;
+  std::string body;
+  std::string routing_key;
+};
+
+// A plain synchronous client for the test's side of the broker.
+class TestClient {
+ public:
+  explicit TestClient(const std::string& vhost) {
+    state_ = amqp_new_connection();
+    amqp_socket_t* socket = amqp_tcp_socket_new(state_);
+    if (amqp_socket_open(socket, "127.0.0.1", broker_port()) != AMQP_STATUS_OK) {
+      throw std::runtime_error("test client cannot connect");
+    }
+    auto login =
+        amqp_login(state_, vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest");
+    if (login.reply_type != AMQP_RESPONSE_NORMAL)
+      throw std::runtime_error("test client login failed");
+    amqp_channel_open(state_, 1);
+    check("channel");
+    amqp_confirm_select(state_, 1);
+    check("confirm.select");
+  }
+  ~TestClient() {
+    amqp_channel_close(state_, 1, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(state_);
+  }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+
+  // A queue of the test's own, bound to an exchange (declared if missing).
+  void bind_queue(const std::string& queue, const std::string& exchange, const std::string& key,
+                  const std::string& exchange_type = "topic") {
+    amqp_exchange_declare(state_, 1, amqp_cstring_bytes(exchange.c_str()),
+                          amqp_cstring_bytes(exchange_type.c_str()), 0, 1, 0, 0, amqp_empty_table);
+    check("exchange.declare");
+    amqp_queue_declare(state_, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, amqp_empty_table);
+    check("queue.declare");
+    amqp_queue_bind(state_, 1, amqp_cstring_bytes(queue.c_str()),
+                    amqp_cstring_bytes(exchange.c_str()), amqp_cstring_bytes(key.c_str()),
+                    amqp_empty_table);
+    check("queue.bind");
+  }
+
+  // Publishes to a queue through the default exchange and waits for the confirm.
+  void publish(const std::string& queue, const std::string& body, const std::string& message_id,
+               const std::string& content_type = "text/xml") {
+    amqp_basic_properties_t properties{};
+    properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
+                        AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    properties.delivery_mode = 2;
+    properties.content_type = amqp_cstring_bytes(content_type.c_str());
+    properties.message_id = amqp_cstring_bytes(message_id.c_str());
+    amqp_table_entry_t header{};
+    header.key = amqp_cstring_bytes("x-test-origin");
+    header.value.kind = AMQP_FIELD_KIND_UTF8;
+    header.value.value.bytes = amqp_cstring_bytes("nqs-tests");
+    properties.headers = amqp_table_t{1, &header};
+    amqp_bytes_t bytes{body.size(), const_cast<char*>(body.data())};
+    if (amqp_basic_publish(state_, 1, amqp_empty_bytes, amqp_cstring_bytes(queue.c_str()), 1, 0,
+                           &properties, bytes) != AMQP_STATUS_OK) {
+      throw std::runtime_error("test publish failed");
+    }
+    // Wait for the confirm of this one publish.
+    for (;;) {
+      amqp_frame_t frame;
+      if (amqp_simple_wait_frame(state_, &frame) != AMQP_STATUS_OK)
+        throw std::runtime_error("no confirm");
+      if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+      if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) return;
+      if (frame.payload.method.id == AMQP_BASIC_NACK_METHOD)
+        throw std::runtime_error("publish nacked");
+      if (frame.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
+        amqp_message_t message;
+        amqp_read_message(state_, frame.channel, &message, 0);
+        amqp_destroy_message(&message);
+        throw std::runtime_error("publish returned: no such queue " + queue);
+      }
+    }
+  }
+
+  // Takes one message from a queue (basic.get with auto-ack), if there is one.
+  std::optional<Received> get(const std::string& queue) {
+    auto reply = amqp_basic_get(state_, 1, amqp_cstring_bytes(queue.c_str()), 1);
+    if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+      throw std::runtime_error("basic.get failed on " + queue);
+    if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
+    const auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
+    Received received;
+    received.routing_key =
+        std::string(static_cast<const char*>(ok->routing_key.bytes), ok->routing_key.len);
+    amqp_message_t message;
+    if (amqp_read_message(state_, 1, &message, 0).reply_type != AMQP_RESPONSE_NORMAL) {
+      throw std::runtime_error("reading a got message failed");
+    }
+    received.body = std::string(static_cast<const char*>(message.body.bytes), message.body.len);
+    const auto& in = message.properties;
+    auto text = [](amqp_bytes_t bytes) {
+      return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
+    };
+    if (in._flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
+      received.properties.content_type = text(in.content_type);
+    if (in._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+      received.properties.message_id = text(in.message_id);
+    if (in._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+      received.properties.correlation_id = text(in.correlation_id);
+    if (in._flags & AMQP_BASIC_TYPE_FLAG) received.properties.type = text(in.type);
+    if (in._flags & AMQP_BASIC_TIMESTAMP_FLAG)
+      received.properties.timestamp = static_cast<std::int64_t>(in.timestamp);
+    received.properties.persistent =
+        (in._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && in.delivery_mode == 2;
+    if (in._flags & AMQP_BASIC_HEADERS_FLAG)
+      received.properties.headers = amqp::table_to_json(in.headers);
+    amqp_destroy_message(&message);
+    return received;
+  }
+
+  std::vector<Received> drain(const std::string& queue) {
+    std::vector<Received> out;
+    while (auto message = get(queue))
+      out.push_back(std::move(*message));
+    return out;
+  }
+
+  // Ready messages and consumers of a queue (passive declare); nothing if it does not exist.
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> queue_state(const std::string& queue) {
+    // A failed passive declare closes the channel: use a throw-away one each time.
+    const amqp_channel_t channel = next_channel_++;
+    amqp_channel_open(state_, channel);
+    check("opening a channel");
+    const auto* ok = amqp_queue_declare(state_, channel, amqp_cstring_bytes(queue.c_str()), 1, 0, 0,
+                                        0, amqp_empty_table);
+    const auto reply = amqp_get_rpc_reply(state_);
+    if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+      if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+          reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_ok_t close_ok{};
+        amqp_send_method(state_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+      }
+      return std::nullopt;
+    }
+    std::pair<std::uint32_t, std::uint32_t> state{ok->message_count, ok->consumer_count};
+    amqp_channel_close(state_, channel, AMQP_REPLY_SUCCESS);
+    return state;
+  }
+
+ private:
+  void check(const char* what) {
+    if (amqp_get_rpc_reply(state_).reply_type != AMQP_RESPONSE_NORMAL) {
+      throw std::runtime_error(std::string("test client: ") + what + " failed");
+    }
+  }
+  amqp_connection_state_t state_;
+  amqp_channel_t next_channel_ = 2;
+};
+
+// A vhost of its own for one test, deleted after it.
+class TestVhost {
+ public:
+  TestVhost() {
+    static int counter = 0;
+    name_ = fmt::format("test-{}-{}", ::getpid(), ++counter);
+    if (broker_ctl("add_vhost " + name_) != 0 ||
+        broker_ctl("set_permissions -p " + name_ + " guest '.*' '.*' '.*'") != 0) {
+      throw std::runtime_error("cannot create vhost " + name_);
+    }
+  }
+  ~TestVhost() { broker_ctl("delete_vhost " + name_); }
+  TestVhost(const TestVhost&) = delete;
+  TestVhost& operator=(const TestVhost&) = delete;
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] std::string url() const {
+    return fmt::format("amqp://guest:guest@127.0.0.1:{}/{}", broker_port(), name_);
+  }
+
+ private:
+  std::string name_;
+};
+
+// `nqs-adapter run` as a child process, its standard error in a file.
+class DaemonProcess {
+ public:
+  DaemonProcess(std::filesystem::path config, std::filesystem::path log)
+      : config_(std::move(config)), log_(std::move(log)) {}
+  ~DaemonProcess() {
+    if (pid_ > 0) kill_hard();
+  }
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  void start() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, STDERR_FILENO);
+      ::dup2(fd, STDOUT_FILENO);
+      ::execl(NQS_ADAPTER_BINARY, NQS_ADAPTER_BINARY, "run", "--config", config_.c_str(), nullptr);
+      ::_exit(127);
+    }
+  }
+  // SIGTERM and wait; returns the exit status.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    return wait();
+  }
+  void kill_hard() {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+  [[nodiscard]] bool running() const {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    return ::waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  [[nodiscard]] std::string log_text() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::filesystem::path config_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace nqs::test
