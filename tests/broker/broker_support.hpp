@@ -106,6 +106,28 @@ class TestClient {
     check("queue.bind");
   }
 
+  // A queue that holds at most `max_length` messages and refuses more (basic.nack to publishers).
+  void bind_full_queue(const std::string& queue, const std::string& exchange,
+                       const std::string& key, std::int64_t max_length) {
+    amqp_table_entry_t arguments[2]{};
+    arguments[0].key = amqp_cstring_bytes("x-max-length");
+    arguments[0].value.kind = AMQP_FIELD_KIND_I64;
+    arguments[0].value.value.i64 = max_length;
+    arguments[1].key = amqp_cstring_bytes("x-overflow");
+    arguments[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    arguments[1].value.value.bytes = amqp_cstring_bytes("reject-publish");
+    amqp_exchange_declare(state_, 1, amqp_cstring_bytes(exchange.c_str()),
+                          amqp_cstring_bytes("topic"), 0, 1, 0, 0, amqp_empty_table);
+    check("exchange.declare");
+    amqp_queue_declare(state_, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0,
+                       amqp_table_t{2, arguments});
+    check("queue.declare");
+    amqp_queue_bind(state_, 1, amqp_cstring_bytes(queue.c_str()),
+                    amqp_cstring_bytes(exchange.c_str()), amqp_cstring_bytes(key.c_str()),
+                    amqp_empty_table);
+    check("queue.bind");
+  }
+
   // Publishes to a queue through the default exchange and waits for the confirm.
   void publish(const std::string& queue, const std::string& body, const std::string& message_id,
                const std::string& content_type = "text/xml") {

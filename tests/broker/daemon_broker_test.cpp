@@ -78,6 +78,7 @@ amqp:
   prefetch: 8
 store:
   url: sqlite:{}
+  busy_timeout: 100ms
 processing:
   retry_initial_delay: 50ms
   retry_max_delay: 1s
@@ -310,6 +311,57 @@ TEST_F(DaemonWithBroker, AQueueDeletedUnderTheConsumerIsDeclaredAgain) {
   wait_until_drained(1);
   EXPECT_EQ(commands_.size(), 1U);
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(DaemonWithBroker, ABusyStoreHoldsTheInputUntilItCanCommitNeverDeadLettersIt) {
+  start_daemon();
+  // Another process holds the store's write lock: every commit of the daemon times out.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(1)),
+                   message_id_of(1));
+  ASSERT_TRUE(eventually([&] {
+    return daemon_->log_text().find("transient failure; the input is held") != std::string::npos;
+  })) << daemon_->log_text();
+  collect();
+  EXPECT_TRUE(commands_.empty());
+  EXPECT_TRUE(dead_letters_.empty()) << "a transient failure is never a dead letter";
+  // The lock goes away: the held input is processed and acknowledged.
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  wait_until_drained(1);
+  EXPECT_EQ(commands_.size(), 1U);
+  EXPECT_TRUE(dead_letters_.empty());
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(inbox_count("processed"), 1);
+}
+
+TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {
+  // The only queue for commands holds one message and refuses the rest (basic.nack).
+  ASSERT_EQ(broker_ctl(fmt::format("delete_queue -p {} {}", vhost_.name(), kCommands)), 0);
+  client_->bind_full_queue("test.full", "ais.commands", "#", 1);
+  start_daemon();
+  for (int n = 1; n <= 3; ++n) {
+    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
+                     message_id_of(n));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return daemon_->log_text().find("basic.nack") != std::string::npos;
+  })) << daemon_->log_text();
+  // Taking messages out makes room: the refused commands are published again and confirmed.
+  std::set<std::string> ids;
+  ASSERT_TRUE(eventually([&] {
+    while (auto message = client_->get("test.full"))
+      ids.insert(message->properties.message_id);
+    return ids.size() == 3;
+  })) << ids.size()
+      << "\n"
+      << daemon_->log_text();
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(inbox_count("processed"), 3);
 }
 
 TEST_F(DaemonWithBroker, TheTopologyIsDeclared) {
