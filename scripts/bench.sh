@@ -10,4 +10,8 @@ echo "=== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -
 echo "=== openssl speed rsa2048 (one core)"
 openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^(rsa 2048|                  sign)'
 echo "=== intake (one core)"
-build/intake_bench --benchmark_min_time=2 "$@"
+build/intake_bench --benchmark_min_time=2
+echo "=== end to end through a local RabbitMQ (${NQS_BENCH_INPUTS:-5000} inputs)"
+tests/broker/broker.sh start build/bench-broker 27872 >/dev/null
+trap 'tests/broker/broker.sh stop build/bench-broker 27872' EXIT
+build/e2e_bench "${NQS_BENCH_INPUTS:-5000}"

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -25,7 +26,12 @@ GovProcessor::GovProcessor(boost::asio::io_context& io, const intake::Intake& in
       retry_(retry) {}
 
 void GovProcessor::on_delivery(amqp::Delivery delivery) {
-  process(std::move(delivery), 0);
+  // Deliveries read in one turn of the event loop are committed together (group commit): one
+  // disk flush for all of them, with synchronous=FULL kept.
+  batch_.push_back(std::move(delivery));
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  boost::asio::post(io_, [this] { flush(); });
 }
 
 std::vector<store::OutboxMessage> GovProcessor::dead_letter(const amqp::Delivery& delivery,
@@ -49,22 +55,19 @@ std::vector<store::OutboxMessage> GovProcessor::dead_letter(const amqp::Delivery
   row.created_at = now;
   return {std::move(row)};
 }
-
-void GovProcessor::process(amqp::Delivery delivery, int attempt) {
-  if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
+GovProcessor::Prepared GovProcessor::prepare(amqp::Delivery delivery, int attempt) const {
   const auto now = clock_.now();
   const auto outcome = intake_.process(delivery.body, now);
   const std::string body_hash = sha256_hex(delivery.body);
-
-  store::InboxEntry entry;
+  Prepared prepared;
+  prepared.attempt = attempt;
+  auto& entry = prepared.input.entry;
   entry.source = delivery.queue;
   entry.body_sha256 = body_hash;
   entry.received_at = now;
-  std::vector<store::OutboxMessage> rows;
-  std::string message_id;
   if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
-    message_id = accepted->envelope.message_id;
-    entry.key = "gov:" + message_id;
+    prepared.message_id = accepted->envelope.message_id;
+    entry.key = "gov:" + prepared.message_id;
     entry.outcome = "processed";
     entry.document_type = accepted->document_type;
     for (auto& command : domain::commands_for(*accepted, now)) {
@@ -82,7 +85,7 @@ void GovProcessor::process(amqp::Delivery delivery, int attempt) {
       row.properties_json = amqp::properties_to_json(properties);
       row.body = boost::json::serialize(command.body);
       row.created_at = now;
-      rows.push_back(std::move(row));
+      prepared.input.outbox.push_back(std::move(row));
     }
   } else {
     const auto& rejected = std::get<intake::Rejected>(outcome);
@@ -93,59 +96,100 @@ void GovProcessor::process(amqp::Delivery delivery, int attempt) {
     entry.reason = intake::code(rejected.rejection.reason);
     entry.detail = rejected.rejection.detail;
     entry.document_type = rejected.document_type.value_or("");
-    if (rejected.envelope) message_id = rejected.envelope->message_id;
-    rows = dead_letter(delivery, entry.key, rejected.rejection.reason, rejected.rejection.detail);
+    if (rejected.envelope) prepared.message_id = rejected.envelope->message_id;
+    prepared.input.outbox =
+        dead_letter(delivery, entry.key, rejected.rejection.reason, rejected.rejection.detail);
   }
+  prepared.delivery = std::move(delivery);
+  return prepared;
+}
 
-  auto recorded = store_.record_input(entry, std::move(rows));
-  if (!recorded) return retry_later(std::move(delivery), attempt, recorded.error().message);
+void GovProcessor::flush() {
+  flush_scheduled_ = false;
+  std::vector<Prepared> prepared;
+  for (auto& delivery : batch_) {
+    // A delivery whose connection is gone will be redelivered: do nothing for it now.
+    if (delivery.generation == link_.generation()) {
+      prepared.push_back(prepare(std::move(delivery), 0));
+    }
+  }
+  batch_.clear();
+  if (prepared.empty()) return;
+  std::vector<store::Store::Input> inputs;
+  inputs.reserve(prepared.size());
+  for (const auto& item : prepared)
+    inputs.push_back(item.input);
+  auto recorded = store_.record_inputs(std::move(inputs));
+  if (!recorded) {
+    // Each input on its own: one that cannot be committed must not hold the others.
+    for (auto& item : prepared)
+      retry_later(std::move(item.delivery), 0, recorded.error().message);
+    return;
+  }
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    settle(std::move(prepared[i]), std::move(recorded.value()[i]));
+  }
+}
 
-  if (recorded.value().duplicate) {
+void GovProcessor::process_one(amqp::Delivery delivery, int attempt) {
+  if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
+  auto prepared = prepare(std::move(delivery), attempt);
+  auto recorded = store_.record_input(prepared.input.entry, prepared.input.outbox);
+  if (!recorded) {
+    return retry_later(std::move(prepared.delivery), attempt, recorded.error().message);
+  }
+  settle(std::move(prepared), std::move(recorded).value());
+}
+
+void GovProcessor::await(const std::string& key, amqp::Delivery delivery,
+                         std::vector<store::OutboxMessage> rows) {
+  auto found = awaiting_.find(key);
+  if (rows.empty() && found == awaiting_.end()) {
+    finish(delivery);
+    return;
+  }
+  auto& awaiting = awaiting_[key];
+  awaiting.deliveries.push_back(std::move(delivery));
+  for (const auto& row : rows)
+    awaiting.unconfirmed.insert(row.id);
+  relay_.submit(std::move(rows));
+}
+
+void GovProcessor::settle(Prepared prepared, store::Recorded recorded) {
+  const auto& entry = prepared.input.entry;
+  auto& delivery = prepared.delivery;
+  const int attempt = prepared.attempt;
+  if (recorded.duplicate) {
     auto existing = store_.find_input(entry.key);
     if (!existing) return retry_later(std::move(delivery), attempt, existing.error().message);
-    if (existing.value() && existing.value()->body_sha256 != body_hash) {
+    if (existing.value() && existing.value()->body_sha256 != entry.body_sha256) {
       // The same messageId with other content: not a duplicate. Keep it, as a dead letter.
       ++counters_.conflicts;
       store::InboxEntry conflict = entry;
-      conflict.key = "gov:conflict:" + body_hash;
+      conflict.key = "gov:conflict:" + entry.body_sha256;
       conflict.outcome = "rejected";
       conflict.reason = intake::code(intake::Reason::domain_inconsistent);
       conflict.detail = fmt::format(
           "messageId {} was already used by another message (sha256 {}); this one (sha256 {}) "
           "was not processed",
-          message_id, existing.value()->body_sha256, body_hash);
+          prepared.message_id, existing.value()->body_sha256, entry.body_sha256);
       auto kept = store_.record_input(
           conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
                                 conflict.detail));
       if (!kept) return retry_later(std::move(delivery), attempt, kept.error().message);
       log::warn("messageId reused with other content: dead-lettered",
-                {{"messageId", message_id}, {"sha256", body_hash}});
-      if (!kept.value().duplicate) {
-        auto& awaiting = awaiting_[conflict.key];
-        awaiting.delivery = std::move(delivery);
-        for (const auto& row : kept.value().outbox)
-          awaiting.unconfirmed.insert(row.id);
-        relay_.submit(std::move(kept).value().outbox);
-        return;
-      }
-    } else {
-      ++counters_.duplicates;
-      log::info("duplicate input", {{"messageId", message_id}, {"key", entry.key}});
-      // The first delivery's messages may still be unconfirmed (it died before they were):
-      // this one is acknowledged only once they are.
-      auto unsent = store_.pending_outbox_of(entry.key);
-      if (!unsent) return retry_later(std::move(delivery), attempt, unsent.error().message);
-      if (!unsent.value().empty()) {
-        auto& awaiting = awaiting_[entry.key];
-        awaiting.delivery = std::move(delivery);
-        for (const auto& row : unsent.value())
-          awaiting.unconfirmed.insert(row.id);
-        relay_.submit(std::move(unsent).value());
-        return;
-      }
+                {{"messageId", prepared.message_id}, {"sha256", entry.body_sha256}});
+      auto rows = kept.value().duplicate ? std::vector<store::OutboxMessage>{}
+                                         : std::move(kept).value().outbox;
+      return await(conflict.key, std::move(delivery), std::move(rows));
     }
-    link_.ack(delivery);
-    return;
+    ++counters_.duplicates;
+    log::info("duplicate input", {{"messageId", prepared.message_id}, {"key", entry.key}});
+    // The first delivery's messages may still be unconfirmed (it died before they were):
+    // this one is acknowledged only once they are.
+    auto unsent = store_.pending_outbox_of(entry.key);
+    if (!unsent) return retry_later(std::move(delivery), attempt, unsent.error().message);
+    return await(entry.key, std::move(delivery), std::move(unsent).value());
   }
 
   if (entry.outcome == "processed") {
@@ -154,22 +198,13 @@ void GovProcessor::process(amqp::Delivery delivery, int attempt) {
     ++counters_.rejected;
   }
   log::info(entry.outcome == "processed" ? "input processed" : "input rejected",
-            {{"messageId", message_id},
+            {{"messageId", prepared.message_id},
              {"correlationId", delivery.properties.correlation_id},
              {"documentType", entry.document_type},
              {"outcome", entry.outcome},
              {"reason", entry.reason},
              {"detail", entry.detail}});
-  auto& awaiting = awaiting_[entry.key];
-  awaiting.delivery = std::move(delivery);
-  for (const auto& row : recorded.value().outbox)
-    awaiting.unconfirmed.insert(row.id);
-  if (awaiting.unconfirmed.empty()) {
-    finish(awaiting.delivery);
-    awaiting_.erase(entry.key);
-    return;
-  }
-  relay_.submit(std::move(recorded).value().outbox);
+  await(entry.key, std::move(delivery), std::move(recorded.outbox));
 }
 
 void GovProcessor::retry_later(amqp::Delivery delivery, int attempt, const std::string& why) {
@@ -184,16 +219,17 @@ void GovProcessor::retry_later(amqp::Delivery delivery, int attempt, const std::
                      attempt](const boost::system::error_code& ec) mutable {
     --retrying_;
     if (ec) return;
-    process(std::move(delivery), attempt + 1);
+    process_one(std::move(delivery), attempt + 1);
   });
 }
 
 void GovProcessor::on_sent(const store::OutboxMessage& row) {
   auto it = awaiting_.find(row.input_key);
-  if (it == awaiting_.end()) return;  // sent after a restart, or its delivery already settled
+  if (it == awaiting_.end()) return;  // sent after a restart, or its deliveries already settled
   it->second.unconfirmed.erase(row.id);
   if (!it->second.unconfirmed.empty()) return;
-  finish(it->second.delivery);
+  for (const auto& delivery : it->second.deliveries)
+    finish(delivery);
   awaiting_.erase(it);
 }
 

@@ -53,16 +53,34 @@ class GovProcessor {
   void on_disconnected();
 
   // Deliveries received and not yet acknowledged (or dropped with their connection).
-  [[nodiscard]] std::size_t in_progress() const { return awaiting_.size() + retrying_; }
+  [[nodiscard]] std::size_t in_progress() const {
+    return awaiting_.size() + retrying_ + batch_.size();
+  }
   [[nodiscard]] const ProcessingCounters& counters() const { return counters_; }
 
  private:
+  // Deliveries waiting for one input's messages to be confirmed: the first delivery, and any
+  // duplicate of it that arrived meanwhile.
   struct Awaiting {
-    amqp::Delivery delivery;
+    std::vector<amqp::Delivery> deliveries;
     std::set<std::int64_t> unconfirmed;
   };
+  // An input after intake, ready to be committed.
+  struct Prepared {
+    amqp::Delivery delivery;
+    store::Store::Input input;
+    std::string message_id;
+    int attempt = 0;
+  };
 
-  void process(amqp::Delivery delivery, int attempt);
+  Prepared prepare(amqp::Delivery delivery, int attempt) const;
+  // Commits the deliveries that arrived together in one transaction.
+  void flush();
+  void process_one(amqp::Delivery delivery, int attempt);
+  // What follows a commit: await the confirms, acknowledge a duplicate, keep a conflict.
+  void settle(Prepared prepared, store::Recorded recorded);
+  void await(const std::string& key, amqp::Delivery delivery,
+             std::vector<store::OutboxMessage> rows);
   void retry_later(amqp::Delivery delivery, int attempt, const std::string& why);
   void finish(const amqp::Delivery& delivery);
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
@@ -78,6 +96,8 @@ class GovProcessor {
   ExchangeNames names_;
   RetrySettings retry_;
   std::map<std::string, Awaiting> awaiting_;  // by inbox key
+  std::vector<amqp::Delivery> batch_;
+  bool flush_scheduled_ = false;
   std::size_t retrying_ = 0;
   ProcessingCounters counters_;
 };

@@ -1,5 +1,6 @@
 #include "daemon/outbox_relay.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "amqp/properties_json.hpp"
@@ -39,6 +40,14 @@ void OutboxRelay::schedule_scan() {
 
 void OutboxRelay::submit(std::vector<store::OutboxMessage> rows) {
   for (auto& row : rows) {
+    // Confirmed a moment ago and not yet marked sent: it is sent, say so instead of sending it
+    // again (a duplicate input waiting for it is then acknowledged).
+    if (std::find(confirmed_.begin(), confirmed_.end(), row.id) != confirmed_.end()) {
+      boost::asio::post(io_, [this, row = std::move(row)] {
+        if (on_sent_) on_sent_(row);
+      });
+      continue;
+    }
     if (known_.insert(row.id).second) queue_.push_back(std::move(row));
   }
   pump();
@@ -63,6 +72,17 @@ void OutboxRelay::pump() {
   }
 }
 
+void OutboxRelay::mark_confirmed() {
+  auto ids = std::move(confirmed_);
+  confirmed_.clear();
+  if (auto marked = store_.mark_sent(ids, clock_.now()); !marked) {
+    // Confirmed but not marked: sent again by a later scan or after a restart, with the same
+    // message_id, which consumers deduplicate.
+    log::warn("marking outbox rows sent failed",
+              {{"rows", ids.size()}, {"error", marked.error().message}});
+  }
+}
+
 void OutboxRelay::send(store::OutboxMessage row) {
   auto properties = amqp::properties_from_json(row.properties_json);
   if (!properties) {
@@ -78,11 +98,8 @@ void OutboxRelay::send(store::OutboxMessage row) {
     --in_flight_;
     if (confirmed) {
       known_.erase(row.id);
-      if (auto marked = store_.mark_sent({row.id}, clock_.now()); !marked) {
-        // Confirmed but not marked: it will be sent again after a restart (same message_id).
-        log::warn("marking an outbox row sent failed",
-                  {{"outboxId", row.id}, {"error", marked.error().message}});
-      }
+      if (confirmed_.empty()) boost::asio::post(io_, [this] { mark_confirmed(); });
+      confirmed_.push_back(row.id);
       if (on_sent_) on_sent_(row);
     } else {
       ++confirm_failures_;

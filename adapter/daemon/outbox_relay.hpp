@@ -43,6 +43,8 @@ class OutboxRelay {
  private:
   void send(store::OutboxMessage row);
   void schedule_scan();
+  // Marks the rows confirmed in this turn of the event loop as sent, in one transaction.
+  void mark_confirmed();
 
   boost::asio::io_context& io_;
   store::Store& store_;
@@ -54,6 +56,7 @@ class OutboxRelay {
   std::set<std::int64_t> known_;  // queued or in flight
   std::size_t in_flight_ = 0;
   std::uint64_t confirm_failures_ = 0;
+  std::vector<std::int64_t> confirmed_;  // confirmed, to be marked sent
   boost::asio::steady_timer scan_timer_;
   bool stopped_ = false;
 };

@@ -95,21 +95,28 @@ class SqliteStore final : public Store {
 
   Result<Recorded> record_input(const InboxEntry& entry,
                                 std::vector<OutboxMessage> outbox) override {
+    std::vector<Input> inputs;
+    inputs.push_back(Input{entry, std::move(outbox)});
+    BOOST_OUTCOME_TRY(auto recorded, record_inputs(std::move(inputs)));
+    return std::move(recorded.front());
+  }
+
+  Result<std::vector<Recorded>> record_inputs(std::vector<Input> inputs) override {
     BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
-    auto result = record_in_transaction(entry, std::move(outbox));
-    if (!result) {
-      (void)execute("ROLLBACK");
-      return result;
-    }
-    if (result.value().duplicate) {
-      BOOST_OUTCOME_TRY(execute("ROLLBACK"));
-      return result;
+    std::vector<Recorded> results;
+    for (auto& input : inputs) {
+      auto result = record_in_transaction(input.entry, std::move(input.outbox));
+      if (!result) {
+        (void)execute("ROLLBACK");
+        return result.error();
+      }
+      results.push_back(std::move(result).value());
     }
     if (auto committed = execute("COMMIT"); !committed) {
       (void)execute("ROLLBACK");
       return committed.error();
     }
-    return result;
+    return results;
   }
 
   Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) override {

@@ -56,6 +56,13 @@ class Store {
   // duplicate: nothing is written and `duplicate` is set.
   virtual Result<Recorded> record_input(const InboxEntry& entry,
                                         std::vector<OutboxMessage> outbox) = 0;
+  // Records several inputs in one transaction (group commit: one disk flush for all); each is
+  // recorded or found a duplicate as record_input would. All or nothing.
+  struct Input {
+    InboxEntry entry;
+    std::vector<OutboxMessage> outbox;
+  };
+  virtual Result<std::vector<Recorded>> record_inputs(std::vector<Input> inputs) = 0;
   // Outbox rows not yet confirmed by the broker, oldest first.
   virtual Result<std::vector<OutboxMessage>> pending_outbox(std::size_t limit) = 0;
   // The rows of one input that are not yet confirmed.

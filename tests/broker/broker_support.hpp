@@ -293,6 +293,7 @@ class DaemonProcess {
     ::kill(pid_, SIGKILL);
     wait();
   }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] bool running() const {
     if (pid_ <= 0) return false;
     int status = 0;
