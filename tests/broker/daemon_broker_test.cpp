@@ -364,6 +364,46 @@ TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {
   EXPECT_EQ(inbox_count("processed"), 3);
 }
 
+// Raises the broker's memory alarm for as long as it lives (even if the test fails).
+class MemoryAlarm {
+ public:
+  MemoryAlarm() { raised_ = broker_ctl("set_vm_memory_high_watermark 0.0001") == 0; }
+  ~MemoryAlarm() { clear(); }
+  MemoryAlarm(const MemoryAlarm&) = delete;
+  MemoryAlarm& operator=(const MemoryAlarm&) = delete;
+  [[nodiscard]] bool raised() const { return raised_; }
+  void clear() {
+    if (raised_) broker_ctl("set_vm_memory_high_watermark 0.4");
+    raised_ = false;
+  }
+
+ private:
+  bool raised_ = false;
+};
+
+TEST_F(DaemonWithBroker, ABrokerAlarmBlocksPublishingVisiblyAndLosesNothing) {
+  start_daemon();  // declares the topology
+  EXPECT_EQ(daemon_->stop(), 0);
+  for (int n = 1; n <= 3; ++n) {
+    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
+                     message_id_of(n));
+  }
+  MemoryAlarm alarm;
+  ASSERT_TRUE(alarm.raised());
+  start_daemon();  // consuming is allowed under an alarm; publishing is blocked
+  ASSERT_TRUE(eventually([&] {
+    return daemon_->log_text().find("the broker blocked publishing") != std::string::npos;
+  })) << daemon_->log_text();
+  collect();
+  EXPECT_TRUE(commands_.empty());
+  alarm.clear();
+  wait_until_drained(3);
+  EXPECT_EQ(distinct_command_ids().size(), 3U);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("the broker unblocked publishing"));
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
 TEST_F(DaemonWithBroker, TheTopologyIsDeclared) {
   start_daemon();
   for (const char* queue :
