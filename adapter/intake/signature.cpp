@@ -152,6 +152,78 @@ xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
   return adopted;
 }
 
+// What the document and transport profiles share: ds:Signature holds only SignedInfo,
+// SignatureValue and KeyInfo (no ds:Object, where a moved copy of the signed element or a Manifest
+// could hide); the canonicalization method is exclusive c14n (or, unless `exclusive_only`,
+// inclusive c14n); the signature and digest methods are allowed; exactly one ds:Reference, to
+// `#id`. Returns the reference's transforms, whose profile differs.
+struct CheckedSignedInfo {
+  std::vector<std::string> transforms;
+};
+
+std::variant<CheckedSignedInfo, Rejection> check_signed_info(
+    xmlNode* signature, const AlgorithmPolicy& policy, std::string_view label, bool exclusive_only,
+    const std::string& id, const std::string& target) {
+  for (xmlNode* child : element_children(signature)) {
+    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
+        !is_element(child, kXmlDsigNs, "SignatureValue") &&
+        !is_element(child, kXmlDsigNs, "KeyInfo")) {
+      return mismatch(
+          fmt::format("the {}ds:Signature holds {} ({}); only SignedInfo, "
+                      "SignatureValue and KeyInfo are accepted",
+                      label, qualified_name(child), line_of(child)));
+    }
+  }
+  xmlNode* signed_info = ds_child(signature, "SignedInfo");
+  if (signed_info == nullptr || ds_child(signature, "SignatureValue") == nullptr) {
+    return Rejection{
+        Reason::signature_invalid,
+        fmt::format("the {}ds:Signature lacks ds:SignedInfo or ds:SignatureValue", label)};
+  }
+  const auto c14n = algorithm_of(ds_child(signed_info, "CanonicalizationMethod"));
+  if (exclusive_only ? c14n != kExclusiveC14n : c14n_transform(c14n) == nullptr) {
+    return Rejection{Reason::signature_algorithm_not_allowed,
+                     fmt::format("{}canonicalization method '{}' is not allowed ({})", label, c14n,
+                                 exclusive_only ? "exclusive c14n only"
+                                                : "exclusive or inclusive c14n without comments")};
+  }
+  const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
+  if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("{}signature method '{}' is not in trust.allowed_algorithms", label, method)};
+  }
+  std::vector<xmlNode*> references;
+  for (xmlNode* child : element_children(signed_info)) {
+    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
+  }
+  if (references.size() != 1) {
+    return mismatch(
+        fmt::format("{}ds:SignedInfo has {} ds:Reference elements; exactly one is "
+                    "accepted, to {}",
+                    label, references.size(), target));
+  }
+  xmlNode* reference = references.front();
+  const auto uri = attribute(reference, "URI");
+  if (!uri || *uri != "#" + id) {
+    return mismatch(fmt::format("the {}ds:Reference points at '{}', not at {} '#{}'", label,
+                                uri.value_or("(no URI)"), target, id));
+  }
+  const auto digest = algorithm_of(ds_child(reference, "DigestMethod"));
+  if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
+    return Rejection{
+        Reason::signature_algorithm_not_allowed,
+        fmt::format("{}digest method '{}' is not in trust.allowed_algorithms", label, digest)};
+  }
+  CheckedSignedInfo checked;
+  if (xmlNode* list = ds_child(reference, "Transforms")) {
+    for (xmlNode* transform : element_children(list)) {
+      checked.transforms.push_back(algorithm_of(transform));
+    }
+  }
+  return checked;
+}
+
 // A C variadic function: a lambda cannot be one.
 void ignore_generic_error(void*, const char*, ...) {}
 
@@ -271,57 +343,10 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
     return mismatch(fmt::format("the ds:Signature is not the last child of {}", document_name));
   }
 
-  // ds:Signature = SignedInfo, SignatureValue, KeyInfo; no ds:Object (where a moved copy of the
-  // signed element, or a Manifest, could hide).
-  for (xmlNode* child : element_children(parts.signature)) {
-    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
-        !is_element(child, kXmlDsigNs, "SignatureValue") &&
-        !is_element(child, kXmlDsigNs, "KeyInfo")) {
-      return mismatch(
-          fmt::format("the ds:Signature holds {} ({}); only SignedInfo, SignatureValue "
-                      "and KeyInfo are accepted",
-                      qualified_name(child), line_of(child)));
-    }
-  }
-  xmlNode* signed_info = ds_child(parts.signature, "SignedInfo");
-  if (signed_info == nullptr || ds_child(parts.signature, "SignatureValue") == nullptr) {
-    return Rejection{Reason::signature_invalid,
-                     "the ds:Signature lacks ds:SignedInfo or ds:SignatureValue"};
-  }
-  const auto c14n = algorithm_of(ds_child(signed_info, "CanonicalizationMethod"));
-  if (c14n_transform(c14n) == nullptr) {
-    return Rejection{Reason::signature_algorithm_not_allowed,
-                     fmt::format("canonicalization method '{}' is not allowed (exclusive or "
-                                 "inclusive c14n without comments)",
-                                 c14n)};
-  }
-  const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
-  if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
-    return Rejection{
-        Reason::signature_algorithm_not_allowed,
-        fmt::format("signature method '{}' is not in trust.allowed_algorithms", method)};
-  }
-  std::vector<xmlNode*> references;
-  for (xmlNode* child : element_children(signed_info)) {
-    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
-  }
-  if (references.size() != 1) {
-    return mismatch(
-        fmt::format("ds:SignedInfo has {} ds:Reference elements; exactly one is "
-                    "accepted, to the document element",
-                    references.size()));
-  }
-  xmlNode* reference = references.front();
-  const auto uri = attribute(reference, "URI");
-  if (!uri || *uri != "#" + parts.id) {
-    return mismatch(fmt::format("the ds:Reference points at '{}', not at {}'s Id '#{}'",
-                                uri.value_or("(no URI)"), document_name, parts.id));
-  }
-  std::vector<std::string> transforms;
-  if (xmlNode* list = ds_child(reference, "Transforms")) {
-    for (xmlNode* transform : element_children(list))
-      transforms.push_back(algorithm_of(transform));
-  }
+  auto checked =
+      check_signed_info(parts.signature, policy, "", false, parts.id, document_name + "'s Id");
+  if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
+  const auto& transforms = std::get<CheckedSignedInfo>(checked).transforms;
   if (transforms.size() != 2 || transforms[0] != kEnvelopedSignature ||
       c14n_transform(transforms[1]) == nullptr) {
     std::string listed;
@@ -331,11 +356,6 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
         fmt::format("the ds:Reference transforms are [{}]; the profile is "
                     "enveloped-signature then exclusive or inclusive c14n",
                     listed));
-  }
-  const auto digest = algorithm_of(ds_child(reference, "DigestMethod"));
-  if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
-    return Rejection{Reason::signature_algorithm_not_allowed,
-                     fmt::format("digest method '{}' is not in trust.allowed_algorithms", digest)};
   }
 
   xmlNode* key_info = ds_child(parts.signature, "KeyInfo");
@@ -508,58 +528,12 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
   xmlFree(id);
   if (parts.id.empty()) return mismatch("the transport signature needs a wsu:Id on soap:Body");
 
-  for (xmlNode* child : element_children(parts.signature)) {
-    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
-        !is_element(child, kXmlDsigNs, "SignatureValue") &&
-        !is_element(child, kXmlDsigNs, "KeyInfo")) {
-      return mismatch(fmt::format("the transport ds:Signature holds {}", qualified_name(child)));
-    }
-  }
-  xmlNode* signed_info = ds_child(parts.signature, "SignedInfo");
-  if (signed_info == nullptr || ds_child(parts.signature, "SignatureValue") == nullptr) {
-    return Rejection{Reason::signature_invalid,
-                     "the transport ds:Signature lacks ds:SignedInfo or ds:SignatureValue"};
-  }
-  const auto c14n = algorithm_of(ds_child(signed_info, "CanonicalizationMethod"));
-  if (c14n != kExclusiveC14n) {
-    return Rejection{
-        Reason::signature_algorithm_not_allowed,
-        fmt::format("transport canonicalization method '{}' is not exclusive c14n", c14n)};
-  }
-  const auto method = algorithm_of(ds_child(signed_info, "SignatureMethod"));
-  if (!policy.allowed.contains(method) || !is_supported_algorithm(method)) {
-    return Rejection{
-        Reason::signature_algorithm_not_allowed,
-        fmt::format("transport signature method '{}' is not in trust.allowed_algorithms", method)};
-  }
-  std::vector<xmlNode*> references;
-  for (xmlNode* child : element_children(signed_info)) {
-    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
-  }
-  if (references.size() != 1) {
-    return mismatch(
-        fmt::format("the transport signature has {} references; one, to soap:Body, is "
-                    "accepted",
-                    references.size()));
-  }
-  const auto uri = attribute(references.front(), "URI");
-  if (!uri || *uri != "#" + parts.id) {
-    return mismatch(fmt::format("the transport signature points at '{}', not at soap:Body '#{}'",
-                                uri.value_or("(no URI)"), parts.id));
-  }
-  std::vector<std::string> transforms;
-  if (xmlNode* list = ds_child(references.front(), "Transforms")) {
-    for (xmlNode* transform : element_children(list))
-      transforms.push_back(algorithm_of(transform));
-  }
+  auto checked =
+      check_signed_info(parts.signature, policy, "transport ", true, parts.id, "soap:Body");
+  if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
+  const auto& transforms = std::get<CheckedSignedInfo>(checked).transforms;
   if (transforms.size() != 1 || transforms.front() != kExclusiveC14n) {
     return mismatch("the transport signature's transforms must be exactly exclusive c14n");
-  }
-  const auto digest = algorithm_of(ds_child(references.front(), "DigestMethod"));
-  if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
-    return Rejection{
-        Reason::signature_algorithm_not_allowed,
-        fmt::format("transport digest method '{}' is not in trust.allowed_algorithms", digest)};
   }
   xmlNode* key_info = ds_child(parts.signature, "KeyInfo");
   xmlNode* token =
