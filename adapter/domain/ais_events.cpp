@@ -1,0 +1,272 @@
+#include "domain/ais_events.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <regex>
+#include <set>
+
+#include "configuration/yaml_reader.hpp"
+#include "intake/identifiers.hpp"
+#include "mapping/mapping.hpp"
+
+namespace nqs::domain {
+namespace {
+
+using intake::Reason;
+using intake::Rejection;
+
+// Thrown inside the parser only, caught at its boundary: the first problem ends the parse.
+struct Invalid {
+  Reason reason;
+  std::string detail;
+};
+
+[[noreturn]] void invalid(std::string detail) {
+  throw Invalid{Reason::json_invalid, std::move(detail)};
+}
+
+bool is_uuid(std::string_view text) {
+  static const std::regex kUuid(
+      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+  return std::regex_match(text.begin(), text.end(), kUuid);
+}
+
+bool is_digits(std::string_view text, std::size_t count) {
+  return text.size() == count &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A JSON object read field by field; fields not read are reported as unknown.
+class Fields {
+ public:
+  Fields(const boost::json::value& value, std::string path) : path_(std::move(path)) {
+    if (!value.is_object()) invalid(fmt::format("{} must be an object", where()));
+    object_ = &value.get_object();
+  }
+
+  const boost::json::value& required(std::string_view key) {
+    read_.insert(std::string(key));
+    const auto* value = object_->if_contains(key);
+    if (value == nullptr) invalid(fmt::format("{} is missing", at(key)));
+    return *value;
+  }
+  const boost::json::value* optional(std::string_view key) {
+    read_.insert(std::string(key));
+    return object_->if_contains(key);
+  }
+
+  std::string text(std::string_view key, std::size_t max_length = 256) {
+    const auto& value = required(key);
+    if (!value.is_string()) invalid(fmt::format("{} must be a string", at(key)));
+    std::string out(value.get_string());
+    if (out.empty() || out.size() > max_length) {
+      invalid(fmt::format("{} must be 1 to {} characters", at(key), max_length));
+    }
+    return out;
+  }
+  std::string uuid(std::string_view key) {
+    auto out = text(key, 36);
+    if (!is_uuid(out)) invalid(fmt::format("{}: '{}' is not a UUID", at(key), out));
+    return out;
+  }
+  std::string kato(std::string_view key) {
+    auto out = text(key, 9);
+    if (!is_digits(out, 9))
+      invalid(fmt::format("{}: '{}' is not a KATO code (9 digits)", at(key), out));
+    return out;
+  }
+  std::string iin(std::string_view key) {
+    auto out = text(key, 12);
+    if (!is_digits(out, 12)) invalid(fmt::format("{}: '{}' is not 12 digits", at(key), out));
+    if (auto problem = intake::check_iin_or_bin(out)) {
+      throw Invalid{Reason::domain_invalid_identifier, fmt::format("{}: {}", at(key), *problem)};
+    }
+    return out;
+  }
+  bool flag(std::string_view key) {
+    const auto& value = required(key);
+    if (!value.is_bool()) invalid(fmt::format("{} must be true or false", at(key)));
+    return value.get_bool();
+  }
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max) {
+    const auto& value = required(key);
+    if (!value.is_int64() && !value.is_uint64())
+      invalid(fmt::format("{} must be a whole number", at(key)));
+    const auto number =
+        value.is_int64() ? value.get_int64() : static_cast<std::int64_t>(value.get_uint64());
+    if (number < min || number > max) {
+      invalid(fmt::format("{}: {} is out of range [{}, {}]", at(key), number, min, max));
+    }
+    return number;
+  }
+  calendar::Date date(std::string_view key) {
+    auto out = text(key, 10);
+    auto parsed = configuration::parse_date(out);
+    if (!parsed) invalid(fmt::format("{}: '{}' is not a date YYYY-MM-DD", at(key), out));
+    return calendar::Date{*parsed};
+  }
+  std::string choice(std::string_view key, std::initializer_list<std::string_view> allowed) {
+    auto out = text(key, 64);
+    if (std::find(allowed.begin(), allowed.end(), out) == allowed.end()) {
+      std::string list;
+      for (auto item : allowed)
+        list += (list.empty() ? "" : ", ") + std::string(item);
+      invalid(fmt::format("{}: '{}' is not one of: {}", at(key), out, list));
+    }
+    return out;
+  }
+  std::vector<std::string> texts(std::string_view key) {
+    const auto* value = optional(key);
+    std::vector<std::string> out;
+    if (value == nullptr) return out;
+    if (!value->is_array()) invalid(fmt::format("{} must be an array of strings", at(key)));
+    for (const auto& item : value->get_array()) {
+      if (!item.is_string() || item.get_string().empty()) {
+        invalid(fmt::format("{} must hold non-empty strings", at(key)));
+      }
+      out.emplace_back(item.get_string());
+    }
+    return out;
+  }
+
+  // Strict: a field nobody reads is an error, so a typo or a changed contract is seen at once.
+  void finish() const {
+    for (const auto& entry : *object_) {
+      if (!read_.contains(std::string(entry.key()))) {
+        invalid(fmt::format("{} is not a field of this event", at(entry.key())));
+      }
+    }
+  }
+  [[nodiscard]] std::string at(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+
+ private:
+  [[nodiscard]] std::string where() const { return path_.empty() ? "the event" : path_; }
+  const boost::json::object* object_ = nullptr;
+  std::string path_;
+  std::set<std::string> read_;
+};
+
+AisPayload parse_payload(const std::string& type, Fields& payload) {
+  if (type == "UnemployedStatusChanged") {
+    UnemployedStatusChanged out;
+    out.iin = payload.iin("iin");
+    out.registered = payload.flag("registered");
+    out.region = payload.kato("region");
+    out.since = payload.date("since");
+    return out;
+  }
+  if (type == "QuotaAllocated") {
+    QuotaAllocated out;
+    out.period_start = static_cast<int>(payload.integer("periodStart", 2000, 2100));
+    out.period_end = static_cast<int>(payload.integer("periodEnd", 2000, 2100));
+    if (out.period_end < out.period_start) {
+      invalid(fmt::format("payload.periodEnd {} is before periodStart {}", out.period_end,
+                          out.period_start));
+    }
+    const auto& regions = payload.required("regions");
+    if (!regions.is_array() || regions.get_array().empty()) {
+      invalid("payload.regions must be a non-empty array");
+    }
+    std::set<std::string> seen;
+    std::size_t index = 0;
+    for (const auto& item : regions.get_array()) {
+      Fields region(item, fmt::format("payload.regions[{}]", index++));
+      QuotaRegion quota;
+      quota.region = region.kato("region");
+      quota.vouchers_per_year = region.integer("vouchersPerYear", 0, 1'000'000);
+      region.finish();
+      if (!seen.insert(quota.region).second) {
+        invalid(fmt::format("payload.regions: region {} is given twice", quota.region));
+      }
+      out.regions.push_back(quota);
+    }
+    return out;
+  }
+  if (type == "ApplicationReviewed") {
+    ApplicationReviewed out;
+    out.application_id = payload.uuid("applicationId");
+    out.forward = payload.choice("decision", {"forward", "refuse"}) == "forward";
+    out.reasons = payload.texts("reasons");
+    // Rules 380 art. 8: a refusal is motivated.
+    if (!out.forward && out.reasons.empty())
+      invalid("payload.reasons is required when the decision is refuse");
+    return out;
+  }
+  if (type == "ApplicationForwarded") {
+    return ApplicationForwarded{payload.uuid("applicationId")};
+  }
+  if (type == "ApplicationRefused") {
+    ApplicationRefused out;
+    out.application_id = payload.uuid("applicationId");
+    out.reasons = payload.texts("reasons");
+    if (out.reasons.empty()) invalid("payload.reasons is required");
+    return out;
+  }
+  if (type == "VoucherIssued") {
+    VoucherIssued out;
+    out.voucher_id = payload.uuid("voucherId");
+    out.application_id = payload.uuid("applicationId");
+    out.issued_on = payload.date("issuedOn");
+    return out;
+  }
+  if (type == "VoucherExtended") {
+    VoucherExtended out;
+    out.voucher_id = payload.uuid("voucherId");
+    out.sheet_number = payload.text("sheetNumber", 128);
+    out.valid_until = payload.date("validUntil");
+    return out;
+  }
+  if (type == "PaymentMade") {
+    PaymentMade out;
+    out.act_number = payload.text("actNumber", 128);
+    out.to_center = payload.choice("payee", {"center", "holder"}) == "center";
+    const auto amount = payload.text("amount", 20);
+    auto tiyn = mapping::parse_money_tiyn(amount);
+    if (!tiyn) {
+      invalid(fmt::format("payload.amount: '{}' is not an amount of tenge with at most 2 decimals",
+                          amount));
+    }
+    out.amount_tiyn = *tiyn;
+    out.paid_on = payload.date("paidOn");
+    return out;
+  }
+  invalid(fmt::format("type: '{}' is not an AIS event this adapter knows", type));
+}
+
+}  // namespace
+
+std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body, std::size_t max_bytes) {
+  if (body.size() > max_bytes) {
+    return Rejection{
+        Reason::json_invalid,
+        fmt::format("the event is {} bytes; at most {} are accepted", body.size(), max_bytes)};
+  }
+  boost::system::error_code ec;
+  boost::json::parse_options options;
+  options.max_depth = 16;
+  const auto value = boost::json::parse(body, ec, {}, options);
+  if (ec) return Rejection{Reason::json_invalid, fmt::format("not JSON: {}", ec.message())};
+  try {
+    Fields event(value, "");
+    AisEvent out;
+    out.event_id = event.uuid("eventId");
+    out.type = event.text("type", 64);
+    const auto occurred = event.text("occurredAt", 40);
+    auto instant = parse_instant(occurred);
+    if (!instant)
+      invalid(fmt::format("occurredAt: '{}' is not an instant with an offset", occurred));
+    out.occurred_at = *instant;
+    Fields payload(event.required("payload"), "payload");
+    out.payload = parse_payload(out.type, payload);
+    payload.finish();
+    event.finish();
+    return out;
+  } catch (const Invalid& problem) {
+    return Rejection{problem.reason, problem.detail};
+  }
+}
+
+}  // namespace nqs::domain

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "calendar/working_calendar.hpp"
+#include "common/instant.hpp"
+#include "intake/reason.hpp"
+
+namespace nqs::domain {
+
+// The JSON events of the AIS (messages.md, "Events from the AIS"), parsed strictly: every field
+// of its type and format, nothing missing, nothing unknown.
+
+struct UnemployedStatusChanged {
+  std::string iin;
+  bool registered = false;
+  std::string region;  // KATO
+  calendar::Date since;
+};
+struct QuotaRegion {
+  std::string region;
+  std::int64_t vouchers_per_year = 0;
+};
+// Rules 380 art. 18: vouchers are allocated among regions for a 3-year period.
+struct QuotaAllocated {
+  int period_start = 0;
+  int period_end = 0;
+  std::vector<QuotaRegion> regions;
+};
+struct ApplicationReviewed {
+  std::string application_id;
+  bool forward = false;
+  std::vector<std::string> reasons;  // required when refused
+};
+struct ApplicationForwarded {
+  std::string application_id;
+};
+struct ApplicationRefused {
+  std::string application_id;
+  std::vector<std::string> reasons;
+};
+struct VoucherIssued {
+  std::string voucher_id;
+  std::string application_id;
+  calendar::Date issued_on;
+};
+struct VoucherExtended {
+  std::string voucher_id;
+  std::string sheet_number;
+  calendar::Date valid_until;
+};
+struct PaymentMade {
+  std::string act_number;
+  bool to_center = true;  // payee: center | holder
+  std::int64_t amount_tiyn = 0;
+  calendar::Date paid_on;
+};
+
+using AisPayload =
+    std::variant<UnemployedStatusChanged, QuotaAllocated, ApplicationReviewed, ApplicationForwarded,
+                 ApplicationRefused, VoucherIssued, VoucherExtended, PaymentMade>;
+
+struct AisEvent {
+  std::string event_id;
+  std::string type;
+  Instant occurred_at{};
+  AisPayload payload;
+};
+
+// Parses one event. A body that is not such an event is json.invalid (what is wrong, where); an
+// IIN with a wrong check digit is domain.invalid_identifier.
+std::variant<AisEvent, intake::Rejection> parse_ais_event(std::string_view body,
+                                                          std::size_t max_bytes = 256 * 1024);
+
+}  // namespace nqs::domain

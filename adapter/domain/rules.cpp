@@ -1,0 +1,47 @@
+#include "domain/rules.hpp"
+
+#include <fmt/format.h>
+
+namespace nqs::domain {
+
+Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_tiyn, int act_year,
+                                    std::string_view exam_region, std::string_view permanent_region,
+                                    const MciTable& mci) {
+  const auto found = mci.find(act_year);
+  if (found == mci.end()) {
+    return make_error(fmt::format("no MCI is configured for {} (domain.mci)", act_year));
+  }
+  if (actual_cost_tiyn < 0) return make_error("the actual cost is negative");
+  const std::int64_t mci_tiyn = found->second * 100;
+  Reimbursement out;
+  out.cap_tiyn = (profile == Profile::technical ? 7 : 3) * mci_tiyn;
+  out.center_tiyn = std::min(actual_cost_tiyn, out.cap_tiyn);
+  out.applicant_share_tiyn = actual_cost_tiyn - out.center_tiyn;
+  const bool elsewhere = exam_region.size() < 2 || permanent_region.size() < 2 ||
+                         exam_region.substr(0, 2) != permanent_region.substr(0, 2);
+  out.holder_tiyn = elsewhere ? 6 * mci_tiyn : 0;
+  return out;
+}
+
+calendar::Date valid_until(calendar::Date issued_on, const std::vector<SickLeave>& sick_leaves) {
+  calendar::Date last = issued_on + date::days{60};
+  for (const auto& sheet : sick_leaves) {
+    if (sheet.to >= sheet.from) last += (sheet.to - sheet.from) + date::days{1};
+  }
+  return last;
+}
+
+std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,
+                                            const ApplicantFacts& facts) {
+  std::vector<std::string> reasons;
+  const date::year_month_day submitted{submitted_local_date};
+  const calendar::Date deadline{submitted.year() / date::October / 15};
+  if (submitted_local_date > deadline) reasons.emplace_back(kDeadlinePassed);
+  if (!facts.registered_unemployed.value_or(false)) reasons.emplace_back(kNotRegisteredUnemployed);
+  if (facts.quota_left <= 0) reasons.emplace_back(kNoQuotaLeft);
+  if (facts.voucher_received_this_year) reasons.emplace_back(kVoucherAlreadyReceivedThisYear);
+  if (facts.application_in_progress) reasons.emplace_back(kApplicationInProgress);
+  return reasons;
+}
+
+}  // namespace nqs::domain

@@ -1,0 +1,134 @@
+// AIS events are parsed strictly: each problem is json.invalid with where it is.
+#include "domain/ais_events.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace nqs::domain {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string event(const std::string& type, const std::string& payload,
+                  const std::string& extra = "") {
+  return R"({"eventId": "6f1c2b3a-4d5e-4f60-8a71-b2c3d4e5f607", "type": ")" + type +
+         R"(", "occurredAt": "2025-09-02T11:00:00+05:00", "payload": )" + payload + extra + "}";
+}
+
+AisEvent accepted(const std::string& body) {
+  auto parsed = parse_ais_event(body);
+  if (auto* rejection = std::get_if<intake::Rejection>(&parsed)) {
+    ADD_FAILURE() << rejection->detail;
+    return {};
+  }
+  return std::get<AisEvent>(parsed);
+}
+
+void rejected(const std::string& body, intake::Reason reason, const std::string& detail) {
+  auto parsed = parse_ais_event(body);
+  const auto* rejection = std::get_if<intake::Rejection>(&parsed);
+  ASSERT_NE(rejection, nullptr) << body;
+  EXPECT_EQ(intake::code(rejection->reason), intake::code(reason));
+  EXPECT_THAT(rejection->detail, HasSubstr(detail));
+}
+
+TEST(AisEvents, EveryTypeOfMessagesMd) {
+  auto unemployed = accepted(event(
+      "UnemployedStatusChanged",
+      R"({"iin": "850101300124", "registered": true, "region": "750000000", "since": "2025-08-01"})"));
+  EXPECT_EQ(unemployed.event_id, "6f1c2b3a-4d5e-4f60-8a71-b2c3d4e5f607");
+  EXPECT_EQ(to_utc_string(unemployed.occurred_at), "2025-09-02T06:00:00.000Z");
+  EXPECT_TRUE(std::get<UnemployedStatusChanged>(unemployed.payload).registered);
+
+  auto quota = accepted(event(
+      "QuotaAllocated",
+      R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": 120}, {"region": "190000000", "vouchersPerYear": 80}]})"));
+  EXPECT_EQ(std::get<QuotaAllocated>(quota.payload).regions.at(1).vouchers_per_year, 80);
+
+  auto reviewed = accepted(event(
+      "ApplicationReviewed",
+      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse", "reasons": ["incomplete documents"]})"));
+  EXPECT_FALSE(std::get<ApplicationReviewed>(reviewed.payload).forward);
+  accepted(event(
+      "ApplicationReviewed",
+      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "forward", "reasons": []})"));
+  accepted(event("ApplicationForwarded",
+                 R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"})"));
+  accepted(event(
+      "ApplicationRefused",
+      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "reasons": ["center refused"]})"));
+  auto issued = accepted(event(
+      "VoucherIssued",
+      R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "issuedOn": "2025-09-10"})"));
+  EXPECT_EQ(calendar::to_string(std::get<VoucherIssued>(issued.payload).issued_on), "2025-09-10");
+  accepted(event(
+      "VoucherExtended",
+      R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "sheetNumber": "LN-1", "validUntil": "2025-11-19"})"));
+  auto paid = accepted(event(
+      "PaymentMade",
+      R"({"actNumber": "ACT-1", "payee": "holder", "amount": "23592.00", "paidOn": "2025-10-20"})"));
+  EXPECT_EQ(std::get<PaymentMade>(paid.payload).amount_tiyn, 2'359'200);
+  EXPECT_FALSE(std::get<PaymentMade>(paid.payload).to_center);
+}
+
+TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
+  using intake::Reason;
+  rejected("{not json", Reason::json_invalid, "not JSON");
+  rejected("[1, 2]", Reason::json_invalid, "the event must be an object");
+  rejected(R"({"type": "ApplicationForwarded"})", Reason::json_invalid, "eventId is missing");
+  rejected(event("ApplicationForwarded",
+                 R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"})", R"(, "extra": 1)"),
+           Reason::json_invalid, "extra is not a field of this event");
+  rejected(event("ApplicationForwarded",
+                 R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "note": "x"})"),
+           Reason::json_invalid, "payload.note is not a field of this event");
+  rejected(event("ApplicationForwarded", R"({"applicationId": "app-1"})"), Reason::json_invalid,
+           "payload.applicationId: 'app-1' is not a UUID");
+  rejected(
+      event("ApplicationReviewed",
+            R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse"})"),
+      Reason::json_invalid, "payload.reasons is required when the decision is refuse");
+  rejected(
+      event(
+          "ApplicationReviewed",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "maybe", "reasons": []})"),
+      Reason::json_invalid, "payload.decision: 'maybe' is not one of: forward, refuse");
+  rejected(
+      event(
+          "VoucherIssued",
+          R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "issuedOn": "2025-02-30"})"),
+      Reason::json_invalid, "payload.issuedOn: '2025-02-30' is not a date");
+  rejected(
+      event("PaymentMade",
+            R"({"actNumber": "A", "payee": "center", "amount": 100.5, "paidOn": "2025-10-20"})"),
+      Reason::json_invalid, "payload.amount must be a string");
+  rejected(
+      event(
+          "PaymentMade",
+          R"({"actNumber": "A", "payee": "center", "amount": "100.505", "paidOn": "2025-10-20"})"),
+      Reason::json_invalid, "at most 2 decimals");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2027, "periodEnd": 2025, "regions": [{"region": "750000000", "vouchersPerYear": 1}]})"),
+      Reason::json_invalid, "periodEnd 2025 is before periodStart 2027");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": -1}]})"),
+      Reason::json_invalid, "payload.regions[0].vouchersPerYear: -1 is out of range");
+  rejected(event("VoucherRecalled", R"({})"), Reason::json_invalid,
+           "'VoucherRecalled' is not an AIS event");
+  rejected(
+      event(
+          "UnemployedStatusChanged",
+          R"({"iin": "850101300125", "registered": true, "region": "750000000", "since": "2025-08-01"})"),
+      Reason::domain_invalid_identifier, "payload.iin: '850101300125' fails its check digit");
+  rejected(std::string(300 * 1024, ' '), Reason::json_invalid, "at most 262144 are accepted");
+  rejected(
+      R"({"eventId": "6f1c2b3a-4d5e-4f60-8a71-b2c3d4e5f607", "type": "ApplicationForwarded", "occurredAt": "2025-09-02 11:00", "payload": {}})",
+      Reason::json_invalid, "occurredAt: '2025-09-02 11:00' is not an instant with an offset");
+}
+
+}  // namespace
+}  // namespace nqs::domain

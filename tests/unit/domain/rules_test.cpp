@@ -1,0 +1,143 @@
+// The rules of Rules 380 as pure functions: automatic checks (art. 3), validity (art. 10-12),
+// money (art. 14-15).
+#include "domain/rules.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "calendar/calendar_files.hpp"
+#include "test_support.hpp"
+
+namespace nqs::domain {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+calendar::Date day(const char* text) {
+  return calendar::Date{*configuration::parse_date(text)};
+}
+
+const calendar::WorkingCalendar& almaty() {
+  static const auto calendar = [] {
+    std::string problem;
+    const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
+    configuration::Diagnostics diagnostics;
+    return *calendar::load_calendar({test::source_path("config/calendar/kz-2025.yaml")}, *zone,
+                                    diagnostics);
+  }();
+  return calendar;
+}
+
+ApplicantFacts eligible() {
+  ApplicantFacts facts;
+  facts.registered_unemployed = true;
+  facts.quota_left = 5;
+  return facts;
+}
+
+TEST(AutomaticChecks, AnEligibleApplicationPasses) {
+  EXPECT_THAT(automatic_refusals(day("2025-09-01"), eligible()), IsEmpty());
+}
+
+TEST(AutomaticChecks, TheFifteenthOfOctoberAtLocalMidnight) {
+  auto local = [](const char* instant) { return almaty().local_date(*parse_instant(instant)); };
+  // The last local millisecond of 15 October is in time; the next one is not.
+  EXPECT_THAT(automatic_refusals(local("2025-10-15T23:59:59.999+05:00"), eligible()), IsEmpty());
+  EXPECT_THAT(automatic_refusals(local("2025-10-16T00:00:00+05:00"), eligible()),
+              ElementsAre("deadline_passed"));
+  // Still the 15th in UTC, already the 16th in Almaty: the local date decides.
+  EXPECT_THAT(automatic_refusals(local("2025-10-15T19:30:00Z"), eligible()),
+              ElementsAre("deadline_passed"));
+  // The deadline is per year: January is in time again.
+  EXPECT_THAT(automatic_refusals(day("2026-01-05"), eligible()), IsEmpty());
+}
+
+TEST(AutomaticChecks, EveryReasonIsGivenInAFixedOrder) {
+  ApplicantFacts facts;  // unknown registration, no quota
+  facts.voucher_received_this_year = true;
+  facts.application_in_progress = true;
+  EXPECT_THAT(automatic_refusals(day("2025-12-01"), facts),
+              ElementsAre("deadline_passed", "not_registered_unemployed", "no_quota_left",
+                          "voucher_already_received_this_year", "application_in_progress"));
+  facts = eligible();
+  facts.registered_unemployed = false;
+  EXPECT_THAT(automatic_refusals(day("2025-09-01"), facts),
+              ElementsAre("not_registered_unemployed"));
+  facts = eligible();
+  facts.quota_left = 0;
+  EXPECT_THAT(automatic_refusals(day("2025-09-01"), facts), ElementsAre("no_quota_left"));
+}
+
+TEST(Validity, SixtyCalendarDaysAfterIssueExtendedBySickLeave) {
+  EXPECT_EQ(calendar::to_string(valid_until(day("2025-09-01"), {})), "2025-10-31");
+  // A sheet of 20-29 September is 10 days, both ends included.
+  EXPECT_EQ(
+      calendar::to_string(valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29")}})),
+      "2025-11-10");
+  EXPECT_EQ(
+      calendar::to_string(valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29")},
+                                                          {day("2025-10-10"), day("2025-10-10")}})),
+      "2025-11-11");
+  // Across the year: issued 15 December 2025.
+  EXPECT_EQ(calendar::to_string(valid_until(day("2025-12-15"), {})), "2026-02-13");
+}
+
+const MciTable kMci{{2023, 3450}, {2024, 3692}, {2025, 3932}, {2026, 4325}};
+
+struct MoneyCase {
+  Profile profile;
+  std::int64_t actual;
+  std::int64_t center;
+  std::int64_t share;
+};
+
+class Money : public ::testing::TestWithParam<MoneyCase> {};
+
+TEST_P(Money, TheCenterGetsTheActualCostUpToTheCap) {
+  const auto& c = GetParam();
+  auto result = reimbursement(c.profile, c.actual, 2025, "751110000", "751110000", kMci);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result.value().center_tiyn, c.center);
+  EXPECT_EQ(result.value().applicant_share_tiyn, c.share);
+  EXPECT_EQ(result.value().center_tiyn + result.value().applicant_share_tiyn, c.actual);
+  EXPECT_EQ(result.value().holder_tiyn, 0) << "same region: no assistance";
+}
+
+// 2025: MCI 3,932 tenge. Technical cap 7 MCI = 27,524 tenge; social-humanitarian 3 MCI = 11,796.
+INSTANTIATE_TEST_SUITE_P(
+    Caps, Money,
+    ::testing::Values(MoneyCase{Profile::technical, 2'000'000, 2'000'000, 0},        // below
+                      MoneyCase{Profile::technical, 2'752'400, 2'752'400, 0},        // at
+                      MoneyCase{Profile::technical, 2'752'401, 2'752'400, 1},        // a tiyn above
+                      MoneyCase{Profile::technical, 3'000'000, 2'752'400, 247'600},  // above
+                      MoneyCase{Profile::social_humanitarian, 1'000'000, 1'000'000, 0},
+                      MoneyCase{Profile::social_humanitarian, 1'179'600, 1'179'600, 0},
+                      MoneyCase{Profile::social_humanitarian, 1'500'050, 1'179'600, 320'450}));
+
+TEST(MoneyRules, SixMciToAHolderExaminedInAnotherRegion) {
+  // Almaty city (75) and Almaty region (19) are different regions.
+  auto result = reimbursement(Profile::technical, 2'000'000, 2025, "191010000", "751110000", kMci);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result.value().holder_tiyn, 6 * 3932 * 100);
+  // Another district of the same region is the same region.
+  EXPECT_EQ(reimbursement(Profile::technical, 2'000'000, 2025, "751120000", "751110000", kMci)
+                .value()
+                .holder_tiyn,
+            0);
+}
+
+TEST(MoneyRules, TheMciOfTheActsYear) {
+  EXPECT_EQ(reimbursement(Profile::technical, 9'000'000, 2026, "75", "75", kMci).value().cap_tiyn,
+            7 * 4325 * 100);
+  EXPECT_EQ(reimbursement(Profile::social_humanitarian, 9'000'000, 2023, "75", "75", kMci)
+                .value()
+                .cap_tiyn,
+            3 * 3450 * 100);
+  auto missing = reimbursement(Profile::technical, 1, 2030, "75", "75", kMci);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().message, ::testing::HasSubstr("no MCI is configured for 2030"));
+}
+
+}  // namespace
+}  // namespace nqs::domain
