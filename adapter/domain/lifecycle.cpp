@@ -1,0 +1,377 @@
+#include "domain/lifecycle.hpp"
+
+#include <fmt/format.h>
+
+#include "mapping/mapping.hpp"
+
+namespace nqs::domain {
+namespace {
+
+using intake::Reason;
+using intake::Rejection;
+using Outcome = std::variant<Decision, Rejection>;
+
+std::string text_at(const boost::json::object& payload, std::string_view path) {
+  const auto* value = mapping::find_path(payload, path);
+  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
+boost::json::array strings(const std::vector<std::string>& items) {
+  boost::json::array out;
+  for (const auto& item : items)
+    out.emplace_back(item);
+  return out;
+}
+
+Rejection wrong_stage(const Application& application, std::string_view input) {
+  return Rejection{Reason::domain_invalid_transition,
+                   fmt::format("{} does not fit application {} at stage {}", input,
+                               application.application_id, stage_name(application.stage))};
+}
+
+NotificationOut refusal(const Application& application, std::string_view stage,
+                        const std::vector<std::string>& reasons) {
+  NotificationOut out{"ApplicationRefused", {}};
+  out.fields["applicationId"] = application.application_id;
+  out.fields["iin"] = application.iin;
+  out.fields["stage"] = stage;
+  out.fields["reasons"] = strings(reasons);
+  return out;
+}
+
+class Decider {
+ public:
+  Decider(const Application* current, Instant now, const Context& context)
+      : current_(current), now_(now), context_(context) {}
+
+  Outcome operator()(const Submitted& input) {
+    if (current_ != nullptr) {
+      return Rejection{
+          Reason::domain_invalid_transition,
+          fmt::format("application {} was already submitted", current_->application_id)};
+    }
+    Decision decision;
+    auto& application = decision.next;
+    const auto& payload = input.payload;
+    application.application_id = text_at(payload, "applicationId");
+    application.iin = text_at(payload, "applicant.iin");
+    application.region = text_at(payload, "region");
+    application.permanent_region = text_at(payload, "applicant.permanentRegion");
+    application.profile = text_at(payload, "profession.profile") == "social_humanitarian"
+                              ? Profile::social_humanitarian
+                              : Profile::technical;
+    application.center_bin = text_at(payload, "recognitionCenter.bin");
+    application.center_name = text_at(payload, "recognitionCenter.name");
+    const auto submitted = parse_instant(text_at(payload, "submittedAt")).value_or(now_);
+    const auto submitted_day = context_.calendar.local_date(submitted);
+    application.quota_year = static_cast<int>(date::year_month_day{submitted_day}.year());
+
+    // Rules 380 art. 3: the automatic checks.
+    const auto refusals = automatic_refusals(submitted_day, input.facts);
+    if (!refusals.empty()) {
+      application.stage = Stage::refused_automatic;
+      CommandOut command{"RecordAutomaticRefusal", payload};
+      command.payload["reasons"] = strings(refusals);
+      decision.commands.push_back(std::move(command));
+      decision.notifications.push_back(refusal(application, "automatic", refusals));
+      return decision;
+    }
+    // Art. 8: the career center reviews within 1 working day after the day of receipt.
+    auto due = context_.calendar.working_day_deadline(now_, 1);
+    if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
+    application.stage = Stage::with_career_center;
+    CommandOut command{"RegisterApplication", payload};
+    command.payload["reviewDueBy"] = to_utc_string(due.value());
+    decision.commands.push_back(std::move(command));
+    decision.quota_change = -1;  // a unit of the region's allocation is reserved
+    return decision;
+  }
+
+  Outcome operator()(const ApplicationReviewed& input) {
+    if (current_->stage != Stage::with_career_center)
+      return wrong_stage(*current_, "ApplicationReviewed");
+    Decision decision{*current_, {}, {}, {}, 0};
+    if (input.forward) {
+      decision.next.stage = Stage::with_lmc;
+      return decision;
+    }
+    decision.next.stage = Stage::refused_career_center;
+    decision.notifications.push_back(refusal(*current_, "career_center", input.reasons));
+    decision.quota_change = +1;
+    return decision;
+  }
+
+  Outcome operator()(const ApplicationForwarded&) {
+    if (current_->stage != Stage::with_lmc) return wrong_stage(*current_, "ApplicationForwarded");
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.stage = Stage::with_recognition_center;
+    // Art. 9: to the cabinet of the recognition center chosen by the applicant.
+    NotificationOut notification{"ApplicationToRecognitionCenter", {}};
+    notification.fields["applicationId"] = current_->application_id;
+    notification.fields["iin"] = current_->iin;
+    notification.fields["centerBin"] = current_->center_bin;
+    notification.fields["centerName"] = current_->center_name;
+    decision.notifications.push_back(std::move(notification));
+    return decision;
+  }
+
+  Outcome operator()(const CenterDecided& input) {
+    if (current_->stage != Stage::with_recognition_center)
+      return wrong_stage(*current_, "RecognitionCenterDecision");
+    if (input.center_bin != current_->center_bin) {
+      return Rejection{
+          Reason::signer_mismatch,
+          fmt::format("the decision comes from BIN {}, but application {} chose the "
+                      "center with BIN {}",
+                      input.center_bin, current_->application_id, current_->center_bin)};
+    }
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.stage = input.accepted ? Stage::confirmed : Stage::rejected_by_center;
+    // Art. 9-10: the LMC acts (issues the voucher or refuses) within 1 working day.
+    auto due = context_.calendar.working_day_deadline(now_, 1);
+    if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
+    CommandOut command{"RecordCenterDecision", {}};
+    command.payload["applicationId"] = current_->application_id;
+    command.payload["decision"] = input.accepted ? "accepted" : "rejected";
+    if (!input.reason.empty()) command.payload["reason"] = input.reason;
+    command.payload["actionDueBy"] = to_utc_string(due.value());
+    decision.commands.push_back(std::move(command));
+    return decision;
+  }
+
+  Outcome operator()(const ApplicationRefused& input) {
+    if (current_->stage != Stage::rejected_by_center)
+      return wrong_stage(*current_, "ApplicationRefused");
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.stage = Stage::refused_recognition_center;
+    decision.notifications.push_back(refusal(*current_, "recognition_center", input.reasons));
+    decision.quota_change = +1;
+    return decision;
+  }
+
+  Outcome operator()(const VoucherIssued& input) {
+    if (current_->stage != Stage::confirmed) return wrong_stage(*current_, "VoucherIssued");
+    Decision decision{*current_, {}, {}, {}, 0};
+    auto& application = decision.next;
+    application.stage = Stage::voucher_active;
+    application.voucher_id = input.voucher_id;
+    application.issued_on = input.issued_on;
+    application.valid_until = valid_until(input.issued_on, {});
+    decision.notifications.push_back(delivered(application));
+    // Art. 11: annulled automatically at the end of its validity.
+    decision.timers.push_back(
+        {TimerKind::voucher_expiry, context_.calendar.end_of_local_day(*application.valid_until)});
+    return decision;
+  }
+
+  Outcome operator()(const SickLeaveSubmitted& input) {
+    if (current_->stage != Stage::voucher_active) return wrong_stage(*current_, "SickLeaveNotice");
+    if (input.holder_iin != current_->iin) {
+      return Rejection{Reason::signer_mismatch,
+                       fmt::format("the sick leave is of IIN {}, the voucher {} of IIN {}",
+                                   input.holder_iin, current_->voucher_id, current_->iin)};
+    }
+    Decision decision{*current_, {}, {}, {}, 0};
+    auto& application = decision.next;
+    application.stage = Stage::extension_requested;
+    application.pending_sick_leave = input.period;
+    application.pending_sheet_number = input.sheet_number;
+    auto extended = application.sick_leaves;
+    extended.push_back(input.period);
+    // Art. 13: the LMC extends within 1 working day after receiving the sheet.
+    auto due = context_.calendar.working_day_deadline(now_, 1);
+    if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
+    CommandOut command{"RecordSickLeave", {}};
+    command.payload["voucherId"] = application.voucher_id;
+    command.payload["sheetNumber"] = input.sheet_number;
+    command.payload["from"] = calendar::to_string(input.period.from);
+    command.payload["to"] = calendar::to_string(input.period.to);
+    command.payload["validUntil"] =
+        calendar::to_string(valid_until(*application.issued_on, extended));
+    command.payload["extendDueBy"] = to_utc_string(due.value());
+    decision.commands.push_back(std::move(command));
+    return decision;
+  }
+
+  Outcome operator()(const VoucherExtended& input) {
+    if (current_->stage != Stage::extension_requested)
+      return wrong_stage(*current_, "VoucherExtended");
+    Decision decision{*current_, {}, {}, {}, 0};
+    auto& application = decision.next;
+    auto extended = application.sick_leaves;
+    extended.push_back(*application.pending_sick_leave);
+    const auto expected = valid_until(*application.issued_on, extended);
+    // The AIS's date must be the adapter's own computation (art. 12).
+    if (input.valid_until != expected) {
+      return Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("VoucherExtended says valid until {}, but 60 days after {} and "
+                      "the sick-leave days give {}",
+                      calendar::to_string(input.valid_until),
+                      calendar::to_string(*application.issued_on), calendar::to_string(expected))};
+    }
+    application.sick_leaves = std::move(extended);
+    application.pending_sick_leave.reset();
+    application.valid_until = expected;
+    application.stage = Stage::voucher_active;
+    NotificationOut notification{"VoucherValidityExtended", {}};
+    notification.fields["voucherId"] = application.voucher_id;
+    notification.fields["iin"] = application.iin;
+    notification.fields["sheetNumber"] = input.sheet_number;
+    notification.fields["validUntil"] = calendar::to_string(expected);
+    decision.notifications.push_back(std::move(notification));
+    decision.timers.push_back(
+        {TimerKind::voucher_expiry, context_.calendar.end_of_local_day(expected)});
+    return decision;
+  }
+
+  Outcome operator()(const OutcomeRecorded& input) {
+    if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested) {
+      return wrong_stage(*current_, "RecognitionOutcome");
+    }
+    if (input.center_bin != current_->center_bin) {
+      return Rejection{Reason::signer_mismatch,
+                       fmt::format("the outcome comes from BIN {}, the voucher's center is BIN {}",
+                                   input.center_bin, current_->center_bin)};
+    }
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.stage = Stage::used;
+    decision.next.exam_region = input.exam_region;
+    decision.commands.push_back({"RecordRecognitionOutcome", input.payload});
+    decision.timers.push_back({TimerKind::voucher_expiry, std::nullopt});  // used: no annulment
+    return decision;
+  }
+
+  Outcome operator()(const ActReceived& input) {
+    if (current_->stage != Stage::used) return wrong_stage(*current_, "ServiceAct");
+    if (input.executor_bin != current_->center_bin) {
+      return Rejection{Reason::signer_mismatch,
+                       fmt::format("the act is from BIN {}, the voucher's center is BIN {}",
+                                   input.executor_bin, current_->center_bin)};
+    }
+    auto money = reimbursement(current_->profile, input.total_tiyn, input.act_year,
+                               current_->exam_region, current_->permanent_region, context_.mci);
+    if (!money) return Rejection{Reason::domain_inconsistent, money.error().message};
+    // Art. 17: paid within 5 working days after receiving the act.
+    auto due = context_.calendar.working_day_deadline(now_, 5);
+    if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.stage = Stage::act_received;
+    decision.next.act_number = input.act_number;
+    decision.next.reimbursement = money.value();
+    CommandOut command{"RegisterServiceAct", input.payload};
+    command.payload["centerAmountTiyn"] = money.value().center_tiyn;
+    command.payload["holderAssistanceTiyn"] = money.value().holder_tiyn;
+    command.payload["applicantShareTiyn"] = money.value().applicant_share_tiyn;
+    command.payload["payDueBy"] = to_utc_string(due.value());
+    decision.commands.push_back(std::move(command));
+    return decision;
+  }
+
+  Outcome operator()(const PaymentMade& input) {
+    if (current_->stage != Stage::act_received) return wrong_stage(*current_, "PaymentMade");
+    const auto& money = *current_->reimbursement;
+    const auto expected = input.to_center ? money.center_tiyn : money.holder_tiyn;
+    if (input.amount_tiyn != expected) {
+      return Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("payment of {} tiyn to the {} for act {}; {} tiyn is due", input.amount_tiyn,
+                      input.to_center ? "center" : "holder", current_->act_number, expected)};
+    }
+    Decision decision{*current_, {}, {}, {}, 0};
+    (input.to_center ? decision.next.paid_center_tiyn : decision.next.paid_holder_tiyn) =
+        input.amount_tiyn;
+    if (decision.next.paid_center_tiyn == money.center_tiyn &&
+        decision.next.paid_holder_tiyn == money.holder_tiyn) {
+      decision.next.stage = Stage::paid;
+    }
+    return decision;
+  }
+
+  Outcome operator()(const VoucherExpired&) {
+    if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested) {
+      return wrong_stage(*current_, "the voucher expiry");
+    }
+    // Art. 11: an unused voucher is annulled at the end of its validity and the AIS informed.
+    Decision decision{*current_, {}, {}, {}, +1};
+    decision.next.stage = Stage::annulled;
+    CommandOut command{"AnnulVoucher", {}};
+    command.payload["voucherId"] = current_->voucher_id;
+    command.payload["applicationId"] = current_->application_id;
+    command.payload["reason"] = "expired";
+    command.payload["validUntil"] = calendar::to_string(*current_->valid_until);
+    decision.commands.push_back(std::move(command));
+    NotificationOut notification{"VoucherAnnulled", {}};
+    notification.fields["voucherId"] = current_->voucher_id;
+    notification.fields["iin"] = current_->iin;
+    notification.fields["reason"] = "expired";
+    decision.notifications.push_back(std::move(notification));
+    return decision;
+  }
+
+ private:
+  static NotificationOut delivered(const Application& application) {
+    // Art. 10: the voucher with its issue date, validity, the holder's IIN and the center's name.
+    NotificationOut out{"VoucherDelivered", {}};
+    out.fields["voucherId"] = application.voucher_id;
+    out.fields["applicationId"] = application.application_id;
+    out.fields["iin"] = application.iin;
+    out.fields["issuedOn"] = calendar::to_string(*application.issued_on);
+    out.fields["validUntil"] = calendar::to_string(*application.valid_until);
+    out.fields["centerBin"] = application.center_bin;
+    out.fields["centerName"] = application.center_name;
+    return out;
+  }
+
+  const Application* current_;
+  Instant now_;
+  const Context& context_;
+};
+
+}  // namespace
+
+std::string_view stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::refused_automatic:
+      return "refused_automatic";
+    case Stage::with_career_center:
+      return "with_career_center";
+    case Stage::refused_career_center:
+      return "refused_career_center";
+    case Stage::with_lmc:
+      return "with_lmc";
+    case Stage::with_recognition_center:
+      return "with_recognition_center";
+    case Stage::rejected_by_center:
+      return "rejected_by_center";
+    case Stage::refused_recognition_center:
+      return "refused_recognition_center";
+    case Stage::confirmed:
+      return "confirmed";
+    case Stage::voucher_active:
+      return "voucher_active";
+    case Stage::extension_requested:
+      return "extension_requested";
+    case Stage::used:
+      return "used";
+    case Stage::act_received:
+      return "act_received";
+    case Stage::paid:
+      return "paid";
+    case Stage::annulled:
+      return "annulled";
+  }
+  return "unknown";
+}
+
+std::variant<Decision, intake::Rejection> decide(const Application* current, const Input& input,
+                                                 Instant now, const Context& context) {
+  // Every input but a new application is about an application the adapter knows.
+  if (current == nullptr && !std::holds_alternative<Submitted>(input)) {
+    return Rejection{Reason::domain_unknown_subject,
+                     "the input is about an application or voucher this adapter has not seen"};
+  }
+  return std::visit(Decider(current, now, context), input);
+}
+
+}  // namespace nqs::domain

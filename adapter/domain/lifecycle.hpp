@@ -1,0 +1,134 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "calendar/working_calendar.hpp"
+#include "domain/ais_events.hpp"
+#include "domain/rules.hpp"
+#include "intake/reason.hpp"
+
+namespace nqs::domain {
+
+// The stages of one application and its voucher (Rules 380 ch. 2; card FK-D.03).
+enum class Stage {
+  refused_automatic,   // failed the automatic checks (art. 3)
+  with_career_center,  // art. 8: review within 1 working day
+  refused_career_center,
+  with_lmc,  // art. 9: to the recognition center within 1 working day
+  with_recognition_center,
+  rejected_by_center,  // art. 9: the LMC refuses within 1 working day
+  refused_recognition_center,
+  confirmed,            // art. 10: the voucher within 1 working day
+  voucher_active,       // art. 10-11: 60 calendar days, then annulled
+  extension_requested,  // art. 13: the LMC extends within 1 working day
+  used,                 // the exam took place
+  act_received,         // art. 17: paid within 5 working days
+  paid,
+  annulled,  // art. 11
+};
+std::string_view stage_name(Stage stage);
+
+// One application and its voucher: the aggregate the state machine moves.
+struct Application {
+  std::string application_id;
+  std::string iin;
+  std::string region;            // KATO of the LMC region applied to (quota)
+  std::string permanent_region;  // KATO of permanent registration (art. 15)
+  int quota_year = 0;            // the year of the local date of submission
+  Profile profile = Profile::technical;
+  std::string center_bin;
+  std::string center_name;
+  Stage stage = Stage::with_career_center;
+  std::string voucher_id;
+  std::optional<calendar::Date> issued_on;
+  std::optional<calendar::Date> valid_until;
+  std::vector<SickLeave> sick_leaves;  // granted extensions
+  std::optional<SickLeave> pending_sick_leave;
+  std::string pending_sheet_number;
+  std::string exam_region;
+  std::string act_number;
+  std::optional<Reimbursement> reimbursement;
+  std::int64_t paid_center_tiyn = 0;
+  std::int64_t paid_holder_tiyn = 0;
+};
+
+// --- inputs --------------------------------------------------------------------------------------
+
+// A verified VoucherApplication with what is known of its applicant.
+struct Submitted {
+  boost::json::object payload;  // the mapped document (mappings/voucher-application.yaml)
+  ApplicantFacts facts;
+};
+struct CenterDecided {
+  std::string center_bin;
+  bool accepted = false;
+  std::string reason;
+};
+struct SickLeaveSubmitted {
+  std::string holder_iin;
+  std::string sheet_number;
+  SickLeave period;
+};
+struct OutcomeRecorded {
+  std::string center_bin;
+  std::string exam_region;
+  bool passed = false;
+  boost::json::object payload;
+};
+struct ActReceived {
+  std::string executor_bin;
+  std::string act_number;
+  int act_year = 0;
+  std::int64_t total_tiyn = 0;
+  boost::json::object payload;
+};
+// The timer of art. 11: the end of the voucher's last valid day has passed.
+struct VoucherExpired {};
+
+using Input = std::variant<Submitted, ApplicationReviewed, ApplicationForwarded, ApplicationRefused,
+                           CenterDecided, VoucherIssued, SickLeaveSubmitted, VoucherExtended,
+                           OutcomeRecorded, ActReceived, PaymentMade, VoucherExpired>;
+
+// --- outputs -------------------------------------------------------------------------------------
+
+struct CommandOut {
+  std::string type;  // messages.md "Commands to the AIS"
+  boost::json::object payload;
+};
+struct NotificationOut {
+  std::string document;  // v:ApplicationRefused, v:VoucherDelivered, ...
+  boost::json::object fields;
+};
+enum class TimerKind { voucher_expiry };
+struct TimerChange {
+  TimerKind kind = TimerKind::voucher_expiry;
+  std::optional<Instant> due;  // nothing: cancel
+};
+
+struct Decision {
+  Application next;
+  std::vector<CommandOut> commands;
+  std::vector<NotificationOut> notifications;
+  std::vector<TimerChange> timers;
+  int quota_change = 0;  // -1 a unit reserved, +1 released
+};
+
+struct Context {
+  const calendar::WorkingCalendar& calendar;
+  const MciTable& mci;
+};
+
+// The transition function: pure, (application, input, now) -> decision, or why the input does not
+// fit. `current` is null for an application not seen before. Inputs that do not fit the stage are
+// domain.invalid_transition (an operator replays them once the missing input has arrived); an
+// input about no known application is domain.unknown_subject; a fact that contradicts the
+// adapter's own computation is domain.inconsistent.
+std::variant<Decision, intake::Rejection> decide(const Application* current, const Input& input,
+                                                 Instant now, const Context& context);
+
+}  // namespace nqs::domain
