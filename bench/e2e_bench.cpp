@@ -220,7 +220,8 @@ int main(int argc, char** argv) {
   }
   const std::string pki = NQS_TEST_PKI_DIR;
   const auto config = dir.write(
-      "adapter.yaml", fmt::format(R"(log: {{level: warn}}
+      "adapter.yaml",
+      fmt::format(R"(log: {{level: warn}}
 calendar:
   files:
 {}intake:
@@ -229,12 +230,15 @@ calendar:
 trust:
   anchors: [{}/ca-chain.pem]
   crls: [{}/root.crl.pem, {}/issuing.crl.pem]
+signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
+outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: 64}}
 store: {{url: 'sqlite:{}'}}
 )",
-                                  calendar, source_path("xsd/envelope.xsd").string(),
-                                  source_path("mappings/voucher-application.yaml").string(), pki,
-                                  pki, pki, vhost.url(), (dir.path() / "store.sqlite").string()));
+                  calendar, source_path("xsd/envelope.xsd").string(),
+                  source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
+                  pki, source_path("mappings/outbound/voucher-delivered.yaml").string(),
+                  vhost.url(), (dir.path() / "store.sqlite").string()));
   DaemonProcess daemon(config, dir.path() / "daemon.log");
   daemon.start();
   {

@@ -10,6 +10,7 @@
 #include "intake/intake.hpp"
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
+#include "notify/outbound.hpp"
 
 namespace nqs::configuration {
 namespace {
@@ -152,6 +153,18 @@ void read_store(Reader store, StoreConfig& out) {
   }
 }
 
+void read_outbound(Reader signing, Reader outbound, OutboundConfig& out) {
+  if (auto key = signing.required("key")) out.signing_key = key->as_existing_file().value_or("");
+  if (auto certificate = signing.required("certificate")) {
+    out.signing_certificate = certificate->as_existing_file().value_or("");
+  }
+  signing.finish();
+  out.sender_id = outbound.text("sender_id", out.sender_id);
+  out.service_id = outbound.text("service_id", out.service_id);
+  out.mappings = existing_files(outbound, "mappings", "list the outbound document mappings");
+  outbound.finish();
+}
+
 void read_processing(Reader processing, ProcessingConfig& out) {
   out.retry_initial_delay = processing.duration("retry_initial_delay", milliseconds{10}, minutes{5},
                                                 out.retry_initial_delay);
@@ -190,6 +203,7 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
 
   read_intake(root.section("intake"), config.intake);
   read_trust(root.section("trust"), config.trust);
+  read_outbound(root.section("signing"), root.section("outbound"), config.outbound);
   read_amqp(root.section("amqp"), config.amqp);
   read_store(root.section("store"), config.store);
   read_processing(root.section("processing"), config.processing);
@@ -238,7 +252,22 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
   for (auto& trust_problem : trust_problems)
     diagnostics.add(std::move(trust_problem));
 
-  if (!working_calendar || !envelope || !trust || !diagnostics.empty()) return std::nullopt;
+  std::vector<std::shared_ptr<const notify::OutboundMapping>> outbound;
+  for (const auto& mapping_file : config->outbound.mappings) {
+    if (auto mapping = notify::load_outbound_mapping(mapping_file, diagnostics)) {
+      outbound.push_back(std::move(mapping));
+    }
+  }
+  auto signer =
+      notify::load_signer(config->outbound.signing_key, config->outbound.signing_certificate);
+  if (!signer)
+    diagnostics.add(fmt::format("{}: signing: {}", file.string(), signer.error().message));
+
+  if (!working_calendar || !envelope || !trust || !signer || !diagnostics.empty())
+    return std::nullopt;
+  auto notifications = std::make_shared<const notify::NotificationBuilder>(
+      std::move(outbound), std::move(signer).value(),
+      notify::EnvelopeSettings{config->outbound.sender_id, config->outbound.service_id});
   intake::AlgorithmPolicy policy;
   policy.allowed.insert(config->trust.allowed_algorithms.begin(),
                         config->trust.allowed_algorithms.end());
@@ -256,7 +285,7 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
   return Setup{std::move(*config),
                std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar)),
-               std::move(intake_pipeline)};
+               std::move(intake_pipeline), std::move(notifications)};
 }
 
 }  // namespace nqs::configuration

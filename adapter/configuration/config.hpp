@@ -12,6 +12,9 @@
 namespace nqs::intake {
 class Intake;
 }
+namespace nqs::notify {
+class NotificationBuilder;
+}
 
 namespace nqs::configuration {
 
@@ -41,6 +44,15 @@ struct TrustConfig {
   std::vector<std::filesystem::path> crls;
   std::vector<std::string> allowed_algorithms;
   std::size_t certificate_cache_size = 10000;
+};
+
+// The adapter's own signature on its notifications to the bus, and how they are built.
+struct OutboundConfig {
+  std::filesystem::path signing_key;
+  std::filesystem::path signing_certificate;  // PEM: the adapter's certificate, then its CAs
+  std::string sender_id = "nqs-adapter";
+  std::string service_id = "NQS_VOUCHER";
+  std::vector<std::filesystem::path> mappings;
 };
 
 struct AmqpConfig {
@@ -80,6 +92,7 @@ struct Config {
   CalendarSettings calendar;
   IntakeConfig intake;
   TrustConfig trust;
+  OutboundConfig outbound;
   AmqpConfig amqp;
   StoreConfig store;
   ProcessingConfig processing;
@@ -90,6 +103,7 @@ struct Setup {
   Config config;
   std::shared_ptr<const calendar::WorkingCalendar> calendar;
   std::shared_ptr<const intake::Intake> intake;
+  std::shared_ptr<const notify::NotificationBuilder> notifications;
 };
 
 // Reads config/adapter.yaml alone (no referenced files are parsed).

@@ -59,9 +59,9 @@ class DaemonWithBroker : public ::testing::Test {
                               source_path(std::string("mappings/") + name + ".yaml").string());
     }
     const std::string pki = NQS_TEST_PKI_DIR;
-    config_ =
-        dir_.write("adapter.yaml",
-                   fmt::format(R"(log: {{level: info, format: text}}
+    config_ = dir_.write(
+        "adapter.yaml",
+        fmt::format(R"(log: {{level: info, format: text}}
 calendar:
   files:
 {}intake:
@@ -70,6 +70,8 @@ calendar:
 {}trust:
   anchors: [{}/ca-chain.pem]
   crls: [{}/root.crl.pem, {}/issuing.crl.pem]
+signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
+outbound: {{mappings: [{}]}}
 amqp:
   url: {}
   heartbeat: 10s
@@ -85,8 +87,9 @@ processing:
   outbox_scan_interval: 200ms
   grace_period: 20s
 )",
-                               calendar, source_path("xsd/envelope.xsd").string(), mappings, pki,
-                               pki, pki, vhost_.url(), (dir_.path() / "store.sqlite").string()));
+                    calendar, source_path("xsd/envelope.xsd").string(), mappings, pki, pki, pki,
+                    pki, pki, source_path("mappings/outbound/voucher-delivered.yaml").string(),
+                    vhost_.url(), (dir_.path() / "store.sqlite").string()));
   }
 
   void start_daemon() {

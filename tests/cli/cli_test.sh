@@ -33,6 +33,10 @@ write_config() {
     echo "trust:"
     echo "  anchors: [$PWD/config/trust/local/ca-chain.pem]"
     echo "  crls: [$PWD/config/trust/local/root.crl.pem, $PWD/config/trust/local/issuing.crl.pem]"
+    echo "signing: {key: $PWD/config/trust/local/adapter-sign.key, certificate: $PWD/config/trust/local/adapter-chain.pem}"
+    echo "outbound:"
+    echo "  mappings:"
+    for f in "$PWD"/mappings/outbound/*.yaml; do echo "    - $f"; done
     echo "store: {url: 'sqlite:$work/store.sqlite'}"
     # No broker in these tests: the daemon keeps trying to connect while it runs.
     echo "amqp: {url: 'amqp://guest:guest@127.0.0.1:9/', reconnect_initial_delay: 100ms}"

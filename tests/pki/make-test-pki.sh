@@ -11,14 +11,17 @@
 #   individual-foreign  issued by the foreign CA of the same name
 #   center-head         recognition center BIN 120340501232, head (EKU ...1.2 and ...1.2.1)
 #   center-employee     the same center, an employee (EKU ...1.2 and ...1.2.5)
+#   adapter-sign        the adapter's own key (LMC BIN 140450600708): signs outbound notifications
 #   platform-transport  the NQS platform's system key, BIN 140450600708 (transport signatures)
 # Each has NAME.key (PKCS#8 PEM) and NAME.pem. Trust material: ca-chain.pem (root + issuing CA),
-# root.crl.pem, issuing.crl.pem. Idempotent: an OUTDIR that already has ca-chain.pem is kept
-# unless --force is given.
+# root.crl.pem, issuing.crl.pem. Idempotent: an OUTDIR made by this version of the script (its
+# pki-version file) is kept unless --force is given.
 #   make-test-pki.sh OUTDIR [--force]
 set -euo pipefail
 out=$1
-if [[ -f "$out/ca-chain.pem" && "${2:-}" != "--force" ]]; then exit 0; fi
+# Bump when the set of certificates changes: an older PKI is then made anew.
+version=3
+if [[ "$(cat "$out/pki-version" 2>/dev/null)" == "$version" && "${2:-}" != "--force" ]]; then exit 0; fi
 rm -rf "$out"
 mkdir -p "$out"
 cd "$out"
@@ -144,6 +147,7 @@ issue foreign-issuing individual-foreign "$person" sign_individual
 issue issuing center-head "$center" sign_head
 issue issuing center-employee "$center" sign_employee
 issue issuing platform-transport "/C=KZ/O=NQS Platform/OU=BIN$PLATFORM_BIN/CN=NQS PLATFORM" sign_head
+issue issuing adapter-sign "/C=KZ/O=Labour Mobility Center/OU=BIN$PLATFORM_BIN/CN=NQS ADAPTER" sign_head
 
 # Fixed CRL dates, so that tests can verify at any instant from 2020 to 2045.
 crl_dates="-crl_lastupdate 20200101000000Z -crl_nextupdate 20451231000000Z"
@@ -157,14 +161,17 @@ openssl ca -gencrl -config "$work/foreign-issuing/ca.cnf" -keyfile "$work/foreig
   -cert "$work/foreign-issuing/ca.pem" $crl_dates -out foreign-issuing.crl.pem 2>/dev/null
 
 cat "$work/root/ca.pem" "$work/issuing/ca.pem" > ca-chain.pem
+# The adapter's signing certificate followed by its issuing CA (signing.certificate).
+cat "$work/adapter-sign.pem" "$work/issuing/ca.pem" > adapter-chain.pem
 cp "$work/root/ca.pem" root-ca.pem
 cp "$work/issuing/ca.pem" issuing-ca.pem
 cp "$work/foreign-issuing/ca.pem" foreign-issuing-ca.pem
 cp "$work/foreign-root/ca.pem" foreign-root-ca.pem
 for name in individual-sign individual-auth individual-ecdsa individual-expired individual-revoked \
-            individual-foreign center-head center-employee platform-transport; do
+            individual-foreign center-head center-employee platform-transport adapter-sign; do
   cp "$work/$name.pem" "$name.pem"
   openssl pkcs8 -topk8 -nocrypt -in "$work/$name.key" -out "$name.key"
 done
 chmod 600 ./*.key
+echo "$version" > pki-version
 echo "test PKI written to $out"

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "intake/intake.hpp"
+#include "notify/outbound.hpp"
 #include "test_support.hpp"
 
 namespace nqs::configuration {
@@ -29,6 +30,10 @@ std::string intake_and_trust() {
   const std::string pki = NQS_TEST_PKI_DIR;
   out += "trust:\n  anchors: [" + pki + "/ca-chain.pem]\n  crls: [" + pki + "/root.crl.pem, " +
          pki + "/issuing.crl.pem]\n";
+  out += "signing:\n  key: " + pki + "/adapter-sign.key\n  certificate: " + pki +
+         "/adapter-chain.pem\n";
+  out += "outbound:\n  mappings: [" +
+         test::source_path("mappings/outbound/voucher-delivered.yaml").string() + "]\n";
   return out;
 }
 
@@ -39,8 +44,16 @@ Loaded load(const std::string& adapter_yaml, test::TempDir& dir) {
   dir.write("calendar/kz-2026.yaml", "year: 2026\n");
   const bool own = adapter_yaml.find("intake:") != std::string::npos ||
                    adapter_yaml.find("trust:") != std::string::npos;
-  const auto file =
-      dir.write("adapter.yaml", own ? adapter_yaml : adapter_yaml + intake_and_trust());
+  // A text with its own intake and trust gets the rest of the required sections added.
+  const std::string pki = NQS_TEST_PKI_DIR;
+  const std::string rest = "signing:\n  key: " + pki + "/adapter-sign.key\n  certificate: " + pki +
+                           "/adapter-chain.pem\noutbound:\n  mappings: [" +
+                           test::source_path("mappings/outbound/voucher-delivered.yaml").string() +
+                           "]\n";
+  const auto file = dir.write("adapter.yaml", !own ? adapter_yaml + intake_and_trust()
+                                              : adapter_yaml.find("signing:") != std::string::npos
+                                                  ? adapter_yaml
+                                                  : adapter_yaml + rest);
   Diagnostics diagnostics;
   Loaded loaded;
   loaded.setup = load_setup(file, diagnostics);
@@ -67,6 +80,8 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
   EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 3U);
   ASSERT_NE(setup->intake, nullptr);
+  ASSERT_NE(setup->notifications, nullptr);
+  EXPECT_EQ(setup->notifications->documents(), 5U);
   EXPECT_EQ(setup->intake->trust().anchor_count(), 2U);
   EXPECT_EQ(setup->intake->trust().crl_count(), 2U);
 }
@@ -138,6 +153,18 @@ TEST(Config, EveryProblemIsReportedAtOnceWithItsPath) {
           "adapter.yaml:12:7: calendar.files[2]: file not found: calendar/kz-2030.yaml",
           "adapter.yaml:13:7: calendar.files[3]: expected text, found a mapping",
           "adapter.yaml:1:1: loging: unknown key, did you mean 'log'?"));
+}
+
+TEST(Config, TheSigningKeyMustMatchItsCertificate) {
+  test::TempDir dir;
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+  const auto at = text.find("adapter-chain.pem");
+  text.replace(at, std::string("adapter-chain.pem").size(), "center-head.pem");
+  EXPECT_THAT(load(text, dir).problems,
+              ElementsAre(HasSubstr("signing: " + pki +
+                                    "/center-head.pem: the first certificate is "
+                                    "not the one of the key")));
 }
 
 TEST(Config, TransportSendersAreChecked) {

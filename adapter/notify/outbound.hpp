@@ -1,0 +1,75 @@
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/instant.hpp"
+#include "common/result.hpp"
+#include "configuration/yaml_reader.hpp"
+#include "domain/lifecycle.hpp"
+#include "intake/schema_set.hpp"
+
+namespace nqs::notify {
+
+// One element of an outbound document: a field's value, a list of `each` elements, or a nested
+// group of elements.
+struct ElementSpec {
+  std::string element;
+  std::string from;  // the notification field
+  std::string each;  // for a list: the element of each item
+  std::vector<ElementSpec> elements;
+};
+
+// mappings/outbound/<document>.yaml: the document element, its schema and its elements in order.
+struct OutboundMapping {
+  std::filesystem::path source;
+  std::string ns;
+  std::string element;
+  std::shared_ptr<const intake::Schema> schema;
+  std::vector<ElementSpec> elements;
+};
+
+std::shared_ptr<const OutboundMapping> load_outbound_mapping(
+    const std::filesystem::path& file, configuration::Diagnostics& diagnostics);
+
+// The adapter's signing key and its certificate chain (signing.key, signing.certificate).
+struct Signer {
+  std::shared_ptr<EVP_PKEY> key;
+  std::vector<std::shared_ptr<X509>> certificates;  // the adapter's first, then its CAs
+};
+Result<Signer> load_signer(const std::filesystem::path& key,
+                           const std::filesystem::path& certificates);
+
+struct EnvelopeSettings {
+  std::string sender_id = "nqs-adapter";
+  std::string service_id = "NQS_VOUCHER";
+};
+
+// Builds the signed SHEP envelopes of the notifications to the government bus (messages.md,
+// "Notifications to the government bus"): the document from its mapping, validated against its
+// own schema, signed with the profile of messages.md (enveloped, exclusive c14n, SHA-256, the
+// certificate chain in ds:X509Data), so that any XMLDSig tool can verify it.
+class NotificationBuilder {
+ public:
+  NotificationBuilder(std::vector<std::shared_ptr<const OutboundMapping>> mappings, Signer signer,
+                      EnvelopeSettings envelope);
+
+  // `message_id` and `correlation_id` go into requestInfo (correlation: the input's messageId).
+  [[nodiscard]] Result<std::string> build(const domain::NotificationOut& notification,
+                                          const std::string& message_id,
+                                          const std::string& correlation_id, Instant now) const;
+  [[nodiscard]] std::size_t documents() const { return by_element_.size(); }
+
+ private:
+  std::map<std::string, std::shared_ptr<const OutboundMapping>, std::less<>> by_element_;
+  Signer signer_;
+  EnvelopeSettings envelope_;
+};
+
+}  // namespace nqs::notify

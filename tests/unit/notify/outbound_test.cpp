@@ -1,0 +1,175 @@
+// Outbound notifications: built from the lifecycle's fields, valid against their schemas, in the
+// SHEP envelope, signed with the adapter's key so that another XMLDSig tool (the xmlsec1 command
+// line) verifies them.
+#include "notify/outbound.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <libxml/parser.h>
+
+#include <boost/json/parse.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "intake/signature.hpp"
+#include "intake/xml.hpp"
+#include "test_support.hpp"
+
+namespace nqs::notify {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kDocuments[] = {"application-refused", "application-to-recognition-center",
+                                      "voucher-delivered", "voucher-validity-extended",
+                                      "voucher-annulled"};
+
+class Outbound : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string pki = NQS_TEST_PKI_DIR;
+    // The adapter's certificate followed by its issuing CA, as signing.certificate holds them.
+    std::ifstream leaf(pki + "/adapter-sign.pem"), issuing(pki + "/issuing-ca.pem");
+    chain_ = dir_.write("chain.pem", std::string(std::istreambuf_iterator<char>(leaf), {}) +
+                                         std::string(std::istreambuf_iterator<char>(issuing), {}));
+    auto signer = load_signer(pki + "/adapter-sign.key", chain_);
+    ASSERT_TRUE(signer.has_value()) << signer.error().message;
+    configuration::Diagnostics diagnostics;
+    std::vector<std::shared_ptr<const OutboundMapping>> mappings;
+    for (const char* name : kDocuments) {
+      mappings.push_back(load_outbound_mapping(
+          test::source_path(std::string("mappings/outbound/") + name + ".yaml"), diagnostics));
+    }
+    ASSERT_TRUE(diagnostics.empty()) << test::join(diagnostics.problems());
+    builder_ =
+        std::make_unique<NotificationBuilder>(std::move(mappings), std::move(signer).value(),
+                                              EnvelopeSettings{"nqs-adapter", "NQS_VOUCHER"});
+  }
+
+  std::string build(const domain::NotificationOut& notification) {
+    auto built = builder_->build(notification, "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98",
+                                 "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11",
+                                 *parse_instant("2025-09-08T12:00:00+05:00"));
+    EXPECT_TRUE(built.has_value()) << (built ? "" : built.error().message);
+    return built ? built.value() : std::string();
+  }
+
+  // Verifies with the xmlsec1 command-line tool against the test PKI; returns its exit status.
+  int xmlsec1_verify(const std::string& bytes, const std::string& element) {
+    const auto file = dir_.write("notification.xml", bytes);
+    const std::string command = fmt::format(
+        "xmlsec1 --verify --trusted-pem {}/ca-chain.pem --id-attr:Id urn:kz:enbek:nqs:voucher:1:{} "
+        "{} >{} 2>&1",
+        NQS_TEST_PKI_DIR, element, file.string(), (dir_.path() / "xmlsec1.out").string());
+    return std::system(command.c_str());
+  }
+
+  test::TempDir dir_;
+  std::filesystem::path chain_;
+  std::unique_ptr<NotificationBuilder> builder_;
+};
+
+domain::NotificationOut notification(const char* document, const char* fields) {
+  return {document, boost::json::parse(fields).as_object()};
+}
+
+const domain::NotificationOut kDelivered = notification(
+    "VoucherDelivered",
+    R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10",
+        "iin": "850101300124", "issuedOn": "2025-09-08", "validUntil": "2025-11-07",
+        "centerBin": "120340501232", "centerName": "ТОО Тестовый центр признания"})");
+
+TEST_F(Outbound, EveryNotificationIsValidSignedAndVerifiableByXmlsec1) {
+  const std::vector<domain::NotificationOut> all{
+      notification(
+          "ApplicationRefused",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "iin": "850101300124",
+                       "stage": "automatic", "reasons": ["deadline_passed", "no_quota_left"]})"),
+      notification(
+          "ApplicationToRecognitionCenter",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "iin": "850101300124",
+                       "centerBin": "120340501232", "centerName": "Center"})"),
+      kDelivered,
+      notification("VoucherValidityExtended",
+                   R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "iin": "850101300124",
+                       "sheetNumber": "LN-1", "validUntil": "2025-11-17"})"),
+      notification("VoucherAnnulled",
+                   R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "iin": "850101300124",
+                       "reason": "expired"})"),
+  };
+  std::string problem;
+  const auto envelope = intake::Schema::load(test::source_path("xsd/envelope.xsd"), problem);
+  ASSERT_TRUE(envelope) << problem;
+  for (const auto& item : all) {
+    const auto bytes = build(item);
+    ASSERT_FALSE(bytes.empty());
+    intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                     XML_PARSE_NONET));
+    ASSERT_TRUE(doc);
+    EXPECT_FALSE(envelope->validate_document(doc.get()).has_value()) << item.document;
+    EXPECT_THAT(bytes, HasSubstr("<messageId>3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98</messageId>"));
+    EXPECT_THAT(bytes,
+                HasSubstr("<correlationId>8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11</correlationId>"));
+    EXPECT_THAT(bytes, HasSubstr("<senderId>nqs-adapter</senderId>"));
+    EXPECT_EQ(xmlsec1_verify(bytes, item.document), 0) << item.document << "\n" << bytes;
+  }
+}
+
+TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {
+  const auto bytes = build(kDelivered);
+  intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                   XML_PARSE_NONET));
+  xmlNode* data = xmlDocGetRootElement(doc.get());
+  for (const char* name : {"Body", "SendMessage", "request", "requestData", "data"}) {
+    for (xmlNode* child = data->children; child != nullptr; child = child->next) {
+      if (child->type == XML_ELEMENT_NODE && intake::as_view(child->name) == name) {
+        data = child;
+        break;
+      }
+    }
+  }
+  xmlNode* document = intake::element_children(data).front();
+  intake::AlgorithmPolicy policy;
+  policy.allowed = {std::string(intake::kRsaSha256), std::string(intake::kSha256)};
+  auto parts = intake::check_signature_profile(document, policy);
+  ASSERT_TRUE(std::holds_alternative<intake::SignatureParts>(parts))
+      << std::get<intake::Rejection>(parts).detail;
+  EXPECT_EQ(std::get<intake::SignatureParts>(parts).intermediates_der.size(), 1U)
+      << "the issuing CA follows";
+}
+
+TEST_F(Outbound, AlteredNotificationsFailVerification) {
+  auto bytes = build(kDelivered);
+  const auto at = bytes.find("2025-11-07");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 10, "2026-11-07");
+  EXPECT_NE(xmlsec1_verify(bytes, "VoucherDelivered"), 0);
+}
+
+TEST_F(Outbound, WhatDoesNotFitItsSchemaIsNotSent) {
+  auto missing = kDelivered;
+  missing.fields.erase("validUntil");
+  auto built = builder_->build(missing, "3c2b1a09", "", *parse_instant("2025-09-08T12:00:00Z"));
+  ASSERT_FALSE(built.has_value());
+  EXPECT_THAT(built.error().message, HasSubstr("no field 'validUntil' for ValidUntil"));
+  auto bad = kDelivered;
+  bad.fields["iin"] = "85010130012";
+  built = builder_->build(bad, "3c2b1a09", "", *parse_instant("2025-09-08T12:00:00Z"));
+  ASSERT_FALSE(built.has_value());
+  EXPECT_THAT(built.error().message, HasSubstr("VoucherDelivered does not fit its schema"));
+  EXPECT_FALSE(builder_
+                   ->build(notification("VoucherTransferred", "{}"), "x", "",
+                           *parse_instant("2025-09-08T12:00:00Z"))
+                   .has_value());
+}
+
+TEST(OutboundSigner, TheKeyMustMatchTheCertificate) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto mismatched = load_signer(pki + "/adapter-sign.key", pki + "/center-head.pem");
+  ASSERT_FALSE(mismatched.has_value());
+  EXPECT_THAT(mismatched.error().message, HasSubstr("is not the one of the key"));
+  EXPECT_FALSE(load_signer(pki + "/nothing.key", pki + "/adapter-sign.pem").has_value());
+}
+
+}  // namespace
+}  // namespace nqs::notify
