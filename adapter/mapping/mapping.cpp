@@ -481,6 +481,22 @@ const boost::json::value* find_path(const boost::json::object& payload, std::str
   }
 }
 
+DocumentHeader read_document_header(Reader& root) {
+  DocumentHeader header;
+  auto document = root.section("document");
+  if (auto ns = document.required("namespace")) header.ns = ns->as_text().value_or("");
+  if (auto element = document.required("element")) header.element = element->as_text().value_or("");
+  document.finish();
+  if (auto schema = root.required("schema")) {
+    if (auto path = schema->as_existing_file()) {
+      std::string problem;
+      header.schema = intake::Schema::load(*path, problem);
+      if (!header.schema) schema->problem(problem);
+    }
+  }
+  return header;
+}
+
 std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path& file,
                                                     Diagnostics& diagnostics) {
   auto root = Reader::open(file, diagnostics);
@@ -489,19 +505,10 @@ std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path&
   auto mapping = std::make_shared<DocumentMapping>();
   mapping->source = file;
 
-  auto document = root->section("document");
-  if (auto ns = document.required("namespace")) mapping->ns = ns->as_text().value_or("");
-  if (auto element = document.required("element"))
-    mapping->element = element->as_text().value_or("");
-  document.finish();
-
-  if (auto schema = root->required("schema")) {
-    if (auto path = schema->as_existing_file()) {
-      std::string problem;
-      mapping->schema = intake::Schema::load(*path, problem);
-      if (!mapping->schema) schema->problem(problem);
-    }
-  }
+  auto header = read_document_header(*root);
+  mapping->ns = std::move(header.ns);
+  mapping->element = std::move(header.element);
+  mapping->schema = std::move(header.schema);
   for (auto& [prefix, uri] : root->section("namespaces").entries()) {
     if (auto text = uri.as_text()) mapping->namespaces.emplace_back(prefix, *text);
   }

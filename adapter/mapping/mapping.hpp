@@ -91,6 +91,15 @@ struct DocumentMapping {
   [[nodiscard]] std::string document_type() const { return element; }
 };
 
+// The header every mapping file starts with, inbound or outbound: `document` (namespace and
+// element: the qualified name it is about) and `schema` (compiled). Problems are recorded.
+struct DocumentHeader {
+  std::string ns;
+  std::string element;
+  std::shared_ptr<const intake::Schema> schema;
+};
+DocumentHeader read_document_header(configuration::Reader& root);
+
 // Reads a mapping file, compiling its schema and XPaths; problems are recorded and give nothing.
 std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path& file,
                                                     configuration::Diagnostics& diagnostics);

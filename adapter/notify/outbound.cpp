@@ -9,6 +9,7 @@
 
 #include "intake/signature.hpp"
 #include "intake/xml.hpp"
+#include "mapping/mapping.hpp"
 
 namespace nqs::notify {
 namespace {
@@ -83,18 +84,10 @@ std::shared_ptr<const OutboundMapping> load_outbound_mapping(const std::filesyst
   const auto before = diagnostics.problems().size();
   auto mapping = std::make_shared<OutboundMapping>();
   mapping->source = file;
-  auto document = root->section("document");
-  if (auto ns = document.required("namespace")) mapping->ns = ns->as_text().value_or("");
-  if (auto element = document.required("element"))
-    mapping->element = element->as_text().value_or("");
-  document.finish();
-  if (auto schema = root->required("schema")) {
-    if (auto path = schema->as_existing_file()) {
-      std::string problem;
-      mapping->schema = intake::Schema::load(*path, problem);
-      if (!mapping->schema) schema->problem(problem);
-    }
-  }
+  auto header = mapping::read_document_header(*root);
+  mapping->ns = std::move(header.ns);
+  mapping->element = std::move(header.element);
+  mapping->schema = std::move(header.schema);
   mapping->elements = read_elements(*root, "elements");
   if (mapping->elements.empty() && diagnostics.problems().size() == before) {
     root->problem("elements: an outbound document needs at least one element");
