@@ -230,6 +230,7 @@ calendar:
 trust:
   anchors: [{}/ca-chain.pem]
   crls: [{}/root.crl.pem, {}/issuing.crl.pem]
+domain: {{mci: {{2025: 3932}}}}
 signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
 outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: 64}}

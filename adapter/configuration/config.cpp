@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <set>
 
@@ -165,6 +166,23 @@ void read_outbound(Reader signing, Reader outbound, OutboundConfig& out) {
   outbound.finish();
 }
 
+void read_domain(Reader domain, DomainConfig& out) {
+  auto mci = domain.section("mci");
+  for (auto& [key, value] : mci.entries()) {
+    int year = 0;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), year);
+    if (ec != std::errc{} || end != key.data() + key.size() || year < 2000 || year > 2100) {
+      value.problem(fmt::format("'{}' is not a year", key));
+      continue;
+    }
+    if (auto tenge = value.as_integer(1, 1'000'000)) out.mci[year] = *tenge;
+  }
+  if (out.mci.empty()) {
+    mci.problem("give the MCI of at least one year (art. 14-15 caps and assistance depend on it)");
+  }
+  domain.finish();
+}
+
 void read_processing(Reader processing, ProcessingConfig& out) {
   out.retry_initial_delay = processing.duration("retry_initial_delay", milliseconds{10}, minutes{5},
                                                 out.retry_initial_delay);
@@ -203,6 +221,7 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
 
   read_intake(root.section("intake"), config.intake);
   read_trust(root.section("trust"), config.trust);
+  read_domain(root.section("domain"), config.domain);
   read_outbound(root.section("signing"), root.section("outbound"), config.outbound);
   read_amqp(root.section("amqp"), config.amqp);
   read_store(root.section("store"), config.store);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,12 @@ struct TrustConfig {
   std::vector<std::filesystem::path> crls;
   std::vector<std::string> allowed_algorithms;
   std::size_t certificate_cache_size = 10000;
+};
+
+// The monthly calculation index of each financial year, in tenge (domain.md "Money": set by the
+// budget law each year).
+struct DomainConfig {
+  std::map<int, std::int64_t> mci;
 };
 
 // The adapter's own signature on its notifications to the bus, and how they are built.
@@ -92,6 +99,7 @@ struct Config {
   CalendarSettings calendar;
   IntakeConfig intake;
   TrustConfig trust;
+  DomainConfig domain;
   OutboundConfig outbound;
   AmqpConfig amqp;
   StoreConfig store;

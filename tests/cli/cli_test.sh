@@ -33,6 +33,7 @@ write_config() {
     echo "trust:"
     echo "  anchors: [$PWD/config/trust/local/ca-chain.pem]"
     echo "  crls: [$PWD/config/trust/local/root.crl.pem, $PWD/config/trust/local/issuing.crl.pem]"
+    echo "domain: {mci: {2025: 3932}}"
     echo "signing: {key: $PWD/config/trust/local/adapter-sign.key, certificate: $PWD/config/trust/local/adapter-chain.pem}"
     echo "outbound:"
     echo "  mappings:"

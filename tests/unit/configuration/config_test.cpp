@@ -30,6 +30,7 @@ std::string intake_and_trust() {
   const std::string pki = NQS_TEST_PKI_DIR;
   out += "trust:\n  anchors: [" + pki + "/ca-chain.pem]\n  crls: [" + pki + "/root.crl.pem, " +
          pki + "/issuing.crl.pem]\n";
+  out += "domain: {mci: {2025: 3932}}\n";
   out += "signing:\n  key: " + pki + "/adapter-sign.key\n  certificate: " + pki +
          "/adapter-chain.pem\n";
   out += "outbound:\n  mappings: [" +
@@ -46,10 +47,10 @@ Loaded load(const std::string& adapter_yaml, test::TempDir& dir) {
                    adapter_yaml.find("trust:") != std::string::npos;
   // A text with its own intake and trust gets the rest of the required sections added.
   const std::string pki = NQS_TEST_PKI_DIR;
-  const std::string rest = "signing:\n  key: " + pki + "/adapter-sign.key\n  certificate: " + pki +
-                           "/adapter-chain.pem\noutbound:\n  mappings: [" +
-                           test::source_path("mappings/outbound/voucher-delivered.yaml").string() +
-                           "]\n";
+  const std::string rest =
+      "domain: {mci: {2025: 3932}}\nsigning:\n  key: " + pki +
+      "/adapter-sign.key\n  certificate: " + pki + "/adapter-chain.pem\noutbound:\n  mappings: [" +
+      test::source_path("mappings/outbound/voucher-delivered.yaml").string() + "]\n";
   const auto file = dir.write("adapter.yaml", !own ? adapter_yaml + intake_and_trust()
                                               : adapter_yaml.find("signing:") != std::string::npos
                                                   ? adapter_yaml
@@ -80,6 +81,8 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
   EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 3U);
   ASSERT_NE(setup->intake, nullptr);
+  EXPECT_EQ(setup->config.domain.mci.at(2025), 3932);
+  EXPECT_EQ(setup->config.domain.mci.size(), 4U);
   ASSERT_NE(setup->notifications, nullptr);
   EXPECT_EQ(setup->notifications->documents(), 5U);
   EXPECT_EQ(setup->intake->trust().anchor_count(), 2U);
@@ -165,6 +168,18 @@ TEST(Config, TheSigningKeyMustMatchItsCertificate) {
               ElementsAre(HasSubstr("signing: " + pki +
                                     "/center-head.pem: the first certificate is "
                                     "not the one of the key")));
+}
+
+TEST(Config, TheMciIsGivenPerYear) {
+  test::TempDir dir;
+  auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+  const auto at = text.find("domain: {mci: {2025: 3932}}");
+  text.replace(at, std::string("domain: {mci: {2025: 3932}}").size(),
+               "domain: {mci: {twenty: 1, 2025: -5}}");
+  EXPECT_THAT(load(text, dir).problems,
+              ElementsAre(HasSubstr("domain.mci.twenty: 'twenty' is not a year"),
+                          HasSubstr("domain.mci.2025: -5 is out of range [1, 1000000]"),
+                          HasSubstr("domain.mci: give the MCI of at least one year")));
 }
 
 TEST(Config, TransportSendersAreChecked) {
