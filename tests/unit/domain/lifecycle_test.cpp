@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include "calendar/calendar_files.hpp"
+#include "domain/application_json.hpp"
 #include "test_support.hpp"
 
 namespace nqs::domain {
@@ -288,6 +289,51 @@ TEST(Lifecycle, PaymentsMustMatchTheComputedAmounts) {
                  "2025-10-20T10:00:00+05:00")
                 .next.stage,
             Stage::paid);
+}
+
+void expect_round_trip(const Application& application) {
+  const auto json = to_json(application);
+  auto back = application_from_json(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(to_json(back.value()), json) << "stage " << stage_name(application.stage);
+}
+
+TEST(ApplicationJson, EveryStageRoundTripsThroughTheStoredForm) {
+  auto a = with_voucher();
+  expect_round_trip(a);
+  auto d =
+      step(&a, SickLeaveSubmitted{"850101300124", "LN-1", {day("2025-09-20"), day("2025-09-29")}},
+           "2025-09-30T11:00:00+05:00");
+  expect_round_trip(d.next);  // with a pending sick leave
+  d = step(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-17")},
+           "2025-10-01T10:00:00+05:00");
+  expect_round_trip(d.next);  // with a granted one
+  d = step(&d.next, OutcomeRecorded{"120340501232", "191010000", true, {}},
+           "2025-10-16T10:00:00+05:00");
+  d = step(&d.next, ActReceived{"120340501232", "ACT-1", 2025, 3'000'000, {}},
+           "2025-10-17T10:00:00+05:00");
+  expect_round_trip(d.next);  // with money
+  for (auto stage : {Stage::refused_automatic, Stage::annulled, Stage::paid}) {
+    auto copy = d.next;
+    copy.stage = stage;
+    expect_round_trip(copy);
+    EXPECT_EQ(stage_named(stage_name(stage)), stage);
+  }
+}
+
+TEST(ApplicationJson, ACorruptRowIsAnErrorNotADefault) {
+  auto json = to_json(with_voucher());
+  json["stage"] = "lost";
+  auto bad = application_from_json(json);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_THAT(bad.error().message, HasSubstr("stage is unknown"));
+  json = to_json(with_voucher());
+  json["issuedOn"] = "2025-02-30";
+  EXPECT_THAT(application_from_json(json).error().message, HasSubstr("issuedOn is not a date"));
+  json = to_json(with_voucher());
+  json.erase("quotaYear");
+  EXPECT_THAT(application_from_json(json).error().message,
+              HasSubstr("quotaYear is not an integer"));
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+#include "domain/application_json.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "configuration/yaml_reader.hpp"
+
+namespace nqs::domain {
+namespace {
+
+constexpr std::array kStages{Stage::refused_automatic,
+                             Stage::with_career_center,
+                             Stage::refused_career_center,
+                             Stage::with_lmc,
+                             Stage::with_recognition_center,
+                             Stage::rejected_by_center,
+                             Stage::refused_recognition_center,
+                             Stage::confirmed,
+                             Stage::voucher_active,
+                             Stage::extension_requested,
+                             Stage::used,
+                             Stage::act_received,
+                             Stage::paid,
+                             Stage::annulled};
+
+boost::json::value date_or_null(const std::optional<calendar::Date>& day) {
+  return day ? boost::json::value(calendar::to_string(*day)) : boost::json::value(nullptr);
+}
+
+boost::json::object leave_json(const SickLeave& leave) {
+  return {{"from", calendar::to_string(leave.from)}, {"to", calendar::to_string(leave.to)}};
+}
+
+// Reads fields, remembering the first problem.
+class Read {
+ public:
+  explicit Read(const boost::json::object& json) : json_(json) {}
+
+  std::string text(const char* key) {
+    const auto* value = json_.if_contains(key);
+    if (value == nullptr || !value->is_string()) {
+      fail(fmt::format("{} is not a string", key));
+      return {};
+    }
+    return std::string(value->get_string());
+  }
+  std::int64_t integer(const char* key) {
+    const auto* value = json_.if_contains(key);
+    if (value == nullptr || !value->is_int64()) {
+      fail(fmt::format("{} is not an integer", key));
+      return 0;
+    }
+    return value->get_int64();
+  }
+  std::optional<calendar::Date> date(const boost::json::value* value, const std::string& what) {
+    if (value == nullptr || value->is_null()) return std::nullopt;
+    auto parsed =
+        value->is_string() ? configuration::parse_date(value->get_string()) : std::nullopt;
+    if (!parsed) {
+      fail(fmt::format("{} is not a date", what));
+      return std::nullopt;
+    }
+    return calendar::Date{*parsed};
+  }
+  std::optional<calendar::Date> date(const char* key) { return date(json_.if_contains(key), key); }
+  std::optional<SickLeave> leave(const boost::json::value* value, const std::string& what) {
+    if (value == nullptr || value->is_null()) return std::nullopt;
+    if (!value->is_object()) {
+      fail(fmt::format("{} is not an object", what));
+      return std::nullopt;
+    }
+    const auto& object = value->get_object();
+    auto from = date(object.if_contains("from"), what + ".from");
+    auto to = date(object.if_contains("to"), what + ".to");
+    if (!from || !to) {
+      fail(fmt::format("{} lacks its dates", what));
+      return std::nullopt;
+    }
+    return SickLeave{*from, *to};
+  }
+  void fail(std::string problem) {
+    if (problem_.empty()) problem_ = std::move(problem);
+  }
+  [[nodiscard]] const std::string& problem() const { return problem_; }
+
+ private:
+  const boost::json::object& json_;
+  std::string problem_;
+};
+
+}  // namespace
+
+std::optional<Stage> stage_named(std::string_view name) {
+  for (auto stage : kStages) {
+    if (stage_name(stage) == name) return stage;
+  }
+  return std::nullopt;
+}
+
+boost::json::object to_json(const Application& a) {
+  boost::json::object out;
+  out["applicationId"] = a.application_id;
+  out["iin"] = a.iin;
+  out["region"] = a.region;
+  out["permanentRegion"] = a.permanent_region;
+  out["quotaYear"] = a.quota_year;
+  out["profile"] = a.profile == Profile::technical ? "technical" : "social_humanitarian";
+  out["centerBin"] = a.center_bin;
+  out["centerName"] = a.center_name;
+  out["stage"] = stage_name(a.stage);
+  out["voucherId"] = a.voucher_id;
+  out["issuedOn"] = date_or_null(a.issued_on);
+  out["validUntil"] = date_or_null(a.valid_until);
+  boost::json::array leaves;
+  for (const auto& leave : a.sick_leaves)
+    leaves.push_back(leave_json(leave));
+  out["sickLeaves"] = std::move(leaves);
+  out["pendingSickLeave"] =
+      a.pending_sick_leave ? boost::json::value(leave_json(*a.pending_sick_leave)) : nullptr;
+  out["pendingSheetNumber"] = a.pending_sheet_number;
+  out["examRegion"] = a.exam_region;
+  out["actNumber"] = a.act_number;
+  if (a.reimbursement) {
+    out["reimbursement"] =
+        boost::json::object{{"centerTiyn", a.reimbursement->center_tiyn},
+                            {"holderTiyn", a.reimbursement->holder_tiyn},
+                            {"applicantShareTiyn", a.reimbursement->applicant_share_tiyn},
+                            {"capTiyn", a.reimbursement->cap_tiyn}};
+  } else {
+    out["reimbursement"] = nullptr;
+  }
+  out["paidCenterTiyn"] = a.paid_center_tiyn;
+  out["paidHolderTiyn"] = a.paid_holder_tiyn;
+  return out;
+}
+
+Result<Application> application_from_json(const boost::json::object& json) {
+  Read read(json);
+  Application a;
+  a.application_id = read.text("applicationId");
+  a.iin = read.text("iin");
+  a.region = read.text("region");
+  a.permanent_region = read.text("permanentRegion");
+  a.quota_year = static_cast<int>(read.integer("quotaYear"));
+  const auto profile = read.text("profile");
+  if (profile != "technical" && profile != "social_humanitarian") read.fail("profile is unknown");
+  a.profile = profile == "technical" ? Profile::technical : Profile::social_humanitarian;
+  a.center_bin = read.text("centerBin");
+  a.center_name = read.text("centerName");
+  const auto stage = stage_named(read.text("stage"));
+  if (!stage) read.fail("stage is unknown");
+  a.stage = stage.value_or(Stage::with_career_center);
+  a.voucher_id = read.text("voucherId");
+  a.issued_on = read.date("issuedOn");
+  a.valid_until = read.date("validUntil");
+  if (const auto* leaves = json.if_contains("sickLeaves");
+      leaves != nullptr && leaves->is_array()) {
+    std::size_t index = 0;
+    for (const auto& item : leaves->get_array()) {
+      if (auto leave = read.leave(&item, fmt::format("sickLeaves[{}]", index++)))
+        a.sick_leaves.push_back(*leave);
+    }
+  } else {
+    read.fail("sickLeaves is not a list");
+  }
+  a.pending_sick_leave = read.leave(json.if_contains("pendingSickLeave"), "pendingSickLeave");
+  a.pending_sheet_number = read.text("pendingSheetNumber");
+  a.exam_region = read.text("examRegion");
+  a.act_number = read.text("actNumber");
+  if (const auto* money = json.if_contains("reimbursement");
+      money != nullptr && money->is_object()) {
+    Read amounts(money->get_object());
+    a.reimbursement =
+        Reimbursement{amounts.integer("centerTiyn"), amounts.integer("holderTiyn"),
+                      amounts.integer("applicantShareTiyn"), amounts.integer("capTiyn")};
+    if (!amounts.problem().empty()) read.fail("reimbursement." + amounts.problem());
+  }
+  a.paid_center_tiyn = read.integer("paidCenterTiyn");
+  a.paid_holder_tiyn = read.integer("paidHolderTiyn");
+  if (!read.problem().empty()) {
+    return make_error(fmt::format("a stored application is unreadable: {}", read.problem()));
+  }
+  return a;
+}
+
+}  // namespace nqs::domain

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "common/result.hpp"
+#include "domain/lifecycle.hpp"
+
+namespace nqs::domain {
+
+// The Application aggregate as the store keeps it: a JSON object with every field, stages and
+// profiles by name, dates YYYY-MM-DD, money in integer tiyn. from_json refuses anything that
+// to_json would not have written (a corrupt row is an error, not a default).
+boost::json::object to_json(const Application& application);
+Result<Application> application_from_json(const boost::json::object& json);
+
+std::optional<Stage> stage_named(std::string_view name);
+
+}  // namespace nqs::domain
