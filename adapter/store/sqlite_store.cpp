@@ -12,7 +12,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 1> kMigrations{{
+constexpr std::array<std::string_view, 2> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -36,6 +36,37 @@ CREATE TABLE outbox (
   sent_at        TEXT
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
+)sql",
+    // 2: the domain's state (issue 5): applications, quota, the unemployment register.
+    R"sql(
+CREATE TABLE applications (
+  application_id TEXT PRIMARY KEY,
+  iin            TEXT NOT NULL,
+  quota_year     INTEGER NOT NULL,
+  region         TEXT NOT NULL,
+  stage          TEXT NOT NULL,
+  voucher_id     TEXT NOT NULL,
+  act_number     TEXT NOT NULL,
+  state          TEXT NOT NULL
+);
+CREATE INDEX applications_by_person ON applications (iin, quota_year);
+CREATE UNIQUE INDEX applications_by_voucher ON applications (voucher_id) WHERE voucher_id <> '';
+CREATE UNIQUE INDEX applications_by_act ON applications (act_number) WHERE act_number <> '';
+CREATE TABLE quota (
+  region    TEXT NOT NULL,
+  year      INTEGER NOT NULL,
+  allocated INTEGER NOT NULL CHECK (allocated >= 0),
+  reserved  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (region, year),
+  CONSTRAINT quota_within_allocation CHECK (reserved >= 0 AND reserved <= allocated)
+);
+CREATE TABLE unemployment (
+  iin         TEXT PRIMARY KEY,
+  registered  INTEGER NOT NULL,
+  region      TEXT NOT NULL,
+  since       TEXT NOT NULL,
+  occurred_at TEXT NOT NULL
+);
 )sql",
 }};
 
@@ -96,7 +127,7 @@ class SqliteStore final : public Store {
   Result<Recorded> record_input(const InboxEntry& entry,
                                 std::vector<OutboxMessage> outbox) override {
     std::vector<Input> inputs;
-    inputs.push_back(Input{entry, std::move(outbox)});
+    inputs.push_back(Input{entry, std::move(outbox), {}});
     BOOST_OUTCOME_TRY(auto recorded, record_inputs(std::move(inputs)));
     return std::move(recorded.front());
   }
@@ -106,6 +137,9 @@ class SqliteStore final : public Store {
     std::vector<Recorded> results;
     for (auto& input : inputs) {
       auto result = record_in_transaction(input.entry, std::move(input.outbox));
+      if (result && !result.value().duplicate) {
+        if (auto applied = apply(input.changes); !applied) result = applied.error();
+      }
       if (!result) {
         (void)execute("ROLLBACK");
         return result.error();
@@ -159,6 +193,64 @@ class SqliteStore final : public Store {
     return execute("COMMIT");
   }
 
+  Result<std::optional<ApplicationRow>> find_application(const std::string& id) override {
+    return one_application("application_id = ?", id);
+  }
+  Result<std::optional<ApplicationRow>> find_application_by_voucher(
+      const std::string& voucher_id) override {
+    return one_application("voucher_id = ?", voucher_id);
+  }
+  Result<std::optional<ApplicationRow>> find_application_by_act(
+      const std::string& act_number) override {
+    return one_application("act_number = ?", act_number);
+  }
+
+  Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT application_id, iin, quota_year, region, stage, voucher_id, "
+                "act_number, state FROM applications WHERE iin = ? AND quota_year = ? "
+                "ORDER BY application_id"));
+    bind(statement.get(), 1, iin);
+    sqlite3_bind_int(statement.get(), 2, year);
+    std::vector<ApplicationRow> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement.get())) == SQLITE_ROW)
+      rows.push_back(application_row(statement.get()));
+    if (step != SQLITE_DONE) return failure("reading applications");
+    return rows;
+  }
+
+  Result<std::int64_t> quota_left(const std::string& region, int year) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT allocated - reserved FROM quota WHERE region = ? AND year = ?"));
+    bind(statement.get(), 1, region);
+    sqlite3_bind_int(statement.get(), 2, year);
+    const int step = sqlite3_step(statement.get());
+    if (step == SQLITE_DONE) return std::int64_t{0};
+    if (step != SQLITE_ROW) return failure("reading the quota");
+    return static_cast<std::int64_t>(sqlite3_column_int64(statement.get(), 0));
+  }
+
+  Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT iin, registered, region, since, occurred_at FROM unemployment "
+                "WHERE iin = ?"));
+    bind(statement.get(), 1, iin);
+    const int step = sqlite3_step(statement.get());
+    if (step == SQLITE_DONE) return std::optional<UnemploymentRecord>{};
+    if (step != SQLITE_ROW) return failure("reading the unemployment register");
+    UnemploymentRecord record;
+    record.iin = text_column(statement.get(), 0);
+    record.registered = sqlite3_column_int(statement.get(), 1) != 0;
+    record.region = text_column(statement.get(), 2);
+    record.since = text_column(statement.get(), 3);
+    record.occurred_at = instant_column(statement.get(), 4);
+    return std::optional<UnemploymentRecord>{std::move(record)};
+  }
+
   Result<std::int64_t> count_inbox(const std::string& outcome_name) override {
     BOOST_OUTCOME_TRY(auto statement, prepare("SELECT count(*) FROM inbox WHERE outcome = ?"));
     bind(statement.get(), 1, outcome_name);
@@ -180,6 +272,107 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static ApplicationRow application_row(sqlite3_stmt* statement) {
+    ApplicationRow row;
+    row.application_id = text_column(statement, 0);
+    row.iin = text_column(statement, 1);
+    row.quota_year = sqlite3_column_int(statement, 2);
+    row.region = text_column(statement, 3);
+    row.stage = text_column(statement, 4);
+    row.voucher_id = text_column(statement, 5);
+    row.act_number = text_column(statement, 6);
+    row.state_json = text_column(statement, 7);
+    return row;
+  }
+
+  Result<std::optional<ApplicationRow>> one_application(const char* where,
+                                                        const std::string& value) {
+    const std::string sql = std::string(
+                                "SELECT application_id, iin, quota_year, region, stage, "
+                                "voucher_id, act_number, state FROM applications WHERE ") +
+                            where;
+    BOOST_OUTCOME_TRY(auto statement, prepare(sql.c_str()));
+    bind(statement.get(), 1, value);
+    const int step = sqlite3_step(statement.get());
+    if (step == SQLITE_DONE) return std::optional<ApplicationRow>{};
+    if (step != SQLITE_ROW) return failure("reading an application");
+    return std::optional<ApplicationRow>{application_row(statement.get())};
+  }
+
+  // Writes the state an input changes, inside its transaction.
+  Result<void> apply(const StateChanges& changes) {
+    for (const auto& row : changes.applications) {
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare("INSERT INTO applications (application_id, iin, quota_year, region, "
+                  "stage, voucher_id, act_number, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (application_id) DO UPDATE SET iin = excluded.iin, "
+                  "quota_year = excluded.quota_year, region = excluded.region, stage = "
+                  "excluded.stage, voucher_id = excluded.voucher_id, act_number = "
+                  "excluded.act_number, state = excluded.state"));
+      bind(statement.get(), 1, row.application_id);
+      bind(statement.get(), 2, row.iin);
+      sqlite3_bind_int(statement.get(), 3, row.quota_year);
+      bind(statement.get(), 4, row.region);
+      bind(statement.get(), 5, row.stage);
+      bind(statement.get(), 6, row.voucher_id);
+      bind(statement.get(), 7, row.act_number);
+      bind(statement.get(), 8, row.state_json);
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("writing an application");
+    }
+    for (const auto& allocation : changes.allocations) {
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare("INSERT INTO quota (region, year, allocated) VALUES (?, ?, ?) ON "
+                  "CONFLICT (region, year) DO UPDATE SET allocated = excluded.allocated"));
+      bind(statement.get(), 1, allocation.region);
+      sqlite3_bind_int(statement.get(), 2, allocation.year);
+      sqlite3_bind_int64(statement.get(), 3, allocation.allocated);
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) {
+        return failure(
+            fmt::format("allocating {} vouchers to region {} for {} (fewer than already "
+                        "reserved?)",
+                        allocation.allocated, allocation.region, allocation.year));
+      }
+    }
+    for (const auto& reservation : changes.reservations) {
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare("UPDATE quota SET reserved = reserved + ? WHERE region = ? AND year = ?"));
+      sqlite3_bind_int(statement.get(), 1, reservation.delta);
+      bind(statement.get(), 2, reservation.region);
+      sqlite3_bind_int(statement.get(), 3, reservation.year);
+      // The CHECK constraint refuses a reservation beyond the allocation: two applications cannot
+      // both take the last unit, whatever their order.
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) {
+        return failure(fmt::format("reserving {} of region {} for {}", reservation.delta,
+                                   reservation.region, reservation.year));
+      }
+      if (sqlite3_changes(db_) == 0) {
+        return make_error(fmt::format("region {} has no allocation for {}", reservation.region,
+                                      reservation.year));
+      }
+    }
+    for (const auto& record : changes.unemployment) {
+      // Events may arrive out of order: an older one never overwrites a newer one.
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare("INSERT INTO unemployment (iin, registered, region, since, "
+                  "occurred_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (iin) DO UPDATE SET "
+                  "registered = excluded.registered, region = excluded.region, since = "
+                  "excluded.since, occurred_at = excluded.occurred_at WHERE "
+                  "excluded.occurred_at >= unemployment.occurred_at"));
+      bind(statement.get(), 1, record.iin);
+      sqlite3_bind_int(statement.get(), 2, record.registered ? 1 : 0);
+      bind(statement.get(), 3, record.region);
+      bind(statement.get(), 4, record.since);
+      bind(statement.get(), 5, to_utc_string(record.occurred_at));
+      if (sqlite3_step(statement.get()) != SQLITE_DONE)
+        return failure("writing the unemployment register");
+    }
+    return outcome::success();
+  }
+
   Result<std::vector<OutboxMessage>> read_rows(sqlite3_stmt* statement) {
     std::vector<OutboxMessage> rows;
     int step = 0;

@@ -37,6 +37,48 @@ struct OutboxMessage {
   Instant created_at{};
 };
 
+// The domain's state as the store keeps it (the lifecycle's aggregate in JSON, with the columns
+// it is looked up by).
+struct ApplicationRow {
+  std::string application_id;
+  std::string iin;
+  int quota_year = 0;
+  std::string region;
+  std::string stage;
+  std::string voucher_id;  // empty until issued
+  std::string act_number;  // empty until the act
+  std::string state_json;
+};
+
+// Rules 380 art. 18: vouchers allocated to a region for each year of a period.
+struct QuotaAllocation {
+  std::string region;
+  int year = 0;
+  std::int64_t allocated = 0;
+};
+// A unit of a region's allocation reserved (+1) or released (-1).
+struct QuotaReservation {
+  std::string region;
+  int year = 0;
+  int delta = 0;
+};
+// The AIS's unemployment register, as its UnemployedStatusChanged events say.
+struct UnemploymentRecord {
+  std::string iin;
+  bool registered = false;
+  std::string region;
+  std::string since;  // YYYY-MM-DD
+  Instant occurred_at{};
+};
+
+// State written in the same transaction as the input that changes it.
+struct StateChanges {
+  std::vector<ApplicationRow> applications;      // inserted or replaced
+  std::vector<QuotaAllocation> allocations;      // replace the allocation of a region and year
+  std::vector<QuotaReservation> reservations;    // never beyond the allocation, never below 0
+  std::vector<UnemploymentRecord> unemployment;  // kept only if not older than what is known
+};
+
 // What recording an input did.
 struct Recorded {
   bool duplicate = false;             // the key was already in the inbox: nothing written
@@ -61,6 +103,7 @@ class Store {
   struct Input {
     InboxEntry entry;
     std::vector<OutboxMessage> outbox;
+    StateChanges changes;  // applied only if the input is not a duplicate
   };
   virtual Result<std::vector<Recorded>> record_inputs(std::vector<Input> inputs) = 0;
   // Outbox rows not yet confirmed by the broker, oldest first.
@@ -69,6 +112,17 @@ class Store {
   virtual Result<std::vector<OutboxMessage>> pending_outbox_of(const std::string& input_key) = 0;
   // Marks rows as confirmed by the broker.
   virtual Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) = 0;
+  // The domain's state.
+  virtual Result<std::optional<ApplicationRow>> find_application(
+      const std::string& application_id) = 0;
+  virtual Result<std::optional<ApplicationRow>> find_application_by_voucher(
+      const std::string& voucher_id) = 0;
+  virtual Result<std::optional<ApplicationRow>> find_application_by_act(
+      const std::string& act_number) = 0;
+  virtual Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) = 0;
+  // Units left in a region's allocation for a year; 0 when no allocation is known.
+  virtual Result<std::int64_t> quota_left(const std::string& region, int year) = 0;
+  virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
   // Counts, for tests and operations.
   virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;
   virtual Result<std::int64_t> count_pending_outbox() = 0;

@@ -44,7 +44,7 @@ std::unique_ptr<Store> open(const test::TempDir& dir) {
 TEST(SqliteStore, RecordsAnInputWithItsOutboxInOneTransaction) {
   test::TempDir dir;
   auto store = open(dir);
-  EXPECT_EQ(store->schema_version().value(), 1);
+  EXPECT_EQ(store->schema_version().value(), 2);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -112,7 +112,7 @@ TEST(SqliteStore, CommittedDataSurvivesReopening) {
     ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
   }
   auto reopened = open(dir);
-  EXPECT_EQ(reopened->schema_version().value(), 1) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 2) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -147,6 +147,114 @@ TEST(SqliteStore, AnUnwritablePathIsAnError) {
   auto store = open_sqlite(SqliteSettings{"/proc/nqs-adapter/store.sqlite"});
   ASSERT_FALSE(store.has_value());
   EXPECT_THAT(store.error().message, ::testing::HasSubstr("cannot open the store"));
+}
+
+// --- the domain's state
+// ---------------------------------------------------------------------------
+
+Store::Input with_changes(const std::string& key, StateChanges changes) {
+  return Store::Input{entry(key), {}, std::move(changes)};
+}
+
+ApplicationRow application(const std::string& id, const std::string& stage,
+                           const std::string& voucher = "", const std::string& act = "") {
+  return ApplicationRow{id,    "850101300124", 2025, "750000000",
+                        stage, voucher,        act,  "{\"stage\":\"" + stage + "\"}"};
+}
+
+Result<std::vector<Recorded>> record(Store& store, Store::Input input) {
+  std::vector<Store::Input> inputs;
+  inputs.push_back(std::move(input));
+  return store.record_inputs(std::move(inputs));
+}
+
+TEST(SqliteStoreState, ApplicationsAreFoundByIdVoucherActAndPerson) {
+  test::TempDir dir;
+  auto store = open(dir);
+  StateChanges changes;
+  changes.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", changes)).has_value());
+  changes.applications = {application("a-1", "voucher_active", "v-1")};
+  ASSERT_TRUE(record(*store, with_changes("m-2", changes)).has_value());
+  auto found = store->find_application("a-1").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->stage, "voucher_active");
+  EXPECT_EQ(found->state_json, "{\"stage\":\"voucher_active\"}");
+  EXPECT_EQ(store->find_application_by_voucher("v-1").value()->application_id, "a-1");
+  EXPECT_FALSE(store->find_application_by_act("act-1").value().has_value());
+  EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
+  EXPECT_TRUE(store->applications_of("850101300124", 2026).value().empty());
+}
+
+TEST(SqliteStoreState, TheQuotaCannotBeOverReservedWhateverTheOrder) {
+  test::TempDir dir;
+  auto store = open(dir);
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0) << "no allocation known";
+  StateChanges allocate;
+  allocate.allocations = {{"750000000", 2025, 2}};
+  ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 2);
+  StateChanges reserve;
+  reserve.reservations = {{"750000000", 2025, +1}};
+  reserve.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", reserve)).has_value());
+  reserve.applications = {application("a-2", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-2", reserve)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0);
+  // A third taking the last unit fails whole: no application, no inbox entry.
+  reserve.applications = {application("a-3", "with_career_center")};
+  auto refused = record(*store, with_changes("m-3", reserve));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message,
+              ::testing::HasSubstr("reserving 1 of region 750000000 for 2025"));
+  EXPECT_FALSE(store->find_application("a-3").value().has_value());
+  EXPECT_FALSE(store->find_input("m-3").value().has_value());
+  // A release makes room again; a region without an allocation has nothing to reserve.
+  StateChanges release;
+  release.reservations = {{"750000000", 2025, -1}};
+  ASSERT_TRUE(record(*store, with_changes("m-4", release)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 1);
+  StateChanges elsewhere;
+  elsewhere.reservations = {{"190000000", 2025, +1}};
+  auto none = record(*store, with_changes("m-5", elsewhere));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_THAT(none.error().message,
+              ::testing::HasSubstr("region 190000000 has no allocation for 2025"));
+  // An allocation below what is reserved is refused.
+  allocate.allocations = {{"750000000", 2025, 0}};
+  EXPECT_FALSE(record(*store, with_changes("quota-2", allocate)).has_value());
+}
+
+TEST(SqliteStoreState, AnOlderUnemploymentEventNeverOverwritesANewerOne) {
+  test::TempDir dir;
+  auto store = open(dir);
+  StateChanges newer;
+  newer.unemployment = {
+      {"850101300124", true, "750000000", "2025-08-01", at("2025-08-02T10:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("e-2", newer)).has_value());
+  StateChanges older;
+  older.unemployment = {
+      {"850101300124", false, "750000000", "2025-01-01", at("2025-01-02T10:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("e-1", older)).has_value());
+  auto record_now = store->unemployment("850101300124").value();
+  ASSERT_TRUE(record_now.has_value());
+  EXPECT_TRUE(record_now->registered);
+  EXPECT_EQ(record_now->since, "2025-08-01");
+  EXPECT_FALSE(store->unemployment("900515401230").value().has_value());
+}
+
+TEST(SqliteStoreState, ADuplicateInputChangesNothing) {
+  test::TempDir dir;
+  auto store = open(dir);
+  StateChanges first;
+  first.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", first)).has_value());
+  StateChanges again;
+  again.applications = {application("a-1", "paid")};
+  auto duplicate = record(*store, with_changes("m-1", again));
+  ASSERT_TRUE(duplicate.has_value());
+  EXPECT_TRUE(duplicate.value().front().duplicate);
+  EXPECT_EQ(store->find_application("a-1").value()->stage, "with_career_center");
 }
 
 }  // namespace
