@@ -1,6 +1,7 @@
 #include "configuration/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +13,7 @@
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
 #include "notify/outbound.hpp"
+#include "workflow/workflow.hpp"
 
 namespace nqs::configuration {
 namespace {
@@ -261,6 +263,11 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
       diagnostics.add(fmt::format("{}: a second mapping for {{{}}}{}", mapping_file.string(),
                                   mapping->ns, mapping->element));
     }
+    if (!workflow::takes_command(mapping->command)) {
+      diagnostics.add(fmt::format("{}: command: '{}' is not one the workflow takes ({})",
+                                  mapping_file.string(), mapping->command,
+                                  fmt::join(workflow::kCommands, ", ")));
+    }
     mappings.push_back(std::move(mapping));
   }
   std::vector<std::string> trust_problems;
@@ -272,9 +279,18 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     diagnostics.add(std::move(trust_problem));
 
   std::vector<std::shared_ptr<const notify::OutboundMapping>> outbound;
+  std::set<std::string, std::less<>> outbound_documents;
   for (const auto& mapping_file : config->outbound.mappings) {
     if (auto mapping = notify::load_outbound_mapping(mapping_file, diagnostics)) {
+      outbound_documents.insert(mapping->element);
       outbound.push_back(std::move(mapping));
+    }
+  }
+  // The lifecycle sends each of these: one without its mapping would fail at the worst moment.
+  for (const auto document : workflow::kNotifications) {
+    if (!outbound_documents.contains(document)) {
+      diagnostics.add(fmt::format("{}: outbound.mappings: no mapping for the notification {}",
+                                  file.string(), document));
     }
   }
   auto signer =

@@ -6,12 +6,14 @@
 #include <csignal>
 
 #include "daemon/broker_link.hpp"
-#include "daemon/gov_processor.hpp"
 #include "daemon/outbox_relay.hpp"
+#include "daemon/processor.hpp"
+#include "daemon/timer_runner.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
 #include "store/store.hpp"
 #include "version.hpp"
+#include "workflow/workflow.hpp"
 
 namespace nqs::daemon {
 namespace {
@@ -87,6 +89,7 @@ void Daemon::check_stopped() {
       log::warn("grace period over: stopping with work in flight (safe in the store and queues)",
                 {{"inProgress", processor_->in_progress()}});
     }
+    if (timers_) timers_->stop();
     if (relay_) relay_->stop();
     if (link_) link_->stop();
     signals_.cancel();
@@ -139,7 +142,7 @@ int Daemon::run() {
   broker.connection.connect_timeout = config.amqp.connect_timeout;
   broker.connection.prefetch = static_cast<std::uint16_t>(config.amqp.prefetch);
   broker.topology = topology_of(config.amqp);
-  broker.consume = {config.amqp.gov_in};
+  broker.consume = {config.amqp.gov_in, config.amqp.ais_events};
   broker.reconnect_initial = config.amqp.reconnect_initial_delay;
   broker.reconnect_max = config.amqp.reconnect_max_delay;
 
@@ -155,15 +158,22 @@ int Daemon::run() {
       RelaySettings{static_cast<std::size_t>(config.processing.max_in_flight),
                     config.processing.outbox_scan_interval, std::chrono::milliseconds{1000}},
       [this](const store::OutboxMessage& row) { processor_->on_sent(row); });
-  processor_ = std::make_unique<GovProcessor>(
-      io_, *setup_.intake, *store_, *relay_, *link_, clock_,
-      ExchangeNames{config.amqp.ais_commands, config.amqp.dead_letters},
+  workflow_ = std::make_unique<workflow::Workflow>(
+      *setup_.calendar, config.domain.mci, setup_.notifications,
+      workflow::Exchanges{config.amqp.ais_commands, config.amqp.gov_outbound});
+  processor_ = std::make_unique<Processor>(
+      io_, *setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
+      QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},
       RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay});
+  timers_ =
+      std::make_unique<TimerRunner>(io_, *workflow_, *store_, *relay_, clock_, TimerSettings{});
+  processor_->on_timers_changed([this] { timers_->reschedule(); });
 
   wait_for_signal();
   boost::asio::post(io_, [this] {
     link_->start();
     relay_->start();
+    timers_->start();
   });
   io_.run();
   const auto& counters = processor_->counters();

@@ -11,12 +11,16 @@
 namespace nqs::store {
 class Store;
 }
+namespace nqs::workflow {
+class Workflow;
+}
 
 namespace nqs::daemon {
 
 class BrokerLink;
 class OutboxRelay;
-class GovProcessor;
+class Processor;
+class TimerRunner;
 
 // The long-running process: one event loop that the broker link, the processor and the outbox
 // relay run on. SIGTERM or SIGINT stops it gracefully: consumers are cancelled, inputs in flight
@@ -46,7 +50,9 @@ class Daemon {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<BrokerLink> link_;
   std::unique_ptr<OutboxRelay> relay_;
-  std::unique_ptr<GovProcessor> processor_;
+  std::unique_ptr<workflow::Workflow> workflow_;
+  std::unique_ptr<Processor> processor_;
+  std::unique_ptr<TimerRunner> timers_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_;
 };

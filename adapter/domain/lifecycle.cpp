@@ -260,6 +260,11 @@ class Decider {
     decision.next.act_number = input.act_number;
     decision.next.reimbursement = money.value();
     CommandOut command{"RegisterServiceAct", input.payload};
+    // messages.md: centerAmount, holderAssistance, applicantShare in tenge (as PaymentMade's
+    // amount); the same in integer tiyn alongside, for systems that keep tiyn.
+    command.payload["centerAmount"] = format_tenge(money.value().center_tiyn);
+    command.payload["holderAssistance"] = format_tenge(money.value().holder_tiyn);
+    command.payload["applicantShare"] = format_tenge(money.value().applicant_share_tiyn);
     command.payload["centerAmountTiyn"] = money.value().center_tiyn;
     command.payload["holderAssistanceTiyn"] = money.value().holder_tiyn;
     command.payload["applicantShareTiyn"] = money.value().applicant_share_tiyn;

@@ -44,4 +44,11 @@ std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,
   return reasons;
 }
 
+std::string format_tenge(std::int64_t tiyn) {
+  const char* sign = tiyn < 0 ? "-" : "";
+  const auto magnitude =
+      tiyn < 0 ? -static_cast<std::uint64_t>(tiyn) : static_cast<std::uint64_t>(tiyn);
+  return fmt::format("{}{}.{:02d}", sign, magnitude / 100, magnitude % 100);
+}
+
 }  // namespace nqs::domain

@@ -35,6 +35,9 @@ Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_ti
                                     std::string_view exam_region, std::string_view permanent_region,
                                     const MciTable& mci);
 
+// Tiyn as a decimal amount of tenge with two decimals: 2752400 -> "27524.00".
+std::string format_tenge(std::int64_t tiyn);
+
 // --- Voucher validity (art. 10-12) ------------------------------------------------------------
 
 // A sick-leave sheet: its days of temporary incapacity, both ends included (art. 12).

@@ -12,7 +12,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 2> kMigrations{{
+constexpr std::array<std::string_view, 3> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -67,6 +67,17 @@ CREATE TABLE unemployment (
   since       TEXT NOT NULL,
   occurred_at TEXT NOT NULL
 );
+)sql",
+    // 3: durable timers (issue 6): one per kind and subject, found by their due time.
+    R"sql(
+CREATE TABLE timers (
+  kind     TEXT NOT NULL,
+  subject  TEXT NOT NULL,
+  due_ms   INTEGER NOT NULL,
+  payload  TEXT NOT NULL,
+  PRIMARY KEY (kind, subject)
+);
+CREATE INDEX timers_by_due ON timers (due_ms);
 )sql",
 }};
 
@@ -233,6 +244,44 @@ class SqliteStore final : public Store {
     return static_cast<std::int64_t>(sqlite3_column_int64(statement.get(), 0));
   }
 
+  Result<std::optional<Quota>> quota(const std::string& region, int year) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT allocated, reserved FROM quota WHERE region = ? AND year = ?"));
+    bind(statement.get(), 1, region);
+    sqlite3_bind_int(statement.get(), 2, year);
+    const int step = sqlite3_step(statement.get());
+    if (step == SQLITE_DONE) return std::optional<Quota>{};
+    if (step != SQLITE_ROW) return failure("reading the quota");
+    return std::optional<Quota>{
+        Quota{sqlite3_column_int64(statement.get(), 0), sqlite3_column_int64(statement.get(), 1)}};
+  }
+
+  Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT kind, subject, due_ms, payload FROM timers WHERE due_ms <= ? "
+                              "ORDER BY due_ms, kind, subject LIMIT ?"));
+    sqlite3_bind_int64(statement.get(), 1, now.time_since_epoch().count());
+    sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(limit));
+    return read_timers(statement.get());
+  }
+
+  Result<std::vector<TimerRow>> timers_of(const std::string& subject) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT kind, subject, due_ms, payload FROM timers WHERE subject = ? "
+                              "ORDER BY due_ms, kind"));
+    bind(statement.get(), 1, subject);
+    return read_timers(statement.get());
+  }
+
+  Result<std::optional<Instant>> next_timer_due() override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("SELECT min(due_ms) FROM timers"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("reading the timers");
+    if (sqlite3_column_type(statement.get(), 0) == SQLITE_NULL) return std::optional<Instant>{};
+    return std::optional<Instant>{
+        Instant{std::chrono::milliseconds{sqlite3_column_int64(statement.get(), 0)}}};
+  }
+
   Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) override {
     BOOST_OUTCOME_TRY(
         auto statement,
@@ -272,6 +321,21 @@ class SqliteStore final : public Store {
   }
 
  private:
+  Result<std::vector<TimerRow>> read_timers(sqlite3_stmt* statement) {
+    std::vector<TimerRow> timers;
+    int step = 0;
+    while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
+      TimerRow row;
+      row.kind = text_column(statement, 0);
+      row.subject = text_column(statement, 1);
+      row.due = Instant{std::chrono::milliseconds{sqlite3_column_int64(statement, 2)}};
+      row.payload = text_column(statement, 3);
+      timers.push_back(std::move(row));
+    }
+    if (step != SQLITE_DONE) return failure("reading the timers");
+    return timers;
+  }
+
   static ApplicationRow application_row(sqlite3_stmt* statement) {
     ApplicationRow row;
     row.application_id = text_column(statement, 0);
@@ -369,6 +433,29 @@ class SqliteStore final : public Store {
       bind(statement.get(), 5, to_utc_string(record.occurred_at));
       if (sqlite3_step(statement.get()) != SQLITE_DONE)
         return failure("writing the unemployment register");
+    }
+    // Cancellations first: a decision may cancel the timer that fired and set its successor.
+    for (const auto& cancel : changes.cancelled_timers) {
+      BOOST_OUTCOME_TRY(auto statement,
+                        prepare(cancel.due ? "DELETE FROM timers WHERE kind = ? AND subject = ? "
+                                             "AND due_ms = ?"
+                                           : "DELETE FROM timers WHERE kind = ? AND subject = ?"));
+      bind(statement.get(), 1, cancel.kind);
+      bind(statement.get(), 2, cancel.subject);
+      if (cancel.due)
+        sqlite3_bind_int64(statement.get(), 3, cancel.due->time_since_epoch().count());
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("removing a timer");
+    }
+    for (const auto& timer : changes.timers) {
+      BOOST_OUTCOME_TRY(auto statement,
+                        prepare("INSERT INTO timers (kind, subject, due_ms, payload) VALUES (?, ?, "
+                                "?, ?) ON CONFLICT (kind, subject) DO UPDATE SET due_ms = "
+                                "excluded.due_ms, payload = excluded.payload"));
+      bind(statement.get(), 1, timer.kind);
+      bind(statement.get(), 2, timer.subject);
+      sqlite3_bind_int64(statement.get(), 3, timer.due.time_since_epoch().count());
+      bind(statement.get(), 4, timer.payload);
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("writing a timer");
     }
     return outcome::success();
   }

@@ -71,12 +71,40 @@ struct UnemploymentRecord {
   Instant occurred_at{};
 };
 
+// A region's allocation for a year and the units reserved from it.
+struct Quota {
+  std::int64_t allocated = 0;
+  std::int64_t reserved = 0;
+};
+
+// A durable timer: a row written in the same transaction as the state change that sets it (issue
+// 6). One timer of a kind per subject: setting it again moves it.
+struct TimerRow {
+  std::string kind;     // voucher_expiry, ...
+  std::string subject;  // the application it is about
+  Instant due{};
+  std::string payload;  // JSON, what its firing needs; may be empty
+};
+// Removes a timer; with `due`, only if it is still the one due then (it was not moved since).
+struct TimerCancel {
+  std::string kind;
+  std::string subject;
+  std::optional<Instant> due;
+};
+
 // State written in the same transaction as the input that changes it.
 struct StateChanges {
   std::vector<ApplicationRow> applications;      // inserted or replaced
   std::vector<QuotaAllocation> allocations;      // replace the allocation of a region and year
   std::vector<QuotaReservation> reservations;    // never beyond the allocation, never below 0
   std::vector<UnemploymentRecord> unemployment;  // kept only if not older than what is known
+  std::vector<TimerRow> timers;                  // set or moved
+  std::vector<TimerCancel> cancelled_timers;
+
+  [[nodiscard]] bool empty() const {
+    return applications.empty() && allocations.empty() && reservations.empty() &&
+           unemployment.empty() && timers.empty() && cancelled_timers.empty();
+  }
 };
 
 // What recording an input did.
@@ -122,6 +150,12 @@ class Store {
   virtual Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) = 0;
   // Units left in a region's allocation for a year; 0 when no allocation is known.
   virtual Result<std::int64_t> quota_left(const std::string& region, int year) = 0;
+  virtual Result<std::optional<Quota>> quota(const std::string& region, int year) = 0;
+  // Timers due at `now` or before, earliest first.
+  virtual Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) = 0;
+  // The earliest due time of all timers, if any.
+  virtual Result<std::optional<Instant>> next_timer_due() = 0;
+  virtual Result<std::vector<TimerRow>> timers_of(const std::string& subject) = 0;
   virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
   // Counts, for tests and operations.
   virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;

@@ -5,155 +5,22 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <set>
 
-#include "broker_support.hpp"
+#include "daemon_fixture.hpp"
 #include "domain/commands.hpp"
-#include "intake_support.hpp"
 
 namespace nqs::test {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr const char* kGovIn = "nqs.gov.in";
-constexpr const char* kDeadLetters = "nqs.gov.in.dlq";
-constexpr const char* kCommands = "test.commands";  // the test's queue on ais.commands
-
-std::string with_message_id(std::string envelope, const std::string& message_id) {
-  const std::string open = "<messageId>";
-  const auto from = envelope.find(open) + open.size();
-  const auto to = envelope.find("</messageId>", from);
-  envelope.replace(from, to - from, message_id);
-  return envelope;
-}
-
-const std::string& signed_application() {
-  static const std::string bytes = Envelope("voucher-application").sign("individual-sign").bytes();
-  return bytes;
-}
-
-std::string message_id_of(int n) {
-  return fmt::format("00000000-0000-4000-8000-{:012d}", n);
-}
-
-class DaemonWithBroker : public ::testing::Test {
- protected:
-  void SetUp() override {
-    client_ = std::make_unique<TestClient>(vhost_.name());
-    write_config();
-  }
-
-  void write_config(bool bind_commands = true) {
-    if (bind_commands) client_->bind_queue(kCommands, "ais.commands", "#");
-    std::string calendar;
-    for (int year = 2023; year <= 2027; ++year) {
-      calendar += fmt::format(
-          "    - {}\n", source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
-    }
-    std::string mappings;
-    for (const char* name : {"voucher-application", "recognition-center-decision",
-                             "sick-leave-notice", "recognition-outcome", "service-act"}) {
-      mappings += fmt::format("    - {}\n",
-                              source_path(std::string("mappings/") + name + ".yaml").string());
-    }
-    const std::string pki = NQS_TEST_PKI_DIR;
-    config_ = dir_.write(
-        "adapter.yaml",
-        fmt::format(R"(log: {{level: info, format: text}}
-calendar:
-  files:
-{}intake:
-  envelope_schema: {}
-  mappings:
-{}trust:
-  anchors: [{}/ca-chain.pem]
-  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
-domain: {{mci: {{2025: 3932}}}}
-signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
-outbound: {{mappings: [{}]}}
-amqp:
-  url: {}
-  heartbeat: 10s
-  reconnect_initial_delay: 100ms
-  reconnect_max_delay: 1s
-  prefetch: 8
-store:
-  url: sqlite:{}
-  busy_timeout: 100ms
-processing:
-  retry_initial_delay: 50ms
-  retry_max_delay: 1s
-  outbox_scan_interval: 200ms
-  grace_period: 20s
-)",
-                    calendar, source_path("xsd/envelope.xsd").string(), mappings, pki, pki, pki,
-                    pki, pki, source_path("mappings/outbound/voucher-delivered.yaml").string(),
-                    vhost_.url(), (dir_.path() / "store.sqlite").string()));
-  }
-
-  void start_daemon() {
-    daemon_ = std::make_unique<DaemonProcess>(config_, dir_.path() / "daemon.log");
-    daemon_->start();
-    ASSERT_TRUE(eventually([&] {
-      auto state = client_->queue_state(kGovIn);
-      return state && state->second >= 1;
-    })) << "the daemon did not start consuming:\n"
-        << daemon_->log_text();
-  }
-
-  // Waits until the input queue is empty and all of it acknowledged (ready 0 and the daemon done).
-  void wait_until_drained(std::size_t expected_outputs) {
-    ASSERT_TRUE(eventually([&] {
-      collect();
-      return commands_.size() + dead_letters_.size() >= expected_outputs;
-    })) << "outputs: "
-        << commands_.size() << " commands, " << dead_letters_.size() << " dead letters\n"
-        << daemon_->log_text();
-  }
-
-  void collect() {
-    for (auto& message : client_->drain(kCommands))
-      commands_.push_back(std::move(message));
-    for (auto& message : client_->drain(kDeadLetters))
-      dead_letters_.push_back(std::move(message));
-  }
-
-  std::set<std::string> distinct_command_ids() const {
-    std::set<std::string> ids;
-    for (const auto& command : commands_)
-      ids.insert(command.properties.message_id);
-    return ids;
-  }
-
-  std::int64_t inbox_count(const char* outcome) const {
-    sqlite3* db = nullptr;
-    sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
-    sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM inbox WHERE outcome = ?", -1, &statement, nullptr);
-    sqlite3_bind_text(statement, 1, outcome, -1, SQLITE_STATIC);
-    sqlite3_step(statement);
-    const auto count = sqlite3_column_int64(statement, 0);
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return count;
-  }
-
-  TempDir dir_;
-  TestVhost vhost_;
-  std::unique_ptr<TestClient> client_;
-  std::filesystem::path config_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::vector<Received> commands_;
-  std::vector<Received> dead_letters_;
-};
-
 TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
   start_daemon();
   for (int n = 1; n <= 5; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   const std::string altered = with_message_id(signed_application(), message_id_of(6))
                                   .replace(signed_application().find("Сварщик"), 14, "Инженер");
@@ -164,21 +31,34 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
 
   ASSERT_EQ(commands_.size(), 5U);
   EXPECT_EQ(distinct_command_ids().size(), 5U);
-  const auto& command = commands_.front();
-  EXPECT_EQ(command.routing_key, "RegisterApplication");
+  // Nothing is known of the applicant (no UnemployedStatusChanged, no quota): each application is
+  // refused by the automatic checks, to the AIS and, signed, to the bus.
+  const auto first = std::find_if(commands_.begin(), commands_.end(), [](const Received& c) {
+    return boost::json::parse(c.body).at("causationId").as_string() == message_id_of(1);
+  });
+  ASSERT_NE(first, commands_.end());
+  const auto& command = *first;
+  EXPECT_EQ(command.routing_key, "RecordAutomaticRefusal");
   EXPECT_EQ(command.properties.content_type, "application/json");
   EXPECT_TRUE(command.properties.persistent);
   EXPECT_TRUE(command.properties.timestamp.has_value());
   const auto body = boost::json::parse(command.body).as_object();
-  EXPECT_EQ(body.at("type").as_string(), "RegisterApplication");
-  EXPECT_EQ(body.at("correlationId").as_string(), "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10");
-  EXPECT_EQ(command.properties.correlation_id, "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10");
+  EXPECT_EQ(body.at("type").as_string(), "RecordAutomaticRefusal");
+  const std::string application = "a0000000-0000-4000-8000-000000000001";
+  EXPECT_EQ(body.at("correlationId").as_string(), application);
+  EXPECT_EQ(command.properties.correlation_id, application);
   // Deterministic: the id is a function of the input's messageId and the command type.
-  const std::string causation(body.at("causationId").as_string());
   EXPECT_EQ(body.at("commandId").as_string(),
-            domain::command_id_for(causation, "RegisterApplication"));
+            domain::command_id_for(message_id_of(1), "RecordAutomaticRefusal"));
   EXPECT_EQ(command.properties.message_id, body.at("commandId").as_string());
   EXPECT_EQ(body.at("payload").at("applicant").at("iin").as_string(), "850101300124");
+  auto notifications = client_->drain(kOutbound);
+  ASSERT_EQ(notifications.size(), 5U);
+  for (const auto& notification : notifications) {
+    EXPECT_EQ(notification.routing_key, "ApplicationRefused");
+    EXPECT_EQ(notification.properties.content_type, "text/xml");
+    EXPECT_THAT(notification.body, HasSubstr("not_registered_unemployed"));
+  }
 
   ASSERT_EQ(dead_letters_.size(), 2U);
   std::map<std::string, Received> by_id;
@@ -208,7 +88,7 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
 
 TEST_F(DaemonWithBroker, DuplicatesAreAcknowledgedWithoutNewEffects) {
   start_daemon();
-  const auto message = with_message_id(signed_application(), message_id_of(1));
+  const auto message = application_message(1);
   for (int i = 0; i < 3; ++i)
     client_->publish(kGovIn, message, message_id_of(1));
   // The same messageId with other content is kept as a dead letter, not dropped.
@@ -233,8 +113,7 @@ TEST_F(DaemonWithBroker, AnUnroutableCommandHoldsItsInputUntilItCanBeDelivered) 
   // No queue is bound to ais.commands: the command is returned, so not confirmed.
   ASSERT_EQ(broker_ctl(fmt::format("delete_queue -p {} {}", vhost_.name(), kCommands)), 0);
   start_daemon();
-  client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(1)),
-                   message_id_of(1));
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
   ASSERT_TRUE(eventually([&] {
     return daemon_->log_text().find("unroutable") != std::string::npos;
   })) << daemon_->log_text();
@@ -252,15 +131,13 @@ TEST_F(DaemonWithBroker, ABrokerRestartMidStreamLosesNothing) {
   start_daemon();
   constexpr int kInputs = 40;
   for (int n = 1; n <= kInputs / 2; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   client_.reset();  // the test client's connection drops with the restart too
   restart_broker_app();
   client_ = std::make_unique<TestClient>(vhost_.name());
   for (int n = kInputs / 2 + 1; n <= kInputs; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   ASSERT_TRUE(eventually([&] {
     collect();
@@ -279,8 +156,7 @@ TEST_F(DaemonWithBroker, KillMinus9MidStreamAndRestartLosesAndRepeatsNothing) {
   start_daemon();
   constexpr int kInputs = 60;
   for (int n = 1; n <= kInputs; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   ASSERT_TRUE(eventually([&] {
     collect();
@@ -310,8 +186,7 @@ TEST_F(DaemonWithBroker, AQueueDeletedUnderTheConsumerIsDeclaredAgain) {
     return state && state->second >= 1;
   })) << daemon_->log_text();
   EXPECT_THAT(daemon_->log_text(), HasSubstr("cancelled the consumer"));
-  client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(1)),
-                   message_id_of(1));
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
   wait_until_drained(1);
   EXPECT_EQ(commands_.size(), 1U);
   EXPECT_EQ(daemon_->stop(), 0);
@@ -323,8 +198,7 @@ TEST_F(DaemonWithBroker, ABusyStoreHoldsTheInputUntilItCanCommitNeverDeadLetters
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-  client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(1)),
-                   message_id_of(1));
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
   ASSERT_TRUE(eventually([&] {
     return daemon_->log_text().find("transient failure; the input is held") != std::string::npos;
   })) << daemon_->log_text();
@@ -348,8 +222,7 @@ TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {
   client_->bind_full_queue("test.full", "ais.commands", "#", 1);
   start_daemon();
   for (int n = 1; n <= 3; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   ASSERT_TRUE(eventually([&] {
     return daemon_->log_text().find("basic.nack") != std::string::npos;
@@ -389,8 +262,7 @@ TEST_F(DaemonWithBroker, ABrokerAlarmBlocksPublishingVisiblyAndLosesNothing) {
   start_daemon();  // declares the topology
   EXPECT_EQ(daemon_->stop(), 0);
   for (int n = 1; n <= 3; ++n) {
-    client_->publish(kGovIn, with_message_id(signed_application(), message_id_of(n)),
-                     message_id_of(n));
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
   }
   MemoryAlarm alarm;
   ASSERT_TRUE(alarm.raised());

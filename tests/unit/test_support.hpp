@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,18 @@ namespace nqs::test {
 // A file of the source tree (config/, mappings/, xsd/ ...).
 inline std::filesystem::path source_path(const std::string& relative) {
   return std::filesystem::path(NQS_SOURCE_DIR) / relative;
+}
+
+inline std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// `text` with its first `from` replaced by `to` (which must be there).
+inline std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("not in the text: " + from);
+  return text.replace(at, from.size(), to);
 }
 
 inline std::string join(const std::vector<std::string>& lines) {

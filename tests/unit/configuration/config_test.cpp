@@ -19,6 +19,17 @@ struct Loaded {
   std::vector<std::string> problems;
 };
 
+// Every outbound mapping of the source tree, as a YAML flow list.
+std::string outbound_mappings() {
+  std::string out = "[";
+  for (const char* name : {"application-refused", "application-to-recognition-center",
+                           "voucher-delivered", "voucher-validity-extended", "voucher-annulled"}) {
+    if (out.size() > 1) out += ", ";
+    out += test::source_path(std::string("mappings/outbound/") + name + ".yaml").string();
+  }
+  return out + "]";
+}
+
 // Valid intake and trust sections, naming the source tree's schemas and mappings and the test PKI.
 std::string intake_and_trust() {
   std::string out =
@@ -33,8 +44,7 @@ std::string intake_and_trust() {
   out += "domain: {mci: {2025: 3932}}\n";
   out += "signing:\n  key: " + pki + "/adapter-sign.key\n  certificate: " + pki +
          "/adapter-chain.pem\n";
-  out += "outbound:\n  mappings: [" +
-         test::source_path("mappings/outbound/voucher-delivered.yaml").string() + "]\n";
+  out += "outbound:\n  mappings: " + outbound_mappings() + "\n";
   return out;
 }
 
@@ -47,10 +57,10 @@ Loaded load(const std::string& adapter_yaml, test::TempDir& dir) {
                    adapter_yaml.find("trust:") != std::string::npos;
   // A text with its own intake and trust gets the rest of the required sections added.
   const std::string pki = NQS_TEST_PKI_DIR;
-  const std::string rest =
-      "domain: {mci: {2025: 3932}}\nsigning:\n  key: " + pki +
-      "/adapter-sign.key\n  certificate: " + pki + "/adapter-chain.pem\noutbound:\n  mappings: [" +
-      test::source_path("mappings/outbound/voucher-delivered.yaml").string() + "]\n";
+  const std::string rest = "domain: {mci: {2025: 3932}}\nsigning:\n  key: " + pki +
+                           "/adapter-sign.key\n  certificate: " + pki +
+                           "/adapter-chain.pem\noutbound:\n  mappings: " + outbound_mappings() +
+                           "\n";
   const auto file = dir.write("adapter.yaml", !own ? adapter_yaml + intake_and_trust()
                                               : adapter_yaml.find("signing:") != std::string::npos
                                                   ? adapter_yaml
@@ -168,6 +178,24 @@ TEST(Config, TheSigningKeyMustMatchItsCertificate) {
               ElementsAre(HasSubstr("signing: " + pki +
                                     "/center-head.pem: the first certificate is "
                                     "not the one of the key")));
+}
+
+TEST(Config, EveryNotificationNeedsItsMappingAndEveryCommandItsWorkflow) {
+  test::TempDir dir;
+  auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+  const auto refused = test::source_path("mappings/outbound/application-refused.yaml").string();
+  text.replace(text.find(refused), refused.size() + 2, "");
+  auto mapping = test::read_file(test::source_path("mappings/service-act.yaml"));
+  mapping = test::replaced(mapping, "command: RegisterServiceAct", "command: PayEverything");
+  mapping = test::replaced(mapping, "../xsd/", test::source_path("xsd").string() + "/");
+  const auto custom = dir.write("custom.yaml", mapping);
+  const auto act = test::source_path("mappings/service-act.yaml").string();
+  text.replace(text.find(act), act.size(), custom.string());
+  EXPECT_THAT(load(text, dir).problems,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("custom.yaml: command: 'PayEverything' is not one the workflow takes"),
+                  HasSubstr("outbound.mappings: no mapping for the notification "
+                            "ApplicationRefused")));
 }
 
 TEST(Config, TheMciIsGivenPerYear) {

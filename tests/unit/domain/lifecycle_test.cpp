@@ -149,6 +149,9 @@ TEST(Lifecycle, TheHappyPathFromApplicationToPayment) {
            "2025-10-17T10:00:00+05:00");
   EXPECT_EQ(d.next.stage, Stage::act_received);
   ASSERT_THAT(types(d.commands), ElementsAre("RegisterServiceAct"));
+  EXPECT_EQ(d.commands[0].payload.at("centerAmount").as_string(), "27524.00");
+  EXPECT_EQ(d.commands[0].payload.at("holderAssistance").as_string(), "23592.00");
+  EXPECT_EQ(d.commands[0].payload.at("applicantShare").as_string(), "2476.00");
   EXPECT_EQ(d.commands[0].payload.at("centerAmountTiyn").as_int64(), 2'752'400);
   EXPECT_EQ(d.commands[0].payload.at("holderAssistanceTiyn").as_int64(), 2'359'200);
   EXPECT_EQ(d.commands[0].payload.at("applicantShareTiyn").as_int64(), 247'600);

@@ -44,7 +44,7 @@ std::unique_ptr<Store> open(const test::TempDir& dir) {
 TEST(SqliteStore, RecordsAnInputWithItsOutboxInOneTransaction) {
   test::TempDir dir;
   auto store = open(dir);
-  EXPECT_EQ(store->schema_version().value(), 2);
+  EXPECT_EQ(store->schema_version().value(), 3);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -112,7 +112,7 @@ TEST(SqliteStore, CommittedDataSurvivesReopening) {
     ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
   }
   auto reopened = open(dir);
-  EXPECT_EQ(reopened->schema_version().value(), 2) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 3) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -255,6 +255,51 @@ TEST(SqliteStoreState, ADuplicateInputChangesNothing) {
   ASSERT_TRUE(duplicate.has_value());
   EXPECT_TRUE(duplicate.value().front().duplicate);
   EXPECT_EQ(store->find_application("a-1").value()->stage, "with_career_center");
+}
+
+TEST(SqliteStoreState, TimersAreSetMovedFoundWhenDueAndCancelledOnlyIfNotMoved) {
+  test::TempDir dir;
+  auto store = open(dir);
+  EXPECT_FALSE(store->next_timer_due().value().has_value());
+  StateChanges set;
+  set.timers = {{"voucher_expiry", "a-1", at("2025-11-01T18:59:59.999Z"), ""},
+                {"voucher_expiry", "a-2", at("2025-10-01T18:59:59.999Z"), "{}"}};
+  ASSERT_TRUE(record(*store, with_changes("m-1", set)).has_value());
+  EXPECT_EQ(store->next_timer_due().value(), at("2025-10-01T18:59:59.999Z"));
+  EXPECT_TRUE(store->due_timers(at("2025-09-30T00:00:00Z"), 10).value().empty());
+  auto due = store->due_timers(at("2025-10-02T00:00:00Z"), 10).value();
+  ASSERT_EQ(due.size(), 1U);
+  EXPECT_EQ(due[0].subject, "a-2");
+  EXPECT_EQ(due[0].payload, "{}");
+  // Setting a timer of the same kind and subject again moves it.
+  StateChanges move;
+  move.timers = {{"voucher_expiry", "a-2", at("2025-10-20T18:59:59.999Z"), ""}};
+  ASSERT_TRUE(record(*store, with_changes("m-2", move)).has_value());
+  EXPECT_TRUE(store->due_timers(at("2025-10-02T00:00:00Z"), 10).value().empty());
+  // A cancellation of the old due time leaves the moved timer alone; without a due time it goes.
+  StateChanges stale;
+  stale.cancelled_timers = {{"voucher_expiry", "a-2", at("2025-10-01T18:59:59.999Z")}};
+  ASSERT_TRUE(record(*store, with_changes("m-3", stale)).has_value());
+  EXPECT_EQ(store->timers_of("a-2").value().size(), 1U);
+  StateChanges cancel;
+  cancel.cancelled_timers = {{"voucher_expiry", "a-2", std::nullopt}};
+  ASSERT_TRUE(record(*store, with_changes("m-4", cancel)).has_value());
+  EXPECT_TRUE(store->timers_of("a-2").value().empty());
+  EXPECT_EQ(store->next_timer_due().value(), at("2025-11-01T18:59:59.999Z"));
+}
+
+TEST(SqliteStoreState, TheQuotaReadsAllocatedAndReserved) {
+  test::TempDir dir;
+  auto store = open(dir);
+  EXPECT_FALSE(store->quota("750000000", 2025).value().has_value());
+  StateChanges allocate;
+  allocate.allocations = {{"750000000", 2025, 3}};
+  allocate.reservations = {{"750000000", 2025, +1}};
+  ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
+  const auto quota = store->quota("750000000", 2025).value();
+  ASSERT_TRUE(quota.has_value());
+  EXPECT_EQ(quota->allocated, 3);
+  EXPECT_EQ(quota->reserved, 1);
 }
 
 }  // namespace

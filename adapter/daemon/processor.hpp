@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,12 +12,15 @@
 #include "daemon/outbox_relay.hpp"
 #include "intake/intake.hpp"
 #include "store/store.hpp"
+#include "workflow/state_view.hpp"
+#include "workflow/workflow.hpp"
 
 namespace nqs::daemon {
 
-struct ExchangeNames {
-  std::string ais_commands = "ais.commands";
-  std::string dead_letters = "nqs.dlx";
+struct QueueNames {
+  std::string gov_in = "nqs.gov.in";
+  std::string ais_events = "nqs.ais.events";
+  std::string dead_letters = "nqs.dlx";  // the exchange
 };
 
 struct RetrySettings {
@@ -32,19 +36,28 @@ struct ProcessingCounters {
   std::uint64_t transient_failures = 0;
 };
 
-// Turns each delivery from the government bus into its effects, exactly once:
-//   delivery -> intake -> one store transaction (inbox + outbox) -> publish with confirms -> ack.
+// Turns each delivery, from the government bus or the AIS, into its effects, exactly once:
+//   delivery -> intake (signed documents) or the event parser (AIS JSON) -> the workflow (the
+//   state machine) -> one store transaction (inbox, outbox, state) -> publish with confirms -> ack.
 // The ack contract: a delivery is acknowledged only after its effects are committed and every
 // message they caused is confirmed by the broker; a duplicate (same messageId, same body) is
 // acknowledged with no new effect; a rejection is committed as a dead letter (original body,
 // properties and headers, plus x-nqs-reason, x-nqs-detail, x-nqs-failed-at) and acknowledged once
 // the dead letter is confirmed; a transient failure (the store busy or unavailable) is never
 // acknowledged nor dead-lettered: the delivery is held and processed again after a backoff.
-class GovProcessor {
+//
+// Keys in the inbox: `gov:<messageId>` and `ais:<eventId>` for inputs that were processed (a
+// second copy is a duplicate); a rejected input is known by its bytes and its attempt,
+// `gov:rejected:<sha256>:<n>`, so that the same message sent again (replayed by an operator after
+// the missing input arrived) is judged again, never silently absorbed.
+class Processor {
  public:
-  GovProcessor(boost::asio::io_context& io, const intake::Intake& intake, store::Store& store,
-               OutboxRelay& relay, BrokerLink& link, const Clock& clock, ExchangeNames names,
-               RetrySettings retry);
+  Processor(boost::asio::io_context& io, const intake::Intake& intake,
+            const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
+            BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry);
+
+  // Called after a commit that set timers, so that the timer runner looks again.
+  void on_timers_changed(std::function<void()> callback) { timers_changed_ = std::move(callback); }
 
   void on_delivery(amqp::Delivery delivery);
   // The relay confirmed one outbox row.
@@ -70,10 +83,15 @@ class GovProcessor {
     amqp::Delivery delivery;
     store::Store::Input input;
     std::string message_id;
+    std::string subject;  // the application it moved, for the logs
+    std::string stage;
+    std::string transient;  // a store read failed: retry the delivery
     int attempt = 0;
   };
 
-  Prepared prepare(amqp::Delivery delivery, int attempt) const;
+  Prepared prepare(amqp::Delivery delivery, int attempt);
+  // The first key `<prefix><n>` not in the inbox nor in this batch.
+  Result<std::string> free_key(const std::string& prefix);
   // Commits the deliveries that arrived together in one transaction.
   void flush();
   void process_one(amqp::Delivery delivery, int attempt);
@@ -86,14 +104,18 @@ class GovProcessor {
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
                                                 const std::string& key, intake::Reason reason,
                                                 const std::string& detail) const;
+  void notify_timers(const std::vector<Prepared>& prepared);
 
   boost::asio::io_context& io_;
   const intake::Intake& intake_;
+  const workflow::Workflow& workflow_;
+  workflow::StateView view_;
+  std::function<void()> timers_changed_;
   store::Store& store_;
   OutboxRelay& relay_;
   BrokerLink& link_;
   const Clock& clock_;
-  ExchangeNames names_;
+  QueueNames names_;
   RetrySettings retry_;
   std::map<std::string, Awaiting> awaiting_;  // by inbox key
   std::vector<amqp::Delivery> batch_;

@@ -1,0 +1,332 @@
+#include "daemon/processor.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "amqp/properties_json.hpp"
+#include "common/ids.hpp"
+#include "domain/ais_events.hpp"
+#include "log/logging.hpp"
+
+namespace nqs::daemon {
+
+Processor::Processor(boost::asio::io_context& io, const intake::Intake& intake,
+                     const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
+                     BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry)
+    : io_(io),
+      intake_(intake),
+      workflow_(workflow),
+      view_(store),
+      store_(store),
+      relay_(relay),
+      link_(link),
+      clock_(clock),
+      names_(std::move(names)),
+      retry_(retry) {}
+
+void Processor::on_delivery(amqp::Delivery delivery) {
+  // Deliveries read in one turn of the event loop are committed together (group commit): one
+  // disk flush for all of them, with synchronous=FULL kept.
+  batch_.push_back(std::move(delivery));
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  boost::asio::post(io_, [this] { flush(); });
+}
+
+std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& delivery,
+                                                         const std::string& key,
+                                                         intake::Reason reason,
+                                                         const std::string& detail) const {
+  const auto now = clock_.now();
+  // The original message as it came, its properties and headers kept, with the reason added.
+  amqp::Properties properties = delivery.properties;
+  properties.persistent = true;
+  properties.headers["x-nqs-reason"] = intake::code(reason);
+  properties.headers["x-nqs-detail"] = detail;
+  properties.headers["x-nqs-failed-at"] = to_utc_string(now);
+  properties.headers["x-nqs-queue"] = delivery.queue;
+  store::OutboxMessage row;
+  row.key = "dead-letter:" + key;
+  row.exchange = names_.dead_letters;
+  row.routing_key = delivery.queue;  // the DLX routes each source queue to its DLQ
+  row.properties_json = amqp::properties_to_json(properties);
+  row.body = delivery.body;
+  row.created_at = now;
+  return {std::move(row)};
+}
+Result<std::string> Processor::free_key(const std::string& prefix) {
+  for (int n = 1;; ++n) {
+    auto key = prefix + std::to_string(n);
+    BOOST_OUTCOME_TRY(const bool taken, view_.key_taken(key));
+    if (!taken) return key;
+  }
+}
+
+Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
+  const auto now = clock_.now();
+  const bool from_ais = delivery.queue == names_.ais_events;
+  const std::string source = from_ais ? "ais" : "gov";
+  const std::string body_hash = sha256_hex(delivery.body);
+  Prepared prepared;
+  prepared.attempt = attempt;
+  auto& entry = prepared.input.entry;
+  entry.source = delivery.queue;
+  entry.body_sha256 = body_hash;
+  entry.received_at = now;
+
+  // The input read, then decided against the state the inputs before it left.
+  std::optional<intake::Rejection> rejection;
+  auto decide = [&](const std::string& key, auto&& run) {
+    entry.key = key;
+    auto taken = view_.key_taken(key);
+    if (!taken) {
+      prepared.transient = taken.error().message;
+      return;
+    }
+    // Seen before: the store will say duplicate (or conflict) without deciding it again.
+    if (taken.value()) return;
+    auto decided = run();
+    if (!decided) {
+      prepared.transient = decided.error().message;
+      return;
+    }
+    if (auto* effects = std::get_if<workflow::Effects>(&decided.value())) {
+      prepared.input.outbox = std::move(effects->outbox);
+      prepared.input.changes = std::move(effects->changes);
+      prepared.subject = std::move(effects->subject);
+      prepared.stage = std::move(effects->stage);
+    } else {
+      rejection = std::get<intake::Rejection>(std::move(decided).value());
+    }
+  };
+  if (from_ais) {
+    auto parsed = domain::parse_ais_event(delivery.body);
+    if (auto* event = std::get_if<domain::AisEvent>(&parsed)) {
+      prepared.message_id = event->event_id;
+      entry.document_type = event->type;
+      decide("ais:" + event->event_id, [&] { return workflow_.on_event(*event, view_, now); });
+    } else {
+      rejection = std::get<intake::Rejection>(std::move(parsed));
+    }
+  } else {
+    const auto outcome = intake_.process(delivery.body, now);
+    if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
+      prepared.message_id = accepted->envelope.message_id;
+      entry.document_type = accepted->document_type;
+      decide("gov:" + prepared.message_id,
+             [&] { return workflow_.on_document(*accepted, view_, now); });
+    } else {
+      const auto& rejected = std::get<intake::Rejected>(outcome);
+      rejection = rejected.rejection;
+      entry.document_type = rejected.document_type.value_or("");
+      if (rejected.envelope) prepared.message_id = rejected.envelope->message_id;
+    }
+  }
+  if (rejection && prepared.transient.empty()) {
+    // A refused message is known by its bytes, never by the id it claims (a forged message must
+    // not take the id of a real one that comes later), and by its attempt: sent again, it is
+    // judged again.
+    auto key = free_key(source + ":rejected:" + body_hash + ":");
+    if (!key) {
+      prepared.transient = key.error().message;
+    } else {
+      entry.key = std::move(key).value();
+      entry.outcome = "rejected";
+      entry.reason = intake::code(rejection->reason);
+      entry.detail = rejection->detail;
+      prepared.input.outbox =
+          dead_letter(delivery, entry.key, rejection->reason, rejection->detail);
+      prepared.input.changes = {};
+    }
+  } else {
+    entry.outcome = "processed";
+  }
+  if (prepared.transient.empty()) view_.apply(entry.key, prepared.input.changes);
+  prepared.delivery = std::move(delivery);
+  return prepared;
+}
+
+void Processor::flush() {
+  flush_scheduled_ = false;
+  std::vector<Prepared> prepared;
+  view_.clear();
+  for (auto& delivery : batch_) {
+    // A delivery whose connection is gone will be redelivered: do nothing for it now.
+    if (delivery.generation != link_.generation()) continue;
+    auto item = prepare(std::move(delivery), 0);
+    if (!item.transient.empty()) {
+      retry_later(std::move(item.delivery), 0, item.transient);
+      continue;
+    }
+    prepared.push_back(std::move(item));
+  }
+  batch_.clear();
+  view_.clear();
+  if (prepared.empty()) return;
+  std::vector<store::Store::Input> inputs;
+  inputs.reserve(prepared.size());
+  for (const auto& item : prepared)
+    inputs.push_back(item.input);
+  auto recorded = store_.record_inputs(std::move(inputs));
+  if (!recorded) {
+    // Each input on its own, decided again: one that cannot be committed must not hold the
+    // others.
+    for (auto& item : prepared)
+      retry_later(std::move(item.delivery), 0, recorded.error().message);
+    return;
+  }
+  notify_timers(prepared);
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    settle(std::move(prepared[i]), std::move(recorded.value()[i]));
+  }
+}
+
+void Processor::notify_timers(const std::vector<Prepared>& prepared) {
+  if (!timers_changed_) return;
+  for (const auto& item : prepared) {
+    if (!item.input.changes.timers.empty()) {
+      timers_changed_();
+      return;
+    }
+  }
+}
+
+void Processor::process_one(amqp::Delivery delivery, int attempt) {
+  if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
+  view_.clear();
+  auto prepared = prepare(std::move(delivery), attempt);
+  view_.clear();
+  if (!prepared.transient.empty()) {
+    return retry_later(std::move(prepared.delivery), attempt, prepared.transient);
+  }
+  std::vector<store::Store::Input> inputs{prepared.input};
+  auto recorded = store_.record_inputs(std::move(inputs));
+  if (!recorded) {
+    return retry_later(std::move(prepared.delivery), attempt, recorded.error().message);
+  }
+  if (timers_changed_ && !prepared.input.changes.timers.empty()) timers_changed_();
+  settle(std::move(prepared), std::move(recorded.value().front()));
+}
+
+void Processor::await(const std::string& key, amqp::Delivery delivery,
+                      std::vector<store::OutboxMessage> rows) {
+  auto found = awaiting_.find(key);
+  if (rows.empty() && found == awaiting_.end()) {
+    finish(delivery);
+    return;
+  }
+  auto& awaiting = awaiting_[key];
+  awaiting.deliveries.push_back(std::move(delivery));
+  for (const auto& row : rows)
+    awaiting.unconfirmed.insert(row.id);
+  relay_.submit(std::move(rows));
+}
+
+void Processor::settle(Prepared prepared, store::Recorded recorded) {
+  const auto& entry = prepared.input.entry;
+  auto& delivery = prepared.delivery;
+  const int attempt = prepared.attempt;
+  if (recorded.duplicate) {
+    auto existing = store_.find_input(entry.key);
+    if (!existing) return retry_later(std::move(delivery), attempt, existing.error().message);
+    if (existing.value() && existing.value()->body_sha256 != entry.body_sha256) {
+      // The same messageId with other content: not a duplicate. Keep it, as a dead letter.
+      ++counters_.conflicts;
+      store::InboxEntry conflict = entry;
+      view_.clear();
+      auto conflict_key = free_key(entry.key.substr(0, 3) + ":conflict:" + entry.body_sha256 + ":");
+      if (!conflict_key) {
+        return retry_later(std::move(delivery), attempt, conflict_key.error().message);
+      }
+      conflict.key = std::move(conflict_key).value();
+      conflict.outcome = "rejected";
+      conflict.reason = intake::code(intake::Reason::domain_inconsistent);
+      conflict.detail = fmt::format(
+          "messageId {} was already used by another message (sha256 {}); this one (sha256 {}) "
+          "was not processed",
+          prepared.message_id, existing.value()->body_sha256, entry.body_sha256);
+      auto kept = store_.record_input(
+          conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
+                                conflict.detail));
+      if (!kept) return retry_later(std::move(delivery), attempt, kept.error().message);
+      log::warn("messageId reused with other content: dead-lettered",
+                {{"messageId", prepared.message_id}, {"sha256", entry.body_sha256}});
+      auto rows = kept.value().duplicate ? std::vector<store::OutboxMessage>{}
+                                         : std::move(kept).value().outbox;
+      return await(conflict.key, std::move(delivery), std::move(rows));
+    }
+    ++counters_.duplicates;
+    log::info("duplicate input", {{"messageId", prepared.message_id}, {"key", entry.key}});
+    // The first delivery's messages may still be unconfirmed (it died before they were):
+    // this one is acknowledged only once they are.
+    auto unsent = store_.pending_outbox_of(entry.key);
+    if (!unsent) return retry_later(std::move(delivery), attempt, unsent.error().message);
+    return await(entry.key, std::move(delivery), std::move(unsent).value());
+  }
+
+  if (entry.outcome == "processed") {
+    ++counters_.processed;
+  } else {
+    ++counters_.rejected;
+  }
+  if (entry.outcome == "processed") {
+    log::info("input processed", {{"messageId", prepared.message_id},
+                                  {"correlationId", delivery.properties.correlation_id},
+                                  {"documentType", entry.document_type},
+                                  {"outcome", entry.outcome},
+                                  {"subject", prepared.subject},
+                                  {"stage", prepared.stage}});
+  } else {
+    log::info("input rejected", {{"messageId", prepared.message_id},
+                                 {"correlationId", delivery.properties.correlation_id},
+                                 {"documentType", entry.document_type},
+                                 {"outcome", entry.outcome},
+                                 {"reason", entry.reason},
+                                 {"detail", entry.detail}});
+  }
+  await(entry.key, std::move(delivery), std::move(recorded.outbox));
+}
+
+void Processor::retry_later(amqp::Delivery delivery, int attempt, const std::string& why) {
+  ++counters_.transient_failures;
+  const auto delay = std::min<std::int64_t>(
+      retry_.max.count(), retry_.initial.count() * (std::int64_t{1} << std::min(attempt, 20)));
+  log::warn("transient failure; the input is held and retried",
+            {{"error", why}, {"attempt", attempt + 1}, {"delayMs", delay}});
+  ++retrying_;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
+  timer->async_wait([this, timer, delivery = std::move(delivery),
+                     attempt](const boost::system::error_code& ec) mutable {
+    --retrying_;
+    if (ec) return;
+    process_one(std::move(delivery), attempt + 1);
+  });
+}
+
+void Processor::on_sent(const store::OutboxMessage& row) {
+  auto it = awaiting_.find(row.input_key);
+  if (it == awaiting_.end()) return;  // sent after a restart, or its deliveries already settled
+  it->second.unconfirmed.erase(row.id);
+  if (!it->second.unconfirmed.empty()) return;
+  for (const auto& delivery : it->second.deliveries)
+    finish(delivery);
+  awaiting_.erase(it);
+}
+
+void Processor::finish(const amqp::Delivery& delivery) {
+  // Committed and confirmed: now, and only now, the input is acknowledged.
+  if (!link_.ack(delivery)) {
+    log::info("the delivery's connection is gone; the broker redelivers it as a duplicate");
+  }
+}
+
+void Processor::on_disconnected() {
+  // Unacknowledged deliveries go back to the queue with the connection; their committed effects
+  // stay in the store and their redelivery is recognised as a duplicate.
+  awaiting_.clear();
+}
+
+}  // namespace nqs::daemon

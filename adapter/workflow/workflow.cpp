@@ -1,0 +1,341 @@
+#include "workflow/workflow.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "amqp/properties_json.hpp"
+#include "common/ids.hpp"
+#include "configuration/yaml_reader.hpp"
+#include "domain/application_json.hpp"
+#include "domain/commands.hpp"
+#include "mapping/mapping.hpp"
+
+namespace nqs::workflow {
+namespace {
+
+using intake::Reason;
+using intake::Rejection;
+
+std::string text_at(const boost::json::object& payload, std::string_view path) {
+  const auto* value = mapping::find_path(payload, path);
+  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
+std::optional<calendar::Date> date_at(const boost::json::object& payload, std::string_view path) {
+  const auto parsed = configuration::parse_date(text_at(payload, path));
+  if (!parsed) return std::nullopt;
+  return calendar::Date{*parsed};
+}
+
+Rejection unknown(std::string detail) {
+  return Rejection{Reason::domain_unknown_subject, std::move(detail)};
+}
+
+// The stages in which an application is still on its way to a voucher (art. 3: one at a time).
+bool in_progress(std::string_view stage) {
+  return stage == "with_career_center" || stage == "with_lmc" ||
+         stage == "with_recognition_center" || stage == "rejected_by_center" ||
+         stage == "confirmed";
+}
+
+store::ApplicationRow row_of(const domain::Application& application) {
+  store::ApplicationRow row;
+  row.application_id = application.application_id;
+  row.iin = application.iin;
+  row.quota_year = application.quota_year;
+  row.region = application.region;
+  row.stage = std::string(domain::stage_name(application.stage));
+  row.voucher_id = application.voucher_id;
+  row.act_number = application.act_number;
+  row.state_json = boost::json::serialize(domain::to_json(application));
+  return row;
+}
+
+}  // namespace
+
+bool takes_command(std::string_view command) {
+  return std::find(kCommands.begin(), kCommands.end(), command) != kCommands.end();
+}
+
+store::OutboxMessage outbox_message(std::string key, std::string exchange, std::string routing_key,
+                                    std::string content_type, std::string correlation_id,
+                                    std::string body, Instant now) {
+  amqp::Properties properties;
+  properties.content_type = std::move(content_type);
+  properties.message_id = key;
+  properties.correlation_id = std::move(correlation_id);
+  properties.type = routing_key;
+  properties.persistent = true;
+  properties.timestamp =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  store::OutboxMessage row;
+  row.key = std::move(key);
+  row.exchange = std::move(exchange);
+  row.routing_key = std::move(routing_key);
+  row.properties_json = amqp::properties_to_json(properties);
+  row.body = std::move(body);
+  row.created_at = now;
+  return row;
+}
+
+Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
+                   std::shared_ptr<const notify::NotificationBuilder> notifications,
+                   Exchanges exchanges)
+    : calendar_(calendar),
+      mci_(std::move(mci)),
+      notifications_(std::move(notifications)),
+      exchanges_(std::move(exchanges)) {}
+
+Decided Workflow::effects_of(const domain::Decision& decision, const std::string& causation,
+                             const std::string& correlation, Instant now) const {
+  Effects effects;
+  const auto& next = decision.next;
+  effects.subject = next.application_id;
+  effects.stage = std::string(domain::stage_name(next.stage));
+  effects.changes.applications.push_back(row_of(next));
+  if (decision.quota_change != 0) {
+    // The lifecycle says -1 for a unit taken from the allocation: one more reserved.
+    effects.changes.reservations.push_back({next.region, next.quota_year, -decision.quota_change});
+  }
+  for (const auto& timer : decision.timers) {
+    if (timer.due) {
+      effects.changes.timers.push_back(
+          {std::string(kVoucherExpiry), next.application_id, *timer.due, ""});
+    } else {
+      effects.changes.cancelled_timers.push_back(
+          {std::string(kVoucherExpiry), next.application_id, std::nullopt});
+    }
+  }
+  // messages.md "Commands to the AIS": the id is derived from the input, so a redelivered input
+  // gives the same command id.
+  for (const auto& command : decision.commands) {
+    boost::json::object body;
+    const auto id = domain::command_id_for(causation, command.type);
+    body["commandId"] = id;
+    body["type"] = command.type;
+    body["issuedAt"] = to_utc_string(now);
+    body["correlationId"] = next.application_id;
+    body["causationId"] = causation;
+    body["payload"] = command.payload;
+    effects.outbox.push_back(outbox_message(id, exchanges_.ais_commands, command.type,
+                                            "application/json", next.application_id,
+                                            boost::json::serialize(body), now));
+  }
+  // Signed notifications to the government bus; correlationId in requestInfo: the input's id.
+  for (const auto& notification : decision.notifications) {
+    const auto id = uuid_for("notification:" + causation + ":" + notification.document);
+    auto envelope = notifications_->build(notification, id, correlation, now);
+    if (!envelope) {
+      return Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("the notification {} for application {} cannot be built: {}",
+                      notification.document, next.application_id, envelope.error().message)};
+    }
+    effects.outbox.push_back(outbox_message(id, exchanges_.gov_outbound, notification.document,
+                                            "text/xml", next.application_id,
+                                            std::move(envelope).value(), now));
+  }
+  return effects;
+}
+
+Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
+                               const domain::Input& input, const std::string& causation,
+                               const std::string& correlation, Instant now) const {
+  std::optional<domain::Application> current;
+  if (row) {
+    boost::system::error_code ec;
+    auto json = boost::json::parse(row->state_json, ec);
+    auto parsed = !ec && json.is_object() ? domain::application_from_json(json.as_object())
+                                          : Result<domain::Application>(make_error("not JSON"));
+    if (!parsed) {
+      // A row that cannot be read will not get better by retrying: say so on the input.
+      return Decided{Rejection{Reason::domain_inconsistent,
+                               fmt::format("the stored state of application {} is unreadable: {}",
+                                           row->application_id, parsed.error().message)}};
+    }
+    current = std::move(parsed).value();
+  }
+  const domain::Context context{calendar_, mci_};
+  auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
+  if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
+  return effects_of(std::get<domain::Decision>(decided), causation, correlation, now);
+}
+
+Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView& view,
+                                    Instant now) const {
+  const auto& payload = document.payload;
+  const auto& causation = document.envelope.message_id;
+  const auto application_id = text_at(payload, "applicationId");
+  BOOST_OUTCOME_TRY(auto existing, view.application(application_id));
+  if (existing) {
+    return step(existing, domain::Submitted{payload, {}}, causation, causation, now);
+  }
+  // Art. 3: the facts the automatic checks need, as known now (the quota year is the year of the
+  // local date of submission).
+  const auto iin = text_at(payload, "applicant.iin");
+  const auto region = text_at(payload, "region");
+  const auto submitted_at = parse_instant(text_at(payload, "submittedAt")).value_or(now);
+  const int year =
+      static_cast<int>(date::year_month_day{calendar_.local_date(submitted_at)}.year());
+  domain::ApplicantFacts facts;
+  BOOST_OUTCOME_TRY(auto unemployment, view.unemployment(iin));
+  if (unemployment) facts.registered_unemployed = unemployment->registered;
+  BOOST_OUTCOME_TRY(auto quota, view.quota(region, year));
+  facts.quota_left = quota ? quota->allocated - quota->reserved : 0;
+  for (const int in_year : {year - 1, year}) {
+    BOOST_OUTCOME_TRY(auto rows, view.applications_of(iin, in_year));
+    for (const auto& row : rows) {
+      if (in_year == year && !row.voucher_id.empty()) facts.voucher_received_this_year = true;
+      if (in_progress(row.stage)) facts.application_in_progress = true;
+    }
+  }
+  return step(std::nullopt, domain::Submitted{payload, facts}, causation, causation, now);
+}
+
+Result<Decided> Workflow::on_document(const intake::Accepted& document, StateView& view,
+                                      Instant now) const {
+  const auto& payload = document.payload;
+  const auto& causation = document.envelope.message_id;
+  const auto& type = document.command_type;
+  if (type == "SubmitVoucherApplication") return submitted(document, view, now);
+
+  if (type == "RecordRecognitionCenterDecision") {
+    const auto id = text_at(payload, "applicationId");
+    BOOST_OUTCOME_TRY(auto row, view.application(id));
+    if (!row) return Decided{unknown(fmt::format("no application {} is known", id))};
+    domain::CenterDecided input{text_at(payload, "recognitionCenterBin"),
+                                text_at(payload, "decision") == "accepted",
+                                text_at(payload, "reason")};
+    return step(row, input, causation, causation, now);
+  }
+
+  // The voucher's documents: the sick-leave sheet, the outcome and the act.
+  const auto voucher = text_at(payload, "voucherId");
+  BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(voucher));
+  if (!row) return Decided{unknown(fmt::format("no voucher {} is known", voucher))};
+  if (type == "RecordSickLeaveNotice") {
+    const auto from = date_at(payload, "from");
+    const auto to = date_at(payload, "to");
+    if (!from || !to) return Decided{Rejection{Reason::schema_invalid, "From/To are not dates"}};
+    domain::SickLeaveSubmitted input{
+        text_at(payload, "holderIin"), text_at(payload, "sheetNumber"), {*from, *to}};
+    return step(row, input, causation, causation, now);
+  }
+  if (type == "RecordRecognitionOutcome") {
+    domain::OutcomeRecorded input{text_at(payload, "recognitionCenterBin"),
+                                  text_at(payload, "region"),
+                                  text_at(payload, "result") == "passed", payload};
+    return step(row, input, causation, causation, now);
+  }
+  if (type == "RegisterServiceAct") {
+    const auto act_number = text_at(payload, "actNumber");
+    BOOST_OUTCOME_TRY(auto other, view.application_by_act(act_number));
+    if (other && other->application_id != row->application_id) {
+      return Decided{Rejection{Reason::domain_inconsistent,
+                               fmt::format("act {} was already registered for voucher {}",
+                                           act_number, other->voucher_id)}};
+    }
+    const auto act_date = date_at(payload, "actDate");
+    const auto* total = payload.if_contains("totalTiyn");
+    if (!act_date || total == nullptr || !total->is_int64()) {
+      return Decided{Rejection{Reason::schema_invalid, "ActDate or Total is missing"}};
+    }
+    domain::ActReceived input{text_at(payload, "executor.bin"), act_number,
+                              static_cast<int>(date::year_month_day{*act_date}.year()),
+                              total->as_int64(), payload};
+    return step(row, input, causation, causation, now);
+  }
+  return Decided{Rejection{Reason::soap_unknown_document,
+                           fmt::format("no workflow takes the command {}", type)}};
+}
+
+Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& view,
+                                   Instant now) const {
+  const auto& causation = event.event_id;
+  if (const auto* status = std::get_if<domain::UnemployedStatusChanged>(&event.payload)) {
+    Effects effects;
+    effects.subject = status->iin;
+    effects.changes.unemployment.push_back({status->iin, status->registered, status->region,
+                                            calendar::to_string(status->since), event.occurred_at});
+    return Decided{std::move(effects)};
+  }
+  if (const auto* quota = std::get_if<domain::QuotaAllocated>(&event.payload)) {
+    // Art. 18: vouchers per region for each year of the period.
+    Effects effects;
+    effects.subject = fmt::format("quota {}-{}", quota->period_start, quota->period_end);
+    for (int year = quota->period_start; year <= quota->period_end; ++year) {
+      for (const auto& region : quota->regions) {
+        BOOST_OUTCOME_TRY(auto known, view.quota(region.region, year));
+        if (known && known->reserved > region.vouchers_per_year) {
+          return Decided{Rejection{
+              Reason::domain_inconsistent,
+              fmt::format("region {} is allocated {} vouchers for {}, but {} are already reserved",
+                          region.region, region.vouchers_per_year, year, known->reserved)}};
+        }
+        effects.changes.allocations.push_back({region.region, year, region.vouchers_per_year});
+      }
+    }
+    return Decided{std::move(effects)};
+  }
+
+  // Events about an application, by its id.
+  auto by_application = [&](const std::string& id, const domain::Input& input) -> Result<Decided> {
+    BOOST_OUTCOME_TRY(auto row, view.application(id));
+    if (!row) return Decided{unknown(fmt::format("no application {} is known", id))};
+    return step(row, input, causation, causation, now);
+  };
+  if (const auto* reviewed = std::get_if<domain::ApplicationReviewed>(&event.payload)) {
+    return by_application(reviewed->application_id, *reviewed);
+  }
+  if (const auto* forwarded = std::get_if<domain::ApplicationForwarded>(&event.payload)) {
+    return by_application(forwarded->application_id, *forwarded);
+  }
+  if (const auto* refused = std::get_if<domain::ApplicationRefused>(&event.payload)) {
+    return by_application(refused->application_id, *refused);
+  }
+  if (const auto* issued = std::get_if<domain::VoucherIssued>(&event.payload)) {
+    BOOST_OUTCOME_TRY(auto other, view.application_by_voucher(issued->voucher_id));
+    if (other && other->application_id != issued->application_id) {
+      return Decided{Rejection{Reason::domain_inconsistent,
+                               fmt::format("voucher {} was already issued for application {}",
+                                           issued->voucher_id, other->application_id)}};
+    }
+    return by_application(issued->application_id, *issued);
+  }
+  if (const auto* extended = std::get_if<domain::VoucherExtended>(&event.payload)) {
+    BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(extended->voucher_id));
+    if (!row) return Decided{unknown(fmt::format("no voucher {} is known", extended->voucher_id))};
+    return step(row, *extended, causation, causation, now);
+  }
+  const auto& payment = std::get<domain::PaymentMade>(event.payload);
+  BOOST_OUTCOME_TRY(auto row, view.application_by_act(payment.act_number));
+  if (!row) return Decided{unknown(fmt::format("no act {} is known", payment.act_number))};
+  return step(row, payment, causation, causation, now);
+}
+
+Result<Effects> Workflow::on_timer(const store::TimerRow& timer, const std::string& causation,
+                                   StateView& view, Instant now) const {
+  Effects effects;
+  effects.subject = timer.subject;
+  Decided decided = Rejection{Reason::domain_invalid_transition,
+                              fmt::format("no workflow takes the timer {}", timer.kind)};
+  if (timer.kind == kVoucherExpiry) {
+    BOOST_OUTCOME_TRY(auto row, view.application(timer.subject));
+    if (!row) {
+      decided = unknown(fmt::format("no application {} is known", timer.subject));
+    } else {
+      BOOST_OUTCOME_TRY(decided, step(row, domain::VoucherExpired{}, causation, causation, now));
+    }
+  }
+  if (auto* done = std::get_if<Effects>(&decided)) effects = std::move(*done);
+  if (const auto* rejection = std::get_if<Rejection>(&decided)) effects.note = rejection->detail;
+  // The timer that fired goes in the same transaction, unless it was moved meanwhile.
+  effects.changes.cancelled_timers.insert(effects.changes.cancelled_timers.begin(),
+                                          {timer.kind, timer.subject, timer.due});
+  return effects;
+}
+
+}  // namespace nqs::workflow

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "calendar/working_calendar.hpp"
+#include "common/instant.hpp"
+#include "common/result.hpp"
+#include "domain/ais_events.hpp"
+#include "domain/lifecycle.hpp"
+#include "intake/intake.hpp"
+#include "intake/reason.hpp"
+#include "notify/outbound.hpp"
+#include "store/store.hpp"
+#include "workflow/state_view.hpp"
+
+namespace nqs::workflow {
+
+struct Exchanges {
+  std::string ais_commands = "ais.commands";
+  std::string gov_outbound = "gov.outbound";
+};
+
+// The commands of the inbound mappings the workflow takes, and the notifications it sends (each
+// needs its outbound mapping): check-config refuses a configuration without them.
+inline constexpr std::array<std::string_view, 5> kCommands{
+    "SubmitVoucherApplication", "RecordRecognitionCenterDecision", "RecordSickLeaveNotice",
+    "RecordRecognitionOutcome", "RegisterServiceAct"};
+inline constexpr std::array<std::string_view, 5> kNotifications{
+    "ApplicationRefused", "ApplicationToRecognitionCenter", "VoucherDelivered",
+    "VoucherValidityExtended", "VoucherAnnulled"};
+bool takes_command(std::string_view command);
+
+// The timer kinds the workflow sets (store::TimerRow::kind).
+inline constexpr std::string_view kVoucherExpiry = "voucher_expiry";
+
+// What one input does, ready to be committed with it: the messages it causes and the state it
+// changes.
+struct Effects {
+  std::vector<store::OutboxMessage> outbox;
+  store::StateChanges changes;
+  std::string subject;  // the application (or person, or region) it was about, for the logs
+  std::string stage;    // the application's stage after it, if it has one
+  std::string note;     // a timer that no longer applied: why it did nothing
+};
+using Decided = std::variant<Effects, intake::Rejection>;
+
+// Between the transport and the state machine: finds the application an input is about (through
+// the view, so that inputs of one batch see each other), gathers the facts the automatic checks
+// need, asks domain::decide, and turns its decision into outbox rows (AIS commands, signed
+// notifications to the bus) and state changes (the application, quota, timers). A store read that
+// fails is an error (the input is retried); an input that does not fit is a Rejection.
+class Workflow {
+ public:
+  Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
+           std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges);
+
+  // `causation`: the input's own id (messageId, eventId or the timer's key).
+  Result<Decided> on_document(const intake::Accepted& document, StateView& view, Instant now) const;
+  Result<Decided> on_event(const domain::AisEvent& event, StateView& view, Instant now) const;
+  // Always Effects: a timer that no longer applies is removed with a note, never dead-lettered.
+  Result<Effects> on_timer(const store::TimerRow& timer, const std::string& causation,
+                           StateView& view, Instant now) const;
+
+ private:
+  Result<Decided> step(const std::optional<store::ApplicationRow>& row, const domain::Input& input,
+                       const std::string& causation, const std::string& correlation,
+                       Instant now) const;
+  Result<Decided> submitted(const intake::Accepted& document, StateView& view, Instant now) const;
+  Decided effects_of(const domain::Decision& decision, const std::string& causation,
+                     const std::string& correlation, Instant now) const;
+
+  const calendar::WorkingCalendar& calendar_;
+  domain::MciTable mci_;
+  std::shared_ptr<const notify::NotificationBuilder> notifications_;
+  Exchanges exchanges_;
+};
+
+// The AMQP properties of a published message, as messages.md asks: persistent, message_id,
+// timestamp, content_type and correlation_id set.
+store::OutboxMessage outbox_message(std::string key, std::string exchange, std::string routing_key,
+                                    std::string content_type, std::string correlation_id,
+                                    std::string body, Instant now);
+
+}  // namespace nqs::workflow

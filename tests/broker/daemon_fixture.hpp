@@ -1,0 +1,176 @@
+// The daemon against a real RabbitMQ: the test's side of the broker (queues bound to the
+// adapter's exchanges), the daemon's configuration, and signed inputs.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <boost/json/parse.hpp>
+#include <map>
+#include <set>
+
+#include "broker_support.hpp"
+#include "intake_support.hpp"
+
+namespace nqs::test {
+
+constexpr const char* kGovIn = "nqs.gov.in";
+constexpr const char* kDeadLetters = "nqs.gov.in.dlq";
+constexpr const char* kCommands = "test.commands";  // the test's queue on ais.commands
+constexpr const char* kOutbound = "test.outbound";  // the test's queue on gov.outbound
+constexpr const char* kAisEvents = "nqs.ais.events";
+constexpr const char* kAisDeadLetters = "nqs.ais.events.dlq";
+
+inline std::string with_message_id(std::string envelope, const std::string& message_id) {
+  const std::string open = "<messageId>";
+  const auto from = envelope.find(open) + open.size();
+  const auto to = envelope.find("</messageId>", from);
+  envelope.replace(from, to - from, message_id);
+  return envelope;
+}
+
+inline std::string message_id_of(int n) {
+  return fmt::format("00000000-0000-4000-8000-{:012d}", n);
+}
+
+// The fixture's application, signed by the applicant.
+inline const std::string& signed_application() {
+  static const std::string bytes = Envelope("voucher-application").sign("individual-sign").bytes();
+  return bytes;
+}
+
+// Application number n: its own applicationId (so each is a new application) and messageId.
+inline std::string application_message(int n) {
+  static std::map<int, std::string> signed_once;
+  auto& bytes = signed_once[n];
+  if (bytes.empty()) {
+    Envelope envelope("voucher-application");
+    envelope.set_text("ApplicationId", fmt::format("a0000000-0000-4000-8000-{:012d}", n));
+    bytes = envelope.sign("individual-sign").bytes();
+  }
+  return with_message_id(bytes, message_id_of(n));
+}
+
+inline std::string outbound_mappings() {
+  std::string out;
+  for (const char* name : {"application-refused", "application-to-recognition-center",
+                           "voucher-delivered", "voucher-validity-extended", "voucher-annulled"}) {
+    if (!out.empty()) out += ", ";
+    out += source_path(std::string("mappings/outbound/") + name + ".yaml").string();
+  }
+  return out;
+}
+
+class DaemonWithBroker : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_ = std::make_unique<TestClient>(vhost_.name());
+    write_config();
+  }
+
+  void write_config(bool bind_commands = true) {
+    if (bind_commands) client_->bind_queue(kCommands, "ais.commands", "#");
+    client_->bind_queue(kOutbound, "gov.outbound", "#");
+    std::string calendar;
+    for (int year = 2023; year <= 2027; ++year) {
+      calendar += fmt::format(
+          "    - {}\n", source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
+    }
+    std::string mappings;
+    for (const char* name : {"voucher-application", "recognition-center-decision",
+                             "sick-leave-notice", "recognition-outcome", "service-act"}) {
+      mappings += fmt::format("    - {}\n",
+                              source_path(std::string("mappings/") + name + ".yaml").string());
+    }
+    const std::string pki = NQS_TEST_PKI_DIR;
+    config_ = dir_.write("adapter.yaml",
+                         fmt::format(R"(log: {{level: info, format: text}}
+calendar:
+  files:
+{}intake:
+  envelope_schema: {}
+  mappings:
+{}trust:
+  anchors: [{}/ca-chain.pem]
+  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
+domain: {{mci: {{2025: 3932}}}}
+signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
+outbound: {{mappings: [{}]}}
+amqp:
+  url: {}
+  heartbeat: 10s
+  reconnect_initial_delay: 100ms
+  reconnect_max_delay: 1s
+  prefetch: 8
+store:
+  url: sqlite:{}
+  busy_timeout: 100ms
+processing:
+  retry_initial_delay: 50ms
+  retry_max_delay: 1s
+  outbox_scan_interval: 200ms
+  grace_period: 20s
+)",
+                                     calendar, source_path("xsd/envelope.xsd").string(), mappings,
+                                     pki, pki, pki, pki, pki, outbound_mappings(), vhost_.url(),
+                                     (dir_.path() / "store.sqlite").string()));
+  }
+
+  void start_daemon() {
+    daemon_ = std::make_unique<DaemonProcess>(config_, dir_.path() / "daemon.log");
+    daemon_->start();
+    ASSERT_TRUE(eventually([&] {
+      auto state = client_->queue_state(kGovIn);
+      return state && state->second >= 1;
+    })) << "the daemon did not start consuming:\n"
+        << daemon_->log_text();
+  }
+
+  // Waits until the input queue is empty and all of it acknowledged (ready 0 and the daemon done).
+  void wait_until_drained(std::size_t expected_outputs) {
+    ASSERT_TRUE(eventually([&] {
+      collect();
+      return commands_.size() + dead_letters_.size() >= expected_outputs;
+    })) << "outputs: "
+        << commands_.size() << " commands, " << dead_letters_.size() << " dead letters\n"
+        << daemon_->log_text();
+  }
+
+  void collect() {
+    for (auto& message : client_->drain(kCommands))
+      commands_.push_back(std::move(message));
+    for (auto& message : client_->drain(kDeadLetters))
+      dead_letters_.push_back(std::move(message));
+  }
+
+  std::set<std::string> distinct_command_ids() const {
+    std::set<std::string> ids;
+    for (const auto& command : commands_)
+      ids.insert(command.properties.message_id);
+    return ids;
+  }
+
+  std::int64_t inbox_count(const char* outcome) const {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM inbox WHERE outcome = ?", -1, &statement, nullptr);
+    sqlite3_bind_text(statement, 1, outcome, -1, SQLITE_STATIC);
+    sqlite3_step(statement);
+    const auto count = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return count;
+  }
+
+  TempDir dir_;
+  TestVhost vhost_;
+  std::unique_ptr<TestClient> client_;
+  std::filesystem::path config_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::vector<Received> commands_;
+  std::vector<Received> dead_letters_;
+};
+
+}  // namespace nqs::test

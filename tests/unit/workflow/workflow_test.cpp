@@ -1,0 +1,375 @@
+// The workflow between transport and state machine, on a real SQLite store: the voucher's whole
+// life from application to payment, each refusal, the expiry timer, inputs that do not fit, and
+// inputs of one batch that must see each other (the same person twice, the last unit of quota).
+#include "workflow/workflow.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <fstream>
+
+#include "calendar/calendar_files.hpp"
+#include "domain/application_json.hpp"
+#include "test_support.hpp"
+
+namespace nqs::workflow {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const calendar::WorkingCalendar& almaty() {
+  static const auto calendar = [] {
+    std::string problem;
+    const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
+    configuration::Diagnostics diagnostics;
+    std::vector<std::filesystem::path> files;
+    for (int year = 2023; year <= 2027; ++year) {
+      files.push_back(test::source_path(fmt::format("config/calendar/kz-{}.yaml", year)));
+    }
+    return *calendar::load_calendar(files, *zone, diagnostics);
+  }();
+  return calendar;
+}
+
+Instant at(const char* text) {
+  return *parse_instant(text);
+}
+
+constexpr const char* kApplication = "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10";
+constexpr const char* kIin = "850101300124";
+constexpr const char* kRegion = "750000000";
+constexpr const char* kCenter = "120340501232";
+// Other applications (application ids are UUIDs on the wire and in the notifications' schemas).
+constexpr const char* kLate = "00000000-0000-4000-8000-000000000001";
+constexpr const char* kA1 = "00000000-0000-4000-8000-000000000002";
+constexpr const char* kA2 = "00000000-0000-4000-8000-000000000003";
+constexpr const char* kB1 = "00000000-0000-4000-8000-000000000004";
+constexpr const char* kA2025 = "00000000-0000-4000-8000-000000000005";
+constexpr const char* kA2026 = "00000000-0000-4000-8000-000000000006";
+constexpr const char* kVoucher = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
+
+intake::Accepted document(const std::string& command, const std::string& message_id,
+                          const std::string& payload) {
+  intake::Accepted accepted;
+  accepted.command_type = command;
+  accepted.envelope.message_id = message_id;
+  accepted.payload = boost::json::parse(payload).as_object();
+  return accepted;
+}
+
+intake::Accepted application(const std::string& id = kApplication, const std::string& iin = kIin,
+                             const std::string& submitted_at = "2025-09-01T10:15:00+05:00") {
+  return document("SubmitVoucherApplication", "m-" + id,
+                  fmt::format(R"({{
+    "applicationId": "{}", "submittedAt": "{}", "region": "{}",
+    "applicant": {{"iin": "{}", "permanentRegion": "751110000"}},
+    "profession": {{"profile": "technical"}},
+    "recognitionCenter": {{"bin": "{}", "name": "Test center"}}}})",
+                              id, submitted_at, kRegion, iin, kCenter));
+}
+
+domain::AisEvent event(const std::string& id, domain::AisPayload payload) {
+  return domain::AisEvent{id, "test", at("2025-09-01T09:00:00+05:00"), std::move(payload)};
+}
+
+class WorkflowOnStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string pki = NQS_TEST_PKI_DIR;
+    auto signer = notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
+    ASSERT_TRUE(signer.has_value()) << signer.error().message;
+    configuration::Diagnostics diagnostics;
+    std::vector<std::shared_ptr<const notify::OutboundMapping>> mappings;
+    for (const char* name :
+         {"application-refused", "application-to-recognition-center", "voucher-delivered",
+          "voucher-validity-extended", "voucher-annulled"}) {
+      mappings.push_back(notify::load_outbound_mapping(
+          test::source_path(std::string("mappings/outbound/") + name + ".yaml"), diagnostics));
+    }
+    ASSERT_TRUE(diagnostics.empty()) << test::join(diagnostics.problems());
+    auto builder = std::make_shared<const notify::NotificationBuilder>(
+        std::move(mappings), std::move(signer).value(), notify::EnvelopeSettings{});
+    workflow_ = std::make_unique<Workflow>(almaty(), domain::MciTable{{2025, 3932}},
+                                           std::move(builder), Exchanges{});
+    auto opened = store::open_sqlite({(dir_.path() / "store.sqlite").string()});
+    ASSERT_TRUE(opened.has_value()) << opened.error().message;
+    store_ = std::move(opened).value();
+    view_ = std::make_unique<StateView>(*store_);
+  }
+
+  // Commits what an input did, as the processor does.
+  Effects commit(Result<Decided> decided, const std::string& key) {
+    EXPECT_TRUE(decided.has_value()) << decided.error().message;
+    const auto* effects = std::get_if<Effects>(&decided.value());
+    EXPECT_NE(effects, nullptr) << std::get<intake::Rejection>(decided.value()).detail;
+    if (effects == nullptr) return {};
+    std::vector<store::Store::Input> inputs;
+    inputs.push_back({store::InboxEntry{key, "test", "processed", "", "", "", "", {}},
+                      effects->outbox, effects->changes});
+    auto recorded = store_->record_inputs(std::move(inputs));
+    EXPECT_TRUE(recorded.has_value()) << recorded.error().message;
+    view_->clear();
+    return *effects;
+  }
+
+  intake::Rejection refused(Result<Decided> decided) {
+    EXPECT_TRUE(decided.has_value());
+    const auto* rejection = std::get_if<intake::Rejection>(&decided.value());
+    EXPECT_NE(rejection, nullptr) << "expected a rejection";
+    return rejection != nullptr ? *rejection : intake::Rejection{};
+  }
+
+  void register_and_allocate(std::int64_t vouchers, const std::string& iin = kIin) {
+    commit(workflow_->on_event(
+               event("e-u-" + iin, domain::UnemployedStatusChanged{iin, true, kRegion, {}}), *view_,
+               at("2025-09-01T09:00:00+05:00")),
+           "ais:e-u-" + iin);
+    if (vouchers > 0) {
+      commit(workflow_->on_event(
+                 event("e-q", domain::QuotaAllocated{2025, 2027, {{kRegion, vouchers}}}), *view_,
+                 at("2025-09-01T09:00:00+05:00")),
+             "ais:e-q");
+    }
+  }
+
+  std::string stage(const std::string& id = kApplication) {
+    auto row = store_->find_application(id).value();
+    return row ? row->stage : "none";
+  }
+
+  static std::vector<std::string> routes(const Effects& effects) {
+    std::vector<std::string> out;
+    for (const auto& row : effects.outbox)
+      out.push_back(row.exchange + "/" + row.routing_key);
+    return out;
+  }
+  static boost::json::object body(const store::OutboxMessage& row) {
+    return boost::json::parse(row.body).as_object();
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Workflow> workflow_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<StateView> view_;
+};
+
+TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
+  register_and_allocate(5);
+  auto e = commit(workflow_->on_document(application(), *view_, at("2025-09-01T10:20:00+05:00")),
+                  "gov:a");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
+  const auto command = body(e.outbox[0]);
+  EXPECT_EQ(command.at("correlationId").as_string(), kApplication);
+  EXPECT_EQ(command.at("causationId").as_string(), std::string("m-") + kApplication);
+  EXPECT_EQ(command.at("payload").at("reviewDueBy").as_string(), "2025-09-02T18:59:59.999Z");
+  EXPECT_EQ(stage(), "with_career_center");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4) << "a unit reserved";
+
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  commit(workflow_->on_event(event("e-1", domain::ApplicationReviewed{kApplication, true, {}}),
+                             *view_, now),
+         "ais:e-1");
+  e = commit(
+      workflow_->on_event(event("e-2", domain::ApplicationForwarded{kApplication}), *view_, now),
+      "ais:e-2");
+  EXPECT_THAT(routes(e), ElementsAre("gov.outbound/ApplicationToRecognitionCenter"));
+  EXPECT_THAT(e.outbox[0].body, HasSubstr("ApplicationToRecognitionCenter"));
+  EXPECT_THAT(e.outbox[0].body, HasSubstr("<ds:SignatureValue>"));
+  e = commit(workflow_->on_document(
+                 document("RecordRecognitionCenterDecision", "m-d",
+                          fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                           "decision": "accepted"}})",
+                                      kApplication, kCenter)),
+                 *view_, now),
+             "gov:d");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RecordCenterDecision"));
+  EXPECT_EQ(stage(), "confirmed");
+  e = commit(workflow_->on_event(
+                 event("e-3", domain::VoucherIssued{kVoucher, kApplication,
+                                                    calendar::Date{date::year{2025} / 9 / 3}}),
+                 *view_, now),
+             "ais:e-3");
+  EXPECT_THAT(routes(e), ElementsAre("gov.outbound/VoucherDelivered"));
+  // Art. 11: the expiry timer is a row, set with the voucher: 60 days after 3 September.
+  auto timers = store_->timers_of(kApplication).value();
+  ASSERT_EQ(timers.size(), 1U);
+  EXPECT_EQ(timers[0].kind, "voucher_expiry");
+  EXPECT_EQ(timers[0].due, at("2025-11-02T23:59:59.999+05:00"));
+
+  e = commit(workflow_->on_document(
+                 document("RecordRecognitionOutcome", "m-o",
+                          fmt::format(R"({{"voucherId": "{}", "recognitionCenterBin": "{}",
+                                           "region": "191010000", "result": "passed"}})",
+                                      kVoucher, kCenter)),
+                 *view_, now),
+             "gov:o");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RecordRecognitionOutcome"));
+  EXPECT_TRUE(store_->timers_of(kApplication).value().empty()) << "used: no annulment";
+  e = commit(
+      workflow_->on_document(document("RegisterServiceAct", "m-act",
+                                      fmt::format(R"({{"voucherId": "{}", "actNumber": "ACT-1",
+                                           "actDate": "2025-09-20", "executor": {{"bin": "{}"}},
+                                           "totalTiyn": 3000000}})",
+                                                  kVoucher, kCenter)),
+                             *view_, at("2025-09-22T10:00:00+05:00")),
+      "gov:act");
+  ASSERT_THAT(routes(e), ElementsAre("ais.commands/RegisterServiceAct"));
+  const auto act = body(e.outbox[0]).at("payload").as_object();
+  // 7 MCI of 2025 caps the center's 30 000 tenge; the exam outside the home oblast: 6 MCI.
+  EXPECT_EQ(act.at("centerAmount").as_string(), "27524.00");
+  EXPECT_EQ(act.at("holderAssistance").as_string(), "23592.00");
+  EXPECT_EQ(act.at("applicantShare").as_string(), "2476.00");
+  EXPECT_EQ(act.at("payDueBy").as_string(), "2025-09-29T18:59:59.999Z");
+  commit(workflow_->on_event(event("e-4", domain::PaymentMade{"ACT-1", true, 2'752'400, {}}),
+                             *view_, now),
+         "ais:e-4");
+  EXPECT_EQ(stage(), "act_received") << "the holder is not paid yet";
+  commit(workflow_->on_event(event("e-5", domain::PaymentMade{"ACT-1", false, 2'359'200, {}}),
+                             *view_, now),
+         "ais:e-5");
+  EXPECT_EQ(stage(), "paid");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4) << "a used voucher keeps its unit";
+}
+
+TEST_F(WorkflowOnStore, AnApplicationFailingTheChecksIsRefusedToBothSidesAndReservesNothing) {
+  // Nothing known of the applicant, no allocation.
+  auto e = commit(workflow_->on_document(application(), *view_, at("2025-09-01T10:20:00+05:00")),
+                  "gov:a");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RecordAutomaticRefusal",
+                                     "gov.outbound/ApplicationRefused"));
+  EXPECT_THAT(body(e.outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("not_registered_unemployed", "no_quota_left"));
+  EXPECT_THAT(e.outbox[1].body, HasSubstr("not_registered_unemployed"));
+  EXPECT_EQ(stage(), "refused_automatic");
+  // After 15 October (local date), with everything else in order.
+  register_and_allocate(5);
+  e = commit(workflow_->on_document(application(kLate, kIin, "2025-10-16T00:00:00+05:00"), *view_,
+                                    at("2025-10-16T10:00:00+05:00")),
+             "gov:late");
+  EXPECT_THAT(body(e.outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("deadline_passed"));
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5);
+}
+
+TEST_F(WorkflowOnStore, InputsOfOneBatchSeeEachOtherBeforeTheyAreCommitted) {
+  register_and_allocate(1);
+  register_and_allocate(0, "900515401230");
+  // Three applications decided in one batch, nothing committed in between: the same person
+  // twice, and someone else wanting the region's last unit.
+  const auto now = at("2025-09-01T10:20:00+05:00");
+  std::vector<Effects> batch;
+  int n = 0;
+  for (const auto& input : {application(kA1), application(kA2), application(kB1, "900515401230")}) {
+    auto decided = workflow_->on_document(input, *view_, now);
+    ASSERT_TRUE(decided.has_value());
+    auto effects = std::get<Effects>(std::move(decided).value());
+    view_->apply("gov:" + std::to_string(++n), effects.changes);
+    batch.push_back(std::move(effects));
+  }
+  EXPECT_THAT(routes(batch[0]), ElementsAre("ais.commands/RegisterApplication"));
+  EXPECT_THAT(body(batch[1].outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("no_quota_left", "application_in_progress"));
+  EXPECT_THAT(body(batch[2].outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("no_quota_left"));
+  // And the batch commits: the store's CHECK agrees.
+  std::vector<store::Store::Input> inputs;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    inputs.push_back(
+        {store::InboxEntry{"gov:" + std::to_string(i), "t", "processed", "", "", "", "", {}},
+         batch[i].outbox, batch[i].changes});
+  }
+  ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 0);
+}
+
+TEST_F(WorkflowOnStore, TheSamePersonInAnotherYearIsNotHeldByLastYearsVoucher) {
+  register_and_allocate(5);
+  commit(workflow_->on_document(application(kA2025), *view_, at("2025-09-01T10:20:00+05:00")),
+         "gov:1");
+  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA2025, false, {"x"}}), *view_,
+                             at("2025-09-02T10:00:00+05:00")),
+         "ais:r");
+  EXPECT_EQ(stage(kA2025), "refused_career_center");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5) << "released on the refusal";
+  auto e = commit(workflow_->on_document(application(kA2026, kIin, "2026-02-02T10:00:00+05:00"),
+                                         *view_, at("2026-02-02T10:20:00+05:00")),
+                  "gov:2");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
+  EXPECT_EQ(store_->quota_left(kRegion, 2026).value(), 4);
+}
+
+TEST_F(WorkflowOnStore, AnUnusedVoucherIsAnnulledByItsTimerAndTheUnitReleased) {
+  register_and_allocate(5);
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  commit(workflow_->on_document(application(), *view_, now), "gov:a");
+  commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
+                             *view_, now),
+         "ais:1");
+  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
+         "ais:2");
+  commit(workflow_->on_document(
+             document("RecordRecognitionCenterDecision", "m-d",
+                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                       "decision": "accepted"}})",
+                                  kApplication, kCenter)),
+             *view_, now),
+         "gov:d");
+  commit(workflow_->on_event(
+             event("3", domain::VoucherIssued{kVoucher, kApplication,
+                                              calendar::Date{date::year{2025} / 9 / 3}}),
+             *view_, now),
+         "ais:3");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4);
+  const auto timer = store_->due_timers(at("2025-11-03T00:00:00+05:00"), 10).value();
+  ASSERT_EQ(timer.size(), 1U);
+  auto fired = workflow_->on_timer(timer[0], "timer:1", *view_, at("2025-11-03T00:00:01+05:00"));
+  ASSERT_TRUE(fired.has_value());
+  auto e = commit(Decided{fired.value()}, "timer:1");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/AnnulVoucher", "gov.outbound/VoucherAnnulled"));
+  EXPECT_EQ(stage(), "annulled");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5);
+  EXPECT_TRUE(store_->timers_of(kApplication).value().empty());
+  // A stale timer for an annulled voucher does nothing but go away, with a note.
+  auto again = workflow_->on_timer(timer[0], "timer:2", *view_, at("2025-11-03T00:00:02+05:00"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again.value().outbox.empty());
+  EXPECT_THAT(again.value().note, HasSubstr("does not fit application"));
+  ASSERT_EQ(again.value().changes.cancelled_timers.size(), 1U);
+}
+
+TEST_F(WorkflowOnStore, InputsThatDoNotFitAreRejectedWithTheirReason) {
+  register_and_allocate(5);
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  auto unknown = refused(workflow_->on_event(
+      event("x", domain::ApplicationForwarded{"no-such-application"}), *view_, now));
+  EXPECT_EQ(unknown.reason, intake::Reason::domain_unknown_subject);
+  EXPECT_THAT(unknown.detail, HasSubstr("no application no-such-application is known"));
+  EXPECT_EQ(refused(workflow_->on_document(
+                        document("RecordSickLeaveNotice", "m-s",
+                                 R"({"voucherId": "v-none", "holderIin": "850101300124",
+                                     "sheetNumber": "1", "from": "2025-09-05", "to": "2025-09-06"})"),
+                        *view_, now))
+                .reason,
+            intake::Reason::domain_unknown_subject);
+  commit(workflow_->on_document(application(), *view_, now), "gov:a");
+  // A voucher for an application the career center has not even reviewed.
+  auto early = refused(workflow_->on_event(
+      event("v", domain::VoucherIssued{kVoucher, kApplication,
+                                       calendar::Date{date::year{2025} / 9 / 3}}),
+      *view_, now));
+  EXPECT_EQ(early.reason, intake::Reason::domain_invalid_transition);
+  EXPECT_THAT(early.detail, HasSubstr("at stage with_career_center"));
+  // The same application submitted again.
+  EXPECT_EQ(refused(workflow_->on_document(application(), *view_, now)).reason,
+            intake::Reason::domain_invalid_transition);
+  // An allocation below what is reserved.
+  auto quota = refused(workflow_->on_event(
+      event("q2", domain::QuotaAllocated{2025, 2025, {{kRegion, 0}}}), *view_, now));
+  EXPECT_EQ(quota.reason, intake::Reason::domain_inconsistent);
+  EXPECT_THAT(quota.detail, HasSubstr("1 are already reserved"));
+}
+
+}  // namespace
+}  // namespace nqs::workflow
