@@ -4,7 +4,10 @@
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
+#include <boost/json/parse.hpp>
+
 #include "intake_support.hpp"
+#include "notify/outbound.hpp"
 
 namespace {
 
@@ -69,7 +72,51 @@ void BM_Rsa2048VerifyAlone(benchmark::State& state) {
 
 }  // namespace
 
+// The adapter's own side: one ApplicationRefused built from its mapping, validated against its
+// schema and signed (RSA-2048, exclusive c14n, SHA-256, the chain in ds:X509Data).
+void BM_NotificationBuildAndSign(benchmark::State& state) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto signer = nqs::notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
+  nqs::configuration::Diagnostics diagnostics;
+  std::vector<std::shared_ptr<const nqs::notify::OutboundMapping>> mappings{
+      nqs::notify::load_outbound_mapping(
+          nqs::test::source_path("mappings/outbound/application-refused.yaml"), diagnostics)};
+  const nqs::notify::NotificationBuilder builder(std::move(mappings), std::move(signer).value(),
+                                                 {});
+  const nqs::domain::NotificationOut refusal{"ApplicationRefused",
+                                             boost::json::parse(R"({"applicationId":
+        "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "iin": "850101300124", "stage": "automatic",
+        "reasons": ["not_registered_unemployed", "no_quota_left"]})")
+                                                 .as_object()};
+  const auto now = *nqs::parse_instant("2025-09-01T12:00:00+05:00");
+  for (auto _ : state) {
+    auto built = builder.build(refusal, "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98",
+                               "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11", now);
+    if (!built) state.SkipWithError(built.error().message.c_str());
+    benchmark::DoNotOptimize(built);
+  }
+}
+
+void BM_Rsa2048SignAlone(benchmark::State& state) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto signer = nqs::notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
+  const std::string digest(32, 'x');
+  for (auto _ : state) {
+    EVP_PKEY_CTX* context = EVP_PKEY_CTX_new(signer.value().key.get(), nullptr);
+    EVP_PKEY_sign_init(context);
+    EVP_PKEY_CTX_set_signature_md(context, EVP_sha256());
+    unsigned char signature[512];
+    std::size_t length = sizeof signature;
+    EVP_PKEY_sign(context, signature, &length,
+                  reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
+    EVP_PKEY_CTX_free(context);
+    benchmark::DoNotOptimize(signature);
+  }
+}
+
 BENCHMARK(BM_IntakeSignedApplication)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Rsa2048SignAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeSignedApplicationNoCertificateCache)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048VerifyAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

@@ -78,6 +78,10 @@ CREATE TABLE timers (
   PRIMARY KEY (kind, subject)
 );
 CREATE INDEX timers_by_due ON timers (due_ms);
+-- The automatic checks look for a person's applications that are not refused: a person may have
+-- any number of refused ones.
+CREATE INDEX applications_live ON applications (iin, quota_year)
+  WHERE stage NOT IN ('refused_automatic', 'refused_career_center', 'refused_recognition_center');
 )sql",
 }};
 
@@ -220,8 +224,9 @@ class SqliteStore final : public Store {
     BOOST_OUTCOME_TRY(
         auto statement,
         prepare("SELECT application_id, iin, quota_year, region, stage, voucher_id, "
-                "act_number, state FROM applications WHERE iin = ? AND quota_year = ? "
-                "ORDER BY application_id"));
+                "act_number, state FROM applications WHERE iin = ? AND quota_year = ? AND "
+                "stage NOT IN ('refused_automatic', 'refused_career_center', "
+                "'refused_recognition_center') ORDER BY application_id"));
     bind(statement.get(), 1, iin);
     sqlite3_bind_int(statement.get(), 2, year);
     std::vector<ApplicationRow> rows;

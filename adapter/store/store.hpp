@@ -147,6 +147,8 @@ class Store {
       const std::string& voucher_id) = 0;
   virtual Result<std::optional<ApplicationRow>> find_application_by_act(
       const std::string& act_number) = 0;
+  // A person's applications of a quota year that were not refused (in progress, or with a
+  // voucher): what the automatic checks of art. 3 need.
   virtual Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) = 0;
   // Units left in a region's allocation for a year; 0 when no allocation is known.
   virtual Result<std::int64_t> quota_left(const std::string& region, int year) = 0;

@@ -60,6 +60,17 @@ inline bool eventually(const std::function<bool()>& condition,
   return condition();
 }
 
+// Every outbound mapping of the source tree, as a YAML flow list's items.
+inline std::string outbound_mappings() {
+  std::string out;
+  for (const char* name : {"application-refused", "application-to-recognition-center",
+                           "voucher-delivered", "voucher-validity-extended", "voucher-annulled"}) {
+    if (!out.empty()) out += ", ";
+    out += source_path(std::string("mappings/outbound/") + name + ".yaml").string();
+  }
+  return out;
+}
+
 struct Received {
   amqp::Properties properties;
   std::string body;

@@ -52,16 +52,6 @@ inline std::string application_message(int n) {
   return with_message_id(bytes, message_id_of(n));
 }
 
-inline std::string outbound_mappings() {
-  std::string out;
-  for (const char* name : {"application-refused", "application-to-recognition-center",
-                           "voucher-delivered", "voucher-validity-extended", "voucher-annulled"}) {
-    if (!out.empty()) out += ", ";
-    out += source_path(std::string("mappings/outbound/") + name + ".yaml").string();
-  }
-  return out;
-}
-
 class DaemonWithBroker : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -139,5 +139,13 @@ TEST(MoneyRules, TheMciOfTheActsYear) {
   EXPECT_THAT(missing.error().message, ::testing::HasSubstr("no MCI is configured for 2030"));
 }
 
+TEST(Money, TiynAreWrittenAsTengeWithTwoDecimals) {
+  EXPECT_EQ(format_tenge(2'752'400), "27524.00");
+  EXPECT_EQ(format_tenge(1'250'075), "12500.75");
+  EXPECT_EQ(format_tenge(5), "0.05");
+  EXPECT_EQ(format_tenge(0), "0.00");
+  EXPECT_EQ(format_tenge(-150), "-1.50");
+}
+
 }  // namespace
 }  // namespace nqs::domain

@@ -86,7 +86,17 @@ class Envelope {
   // The first element named v:NAME below the document element.
   xmlNode* field(const std::string& name) const { return find_in(document(), name); }
   void set_text(const std::string& name, const std::string& text) {
-    xmlNodeSetContent(field(name), intake::as_xml(text.c_str()));
+    xmlNode* node = field(name);
+    if (node == nullptr) throw std::runtime_error("no element " + name + " in the fixture");
+    xmlNodeSetContent(node, intake::as_xml(text.c_str()));
+  }
+  // Adds the element v:NAME with its text right after v:AFTER (same namespace).
+  void insert_after(const std::string& after, const std::string& name, const std::string& text) {
+    xmlNode* sibling = field(after);
+    if (sibling == nullptr) throw std::runtime_error("no element " + after + " in the fixture");
+    xmlNode* node = xmlNewDocNode(doc_.get(), sibling->ns, intake::as_xml(name.c_str()),
+                                  intake::as_xml(text.c_str()));
+    xmlAddNextSibling(sibling, node);
   }
 
   Envelope& sign(const std::string& signer, const intake::SigningOptions& options = {},

@@ -184,6 +184,10 @@ TEST(SqliteStoreState, ApplicationsAreFoundByIdVoucherActAndPerson) {
   EXPECT_FALSE(store->find_application_by_act("act-1").value().has_value());
   EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
   EXPECT_TRUE(store->applications_of("850101300124", 2026).value().empty());
+  // Refused applications are left out (a person may have any number of them).
+  changes.applications = {application("a-2", "refused_automatic")};
+  ASSERT_TRUE(record(*store, with_changes("m-3", changes)).has_value());
+  EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
 }
 
 TEST(SqliteStoreState, TheQuotaCannotBeOverReservedWhateverTheOrder) {

@@ -1,0 +1,352 @@
+// The voucher's process end to end through a real RabbitMQ: signed documents on nqs.gov.in, JSON
+// events on nqs.ais.events, AIS commands and signed notifications out (the notifications verified
+// with the xmlsec1 command-line tool), dead letters for what does not fit, and a replay.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
+
+#include "calendar/working_calendar.hpp"
+#include "daemon_fixture.hpp"
+
+namespace nqs::test {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr const char* kApplication = "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10";  // the fixtures'
+constexpr const char* kVoucher = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
+constexpr const char* kIin = "850101300124";
+
+std::string application_id(int n) {
+  return fmt::format("a1000000-0000-4000-8000-{:012d}", n);
+}
+
+// Today in Kazakhstan (UTC+5 since 2024-03-01): the daemon runs on the real clock.
+std::string today() {
+  const auto local = std::chrono::system_clock::now() + std::chrono::hours{5};
+  return calendar::to_string(std::chrono::floor<date::days>(local));
+}
+
+class Lifecycle : public DaemonWithBroker {
+ protected:
+  void SetUp() override {
+    DaemonWithBroker::SetUp();
+    start_daemon();
+  }
+
+  void publish_document(const std::string& bytes, const std::string& message_id) {
+    client_->publish(kGovIn, with_message_id(bytes, message_id), message_id);
+  }
+
+  // Publishes an AIS event; returns its eventId.
+  std::string publish_event(const std::string& type, const std::string& payload) {
+    const auto id = fmt::format("e0000000-0000-4000-8000-{:012d}", ++events_);
+    const auto body = fmt::format(
+        R"({{"eventId": "{}", "type": "{}", "occurredAt": "{}", "payload": {}}})", id, type,
+        to_utc_string(std::chrono::time_point_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now())),
+        payload);
+    client_->publish(kAisEvents, body, id, "application/json");
+    return id;
+  }
+
+  // Waits for the input to be committed (for events that cause no message).
+  void await_input(const std::string& key) {
+    ASSERT_TRUE(eventually([&] {
+      return count("SELECT count(*) FROM inbox WHERE input_key = ?", key) == 1;
+    })) << key
+        << "\n"
+        << daemon_->log_text();
+  }
+
+  // The next message on one of the test's queues with this routing key and correlation id.
+  Received await_output(const std::string& queue, const std::string& routing_key,
+                        const std::string& correlation_id) {
+    Received found;
+    const bool ok = eventually([&] {
+      for (auto& message : client_->drain(queue))
+        seen_[queue].push_back(std::move(message));
+      auto& messages = seen_[queue];
+      for (auto it = messages.begin(); it != messages.end(); ++it) {
+        if (it->routing_key == routing_key && it->properties.correlation_id == correlation_id) {
+          found = std::move(*it);
+          messages.erase(it);
+          return true;
+        }
+      }
+      return false;
+    });
+    EXPECT_TRUE(ok) << "no " << routing_key << " for " << correlation_id << " on " << queue << "\n"
+                    << daemon_->log_text();
+    return found;
+  }
+  Received await_command(const std::string& type, const std::string& application) {
+    return await_output(kCommands, type, application);
+  }
+  Received await_notification(const std::string& document, const std::string& application) {
+    auto notification = await_output(kOutbound, document, application);
+    EXPECT_EQ(xmlsec1_verify(notification.body, document), 0)
+        << document << " does not verify with xmlsec1:\n"
+        << read_file(dir_.path() / "xmlsec1.out");
+    return notification;
+  }
+
+  static boost::json::object payload_of(const Received& command) {
+    return boost::json::parse(command.body).at("payload").as_object();
+  }
+
+  // Verifies a notification with the xmlsec1 command-line tool against the test PKI.
+  int xmlsec1_verify(const std::string& bytes, const std::string& element) {
+    const auto file = dir_.write("notification.xml", bytes);
+    const std::string command = fmt::format(
+        "xmlsec1 --verify --trusted-pem {}/ca-chain.pem --id-attr:Id urn:kz:enbek:nqs:voucher:1:{} "
+        "{} >{} 2>&1",
+        NQS_TEST_PKI_DIR, element, file.string(), (dir_.path() / "xmlsec1.out").string());
+    return std::system(command.c_str());
+  }
+
+  std::int64_t count(const char* sql, const std::string& parameter) const {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2((dir_.path() / "store.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
+    sqlite3_bind_text(statement, 1, parameter.c_str(), -1, SQLITE_TRANSIENT);
+    const auto value = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0)
+                                                             : std::int64_t{-1};
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return value;
+  }
+  std::string stage_of(const std::string& application) const {
+    for (const char* stage : {"with_career_center", "refused_career_center", "refused_automatic",
+                              "with_lmc", "with_recognition_center", "rejected_by_center",
+                              "refused_recognition_center", "confirmed", "voucher_active",
+                              "extension_requested", "used", "act_received", "paid", "annulled"}) {
+      if (count(fmt::format("SELECT count(*) FROM applications WHERE application_id = ? AND "
+                            "stage = '{}'",
+                            stage)
+                    .c_str(),
+                application) == 1) {
+        return stage;
+      }
+    }
+    return "none";
+  }
+  std::int64_t reserved(const std::string& region) const {
+    return count("SELECT reserved FROM quota WHERE region = ? AND year = 2025", region);
+  }
+
+  // The applicant is registered as unemployed and the region has vouchers for 2025-2027.
+  void registered_with_quota() {
+    const auto unemployed =
+        publish_event("UnemployedStatusChanged",
+                      fmt::format(R"({{"iin": "{}", "registered": true, "region": "750000000",
+                                      "since": "2025-01-10"}})",
+                                  kIin));
+    const auto quota = publish_event("QuotaAllocated", R"({"periodStart": 2025, "periodEnd": 2027,
+        "regions": [{"region": "750000000", "vouchersPerYear": 5}]})");
+    await_input("ais:" + unemployed);
+    await_input("ais:" + quota);
+  }
+
+  static std::string application(const std::string& id) {
+    Envelope envelope("voucher-application");
+    envelope.set_text("ApplicationId", id);
+    return envelope.sign("individual-sign").bytes();
+  }
+  static std::string center_decision(const std::string& id, bool accepted) {
+    Envelope envelope("recognition-center-decision");
+    envelope.set_text("ApplicationId", id);
+    if (!accepted) {
+      envelope.set_text("Decision", "rejected");
+      envelope.insert_after("Decision", "Reason", "Стаж работы не подтверждён");
+    }
+    return envelope.sign("center-head").bytes();
+  }
+
+  // From a new application to the center's confirmation.
+  void confirmed(const std::string& id, int n) {
+    publish_document(application(id), message_id_of(n));
+    await_command("RegisterApplication", id);
+    await_input("ais:" +
+                publish_event("ApplicationReviewed", fmt::format(R"({{"applicationId": "{}",
+                                                     "decision": "forward", "reasons": []}})",
+                                                                 id)));
+    publish_event("ApplicationForwarded", fmt::format(R"({{"applicationId": "{}"}})", id));
+    await_notification("ApplicationToRecognitionCenter", id);
+    publish_document(center_decision(id, true), message_id_of(n + 1));
+    EXPECT_EQ(payload_of(await_command("RecordCenterDecision", id)).at("decision").as_string(),
+              "accepted");
+  }
+
+  int events_ = 0;
+  std::map<std::string, std::vector<Received>> seen_;
+};
+
+TEST_F(Lifecycle, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
+  registered_with_quota();
+  confirmed(kApplication, 1);
+  EXPECT_EQ(stage_of(kApplication), "confirmed");
+  EXPECT_EQ(reserved("750000000"), 1);
+
+  // Art. 10: the voucher, valid 60 calendar days after the day of issue.
+  publish_event("VoucherIssued",
+                fmt::format(R"({{"voucherId": "{}", "applicationId": "{}", "issuedOn": "{}"}})",
+                            kVoucher, kApplication, today()));
+  const auto delivered = await_notification("VoucherDelivered", kApplication);
+  EXPECT_THAT(delivered.body, HasSubstr(kVoucher));
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 1)
+      << "the expiry timer is a row";
+
+  // Art. 12-13: a sick-leave sheet (20-29 September: 10 days) extends it.
+  publish_document(Envelope("sick-leave-notice").sign("individual-sign").bytes(), message_id_of(3));
+  const auto sick_leave = payload_of(await_command("RecordSickLeave", kApplication));
+  const std::string valid_until(sick_leave.at("validUntil").as_string());
+  EXPECT_TRUE(sick_leave.contains("extendDueBy"));
+  publish_event("VoucherExtended",
+                fmt::format(R"({{"voucherId": "{}", "sheetNumber": "ЛН-2025-000123",
+                                "validUntil": "{}"}})",
+                            kVoucher, valid_until));
+  const auto extended = await_notification("VoucherValidityExtended", kApplication);
+  EXPECT_THAT(extended.body, HasSubstr(valid_until));
+
+  // The exam, then the act: the reimbursement computed by the adapter (art. 14-15).
+  publish_document(Envelope("recognition-outcome").sign("center-head").bytes(), message_id_of(4));
+  await_command("RecordRecognitionOutcome", kApplication);
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 0)
+      << "a used voucher is not annulled";
+  publish_document(Envelope("service-act").sign("center-head").bytes(), message_id_of(5));
+  const auto act = payload_of(await_command("RegisterServiceAct", kApplication));
+  // 12 500.75 tenge for a technical profession: below 7 MCI, all reimbursed; the exam in the
+  // holder's own oblast: no assistance.
+  EXPECT_EQ(act.at("centerAmount").as_string(), "12500.75");
+  EXPECT_EQ(act.at("holderAssistance").as_string(), "0.00");
+  EXPECT_EQ(act.at("applicantShare").as_string(), "0.00");
+  EXPECT_TRUE(act.contains("payDueBy"));
+
+  // A payment of another amount is inconsistent; the right one closes the case.
+  const auto wrong = publish_event(
+      "PaymentMade", R"({"actNumber": "АКТ-2025-0042", "payee": "center", "amount": "12500.00",
+                        "paidOn": "2025-10-20"})");
+  Received letter;
+  ASSERT_TRUE(eventually([&] {
+    auto letters = client_->drain(kAisDeadLetters);
+    if (letters.empty()) return false;
+    letter = letters.front();
+    return true;
+  })) << daemon_->log_text();
+  EXPECT_EQ(letter.properties.message_id, wrong);
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.inconsistent");
+  const auto paid = publish_event(
+      "PaymentMade", R"({"actNumber": "АКТ-2025-0042", "payee": "center", "amount": "12500.75",
+                        "paidOn": "2025-10-20"})");
+  await_input("ais:" + paid);
+  EXPECT_EQ(stage_of(kApplication), "paid");
+  EXPECT_EQ(reserved("750000000"), 1) << "a used voucher keeps its unit";
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(Lifecycle, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
+  registered_with_quota();
+  // The first application is in progress: a second one of the same person is refused by the
+  // automatic checks (art. 3), to the AIS and, signed, to the bus.
+  publish_document(application(application_id(1)), message_id_of(1));
+  await_command("RegisterApplication", application_id(1));
+  publish_document(application(application_id(2)), message_id_of(2));
+  EXPECT_THAT(payload_of(await_command("RecordAutomaticRefusal", application_id(2)))
+                  .at("reasons")
+                  .as_array(),
+              ElementsAre("application_in_progress"));
+  auto refusal = await_notification("ApplicationRefused", application_id(2));
+  EXPECT_THAT(refusal.body, HasSubstr("<v:Stage>automatic</v:Stage>"));
+
+  // Art. 8: the career center refuses the first.
+  publish_event("ApplicationReviewed", fmt::format(R"({{"applicationId": "{}", "decision": "refuse",
+                                "reasons": ["incomplete_documents"]}})",
+                                                   application_id(1)));
+  refusal = await_notification("ApplicationRefused", application_id(1));
+  EXPECT_THAT(refusal.body, HasSubstr("<v:Stage>career_center</v:Stage>"));
+  EXPECT_THAT(refusal.body, HasSubstr("incomplete_documents"));
+  EXPECT_EQ(stage_of(application_id(1)), "refused_career_center");
+  EXPECT_EQ(reserved("750000000"), 0) << "released";
+
+  // Art. 9: the recognition center rejects a third; the LMC's refusal follows.
+  publish_document(application(application_id(3)), message_id_of(3));
+  await_command("RegisterApplication", application_id(3));
+  publish_event("ApplicationReviewed",
+                fmt::format(R"({{"applicationId": "{}", "decision": "forward", "reasons": []}})",
+                            application_id(3)));
+  publish_event("ApplicationForwarded",
+                fmt::format(R"({{"applicationId": "{}"}})", application_id(3)));
+  await_notification("ApplicationToRecognitionCenter", application_id(3));
+  publish_document(center_decision(application_id(3), false), message_id_of(4));
+  const auto decision = payload_of(await_command("RecordCenterDecision", application_id(3)));
+  EXPECT_EQ(decision.at("decision").as_string(), "rejected");
+  EXPECT_TRUE(decision.contains("actionDueBy"));
+  publish_event("ApplicationRefused",
+                fmt::format(R"({{"applicationId": "{}", "reasons": ["center_rejected"]}})",
+                            application_id(3)));
+  refusal = await_notification("ApplicationRefused", application_id(3));
+  EXPECT_THAT(refusal.body, HasSubstr("<v:Stage>recognition_center</v:Stage>"));
+  EXPECT_EQ(stage_of(application_id(3)), "refused_recognition_center");
+  EXPECT_EQ(reserved("750000000"), 0);
+  EXPECT_TRUE(client_->drain(kDeadLetters).empty());
+  EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(Lifecycle, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater) {
+  registered_with_quota();
+  // The voucher is issued for an application the adapter has not seen yet.
+  const auto issued =
+      publish_event("VoucherIssued", fmt::format(R"({{"voucherId": "{}", "applicationId": "{}",
+                                        "issuedOn": "{}"}})",
+                                                 kVoucher, kApplication, today()));
+  auto take_letter = [&] {
+    Received letter;
+    EXPECT_TRUE(eventually([&] {
+      auto letters = client_->drain(kAisDeadLetters);
+      if (letters.empty()) return false;
+      letter = letters.front();
+      return true;
+    })) << daemon_->log_text();
+    return letter;
+  };
+  auto letter = take_letter();
+  EXPECT_EQ(letter.properties.message_id, issued);
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.unknown_subject");
+  EXPECT_THAT(std::string(letter.properties.headers.at("x-nqs-detail").as_string()),
+              HasSubstr(kApplication));
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-queue").as_string(), kAisEvents);
+
+  // Replayed too early (the application is only with the career center): judged again and
+  // dead-lettered again, not absorbed as a duplicate.
+  publish_document(application(kApplication), message_id_of(1));
+  await_command("RegisterApplication", kApplication);
+  client_->publish(kAisEvents, letter.body, letter.properties.message_id, "application/json");
+  letter = take_letter();
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.invalid_transition");
+
+  // Once the application is confirmed, the same message is accepted.
+  await_input("ais:" + publish_event("ApplicationReviewed", fmt::format(R"({{"applicationId": "{}",
+                                                   "decision": "forward", "reasons": []}})",
+                                                                        kApplication)));
+  publish_event("ApplicationForwarded", fmt::format(R"({{"applicationId": "{}"}})", kApplication));
+  await_notification("ApplicationToRecognitionCenter", kApplication);
+  publish_document(center_decision(kApplication, true), message_id_of(2));
+  await_command("RecordCenterDecision", kApplication);
+  client_->publish(kAisEvents, letter.body, letter.properties.message_id, "application/json");
+  await_notification("VoucherDelivered", kApplication);
+  EXPECT_EQ(stage_of(kApplication), "voucher_active");
+  EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE input_key LIKE ?", "ais:rejected:%"), 2);
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+}  // namespace
+}  // namespace nqs::test
