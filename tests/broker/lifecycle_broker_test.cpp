@@ -348,5 +348,39 @@ TEST_F(Lifecycle, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
+TEST_F(Lifecycle, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDeadLettered) {
+  const std::string event =
+      R"({"eventId": "e1000000-0000-4000-8000-000000000001", "type": "UnemployedStatusChanged",
+          "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {"iin": "850101300124",
+          "registered": true, "region": "750000000", "since": "2025-01-10"}})";
+  for (int copy = 0; copy < 3; ++copy)
+    client_->publish(kAisEvents, event, "e1000000-0000-4000-8000-000000000001", "application/json");
+  // An unknown field, and a body that is not JSON at all.
+  client_->publish(kAisEvents,
+                   R"({"eventId": "e1000000-0000-4000-8000-000000000002", "type": "QuotaAllocated",
+                       "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {"periodStart": 2025,
+                       "periodEnd": 2027, "regions": [{"region": "750000000",
+                       "vouchersPerYear": 5}], "bonus": 1}})",
+                   "with-extra", "application/json");
+  client_->publish(kAisEvents, "{not json", "broken", "application/json");
+  std::map<std::string, Received> letters;
+  ASSERT_TRUE(eventually([&] {
+    for (auto& letter : client_->drain(kAisDeadLetters))
+      letters[letter.properties.message_id] = std::move(letter);
+    return letters.size() == 2;
+  })) << daemon_->log_text();
+  EXPECT_EQ(letters.at("with-extra").properties.headers.at("x-nqs-reason").as_string(),
+            "json.invalid");
+  EXPECT_THAT(
+      std::string(letters.at("with-extra").properties.headers.at("x-nqs-detail").as_string()),
+      HasSubstr("bonus"));
+  EXPECT_EQ(letters.at("broken").properties.headers.at("x-nqs-reason").as_string(), "json.invalid");
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kAisEvents)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE input_key LIKE ?", "ais:e1000000%"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM unemployment WHERE iin = ?", kIin), 1);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicates=2"));
+}
+
 }  // namespace
 }  // namespace nqs::test
