@@ -253,6 +253,16 @@ Instant WorkingCalendar::end_of_local_day(Date day) const {
          std::chrono::milliseconds{1};
 }
 
+std::string WorkingCalendar::local_string(Instant instant) const {
+  return to_local_string(instant, *zone_);
+}
+
+Instant WorkingCalendar::at_local_time(Date day, std::chrono::minutes time_of_day) const {
+  const date::local_time<std::chrono::minutes> local{day.time_since_epoch() + time_of_day};
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(
+      zone_->to_sys(local, date::choose::earliest));
+}
+
 Result<Instant> WorkingCalendar::working_day_deadline(Instant start, int n) const {
   BOOST_OUTCOME_TRY(auto due_day, working_days_after(local_date(start), n));
   return end_of_local_day(due_day);

@@ -86,6 +86,10 @@ class WorkingCalendar {
   // "Within N working days after the day of X": the end of the N-th working day strictly after
   // the local date of `start` (domain.md, "Deadline semantics"). N = 0 is the end of that date.
   [[nodiscard]] Result<Instant> working_day_deadline(Instant start, int n) const;
+  // An instant as local ISO 8601 with its offset.
+  [[nodiscard]] std::string local_string(Instant instant) const;
+  // The instant a local date reaches a local time of day (the earliest, if it happened twice).
+  [[nodiscard]] Instant at_local_time(Date day, std::chrono::minutes time_of_day) const;
   // "N calendar days after the day of X" (Rules 380 art. 10): the end of local date + N.
   [[nodiscard]] Result<Instant> calendar_day_deadline(Instant start, int n) const;
 

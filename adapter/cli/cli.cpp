@@ -17,6 +17,9 @@ struct Arguments {
   int year = 0;
   std::vector<std::string> files;
   std::string at;
+  bool overdue = false;
+  bool json = false;
+  std::string duration;
 };
 
 void add_config_option(CLI::App& command, Arguments& arguments) {
@@ -94,6 +97,28 @@ int main(int argc, char** argv) {
   year->add_option("YYYY", arguments.year, "the year")->required()->check(CLI::Range(1, 9999));
   year->fallthrough();
   year->callback([&] { exit_code = calendar_year(arguments.config, arguments.year); });
+
+  auto* sla = app.add_subcommand("sla", "the statutory deadlines being tracked");
+  sla->require_subcommand(1);
+  auto* sla_list_command =
+      sla->add_subcommand("list", "open deadlines, earliest due first: due when, whose");
+  add_config_option(*sla_list_command, arguments);
+  sla_list_command->add_flag("--overdue", arguments.overdue, "only those past their due time");
+  sla_list_command->add_flag("--json", arguments.json, "one JSON object per line");
+  sla_list_command->callback(
+      [&] { exit_code = sla_list(arguments.config, arguments.overdue, arguments.json); });
+
+  auto* clock = app.add_subcommand(
+      "clock", "the daemon's clock, for tests and rehearsals (clock.offset, clock.control_file)");
+  clock->require_subcommand(1);
+  auto* show = clock->add_subcommand("show", "print now as the configured daemon sees it");
+  add_config_option(*show, arguments);
+  show->callback([&] { exit_code = clock_show(arguments.config); });
+  auto* advance = clock->add_subcommand(
+      "advance", "move the running daemon's clock forward through clock.control_file");
+  add_config_option(*advance, arguments);
+  advance->add_option("DURATION", arguments.duration, "such as 90m, 36h or 70d")->required();
+  advance->callback([&] { exit_code = clock_advance(arguments.config, arguments.duration); });
 
   try {
     app.parse(argc, argv);

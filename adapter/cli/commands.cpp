@@ -10,6 +10,7 @@
 #include "daemon/daemon.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
+#include "store/store.hpp"
 
 namespace nqs::cli {
 namespace {
@@ -146,6 +147,124 @@ int calendar_year(const std::filesystem::path& config_file, int year) {
     std::cout << fmt::format("{} {} {}\n", calendar::to_string(day),
                              status.working ? "working" : "non-working", status.why);
   }
+  return kExitOk;
+}
+
+namespace {
+
+// Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
+Result<Instant> configured_now(const configuration::Config& config) {
+  auto extra = std::chrono::milliseconds{0};
+  if (!config.clock.control_file.empty()) {
+    BOOST_OUTCOME_TRY(extra, configuration::read_clock_control(config.clock.control_file));
+  }
+  return OffsetClock(config.clock.offset + extra).now();
+}
+
+std::string overdue_text(std::chrono::milliseconds late) {
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(late).count();
+  if (minutes < 60) return fmt::format("{}m", minutes);
+  if (minutes < 48 * 60) return fmt::format("{}h{:02d}m", minutes / 60, minutes % 60);
+  return fmt::format("{}d{:02d}h", minutes / (24 * 60), (minutes / 60) % 24);
+}
+
+}  // namespace
+
+int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool json) {
+  auto setup = load_or_report(config_file);
+  if (!setup) return kExitProblem;
+  auto now = configured_now(setup->config);
+  if (!now) {
+    std::cerr << now.error().message << '\n';
+    return kExitProblem;
+  }
+  auto store = store::open_sqlite(
+      store::SqliteSettings{setup->config.store.sqlite_path, setup->config.store.busy_timeout});
+  if (!store) {
+    std::cerr << store.error().message << '\n';
+    return kExitProblem;
+  }
+  auto rows = store.value()->open_deadlines(
+      overdue_only ? std::optional<Instant>(now.value()) : std::nullopt, 100000);
+  if (!rows) {
+    std::cerr << rows.error().message << '\n';
+    return kExitProblem;
+  }
+  const auto& zone = *setup->calendar;
+  auto local = [&](Instant instant) { return zone.local_string(instant); };
+  if (!json) {
+    std::cout << fmt::format("{:<36}  {:<22}  {:<18}  {:<25}  {:<25}  {}\n", "APPLICATION", "STEP",
+                             "RESPONSIBLE", "STARTED", "DUE", "STATE");
+  }
+  for (const auto& row : rows.value()) {
+    const bool overdue = row.due < now.value();
+    const std::string state = row.breached ? "breached"
+                              : overdue    ? "overdue"
+                              : row.warned ? "warned"
+                                           : "open";
+    if (json) {
+      boost::json::object line;
+      line["applicationId"] = row.application_id;
+      line["step"] = row.step;
+      line["responsible"] = row.responsible;
+      line["basis"] = row.basis;
+      line["started"] = local(row.started);
+      line["due"] = local(row.due);
+      line["state"] = state;
+      if (overdue) {
+        line["overdueMs"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.value() - row.due).count();
+      }
+      std::cout << boost::json::serialize(line) << '\n';
+      continue;
+    }
+    std::cout << fmt::format(
+        "{:<36}  {:<22}  {:<18}  {:<25}  {:<25}  {}\n", row.application_id, row.step,
+        row.responsible, local(row.started), local(row.due),
+        overdue ? fmt::format("{} by {}", state, overdue_text(now.value() - row.due)) : state);
+  }
+  if (!json) {
+    std::cout << fmt::format("{} open deadline{}{} at {}\n", rows.value().size(),
+                             rows.value().size() == 1 ? "" : "s", overdue_only ? " overdue" : "",
+                             local(now.value()));
+  }
+  return kExitOk;
+}
+
+int clock_show(const std::filesystem::path& config_file) {
+  auto setup = load_or_report(config_file);
+  if (!setup) return kExitProblem;
+  auto now = configured_now(setup->config);
+  if (!now) {
+    std::cerr << now.error().message << '\n';
+    return kExitProblem;
+  }
+  std::cout << fmt::format("{} (offset {} ms)\n", setup->calendar->local_string(now.value()),
+                           (now.value() - SystemClock().now()).count());
+  return kExitOk;
+}
+
+int clock_advance(const std::filesystem::path& config_file, const std::string& by_text) {
+  auto setup = load_or_report(config_file);
+  if (!setup) return kExitProblem;
+  const auto by = configuration::parse_duration(by_text);
+  if (!by) {
+    std::cerr << fmt::format("'{}' is not a duration (such as 90m, 36h or 70d)\n", by_text);
+    return kExitUsage;
+  }
+  if (setup->config.clock.control_file.empty()) {
+    std::cerr << "clock.control_file is not set in the configuration: the clock of a running "
+                 "daemon can only be moved through it (tests and rehearsals only)\n";
+    return kExitProblem;
+  }
+  auto moved = configuration::advance_clock_control(setup->config.clock.control_file, *by);
+  if (!moved) {
+    std::cerr << moved.error().message << '\n';
+    return kExitProblem;
+  }
+  std::cout << fmt::format("the clock of {} is now {} ahead of the system clock\n",
+                           config_file.string(),
+                           overdue_text(setup->config.clock.offset + moved.value()));
   return kExitOk;
 }
 

@@ -21,5 +21,10 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
 int calendar_is_working(const std::filesystem::path& config_file, const std::string& day);
 int calendar_add(const std::filesystem::path& config_file, const std::string& day, int n);
 int calendar_year(const std::filesystem::path& config_file, int year);
+// Open deadlines from the store, earliest due first; `overdue_only`: those past due now.
+int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool json);
+// The configured clock (tests and rehearsals): print it, or move it forward by a duration.
+int clock_show(const std::filesystem::path& config_file);
+int clock_advance(const std::filesystem::path& config_file, const std::string& by);
 
 }  // namespace nqs::cli

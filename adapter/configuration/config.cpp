@@ -4,11 +4,14 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 
 #include "calendar/calendar_files.hpp"
+#include "domain/application_json.hpp"
 #include "intake/intake.hpp"
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
@@ -126,6 +129,7 @@ void read_amqp(Reader amqp, AmqpConfig& out) {
   out.ais_commands = names.text("ais_commands", out.ais_commands);
   out.gov_outbound = names.text("gov_outbound", out.gov_outbound);
   out.notifications = names.text("notifications", out.notifications);
+  out.sla_queue = names.text("sla_queue", out.sla_queue);
   out.dead_letters = names.text("dead_letters", out.dead_letters);
   names.finish();
   amqp.finish();
@@ -185,6 +189,88 @@ void read_domain(Reader domain, DomainConfig& out) {
   domain.finish();
 }
 
+bool is_step_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// deadlines: the statutory deadline table (domain.md), each step checked on its own.
+void read_deadlines(Reader deadlines, domain::DeadlineTable& out) {
+  if (auto warning = deadlines.field("warning_at")) {
+    const auto text = warning->as_text();
+    int hours = -1;
+    int minutes_of_hour = -1;
+    if (text && text->size() == 5 && (*text)[2] == ':' &&
+        std::from_chars(text->data(), text->data() + 2, hours).ec == std::errc{} &&
+        std::from_chars(text->data() + 3, text->data() + 5, minutes_of_hour).ec == std::errc{} &&
+        hours >= 0 && hours < 24 && minutes_of_hour >= 0 && minutes_of_hour < 60) {
+      out.warning_at = minutes{hours * 60 + minutes_of_hour};
+    } else if (text) {
+      warning->problem(fmt::format("'{}' is not a local time HH:MM", *text));
+    }
+  }
+  if (deadlines.field("steps")) {
+    out.rules.clear();
+    std::set<std::string> names;
+    for (auto& entry : deadlines.list("steps")) {
+      domain::DeadlineRule rule;
+      rule.step = entry.text("step", "");
+      if (!is_step_name(rule.step)) {
+        entry.problem(
+            fmt::format("step: '{}' is not a name of lowercase letters, digits and _", rule.step));
+      } else if (!names.insert(rule.step).second) {
+        entry.problem(fmt::format("step: '{}' is given twice", rule.step));
+      }
+      rule.responsible = entry.text("responsible", "");
+      if (rule.responsible.empty()) entry.problem("responsible: say who must act");
+      for (const auto& stage : entry.list("stages")) {
+        auto name = stage.as_text();
+        if (!name) continue;
+        if (!domain::stage_named(*name)) {
+          stage.problem(fmt::format("'{}' is not a stage of the voucher process", *name));
+          continue;
+        }
+        rule.stages.push_back(*name);
+      }
+      if (rule.stages.empty()) entry.problem("stages: list the stages the deadline covers");
+      const bool working = entry.field("working_days").has_value();
+      const bool calendar_days = entry.field("calendar_days").has_value();
+      const bool until = entry.field("until").has_value();
+      if (working + calendar_days + until != 1) {
+        entry.problem("give exactly one of working_days, calendar_days and until");
+      }
+      rule.working_days = static_cast<int>(entry.integer("working_days", 1, 365, 0));
+      rule.calendar_days = static_cast<int>(entry.integer("calendar_days", 1, 3650, 0));
+      if (until) rule.until_valid = entry.choice("until", {"valid_until"}, "") == "valid_until";
+      rule.from = entry.text("from", "");
+      if (until && !rule.from.empty()) entry.problem("from: not with until");
+      rule.basis = entry.text("basis", "");
+      if (rule.basis.empty()) entry.problem("basis: cite the article that sets the deadline");
+      entry.finish();
+      out.rules.push_back(std::move(rule));
+    }
+  }
+  deadlines.finish();
+}
+
+void read_clock(Reader clock, const std::string& profile, ClockConfig& out) {
+  out.offset = clock.duration("offset", milliseconds{0}, std::chrono::hours{24 * 3650}, out.offset);
+  if (clock.field("control_file")) {
+    std::filesystem::path path(clock.text("control_file", ""));
+    if (path.is_relative()) path = (clock.file().parent_path() / path).lexically_normal();
+    out.control_file = path;
+  }
+  // Production runs on the real clock: a shifted one would move every deadline.
+  if (profile == "production" && out.offset != milliseconds{0}) {
+    clock.field("offset")->problem("not allowed in the production profile");
+  }
+  if (profile == "production" && !out.control_file.empty()) {
+    clock.field("control_file")->problem("not allowed in the production profile");
+  }
+  clock.finish();
+}
+
 void read_processing(Reader processing, ProcessingConfig& out) {
   out.retry_initial_delay = processing.duration("retry_initial_delay", milliseconds{10}, minutes{5},
                                                 out.retry_initial_delay);
@@ -199,10 +285,57 @@ void read_processing(Reader processing, ProcessingConfig& out) {
 
 }  // namespace
 
+Result<std::chrono::milliseconds> read_clock_control(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string text;
+  if (in) std::getline(in, text);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.pop_back();
+  if (text.empty()) return milliseconds{0};
+  auto parsed = parse_duration(text);
+  if (!parsed) {
+    return make_error(
+        fmt::format("{}: '{}' is not a duration (such as 36h or 70d)", file.string(), text));
+  }
+  return *parsed;
+}
+
+Result<std::chrono::milliseconds> advance_clock_control(const std::filesystem::path& file,
+                                                        std::chrono::milliseconds by) {
+  BOOST_OUTCOME_TRY(auto current, read_clock_control(file));
+  const auto next = current + by;
+  const auto temporary = file.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    // In the largest whole unit, so that parse_duration's bound (10^9 of the unit) is far.
+    const auto ms = next.count();
+    if (ms % 86'400'000 == 0) {
+      out << ms / 86'400'000 << "d\n";
+    } else if (ms % 3'600'000 == 0) {
+      out << ms / 3'600'000 << "h\n";
+    } else if (ms % 60'000 == 0) {
+      out << ms / 60'000 << "m\n";
+    } else if (ms % 1000 == 0) {
+      out << ms / 1000 << "s\n";
+    } else {
+      out << ms << "ms\n";
+    }
+    if (!out) return make_error(fmt::format("cannot write {}", temporary));
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  if (ec) return make_error(fmt::format("cannot replace {}: {}", file.string(), ec.message()));
+  return next;
+}
+
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   const auto problems_before = diagnostics.problems().size();
   Config config;
   config.source = root.file();
+
+  config.profile = root.choice("profile", {"local", "production"}, "local");
+  read_clock(root.section("clock"), config.profile, config.clock);
+  read_deadlines(root.section("deadlines"), config.deadlines);
 
   auto log = root.section("log");
   config.log.level = log.choice("level", {"trace", "debug", "info", "warn", "error"}, "info");

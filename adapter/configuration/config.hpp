@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "calendar/working_calendar.hpp"
+#include "common/result.hpp"
 #include "configuration/yaml_reader.hpp"
+#include "domain/deadlines.hpp"
 
 namespace nqs::intake {
 class Intake;
@@ -75,6 +77,7 @@ struct AmqpConfig {
   std::string ais_commands = "ais.commands";
   std::string gov_outbound = "gov.outbound";
   std::string notifications = "nqs.notifications";
+  std::string sla_queue = "nqs.sla";  // bound to notifications with sla.#: nothing unroutable
   std::string dead_letters = "nqs.dlx";
 };
 
@@ -92,9 +95,21 @@ struct ProcessingConfig {
   std::chrono::milliseconds grace_period{30000};
 };
 
+// The clock of the daemon: the system's, shifted for tests and rehearsals only (refused in the
+// production profile).
+struct ClockConfig {
+  std::chrono::milliseconds offset{0};
+  // A file holding a further offset (e.g. "36h") that the running daemon reads every second:
+  // `nqs-adapter clock advance` moves the running clock forward through it.
+  std::filesystem::path control_file;
+};
+
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.
 struct Config {
   std::filesystem::path source;
+  std::string profile = "local";  // local | production
+  ClockConfig clock;
+  domain::DeadlineTable deadlines = domain::statutory_deadlines();
   LogSettings log;
   CalendarSettings calendar;
   IntakeConfig intake;
@@ -113,6 +128,13 @@ struct Setup {
   std::shared_ptr<const intake::Intake> intake;
   std::shared_ptr<const notify::NotificationBuilder> notifications;
 };
+
+// The further offset held by clock.control_file: zero when the file is missing or empty, an
+// error when it holds something other than a duration.
+Result<std::chrono::milliseconds> read_clock_control(const std::filesystem::path& file);
+// Adds `by` to what clock.control_file holds (written whole, then renamed into place).
+Result<std::chrono::milliseconds> advance_clock_control(const std::filesystem::path& file,
+                                                        std::chrono::milliseconds by);
 
 // Reads config/adapter.yaml alone (no referenced files are parsed).
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics);

@@ -91,6 +91,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (unit == "s") return std::chrono::seconds{amount};
   if (unit == "m") return std::chrono::minutes{amount};
   if (unit == "h") return std::chrono::hours{amount};
+  if (unit == "d" && amount <= 100'000) return std::chrono::hours{24 * amount};
   return std::nullopt;
 }
 
@@ -334,7 +335,7 @@ std::optional<std::chrono::milliseconds> Reader::as_duration(std::chrono::millis
   if (!value) return std::nullopt;
   auto parsed = parse_duration(*value);
   if (!parsed) {
-    problem(fmt::format("'{}' is not a duration (a whole number and ms, s, m or h)", *value));
+    problem(fmt::format("'{}' is not a duration (a whole number and ms, s, m, h or d)", *value));
     return std::nullopt;
   }
   if (*parsed < min || *parsed > max) {

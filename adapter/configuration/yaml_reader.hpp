@@ -109,7 +109,7 @@ class Reader {
 
 // Parses "YYYY-MM-DD" strictly (a real date, four-digit year, two-digit month and day).
 std::optional<date::year_month_day> parse_date(std::string_view text);
-// Parses "<whole number><unit>" with unit ms, s, m or h.
+// Parses "<whole number><unit>" with unit ms, s, m, h or d (24 h).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 // The closest of `candidates` to `word` if it is a plausible typo of it, else empty.
 std::string closest_match(std::string_view word,

@@ -40,13 +40,22 @@ amqp::Topology topology_of(const configuration::AmqpConfig& names) {
     topology.queues.push_back({queue + ".dlq", dlq});
     topology.bindings.push_back({queue + ".dlq", names.dead_letters, queue});
   }
+  // SLA warnings and breaches are kept for operations even when nothing else listens.
+  boost::json::object sla;
+  sla["x-queue-type"] = "quorum";
+  topology.queues.push_back({names.sla_queue, sla});
+  topology.bindings.push_back({names.sla_queue, names.notifications, "sla.#"});
   return topology;
 }
 
 }  // namespace
 
 Daemon::Daemon(configuration::Setup setup)
-    : setup_(std::move(setup)), signals_(io_, SIGINT, SIGTERM), stop_timer_(io_) {}
+    : setup_(std::move(setup)),
+      clock_(setup_.config.clock.offset),
+      signals_(io_, SIGINT, SIGTERM),
+      stop_timer_(io_),
+      clock_control_timer_(io_) {}
 
 Daemon::~Daemon() = default;
 
@@ -90,6 +99,7 @@ void Daemon::check_stopped() {
                 {{"inProgress", processor_->in_progress()}});
     }
     if (timers_) timers_->stop();
+    clock_control_timer_.cancel();
     if (relay_) relay_->stop();
     if (link_) link_->stop();
     signals_.cancel();
@@ -113,6 +123,27 @@ void Daemon::warn_if_calendar_runs_out() const {
   }
 }
 
+void Daemon::watch_clock_control() {
+  const auto& file = setup_.config.clock.control_file;
+  if (file.empty() || stopping_) return;
+  auto extra = configuration::read_clock_control(file);
+  if (!extra) {
+    if (extra.error().message != clock_control_problem_) {
+      clock_control_problem_ = extra.error().message;
+      log::warn("clock.control_file is ignored", {{"error", clock_control_problem_}});
+    }
+  } else if (setup_.config.clock.offset + extra.value() != clock_.offset()) {
+    clock_.set_offset(setup_.config.clock.offset + extra.value());
+    log::warn("the clock was moved by its control file",
+              {{"offsetMs", clock_.offset().count()}, {"now", to_utc_string(clock_.now())}});
+    if (timers_) timers_->reschedule();
+  }
+  clock_control_timer_.expires_after(std::chrono::milliseconds{200});
+  clock_control_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) watch_clock_control();
+  });
+}
+
 int Daemon::run() {
   const auto& config = setup_.config;
   log::info("nqs-adapter started", {{"version", kVersion},
@@ -120,6 +151,12 @@ int Daemon::run() {
                                     {"calendar", setup_.calendar->coverage()},
                                     {"time_zone", config.calendar.time_zone},
                                     {"store", config.store.url}});
+  if (clock_.offset().count() != 0 || !config.clock.control_file.empty()) {
+    log::warn("the clock is shifted (tests and rehearsals only)",
+              {{"offsetMs", clock_.offset().count()},
+               {"controlFile", config.clock.control_file.string()},
+               {"now", to_utc_string(clock_.now())}});
+  }
   warn_if_calendar_runs_out();
 
   auto opened = store::open_sqlite(
@@ -160,7 +197,9 @@ int Daemon::run() {
       [this](const store::OutboxMessage& row) { processor_->on_sent(row); });
   workflow_ = std::make_unique<workflow::Workflow>(
       *setup_.calendar, config.domain.mci, setup_.notifications,
-      workflow::Exchanges{config.amqp.ais_commands, config.amqp.gov_outbound});
+      workflow::Exchanges{config.amqp.ais_commands, config.amqp.gov_outbound,
+                          config.amqp.notifications},
+      config.deadlines);
   processor_ = std::make_unique<Processor>(
       io_, *setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
       QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},
@@ -174,6 +213,7 @@ int Daemon::run() {
     link_->start();
     relay_->start();
     timers_->start();
+    watch_clock_control();
   });
   io_.run();
   const auto& counters = processor_->counters();

@@ -41,12 +41,16 @@ class Daemon {
   void begin_stop(const std::string& why);
   void check_stopped();
   void warn_if_calendar_runs_out() const;
+  // Reads clock.control_file (tests and rehearsals): the running clock moves forward.
+  void watch_clock_control();
 
   configuration::Setup setup_;
-  SystemClock clock_;
+  OffsetClock clock_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer stop_timer_;
+  boost::asio::steady_timer clock_control_timer_;
+  std::string clock_control_problem_;  // said once, not every 200 ms
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<BrokerLink> link_;
   std::unique_ptr<OutboxRelay> relay_;

@@ -1,6 +1,7 @@
 #include "daemon/processor.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,6 +99,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
       prepared.input.changes = std::move(effects->changes);
       prepared.subject = std::move(effects->subject);
       prepared.stage = std::move(effects->stage);
+      prepared.late = std::move(effects->late);
     } else {
       rejection = std::get<intake::Rejection>(std::move(decided).value());
     }
@@ -143,6 +145,9 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
     }
   } else {
     entry.outcome = "processed";
+    // Issue 6: an input that closes a step after its breach is processed, and recorded as late.
+    if (!prepared.late.empty())
+      entry.detail = fmt::format("late: {}", fmt::join(prepared.late, ", "));
   }
   if (prepared.transient.empty()) view_.apply(entry.key, prepared.input.changes);
   prepared.delivery = std::move(delivery);
@@ -279,6 +284,10 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
                                   {"outcome", entry.outcome},
                                   {"subject", prepared.subject},
                                   {"stage", prepared.stage}});
+    if (!prepared.late.empty()) {
+      log::warn("deadline met late (after its breach was reported)",
+                {{"subject", prepared.subject}, {"steps", entry.detail}});
+    }
   } else {
     log::info("input rejected", {{"messageId", prepared.message_id},
                                  {"correlationId", delivery.properties.correlation_id},

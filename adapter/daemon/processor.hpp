@@ -85,7 +85,8 @@ class Processor {
     std::string message_id;
     std::string subject;  // the application it moved, for the logs
     std::string stage;
-    std::string transient;  // a store read failed: retry the delivery
+    std::vector<std::string> late;  // deadlines closed after their breach
+    std::string transient;          // a store read failed: retry the delivery
     int attempt = 0;
   };
 

@@ -11,8 +11,7 @@ namespace nqs::daemon {
 TimerRunner::TimerRunner(boost::asio::io_context& io, const workflow::Workflow& workflow,
                          store::Store& store, OutboxRelay& relay, const Clock& clock,
                          TimerSettings settings)
-    : io_(io),
-      workflow_(workflow),
+    : workflow_(workflow),
       store_(store),
       relay_(relay),
       clock_(clock),

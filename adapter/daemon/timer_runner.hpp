@@ -45,7 +45,6 @@ class TimerRunner {
   void arm(std::chrono::milliseconds delay);
   void fire();
 
-  boost::asio::io_context& io_;
   const workflow::Workflow& workflow_;
   store::Store& store_;
   OutboxRelay& relay_;

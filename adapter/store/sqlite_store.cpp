@@ -3,6 +3,7 @@
 
 #include <array>
 #include <filesystem>
+#include <limits>
 
 #include "store/store.hpp"
 
@@ -78,6 +79,20 @@ CREATE TABLE timers (
   PRIMARY KEY (kind, subject)
 );
 CREATE INDEX timers_by_due ON timers (due_ms);
+-- Statutory deadlines (issue 6): one row per application and step, open until closed.
+CREATE TABLE deadlines (
+  application_id TEXT NOT NULL,
+  step           TEXT NOT NULL,
+  responsible    TEXT NOT NULL,
+  basis          TEXT NOT NULL,
+  started_ms     INTEGER NOT NULL,
+  due_ms         INTEGER NOT NULL,
+  warned_ms      INTEGER,
+  breached_ms    INTEGER,
+  closed_ms      INTEGER,
+  PRIMARY KEY (application_id, step)
+);
+CREATE INDEX deadlines_open ON deadlines (due_ms) WHERE closed_ms IS NULL;
 -- The automatic checks look for a person's applications that are not refused: a person may have
 -- any number of refused ones.
 CREATE INDEX applications_live ON applications (iin, quota_year)
@@ -279,6 +294,34 @@ class SqliteStore final : public Store {
     return read_timers(statement.get());
   }
 
+  Result<std::optional<DeadlineRow>> deadline(const std::string& application_id,
+                                              const std::string& step) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT application_id, step, responsible, basis, started_ms, due_ms, "
+                "warned_ms, breached_ms, closed_ms FROM deadlines WHERE "
+                "application_id = ? AND step = ?"));
+    bind(statement.get(), 1, application_id);
+    bind(statement.get(), 2, step);
+    BOOST_OUTCOME_TRY(auto rows, read_deadlines(statement.get()));
+    if (rows.empty()) return std::optional<DeadlineRow>{};
+    return std::optional<DeadlineRow>{std::move(rows.front())};
+  }
+
+  Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
+                                                  std::size_t limit) override {
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT application_id, step, responsible, basis, started_ms, due_ms, "
+                "warned_ms, breached_ms, closed_ms FROM deadlines WHERE closed_ms IS "
+                "NULL AND due_ms < ? ORDER BY due_ms, application_id, step LIMIT ?"));
+    sqlite3_bind_int64(statement.get(), 1,
+                       overdue_at ? overdue_at->time_since_epoch().count()
+                                  : std::numeric_limits<std::int64_t>::max());
+    sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(limit));
+    return read_deadlines(statement.get());
+  }
+
   Result<std::optional<Instant>> next_timer_due() override {
     BOOST_OUTCOME_TRY(auto statement, prepare("SELECT min(due_ms) FROM timers"));
     if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("reading the timers");
@@ -326,6 +369,31 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static std::optional<Instant> optional_instant(sqlite3_stmt* statement, int column) {
+    if (sqlite3_column_type(statement, column) == SQLITE_NULL) return std::nullopt;
+    return Instant{std::chrono::milliseconds{sqlite3_column_int64(statement, column)}};
+  }
+
+  Result<std::vector<DeadlineRow>> read_deadlines(sqlite3_stmt* statement) {
+    std::vector<DeadlineRow> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
+      DeadlineRow row;
+      row.application_id = text_column(statement, 0);
+      row.step = text_column(statement, 1);
+      row.responsible = text_column(statement, 2);
+      row.basis = text_column(statement, 3);
+      row.started = *optional_instant(statement, 4);
+      row.due = *optional_instant(statement, 5);
+      row.warned = optional_instant(statement, 6);
+      row.breached = optional_instant(statement, 7);
+      row.closed = optional_instant(statement, 8);
+      rows.push_back(std::move(row));
+    }
+    if (step != SQLITE_DONE) return failure("reading the deadlines");
+    return rows;
+  }
+
   Result<std::vector<TimerRow>> read_timers(sqlite3_stmt* statement) {
     std::vector<TimerRow> timers;
     int step = 0;
@@ -438,6 +506,44 @@ class SqliteStore final : public Store {
       bind(statement.get(), 5, to_utc_string(record.occurred_at));
       if (sqlite3_step(statement.get()) != SQLITE_DONE)
         return failure("writing the unemployment register");
+    }
+    for (const auto& close : changes.closed_deadlines) {
+      BOOST_OUTCOME_TRY(auto statement,
+                        prepare("UPDATE deadlines SET closed_ms = ? WHERE application_id = ? AND "
+                                "step = ? AND closed_ms IS NULL"));
+      sqlite3_bind_int64(statement.get(), 1, close.at.time_since_epoch().count());
+      bind(statement.get(), 2, close.application_id);
+      bind(statement.get(), 3, close.step);
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("closing a deadline");
+    }
+    for (const auto& row : changes.opened_deadlines) {
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare("INSERT INTO deadlines (application_id, step, responsible, basis, started_ms, "
+                  "due_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (application_id, step) DO UPDATE "
+                  "SET responsible = excluded.responsible, basis = excluded.basis, started_ms = "
+                  "excluded.started_ms, due_ms = excluded.due_ms, warned_ms = NULL, breached_ms = "
+                  "NULL, closed_ms = NULL"));
+      bind(statement.get(), 1, row.application_id);
+      bind(statement.get(), 2, row.step);
+      bind(statement.get(), 3, row.responsible);
+      bind(statement.get(), 4, row.basis);
+      sqlite3_bind_int64(statement.get(), 5, row.started.time_since_epoch().count());
+      sqlite3_bind_int64(statement.get(), 6, row.due.time_since_epoch().count());
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("opening a deadline");
+    }
+    for (const auto& mark : changes.marked_deadlines) {
+      BOOST_OUTCOME_TRY(
+          auto statement,
+          prepare(mark.breached ? "UPDATE deadlines SET breached_ms = ? WHERE "
+                                  "application_id = ? AND step = ? AND started_ms = ?"
+                                : "UPDATE deadlines SET warned_ms = ? WHERE "
+                                  "application_id = ? AND step = ? AND started_ms = ?"));
+      sqlite3_bind_int64(statement.get(), 1, mark.at.time_since_epoch().count());
+      bind(statement.get(), 2, mark.application_id);
+      bind(statement.get(), 3, mark.step);
+      sqlite3_bind_int64(statement.get(), 4, mark.started.time_since_epoch().count());
+      if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("marking a deadline");
     }
     // Cancellations first: a decision may cancel the timer that fired and set its successor.
     for (const auto& cancel : changes.cancelled_timers) {

@@ -92,6 +92,33 @@ struct TimerCancel {
   std::optional<Instant> due;
 };
 
+// A statutory deadline of one application (domain::DeadlineRule), open until the application
+// leaves the stages it covers.
+struct DeadlineRow {
+  std::string application_id;
+  std::string step;
+  std::string responsible;
+  std::string basis;
+  Instant started{};
+  Instant due{};
+  std::optional<Instant> warned;
+  std::optional<Instant> breached;
+  std::optional<Instant> closed;
+};
+struct DeadlineClose {
+  std::string application_id;
+  std::string step;
+  Instant at{};
+};
+// A warning or breach sent for the deadline opened at `started` (not for a later one).
+struct DeadlineMark {
+  std::string application_id;
+  std::string step;
+  Instant started{};
+  bool breached = false;  // else warned
+  Instant at{};
+};
+
 // State written in the same transaction as the input that changes it.
 struct StateChanges {
   std::vector<ApplicationRow> applications;      // inserted or replaced
@@ -100,11 +127,9 @@ struct StateChanges {
   std::vector<UnemploymentRecord> unemployment;  // kept only if not older than what is known
   std::vector<TimerRow> timers;                  // set or moved
   std::vector<TimerCancel> cancelled_timers;
-
-  [[nodiscard]] bool empty() const {
-    return applications.empty() && allocations.empty() && reservations.empty() &&
-           unemployment.empty() && timers.empty() && cancelled_timers.empty();
-  }
+  std::vector<DeadlineClose> closed_deadlines;  // before the opened ones: a step may reopen
+  std::vector<DeadlineRow> opened_deadlines;    // replace the step's row
+  std::vector<DeadlineMark> marked_deadlines;
 };
 
 // What recording an input did.
@@ -158,6 +183,11 @@ class Store {
   // The earliest due time of all timers, if any.
   virtual Result<std::optional<Instant>> next_timer_due() = 0;
   virtual Result<std::vector<TimerRow>> timers_of(const std::string& subject) = 0;
+  virtual Result<std::optional<DeadlineRow>> deadline(const std::string& application_id,
+                                                      const std::string& step) = 0;
+  // Open deadlines, earliest due first; with `overdue_at`, only those due before it.
+  virtual Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
+                                                          std::size_t limit) = 0;
   virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
   // Counts, for tests and operations.
   virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;

@@ -26,6 +26,12 @@ class StateView {
   Result<std::vector<store::ApplicationRow>> applications_of(const std::string& iin, int year);
   Result<std::optional<store::Quota>> quota(const std::string& region, int year);
   Result<std::optional<store::UnemploymentRecord>> unemployment(const std::string& iin);
+  // A deadline as committed (the batch's own changes to deadlines are not laid over: a deadline
+  // opened earlier in the batch cannot have been warned or breached yet).
+  Result<std::optional<store::DeadlineRow>> deadline(const std::string& application_id,
+                                                     const std::string& step) {
+    return store_.deadline(application_id, step);
+  }
   // Whether an input key is in the inbox or was taken by an earlier input of this batch.
   Result<bool> key_taken(const std::string& key);
 

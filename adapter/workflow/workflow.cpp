@@ -83,14 +83,18 @@ store::OutboxMessage outbox_message(std::string key, std::string exchange, std::
 
 Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
                    std::shared_ptr<const notify::NotificationBuilder> notifications,
-                   Exchanges exchanges)
+                   Exchanges exchanges, domain::DeadlineTable deadlines)
     : calendar_(calendar),
       mci_(std::move(mci)),
       notifications_(std::move(notifications)),
-      exchanges_(std::move(exchanges)) {}
+      exchanges_(std::move(exchanges)),
+      deadlines_(std::move(deadlines)) {}
 
-Decided Workflow::effects_of(const domain::Decision& decision, const std::string& causation,
-                             const std::string& correlation, Instant now) const {
+Result<Decided> Workflow::effects_of(const domain::Application* before,
+                                     const domain::Decision& decision, const std::string& causation,
+                                     StateView& view, Instant now,
+                                     const boost::json::object* payload) const {
+  const auto& correlation = causation;
   Effects effects;
   const auto& next = decision.next;
   effects.subject = next.application_id;
@@ -129,21 +133,121 @@ Decided Workflow::effects_of(const domain::Decision& decision, const std::string
     const auto id = uuid_for("notification:" + causation + ":" + notification.document);
     auto envelope = notifications_->build(notification, id, correlation, now);
     if (!envelope) {
-      return Rejection{
+      return Decided{Rejection{
           Reason::domain_inconsistent,
           fmt::format("the notification {} for application {} cannot be built: {}",
-                      notification.document, next.application_id, envelope.error().message)};
+                      notification.document, next.application_id, envelope.error().message)}};
     }
     effects.outbox.push_back(outbox_message(id, exchanges_.gov_outbound, notification.document,
                                             "text/xml", next.application_id,
                                             std::move(envelope).value(), now));
   }
+  BOOST_OUTCOME_TRY(auto problem, track_deadlines(before, next, effects, view, now, payload));
+  if (problem) return Decided{std::move(*problem)};
+  return Decided{std::move(effects)};
+}
+
+namespace {
+
+bool covers(const domain::DeadlineRule& rule, std::string_view stage) {
+  return std::find(rule.stages.begin(), rule.stages.end(), stage) != rule.stages.end();
+}
+
+}  // namespace
+
+Result<std::optional<Rejection>> Workflow::track_deadlines(
+    const domain::Application* before, const domain::Application& next, Effects& effects,
+    StateView& view, Instant now, const boost::json::object* payload) const {
+  const auto& id = next.application_id;
+  const auto after_stage = domain::stage_name(next.stage);
+  for (const auto& rule : deadlines_.rules) {
+    const bool was = before != nullptr && covers(rule, domain::stage_name(before->stage));
+    const bool is = covers(rule, after_stage);
+    const bool moved = was && is && rule.until_valid && before->valid_until != next.valid_until;
+    if (was && (!is || moved)) {
+      // Left its stages: the deadline is met, or late if its breach was already reported.
+      BOOST_OUTCOME_TRY(auto row, view.deadline(id, rule.step));
+      if (row && !row->closed && row->breached && !is) effects.late.push_back(rule.step);
+      effects.changes.closed_deadlines.push_back({id, rule.step, now});
+      for (const auto prefix : {kSlaWarning, kSlaBreach}) {
+        effects.changes.cancelled_timers.push_back(
+            {std::string(prefix) + rule.step, id, std::nullopt});
+      }
+    }
+    if (!is || (was && !moved)) continue;
+    std::optional<calendar::Date> from_date;
+    if (!rule.from.empty() && payload != nullptr) from_date = date_at(*payload, rule.from);
+    auto due = domain::due_of(rule, calendar_, now, from_date, next.valid_until);
+    if (!due) {
+      return std::optional<Rejection>{
+          Rejection{Reason::domain_inconsistent,
+                    fmt::format("the deadline {} of application {} cannot be computed: {}",
+                                rule.step, id, due.error().message)}};
+    }
+    effects.changes.opened_deadlines.push_back(
+        {id, rule.step, rule.responsible, rule.basis, now, due.value(), {}, {}, {}});
+    boost::json::object facts;
+    facts["step"] = rule.step;
+    facts["responsible"] = rule.responsible;
+    facts["basis"] = rule.basis;
+    facts["started"] = to_utc_string(now);
+    facts["due"] = to_utc_string(due.value());
+    const auto facts_text = boost::json::serialize(facts);
+    effects.changes.timers.push_back({std::string(kSlaWarning) + rule.step, id,
+                                      domain::warning_of(deadlines_, calendar_, due.value()),
+                                      facts_text});
+    // The voucher's own end is its annulment (the voucher_expiry timer), not a breach.
+    if (!rule.until_valid) {
+      effects.changes.timers.push_back({std::string(kSlaBreach) + rule.step, id,
+                                        due.value() + std::chrono::milliseconds{1}, facts_text});
+    }
+  }
+  return std::optional<Rejection>{};
+}
+
+Result<Effects> Workflow::sla_fired(const store::TimerRow& timer, const std::string& causation,
+                                    StateView& view, Instant now) const {
+  Effects effects;
+  effects.subject = timer.subject;
+  const bool breach = timer.kind.starts_with(kSlaBreach);
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(timer.payload, ec);
+  if (ec || !parsed.is_object()) {
+    effects.note = "the timer's facts are unreadable: " + timer.payload;
+    return effects;
+  }
+  const auto& facts = parsed.as_object();
+  const auto step = text_at(facts, "step");
+  const auto started = parse_instant(text_at(facts, "started"));
+  BOOST_OUTCOME_TRY(auto row, view.deadline(timer.subject, step));
+  if (!row || row->closed || !started || row->started != *started) {
+    effects.note = fmt::format("the deadline {} was closed before its {}", step,
+                               breach ? "breach" : "warning");
+    return effects;
+  }
+  // messages.md: nqs.notifications, sla.warning.<step> / sla.breached.<step>, published once
+  // (the firing is an input of its own: a second firing is a duplicate).
+  const auto type = fmt::format("sla.{}.{}", breach ? "breached" : "warning", step);
+  boost::json::object body;
+  body["type"] = type;
+  body["step"] = step;
+  body["subject"] = timer.subject;
+  body["responsible"] = row->responsible;
+  body["basis"] = row->basis;
+  body["started"] = to_utc_string(row->started);
+  body["due"] = to_utc_string(row->due);
+  body["now"] = to_utc_string(now);
+  effects.outbox.push_back(outbox_message(uuid_for("sla:" + causation), exchanges_.notifications,
+                                          type, "application/json", timer.subject,
+                                          boost::json::serialize(body), now));
+  effects.changes.marked_deadlines.push_back({timer.subject, step, row->started, breach, now});
   return effects;
 }
 
 Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
                                const domain::Input& input, const std::string& causation,
-                               const std::string& correlation, Instant now) const {
+                               StateView& view, Instant now,
+                               const boost::json::object* payload) const {
   std::optional<domain::Application> current;
   if (row) {
     boost::system::error_code ec;
@@ -161,7 +265,8 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
   const domain::Context context{calendar_, mci_};
   auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
   if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
-  return effects_of(std::get<domain::Decision>(decided), causation, correlation, now);
+  return effects_of(current ? &*current : nullptr, std::get<domain::Decision>(decided), causation,
+                    view, now, payload);
 }
 
 Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView& view,
@@ -171,7 +276,7 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
   const auto application_id = text_at(payload, "applicationId");
   BOOST_OUTCOME_TRY(auto existing, view.application(application_id));
   if (existing) {
-    return step(existing, domain::Submitted{payload, {}}, causation, causation, now);
+    return step(existing, domain::Submitted{payload, {}}, causation, view, now, &payload);
   }
   // Art. 3: the facts the automatic checks need, as known now (the quota year is the year of the
   // local date of submission).
@@ -192,7 +297,7 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
       if (in_progress(row.stage)) facts.application_in_progress = true;
     }
   }
-  return step(std::nullopt, domain::Submitted{payload, facts}, causation, causation, now);
+  return step(std::nullopt, domain::Submitted{payload, facts}, causation, view, now, &payload);
 }
 
 Result<Decided> Workflow::on_document(const intake::Accepted& document, StateView& view,
@@ -209,7 +314,7 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
     domain::CenterDecided input{text_at(payload, "recognitionCenterBin"),
                                 text_at(payload, "decision") == "accepted",
                                 text_at(payload, "reason")};
-    return step(row, input, causation, causation, now);
+    return step(row, input, causation, view, now, &payload);
   }
 
   // The voucher's documents: the sick-leave sheet, the outcome and the act.
@@ -222,13 +327,13 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
     if (!from || !to) return Decided{Rejection{Reason::schema_invalid, "From/To are not dates"}};
     domain::SickLeaveSubmitted input{
         text_at(payload, "holderIin"), text_at(payload, "sheetNumber"), {*from, *to}};
-    return step(row, input, causation, causation, now);
+    return step(row, input, causation, view, now, &payload);
   }
   if (type == "RecordRecognitionOutcome") {
     domain::OutcomeRecorded input{text_at(payload, "recognitionCenterBin"),
                                   text_at(payload, "region"),
                                   text_at(payload, "result") == "passed", payload};
-    return step(row, input, causation, causation, now);
+    return step(row, input, causation, view, now, &payload);
   }
   if (type == "RegisterServiceAct") {
     const auto act_number = text_at(payload, "actNumber");
@@ -246,7 +351,7 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
     domain::ActReceived input{text_at(payload, "executor.bin"), act_number,
                               static_cast<int>(date::year_month_day{*act_date}.year()),
                               total->as_int64(), payload};
-    return step(row, input, causation, causation, now);
+    return step(row, input, causation, view, now, &payload);
   }
   return Decided{Rejection{Reason::soap_unknown_document,
                            fmt::format("no workflow takes the command {}", type)}};
@@ -285,7 +390,7 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
   auto by_application = [&](const std::string& id, const domain::Input& input) -> Result<Decided> {
     BOOST_OUTCOME_TRY(auto row, view.application(id));
     if (!row) return Decided{unknown(fmt::format("no application {} is known", id))};
-    return step(row, input, causation, causation, now);
+    return step(row, input, causation, view, now);
   };
   if (const auto* reviewed = std::get_if<domain::ApplicationReviewed>(&event.payload)) {
     return by_application(reviewed->application_id, *reviewed);
@@ -308,12 +413,12 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
   if (const auto* extended = std::get_if<domain::VoucherExtended>(&event.payload)) {
     BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(extended->voucher_id));
     if (!row) return Decided{unknown(fmt::format("no voucher {} is known", extended->voucher_id))};
-    return step(row, *extended, causation, causation, now);
+    return step(row, *extended, causation, view, now);
   }
   const auto& payment = std::get<domain::PaymentMade>(event.payload);
   BOOST_OUTCOME_TRY(auto row, view.application_by_act(payment.act_number));
   if (!row) return Decided{unknown(fmt::format("no act {} is known", payment.act_number))};
-  return step(row, payment, causation, causation, now);
+  return step(row, payment, causation, view, now);
 }
 
 Result<Effects> Workflow::on_timer(const store::TimerRow& timer, const std::string& causation,
@@ -322,15 +427,21 @@ Result<Effects> Workflow::on_timer(const store::TimerRow& timer, const std::stri
   effects.subject = timer.subject;
   Decided decided = Rejection{Reason::domain_invalid_transition,
                               fmt::format("no workflow takes the timer {}", timer.kind)};
-  if (timer.kind == kVoucherExpiry) {
+  if (timer.kind.starts_with(kSlaWarning) || timer.kind.starts_with(kSlaBreach)) {
+    BOOST_OUTCOME_TRY(effects, sla_fired(timer, causation, view, now));
+    decided = Decided{Effects{}};
+  } else if (timer.kind == kVoucherExpiry) {
     BOOST_OUTCOME_TRY(auto row, view.application(timer.subject));
     if (!row) {
       decided = unknown(fmt::format("no application {} is known", timer.subject));
     } else {
-      BOOST_OUTCOME_TRY(decided, step(row, domain::VoucherExpired{}, causation, causation, now));
+      BOOST_OUTCOME_TRY(decided, step(row, domain::VoucherExpired{}, causation, view, now));
     }
   }
-  if (auto* done = std::get_if<Effects>(&decided)) effects = std::move(*done);
+  if (auto* done = std::get_if<Effects>(&decided);
+      done != nullptr && timer.kind == kVoucherExpiry) {
+    effects = std::move(*done);
+  }
   if (const auto* rejection = std::get_if<Rejection>(&decided)) effects.note = rejection->detail;
   // The timer that fired goes in the same transaction, unless it was moved meanwhile.
   effects.changes.cancelled_timers.insert(effects.changes.cancelled_timers.begin(),

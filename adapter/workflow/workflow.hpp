@@ -11,6 +11,7 @@
 #include "common/instant.hpp"
 #include "common/result.hpp"
 #include "domain/ais_events.hpp"
+#include "domain/deadlines.hpp"
 #include "domain/lifecycle.hpp"
 #include "intake/intake.hpp"
 #include "intake/reason.hpp"
@@ -23,6 +24,7 @@ namespace nqs::workflow {
 struct Exchanges {
   std::string ais_commands = "ais.commands";
   std::string gov_outbound = "gov.outbound";
+  std::string notifications = "nqs.notifications";
 };
 
 // The commands of the inbound mappings the workflow takes, and the notifications it sends (each
@@ -37,6 +39,9 @@ bool takes_command(std::string_view command);
 
 // The timer kinds the workflow sets (store::TimerRow::kind).
 inline constexpr std::string_view kVoucherExpiry = "voucher_expiry";
+// sla.warning.<step> and sla.breach.<step>: a deadline's warning and breach.
+inline constexpr std::string_view kSlaWarning = "sla.warning.";
+inline constexpr std::string_view kSlaBreach = "sla.breach.";
 
 // What one input does, ready to be committed with it: the messages it causes and the state it
 // changes.
@@ -46,6 +51,7 @@ struct Effects {
   std::string subject;  // the application (or person, or region) it was about, for the logs
   std::string stage;    // the application's stage after it, if it has one
   std::string note;     // a timer that no longer applied: why it did nothing
+  std::vector<std::string> late;  // deadlines it closed after their breach
 };
 using Decided = std::variant<Effects, intake::Rejection>;
 
@@ -57,7 +63,8 @@ using Decided = std::variant<Effects, intake::Rejection>;
 class Workflow {
  public:
   Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
-           std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges);
+           std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges,
+           domain::DeadlineTable deadlines = domain::statutory_deadlines());
 
   // `causation`: the input's own id (messageId, eventId or the timer's key).
   Result<Decided> on_document(const intake::Accepted& document, StateView& view, Instant now) const;
@@ -67,17 +74,26 @@ class Workflow {
                            StateView& view, Instant now) const;
 
  private:
+  // `payload`: the document that caused the input, if it was one (dates a deadline counts from).
   Result<Decided> step(const std::optional<store::ApplicationRow>& row, const domain::Input& input,
-                       const std::string& causation, const std::string& correlation,
-                       Instant now) const;
+                       const std::string& causation, StateView& view, Instant now,
+                       const boost::json::object* payload = nullptr) const;
   Result<Decided> submitted(const intake::Accepted& document, StateView& view, Instant now) const;
-  Decided effects_of(const domain::Decision& decision, const std::string& causation,
-                     const std::string& correlation, Instant now) const;
+  Result<Decided> effects_of(const domain::Application* before, const domain::Decision& decision,
+                             const std::string& causation, StateView& view, Instant now,
+                             const boost::json::object* payload) const;
+  // Opens, closes or moves the deadlines the stage change touches (domain::DeadlineTable).
+  Result<std::optional<intake::Rejection>> track_deadlines(
+      const domain::Application* before, const domain::Application& next, Effects& effects,
+      StateView& view, Instant now, const boost::json::object* payload) const;
+  Result<Effects> sla_fired(const store::TimerRow& timer, const std::string& causation,
+                            StateView& view, Instant now) const;
 
   const calendar::WorkingCalendar& calendar_;
   domain::MciTable mci_;
   std::shared_ptr<const notify::NotificationBuilder> notifications_;
   Exchanges exchanges_;
+  domain::DeadlineTable deadlines_;
 };
 
 // The AMQP properties of a published message, as messages.md asks: persistent, message_id,

@@ -101,10 +101,10 @@ processing:
   retry_max_delay: 1s
   outbox_scan_interval: 200ms
   grace_period: 20s
-)",
+{})",
                                      calendar, source_path("xsd/envelope.xsd").string(), mappings,
                                      pki, pki, pki, pki, pki, outbound_mappings(), vhost_.url(),
-                                     (dir_.path() / "store.sqlite").string()));
+                                     (dir_.path() / "store.sqlite").string(), extra_config_));
   }
 
   void start_daemon() {
@@ -159,6 +159,7 @@ processing:
   std::unique_ptr<TestClient> client_;
   std::filesystem::path config_;
   std::unique_ptr<DaemonProcess> daemon_;
+  std::string extra_config_;  // appended to adapter.yaml by write_config
   std::vector<Received> commands_;
   std::vector<Received> dead_letters_;
 };

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "calendar/working_calendar.hpp"
+#include "configuration/config.hpp"
 #include "daemon_fixture.hpp"
 
 namespace nqs::test {
@@ -32,12 +33,14 @@ std::string today() {
   return calendar::to_string(std::chrono::floor<date::days>(local));
 }
 
-class Lifecycle : public DaemonWithBroker {
+class LifecycleWithBroker : public DaemonWithBroker {
  protected:
   void SetUp() override {
+    extra_config_ = extra_config();
     DaemonWithBroker::SetUp();
     start_daemon();
   }
+  virtual std::string extra_config() { return ""; }
 
   void publish_document(const std::string& bytes, const std::string& message_id) {
     client_->publish(kGovIn, with_message_id(bytes, message_id), message_id);
@@ -189,7 +192,7 @@ class Lifecycle : public DaemonWithBroker {
   std::map<std::string, std::vector<Received>> seen_;
 };
 
-TEST_F(Lifecycle, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
+TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
   registered_with_quota();
   confirmed(kApplication, 1);
   EXPECT_EQ(stage_of(kApplication), "confirmed");
@@ -201,7 +204,9 @@ TEST_F(Lifecycle, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
                             kVoucher, kApplication, today()));
   const auto delivered = await_notification("VoucherDelivered", kApplication);
   EXPECT_THAT(delivered.body, HasSubstr(kVoucher));
-  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 1)
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
+                  kApplication),
+            1)
       << "the expiry timer is a row";
 
   // Art. 12-13: a sick-leave sheet (20-29 September: 10 days) extends it.
@@ -219,7 +224,9 @@ TEST_F(Lifecycle, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
   // The exam, then the act: the reimbursement computed by the adapter (art. 14-15).
   publish_document(Envelope("recognition-outcome").sign("center-head").bytes(), message_id_of(4));
   await_command("RecordRecognitionOutcome", kApplication);
-  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 0)
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
+                  kApplication),
+            0)
       << "a used voucher is not annulled";
   publish_document(Envelope("service-act").sign("center-head").bytes(), message_id_of(5));
   const auto act = payload_of(await_command("RegisterServiceAct", kApplication));
@@ -252,7 +259,7 @@ TEST_F(Lifecycle, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
-TEST_F(Lifecycle, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
+TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   registered_with_quota();
   // The first application is in progress: a second one of the same person is refused by the
   // automatic checks (art. 3), to the AIS and, signed, to the bus.
@@ -301,7 +308,7 @@ TEST_F(Lifecycle, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
-TEST_F(Lifecycle, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater) {
+TEST_F(LifecycleWithBroker, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater) {
   registered_with_quota();
   // The voucher is issued for an application the adapter has not seen yet.
   const auto issued =
@@ -348,7 +355,7 @@ TEST_F(Lifecycle, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
-TEST_F(Lifecycle, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDeadLettered) {
+TEST_F(LifecycleWithBroker, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDeadLettered) {
   const std::string event =
       R"({"eventId": "e1000000-0000-4000-8000-000000000001", "type": "UnemployedStatusChanged",
           "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {"iin": "850101300124",
@@ -380,6 +387,125 @@ TEST_F(Lifecycle, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDeadLettered)
   EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE input_key LIKE ?", "ais:e1000000%"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM unemployment WHERE iin = ?", kIin), 1);
   EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicates=2"));
+}
+
+// Issue 6: deadlines as durable timers, with the daemon's clock moved forward through its
+// control file (as `nqs-adapter clock advance` does).
+class DeadlinesWithBroker : public LifecycleWithBroker {
+ protected:
+  std::string extra_config() override {
+    return fmt::format("clock: {{control_file: {}}}\n", clock_file().string());
+  }
+  std::filesystem::path clock_file() const { return dir_.path() / "clock-offset"; }
+  void advance(std::chrono::milliseconds by) {
+    ASSERT_TRUE(configuration::advance_clock_control(clock_file(), by).has_value());
+  }
+
+  // The SLA messages on nqs.sla, in the order they were published.
+  std::vector<Received> await_sla(std::size_t n) {
+    EXPECT_TRUE(eventually([&] {
+      for (auto& message : client_->drain("nqs.sla"))
+        sla_.push_back(std::move(message));
+      return sla_.size() >= n;
+    })) << sla_.size()
+        << " SLA messages\n"
+        << daemon_->log_text();
+    return sla_;
+  }
+
+  // `nqs-adapter sla list --overdue --json` on the daemon's configuration.
+  std::string sla_list() const {
+    const auto out = dir_.path() / "sla.out";
+    const auto command = fmt::format("{} sla list --overdue --json --config {} >{} 2>&1",
+                                     NQS_ADAPTER_BINARY, config_.string(), out.string());
+    EXPECT_EQ(std::system(command.c_str()), 0) << read_file(out);
+    return read_file(out);
+  }
+
+  std::vector<Received> sla_;
+};
+
+TEST_F(DeadlinesWithBroker, AnUnansweredApplicationIsWarnedThenBreachedAndTheLateAnswerRecorded) {
+  registered_with_quota();
+  publish_document(application(kApplication), message_id_of(1));
+  const auto registered = payload_of(await_command("RegisterApplication", kApplication));
+  EXPECT_TRUE(registered.contains("reviewDueBy"));
+  EXPECT_EQ(sla_list(), "") << "nothing overdue yet";
+
+  // Ten days later nobody has reviewed it: the warning, then the breach, each once.
+  advance(std::chrono::hours{24 * 10});
+  const auto messages = await_sla(2);
+  ASSERT_EQ(messages.size(), 2U);
+  EXPECT_EQ(messages[0].routing_key, "sla.warning.career_center_review");
+  EXPECT_EQ(messages[1].routing_key, "sla.breached.career_center_review");
+  const auto breach = boost::json::parse(messages[1].body).as_object();
+  EXPECT_EQ(breach.at("subject").as_string(), kApplication);
+  EXPECT_EQ(breach.at("responsible").as_string(), "career_center");
+  EXPECT_EQ(breach.at("due").as_string(), registered.at("reviewDueBy").as_string());
+  EXPECT_EQ(messages[1].properties.content_type, "application/json");
+  EXPECT_EQ(messages[1].properties.correlation_id, kApplication);
+  const auto listed = boost::json::parse(sla_list()).as_object();
+  EXPECT_EQ(listed.at("applicationId").as_string(), kApplication);
+  EXPECT_EQ(listed.at("step").as_string(), "career_center_review");
+  EXPECT_EQ(listed.at("state").as_string(), "breached");
+  EXPECT_GT(listed.at("overdueMs").as_int64(), 0);
+
+  // The review arrives late: processed, recorded as late.
+  const auto review = publish_event(
+      "ApplicationReviewed",
+      fmt::format(R"({{"applicationId": "{}", "decision": "forward", "reasons": []}})",
+                  kApplication));
+  await_input("ais:" + review);
+  EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE input_key = ? AND detail = "
+                  "'late: career_center_review'",
+                  "ais:" + review),
+            1);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("deadline met late"));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(client_->drain("nqs.sla").size(), 0U) << "nothing fired twice";
+}
+
+TEST_F(DeadlinesWithBroker, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
+  registered_with_quota();
+  confirmed(kApplication, 1);
+  publish_event("VoucherIssued",
+                fmt::format(R"({{"voucherId": "{}", "applicationId": "{}", "issuedOn": "{}"}})",
+                            kVoucher, kApplication, today()));
+  await_notification("VoucherDelivered", kApplication);
+  EXPECT_EQ(reserved("750000000"), 1);
+
+  // Art. 11: 60 days after the day of issue, then the end of that day.
+  advance(std::chrono::hours{24 * 62});
+  const auto annul = payload_of(await_command("AnnulVoucher", kApplication));
+  EXPECT_EQ(annul.at("voucherId").as_string(), kVoucher);
+  EXPECT_EQ(annul.at("reason").as_string(), "expired");
+  const auto annulled = await_notification("VoucherAnnulled", kApplication);
+  EXPECT_THAT(annulled.body, HasSubstr(kVoucher));
+  EXPECT_EQ(stage_of(kApplication), "annulled");
+  EXPECT_EQ(reserved("750000000"), 0) << "the unit is released";
+  const auto messages = await_sla(1);
+  EXPECT_EQ(messages.back().routing_key, "sla.warning.voucher_validity");
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 0);
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(DeadlinesWithBroker, ADaemonStoppedAcrossADeadlineCatchesUpOnRestart) {
+  registered_with_quota();
+  publish_document(application(kApplication), message_id_of(1));
+  await_command("RegisterApplication", kApplication);
+  EXPECT_EQ(daemon_->stop(), 0);
+  // While it is down, the deadline passes.
+  advance(std::chrono::hours{24 * 10});
+  start_daemon();
+  const auto messages = await_sla(2);
+  ASSERT_EQ(messages.size(), 2U);
+  EXPECT_EQ(messages[0].routing_key, "sla.warning.career_center_review");
+  EXPECT_EQ(messages[1].routing_key, "sla.breached.career_center_review");
+  EXPECT_EQ(daemon_->stop(), 0);
+  start_daemon();  // and a second restart repeats nothing
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(client_->drain("nqs.sla").size(), 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE source = ?", "timer"), 2);
 }
 
 }  // namespace

@@ -178,8 +178,10 @@ case "$case_name" in
       echo "$out" | grep -qE "^  $cmd " || fail "--help lacks $cmd: $out"
     done
     echo "$out" | grep -qE "^  inspect " || fail "--help lacks inspect: $out"
+    echo "$out" | grep -qE "^  sla " || fail "--help lacks sla: $out"
+    echo "$out" | grep -qE "^  clock " || fail "--help lacks clock: $out"
     # Commands of capabilities not built yet are not offered.
-    for cmd in queues dlq sla; do
+    for cmd in queues dlq; do
       echo "$out" | grep -qE "^  $cmd " && fail "--help offers $cmd, which does not exist yet"
     done
     "$nqs" calendar --help | grep -q "is-working" || fail "calendar --help lacks is-working"
@@ -231,6 +233,34 @@ case "$case_name" in
     ;;
   version)
     expect_run 0 "0.1.0" -- "$nqs" --version
+    ;;
+  clock_advance)
+    write_config
+    # Without a control file the running clock cannot be moved.
+    expect_run 1 "" -- "$nqs" clock advance 1h --config "$work/adapter.yaml"
+    stderr_has "clock.control_file is not set"
+    echo "clock: {offset: 1h, control_file: $work/clock-offset}" >> "$work/adapter.yaml"
+    expect_run 0 "the clock of $work/adapter.yaml is now 37h00m ahead of the system clock" -- \
+      "$nqs" clock advance 36h --config "$work/adapter.yaml"
+    expect_run 0 "the clock of $work/adapter.yaml is now 3d13h ahead of the system clock" -- \
+      "$nqs" clock advance 2d --config "$work/adapter.yaml"
+    # The file holds what was advanced (84h); the configured offset (1h) comes on top.
+    [ "$(cat "$work/clock-offset")" = "84h" ] || fail "control file: $(cat "$work/clock-offset")"
+    out=$("$nqs" clock show --config "$work/adapter.yaml") || fail "clock show failed"
+    echo "$out" | grep -qE '^20[0-9-]{8}T[0-9:.]{12}\+05:00 \(offset 30(5999999|6000000|6000001) ms\)$' \
+      || fail "clock show: $out"
+    expect_run 2 "" -- "$nqs" clock advance soon --config "$work/adapter.yaml"
+    # The production profile refuses a shifted clock at start-up.
+    sed -i '1i profile: production' "$work/adapter.yaml"
+    expect_run 78 "" -- "$nqs" run --config "$work/adapter.yaml"
+    stderr_has "clock.offset: not allowed in the production profile"
+    ;;
+  sla_list_empty)
+    write_config
+    out=$("$nqs" sla list --config "$work/adapter.yaml") || fail "sla list failed"
+    echo "$out" | head -1 | grep -q "^APPLICATION  *STEP  *RESPONSIBLE  *STARTED  *DUE  *STATE$" || fail "header: $out"
+    echo "$out" | tail -1 | grep -q "^0 open deadlines at " || fail "footer: $out"
+    expect_run 0 "" -- "$nqs" sla list --overdue --json --config "$work/adapter.yaml"
     ;;
   *)
     fail "unknown case"

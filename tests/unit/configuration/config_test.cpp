@@ -198,6 +198,79 @@ TEST(Config, EveryNotificationNeedsItsMappingAndEveryCommandItsWorkflow) {
                             "ApplicationRefused")));
 }
 
+TEST(Config, TheDeadlineTableIsCheckedStepByStep) {
+  test::TempDir dir;
+  auto loaded = load(
+      "calendar: {files: [calendar/kz-2025.yaml]}\n"
+      "deadlines:\n"
+      "  warning_at: '25:00'\n"
+      "  steps:\n"
+      "    - {step: career_center_review, responsible: career_center, stages: [with_career_center],"
+      " working_days: 1, basis: art. 8}\n"
+      "    - {step: career_center_review, responsible: lmc, stages: [waiting], working_days: 1,"
+      " calendar_days: 2, basis: x}\n"
+      "    - {step: Bad Name, stages: [with_lmc], until: valid_until, from: protocolSignedOn}\n",
+      dir);
+  EXPECT_THAT(
+      loaded.problems,
+      ElementsAre(
+          HasSubstr("deadlines.warning_at: '25:00' is not a local time HH:MM"),
+          HasSubstr("deadlines.steps[1]: step: 'career_center_review' is given twice"),
+          HasSubstr("deadlines.steps[1].stages[0]: 'waiting' is not a stage of the voucher "
+                    "process"),
+          HasSubstr("deadlines.steps[1]: stages: list the stages the deadline covers"),
+          HasSubstr("deadlines.steps[1]: give exactly one of working_days, calendar_days and "
+                    "until"),
+          HasSubstr("deadlines.steps[2]: step: 'Bad Name' is not a name of lowercase letters"),
+          HasSubstr("deadlines.steps[2]: responsible: say who must act"),
+          HasSubstr("deadlines.steps[2]: from: not with until"),
+          HasSubstr("deadlines.steps[2]: basis: cite the article")));
+  // Left out, the statutory table applies.
+  test::TempDir other;
+  auto defaults = load("calendar: {files: [calendar/kz-2025.yaml]}\n", other);
+  ASSERT_TRUE(defaults.setup.has_value());
+  EXPECT_EQ(defaults.setup->config.deadlines.rules.size(), 9U);
+  EXPECT_EQ(defaults.setup->config.deadlines.warning_at, std::chrono::minutes{9 * 60});
+}
+
+TEST(Config, TheProductionProfileRefusesAShiftedClock) {
+  test::TempDir dir;
+  auto loaded = load(
+      "profile: production\n"
+      "clock: {offset: 36h, control_file: clock-offset}\n"
+      "calendar: {files: [calendar/kz-2025.yaml]}\n",
+      dir);
+  EXPECT_THAT(loaded.problems,
+              ElementsAre(HasSubstr("adapter.yaml:2:17: clock.offset: not allowed in the "
+                                    "production profile"),
+                          HasSubstr("clock.control_file: not allowed in the production profile")));
+  test::TempDir local;
+  auto rehearsal = load(
+      "clock: {offset: 2d, control_file: clock-offset}\n"
+      "calendar: {files: [calendar/kz-2025.yaml]}\n",
+      local);
+  ASSERT_TRUE(rehearsal.setup.has_value()) << test::join(rehearsal.problems);
+  EXPECT_EQ(rehearsal.setup->config.clock.offset, std::chrono::hours{48});
+  EXPECT_EQ(rehearsal.setup->config.clock.control_file, local.path() / "clock-offset");
+}
+
+TEST(Config, TheClockControlFileIsReadAndAdvanced) {
+  test::TempDir dir;
+  const auto file = dir.path() / "clock-offset";
+  EXPECT_EQ(read_clock_control(file).value(), std::chrono::milliseconds{0}) << "missing: none";
+  EXPECT_EQ(advance_clock_control(file, std::chrono::hours{36}).value(), std::chrono::hours{36});
+  EXPECT_EQ(advance_clock_control(file, std::chrono::hours{24}).value(), std::chrono::hours{60});
+  EXPECT_EQ(read_clock_control(file).value(), std::chrono::hours{60});
+  EXPECT_EQ(test::read_file(file), "60h\n");
+  // Far beyond 10^9 ms: written in days.
+  EXPECT_EQ(advance_clock_control(file, std::chrono::hours{24 * 100 - 60}).value(),
+            std::chrono::hours{24 * 100});
+  EXPECT_EQ(test::read_file(file), "100d\n");
+  EXPECT_EQ(read_clock_control(file).value(), std::chrono::hours{24 * 100});
+  dir.write("clock-offset", "soon\n");
+  EXPECT_THAT(read_clock_control(file).error().message, HasSubstr("'soon' is not a duration"));
+}
+
 TEST(Config, TheMciIsGivenPerYear) {
   test::TempDir dir;
   auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();

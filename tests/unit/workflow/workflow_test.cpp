@@ -134,6 +134,35 @@ class WorkflowOnStore : public ::testing::Test {
     }
   }
 
+  std::optional<store::TimerRow> timer(const std::string& kind,
+                                       const std::string& id = kApplication) {
+    auto rows = store_->timers_of(id).value();
+    for (auto& row : rows) {
+      if (row.kind == kind) return row;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::string> timer_kinds(const std::string& id = kApplication) {
+    std::vector<std::string> kinds;
+    const auto rows = store_->timers_of(id).value();
+    for (const auto& row : rows)
+      kinds.push_back(row.kind);
+    return kinds;
+  }
+  // Fires every timer due at `now`, earliest first, each committed as the timer runner does.
+  std::vector<Effects> fire_due(Instant now) {
+    std::vector<Effects> fired;
+    const auto due = store_->due_timers(now, 100).value();
+    for (const auto& row : due) {
+      const auto key =
+          fmt::format("timer:{}:{}:{}", row.kind, row.subject, row.due.time_since_epoch().count());
+      auto effects = workflow_->on_timer(row, key, *view_, now);
+      EXPECT_TRUE(effects.has_value());
+      fired.push_back(commit(Decided{effects.value()}, key));
+    }
+    return fired;
+  }
+
   std::string stage(const std::string& id = kApplication) {
     auto row = store_->find_application(id).value();
     return row ? row->stage : "none";
@@ -192,11 +221,11 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
                  *view_, now),
              "ais:e-3");
   EXPECT_THAT(routes(e), ElementsAre("gov.outbound/VoucherDelivered"));
-  // Art. 11: the expiry timer is a row, set with the voucher: 60 days after 3 September.
-  auto timers = store_->timers_of(kApplication).value();
-  ASSERT_EQ(timers.size(), 1U);
-  EXPECT_EQ(timers[0].kind, "voucher_expiry");
-  EXPECT_EQ(timers[0].due, at("2025-11-02T23:59:59.999+05:00"));
+  // Art. 11: the expiry timer is a row, set with the voucher: 60 days after 3 September; the
+  // validity is a deadline too, with its warning on the last day.
+  EXPECT_THAT(timer_kinds(), ElementsAre("sla.warning.voucher_validity", "voucher_expiry"));
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-02T23:59:59.999+05:00"));
+  EXPECT_EQ(timer("sla.warning.voucher_validity")->due, at("2025-11-02T09:00:00+05:00"));
 
   e = commit(workflow_->on_document(
                  document("RecordRecognitionOutcome", "m-o",
@@ -206,7 +235,8 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
                  *view_, now),
              "gov:o");
   EXPECT_THAT(routes(e), ElementsAre("ais.commands/RecordRecognitionOutcome"));
-  EXPECT_TRUE(store_->timers_of(kApplication).value().empty()) << "used: no annulment";
+  EXPECT_THAT(timer_kinds(), ElementsAre("sla.warning.service_act", "sla.breach.service_act"))
+      << "used: no annulment; the act is due 3 working days after the protocol";
   e = commit(
       workflow_->on_document(document("RegisterServiceAct", "m-act",
                                       fmt::format(R"({{"voucherId": "{}", "actNumber": "ACT-1",
@@ -322,17 +352,17 @@ TEST_F(WorkflowOnStore, AnUnusedVoucherIsAnnulledByItsTimerAndTheUnitReleased) {
              *view_, now),
          "ais:3");
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4);
-  const auto timer = store_->due_timers(at("2025-11-03T00:00:00+05:00"), 10).value();
-  ASSERT_EQ(timer.size(), 1U);
-  auto fired = workflow_->on_timer(timer[0], "timer:1", *view_, at("2025-11-03T00:00:01+05:00"));
-  ASSERT_TRUE(fired.has_value());
-  auto e = commit(Decided{fired.value()}, "timer:1");
-  EXPECT_THAT(routes(e), ElementsAre("ais.commands/AnnulVoucher", "gov.outbound/VoucherAnnulled"));
+  const auto expiry = *timer("voucher_expiry");
+  const auto fired = fire_due(at("2025-11-03T00:00:01+05:00"));
+  ASSERT_EQ(fired.size(), 2U);
+  EXPECT_THAT(routes(fired[0]), ElementsAre("nqs.notifications/sla.warning.voucher_validity"));
+  EXPECT_THAT(routes(fired[1]),
+              ElementsAre("ais.commands/AnnulVoucher", "gov.outbound/VoucherAnnulled"));
   EXPECT_EQ(stage(), "annulled");
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5);
   EXPECT_TRUE(store_->timers_of(kApplication).value().empty());
   // A stale timer for an annulled voucher does nothing but go away, with a note.
-  auto again = workflow_->on_timer(timer[0], "timer:2", *view_, at("2025-11-03T00:00:02+05:00"));
+  auto again = workflow_->on_timer(expiry, "timer:2", *view_, at("2025-11-03T00:00:02+05:00"));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again.value().outbox.empty());
   EXPECT_THAT(again.value().note, HasSubstr("does not fit application"));
@@ -369,6 +399,101 @@ TEST_F(WorkflowOnStore, InputsThatDoNotFitAreRejectedWithTheirReason) {
       event("q2", domain::QuotaAllocated{2025, 2025, {{kRegion, 0}}}), *view_, now));
   EXPECT_EQ(quota.reason, intake::Reason::domain_inconsistent);
   EXPECT_THAT(quota.detail, HasSubstr("1 are already reserved"));
+}
+
+TEST_F(WorkflowOnStore, ADeadlineWarnsThenBreachesAndAnAnswerAfterItIsRecordedAsLate) {
+  register_and_allocate(5);
+  // Art. 8: received on Friday 5 September: the career center has until the end of Monday.
+  commit(workflow_->on_document(application(), *view_, at("2025-09-05T16:00:00+05:00")), "gov:a");
+  auto row = store_->deadline(kApplication, "career_center_review").value();
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->due, at("2025-09-08T23:59:59.999+05:00"));
+  EXPECT_EQ(row->responsible, "career_center");
+  EXPECT_EQ(timer("sla.warning.career_center_review")->due, at("2025-09-08T09:00:00+05:00"));
+  EXPECT_EQ(timer("sla.breach.career_center_review")->due, at("2025-09-09T00:00:00+05:00"));
+  EXPECT_TRUE(fire_due(at("2025-09-08T08:59:59+05:00")).empty()) << "nothing due yet";
+
+  // Both due at once (the daemon was down): the warning first, then the breach.
+  const auto fired = fire_due(at("2025-09-09T10:00:00+05:00"));
+  ASSERT_EQ(fired.size(), 2U);
+  ASSERT_THAT(routes(fired[0]), ElementsAre("nqs.notifications/sla.warning.career_center_review"));
+  ASSERT_THAT(routes(fired[1]), ElementsAre("nqs.notifications/sla.breached.career_center_review"));
+  const auto breach = body(fired[1].outbox[0]);
+  EXPECT_EQ(breach.at("step").as_string(), "career_center_review");
+  EXPECT_EQ(breach.at("subject").as_string(), kApplication);
+  EXPECT_EQ(breach.at("responsible").as_string(), "career_center");
+  EXPECT_EQ(breach.at("started").as_string(), "2025-09-05T11:00:00.000Z");
+  EXPECT_EQ(breach.at("due").as_string(), "2025-09-08T18:59:59.999Z");
+  EXPECT_EQ(breach.at("now").as_string(), "2025-09-09T05:00:00.000Z");
+  row = store_->deadline(kApplication, "career_center_review").value();
+  EXPECT_TRUE(row->warned.has_value());
+  EXPECT_TRUE(row->breached.has_value());
+  EXPECT_EQ(store_->open_deadlines(at("2025-09-09T10:00:00+05:00"), 10).value().size(), 1U);
+
+  // The review arrives after the breach: processed, and the step recorded as late; the next
+  // step (the LMC's forwarding, art. 9) opens.
+  auto e =
+      commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kApplication, true, {}}),
+                                 *view_, at("2025-09-09T11:00:00+05:00")),
+             "ais:r");
+  EXPECT_THAT(e.late, ElementsAre("career_center_review"));
+  EXPECT_TRUE(store_->deadline(kApplication, "career_center_review").value()->closed.has_value());
+  EXPECT_THAT(timer_kinds(),
+              ElementsAre("sla.warning.lmc_forwarding", "sla.breach.lmc_forwarding"));
+  EXPECT_EQ(store_->deadline(kApplication, "lmc_forwarding").value()->due,
+            at("2025-09-10T23:59:59.999+05:00"));
+  // Forwarded in time: closed, not late, nothing left to fire.
+  e = commit(workflow_->on_event(event("f", domain::ApplicationForwarded{kApplication}), *view_,
+                                 at("2025-09-10T09:30:00+05:00")),
+             "ais:f");
+  EXPECT_TRUE(e.late.empty());
+  EXPECT_THAT(timer_kinds(),
+              ElementsAre("sla.warning.center_document_check", "sla.breach.center_document_check"));
+}
+
+TEST_F(WorkflowOnStore, AnExtensionMovesTheValidityAndItsTimers) {
+  register_and_allocate(5);
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  commit(workflow_->on_document(application(), *view_, now), "gov:a");
+  commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
+                             *view_, now),
+         "ais:1");
+  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
+         "ais:2");
+  commit(workflow_->on_document(
+             document("RecordRecognitionCenterDecision", "m-d",
+                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                       "decision": "accepted"}})",
+                                  kApplication, kCenter)),
+             *view_, now),
+         "gov:d");
+  commit(workflow_->on_event(
+             event("3", domain::VoucherIssued{kVoucher, kApplication,
+                                              calendar::Date{date::year{2025} / 9 / 3}}),
+             *view_, now),
+         "ais:3");
+  commit(workflow_->on_document(
+             document("RecordSickLeaveNotice", "m-s",
+                      fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "sheetNumber": "7",
+                                       "from": "2025-09-20", "to": "2025-09-29"}})",
+                                  kVoucher, kIin)),
+             *view_, now),
+         "gov:s");
+  EXPECT_THAT(timer_kinds(), ElementsAre("sla.warning.lmc_extension", "sla.breach.lmc_extension",
+                                         "sla.warning.voucher_validity", "voucher_expiry"))
+      << "the extension is due; the validity keeps running meanwhile";
+  commit(workflow_->on_event(
+             event("4", domain::VoucherExtended{kVoucher, "7",
+                                                calendar::Date{date::year{2025} / 11 / 12}}),
+             *view_, now),
+         "ais:4");
+  // 60 days + 10 sick days: the end of 12 November; the warning and the annulment moved.
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-12T23:59:59.999+05:00"));
+  EXPECT_EQ(timer("sla.warning.voucher_validity")->due, at("2025-11-12T09:00:00+05:00"));
+  EXPECT_EQ(store_->deadline(kApplication, "voucher_validity").value()->due,
+            at("2025-11-12T23:59:59.999+05:00"));
+  EXPECT_FALSE(timer("sla.breach.lmc_extension").has_value());
+  EXPECT_TRUE(fire_due(at("2025-11-03T00:00:00+05:00")).empty()) << "the old times are gone";
 }
 
 }  // namespace

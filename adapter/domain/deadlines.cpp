@@ -1,0 +1,72 @@
+#include "domain/deadlines.hpp"
+
+#include <fmt/format.h>
+
+namespace nqs::domain {
+
+DeadlineTable statutory_deadlines() {
+  DeadlineTable table;
+  table.rules = {
+      {"career_center_review",
+       "career_center",
+       {"with_career_center"},
+       1,
+       0,
+       false,
+       "",
+       "Rules 380 art. 8"},
+      {"lmc_forwarding", "lmc", {"with_lmc"}, 1, 0, false, "", "Rules 380 art. 9"},
+      {"center_document_check",
+       "recognition_center",
+       {"with_recognition_center"},
+       3,
+       0,
+       false,
+       "",
+       "Rules 374 art. 5"},
+      {"lmc_refusal", "lmc", {"rejected_by_center"}, 1, 0, false, "", "Rules 380 art. 9"},
+      {"lmc_voucher_issue", "lmc", {"confirmed"}, 1, 0, false, "", "Rules 380 art. 10"},
+      {"lmc_extension", "lmc", {"extension_requested"}, 1, 0, false, "", "Rules 380 art. 13"},
+      {"service_act",
+       "recognition_center",
+       {"used"},
+       3,
+       0,
+       false,
+       "protocolSignedOn",
+       "Rules 380 art. 16"},
+      {"lmc_payment", "lmc", {"act_received"}, 5, 0, false, "", "Rules 380 art. 17"},
+      {"voucher_validity",
+       "holder",
+       {"voucher_active", "extension_requested"},
+       0,
+       0,
+       true,
+       "",
+       "Rules 380 art. 10-12"},
+  };
+  return table;
+}
+
+Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar& calendar,
+                       Instant opened, std::optional<calendar::Date> from_date,
+                       std::optional<calendar::Date> valid_until) {
+  if (rule.until_valid) {
+    if (!valid_until) return make_error(fmt::format("{}: the voucher has no validity", rule.step));
+    return calendar.end_of_local_day(*valid_until);
+  }
+  // "Within N days after the day of X": X is the document's date when the rule says so.
+  const auto day = from_date.value_or(calendar.local_date(opened));
+  if (rule.working_days > 0) {
+    BOOST_OUTCOME_TRY(auto due_day, calendar.working_days_after(day, rule.working_days));
+    return calendar.end_of_local_day(due_day);
+  }
+  return calendar.end_of_local_day(day + date::days{rule.calendar_days});
+}
+
+Instant warning_of(const DeadlineTable& table, const calendar::WorkingCalendar& calendar,
+                   Instant due) {
+  return std::min(calendar.at_local_time(calendar.local_date(due), table.warning_at), due);
+}
+
+}  // namespace nqs::domain
