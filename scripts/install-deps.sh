@@ -15,6 +15,7 @@ packages=(
   libxml2-dev libxmlsec1-dev libssl-dev  # hardened XML, XML signatures (OpenSSL back end)
   openssl                              # the local test PKI (scripts/make-local-pki.sh)
   libsqlite3-dev                       # the embedded store
+  libpq-dev                            # the PostgreSQL store (libpq), for several instances
   librabbitmq-dev                      # AMQP 0-9-1 client (rabbitmq-c)
   rabbitmq-server                      # the broker run-local.sh starts when none is configured
   iproute2                             # ss: is a port taken (scripts/run-local.sh, tests/broker)
@@ -27,6 +28,7 @@ if [[ "${1:-}" == "--test" ]]; then
     xmlsec1                            # signs test documents with another tool than ours
     libbenchmark-dev                   # bench/ (Google Benchmark)
     clang libclang-rt-14-dev           # the libFuzzer build of .ci/run
+    postgresql                         # a throw-away server for the store and multi-instance tests
   )
 fi
 

@@ -178,7 +178,8 @@ int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool j
     std::cerr << now.error().message << '\n';
     return kExitProblem;
   }
-  auto store = store::open_sqlite(
+  auto store = store::open_store(
+      setup->config.store.url,
       store::SqliteSettings{setup->config.store.sqlite_path, setup->config.store.busy_timeout});
   if (!store) {
     std::cerr << store.error().message << '\n';

@@ -16,6 +16,7 @@
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
 #include "notify/outbound.hpp"
+#include "store/store.hpp"
 #include "workflow/workflow.hpp"
 
 namespace nqs::configuration {
@@ -151,8 +152,9 @@ void read_store(Reader store, StoreConfig& out) {
     out.sqlite_path = path.string();
     return;
   }
+  if (store::is_postgres_url(out.url)) return;  // libpq reads the rest (host, port, database)
   const auto problem = fmt::format(
-      "'{}' is not a store URL this version opens (sqlite:PATH; PostgreSQL comes later)", out.url);
+      "'{}' is not a store URL (sqlite:PATH, or postgresql://user@host:port/database)", out.url);
   if (url_field) {
     url_field->problem(problem);
   } else {

@@ -146,11 +146,14 @@ void Daemon::watch_clock_control() {
 
 int Daemon::run() {
   const auto& config = setup_.config;
-  log::info("nqs-adapter started", {{"version", kVersion},
-                                    {"config", config.source.string()},
-                                    {"calendar", setup_.calendar->coverage()},
-                                    {"time_zone", config.calendar.time_zone},
-                                    {"store", config.store.url}});
+  log::info("nqs-adapter started",
+            {{"version", kVersion},
+             {"config", config.source.string()},
+             {"calendar", setup_.calendar->coverage()},
+             {"time_zone", config.calendar.time_zone},
+             {"store", store::is_postgres_url(config.store.url)
+                           ? store::PostgresSettings{config.store.url}.redacted()
+                           : config.store.url}});
   if (clock_.offset().count() != 0 || !config.clock.control_file.empty()) {
     log::warn("the clock is shifted (tests and rehearsals only)",
               {{"offsetMs", clock_.offset().count()},
@@ -159,8 +162,8 @@ int Daemon::run() {
   }
   warn_if_calendar_runs_out();
 
-  auto opened = store::open_sqlite(
-      store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout});
+  auto opened = store::open_store(
+      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout});
   if (!opened) {
     log::error("the store cannot be opened", {{"error", opened.error().message}});
     return 1;

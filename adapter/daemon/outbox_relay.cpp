@@ -33,7 +33,7 @@ void OutboxRelay::schedule_scan() {
   scan_timer_.expires_after(settings_.scan_interval);
   scan_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    rescan();
+    rescan(false);
     schedule_scan();
   });
 }
@@ -53,12 +53,21 @@ void OutboxRelay::submit(std::vector<store::OutboxMessage> rows) {
   pump();
 }
 
-void OutboxRelay::rescan() {
+void OutboxRelay::rescan(bool young_too) {
   if (!link_.connected()) return;
   auto pending = store_.pending_outbox(settings_.max_in_flight * 4);
   if (!pending) {
     log::warn("reading the outbox failed; retrying", {{"error", pending.error().message}});
     return;
+  }
+  if (!young_too) {
+    // The periodic scan is for orphans (a publish lost with its connection or its process).
+    // Rows younger than a scan interval are left to whoever is sending them now: with several
+    // instances on one database, the instance that committed them.
+    const auto young = clock_.now() - settings_.scan_interval;
+    std::erase_if(pending.value(), [&](const store::OutboxMessage& row) {
+      return row.created_at > young && !known_.contains(row.id);
+    });
   }
   submit(std::move(pending).value());
 }

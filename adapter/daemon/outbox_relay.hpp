@@ -34,8 +34,9 @@ class OutboxRelay {
   void stop();
   // Rows just committed: send them now.
   void submit(std::vector<store::OutboxMessage> rows);
-  // Looks for pending rows in the store (after a reconnect, or on the timer).
-  void rescan();
+  // Looks for pending rows in the store (after a reconnect or a restart: all of them; on the
+  // timer, `young_too` false: those older than a scan interval).
+  void rescan(bool young_too = true);
   void pump();
   [[nodiscard]] bool idle() const { return queue_.empty() && in_flight_ == 0; }
   [[nodiscard]] std::uint64_t confirm_failures() const { return confirm_failures_; }

@@ -79,6 +79,8 @@ CREATE TABLE timers (
   PRIMARY KEY (kind, subject)
 );
 CREATE INDEX timers_by_due ON timers (due_ms);
+ALTER TABLE timers ADD COLUMN claimed_until_ms INTEGER;
+ALTER TABLE applications ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 -- Statutory deadlines (issue 6): one row per application and step, open until closed.
 CREATE TABLE deadlines (
   application_id TEXT NOT NULL,
@@ -93,9 +95,9 @@ CREATE TABLE deadlines (
   PRIMARY KEY (application_id, step)
 );
 CREATE INDEX deadlines_open ON deadlines (due_ms) WHERE closed_ms IS NULL;
--- The automatic checks look for a person's applications that are not refused: a person may have
--- any number of refused ones.
-CREATE INDEX applications_live ON applications (iin, quota_year)
+-- Art. 3: one application a person and year that is not refused (in progress or with a voucher),
+-- whatever instance decides it; a person may have any number of refused ones.
+CREATE UNIQUE INDEX applications_live ON applications (iin, quota_year)
   WHERE stage NOT IN ('refused_automatic', 'refused_career_center', 'refused_recognition_center');
 )sql",
 }};
@@ -239,7 +241,7 @@ class SqliteStore final : public Store {
     BOOST_OUTCOME_TRY(
         auto statement,
         prepare("SELECT application_id, iin, quota_year, region, stage, voucher_id, "
-                "act_number, state FROM applications WHERE iin = ? AND quota_year = ? AND "
+                "act_number, state, version FROM applications WHERE iin = ? AND quota_year = ? AND "
                 "stage NOT IN ('refused_automatic', 'refused_career_center', "
                 "'refused_recognition_center') ORDER BY application_id"));
     bind(statement.get(), 1, iin);
@@ -419,6 +421,7 @@ class SqliteStore final : public Store {
     row.voucher_id = text_column(statement, 5);
     row.act_number = text_column(statement, 6);
     row.state_json = text_column(statement, 7);
+    row.version = sqlite3_column_int64(statement, 8);
     return row;
   }
 
@@ -426,7 +429,7 @@ class SqliteStore final : public Store {
                                                         const std::string& value) {
     const std::string sql = std::string(
                                 "SELECT application_id, iin, quota_year, region, stage, "
-                                "voucher_id, act_number, state FROM applications WHERE ") +
+                                "voucher_id, act_number, state, version FROM applications WHERE ") +
                             where;
     BOOST_OUTCOME_TRY(auto statement, prepare(sql.c_str()));
     bind(statement.get(), 1, value);
@@ -439,14 +442,17 @@ class SqliteStore final : public Store {
   // Writes the state an input changes, inside its transaction.
   Result<void> apply(const StateChanges& changes) {
     for (const auto& row : changes.applications) {
+      // A new application is inserted; a known one is updated only from the version it was
+      // decided on (several instances: the later writer fails and decides again).
       BOOST_OUTCOME_TRY(
           auto statement,
-          prepare("INSERT INTO applications (application_id, iin, quota_year, region, "
-                  "stage, voucher_id, act_number, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT (application_id) DO UPDATE SET iin = excluded.iin, "
-                  "quota_year = excluded.quota_year, region = excluded.region, stage = "
-                  "excluded.stage, voucher_id = excluded.voucher_id, act_number = "
-                  "excluded.act_number, state = excluded.state"));
+          prepare(row.version == 0
+                      ? "INSERT INTO applications (application_id, iin, quota_year, region, "
+                        "stage, voucher_id, act_number, state, version) VALUES (?, ?, ?, ?, ?, ?, "
+                        "?, ?, 1) ON CONFLICT (application_id) DO NOTHING"
+                      : "UPDATE applications SET iin = ?2, quota_year = ?3, region = ?4, stage = "
+                        "?5, voucher_id = ?6, act_number = ?7, state = ?8, version = version + 1 "
+                        "WHERE application_id = ?1 AND version = ?9"));
       bind(statement.get(), 1, row.application_id);
       bind(statement.get(), 2, row.iin);
       sqlite3_bind_int(statement.get(), 3, row.quota_year);
@@ -455,7 +461,13 @@ class SqliteStore final : public Store {
       bind(statement.get(), 6, row.voucher_id);
       bind(statement.get(), 7, row.act_number);
       bind(statement.get(), 8, row.state_json);
+      if (row.version != 0) sqlite3_bind_int64(statement.get(), 9, row.version);
       if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("writing an application");
+      if (sqlite3_changes(db_) == 0) {
+        return make_error(
+            fmt::format("application {} changed since it was read (version {}): decided again",
+                        row.application_id, row.version));
+      }
     }
     for (const auto& allocation : changes.allocations) {
       BOOST_OUTCOME_TRY(

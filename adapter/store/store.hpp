@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/instant.hpp"
@@ -48,6 +49,10 @@ struct ApplicationRow {
   std::string voucher_id;  // empty until issued
   std::string act_number;  // empty until the act
   std::string state_json;
+  // Optimistic concurrency: the version read (0: none, a new application). A write succeeds only
+  // if the stored row is still at this version, and leaves it at version + 1; otherwise the whole
+  // transaction fails and the input is decided again on what is there now (several instances).
+  std::int64_t version = 0;
 };
 
 // Rules 380 art. 18: vouchers allocated to a region for each year of a period.
@@ -203,5 +208,19 @@ struct SqliteSettings {
 
 // Opens (creating if needed) the SQLite store and applies pending migrations.
 Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings);
+
+struct PostgresSettings {
+  std::string url;  // postgresql://user[:password]@host:port/database?options (libpq)
+  // The URL without its password, for messages and logs.
+  [[nodiscard]] std::string redacted() const;
+};
+
+// Connects to PostgreSQL and applies pending migrations (one instance at a time: an advisory
+// lock). The same schema and semantics as SQLite; several daemons may share it.
+Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings);
+
+// The store that `store.url` names: sqlite:PATH (PATH already resolved) or postgresql://...
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite);
+bool is_postgres_url(std::string_view url);
 
 }  // namespace nqs::store

@@ -85,8 +85,11 @@ Result<bool> StateView::key_taken(const std::string& key) {
 
 void StateView::apply(const std::string& key, const store::StateChanges& changes) {
   keys_.insert(key);
-  for (const auto& row : changes.applications)
-    applications_[row.application_id] = row;
+  for (const auto& row : changes.applications) {
+    // As it will be once written: the next input of the batch writes from this version.
+    auto& laid = applications_[row.application_id] = row;
+    laid.version = row.version + 1;
+  }
   for (const auto& allocation : changes.allocations)
     allocated_[{allocation.region, allocation.year}] = allocation.allocated;
   for (const auto& reservation : changes.reservations)

@@ -265,8 +265,15 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
   const domain::Context context{calendar_, mci_};
   auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
   if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
-  return effects_of(current ? &*current : nullptr, std::get<domain::Decision>(decided), causation,
-                    view, now, payload);
+  BOOST_OUTCOME_TRY(auto effects,
+                    effects_of(current ? &*current : nullptr, std::get<domain::Decision>(decided),
+                               causation, view, now, payload));
+  // Written only if the row is still the one decided on (optimistic concurrency).
+  if (auto* done = std::get_if<Effects>(&effects)) {
+    for (auto& written : done->changes.applications)
+      written.version = row ? row->version : 0;
+  }
+  return effects;
 }
 
 Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView& view,

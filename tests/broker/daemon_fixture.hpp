@@ -74,8 +74,10 @@ class DaemonWithBroker : public ::testing::Test {
                               source_path(std::string("mappings/") + name + ".yaml").string());
     }
     const std::string pki = NQS_TEST_PKI_DIR;
-    config_ = dir_.write("adapter.yaml",
-                         fmt::format(R"(log: {{level: info, format: text}}
+    config_ = dir_.write(
+        "adapter.yaml",
+        fmt::format(
+            R"(log: {{level: info, format: text}}
 calendar:
   files:
 {}intake:
@@ -94,7 +96,7 @@ amqp:
   reconnect_max_delay: 1s
   prefetch: 8
 store:
-  url: sqlite:{}
+  url: {}
   busy_timeout: 100ms
 processing:
   retry_initial_delay: 50ms
@@ -102,9 +104,10 @@ processing:
   outbox_scan_interval: 200ms
   grace_period: 20s
 {})",
-                                     calendar, source_path("xsd/envelope.xsd").string(), mappings,
-                                     pki, pki, pki, pki, pki, outbound_mappings(), vhost_.url(),
-                                     (dir_.path() / "store.sqlite").string(), extra_config_));
+            calendar, source_path("xsd/envelope.xsd").string(), mappings, pki, pki, pki, pki, pki,
+            outbound_mappings(), vhost_.url(),
+            store_url_.empty() ? "sqlite:" + (dir_.path() / "store.sqlite").string() : store_url_,
+            extra_config_));
   }
 
   void start_daemon() {
@@ -160,6 +163,7 @@ processing:
   std::filesystem::path config_;
   std::unique_ptr<DaemonProcess> daemon_;
   std::string extra_config_;  // appended to adapter.yaml by write_config
+  std::string store_url_;     // store.url; empty: a SQLite file in the test's folder
   std::vector<Received> commands_;
   std::vector<Received> dead_letters_;
 };

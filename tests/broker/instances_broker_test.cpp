@@ -1,0 +1,148 @@
+// Two daemons on one broker and one PostgreSQL (issue 6): they share the queues and the
+// database; the same person's applications racing on both are decided as the rules say, and
+// every deadline fires exactly once.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+
+#include "configuration/config.hpp"
+#include "daemon_fixture.hpp"
+
+namespace nqs::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A fresh database on the test PostgreSQL (tests/pg/pg.sh).
+std::string fresh_database() {
+  const auto name = fmt::format("nqs_instances_{}", ::getpid());
+  PGconn* admin = PQconnectdb(NQS_TEST_PG_URL);
+  if (PQstatus(admin) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(admin);
+    PQfinish(admin);
+    throw std::runtime_error("the test PostgreSQL is not reachable: " + message);
+  }
+  PQclear(PQexec(admin, fmt::format("DROP DATABASE IF EXISTS {}", name).c_str()));
+  PQclear(PQexec(admin, fmt::format("CREATE DATABASE {}", name).c_str()));
+  PQfinish(admin);
+  std::string url = NQS_TEST_PG_URL;
+  return url.substr(0, url.rfind('/') + 1) + name;
+}
+
+class TwoInstances : public DaemonWithBroker {
+ protected:
+  void SetUp() override {
+    store_url_ = fresh_database();
+    extra_config_ = fmt::format("clock: {{control_file: {}}}\n", clock_file().string());
+    DaemonWithBroker::SetUp();
+  }
+  void TearDown() override {
+    if (db_ != nullptr) PQfinish(db_);
+  }
+
+  std::filesystem::path clock_file() const { return dir_.path() / "clock-offset"; }
+
+  std::int64_t query(const std::string& sql) {
+    if (db_ == nullptr) db_ = PQconnectdb(store_url_.c_str());
+    PGresult* result = PQexec(db_, sql.c_str());
+    const auto value = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1
+                           ? std::stoll(PQgetvalue(result, 0, 0))
+                           : std::int64_t{-1};
+    PQclear(result);
+    return value;
+  }
+
+  void publish_event(const std::string& type, const std::string& payload) {
+    const auto id = fmt::format("e2000000-0000-4000-8000-{:012d}", ++events_);
+    client_->publish(kAisEvents,
+                     fmt::format(R"({{"eventId": "{}", "type": "{}",
+                                   "occurredAt": "2023-01-01T09:00:00+05:00", "payload": {}}})",
+                                 id, type, payload),
+                     id, "application/json");
+  }
+
+  static std::string application(int n, int year) {
+    Envelope envelope("voucher-application");
+    envelope.set_text("ApplicationId", fmt::format("a2000000-0000-4000-8000-{:012d}", n));
+    envelope.set_text("SubmittedAt", fmt::format("{}-09-01T10:15:00+05:00", year));
+    return with_message_id(envelope.sign("individual-sign").bytes(), message_id_of(n));
+  }
+
+  PGconn* db_ = nullptr;
+  int events_ = 0;
+};
+
+TEST_F(TwoInstances, ShareTheWorkDecideRacesByTheRulesAndFireEachDeadlineOnce) {
+  start_daemon();
+  DaemonProcess second(config_, dir_.path() / "daemon-2.log");
+  second.start();
+  ASSERT_TRUE(eventually([&] {
+    auto state = client_->queue_state(kGovIn);
+    return state && state->second >= 2;
+  })) << "both instances consume";
+
+  publish_event("UnemployedStatusChanged",
+                R"({"iin": "850101300124", "registered": true, "region": "750000000",
+                    "since": "2023-01-10"})");
+  publish_event("QuotaAllocated", R"({"periodStart": 2023, "periodEnd": 2025,
+      "regions": [{"region": "750000000", "vouchersPerYear": 10}]})");
+  publish_event("QuotaAllocated", R"({"periodStart": 2026, "periodEnd": 2027,
+      "regions": [{"region": "750000000", "vouchersPerYear": 10}]})");
+  ASSERT_TRUE(eventually([&] { return query("SELECT count(*) FROM quota") == 5; }))
+      << daemon_->log_text() << second.log_text();
+
+  // Four applications of the same person for each of three years, all at once, on both
+  // instances: one a year passes (art. 3), the others are refused as in progress. (Years two
+  // apart: an application in progress last year holds this year's too.)
+  constexpr int kYears = 3;
+  constexpr int kPerYear = 4;
+  int n = 0;
+  for (int round = 0; round < kPerYear; ++round) {
+    for (const int year : {2023, 2025, 2027}) {
+      ++n;
+      client_->publish(kGovIn, application(n, year), message_id_of(n));
+    }
+  }
+  ASSERT_TRUE(eventually([&] {
+    return query("SELECT count(*) FROM inbox WHERE source = 'nqs.gov.in'") == kYears * kPerYear;
+  })) << daemon_->log_text()
+      << second.log_text();
+  EXPECT_EQ(query("SELECT count(*) FROM applications WHERE stage = 'with_career_center'"), kYears);
+  EXPECT_EQ(query("SELECT count(*) FROM applications WHERE stage = 'refused_automatic'"),
+            kYears * (kPerYear - 1));
+  EXPECT_EQ(query("SELECT sum(reserved) FROM quota"), kYears);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("input processed"));
+  EXPECT_THAT(second.log_text(), HasSubstr("input processed")) << "both instances took work";
+
+  // Ten days pass for both: each open review deadline warns and breaches, once.
+  ASSERT_TRUE(
+      configuration::advance_clock_control(clock_file(), std::chrono::hours{24 * 10}).has_value());
+  std::vector<Received> sla;
+  ASSERT_TRUE(eventually([&] {
+    for (auto& message : client_->drain("nqs.sla"))
+      sla.push_back(std::move(message));
+    return query("SELECT count(*) FROM inbox WHERE source = 'timer'") == 2 * kYears &&
+           query("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0;
+  })) << sla.size()
+      << " SLA messages\n"
+      << daemon_->log_text() << second.log_text();
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(second.stop(), 0);
+  for (auto& message : client_->drain("nqs.sla"))
+    sla.push_back(std::move(message));
+  std::map<std::string, std::set<std::string>> ids_by_kind;
+  for (const auto& message : sla)
+    ids_by_kind[message.routing_key].insert(message.properties.message_id);
+  EXPECT_EQ(ids_by_kind["sla.warning.career_center_review"].size(), kYears);
+  EXPECT_EQ(ids_by_kind["sla.breached.career_center_review"].size(), kYears);
+  EXPECT_EQ(query("SELECT count(*) FROM deadlines WHERE warned_ms IS NOT NULL AND breached_ms IS "
+                  "NOT NULL"),
+            kYears);
+  EXPECT_EQ(query("SELECT count(*) FROM timers WHERE kind LIKE 'sla.%'"), 0) << "all fired";
+}
+
+}  // namespace
+}  // namespace nqs::test

@@ -1,0 +1,379 @@
+// The contract of store::Store, run against each backend: SQLite on real files
+// (sqlite_store_test.cpp) and PostgreSQL on a real server (tests/pg/pg_store_test.cpp).
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "store/store.hpp"
+#include "test_support.hpp"
+
+namespace nqs::store {
+
+// A backend for the contract: `make` gives a fresh, empty store; `open` opens it (again).
+struct StoreBackend {
+  std::string name;
+  std::function<std::function<std::unique_ptr<Store>()>()> make;
+};
+
+inline void PrintTo(const StoreBackend& backend, std::ostream* out) {
+  *out << backend.name;
+}
+
+class StoreContract : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override { open_ = GetParam().make(); }
+  std::unique_ptr<Store> open() { return open_(); }
+
+ private:
+  std::function<std::unique_ptr<Store>()> open_;
+};
+
+namespace contract {
+
+inline Instant at(const char* text) {
+  const auto parsed = parse_instant(text);
+  if (!parsed) throw std::invalid_argument(std::string("not an instant: ") + text);
+  return *parsed;
+}
+
+inline InboxEntry entry(const std::string& key, const std::string& outcome = "processed") {
+  InboxEntry e;
+  e.key = key;
+  e.source = "nqs.gov.in";
+  e.outcome = outcome;
+  e.document_type = "VoucherApplication";
+  e.body_sha256 = std::string(64, 'a');
+  e.received_at = at("2025-09-01T10:00:00Z");
+  return e;
+}
+
+inline OutboxMessage message(const std::string& id) {
+  OutboxMessage m;
+  m.key = id;
+  m.exchange = "ais.commands";
+  m.routing_key = "RegisterApplication";
+  m.properties_json = "{\"message_id\":\"" + id + "\",\"headers\":{\"x-nqs-input\":\"k\"}}";
+  m.body = std::string("{\"x\":1}\0binary", 14);
+  m.created_at = at("2025-09-01T10:00:01Z");
+  return m;
+}
+
+// --- the domain's state
+// ---------------------------------------------------------------------------
+
+inline Store::Input with_changes(const std::string& key, StateChanges changes) {
+  return Store::Input{entry(key), {}, std::move(changes)};
+}
+
+inline ApplicationRow application(const std::string& id, const std::string& stage,
+                                  const std::string& voucher = "", const std::string& act = "",
+                                  std::int64_t version = 0,
+                                  const std::string& iin = "850101300124") {
+  return ApplicationRow{
+      id, iin, 2025, "750000000", stage, voucher, act, "{\"stage\":\"" + stage + "\"}", version};
+}
+
+inline Result<std::vector<Recorded>> record(Store& store, Store::Input input) {
+  std::vector<Store::Input> inputs;
+  inputs.push_back(std::move(input));
+  return store.record_inputs(std::move(inputs));
+}
+
+}  // namespace contract
+
+using namespace contract;
+
+TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
+  auto store = open();
+  EXPECT_EQ(store->schema_version().value(), 3);
+  auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
+  ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
+  EXPECT_FALSE(recorded.value().duplicate);
+  ASSERT_EQ(recorded.value().outbox.size(), 2U);
+  EXPECT_GT(recorded.value().outbox[1].id, recorded.value().outbox[0].id);
+  EXPECT_EQ(recorded.value().outbox[0].input_key, "m-1");
+
+  auto found = store->find_input("m-1").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->outcome, "processed");
+  EXPECT_EQ(found->received_at, at("2025-09-01T10:00:00Z"));
+  EXPECT_FALSE(store->find_input("m-2").value().has_value());
+
+  auto pending = store->pending_outbox(10).value();
+  ASSERT_EQ(pending.size(), 2U);
+  EXPECT_EQ(pending[0].key, "c-1");
+  EXPECT_EQ(pending[0].body, std::string("{\"x\":1}\0binary", 14)) << "bodies are bytes";
+  EXPECT_EQ(pending[0].properties_json,
+            "{\"message_id\":\"c-1\",\"headers\":{\"x-nqs-input\":\"k\"}}");
+}
+
+TEST_P(StoreContract, ADuplicateKeyWritesNothing) {
+  auto store = open();
+  ASSERT_TRUE(store->record_input(entry("m-1"), {message("c-1")}).has_value());
+  auto again = store->record_input(entry("m-1", "rejected"), {message("c-9")});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again.value().duplicate);
+  EXPECT_TRUE(again.value().outbox.empty());
+  EXPECT_EQ(store->find_input("m-1").value()->outcome, "processed");
+  EXPECT_EQ(store->count_pending_outbox().value(), 1);
+  EXPECT_EQ(store->count_inbox("rejected").value(), 0);
+}
+
+TEST_P(StoreContract, AFailingOutboxRowRollsTheWholeInputBack) {
+  auto store = open();
+  ASSERT_TRUE(store->record_input(entry("m-1"), {message("c-1")}).has_value());
+  // A second input whose command id collides: nothing of it may remain.
+  auto failed = store->record_input(entry("m-2"), {message("c-2"), message("c-1")});
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, ::testing::HasSubstr("writing the outbox"));
+  EXPECT_FALSE(store->find_input("m-2").value().has_value());
+  EXPECT_EQ(store->count_pending_outbox().value(), 1);
+  // And the store is usable after the rollback.
+  EXPECT_TRUE(store->record_input(entry("m-3"), {message("c-3")}).has_value());
+}
+
+TEST_P(StoreContract, SentRowsLeaveThePendingList) {
+  auto store = open();
+  auto rows = store->record_input(entry("m-1"), {message("c-1"), message("c-2")}).value().outbox;
+  ASSERT_TRUE(store->mark_sent({rows[0].id}, at("2025-09-01T10:00:02Z")).has_value());
+  auto pending = store->pending_outbox(10).value();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending[0].key, "c-2");
+  EXPECT_TRUE(store->mark_sent({}, at("2025-09-01T10:00:03Z")).has_value());
+  EXPECT_EQ(store->pending_outbox(1).value().size(), 1U);
+}
+
+TEST_P(StoreContract, CommittedDataSurvivesReopening) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
+  }
+  auto reopened = open();
+  EXPECT_EQ(reopened->schema_version().value(), 3) << "migrations are applied once";
+  EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
+  EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
+}
+
+TEST_P(StoreContract, ApplicationsAreFoundByIdVoucherActAndPerson) {
+  auto store = open();
+  StateChanges changes;
+  changes.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", changes)).has_value());
+  changes.applications = {application("a-1", "voucher_active", "v-1", "", 1)};
+  ASSERT_TRUE(record(*store, with_changes("m-2", changes)).has_value());
+  auto found = store->find_application("a-1").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->stage, "voucher_active");
+  EXPECT_EQ(found->state_json, "{\"stage\":\"voucher_active\"}");
+  EXPECT_EQ(store->find_application_by_voucher("v-1").value()->application_id, "a-1");
+  EXPECT_FALSE(store->find_application_by_act("act-1").value().has_value());
+  EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
+  EXPECT_TRUE(store->applications_of("850101300124", 2026).value().empty());
+  // Refused applications are left out (a person may have any number of them).
+  changes.applications = {application("a-2", "refused_automatic")};
+  ASSERT_TRUE(record(*store, with_changes("m-3", changes)).has_value());
+  EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
+}
+
+TEST_P(StoreContract, TheQuotaCannotBeOverReservedWhateverTheOrder) {
+  auto store = open();
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0) << "no allocation known";
+  StateChanges allocate;
+  allocate.allocations = {{"750000000", 2025, 2}};
+  ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 2);
+  StateChanges reserve;
+  reserve.reservations = {{"750000000", 2025, +1}};
+  reserve.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", reserve)).has_value());
+  reserve.applications = {application("a-2", "with_career_center", "", "", 0, "900515401230")};
+  ASSERT_TRUE(record(*store, with_changes("m-2", reserve)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0);
+  // A third taking the last unit fails whole: no application, no inbox entry.
+  reserve.applications = {application("a-3", "with_career_center", "", "", 0, "011231500018")};
+  auto refused = record(*store, with_changes("m-3", reserve));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message,
+              ::testing::HasSubstr("reserving 1 of region 750000000 for 2025"));
+  EXPECT_FALSE(store->find_application("a-3").value().has_value());
+  EXPECT_FALSE(store->find_input("m-3").value().has_value());
+  // A release makes room again; a region without an allocation has nothing to reserve.
+  StateChanges release;
+  release.reservations = {{"750000000", 2025, -1}};
+  ASSERT_TRUE(record(*store, with_changes("m-4", release)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 1);
+  StateChanges elsewhere;
+  elsewhere.reservations = {{"190000000", 2025, +1}};
+  auto none = record(*store, with_changes("m-5", elsewhere));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_THAT(none.error().message,
+              ::testing::HasSubstr("region 190000000 has no allocation for 2025"));
+  // An allocation below what is reserved is refused.
+  allocate.allocations = {{"750000000", 2025, 0}};
+  EXPECT_FALSE(record(*store, with_changes("quota-2", allocate)).has_value());
+}
+
+TEST_P(StoreContract, AnOlderUnemploymentEventNeverOverwritesANewerOne) {
+  auto store = open();
+  StateChanges newer;
+  newer.unemployment = {
+      {"850101300124", true, "750000000", "2025-08-01", at("2025-08-02T10:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("e-2", newer)).has_value());
+  StateChanges older;
+  older.unemployment = {
+      {"850101300124", false, "750000000", "2025-01-01", at("2025-01-02T10:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("e-1", older)).has_value());
+  auto record_now = store->unemployment("850101300124").value();
+  ASSERT_TRUE(record_now.has_value());
+  EXPECT_TRUE(record_now->registered);
+  EXPECT_EQ(record_now->since, "2025-08-01");
+  EXPECT_FALSE(store->unemployment("900515401230").value().has_value());
+}
+
+TEST_P(StoreContract, ADuplicateInputChangesNothing) {
+  auto store = open();
+  StateChanges first;
+  first.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", first)).has_value());
+  StateChanges again;
+  again.applications = {application("a-1", "paid", "", "", 1)};
+  auto duplicate = record(*store, with_changes("m-1", again));
+  ASSERT_TRUE(duplicate.has_value());
+  EXPECT_TRUE(duplicate.value().front().duplicate);
+  EXPECT_EQ(store->find_application("a-1").value()->stage, "with_career_center");
+}
+
+TEST_P(StoreContract, TimersAreSetMovedFoundWhenDueAndCancelledOnlyIfNotMoved) {
+  auto store = open();
+  EXPECT_FALSE(store->next_timer_due().value().has_value());
+  StateChanges set;
+  set.timers = {{"voucher_expiry", "a-1", at("2025-11-01T18:59:59.999Z"), ""},
+                {"voucher_expiry", "a-2", at("2025-10-01T18:59:59.999Z"), "{}"}};
+  ASSERT_TRUE(record(*store, with_changes("m-1", set)).has_value());
+  EXPECT_EQ(store->next_timer_due().value(), at("2025-10-01T18:59:59.999Z"));
+  EXPECT_TRUE(store->due_timers(at("2025-09-30T00:00:00Z"), 10).value().empty());
+  auto due = store->due_timers(at("2025-10-02T00:00:00Z"), 10).value();
+  ASSERT_EQ(due.size(), 1U);
+  EXPECT_EQ(due[0].subject, "a-2");
+  EXPECT_EQ(due[0].payload, "{}");
+  // Setting a timer of the same kind and subject again moves it.
+  StateChanges move;
+  move.timers = {{"voucher_expiry", "a-2", at("2025-10-20T18:59:59.999Z"), ""}};
+  ASSERT_TRUE(record(*store, with_changes("m-2", move)).has_value());
+  EXPECT_TRUE(store->due_timers(at("2025-10-02T00:00:00Z"), 10).value().empty());
+  // A cancellation of the old due time leaves the moved timer alone; without a due time it goes.
+  StateChanges stale;
+  stale.cancelled_timers = {{"voucher_expiry", "a-2", at("2025-10-01T18:59:59.999Z")}};
+  ASSERT_TRUE(record(*store, with_changes("m-3", stale)).has_value());
+  EXPECT_EQ(store->timers_of("a-2").value().size(), 1U);
+  StateChanges cancel;
+  cancel.cancelled_timers = {{"voucher_expiry", "a-2", std::nullopt}};
+  ASSERT_TRUE(record(*store, with_changes("m-4", cancel)).has_value());
+  EXPECT_TRUE(store->timers_of("a-2").value().empty());
+  EXPECT_EQ(store->next_timer_due().value(), at("2025-11-01T18:59:59.999Z"));
+}
+
+TEST_P(StoreContract, TheQuotaReadsAllocatedAndReserved) {
+  auto store = open();
+  EXPECT_FALSE(store->quota("750000000", 2025).value().has_value());
+  StateChanges allocate;
+  allocate.allocations = {{"750000000", 2025, 3}};
+  allocate.reservations = {{"750000000", 2025, +1}};
+  ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
+  const auto quota = store->quota("750000000", 2025).value();
+  ASSERT_TRUE(quota.has_value());
+  EXPECT_EQ(quota->allocated, 3);
+  EXPECT_EQ(quota->reserved, 1);
+}
+
+TEST_P(StoreContract, AnApplicationIsWrittenOnlyFromTheVersionItWasDecidedOn) {
+  auto store = open();
+  StateChanges create;
+  create.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", create)).has_value());
+  EXPECT_EQ(store->find_application("a-1").value()->version, 1);
+  // Created twice (two instances deciding the same new application): the second fails whole.
+  auto twice = record(*store, with_changes("m-2", create));
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_THAT(twice.error().message, ::testing::HasSubstr("changed since it was read"));
+  EXPECT_FALSE(store->find_input("m-2").value().has_value());
+  StateChanges forward;
+  forward.applications = {application("a-1", "with_lmc", "", "", 1)};
+  ASSERT_TRUE(record(*store, with_changes("m-3", forward)).has_value());
+  EXPECT_EQ(store->find_application("a-1").value()->version, 2);
+  // A decision on the old version loses: nothing of its input is written.
+  StateChanges stale;
+  stale.applications = {application("a-1", "refused_career_center", "", "", 1)};
+  ASSERT_FALSE(record(*store, with_changes("m-4", stale)).has_value());
+  EXPECT_EQ(store->find_application("a-1").value()->stage, "with_lmc");
+  EXPECT_FALSE(store->find_input("m-4").value().has_value());
+}
+
+TEST_P(StoreContract, APersonHasOneApplicationAYearThatIsNotRefused) {
+  auto store = open();
+  StateChanges first;
+  first.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", first)).has_value());
+  // Art. 3, whatever decided it: a second live application of the same person and year fails.
+  StateChanges second;
+  second.applications = {application("a-2", "with_career_center")};
+  ASSERT_FALSE(record(*store, with_changes("m-2", second)).has_value());
+  // Refused ones are any number; another year is another matter.
+  StateChanges refused;
+  refused.applications = {application("a-3", "refused_automatic"),
+                          application("a-4", "refused_automatic")};
+  EXPECT_TRUE(record(*store, with_changes("m-3", refused)).has_value());
+  StateChanges next_year;
+  next_year.applications = {application("a-5", "with_career_center")};
+  next_year.applications[0].quota_year = 2026;
+  EXPECT_TRUE(record(*store, with_changes("m-4", next_year)).has_value());
+}
+
+TEST_P(StoreContract, DeadlinesOpenCloseAndAreMarkedOnlyForTheOpeningTheyBelongTo) {
+  auto store = open();
+  StateChanges open_step;
+  open_step.opened_deadlines = {{"a-1",
+                                 "career_center_review",
+                                 "career_center",
+                                 "art. 8",
+                                 at("2025-09-05T11:00:00Z"),
+                                 at("2025-09-08T18:59:59.999Z"),
+                                 {},
+                                 {},
+                                 {}}};
+  ASSERT_TRUE(record(*store, with_changes("m-1", open_step)).has_value());
+  EXPECT_TRUE(store->open_deadlines(at("2025-09-08T00:00:00Z"), 10).value().empty())
+      << "not overdue yet";
+  ASSERT_EQ(store->open_deadlines(std::nullopt, 10).value().size(), 1U);
+  StateChanges marks;
+  marks.marked_deadlines = {
+      {"a-1", "career_center_review", at("2025-09-05T11:00:00Z"), false,
+       at("2025-09-08T04:00:00Z")},
+      {"a-1", "career_center_review", at("2025-09-05T11:00:00Z"), true, at("2025-09-08T19:00:00Z")},
+      // A mark for another opening of the step changes nothing.
+      {"a-1", "career_center_review", at("2025-09-01T00:00:00Z"), true,
+       at("2025-09-09T00:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("t-1", marks)).has_value());
+  auto row = store->deadline("a-1", "career_center_review").value();
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->warned, at("2025-09-08T04:00:00Z"));
+  EXPECT_EQ(row->breached, at("2025-09-08T19:00:00Z"));
+  EXPECT_EQ(store->open_deadlines(at("2025-09-09T00:00:00Z"), 10).value().size(), 1U);
+  StateChanges close;
+  close.closed_deadlines = {{"a-1", "career_center_review", at("2025-09-09T06:00:00Z")}};
+  ASSERT_TRUE(record(*store, with_changes("m-2", close)).has_value());
+  EXPECT_EQ(store->deadline("a-1", "career_center_review").value()->closed,
+            at("2025-09-09T06:00:00Z"));
+  EXPECT_TRUE(store->open_deadlines(std::nullopt, 10).value().empty());
+  // Opened again (a second sick leave, say): a fresh row.
+  ASSERT_TRUE(record(*store, with_changes("m-3", open_step)).has_value());
+  row = store->deadline("a-1", "career_center_review").value();
+  EXPECT_FALSE(row->closed.has_value());
+  EXPECT_FALSE(row->breached.has_value());
+}
+
+}  // namespace nqs::store
