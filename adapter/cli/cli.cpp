@@ -120,7 +120,54 @@ int main(int argc, char** argv) {
   advance->add_option("DURATION", arguments.duration, "such as 90m, 36h or 70d")->required();
   advance->callback([&] { exit_code = clock_advance(arguments.config, arguments.duration); });
 
+  DlqArguments dlq_arguments;
+  auto* dlq = app.add_subcommand("dlq", "the dead letters: list, show, replay, purge, audit");
+  dlq->require_subcommand(1);
+  auto add_filters = [&](CLI::App& command) {
+    command.add_option("--config,-c", dlq_arguments.config, "configuration file (as for run)");
+    command.add_option("--queue", dlq_arguments.queue,
+                       "gov, ais, or the name of an input queue or its .dlq (default: both)");
+    command.add_option("--reason", dlq_arguments.reason,
+                       "a reason code (signature.invalid), or a prefix ending in '.' (signature.)");
+    command.add_option("--type", dlq_arguments.type, "document type (VoucherApplication, ...)");
+    command.add_option("--since", dlq_arguments.since, "failed at or after (instant or date)");
+    command.add_option("--until", dlq_arguments.until, "failed before (instant or date)");
+    command.add_option("--limit", dlq_arguments.limit, "at most this many");
+    command.add_option("--scan", dlq_arguments.scan, "read at most this many per queue")
+        ->capture_default_str();
+    command.add_flag("--json", dlq_arguments.json, "one JSON object per line");
+  };
+  auto* dlq_list_command = dlq->add_subcommand("list", "the dead letters matching the filters");
+  add_filters(*dlq_list_command);
+  dlq_list_command->callback([&] { exit_code = dlq_list(dlq_arguments); });
+  auto* dlq_show_command =
+      dlq->add_subcommand("show", "one dead letter: properties, headers, body pretty-printed");
+  add_filters(*dlq_show_command);
+  dlq_show_command->add_option("ID", dlq_arguments.ids, "its id in dlq list")->required();
+  dlq_show_command->callback([&] { exit_code = dlq_show(dlq_arguments); });
+  auto* dlq_replay_command = dlq->add_subcommand(
+      "replay", "publish dead letters back to their queue (with confirms), then remove them");
+  add_filters(*dlq_replay_command);
+  dlq_replay_command->add_option("ID", dlq_arguments.ids, "ids from dlq list");
+  dlq_replay_command->add_flag("--dry-run", dlq_arguments.dry_run, "say what would be replayed");
+  dlq_replay_command->add_flag("--force", dlq_arguments.force, "beyond ops.replay_cap");
+  dlq_replay_command->add_option("--actor", dlq_arguments.actor, "who, for the audit");
+  dlq_replay_command->callback([&] { exit_code = dlq_replay(dlq_arguments); });
+  auto* dlq_purge_command = dlq->add_subcommand("purge", "remove dead letters for good (--yes)");
+  add_filters(*dlq_purge_command);
+  dlq_purge_command->add_option("ID", dlq_arguments.ids, "ids from dlq list");
+  dlq_purge_command->add_flag("--yes", dlq_arguments.yes, "really remove them");
+  dlq_purge_command->add_option("--actor", dlq_arguments.actor, "who, for the audit");
+  dlq_purge_command->callback([&] { exit_code = dlq_purge(dlq_arguments); });
+  auto* dlq_audit_command =
+      dlq->add_subcommand("audit", "every replay and purge: who, when, which, outcome");
+  dlq_audit_command->add_option("--config,-c", dlq_arguments.config, "configuration file");
+  dlq_audit_command->add_option("--limit", dlq_arguments.limit, "the newest this many (100)");
+  dlq_audit_command->add_flag("--json", dlq_arguments.json, "one JSON object per line");
+  dlq_audit_command->callback([&] { exit_code = dlq_audit(dlq_arguments); });
+
   try {
+    dlq_arguments.config = arguments.config;
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

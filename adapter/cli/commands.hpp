@@ -27,4 +27,27 @@ int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool j
 int clock_show(const std::filesystem::path& config_file);
 int clock_advance(const std::filesystem::path& config_file, const std::string& by);
 
+// nqs-adapter dlq ... (cli/dlq.cpp).
+struct DlqArguments {
+  std::string config;
+  std::vector<std::string> ids;
+  std::string queue;  // gov | ais | a queue name; empty: both
+  std::string reason;
+  std::string type;
+  std::string since;
+  std::string until;
+  std::size_t limit = 0;
+  std::size_t scan = 10000;  // messages read per dead-letter queue at most
+  bool json = false;
+  bool dry_run = false;
+  bool force = false;
+  bool yes = false;
+  std::string actor;
+};
+int dlq_list(const DlqArguments& arguments);
+int dlq_show(const DlqArguments& arguments);
+int dlq_replay(const DlqArguments& arguments);
+int dlq_purge(const DlqArguments& arguments);
+int dlq_audit(const DlqArguments& arguments);
+
 }  // namespace nqs::cli

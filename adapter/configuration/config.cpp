@@ -273,6 +273,23 @@ void read_clock(Reader clock, const std::string& profile, ClockConfig& out) {
   clock.finish();
 }
 
+void read_ops(Reader ops, OpsConfig& out) {
+  out.listen = ops.text("listen", out.listen);
+  if (!out.listen.empty()) {
+    const auto colon = out.listen.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos ||
+        std::from_chars(out.listen.data() + colon + 1, out.listen.data() + out.listen.size(), port)
+                .ec != std::errc{} ||
+        port <= 0 || port > 65535) {
+      ops.field("listen")->problem(
+          fmt::format("'{}' is not HOST:PORT (empty turns the endpoints off)", out.listen));
+    }
+  }
+  out.replay_cap = ops.integer("replay_cap", 1, 1000, out.replay_cap);
+  ops.finish();
+}
+
 void read_processing(Reader processing, ProcessingConfig& out) {
   out.retry_initial_delay = processing.duration("retry_initial_delay", milliseconds{10}, minutes{5},
                                                 out.retry_initial_delay);
@@ -363,6 +380,7 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   read_amqp(root.section("amqp"), config.amqp);
   read_store(root.section("store"), config.store);
   read_processing(root.section("processing"), config.processing);
+  read_ops(root.section("ops"), config.ops);
 
   root.finish();
   if (diagnostics.problems().size() != problems_before) return std::nullopt;

@@ -104,6 +104,12 @@ struct ClockConfig {
   std::filesystem::path control_file;
 };
 
+// What operators use (issue 7): the HTTP endpoints and the dead-letter tools.
+struct OpsConfig {
+  std::string listen = "127.0.0.1:9464";  // /healthz, /readyz, /metrics; empty: off
+  std::int64_t replay_cap = 3;            // replays of one dead letter before --force is needed
+};
+
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.
 struct Config {
   std::filesystem::path source;
@@ -119,6 +125,7 @@ struct Config {
   AmqpConfig amqp;
   StoreConfig store;
   ProcessingConfig processing;
+  OpsConfig ops;
 };
 
 // Everything the daemon loads from its configuration at start-up, checked as a whole.

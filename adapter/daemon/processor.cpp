@@ -40,7 +40,8 @@ void Processor::on_delivery(amqp::Delivery delivery) {
 std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& delivery,
                                                          const std::string& key,
                                                          intake::Reason reason,
-                                                         const std::string& detail) const {
+                                                         const std::string& detail,
+                                                         const std::string& document_type) const {
   const auto now = clock_.now();
   // The original message as it came, its properties and headers kept, with the reason added.
   amqp::Properties properties = delivery.properties;
@@ -49,6 +50,7 @@ std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& d
   properties.headers["x-nqs-detail"] = detail;
   properties.headers["x-nqs-failed-at"] = to_utc_string(now);
   properties.headers["x-nqs-queue"] = delivery.queue;
+  if (!document_type.empty()) properties.headers["x-nqs-document-type"] = document_type;
   store::OutboxMessage row;
   row.key = "dead-letter:" + key;
   row.exchange = names_.dead_letters;
@@ -139,8 +141,8 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
       entry.outcome = "rejected";
       entry.reason = intake::code(rejection->reason);
       entry.detail = rejection->detail;
-      prepared.input.outbox =
-          dead_letter(delivery, entry.key, rejection->reason, rejection->detail);
+      prepared.input.outbox = dead_letter(delivery, entry.key, rejection->reason, rejection->detail,
+                                          entry.document_type);
       prepared.input.changes = {};
     }
   } else {
@@ -255,7 +257,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
           prepared.message_id, existing.value()->body_sha256, entry.body_sha256);
       auto kept = store_.record_input(
           conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
-                                conflict.detail));
+                                conflict.detail, conflict.document_type));
       if (!kept) return retry_later(std::move(delivery), attempt, kept.error().message);
       log::warn("messageId reused with other content: dead-lettered",
                 {{"messageId", prepared.message_id}, {"sha256", entry.body_sha256}});

@@ -104,7 +104,8 @@ class Processor {
   void finish(const amqp::Delivery& delivery);
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
                                                 const std::string& key, intake::Reason reason,
-                                                const std::string& detail) const;
+                                                const std::string& detail,
+                                                const std::string& document_type) const;
   void notify_timers(const std::vector<Prepared>& prepared);
 
   boost::asio::io_context& io_;

@@ -14,7 +14,7 @@ namespace {
 
 // The SQLite migrations in PostgreSQL's dialect: identity instead of INTEGER PRIMARY KEY, BYTEA
 // for bodies, BIGINT for milliseconds. The versions are the same.
-constexpr std::array<std::string_view, 3> kMigrations{{
+constexpr std::array<std::string_view, 4> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -95,6 +95,19 @@ CREATE TABLE deadlines (
 CREATE INDEX deadlines_open ON deadlines (due_ms) WHERE closed_ms IS NULL;
 CREATE UNIQUE INDEX applications_live ON applications (iin, quota_year)
   WHERE stage NOT IN ('refused_automatic', 'refused_career_center', 'refused_recognition_center');
+)sql",
+    R"sql(
+CREATE TABLE audit (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at          TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  dead_letter TEXT NOT NULL,
+  queue       TEXT NOT NULL,
+  message_id  TEXT NOT NULL,
+  outcome     TEXT NOT NULL,
+  detail      TEXT NOT NULL
+);
 )sql",
 }};
 
@@ -400,6 +413,46 @@ class PgStore final : public Store {
     record.since = text_of(result.get(), 0, 3);
     record.occurred_at = parse_instant(text_of(result.get(), 0, 4)).value_or(Instant{});
     return std::optional<UnemploymentRecord>{std::move(record)};
+  }
+
+  Result<void> record_audit(const AuditRow& row) override {
+    BOOST_OUTCOME_TRY(
+        run("INSERT INTO audit (at, actor, action, dead_letter, queue, message_id, "
+            "outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            Params()
+                .text(to_utc_string(row.at))
+                .text(row.actor)
+                .text(row.action)
+                .text(row.dead_letter)
+                .text(row.queue)
+                .text(row.message_id)
+                .text(row.outcome)
+                .text(row.detail),
+            "writing the audit"));
+    return outcome::success();
+  }
+
+  Result<std::vector<AuditRow>> audit_log(std::size_t limit) override {
+    BOOST_OUTCOME_TRY(auto result,
+                      run("SELECT id, at, actor, action, dead_letter, queue, "
+                          "message_id, outcome, detail FROM audit ORDER BY id DESC "
+                          "LIMIT $1",
+                          Params().integer(static_cast<std::int64_t>(limit)), "reading the audit"));
+    std::vector<AuditRow> rows;
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      AuditRow out;
+      out.id = integer_of(result.get(), row, 0);
+      out.at = parse_instant(text_of(result.get(), row, 1)).value_or(Instant{});
+      out.actor = text_of(result.get(), row, 2);
+      out.action = text_of(result.get(), row, 3);
+      out.dead_letter = text_of(result.get(), row, 4);
+      out.queue = text_of(result.get(), row, 5);
+      out.message_id = text_of(result.get(), row, 6);
+      out.outcome = text_of(result.get(), row, 7);
+      out.detail = text_of(result.get(), row, 8);
+      rows.push_back(std::move(out));
+    }
+    return rows;
   }
 
   Result<std::int64_t> count_inbox(const std::string& outcome_name) override {

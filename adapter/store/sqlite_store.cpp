@@ -13,7 +13,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 3> kMigrations{{
+constexpr std::array<std::string_view, 4> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -99,6 +99,20 @@ CREATE INDEX deadlines_open ON deadlines (due_ms) WHERE closed_ms IS NULL;
 -- whatever instance decides it; a person may have any number of refused ones.
 CREATE UNIQUE INDEX applications_live ON applications (iin, quota_year)
   WHERE stage NOT IN ('refused_automatic', 'refused_career_center', 'refused_recognition_center');
+)sql",
+    // 4: the audit of replays and purges of dead letters (issue 7).
+    R"sql(
+CREATE TABLE audit (
+  id          INTEGER PRIMARY KEY,
+  at          TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  dead_letter TEXT NOT NULL,
+  queue       TEXT NOT NULL,
+  message_id  TEXT NOT NULL,
+  outcome     TEXT NOT NULL,
+  detail      TEXT NOT NULL
+);
 )sql",
 }};
 
@@ -348,6 +362,46 @@ class SqliteStore final : public Store {
     record.since = text_column(statement.get(), 3);
     record.occurred_at = instant_column(statement.get(), 4);
     return std::optional<UnemploymentRecord>{std::move(record)};
+  }
+
+  Result<void> record_audit(const AuditRow& row) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("INSERT INTO audit (at, actor, action, dead_letter, queue, "
+                              "message_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    bind(statement.get(), 1, to_utc_string(row.at));
+    bind(statement.get(), 2, row.actor);
+    bind(statement.get(), 3, row.action);
+    bind(statement.get(), 4, row.dead_letter);
+    bind(statement.get(), 5, row.queue);
+    bind(statement.get(), 6, row.message_id);
+    bind(statement.get(), 7, row.outcome);
+    bind(statement.get(), 8, row.detail);
+    if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("writing the audit");
+    return outcome::success();
+  }
+
+  Result<std::vector<AuditRow>> audit_log(std::size_t limit) override {
+    BOOST_OUTCOME_TRY(auto statement,
+                      prepare("SELECT id, at, actor, action, dead_letter, queue, message_id, "
+                              "outcome, detail FROM audit ORDER BY id DESC LIMIT ?"));
+    sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(limit));
+    std::vector<AuditRow> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement.get())) == SQLITE_ROW) {
+      AuditRow row;
+      row.id = sqlite3_column_int64(statement.get(), 0);
+      row.at = instant_column(statement.get(), 1);
+      row.actor = text_column(statement.get(), 2);
+      row.action = text_column(statement.get(), 3);
+      row.dead_letter = text_column(statement.get(), 4);
+      row.queue = text_column(statement.get(), 5);
+      row.message_id = text_column(statement.get(), 6);
+      row.outcome = text_column(statement.get(), 7);
+      row.detail = text_column(statement.get(), 8);
+      rows.push_back(std::move(row));
+    }
+    if (step != SQLITE_DONE) return failure("reading the audit");
+    return rows;
   }
 
   Result<std::int64_t> count_inbox(const std::string& outcome_name) override {

@@ -124,6 +124,19 @@ struct DeadlineMark {
   Instant at{};
 };
 
+// What an operator did to one dead letter (issue 7: replay and purge are audited).
+struct AuditRow {
+  std::int64_t id = 0;  // assigned by the store
+  Instant at{};
+  std::string actor;        // the operator (the OS user, or --actor)
+  std::string action;       // replay | purge
+  std::string dead_letter;  // its id in `dlq list`
+  std::string queue;        // the dead-letter queue
+  std::string message_id;
+  std::string outcome;  // replayed | purged | refused | failed
+  std::string detail;
+};
+
 // State written in the same transaction as the input that changes it.
 struct StateChanges {
   std::vector<ApplicationRow> applications;      // inserted or replaced
@@ -194,6 +207,9 @@ class Store {
   virtual Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
                                                           std::size_t limit) = 0;
   virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
+  // The audit of operators' actions on dead letters, newest first.
+  virtual Result<void> record_audit(const AuditRow& row) = 0;
+  virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
   // Counts, for tests and operations.
   virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;
   virtual Result<std::int64_t> count_pending_outbox() = 0;

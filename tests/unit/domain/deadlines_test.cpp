@@ -69,6 +69,14 @@ TEST(Deadlines, EachStepIsDueAtTheEndOfItsLastDay) {
       // 1-2 January off, a weekend, 5 and 6 January, 7 January (Orthodox Christmas) off, 8th.
       {"lmc_payment", "2025-12-29T10:00:00+05:00", "2026-01-08T23:59:59.999+05:00",
        "New Year and Christmas"},
+      // Art. 9: the LMC's refusal after the center's rejection, from a Thursday before a
+      // Friday holiday (Republic Day, Friday 25 October 2024): Monday.
+      {"lmc_refusal", "2024-10-24T17:00:00+05:00", "2024-10-28T23:59:59.999+05:00",
+       "Republic Day on a Friday"},
+      // Art. 13: the extension, the sheet received on Friday 3 January 2025, a day off by
+      // decree; Sunday 5 January was worked in exchange: the first working day after is Sunday.
+      {"lmc_extension", "2025-01-03T10:00:00+05:00", "2025-01-05T23:59:59.999+05:00",
+       "a transferred day off and a worked Sunday"},
       // The offset change: opened on 2024-02-29 (UTC+6), due on 2024-03-01 (UTC+5).
       {"lmc_voucher_issue", "2024-02-29T10:00:00+06:00", "2024-03-01T23:59:59.999+05:00",
        "2024-03-01 offset change"},

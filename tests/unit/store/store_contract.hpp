@@ -89,7 +89,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 3);
+  EXPECT_EQ(store->schema_version().value(), 4);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -153,7 +153,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
     ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 3) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 4) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -374,6 +374,26 @@ TEST_P(StoreContract, DeadlinesOpenCloseAndAreMarkedOnlyForTheOpeningTheyBelongT
   row = store->deadline("a-1", "career_center_review").value();
   EXPECT_FALSE(row->closed.has_value());
   EXPECT_FALSE(row->breached.has_value());
+}
+
+TEST_P(StoreContract, TheAuditKeepsWhoDidWhatNewestFirst) {
+  auto store = open();
+  EXPECT_TRUE(store->audit_log(10).value().empty());
+  ASSERT_TRUE(store
+                  ->record_audit({0, at("2025-09-01T10:00:00Z"), "operator", "replay",
+                                  "0123456789ab", "nqs.gov.in.dlq", "m-1", "replayed", ""})
+                  .has_value());
+  ASSERT_TRUE(store
+                  ->record_audit({0, at("2025-09-01T10:05:00Z"), "operator", "purge",
+                                  "ba9876543210", "nqs.ais.events.dlq", "e-1", "purged", "x"})
+                  .has_value());
+  const auto rows = store->audit_log(10).value();
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0].action, "purge");
+  EXPECT_EQ(rows[0].at, at("2025-09-01T10:05:00Z"));
+  EXPECT_EQ(rows[1].dead_letter, "0123456789ab");
+  EXPECT_GT(rows[0].id, rows[1].id);
+  EXPECT_EQ(store->audit_log(1).value().size(), 1U);
 }
 
 }  // namespace nqs::store

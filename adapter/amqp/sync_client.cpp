@@ -1,0 +1,157 @@
+#include "amqp/sync_client.hpp"
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <fmt/format.h>
+
+#include "amqp/wire.hpp"
+
+namespace nqs::amqp {
+namespace {
+
+constexpr amqp_channel_t kRead = 1;
+constexpr amqp_channel_t kPublish = 2;
+
+timeval as_timeval(std::chrono::milliseconds duration) {
+  timeval out{};
+  out.tv_sec = static_cast<decltype(out.tv_sec)>(duration.count() / 1000);
+  out.tv_usec = static_cast<decltype(out.tv_usec)>((duration.count() % 1000) * 1000);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SyncClient>> SyncClient::connect(const ConnectionSettings& settings) {
+  amqp_connection_state_t state = amqp_new_connection();
+  amqp_socket_t* socket = amqp_tcp_socket_new(state);
+  auto timeout = as_timeval(settings.connect_timeout);
+  const int opened =
+      amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &timeout);
+  if (opened != AMQP_STATUS_OK) {
+    amqp_destroy_connection(state);
+    return make_error(fmt::format("cannot connect to {}:{}: {}", settings.host, settings.port,
+                                  amqp_error_string2(opened)));
+  }
+  auto rpc_timeout = as_timeval(settings.rpc_timeout);
+  amqp_set_rpc_timeout(state, &rpc_timeout);
+  const auto login = amqp_login(state, settings.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+                                settings.user.c_str(), settings.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    amqp_destroy_connection(state);
+    return make_error(fmt::format("login to {}:{} vhost '{}' as '{}' failed: {}", settings.host,
+                                  settings.port, settings.vhost, settings.user, reply_text(login)));
+  }
+  std::unique_ptr<SyncClient> client(new SyncClient(state));
+  BOOST_OUTCOME_TRY(client->reopen_channel(kRead));
+  BOOST_OUTCOME_TRY(client->reopen_channel(kPublish));
+  amqp_confirm_select(state, kPublish);
+  BOOST_OUTCOME_TRY(client->check("enabling publisher confirms"));
+  return client;
+}
+
+SyncClient::~SyncClient() {
+  amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(state_);
+}
+
+Result<void> SyncClient::check(const char* doing) {
+  const auto reply = amqp_get_rpc_reply(state_);
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) return outcome::success();
+  return make_error(fmt::format("{}: {}", doing, reply_text(reply)));
+}
+
+Result<void> SyncClient::reopen_channel(int channel) {
+  amqp_channel_open(state_, static_cast<amqp_channel_t>(channel));
+  return check("opening a channel");
+}
+
+Result<QueueState> SyncClient::inspect(const std::string& queue) {
+  auto* declared = amqp_queue_declare(state_, kRead, as_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  if (declared == nullptr) {
+    const auto reply = amqp_get_rpc_reply(state_);
+    auto error = make_error(fmt::format("queue {}: {}", queue, reply_text(reply)));
+    // A failed passive declare closes the channel: answer the broker and open it again.
+    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+      amqp_channel_close_ok_t close_ok{};
+      amqp_send_method(state_, kRead, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+      (void)reopen_channel(kRead);
+    }
+    return error;
+  }
+  return QueueState{declared->message_count, declared->consumer_count};
+}
+
+Result<std::optional<Held>> SyncClient::get(const std::string& queue) {
+  const auto reply = amqp_basic_get(state_, kRead, as_bytes(queue), 0);
+  if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+    return make_error(fmt::format("reading {}: {}", queue, reply_text(reply)));
+  }
+  if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::optional<Held>{};
+  const auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
+  Held held;
+  held.delivery_tag = ok->delivery_tag;
+  held.exchange = to_string(ok->exchange);
+  held.routing_key = to_string(ok->routing_key);
+  held.redelivered = ok->redelivered != 0;
+  amqp_message_t message;
+  const auto read = amqp_read_message(state_, kRead, &message, 0);
+  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+    return make_error(fmt::format("reading {}: {}", queue, reply_text(read)));
+  }
+  held.properties = read_properties(message.properties);
+  held.body = to_string(message.body);
+  amqp_destroy_message(&message);
+  amqp_maybe_release_buffers_on_channel(state_, kRead);
+  return std::optional<Held>{std::move(held)};
+}
+
+Result<void> SyncClient::ack(std::uint64_t delivery_tag) {
+  const int status = amqp_basic_ack(state_, kRead, delivery_tag, 0);
+  if (status != AMQP_STATUS_OK) {
+    return make_error(fmt::format("acknowledging: {}", amqp_error_string2(status)));
+  }
+  return outcome::success();
+}
+
+Result<void> SyncClient::publish(const Outgoing& message) {
+  TableBuilder headers(message.properties.headers);
+  const auto properties = write_properties(message.properties, headers);
+  const int status = amqp_basic_publish(state_, kPublish, as_bytes(message.exchange),
+                                        as_bytes(message.routing_key), message.mandatory ? 1 : 0, 0,
+                                        &properties, as_bytes(message.body));
+  if (status != AMQP_STATUS_OK) {
+    return make_error(fmt::format("publishing: {}", amqp_error_string2(status)));
+  }
+  bool returned = false;
+  for (;;) {
+    amqp_frame_t frame;
+    auto timeout = as_timeval(std::chrono::seconds{30});
+    const int waited = amqp_simple_wait_frame_noblock(state_, &frame, &timeout);
+    if (waited != AMQP_STATUS_OK) {
+      return make_error(fmt::format("waiting for the confirm: {}", amqp_error_string2(waited)));
+    }
+    if (frame.frame_type != AMQP_FRAME_METHOD || frame.channel != kPublish) continue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_RETURN_METHOD: {
+        returned = true;
+        amqp_message_t content;
+        amqp_read_message(state_, kPublish, &content, 0);
+        amqp_destroy_message(&content);
+        break;
+      }
+      case AMQP_BASIC_ACK_METHOD:
+        if (returned) {
+          return make_error(fmt::format("no queue takes routing key '{}' on exchange '{}'",
+                                        message.routing_key, message.exchange));
+        }
+        return outcome::success();
+      case AMQP_BASIC_NACK_METHOD:
+        return make_error("the broker refused the message (basic.nack)");
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace nqs::amqp
