@@ -348,6 +348,7 @@ void Connection::handle(const amqp_frame_t& frame) {
       delivery.exchange = to_string(deliver->exchange);
       delivery.routing_key = to_string(deliver->routing_key);
       delivery.redelivered = deliver->redelivered != 0;
+      delivery.received = std::chrono::steady_clock::now();
       const std::string consumer_tag = to_string(deliver->consumer_tag);
       for (const auto& [tag, queue] : consumers_) {
         if (tag == consumer_tag) delivery.queue = queue;

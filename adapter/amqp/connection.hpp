@@ -39,6 +39,7 @@ struct Delivery {
   bool redelivered = false;
   Properties properties;
   std::string body;
+  std::chrono::steady_clock::time_point received{};  // for the end-to-end latency
 };
 
 struct Outgoing {

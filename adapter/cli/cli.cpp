@@ -166,6 +166,12 @@ int main(int argc, char** argv) {
   dlq_audit_command->add_flag("--json", dlq_arguments.json, "one JSON object per line");
   dlq_audit_command->callback([&] { exit_code = dlq_audit(dlq_arguments); });
 
+  auto* queues_command = app.add_subcommand(
+      "queues", "the adapter's queues: ready, consumers, state (exit 1 if one needs attention)");
+  add_config_option(*queues_command, arguments);
+  queues_command->add_flag("--json", arguments.json, "one JSON object per line");
+  queues_command->callback([&] { exit_code = queues(arguments.config, arguments.json); });
+
   try {
     dlq_arguments.config = arguments.config;
     app.parse(argc, argv);

@@ -49,5 +49,7 @@ int dlq_show(const DlqArguments& arguments);
 int dlq_replay(const DlqArguments& arguments);
 int dlq_purge(const DlqArguments& arguments);
 int dlq_audit(const DlqArguments& arguments);
+// The adapter's queues: ready, consumers, and what an operator must see (exit 1 if any).
+int queues(const std::string& config_file, bool json);
 
 }  // namespace nqs::cli

@@ -279,4 +279,61 @@ int dlq_audit(const DlqArguments& arguments) {
   return kExitOk;
 }
 
+int queues(const std::string& config_file, bool json) {
+  auto setup = load_or_report(config_file);
+  if (!setup) return kExitProblem;
+  const auto& names = setup->config.amqp;
+  auto url = amqp::parse_amqp_url(names.url);
+  if (!url) {
+    std::cerr << url.error().message << '\n';
+    return kExitProblem;
+  }
+  auto client = amqp::SyncClient::connect(url.value());
+  if (!client) {
+    std::cerr << client.error().message << '\n';
+    return kExitProblem;
+  }
+  struct Row {
+    std::string queue;
+    std::string role;
+  };
+  const std::vector<Row> rows{{names.gov_in, "input"},
+                              {names.ais_events, "input"},
+                              {names.gov_in + ".dlq", "dead letters"},
+                              {names.ais_events + ".dlq", "dead letters"},
+                              {names.sla_queue, "SLA messages"}};
+  if (!json) {
+    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>9}  {}\n", "QUEUE", "ROLE", "READY",
+                             "CONSUMERS", "STATE");
+  }
+  int problems = 0;
+  for (const auto& row : rows) {
+    auto state = client.value()->inspect(row.queue);
+    std::string verdict = "ok";
+    if (!state) {
+      verdict = "missing: " + state.error().message;
+      ++problems;
+    } else if (row.role == "input" && state.value().messages > 0 && state.value().consumers == 0) {
+      verdict = "messages waiting with no consumer";
+      ++problems;
+    } else if (row.role == "dead letters" && state.value().messages > 0) {
+      verdict = "dead letters waiting (nqs-adapter dlq list)";
+    }
+    if (json) {
+      boost::json::object line;
+      line["queue"] = row.queue;
+      line["role"] = row.role;
+      line["ready"] = state ? boost::json::value(state.value().messages) : nullptr;
+      line["consumers"] = state ? boost::json::value(state.value().consumers) : nullptr;
+      line["state"] = verdict;
+      std::cout << boost::json::serialize(line) << '\n';
+    } else {
+      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>9}  {}\n", row.queue, row.role,
+                               state ? std::to_string(state.value().messages) : "-",
+                               state ? std::to_string(state.value().consumers) : "-", verdict);
+    }
+  }
+  return problems == 0 ? kExitOk : kExitProblem;
+}
+
 }  // namespace nqs::cli

@@ -281,12 +281,17 @@ void read_ops(Reader ops, OpsConfig& out) {
     if (colon == std::string::npos ||
         std::from_chars(out.listen.data() + colon + 1, out.listen.data() + out.listen.size(), port)
                 .ec != std::errc{} ||
-        port <= 0 || port > 65535) {
+        port < 0 || port > 65535) {
       ops.field("listen")->problem(
-          fmt::format("'{}' is not HOST:PORT (empty turns the endpoints off)", out.listen));
+          fmt::format("'{}' is not HOST:PORT (port 0: any free one; empty turns the endpoints off)",
+                      out.listen));
     }
   }
   out.replay_cap = ops.integer("replay_cap", 1, 1000, out.replay_cap);
+  out.queue_poll_interval =
+      ops.duration("queue_poll_interval", milliseconds{100}, minutes{10}, out.queue_poll_interval);
+  out.outbox_stuck_after = ops.duration("outbox_stuck_after", seconds{1}, std::chrono::hours{24},
+                                        out.outbox_stuck_after);
   ops.finish();
 }
 

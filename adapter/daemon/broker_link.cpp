@@ -188,4 +188,9 @@ bool BrokerLink::ack(const amqp::Delivery& delivery) {
   return true;
 }
 
+Result<amqp::QueueState> BrokerLink::inspect(const std::string& queue) {
+  if (!connected()) return make_error("not connected to the broker");
+  return connection_->inspect_queue(queue);
+}
+
 }  // namespace nqs::daemon

@@ -51,6 +51,10 @@ class BrokerLink {
 
   [[nodiscard]] bool connected() const { return connection_ && connection_->is_open(); }
   [[nodiscard]] bool blocked() const { return blocked_; }
+  // Connected and consuming (not stopped for a graceful stop).
+  [[nodiscard]] bool consuming() const { return connected() && consuming_; }
+  // Passive declare of a queue on the live connection (an RPC on the event loop).
+  Result<amqp::QueueState> inspect(const std::string& queue);
   [[nodiscard]] std::size_t unconfirmed() const { return pending_.size(); }
   [[nodiscard]] std::uint64_t reconnects() const { return reconnects_; }
   [[nodiscard]] std::uint64_t generation() const { return generation_; }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
 #include <csignal>
 
 #include "daemon/broker_link.hpp"
@@ -11,6 +12,8 @@
 #include "daemon/timer_runner.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
+#include "ops/http_server.hpp"
+#include "ops/metrics.hpp"
 #include "store/store.hpp"
 #include "version.hpp"
 #include "workflow/workflow.hpp"
@@ -99,6 +102,8 @@ void Daemon::check_stopped() {
                 {{"inProgress", processor_->in_progress()}});
     }
     if (timers_) timers_->stop();
+    if (http_) http_->stop();
+    poll_timer_.cancel();
     clock_control_timer_.cancel();
     if (relay_) relay_->stop();
     if (link_) link_->stop();
@@ -142,6 +147,143 @@ void Daemon::watch_clock_control() {
   clock_control_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) watch_clock_control();
   });
+}
+
+void Daemon::start_ops() {
+  const auto& config = setup_.config;
+  const auto& names = config.amqp;
+  for (const auto& queue : {names.gov_in, names.ais_events, names.gov_in + ".dlq",
+                            names.ais_events + ".dlq", names.sla_queue}) {
+    polled_.push_back({queue, -1, 0});
+  }
+  if (!config.ops.listen.empty()) {
+    http_ = std::make_unique<ops::HttpServer>(
+        io_, [this](const std::string& path) { return answer(path); });
+    auto bound = http_->listen(config.ops.listen);
+    if (!bound) {
+      log::error("the operations endpoints cannot listen; running without them",
+                 {{"error", bound.error().message}});
+      http_.reset();
+    } else {
+      log::info("operations endpoints listening",
+                {{"address",
+                  fmt::format("{}:{}", bound.value().address().to_string(), bound.value().port())},
+                 {"paths", "/healthz /readyz /metrics"}});
+    }
+  }
+  poll_queues();
+}
+
+void Daemon::poll_queues() {
+  if (stopping_) return;
+  for (auto& polled : polled_) {
+    auto state = link_->inspect(polled.queue);
+    if (!state) {
+      polled.messages = -1;
+      continue;
+    }
+    const auto messages = static_cast<std::int64_t>(state.value().messages);
+    const auto consumers = static_cast<std::int64_t>(state.value().consumers);
+    const bool input =
+        !polled.queue.ends_with(".dlq") && polled.queue != setup_.config.amqp.sla_queue;
+    // What an operator must see, said once when it appears.
+    if (input && messages > 0 && consumers == 0 &&
+        !(polled.messages > 0 && polled.consumers == 0)) {
+      log::warn("messages are waiting with no consumer",
+                {{"queue", polled.queue}, {"ready", messages}});
+    }
+    if (polled.queue.ends_with(".dlq") && polled.messages >= 0 && messages > polled.messages) {
+      log::warn("the dead-letter queue grows",
+                {{"queue", polled.queue}, {"before", polled.messages}, {"now", messages}});
+    }
+    polled.messages = messages;
+    polled.consumers = consumers;
+  }
+  poll_timer_.expires_after(setup_.config.ops.queue_poll_interval);
+  poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_queues();
+  });
+}
+
+ops::HttpResponse Daemon::readiness() {
+  const auto& config = setup_.config;
+  const auto now = clock_.now();
+  boost::json::object checks;
+  bool ready = true;
+  auto check = [&](const char* name, bool ok, std::string detail) {
+    boost::json::object item;
+    item["ok"] = ok;
+    item["detail"] = std::move(detail);
+    checks[name] = std::move(item);
+    ready = ready && ok;
+  };
+  check("broker", link_->consuming(),
+        link_->consuming()
+            ? "connected, consuming " + config.amqp.gov_in + " and " + config.amqp.ais_events
+            : (link_->connected() ? "connected, not consuming (stopping)"
+                                  : "not connected to the broker"));
+  auto writable = store_->ping();
+  check("store", writable.has_value(), writable ? "writable" : writable.error().message);
+  const auto crl = setup_.intake->trust().earliest_crl_next_update();
+  check("trust", crl.has_value() && *crl > now,
+        crl ? fmt::format("{} anchors, {} CRLs, the earliest next update {}",
+                          setup_.intake->trust().anchor_count(), setup_.intake->trust().crl_count(),
+                          to_utc_string(*crl))
+            : "no CRL loaded");
+  const auto today = setup_.calendar->local_date(now);
+  const bool covered =
+      setup_.calendar->covers(today) && setup_.calendar->covers(today + date::days{30});
+  check("calendar", covered,
+        fmt::format("{} covers {}..{}: {}", setup_.calendar->coverage(), calendar::to_string(today),
+                    calendar::to_string(today + date::days{30}),
+                    covered ? "yes" : "no: add the next year's file"));
+  auto outbox = store_->outbox_stats();
+  if (!outbox) {
+    check("outbox", false, outbox.error().message);
+  } else {
+    const auto age = outbox.value().oldest ? now - *outbox.value().oldest : Instant::duration{0};
+    const bool moving = age < config.ops.outbox_stuck_after;
+    check(
+        "outbox", moving,
+        fmt::format("{} unconfirmed, the oldest {} s old (limit {} s)", outbox.value().pending,
+                    std::chrono::duration_cast<std::chrono::seconds>(age).count(),
+                    std::chrono::duration_cast<std::chrono::seconds>(config.ops.outbox_stuck_after)
+                        .count()));
+  }
+  boost::json::object body;
+  body["ready"] = ready;
+  body["checks"] = std::move(checks);
+  return {ready ? 200 : 503, "application/json", boost::json::serialize(body) + "\n"};
+}
+
+ops::HttpResponse Daemon::answer(const std::string& path) {
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/readyz") return readiness();
+  if (path == "/metrics") {
+    ops::Gauges gauges;
+    const auto now = clock_.now();
+    if (auto outbox = store_->outbox_stats()) {
+      gauges.outbox_pending = outbox.value().pending;
+      if (outbox.value().oldest) {
+        gauges.outbox_oldest_age_seconds =
+            std::chrono::duration<double>(now - *outbox.value().oldest).count();
+      }
+    }
+    if (auto timers = store_->timer_stats(now)) {
+      gauges.timers_pending = timers.value().pending;
+      gauges.timers_overdue = timers.value().overdue;
+    }
+    gauges.reconnects = link_->reconnects();
+    gauges.confirm_failures = relay_->confirm_failures();
+    gauges.broker_connected = link_->connected();
+    gauges.ready = readiness().status == 200;
+    for (const auto& polled : polled_) {
+      gauges.queues.push_back(
+          {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});
+    }
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(gauges)};
+  }
+  return {404, "text/plain; charset=utf-8", "not found: /healthz, /readyz, /metrics\n"};
 }
 
 int Daemon::run() {
@@ -210,6 +352,9 @@ int Daemon::run() {
   timers_ =
       std::make_unique<TimerRunner>(io_, *workflow_, *store_, *relay_, clock_, TimerSettings{});
   processor_->on_timers_changed([this] { timers_->reschedule(); });
+  metrics_ = std::make_unique<ops::Metrics>();
+  processor_->set_metrics(metrics_.get());
+  timers_->set_metrics(metrics_.get());
 
   wait_for_signal();
   boost::asio::post(io_, [this] {
@@ -217,6 +362,7 @@ int Daemon::run() {
     relay_->start();
     timers_->start();
     watch_clock_control();
+    start_ops();
   });
   io_.run();
   const auto& counters = processor_->counters();

@@ -14,6 +14,11 @@ class Store;
 namespace nqs::workflow {
 class Workflow;
 }
+namespace nqs::ops {
+class HttpServer;
+class Metrics;
+struct HttpResponse;
+}  // namespace nqs::ops
 
 namespace nqs::daemon {
 
@@ -43,6 +48,11 @@ class Daemon {
   void warn_if_calendar_runs_out() const;
   // Reads clock.control_file (tests and rehearsals): the running clock moves forward.
   void watch_clock_control();
+  // Operations (issue 7): the HTTP endpoints and the queue poller.
+  void start_ops();
+  void poll_queues();
+  ops::HttpResponse answer(const std::string& path);
+  ops::HttpResponse readiness();
 
   configuration::Setup setup_;
   OffsetClock clock_;
@@ -57,6 +67,15 @@ class Daemon {
   std::unique_ptr<workflow::Workflow> workflow_;
   std::unique_ptr<Processor> processor_;
   std::unique_ptr<TimerRunner> timers_;
+  std::unique_ptr<ops::Metrics> metrics_;
+  std::unique_ptr<ops::HttpServer> http_;
+  boost::asio::steady_timer poll_timer_{io_};
+  struct Polled {
+    std::string queue;
+    std::int64_t messages = -1;  // -1: not read
+    std::int64_t consumers = 0;
+  };
+  std::vector<Polled> polled_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_;
 };

@@ -116,7 +116,12 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
       rejection = std::get<intake::Rejection>(std::move(parsed));
     }
   } else {
+    const auto intake_started = std::chrono::steady_clock::now();
     const auto outcome = intake_.process(delivery.body, now);
+    if (metrics_ != nullptr) {
+      metrics_->intake_seconds(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - intake_started).count());
+    }
     if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
       prepared.message_id = accepted->envelope.message_id;
       entry.document_type = accepted->document_type;
@@ -266,6 +271,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
       return await(conflict.key, std::move(delivery), std::move(rows));
     }
     ++counters_.duplicates;
+    if (metrics_ != nullptr) metrics_->duplicate(delivery.queue);
     log::info("duplicate input", {{"messageId", prepared.message_id}, {"key", entry.key}});
     // The first delivery's messages may still be unconfirmed (it died before they were):
     // this one is acknowledged only once they are.
@@ -274,6 +280,9 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
     return await(entry.key, std::move(delivery), std::move(unsent).value());
   }
 
+  if (metrics_ != nullptr) {
+    metrics_->input(delivery.queue, entry.document_type, entry.outcome, entry.reason);
+  }
   if (entry.outcome == "processed") {
     ++counters_.processed;
   } else {
@@ -328,6 +337,11 @@ void Processor::on_sent(const store::OutboxMessage& row) {
 }
 
 void Processor::finish(const amqp::Delivery& delivery) {
+  if (metrics_ != nullptr && delivery.received != std::chrono::steady_clock::time_point{}) {
+    metrics_->end_to_end_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - delivery.received)
+            .count());
+  }
   // Committed and confirmed: now, and only now, the input is acknowledged.
   if (!link_.ack(delivery)) {
     log::info("the delivery's connection is gone; the broker redelivers it as a duplicate");

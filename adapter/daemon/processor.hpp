@@ -11,6 +11,7 @@
 #include "daemon/broker_link.hpp"
 #include "daemon/outbox_relay.hpp"
 #include "intake/intake.hpp"
+#include "ops/metrics.hpp"
 #include "store/store.hpp"
 #include "workflow/state_view.hpp"
 #include "workflow/workflow.hpp"
@@ -56,6 +57,7 @@ class Processor {
             const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
             BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry);
 
+  void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
   // Called after a commit that set timers, so that the timer runner looks again.
   void on_timers_changed(std::function<void()> callback) { timers_changed_ = std::move(callback); }
 
@@ -113,6 +115,7 @@ class Processor {
   const workflow::Workflow& workflow_;
   workflow::StateView view_;
   std::function<void()> timers_changed_;
+  ops::Metrics* metrics_ = nullptr;
   store::Store& store_;
   OutboxRelay& relay_;
   BrokerLink& link_;

@@ -107,6 +107,17 @@ void TimerRunner::fire() {
     all_duplicates = false;
     ++counters_.fired;
     if (!effects[i].note.empty()) ++counters_.without_effect;
+    if (metrics_ != nullptr) {
+      metrics_->timer_fired(timer.kind);
+      // An SLA message was sent (not a timer that found its deadline closed).
+      if (!effects[i].outbox.empty()) {
+        for (const auto prefix : {workflow::kSlaWarning, workflow::kSlaBreach}) {
+          if (timer.kind.starts_with(prefix)) {
+            metrics_->sla(prefix == workflow::kSlaBreach, timer.kind.substr(prefix.size()));
+          }
+        }
+      }
+    }
     log::info("timer fired", {{"kind", timer.kind},
                               {"subject", timer.subject},
                               {"due", to_utc_string(timer.due)},

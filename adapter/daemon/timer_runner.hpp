@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "daemon/outbox_relay.hpp"
+#include "ops/metrics.hpp"
 #include "store/store.hpp"
 #include "workflow/state_view.hpp"
 #include "workflow/workflow.hpp"
@@ -40,6 +41,7 @@ class TimerRunner {
   // A commit set or moved timers: look at the next due time again.
   void reschedule();
   [[nodiscard]] const TimerCounters& counters() const { return counters_; }
+  void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
 
  private:
   void arm(std::chrono::milliseconds delay);
@@ -54,6 +56,7 @@ class TimerRunner {
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
   TimerCounters counters_;
+  ops::Metrics* metrics_ = nullptr;
 };
 
 }  // namespace nqs::daemon

@@ -415,6 +415,32 @@ class PgStore final : public Store {
     return std::optional<UnemploymentRecord>{std::move(record)};
   }
 
+  Result<void> ping() override {
+    // Writable: connected, and not a read-only standby.
+    BOOST_OUTCOME_TRY(auto result, run("SELECT pg_is_in_recovery()", {}, "checking the server"));
+    if (text_of(result.get(), 0, 0) == "t") {
+      return make_error("the PostgreSQL server is a read-only standby");
+    }
+    return outcome::success();
+  }
+
+  Result<OutboxStats> outbox_stats() override {
+    BOOST_OUTCOME_TRY(auto result, run("SELECT count(*), min(created_at) FROM outbox WHERE "
+                                       "sent_at IS NULL",
+                                       {}, "reading the outbox"));
+    OutboxStats stats;
+    stats.pending = integer_of(result.get(), 0, 0);
+    if (!PQgetisnull(result.get(), 0, 1)) stats.oldest = parse_instant(text_of(result.get(), 0, 1));
+    return stats;
+  }
+
+  Result<TimerStats> timer_stats(Instant now) override {
+    BOOST_OUTCOME_TRY(auto result, run("SELECT count(*), count(*) FILTER (WHERE due_ms <= $1) "
+                                       "FROM timers",
+                                       Params().instant(now), "reading the timers"));
+    return TimerStats{integer_of(result.get(), 0, 0), integer_of(result.get(), 0, 1)};
+  }
+
   Result<void> record_audit(const AuditRow& row) override {
     BOOST_OUTCOME_TRY(
         run("INSERT INTO audit (at, actor, action, dead_letter, queue, message_id, "

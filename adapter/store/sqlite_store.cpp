@@ -364,6 +364,32 @@ class SqliteStore final : public Store {
     return std::optional<UnemploymentRecord>{std::move(record)};
   }
 
+  Result<void> ping() override {
+    BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
+    return execute("ROLLBACK");
+  }
+
+  Result<OutboxStats> outbox_stats() override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("SELECT count(*), min(created_at) FROM outbox WHERE "
+                                              "sent_at IS NULL"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("reading the outbox");
+    OutboxStats stats;
+    stats.pending = sqlite3_column_int64(statement.get(), 0);
+    if (sqlite3_column_type(statement.get(), 1) != SQLITE_NULL) {
+      stats.oldest = parse_instant(text_column(statement.get(), 1));
+    }
+    return stats;
+  }
+
+  Result<TimerStats> timer_stats(Instant now) override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("SELECT count(*), coalesce(sum(due_ms <= ?), 0) "
+                                              "FROM timers"));
+    sqlite3_bind_int64(statement.get(), 1, now.time_since_epoch().count());
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return failure("reading the timers");
+    return TimerStats{sqlite3_column_int64(statement.get(), 0),
+                      sqlite3_column_int64(statement.get(), 1)};
+  }
+
   Result<void> record_audit(const AuditRow& row) override {
     BOOST_OUTCOME_TRY(auto statement,
                       prepare("INSERT INTO audit (at, actor, action, dead_letter, queue, "

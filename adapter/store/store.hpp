@@ -210,6 +210,19 @@ class Store {
   // The audit of operators' actions on dead letters, newest first.
   virtual Result<void> record_audit(const AuditRow& row) = 0;
   virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
+  // Operations (readiness, metrics): a write is possible now (a lock taken and released); the
+  // unconfirmed outbox (how many, since when); the timers (how many, how many due at `now`).
+  virtual Result<void> ping() = 0;
+  struct OutboxStats {
+    std::int64_t pending = 0;
+    std::optional<Instant> oldest;
+  };
+  virtual Result<OutboxStats> outbox_stats() = 0;
+  struct TimerStats {
+    std::int64_t pending = 0;
+    std::int64_t overdue = 0;
+  };
+  virtual Result<TimerStats> timer_stats(Instant now) = 0;
   // Counts, for tests and operations.
   virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;
   virtual Result<std::int64_t> count_pending_outbox() = 0;

@@ -396,4 +396,23 @@ TEST_P(StoreContract, TheAuditKeepsWhoDidWhatNewestFirst) {
   EXPECT_EQ(store->audit_log(1).value().size(), 1U);
 }
 
+TEST_P(StoreContract, OperationsSeeTheOutboxAndTheTimers) {
+  auto store = open();
+  EXPECT_TRUE(store->ping().has_value());
+  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.pending, 0);
+  EXPECT_FALSE(stats.oldest.has_value());
+  auto rows = store->record_input(entry("m-1"), {message("c-1"), message("c-2")}).value().outbox;
+  stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.pending, 2);
+  EXPECT_EQ(stats.oldest, at("2025-09-01T10:00:01Z"));
+  StateChanges timers;
+  timers.timers = {{"voucher_expiry", "a-1", at("2025-10-01T00:00:00Z"), ""},
+                   {"voucher_expiry", "a-2", at("2025-12-01T00:00:00Z"), ""}};
+  ASSERT_TRUE(record(*store, with_changes("m-2", timers)).has_value());
+  const auto timer_stats = store->timer_stats(at("2025-11-01T00:00:00Z")).value();
+  EXPECT_EQ(timer_stats.pending, 2);
+  EXPECT_EQ(timer_stats.overdue, 1);
+}
+
 }  // namespace nqs::store

@@ -1,0 +1,176 @@
+// Operations against a running daemon: real HTTP requests to /healthz, /readyz (flipping when
+// the broker stops and back when it returns) and /metrics after a known traffic mix; and
+// `nqs-adapter queues`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <regex>
+#include <sstream>
+
+#include "daemon_fixture.hpp"
+
+namespace nqs::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+// One GET with Boost.Beast; status 0 when nothing answers.
+Answer get(int port, const std::string& path) {
+  namespace http = boost::beast::http;
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver resolver(io);
+    boost::beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds{10});
+    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+    http::request<http::empty_body> request{http::verb::get, path, 11};
+    request.set(http::field::host, "127.0.0.1");
+    http::write(stream, request);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    return {static_cast<int>(response.result_int()), response.body()};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+class Operations : public DaemonWithBroker {
+ protected:
+  void SetUp() override {
+    extra_config_ = "ops: {listen: '127.0.0.1:0', queue_poll_interval: 200ms}\n";
+    DaemonWithBroker::SetUp();
+    start_daemon();
+    // The daemon listens on a free port and says which.
+    const std::regex listening("operations endpoints listening address=127\\.0\\.0\\.1:([0-9]+)");
+    ASSERT_TRUE(eventually([&] {
+      std::smatch match;
+      const auto log = daemon_->log_text();
+      if (!std::regex_search(log, match, listening)) return false;
+      port_ = std::stoi(match[1]);
+      return true;
+    })) << daemon_->log_text();
+  }
+
+  // The value of one sample line of /metrics, or -1.
+  double sample(const std::string& metrics, const std::string& series) {
+    std::istringstream lines(metrics);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+  }
+
+  int port_ = 0;
+};
+
+TEST_F(Operations, ReadinessFollowsTheBrokerWhileHealthStaysUp) {
+  const auto health = get(port_, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body;
+  const auto ready = boost::json::parse(get(port_, "/readyz").body).as_object();
+  EXPECT_TRUE(ready.at("ready").as_bool());
+  for (const char* check : {"broker", "store", "trust", "calendar", "outbox"}) {
+    EXPECT_TRUE(ready.at("checks").at(check).at("ok").as_bool()) << check;
+  }
+  EXPECT_EQ(get(port_, "/nothing").status, 404);
+
+  client_.reset();
+  ASSERT_EQ(broker_ctl("stop_app"), 0);
+  Answer answer;
+  ASSERT_TRUE(eventually([&] {
+    answer = get(port_, "/readyz");
+    return answer.status == 503;
+  })) << answer.body;
+  const auto not_ready = boost::json::parse(answer.body).as_object();
+  EXPECT_FALSE(not_ready.at("ready").as_bool());
+  EXPECT_FALSE(not_ready.at("checks").at("broker").at("ok").as_bool());
+  EXPECT_THAT(std::string(not_ready.at("checks").at("broker").at("detail").as_string()),
+              HasSubstr("not connected"));
+  EXPECT_TRUE(not_ready.at("checks").at("store").at("ok").as_bool());
+  EXPECT_EQ(get(port_, "/healthz").status, 200) << "the process and its loop still answer";
+
+  ASSERT_EQ(broker_ctl("start_app"), 0);
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body << daemon_->log_text();
+  client_ = std::make_unique<TestClient>(vhost_.name());
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(Operations, MetricsCountAKnownTrafficMix) {
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
+  client_->publish(kGovIn, application_message(2), message_id_of(2));
+  client_->publish(kGovIn, application_message(1), message_id_of(1));  // a duplicate
+  const std::string altered = with_message_id(signed_application(), message_id_of(6))
+                                  .replace(signed_application().find("Сварщик"), 14, "Инженер");
+  client_->publish(kGovIn, altered, "altered");
+  client_->publish(kAisEvents, "{not json", "broken", "application/json");
+  std::string metrics;
+  ASSERT_TRUE(eventually([&] {
+    metrics = get(port_, "/metrics").body;
+    return sample(metrics, "nqs_input_duration_seconds_count") == 5 &&
+           sample(metrics, "nqs_queue_messages{queue=\"nqs.gov.in.dlq\"}") == 1 &&
+           sample(metrics, "nqs_outbox_pending") == 0;
+  })) << metrics;
+  EXPECT_EQ(sample(metrics,
+                   "nqs_inputs_total{queue=\"nqs.gov.in\",document_type="
+                   "\"VoucherApplication\",outcome=\"processed\",reason=\"\"}"),
+            2);
+  EXPECT_EQ(sample(metrics,
+                   "nqs_inputs_total{queue=\"nqs.gov.in\",document_type="
+                   "\"VoucherApplication\",outcome=\"rejected\",reason="
+                   "\"signature.invalid\"}"),
+            1);
+  EXPECT_EQ(sample(metrics,
+                   "nqs_inputs_total{queue=\"nqs.ais.events\",document_type=\"\","
+                   "outcome=\"rejected\",reason=\"json.invalid\"}"),
+            1);
+  EXPECT_EQ(sample(metrics, "nqs_duplicates_total{queue=\"nqs.gov.in\"}"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_intake_duration_seconds_count"), 4) << "the duplicate too";
+  EXPECT_EQ(sample(metrics, "nqs_input_duration_seconds_bucket{le=\"+Inf\"}"), 5);
+  EXPECT_EQ(sample(metrics, "nqs_queue_messages{queue=\"nqs.ais.events.dlq\"}"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_queue_consumers{queue=\"nqs.gov.in\"}"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_broker_connected"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_ready"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_timers_pending"), 0);
+  EXPECT_THAT(metrics, HasSubstr("# TYPE nqs_inputs_total counter"));
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("the dead-letter queue grows"));
+
+  // The command line's view of the same queues.
+  const auto out = dir_.path() / "queues.out";
+  const int status = std::system(fmt::format("{} queues --json --config {} >{} 2>&1",
+                                             NQS_ADAPTER_BINARY, config_.string(), out.string())
+                                     .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(out);
+  EXPECT_THAT(
+      read_file(out),
+      HasSubstr(R"x({"queue":"nqs.gov.in.dlq","role":"dead letters","ready":1,)x"
+                R"x("consumers":0,"state":"dead letters waiting (nqs-adapter dlq list)"})x"));
+  EXPECT_THAT(read_file(out), HasSubstr(R"x("queue":"nqs.gov.in","role":"input","ready":0,)x"
+                                        R"x("consumers":1,"state":"ok")x"));
+  EXPECT_EQ(daemon_->stop(), 0);
+  // Stopped: nothing consumes, so the input queue's messages would wait with no consumer.
+  client_->publish(kGovIn, application_message(3), message_id_of(3));
+  const int stopped = std::system(fmt::format("{} queues --config {} >{} 2>&1", NQS_ADAPTER_BINARY,
+                                              config_.string(), out.string())
+                                      .c_str());
+  EXPECT_EQ(WEXITSTATUS(stopped), 1);
+  EXPECT_THAT(read_file(out), HasSubstr("messages waiting with no consumer"));
+}
+
+}  // namespace
+}  // namespace nqs::test
