@@ -57,6 +57,7 @@ Daemon::Daemon(configuration::Setup setup)
     : setup_(std::move(setup)),
       clock_(setup_.config.clock.offset),
       signals_(io_, SIGINT, SIGTERM),
+      reload_signal_(io_, SIGHUP),
       stop_timer_(io_),
       clock_control_timer_(io_) {}
 
@@ -108,6 +109,7 @@ void Daemon::check_stopped() {
     if (relay_) relay_->stop();
     if (link_) link_->stop();
     signals_.cancel();
+    reload_signal_.cancel();
     io_.stop();
     return;
   }
@@ -147,6 +149,59 @@ void Daemon::watch_clock_control() {
   clock_control_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) watch_clock_control();
   });
+}
+
+void Daemon::wait_for_reload() {
+  reload_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reload();
+    wait_for_reload();
+  });
+}
+
+void Daemon::reload() {
+  // Runs on the event loop between batches: no input is half-processed with two sets.
+  const auto& file = setup_.config.source;
+  log::info("SIGHUP: reloading trust, calendars, mappings and deadlines",
+            {{"config", file.string()}});
+  configuration::Diagnostics diagnostics;
+  auto fresh = configuration::load_setup(file, diagnostics);
+  if (!fresh || !diagnostics.empty()) {
+    for (const auto& problem : diagnostics.problems())
+      log::error("reload refused: the current set stays", {{"problem", problem}});
+    if (diagnostics.empty()) log::error("reload refused: the current set stays");
+    return;
+  }
+  const auto& old = setup_.config;
+  const auto& next = fresh->config;
+  if (next.amqp.url != old.amqp.url || next.store.url != old.store.url ||
+      next.ops.listen != old.ops.listen || next.amqp.gov_in != old.amqp.gov_in ||
+      next.amqp.ais_events != old.amqp.ais_events) {
+    log::warn("the broker, store and listen settings take effect only after a restart");
+  }
+  auto workflow = std::make_unique<workflow::Workflow>(
+      *fresh->calendar, next.domain.mci, fresh->notifications,
+      workflow::Exchanges{old.amqp.ais_commands, old.amqp.gov_outbound, old.amqp.notifications},
+      next.deadlines);
+  processor_->replace(*fresh->intake, *workflow);
+  timers_->replace(*workflow);
+  // The old workflow goes before the calendar it refers to.
+  workflow_ = std::move(workflow);
+  setup_.calendar = fresh->calendar;
+  setup_.intake = fresh->intake;
+  setup_.notifications = fresh->notifications;
+  setup_.config.deadlines = next.deadlines;
+  setup_.config.domain = next.domain;
+  setup_.config.trust = next.trust;
+  setup_.config.intake = next.intake;
+  setup_.config.calendar = next.calendar;
+  setup_.config.outbound = next.outbound;
+  log::info("reloaded", {{"calendar", setup_.calendar->coverage()},
+                         {"mappings", setup_.intake->mappings().size()},
+                         {"anchors", setup_.intake->trust().anchor_count()},
+                         {"crls", setup_.intake->trust().crl_count()},
+                         {"deadlines", setup_.config.deadlines.rules.size()}});
+  warn_if_calendar_runs_out();
 }
 
 void Daemon::start_ops() {
@@ -357,6 +412,7 @@ int Daemon::run() {
   timers_->set_metrics(metrics_.get());
 
   wait_for_signal();
+  wait_for_reload();
   boost::asio::post(io_, [this] {
     link_->start();
     relay_->start();

@@ -50,6 +50,10 @@ class Daemon {
   void watch_clock_control();
   // Operations (issue 7): the HTTP endpoints and the queue poller.
   void start_ops();
+  // SIGHUP: trust anchors, CRLs, calendars, mappings and the deadline table read again; a set
+  // with any problem is refused and the old one stays.
+  void wait_for_reload();
+  void reload();
   void poll_queues();
   ops::HttpResponse answer(const std::string& path);
   ops::HttpResponse readiness();
@@ -58,6 +62,7 @@ class Daemon {
   OffsetClock clock_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signal_;
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer clock_control_timer_;
   std::string clock_control_problem_;  // said once, not every 200 ms

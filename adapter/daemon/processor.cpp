@@ -18,8 +18,8 @@ Processor::Processor(boost::asio::io_context& io, const intake::Intake& intake,
                      const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
                      BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry)
     : io_(io),
-      intake_(intake),
-      workflow_(workflow),
+      intake_(&intake),
+      workflow_(&workflow),
       view_(store),
       store_(store),
       relay_(relay),
@@ -111,13 +111,13 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
     if (auto* event = std::get_if<domain::AisEvent>(&parsed)) {
       prepared.message_id = event->event_id;
       entry.document_type = event->type;
-      decide("ais:" + event->event_id, [&] { return workflow_.on_event(*event, view_, now); });
+      decide("ais:" + event->event_id, [&] { return workflow_->on_event(*event, view_, now); });
     } else {
       rejection = std::get<intake::Rejection>(std::move(parsed));
     }
   } else {
     const auto intake_started = std::chrono::steady_clock::now();
-    const auto outcome = intake_.process(delivery.body, now);
+    const auto outcome = intake_->process(delivery.body, now);
     if (metrics_ != nullptr) {
       metrics_->intake_seconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - intake_started).count());
@@ -126,7 +126,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
       prepared.message_id = accepted->envelope.message_id;
       entry.document_type = accepted->document_type;
       decide("gov:" + prepared.message_id,
-             [&] { return workflow_.on_document(*accepted, view_, now); });
+             [&] { return workflow_->on_document(*accepted, view_, now); });
     } else {
       const auto& rejected = std::get<intake::Rejected>(outcome);
       rejection = rejected.rejection;
@@ -288,8 +288,14 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
   } else {
     ++counters_.rejected;
   }
+  const auto latency_ms = delivery.received == std::chrono::steady_clock::time_point{}
+                              ? std::int64_t{0}
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - delivery.received)
+                                    .count();
   if (entry.outcome == "processed") {
     log::info("input processed", {{"messageId", prepared.message_id},
+                                  {"latencyMs", latency_ms},
                                   {"correlationId", delivery.properties.correlation_id},
                                   {"documentType", entry.document_type},
                                   {"outcome", entry.outcome},
@@ -301,6 +307,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
     }
   } else {
     log::info("input rejected", {{"messageId", prepared.message_id},
+                                 {"latencyMs", latency_ms},
                                  {"correlationId", delivery.properties.correlation_id},
                                  {"documentType", entry.document_type},
                                  {"outcome", entry.outcome},

@@ -58,6 +58,11 @@ class Processor {
             BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry);
 
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
+  // SIGHUP: the next inputs are read with these (between batches: none is half-processed).
+  void replace(const intake::Intake& intake, const workflow::Workflow& workflow) {
+    intake_ = &intake;
+    workflow_ = &workflow;
+  }
   // Called after a commit that set timers, so that the timer runner looks again.
   void on_timers_changed(std::function<void()> callback) { timers_changed_ = std::move(callback); }
 
@@ -111,8 +116,8 @@ class Processor {
   void notify_timers(const std::vector<Prepared>& prepared);
 
   boost::asio::io_context& io_;
-  const intake::Intake& intake_;
-  const workflow::Workflow& workflow_;
+  const intake::Intake* intake_;
+  const workflow::Workflow* workflow_;
   workflow::StateView view_;
   std::function<void()> timers_changed_;
   ops::Metrics* metrics_ = nullptr;

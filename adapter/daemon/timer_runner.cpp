@@ -11,7 +11,7 @@ namespace nqs::daemon {
 TimerRunner::TimerRunner(boost::asio::io_context& io, const workflow::Workflow& workflow,
                          store::Store& store, OutboxRelay& relay, const Clock& clock,
                          TimerSettings settings)
-    : workflow_(workflow),
+    : workflow_(&workflow),
       store_(store),
       relay_(relay),
       clock_(clock),
@@ -66,7 +66,7 @@ void TimerRunner::fire() {
   for (const auto& timer : due.value()) {
     const auto key = fmt::format("timer:{}:{}:{}", timer.kind, timer.subject,
                                  timer.due.time_since_epoch().count());
-    auto done = workflow_.on_timer(timer, key, view_, now);
+    auto done = workflow_->on_timer(timer, key, view_, now);
     if (!done) {
       ++counters_.failures;
       view_.clear();

@@ -42,12 +42,13 @@ class TimerRunner {
   void reschedule();
   [[nodiscard]] const TimerCounters& counters() const { return counters_; }
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
+  void replace(const workflow::Workflow& workflow) { workflow_ = &workflow; }
 
  private:
   void arm(std::chrono::milliseconds delay);
   void fire();
 
-  const workflow::Workflow& workflow_;
+  const workflow::Workflow* workflow_;
   store::Store& store_;
   OutboxRelay& relay_;
   const Clock& clock_;

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
+#include <csignal>
 #include <regex>
 #include <sstream>
 
@@ -170,6 +171,65 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
                                       .c_str());
   EXPECT_EQ(WEXITSTATUS(stopped), 1);
   EXPECT_THAT(read_file(out), HasSubstr("messages waiting with no consumer"));
+}
+
+// SIGHUP reloads trust, calendars and mappings between inputs; a set with a problem is refused
+// and the old one keeps working.
+class Reload : public DaemonWithBroker {
+ protected:
+  void SetUp() override {
+    DaemonWithBroker::SetUp();
+    full_ = read_file(config_);
+    mapping_line_ =
+        fmt::format("    - {}\n", source_path("mappings/voucher-application.yaml").string());
+    ASSERT_NE(full_.find(mapping_line_), std::string::npos);
+    // Started without the application's mapping: applications are unknown documents.
+    write(replaced(full_, mapping_line_, ""));
+    start_daemon();
+  }
+  void write(const std::string& text) { dir_.write("adapter.yaml", text); }
+  void hangup() { ::kill(daemon_->pid(), SIGHUP); }
+  std::string reason_of_next_dead_letter() {
+    std::string reason;
+    EXPECT_TRUE(eventually([&] {
+      auto letters = client_->drain(kDeadLetters);
+      if (letters.empty()) return false;
+      reason = std::string(letters.front().properties.headers.at("x-nqs-reason").as_string());
+      return true;
+    })) << daemon_->log_text();
+    return reason;
+  }
+
+  std::string full_;
+  std::string mapping_line_;
+};
+
+TEST_F(Reload, SighupLoadsANewMappingAndRefusesABrokenSet) {
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
+  EXPECT_EQ(reason_of_next_dead_letter(), "soap.unknown_document");
+
+  // A broken set (a mapping file that does not exist): refused, the old set goes on.
+  write(replaced(full_, mapping_line_, mapping_line_ + "    - /nonexistent/mapping.yaml\n"));
+  hangup();
+  ASSERT_TRUE(eventually([&] {
+    return daemon_->log_text().find("reload refused") != std::string::npos;
+  })) << daemon_->log_text();
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("/nonexistent/mapping.yaml"));
+  client_->publish(kGovIn, application_message(2), message_id_of(2));
+  EXPECT_EQ(reason_of_next_dead_letter(), "soap.unknown_document");
+
+  // The good set: the next application is read with the new mapping.
+  write(full_);
+  hangup();
+  ASSERT_TRUE(eventually([&] {
+    return daemon_->log_text().find("reloaded calendar=") != std::string::npos;
+  })) << daemon_->log_text();
+  client_->publish(kGovIn, application_message(3), message_id_of(3));
+  wait_until_drained(1);
+  ASSERT_EQ(commands_.size(), 1U);
+  EXPECT_EQ(commands_.front().routing_key, "RecordAutomaticRefusal");
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("latencyMs="));
+  EXPECT_EQ(daemon_->stop(), 0);
 }
 
 }  // namespace
