@@ -19,10 +19,7 @@
 #include "workflow/workflow.hpp"
 
 namespace nqs::daemon {
-namespace {
 
-// The topology of messages.md: quorum queues that dead-letter at least once to nqs.dlx (which
-// needs x-overflow: reject-publish), a delivery limit, and one DLQ per input queue.
 amqp::Topology topology_of(const configuration::AmqpConfig& names) {
   amqp::Topology topology;
   topology.exchanges = {{names.ais_commands, "topic"},
@@ -50,8 +47,6 @@ amqp::Topology topology_of(const configuration::AmqpConfig& names) {
   topology.bindings.push_back({names.sla_queue, names.notifications, "sla.#"});
   return topology;
 }
-
-}  // namespace
 
 Daemon::Daemon(configuration::Setup setup)
     : setup_(std::move(setup)),

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "amqp/connection.hpp"
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
 
@@ -23,6 +24,12 @@ struct HttpResponse;
 namespace nqs::daemon {
 
 class BrokerLink;
+
+// The topology of messages.md: quorum queues that dead-letter at least once to the dead-letter
+// exchange (which needs x-overflow: reject-publish), a delivery limit, one DLQ per input queue,
+// and the SLA queue. Declared at every connection; containers/rabbitmq/definitions.json must
+// agree (a test compares them).
+amqp::Topology topology_of(const configuration::AmqpConfig& names);
 class OutboxRelay;
 class Processor;
 class TimerRunner;
