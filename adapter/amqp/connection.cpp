@@ -17,13 +17,6 @@ namespace {
 constexpr amqp_channel_t kConsumeChannel = 1;
 constexpr amqp_channel_t kPublishChannel = 2;
 
-timeval as_timeval(std::chrono::milliseconds duration) {
-  timeval out{};
-  out.tv_sec = static_cast<decltype(out.tv_sec)>(duration.count() / 1000);
-  out.tv_usec = static_cast<decltype(out.tv_usec)>((duration.count() % 1000) * 1000);
-  return out;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

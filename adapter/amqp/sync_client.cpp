@@ -12,13 +12,6 @@ namespace {
 constexpr amqp_channel_t kRead = 1;
 constexpr amqp_channel_t kPublish = 2;
 
-timeval as_timeval(std::chrono::milliseconds duration) {
-  timeval out{};
-  out.tv_sec = static_cast<decltype(out.tv_sec)>(duration.count() / 1000);
-  out.tv_usec = static_cast<decltype(out.tv_usec)>((duration.count() % 1000) * 1000);
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SyncClient>> SyncClient::connect(const ConnectionSettings& settings) {

@@ -132,6 +132,13 @@ boost::json::object table_to_json(const amqp_table_t& table) {
   return out;
 }
 
+timeval as_timeval(std::chrono::milliseconds duration) {
+  timeval out{};
+  out.tv_sec = static_cast<decltype(out.tv_sec)>(duration.count() / 1000);
+  out.tv_usec = static_cast<decltype(out.tv_usec)>((duration.count() % 1000) * 1000);
+  return out;
+}
+
 amqp_basic_properties_t write_properties(const Properties& in, TableBuilder& headers) {
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;

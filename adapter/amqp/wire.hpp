@@ -3,8 +3,10 @@
 // The AMQP wire types of rabbitmq-c and the adapter's own (Properties as JSON headers), shared by
 // the daemon's asynchronous connection and the command line's synchronous one.
 #include <amqp.h>
+#include <sys/time.h>
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <deque>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@ std::string to_string(amqp_bytes_t bytes);
 amqp_bytes_t as_bytes(const std::string& text);
 std::string reply_text(const amqp_rpc_reply_t& reply);
 Properties read_properties(const amqp_basic_properties_t& in);
+timeval as_timeval(std::chrono::milliseconds duration);
 
 // Holds the entries and strings of an AMQP table built from JSON until it is sent.
 class TableBuilder {

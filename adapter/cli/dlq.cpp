@@ -153,6 +153,18 @@ int print_settled(const std::vector<ops::Settled>& settled, bool json) {
   return failures == 0 ? kExitOk : kExitProblem;
 }
 
+// Replay and purge act on what is named: ids, or at least one filter; never "everything" by
+// default.
+bool says_which(const DlqArguments& arguments) {
+  if (!arguments.ids.empty() || !arguments.reason.empty() || !arguments.type.empty() ||
+      !arguments.since.empty() || !arguments.until.empty() || !arguments.queue.empty()) {
+    return true;
+  }
+  std::cerr << "say which: IDs, or at least one filter (--queue, --reason, --type, --since, "
+               "--until)\n";
+  return false;
+}
+
 }  // namespace
 
 int dlq_list(const DlqArguments& arguments) {
@@ -189,12 +201,7 @@ int dlq_show(const DlqArguments& arguments) {
 }
 
 int dlq_replay(const DlqArguments& arguments) {
-  if (arguments.ids.empty() && arguments.reason.empty() && arguments.type.empty() &&
-      arguments.since.empty() && arguments.until.empty() && arguments.queue.empty()) {
-    std::cerr << "say which: IDs, or at least one filter (--queue, --reason, --type, --since, "
-                 "--until)\n";
-    return kExitUsage;
-  }
+  if (!says_which(arguments)) return kExitUsage;
   int exit_code = kExitOk;
   auto session = open_session(arguments, exit_code);
   if (!session) return exit_code;
@@ -221,11 +228,7 @@ int dlq_replay(const DlqArguments& arguments) {
 }
 
 int dlq_purge(const DlqArguments& arguments) {
-  if (arguments.ids.empty() && arguments.reason.empty() && arguments.type.empty() &&
-      arguments.since.empty() && arguments.until.empty() && arguments.queue.empty()) {
-    std::cerr << "say which: IDs, or at least one filter\n";
-    return kExitUsage;
-  }
+  if (!says_which(arguments)) return kExitUsage;
   int exit_code = kExitOk;
   auto session = open_session(arguments, exit_code);
   if (!session) return exit_code;

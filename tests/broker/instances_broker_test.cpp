@@ -10,32 +10,17 @@
 
 #include "configuration/config.hpp"
 #include "daemon_fixture.hpp"
+#include "pg_support.hpp"
 
 namespace nqs::test {
 namespace {
 
 using ::testing::HasSubstr;
 
-// A fresh database on the test PostgreSQL (tests/pg/pg.sh).
-std::string fresh_database() {
-  const auto name = fmt::format("nqs_instances_{}", ::getpid());
-  PGconn* admin = PQconnectdb(NQS_TEST_PG_URL);
-  if (PQstatus(admin) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(admin);
-    PQfinish(admin);
-    throw std::runtime_error("the test PostgreSQL is not reachable: " + message);
-  }
-  PQclear(PQexec(admin, fmt::format("DROP DATABASE IF EXISTS {}", name).c_str()));
-  PQclear(PQexec(admin, fmt::format("CREATE DATABASE {}", name).c_str()));
-  PQfinish(admin);
-  std::string url = NQS_TEST_PG_URL;
-  return url.substr(0, url.rfind('/') + 1) + name;
-}
-
 class TwoInstances : public DaemonWithBroker {
  protected:
   void SetUp() override {
-    store_url_ = fresh_database();
+    store_url_ = fresh_database("nqs_instances");
     extra_config_ = fmt::format("clock: {{control_file: {}}}\n", clock_file().string());
     DaemonWithBroker::SetUp();
   }

@@ -6,30 +6,13 @@
 
 #include <atomic>
 
+#include "pg_support.hpp"
 #include "store_contract.hpp"
 
 namespace nqs::store {
 namespace {
 
-// A fresh database per test on the test server.
-std::string fresh_database() {
-  static std::atomic<int> counter{0};
-  const auto name = fmt::format("nqs_{}_{}", ::getpid(), ++counter);
-  PGconn* admin = PQconnectdb(NQS_TEST_PG_URL);
-  if (PQstatus(admin) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(admin);
-    PQfinish(admin);
-    throw std::runtime_error("the test PostgreSQL is not reachable: " + message);
-  }
-  PQclear(PQexec(admin, fmt::format("DROP DATABASE IF EXISTS {}", name).c_str()));
-  PGresult* created = PQexec(admin, fmt::format("CREATE DATABASE {}", name).c_str());
-  const bool ok = PQresultStatus(created) == PGRES_COMMAND_OK;
-  PQclear(created);
-  PQfinish(admin);
-  if (!ok) throw std::runtime_error("cannot create the test database " + name);
-  std::string url = NQS_TEST_PG_URL;
-  return url.substr(0, url.rfind('/') + 1) + name;
-}
+using test::fresh_database;
 
 std::unique_ptr<Store> connect(const std::string& url) {
   auto store = open_postgres(PostgresSettings{url});

@@ -5,24 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "calendar/calendar_files.hpp"
+#include "calendar_support.hpp"
 #include "test_support.hpp"
 
 namespace nqs::domain {
 namespace {
 
 const calendar::WorkingCalendar& almaty() {
-  static const auto calendar = [] {
-    std::string problem;
-    const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
-    configuration::Diagnostics diagnostics;
-    std::vector<std::filesystem::path> files;
-    for (int year = 2023; year <= 2027; ++year) {
-      files.push_back(test::source_path(fmt::format("config/calendar/kz-{}.yaml", year)));
-    }
-    return *calendar::load_calendar(files, *zone, diagnostics);
-  }();
-  return calendar;
+  return test::almaty_calendar();
 }
 
 Instant at(const char* text) {

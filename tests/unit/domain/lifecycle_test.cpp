@@ -7,7 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
-#include "calendar/calendar_files.hpp"
+#include "calendar_support.hpp"
 #include "domain/application_json.hpp"
 #include "test_support.hpp"
 
@@ -18,17 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const calendar::WorkingCalendar& almaty() {
-  static const auto calendar = [] {
-    std::string problem;
-    const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
-    configuration::Diagnostics diagnostics;
-    std::vector<std::filesystem::path> files;
-    for (int year = 2023; year <= 2027; ++year) {
-      files.push_back(test::source_path(fmt::format("config/calendar/kz-{}.yaml", year)));
-    }
-    return *calendar::load_calendar(files, *zone, diagnostics);
-  }();
-  return calendar;
+  return test::almaty_calendar();
 }
 
 const MciTable kMci{{2025, 3932}, {2026, 4325}};

@@ -9,7 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <fstream>
 
-#include "calendar/calendar_files.hpp"
+#include "calendar_support.hpp"
 #include "domain/application_json.hpp"
 #include "test_support.hpp"
 
@@ -20,17 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const calendar::WorkingCalendar& almaty() {
-  static const auto calendar = [] {
-    std::string problem;
-    const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
-    configuration::Diagnostics diagnostics;
-    std::vector<std::filesystem::path> files;
-    for (int year = 2023; year <= 2027; ++year) {
-      files.push_back(test::source_path(fmt::format("config/calendar/kz-{}.yaml", year)));
-    }
-    return *calendar::load_calendar(files, *zone, diagnostics);
-  }();
-  return calendar;
+  return test::almaty_calendar();
 }
 
 Instant at(const char* text) {
@@ -161,6 +151,29 @@ class WorkflowOnStore : public ::testing::Test {
       fired.push_back(commit(Decided{effects.value()}, key));
     }
     return fired;
+  }
+
+  // From a new application to a voucher issued on 3 September 2025 (art. 8-10).
+  void issue_voucher() {
+    const auto now = at("2025-09-02T11:00:00+05:00");
+    commit(workflow_->on_document(application(), *view_, now), "gov:a");
+    commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
+                               *view_, now),
+           "ais:1");
+    commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
+           "ais:2");
+    commit(workflow_->on_document(
+               document("RecordRecognitionCenterDecision", "m-d",
+                        fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                         "decision": "accepted"}})",
+                                    kApplication, kCenter)),
+               *view_, now),
+           "gov:d");
+    commit(workflow_->on_event(
+               event("3", domain::VoucherIssued{kVoucher, kApplication,
+                                                calendar::Date{date::year{2025} / 9 / 3}}),
+               *view_, now),
+           "ais:3");
   }
 
   std::string stage(const std::string& id = kApplication) {
@@ -332,25 +345,7 @@ TEST_F(WorkflowOnStore, TheSamePersonInAnotherYearIsNotHeldByLastYearsVoucher) {
 
 TEST_F(WorkflowOnStore, AnUnusedVoucherIsAnnulledByItsTimerAndTheUnitReleased) {
   register_and_allocate(5);
-  const auto now = at("2025-09-02T11:00:00+05:00");
-  commit(workflow_->on_document(application(), *view_, now), "gov:a");
-  commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
-                             *view_, now),
-         "ais:1");
-  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
-         "ais:2");
-  commit(workflow_->on_document(
-             document("RecordRecognitionCenterDecision", "m-d",
-                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
-                                       "decision": "accepted"}})",
-                                  kApplication, kCenter)),
-             *view_, now),
-         "gov:d");
-  commit(workflow_->on_event(
-             event("3", domain::VoucherIssued{kVoucher, kApplication,
-                                              calendar::Date{date::year{2025} / 9 / 3}}),
-             *view_, now),
-         "ais:3");
+  issue_voucher();
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4);
   const auto expiry = *timer("voucher_expiry");
   const auto fired = fire_due(at("2025-11-03T00:00:01+05:00"));
@@ -453,25 +448,8 @@ TEST_F(WorkflowOnStore, ADeadlineWarnsThenBreachesAndAnAnswerAfterItIsRecordedAs
 
 TEST_F(WorkflowOnStore, AnExtensionMovesTheValidityAndItsTimers) {
   register_and_allocate(5);
+  issue_voucher();
   const auto now = at("2025-09-02T11:00:00+05:00");
-  commit(workflow_->on_document(application(), *view_, now), "gov:a");
-  commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
-                             *view_, now),
-         "ais:1");
-  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
-         "ais:2");
-  commit(workflow_->on_document(
-             document("RecordRecognitionCenterDecision", "m-d",
-                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
-                                       "decision": "accepted"}})",
-                                  kApplication, kCenter)),
-             *view_, now),
-         "gov:d");
-  commit(workflow_->on_event(
-             event("3", domain::VoucherIssued{kVoucher, kApplication,
-                                              calendar::Date{date::year{2025} / 9 / 3}}),
-             *view_, now),
-         "ais:3");
   commit(workflow_->on_document(
              document("RecordSickLeaveNotice", "m-s",
                       fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "sheetNumber": "7",
