@@ -290,6 +290,9 @@ void read_ops(Reader ops, OpsConfig& out) {
   out.replay_cap = ops.integer("replay_cap", 1, 1000, out.replay_cap);
   out.queue_poll_interval =
       ops.duration("queue_poll_interval", milliseconds{100}, minutes{10}, out.queue_poll_interval);
+  out.dead_letter_alert_after =
+      ops.duration("dead_letter_alert_after", seconds{1}, std::chrono::hours{24 * 30},
+                   out.dead_letter_alert_after);
   out.outbox_stuck_after = ops.duration("outbox_stuck_after", seconds{1}, std::chrono::hours{24},
                                         out.outbox_stuck_after);
   ops.finish();

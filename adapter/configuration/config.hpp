@@ -108,8 +108,9 @@ struct ClockConfig {
 struct OpsConfig {
   std::string listen = "127.0.0.1:9464";  // /healthz, /readyz, /metrics; empty: off
   std::int64_t replay_cap = 3;            // replays of one dead letter before --force is needed
-  std::chrono::milliseconds queue_poll_interval{15000};  // queue depths and consumers
-  std::chrono::milliseconds outbox_stuck_after{120000};  // /readyz fails past this age
+  std::chrono::milliseconds queue_poll_interval{15000};        // queue depths and consumers
+  std::chrono::milliseconds outbox_stuck_after{120000};        // /readyz fails past this age
+  std::chrono::milliseconds dead_letter_alert_after{3600000};  // `queues` flags older ones
 };
 
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.

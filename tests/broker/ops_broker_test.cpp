@@ -157,12 +157,26 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
                                              NQS_ADAPTER_BINARY, config_.string(), out.string())
                                      .c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(out);
-  EXPECT_THAT(
-      read_file(out),
-      HasSubstr(R"x({"queue":"nqs.gov.in.dlq","role":"dead letters","ready":1,)x"
-                R"x("consumers":0,"state":"dead letters waiting (nqs-adapter dlq list)"})x"));
+  EXPECT_THAT(read_file(out), HasSubstr(R"x({"queue":"nqs.gov.in.dlq","role":"dead letters",)x"
+                                        R"x("ready":1,"consumers":0,"oldestAgeSeconds":)x"));
+  EXPECT_THAT(read_file(out),
+              HasSubstr(R"x("state":"dead letters waiting (nqs-adapter dlq list)"})x"));
   EXPECT_THAT(read_file(out), HasSubstr(R"x("queue":"nqs.gov.in","role":"input","ready":0,)x"
-                                        R"x("consumers":1,"state":"ok")x"));
+                                        R"x("consumers":1,"oldestAgeSeconds":null,"state":"ok")x"));
+  // A dead letter older than ops.dead_letter_alert_after needs attention (exit 1); it is only
+  // looked at, never taken.
+  const auto alert = dir_.write(
+      "alert.yaml", replaced(read_file(config_), "queue_poll_interval: 200ms}",
+                             "queue_poll_interval: 200ms, dead_letter_alert_after: 1s}"));
+  ASSERT_TRUE(eventually([&] {
+    const int code = std::system(fmt::format("{} queues --config {} >{} 2>&1", NQS_ADAPTER_BINARY,
+                                             alert.string(), out.string())
+                                     .c_str());
+    return WEXITSTATUS(code) == 1;
+  })) << read_file(out);
+  EXPECT_THAT(read_file(out), HasSubstr("dead letters waiting, the oldest for"));
+  EXPECT_THAT(read_file(out), HasSubstr("(over 1s)"));
+  EXPECT_EQ(client_->queue_state(kDeadLetters)->first, 1U);
   EXPECT_EQ(daemon_->stop(), 0);
   // Stopped: nothing consumes, so the input queue's messages would wait with no consumer.
   client_->publish(kGovIn, application_message(3), message_id_of(3));
