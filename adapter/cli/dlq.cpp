@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "configuration/yaml_reader.hpp"
 #include "ops/dead_letters.hpp"
+#include "ops/management.hpp"
 #include "store/store.hpp"
 
 namespace nqs::cli {
@@ -314,8 +315,8 @@ int queues(const std::string& config_file, bool json) {
                               {names.ais_events + ".dlq", "dead letters"},
                               {names.sla_queue, "SLA messages"}};
   if (!json) {
-    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>9}  {:>8}  {}\n", "QUEUE", "ROLE", "READY",
-                             "CONSUMERS", "OLDEST", "STATE");
+    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "QUEUE", "ROLE",
+                             "READY", "UNACKED", "CONSUMERS", "OLDEST", "STATE");
   }
   int problems = 0;
   const auto now =
@@ -335,6 +336,17 @@ int queues(const std::string& config_file, bool json) {
     // The oldest dead letter's age, from its own record of when it failed (x-nqs-failed-at or
     // the broker's x-death). It is read and returned, never taken. (Input queues are quorum
     // queues, which do not expose the head message's timestamp: their age is not measured.)
+    // Unacknowledged messages: only the management API knows them (when configured).
+    std::optional<std::int64_t> unacked;
+    if (state && !setup->config.ops.management_url.empty()) {
+      auto managed =
+          ops::managed_queue(setup->config.ops.management_url, url.value().vhost, row.queue);
+      if (managed) {
+        unacked = managed.value().unacked;
+      } else {
+        std::cerr << managed.error().message << '\n';
+      }
+    }
     std::optional<std::chrono::seconds> oldest;
     if (state && row.role == "dead letters" && state.value().messages > 0) {
       if (auto head = client.value()->get(row.queue); head && head.value()) {
@@ -356,12 +368,14 @@ int queues(const std::string& config_file, bool json) {
       line["role"] = row.role;
       line["ready"] = state ? boost::json::value(state.value().messages) : nullptr;
       line["consumers"] = state ? boost::json::value(state.value().consumers) : nullptr;
+      line["unacked"] = unacked ? boost::json::value(*unacked) : nullptr;
       line["oldestAgeSeconds"] = oldest ? boost::json::value(oldest->count()) : nullptr;
       line["state"] = verdict;
       std::cout << boost::json::serialize(line) << '\n';
     } else {
-      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>9}  {:>8}  {}\n", row.queue, row.role,
-                               state ? std::to_string(state.value().messages) : "-",
+      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", row.queue,
+                               row.role, state ? std::to_string(state.value().messages) : "-",
+                               unacked ? std::to_string(*unacked) : "-",
                                state ? std::to_string(state.value().consumers) : "-",
                                oldest ? age_text(*oldest) : "-", verdict);
     }

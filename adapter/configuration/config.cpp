@@ -290,6 +290,11 @@ void read_ops(Reader ops, OpsConfig& out) {
   out.replay_cap = ops.integer("replay_cap", 1, 1000, out.replay_cap);
   out.queue_poll_interval =
       ops.duration("queue_poll_interval", milliseconds{100}, minutes{10}, out.queue_poll_interval);
+  out.management_url = ops.text("management_url", out.management_url);
+  if (!out.management_url.empty() && !out.management_url.starts_with("http://")) {
+    ops.field("management_url")
+        ->problem("give http://user:password@host:port of the RabbitMQ management API");
+  }
   out.dead_letter_alert_after =
       ops.duration("dead_letter_alert_after", seconds{1}, std::chrono::hours{24 * 30},
                    out.dead_letter_alert_after);

@@ -111,6 +111,7 @@ struct OpsConfig {
   std::chrono::milliseconds queue_poll_interval{15000};        // queue depths and consumers
   std::chrono::milliseconds outbox_stuck_after{120000};        // /readyz fails past this age
   std::chrono::milliseconds dead_letter_alert_after{3600000};  // `queues` flags older ones
+  std::string management_url;  // RabbitMQ management API, http://user:password@host:port
 };
 
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.

@@ -19,8 +19,8 @@ export RABBITMQ_NODENAME="nqs-$port@localhost"
 export RABBITMQ_NODE_PORT="$port"
 # Both ports must be below Linux's ephemeral range (32768 and up), or an outgoing connection of the
 # moment can hold them while the node boots (eaddrinuse).
-if (( port + 1000 >= 32768 )); then
-  echo "broker.sh: port $port + 1000 must be below 32768 (the ephemeral port range)" >&2
+if (( port + 2000 >= 32768 )); then
+  echo "broker.sh: port $port + 2000 must be below 32768 (the ephemeral port range)" >&2
   exit 2
 fi
 export RABBITMQ_DIST_PORT=$((port + 1000))
@@ -54,15 +54,18 @@ wait_until_up() {
 case "$command" in
   start)
     if answers; then exit 0; fi
-    echo '[].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+    # The management plugin on port + 2000: its HTTP API is the second source of queue health.
+    echo '[rabbitmq_management].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
     cat > "$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.tcp.default = 127.0.0.1:$port
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $((port + 2000))
 loopback_users.guest = true
 log.console = false
 log.file.level = warning
 CONF
-    if ss -ltn 2>/dev/null | grep -qE "127.0.0.1:($port|$RABBITMQ_DIST_PORT) "; then
-      echo "broker.sh: port $port or $RABBITMQ_DIST_PORT is taken by another process (another node on the same port?)" >&2
+    if ss -ltn 2>/dev/null | grep -qE "127.0.0.1:($port|$RABBITMQ_DIST_PORT|$((port + 2000))) "; then
+      echo "broker.sh: port $port, $RABBITMQ_DIST_PORT or $((port + 2000)) is taken by another process (another node on the same port?)" >&2
       exit 1
     fi
     nohup "$bin/rabbitmq-server" > "$dir/server.out" 2>&1 &
