@@ -14,6 +14,7 @@
 #include <map>
 #include <thread>
 
+#include "bench_support.hpp"
 #include "broker_support.hpp"
 #include "intake_support.hpp"
 
@@ -220,32 +221,7 @@ int main(int argc, char** argv) {
     client.bind_queue(kCommands, "ais.commands", "#");
     client.bind_queue("bench.outbound", "gov.outbound", "#");
   }
-  std::string calendar;
-  for (int year = 2023; year <= 2027; ++year) {
-    calendar += fmt::format("    - {}\n",
-                            source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
-  }
-  const std::string pki = NQS_TEST_PKI_DIR;
-  const auto config = dir.write(
-      "adapter.yaml",
-      fmt::format(R"(log: {{level: warn}}
-calendar:
-  files:
-{}intake:
-  envelope_schema: {}
-  mappings: [{}]
-trust:
-  anchors: [{}/ca-chain.pem]
-  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
-domain: {{mci: {{2025: 3932}}}}
-signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
-outbound: {{mappings: [{}]}}
-amqp: {{url: '{}', prefetch: 64}}
-store: {{url: 'sqlite:{}'}}
-)",
-                  calendar, source_path("xsd/envelope.xsd").string(),
-                  source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
-                  pki, outbound_mappings(), vhost.url(), (dir.path() / "store.sqlite").string()));
+  const auto config = bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite");
   DaemonProcess daemon(config, dir.path() / "daemon.log");
   daemon.start();
   {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "bench_support.hpp"
 #include "broker_support.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
@@ -141,33 +142,8 @@ int main(int argc, char** argv) {
   const std::size_t due = argc > 2 ? std::stoul(argv[2]) : 10'000;
   TestVhost vhost;
   TempDir dir;
-  std::string calendar;
-  for (int year = 2023; year <= 2027; ++year) {
-    calendar += fmt::format("    - {}\n",
-                            source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
-  }
-  const std::string pki = NQS_TEST_PKI_DIR;
   auto config_for = [&](const std::string& name) {
-    return dir.write(name + ".yaml",
-                     fmt::format(R"(log: {{level: warn}}
-calendar:
-  files:
-{}intake:
-  envelope_schema: {}
-  mappings: [{}]
-trust:
-  anchors: [{}/ca-chain.pem]
-  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
-domain: {{mci: {{2025: 3932}}}}
-signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
-outbound: {{mappings: [{}]}}
-amqp: {{url: '{}', prefetch: 64}}
-store: {{url: 'sqlite:{}'}}
-)",
-                                 calendar, source_path("xsd/envelope.xsd").string(),
-                                 source_path("mappings/voucher-application.yaml").string(), pki,
-                                 pki, pki, pki, pki, outbound_mappings(), vhost.url(),
-                                 (dir.path() / (name + ".sqlite")).string()));
+    return bench_config(dir, name, vhost.url(), dir.path() / (name + ".sqlite"));
   };
 
   const auto empty = run_daemon(config_for("empty"), dir.path() / "empty.sqlite", vhost.name(), 0,

@@ -11,6 +11,7 @@
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "configuration/yaml_reader.hpp"
+#include "daemon/daemon.hpp"
 #include "ops/dead_letters.hpp"
 #include "ops/management.hpp"
 #include "store/store.hpp"
@@ -305,15 +306,7 @@ int queues(const std::string& config_file, bool json) {
     std::cerr << client.error().message << '\n';
     return kExitProblem;
   }
-  struct Row {
-    std::string queue;
-    std::string role;
-  };
-  const std::vector<Row> rows{{names.gov_in, "input"},
-                              {names.ais_events, "input"},
-                              {names.gov_in + ".dlq", "dead letters"},
-                              {names.ais_events + ".dlq", "dead letters"},
-                              {names.sla_queue, "SLA messages"}};
+  const auto rows = daemon::watched_queues(names);
   if (!json) {
     std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "QUEUE", "ROLE",
                              "READY", "UNACKED", "CONSUMERS", "OLDEST", "STATE");
@@ -324,12 +317,13 @@ int queues(const std::string& config_file, bool json) {
   const auto alert_after =
       std::chrono::duration_cast<std::chrono::seconds>(setup->config.ops.dead_letter_alert_after);
   for (const auto& row : rows) {
-    auto state = client.value()->inspect(row.queue);
+    auto state = client.value()->inspect(row.name);
     std::string verdict = "ok";
     if (!state) {
       verdict = "missing: " + state.error().message;
       ++problems;
-    } else if (row.role == "input" && state.value().messages > 0 && state.value().consumers == 0) {
+    } else if (row.role == daemon::QueueRole::input && state.value().messages > 0 &&
+               state.value().consumers == 0) {
       verdict = "messages waiting with no consumer";
       ++problems;
     }
@@ -340,7 +334,7 @@ int queues(const std::string& config_file, bool json) {
     std::optional<std::int64_t> unacked;
     if (state && !setup->config.ops.management_url.empty()) {
       auto managed =
-          ops::managed_queue(setup->config.ops.management_url, url.value().vhost, row.queue);
+          ops::managed_queue(setup->config.ops.management_url, url.value().vhost, row.name);
       if (managed) {
         unacked = managed.value().unacked;
       } else {
@@ -348,9 +342,9 @@ int queues(const std::string& config_file, bool json) {
       }
     }
     std::optional<std::chrono::seconds> oldest;
-    if (state && row.role == "dead letters" && state.value().messages > 0) {
-      if (auto head = client.value()->get(row.queue); head && head.value()) {
-        const auto letter = ops::describe(row.queue, std::move(*head.value()));
+    if (state && row.role == daemon::QueueRole::dead_letters && state.value().messages > 0) {
+      if (auto head = client.value()->get(row.name); head && head.value()) {
+        const auto letter = ops::describe(row.name, std::move(*head.value()));
         if (letter.failed_at) {
           oldest = std::chrono::duration_cast<std::chrono::seconds>(now - *letter.failed_at);
         }
@@ -364,8 +358,8 @@ int queues(const std::string& config_file, bool json) {
     }
     if (json) {
       boost::json::object line;
-      line["queue"] = row.queue;
-      line["role"] = row.role;
+      line["queue"] = row.name;
+      line["role"] = daemon::role_name(row.role);
       line["ready"] = state ? boost::json::value(state.value().messages) : nullptr;
       line["consumers"] = state ? boost::json::value(state.value().consumers) : nullptr;
       line["unacked"] = unacked ? boost::json::value(*unacked) : nullptr;
@@ -373,8 +367,9 @@ int queues(const std::string& config_file, bool json) {
       line["state"] = verdict;
       std::cout << boost::json::serialize(line) << '\n';
     } else {
-      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", row.queue,
-                               row.role, state ? std::to_string(state.value().messages) : "-",
+      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", row.name,
+                               daemon::role_name(row.role),
+                               state ? std::to_string(state.value().messages) : "-",
                                unacked ? std::to_string(*unacked) : "-",
                                state ? std::to_string(state.value().consumers) : "-",
                                oldest ? age_text(*oldest) : "-", verdict);

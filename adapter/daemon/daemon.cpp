@@ -48,6 +48,39 @@ amqp::Topology topology_of(const configuration::AmqpConfig& names) {
   return topology;
 }
 
+std::vector<WatchedQueue> watched_queues(const configuration::AmqpConfig& names) {
+  return {{names.gov_in, QueueRole::input},
+          {names.ais_events, QueueRole::input},
+          {names.gov_in + ".dlq", QueueRole::dead_letters},
+          {names.ais_events + ".dlq", QueueRole::dead_letters},
+          {names.sla_queue, QueueRole::sla}};
+}
+
+std::string_view role_name(QueueRole role) {
+  switch (role) {
+    case QueueRole::input:
+      return "input";
+    case QueueRole::dead_letters:
+      return "dead letters";
+    case QueueRole::sla:
+      return "SLA messages";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// The workflow of a loaded configuration, publishing to the exchanges named in `names`.
+std::unique_ptr<workflow::Workflow> workflow_for(const configuration::Setup& loaded,
+                                                 const configuration::AmqpConfig& names) {
+  return std::make_unique<workflow::Workflow>(
+      *loaded.calendar, loaded.config.domain.mci, loaded.notifications,
+      workflow::Exchanges{names.ais_commands, names.gov_outbound, names.notifications},
+      loaded.config.deadlines);
+}
+
+}  // namespace
+
 Daemon::Daemon(configuration::Setup setup)
     : setup_(std::move(setup)),
       clock_(setup_.config.clock.offset),
@@ -174,10 +207,8 @@ void Daemon::reload() {
       next.amqp.ais_events != old.amqp.ais_events) {
     log::warn("the broker, store and listen settings take effect only after a restart");
   }
-  auto workflow = std::make_unique<workflow::Workflow>(
-      *fresh->calendar, next.domain.mci, fresh->notifications,
-      workflow::Exchanges{old.amqp.ais_commands, old.amqp.gov_outbound, old.amqp.notifications},
-      next.deadlines);
+  // The exchanges are those of the running connection (broker settings need a restart).
+  auto workflow = workflow_for(*fresh, old.amqp);
   processor_->replace(*fresh->intake, *workflow);
   timers_->replace(*workflow);
   // The old workflow goes before the calendar it refers to.
@@ -201,10 +232,8 @@ void Daemon::reload() {
 
 void Daemon::start_ops() {
   const auto& config = setup_.config;
-  const auto& names = config.amqp;
-  for (const auto& queue : {names.gov_in, names.ais_events, names.gov_in + ".dlq",
-                            names.ais_events + ".dlq", names.sla_queue}) {
-    polled_.push_back({queue, -1, 0});
+  for (const auto& watched : watched_queues(config.amqp)) {
+    polled_.push_back({watched.name, watched.role, -1, 0});
   }
   if (!config.ops.listen.empty()) {
     http_ = std::make_unique<ops::HttpServer>(
@@ -234,15 +263,14 @@ void Daemon::poll_queues() {
     }
     const auto messages = static_cast<std::int64_t>(state.value().messages);
     const auto consumers = static_cast<std::int64_t>(state.value().consumers);
-    const bool input =
-        !polled.queue.ends_with(".dlq") && polled.queue != setup_.config.amqp.sla_queue;
     // What an operator must see, said once when it appears.
-    if (input && messages > 0 && consumers == 0 &&
+    if (polled.role == QueueRole::input && messages > 0 && consumers == 0 &&
         !(polled.messages > 0 && polled.consumers == 0)) {
       log::warn("messages are waiting with no consumer",
                 {{"queue", polled.queue}, {"ready", messages}});
     }
-    if (polled.queue.ends_with(".dlq") && polled.messages >= 0 && messages > polled.messages) {
+    if (polled.role == QueueRole::dead_letters && polled.messages >= 0 &&
+        messages > polled.messages) {
       log::warn("the dead-letter queue grows",
                 {{"queue", polled.queue}, {"before", polled.messages}, {"now", messages}});
     }
@@ -255,7 +283,7 @@ void Daemon::poll_queues() {
   });
 }
 
-ops::HttpResponse Daemon::readiness() {
+ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& outbox) {
   const auto& config = setup_.config;
   const auto now = clock_.now();
   boost::json::object checks;
@@ -287,7 +315,6 @@ ops::HttpResponse Daemon::readiness() {
         fmt::format("{} covers {}..{}: {}", setup_.calendar->coverage(), calendar::to_string(today),
                     calendar::to_string(today + date::days{30}),
                     covered ? "yes" : "no: add the next year's file"));
-  auto outbox = store_->outbox_stats();
   if (!outbox) {
     check("outbox", false, outbox.error().message);
   } else {
@@ -308,11 +335,13 @@ ops::HttpResponse Daemon::readiness() {
 
 ops::HttpResponse Daemon::answer(const std::string& path) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/readyz") return readiness();
+  if (path == "/readyz") return readiness(store_->outbox_stats());
   if (path == "/metrics") {
     ops::Gauges gauges;
     const auto now = clock_.now();
-    if (auto outbox = store_->outbox_stats()) {
+    // One read of the outbox serves the gauges and the readiness they include.
+    const auto outbox = store_->outbox_stats();
+    if (outbox) {
       gauges.outbox_pending = outbox.value().pending;
       if (outbox.value().oldest) {
         gauges.outbox_oldest_age_seconds =
@@ -326,7 +355,7 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     gauges.reconnects = link_->reconnects();
     gauges.confirm_failures = relay_->confirm_failures();
     gauges.broker_connected = link_->connected();
-    gauges.ready = readiness().status == 200;
+    gauges.ready = readiness(outbox).status == 200;
     for (const auto& polled : polled_) {
       gauges.queues.push_back(
           {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});
@@ -390,11 +419,7 @@ int Daemon::run() {
       RelaySettings{static_cast<std::size_t>(config.processing.max_in_flight),
                     config.processing.outbox_scan_interval, std::chrono::milliseconds{1000}},
       [this](const store::OutboxMessage& row) { processor_->on_sent(row); });
-  workflow_ = std::make_unique<workflow::Workflow>(
-      *setup_.calendar, config.domain.mci, setup_.notifications,
-      workflow::Exchanges{config.amqp.ais_commands, config.amqp.gov_outbound,
-                          config.amqp.notifications},
-      config.deadlines);
+  workflow_ = workflow_for(setup_, config.amqp);
   processor_ = std::make_unique<Processor>(
       io_, *setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
       QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},

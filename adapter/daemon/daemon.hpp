@@ -8,10 +8,8 @@
 #include "amqp/connection.hpp"
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
+#include "store/store.hpp"
 
-namespace nqs::store {
-class Store;
-}
 namespace nqs::workflow {
 class Workflow;
 }
@@ -30,6 +28,15 @@ class BrokerLink;
 // and the SLA queue. Declared at every connection; containers/rabbitmq/definitions.json must
 // agree (a test compares them).
 amqp::Topology topology_of(const configuration::AmqpConfig& names);
+
+// The queues operators watch (the daemon's poller and `nqs-adapter queues`), with their role.
+enum class QueueRole { input, dead_letters, sla };
+struct WatchedQueue {
+  std::string name;
+  QueueRole role = QueueRole::input;
+};
+std::vector<WatchedQueue> watched_queues(const configuration::AmqpConfig& names);
+std::string_view role_name(QueueRole role);
 class OutboxRelay;
 class Processor;
 class TimerRunner;
@@ -63,7 +70,7 @@ class Daemon {
   void reload();
   void poll_queues();
   ops::HttpResponse answer(const std::string& path);
-  ops::HttpResponse readiness();
+  ops::HttpResponse readiness(const Result<store::Store::OutboxStats>& outbox);
 
   configuration::Setup setup_;
   OffsetClock clock_;
@@ -84,6 +91,7 @@ class Daemon {
   boost::asio::steady_timer poll_timer_{io_};
   struct Polled {
     std::string queue;
+    QueueRole role = QueueRole::input;
     std::int64_t messages = -1;  // -1: not read
     std::int64_t consumers = 0;
   };

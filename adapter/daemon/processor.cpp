@@ -180,8 +180,9 @@ void Processor::flush() {
   if (prepared.empty()) return;
   std::vector<store::Store::Input> inputs;
   inputs.reserve(prepared.size());
-  for (const auto& item : prepared)
-    inputs.push_back(item.input);
+  bool sets_timers = false;
+  for (auto& item : prepared)
+    inputs.push_back(hand_over(item, sets_timers));
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) {
     // Each input on its own, decided again: one that cannot be committed must not hold the
@@ -190,20 +191,18 @@ void Processor::flush() {
       retry_later(std::move(item.delivery), 0, recorded.error().message);
     return;
   }
-  notify_timers(prepared);
+  if (sets_timers && timers_changed_) timers_changed_();
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     settle(std::move(prepared[i]), std::move(recorded.value()[i]));
   }
 }
 
-void Processor::notify_timers(const std::vector<Prepared>& prepared) {
-  if (!timers_changed_) return;
-  for (const auto& item : prepared) {
-    if (!item.input.changes.timers.empty()) {
-      timers_changed_();
-      return;
-    }
-  }
+store::Store::Input Processor::hand_over(Prepared& prepared, bool& sets_timers) {
+  // The outbox rows (signed bodies) and state changes move to the store; settling needs only the
+  // entry. A failed commit decides the delivery again from its bytes.
+  sets_timers = sets_timers || !prepared.input.changes.timers.empty();
+  return {prepared.input.entry, std::move(prepared.input.outbox),
+          std::move(prepared.input.changes)};
 }
 
 void Processor::process_one(amqp::Delivery delivery, int attempt) {
@@ -214,12 +213,14 @@ void Processor::process_one(amqp::Delivery delivery, int attempt) {
   if (!prepared.transient.empty()) {
     return retry_later(std::move(prepared.delivery), attempt, prepared.transient);
   }
-  std::vector<store::Store::Input> inputs{prepared.input};
+  bool sets_timers = false;
+  std::vector<store::Store::Input> inputs;
+  inputs.push_back(hand_over(prepared, sets_timers));
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) {
     return retry_later(std::move(prepared.delivery), attempt, recorded.error().message);
   }
-  if (timers_changed_ && !prepared.input.changes.timers.empty()) timers_changed_();
+  if (sets_timers && timers_changed_) timers_changed_();
   settle(std::move(prepared), std::move(recorded.value().front()));
 }
 

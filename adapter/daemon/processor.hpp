@@ -113,7 +113,8 @@ class Processor {
                                                 const std::string& key, intake::Reason reason,
                                                 const std::string& detail,
                                                 const std::string& document_type) const;
-  void notify_timers(const std::vector<Prepared>& prepared);
+  // What the store commits of a prepared input; notes whether it sets timers.
+  static store::Store::Input hand_over(Prepared& prepared, bool& sets_timers);
 
   boost::asio::io_context& io_;
   const intake::Intake* intake_;

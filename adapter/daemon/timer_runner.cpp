@@ -81,8 +81,9 @@ void TimerRunner::fire() {
     input.entry.detail = done.value().note;
     input.entry.body_sha256 = "";
     input.entry.received_at = now;
-    input.outbox = done.value().outbox;
-    input.changes = done.value().changes;
+    // The rows and changes go to the store; the note and stage stay for the log.
+    input.outbox = std::move(done.value().outbox);
+    input.changes = std::move(done.value().changes);
     view_.apply(key, input.changes);
     inputs.push_back(std::move(input));
     effects.push_back(std::move(done).value());
@@ -110,7 +111,7 @@ void TimerRunner::fire() {
     if (metrics_ != nullptr) {
       metrics_->timer_fired(timer.kind);
       // An SLA message was sent (not a timer that found its deadline closed).
-      if (!effects[i].outbox.empty()) {
+      if (!result.outbox.empty()) {
         for (const auto prefix : {workflow::kSlaWarning, workflow::kSlaBreach}) {
           if (timer.kind.starts_with(prefix)) {
             metrics_->sla(prefix == workflow::kSlaBreach, timer.kind.substr(prefix.size()));

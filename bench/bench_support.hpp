@@ -1,0 +1,45 @@
+#pragma once
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <string>
+
+#include "broker_support.hpp"
+#include "test_support.hpp"
+
+namespace nqs::test {
+
+// The daemon's configuration for the benchmarks: warnings only, the application mapping, the
+// test PKI, the benchmark broker's vhost, a SQLite store in `dir`. Written as `name`.yaml.
+inline std::filesystem::path bench_config(const TempDir& dir, const std::string& name,
+                                          const std::string& amqp_url,
+                                          const std::filesystem::path& store) {
+  std::string calendar;
+  for (int year = 2023; year <= 2027; ++year) {
+    calendar += fmt::format("    - {}\n",
+                            source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
+  }
+  const std::string pki = NQS_TEST_PKI_DIR;
+  return dir.write(name + ".yaml",
+                   fmt::format(R"(log: {{level: warn}}
+calendar:
+  files:
+{}intake:
+  envelope_schema: {}
+  mappings: [{}]
+trust:
+  anchors: [{}/ca-chain.pem]
+  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
+domain: {{mci: {{2025: 3932}}}}
+signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
+outbound: {{mappings: [{}]}}
+amqp: {{url: '{}', prefetch: 64}}
+store: {{url: 'sqlite:{}'}}
+)",
+                               calendar, source_path("xsd/envelope.xsd").string(),
+                               source_path("mappings/voucher-application.yaml").string(), pki, pki,
+                               pki, pki, pki, outbound_mappings(), amqp_url, store.string()));
+}
+
+}  // namespace nqs::test
