@@ -13,6 +13,8 @@ packages=(
   libcli11-dev                         # command line
   libhowardhinnant-date-dev tzdata     # dates and the tz database (Asia/Almaty)
   libxml2-dev libxmlsec1-dev libssl-dev  # hardened XML, XML signatures (OpenSSL back end)
+  libgcrypt20-dev                      # GOST: every NCA curve and hash (34.10-2015, 34.310-2004)
+  libengine-gost-openssl               # GOST: the faster signatures, loaded by OpenSSL at run time
   openssl                              # the local test PKI (scripts/make-local-pki.sh)
   libsqlite3-dev                       # the embedded store
   libpq-dev                            # the PostgreSQL store (libpq), for several instances

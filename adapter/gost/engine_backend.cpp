@@ -1,0 +1,226 @@
+// GOST with gost-engine (Debian's libengine-gost-openssl), through OpenSSL's ENGINE API, the only
+// one through which it signs. It knows the curves by the Russian object identifiers, so NCA's
+// keys are handed to it re-encoded under those (the key bytes are the same); it has no
+// 34.311-95 S-boxes, so that hash stays with libgcrypt.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/engine.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "gost/backend.hpp"
+
+namespace nqs::gost {
+namespace {
+
+struct Names {
+  const char* key;
+  const char* curve;
+  const char* digest;  // may be null: the 512-bit keys name none
+};
+
+Names names(Curve curve) {
+  switch (curve) {
+    case Curve::tc26_512_a:
+      return {"1.2.643.7.1.1.1.2", "1.2.643.7.1.2.1.2.1", nullptr};
+    case Curve::tc26_256_a:
+      return {"1.2.643.7.1.1.1.1", "1.2.643.7.1.2.1.1.1", "1.2.643.7.1.1.2.2"};
+    case Curve::cryptopro_a:
+      return {"1.2.643.2.2.19", "1.2.643.2.2.35.1", "1.2.643.2.2.30.1"};
+  }
+  return {};
+}
+
+Bytes reversed(std::span<const std::uint8_t> bytes) {
+  return Bytes(bytes.rbegin(), bytes.rend());
+}
+
+// The key parameters: SEQUENCE { curve OID [, digest OID] }.
+ASN1_STRING* parameters(Curve curve) {
+  const auto oids = names(curve);
+  STACK_OF(ASN1_TYPE)* sequence = sk_ASN1_TYPE_new_null();
+  for (const char* oid : {oids.curve, oids.digest}) {
+    if (oid == nullptr) continue;
+    ASN1_TYPE* type = ASN1_TYPE_new();
+    ASN1_TYPE_set(type, V_ASN1_OBJECT, OBJ_txt2obj(oid, 1));
+    sk_ASN1_TYPE_push(sequence, type);
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_ASN1_SEQUENCE_ANY(sequence, &der);
+  sk_ASN1_TYPE_pop_free(sequence, ASN1_TYPE_free);
+  ASN1_STRING* out = ASN1_STRING_new();
+  ASN1_STRING_set(out, der, length);
+  OPENSSL_free(der);
+  return out;
+}
+
+// DER of an OCTET STRING holding `bytes`, as both key encodings wrap their key.
+std::pair<unsigned char*, int> octet_string(std::span<const std::uint8_t> bytes) {
+  ASN1_OCTET_STRING* string = ASN1_OCTET_STRING_new();
+  ASN1_OCTET_STRING_set(string, bytes.data(), static_cast<int>(bytes.size()));
+  unsigned char* der = nullptr;
+  const int length = i2d_ASN1_OCTET_STRING(string, &der);
+  ASN1_OCTET_STRING_free(string);
+  return {der, length};
+}
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+class EngineDigest final : public Digest {
+ public:
+  EngineDigest(const EVP_MD* md, ENGINE* engine) : context_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(context_, md, engine);
+  }
+  ~EngineDigest() override { EVP_MD_CTX_free(context_); }
+  EngineDigest(const EngineDigest&) = delete;
+  EngineDigest& operator=(const EngineDigest&) = delete;
+  void update(std::span<const std::uint8_t> data) override {
+    EVP_DigestUpdate(context_, data.data(), data.size());
+  }
+  Bytes finish() override {
+    Bytes out(static_cast<std::size_t>(EVP_MD_CTX_get_size(context_)));
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(context_, out.data(), &length);
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* context_;
+};
+
+class EngineVerifier final : public Verifier {
+ public:
+  explicit EngineVerifier(Pkey key) : key_(std::move(key)) {}
+  bool verify(std::span<const std::uint8_t> digest,
+              std::span<const std::uint8_t> signature) const override {
+    const Bytes standard = reversed(signature);  // s||r
+    EVP_PKEY_CTX* context = EVP_PKEY_CTX_new(key_.get(), nullptr);
+    const bool ok = context != nullptr && EVP_PKEY_verify_init(context) == 1 &&
+                    EVP_PKEY_verify(context, standard.data(), standard.size(), digest.data(),
+                                    digest.size()) == 1;
+    EVP_PKEY_CTX_free(context);
+    ERR_clear_error();
+    return ok;
+  }
+
+ private:
+  Pkey key_;
+};
+
+class EngineSigningKey final : public SigningKey {
+ public:
+  EngineSigningKey(Pkey key, std::size_t size) : key_(std::move(key)), size_(size) {}
+  std::optional<Bytes> sign(std::span<const std::uint8_t> digest) const override {
+    Bytes standard(2 * size_);
+    std::size_t length = standard.size();
+    EVP_PKEY_CTX* context = EVP_PKEY_CTX_new(key_.get(), nullptr);
+    const bool ok =
+        context != nullptr && EVP_PKEY_sign_init(context) == 1 &&
+        EVP_PKEY_sign(context, standard.data(), &length, digest.data(), digest.size()) == 1 &&
+        length == standard.size();
+    EVP_PKEY_CTX_free(context);
+    ERR_clear_error();
+    if (!ok) return std::nullopt;
+    return reversed(standard);
+  }
+
+ private:
+  Pkey key_;
+  std::size_t size_;
+};
+
+class GostEngine final : public Backend {
+ public:
+  explicit GostEngine(ENGINE* engine) : engine_(engine) {}
+  std::string_view name() const override { return "gost-engine"; }
+  bool has(Hash hash) const override { return hash != Hash::gost34311_95; }
+  bool has(Curve) const override { return true; }
+  std::unique_ptr<Digest> digest(Hash hash) const override {
+    const int nid = hash == Hash::streebog512   ? NID_id_GostR3411_2012_512
+                    : hash == Hash::streebog256 ? NID_id_GostR3411_2012_256
+                                                : NID_undef;
+    const EVP_MD* md = nid == NID_undef ? nullptr : ENGINE_get_digest(engine_, nid);
+    if (md == nullptr) return nullptr;
+    return std::make_unique<EngineDigest>(md, engine_);
+  }
+  std::unique_ptr<Verifier> verifier(const PublicKey& key) const override {
+    if (key.xy.size() != 2 * key.algorithm->size) return nullptr;
+    X509_PUBKEY* info = X509_PUBKEY_new();
+    auto [der, length] = octet_string(key.xy);
+    X509_PUBKEY_set0_param(info, OBJ_txt2obj(names(key.algorithm->curve).key, 1), V_ASN1_SEQUENCE,
+                           parameters(key.algorithm->curve), der, length);
+    // The key decodes (and its point is checked to be on the curve) as it is read.
+    unsigned char* encoded = nullptr;
+    const int encoded_length = i2d_X509_PUBKEY(info, &encoded);
+    X509_PUBKEY_free(info);
+    const unsigned char* p = encoded;
+    EVP_PKEY* decoded = encoded_length > 0 ? d2i_PUBKEY(nullptr, &p, encoded_length) : nullptr;
+    OPENSSL_free(encoded);
+    ERR_clear_error();
+    if (decoded == nullptr) return nullptr;
+    return std::make_unique<EngineVerifier>(Pkey(decoded));
+  }
+  std::unique_ptr<SigningKey> signing_key(
+      const Algorithm& algorithm, std::span<const std::uint8_t> private_key) const override {
+    if (private_key.size() != algorithm.size) return nullptr;
+    PKCS8_PRIV_KEY_INFO* info = PKCS8_PRIV_KEY_INFO_new();
+    auto [der, length] = octet_string(private_key);
+    PKCS8_pkey_set0(info, OBJ_txt2obj(names(algorithm.curve).key, 1), 0, V_ASN1_SEQUENCE,
+                    parameters(algorithm.curve), der, length);
+    EVP_PKEY* decoded = EVP_PKCS82PKEY(info);
+    PKCS8_PRIV_KEY_INFO_free(info);
+    ERR_clear_error();
+    if (decoded == nullptr) return nullptr;
+    return std::make_unique<EngineSigningKey>(Pkey(decoded), algorithm.size);
+  }
+
+ private:
+  ENGINE* engine_;
+};
+
+// Loads the engine once, and makes OpenSSL find its key methods (for the Russian object
+// identifiers only: nothing else changes hands).
+ENGINE* load_engine() {
+  ENGINE_load_builtin_engines();
+  ENGINE* engine = ENGINE_by_id("gost");
+  if (engine == nullptr) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  if (ENGINE_init(engine) != 1) {
+    ENGINE_free(engine);
+    ERR_clear_error();
+    return nullptr;
+  }
+  ENGINE_register_pkey_asn1_meths(engine);
+  ENGINE_register_pkey_meths(engine);
+  ENGINE_free(engine);  // the functional reference of ENGINE_init stays
+  return engine;
+}
+
+}  // namespace
+
+const Backend* gost_engine() {
+  static const std::unique_ptr<GostEngine> backend = [] {
+    ENGINE* engine = load_engine();
+    return engine == nullptr ? nullptr : std::make_unique<GostEngine>(engine);
+  }();
+  return backend.get();
+}
+
+const Backend& for_curve(Curve) {
+  const Backend* engine = gost_engine();
+  return engine != nullptr ? *engine : libgcrypt();
+}
+
+const Backend& for_hash(Hash) {
+  return libgcrypt();
+}
+
+}  // namespace nqs::gost
