@@ -17,6 +17,9 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "gost/algorithms.hpp"
+#include "gost/openssl_keys.hpp"
+#include "intake/gost_xmldsig.hpp"
 #include "intake/xml.hpp"
 
 namespace nqs::intake {
@@ -51,6 +54,13 @@ const std::map<std::string_view, xmlSecTransformId (*)()>& algorithms() {
       {"http://www.w3.org/2001/04/xmldsig-more#sha384", [] { return xmlSecTransformSha384Id; }},
       {"http://www.w3.org/2001/04/xmlenc#sha512", [] { return xmlSecTransformSha512Id; }},
       {"http://www.w3.org/2000/09/xmldsig#sha1", [] { return xmlSecTransformSha1Id; }},
+      // NCA RK's GOST methods (gost_xmldsig.hpp).
+      {gost::kGost2015_512Uri, [] { return gost_transform(gost::kGost2015_512Uri); }},
+      {gost::kGost2015_256Uri, [] { return gost_transform(gost::kGost2015_256Uri); }},
+      {gost::kGost34310Uri, [] { return gost_transform(gost::kGost34310Uri); }},
+      {gost::kStreebog512Uri, [] { return gost_transform(gost::kStreebog512Uri); }},
+      {gost::kStreebog256Uri, [] { return gost_transform(gost::kStreebog256Uri); }},
+      {gost::kGost34311Uri, [] { return gost_transform(gost::kGost34311Uri); }},
   };
   return table;
 }
@@ -59,6 +69,14 @@ xmlSecTransformId c14n_transform(std::string_view uri) {
   if (uri == kExclusiveC14n) return xmlSecTransformExclC14NId;
   if (uri == kInclusiveC14n) return xmlSecTransformInclC14NId;
   return nullptr;
+}
+
+// The reference's canonicalization may keep comments (NCALayer and KalkanCrypt sign with
+// inclusive c14n #WithComments): comments are then signed content like any other.
+xmlSecTransformId reference_c14n_transform(std::string_view uri) {
+  if (uri == kExclusiveC14nWithComments) return xmlSecTransformExclC14NWithCommentsId;
+  if (uri == kInclusiveC14nWithComments) return xmlSecTransformInclC14NWithCommentsId;
+  return c14n_transform(uri);
 }
 
 std::string line_of(const xmlNode* node) {
@@ -137,6 +155,7 @@ class RegisteredId {
 };
 
 xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
+  if (gost::key_of(key) != nullptr) return gost_xmlsec_key(key);
   EVP_PKEY_up_ref(key);
   xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
   if (data == nullptr) {
@@ -163,7 +182,7 @@ struct CheckedSignedInfo {
 
 std::variant<CheckedSignedInfo, Rejection> check_signed_info(
     xmlNode* signature, const AlgorithmPolicy& policy, std::string_view label, bool exclusive_only,
-    const std::string& id, const std::string& target) {
+    const std::string& uri_expected, const std::string& target) {
   for (xmlNode* child : element_children(signature)) {
     if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
         !is_element(child, kXmlDsigNs, "SignatureValue") &&
@@ -205,9 +224,9 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
   }
   xmlNode* reference = references.front();
   const auto uri = attribute(reference, "URI");
-  if (!uri || *uri != "#" + id) {
-    return mismatch(fmt::format("the {}ds:Reference points at '{}', not at {} '#{}'", label,
-                                uri.value_or("(no URI)"), target, id));
+  if (!uri || *uri != uri_expected) {
+    return mismatch(fmt::format("the {}ds:Reference points at '{}', not at {} '{}'", label,
+                                uri.value_or("(no URI)"), target, uri_expected));
   }
   const auto digest = algorithm_of(ds_child(reference, "DigestMethod"));
   if (!policy.allowed.contains(digest) || !is_supported_algorithm(digest)) {
@@ -299,6 +318,7 @@ void ensure_xml_security_initialised() {
     xmlThrDefSetGenericErrorFunc(nullptr, ignore_generic_error);
     xmlSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
     xmlThrDefSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
+    register_gost_transforms();
   });
 }
 
@@ -343,18 +363,19 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
     return mismatch(fmt::format("the ds:Signature is not the last child of {}", document_name));
   }
 
-  auto checked =
-      check_signed_info(parts.signature, policy, "", false, parts.id, document_name + "'s Id");
+  auto checked = check_signed_info(parts.signature, policy, "", false, "#" + parts.id,
+                                   document_name + "'s Id");
   if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
   const auto& transforms = std::get<CheckedSignedInfo>(checked).transforms;
   if (transforms.size() != 2 || transforms[0] != kEnvelopedSignature ||
-      c14n_transform(transforms[1]) == nullptr) {
+      reference_c14n_transform(transforms[1]) == nullptr) {
     std::string listed;
     for (const auto& t : transforms)
       listed += (listed.empty() ? "" : ", ") + t;
     return mismatch(
         fmt::format("the ds:Reference transforms are [{}]; the profile is "
-                    "enveloped-signature then exclusive or inclusive c14n",
+                    "enveloped-signature then exclusive or inclusive c14n, with or without "
+                    "comments",
                     listed));
   }
 
@@ -389,20 +410,32 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
 }
 
 // Verifies `signature` (one reference, to the element `referenced` whose ID attribute is
-// `id_attribute`) with xmlsec: only a same-document reference, only the profile's transforms and
-// the allowed methods, and `key` instead of anything in ds:KeyInfo.
+// `id_attribute`, or with no ID attribute to the whole document, URI="") with xmlsec: only a
+// same-document reference, only the profile's transforms and the allowed methods, and `key`
+// instead of anything in ds:KeyInfo.
 static std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* id_attribute,
                                                    const std::string& id, const xmlNode* referenced,
                                                    bool enveloped, EVP_PKEY* key,
                                                    const AlgorithmPolicy& policy) {
   ensure_xml_security_initialised();
-  RegisteredId registered(id_attribute, id);
-  if (!registered.ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", id));
+  const bool whole_document = id_attribute == nullptr;
+  std::optional<RegisteredId> registered;
+  if (!whole_document) {
+    registered.emplace(id_attribute, id);
+    if (!registered->ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", id));
+  }
+  const std::string expected_uri = whole_document ? "" : "#" + id;
 
   std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
   if (!context) return Rejection{Reason::signature_invalid, "xmlsec context not created"};
-  context->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
-  if (enveloped) xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
+  context->enabledReferenceUris =
+      whole_document ? xmlSecTransformUriTypeEmpty : xmlSecTransformUriTypeSameDocument;
+  if (enveloped) {
+    xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
+    for (auto* c14n :
+         {xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NWithCommentsId})
+      xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
+  }
   for (auto* c14n : {xmlSecTransformExclC14NId, xmlSecTransformInclC14NId}) {
     xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
     xmlSecDSigCtxEnableSignatureTransform(context.get(), c14n);
@@ -429,7 +462,8 @@ static std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* 
   }
   auto* reference = static_cast<xmlSecDSigReferenceCtxPtr>(
       xmlSecPtrListGetItem(&context->signedInfoReferences, 0));
-  if (reference == nullptr || reference->uri == nullptr || as_view(reference->uri) != "#" + id) {
+  if (reference == nullptr || reference->uri == nullptr ||
+      as_view(reference->uri) != expected_uri) {
     return mismatch("xmlsec resolved a reference other than the signed element");
   }
   if (context->status != xmlSecDSigStatusSucceeded) {
@@ -450,6 +484,17 @@ std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY*
                             parts.document, true, key, policy);
 }
 
+std::optional<Rejection> verify_whole_document_signature(xmlNode* signature, EVP_PKEY* key,
+                                                         const AlgorithmPolicy& policy) {
+  if (!is_element(signature, kXmlDsigNs, "Signature")) {
+    return Rejection{Reason::signature_missing, "not a ds:Signature"};
+  }
+  auto checked = check_signed_info(signature, policy, "", false, "", "the whole document");
+  if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
+  return verify_with_xmlsec(signature, nullptr, "", xmlDocGetRootElement(signature->doc), true, key,
+                            policy);
+}
+
 std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_key,
                                           const std::vector<X509*>& certificates,
                                           const SigningOptions& options) {
@@ -459,7 +504,10 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
   auto method = algorithms().find(options.signature_method);
   auto digest = algorithms().find(options.digest_method);
   xmlSecTransformId c14n = c14n_transform(options.c14n);
-  if (method == algorithms().end() || digest == algorithms().end() || c14n == nullptr) {
+  xmlSecTransformId reference_c14n = reference_c14n_transform(
+      options.reference_c14n.empty() ? options.c14n : options.reference_c14n);
+  if (method == algorithms().end() || digest == algorithms().end() || c14n == nullptr ||
+      reference_c14n == nullptr) {
     return "unsupported signing algorithm";
   }
   xmlDoc* doc = element->doc;
@@ -471,7 +519,7 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
   xmlNode* reference = xmlSecTmplSignatureAddReference(signature, digest->second(), nullptr,
                                                        as_xml(uri.c_str()), nullptr);
   xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedId);
-  xmlSecTmplReferenceAddTransform(reference, c14n);
+  xmlSecTmplReferenceAddTransform(reference, reference_c14n);
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
   xmlNode* x509_data = xmlSecTmplKeyInfoAddX509Data(key_info);
   for (X509* certificate : certificates) {
@@ -529,7 +577,7 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
   if (parts.id.empty()) return mismatch("the transport signature needs a wsu:Id on soap:Body");
 
   auto checked =
-      check_signed_info(parts.signature, policy, "transport ", true, parts.id, "soap:Body");
+      check_signed_info(parts.signature, policy, "transport ", true, "#" + parts.id, "soap:Body");
   if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
   const auto& transforms = std::get<CheckedSignedInfo>(checked).transforms;
   if (transforms.size() != 1 || transforms.front() != kExclusiveC14n) {

@@ -20,6 +20,10 @@ inline constexpr std::string_view kEnvelopedSignature =
 inline constexpr std::string_view kExclusiveC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
 inline constexpr std::string_view kInclusiveC14n =
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+inline constexpr std::string_view kExclusiveC14nWithComments =
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+inline constexpr std::string_view kInclusiveC14nWithComments =
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
 inline constexpr std::string_view kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 inline constexpr std::string_view kEcdsaSha256 =
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
@@ -56,7 +60,8 @@ std::optional<Rejection> check_wrapping(xmlDoc* doc);
 
 // Checks the signature profile of messages.md on `document` (the one element under `data`):
 // exactly one ds:Signature, its last child; exactly one ds:Reference, to the document's Id;
-// transforms enveloped-signature then exclusive or inclusive c14n; the document's Id given
+// transforms enveloped-signature then exclusive or inclusive c14n (with or without comments);
+// the document's Id given
 // nowhere else; no xml:id; no other ds:Signature outside soap:Header; methods allowed by
 // `policy`. Returns the parts to verify, or the rejection.
 std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* document,
@@ -66,6 +71,13 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
 // already verified signer certificate), xmlsec reading only the one registered ID.
 std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
                                           const AlgorithmPolicy& policy);
+
+// A standalone XML document signed as NCALayer signs one: an enveloped `signature` whose one
+// reference is the whole document (URI=""), with the same methods, transforms and checks as a
+// bus document. Not a bus profile (check_signature_profile refuses URI=""): for checking what
+// NCALayer and KalkanCrypt produce.
+std::optional<Rejection> verify_whole_document_signature(xmlNode* signature, EVP_PKEY* key,
+                                                         const AlgorithmPolicy& policy);
 
 inline constexpr std::string_view kWsseNs =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
@@ -94,7 +106,8 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
 
 // How to sign (tests, and the adapter's own notifications).
 struct SigningOptions {
-  std::string c14n = std::string(kExclusiveC14n);
+  std::string c14n = std::string(kExclusiveC14n);  // of SignedInfo
+  std::string reference_c14n;                      // the reference's; empty: the same as c14n
   std::string signature_method = std::string(kRsaSha256);
   std::string digest_method = std::string(kSha256);
 };

@@ -10,6 +10,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "gost/openssl_keys.hpp"
+
 namespace nqs::intake {
 namespace {
 
@@ -93,6 +95,26 @@ Rejection classify(int error, X509* certificate, int depth) {
   }
 }
 
+// A chain that ends at an issuing CA configured without its root: OpenSSL asks for that CA's own
+// revocation status, which only the root's CRL could give. A trust anchor's status is not part of
+// path validation (RFC 5280, 6.1), so that one question, and only at the top, is let pass.
+int accept_partial_anchor_status(int ok, X509_STORE_CTX* context) {
+  if (ok == 1) return ok;
+  const int error = X509_STORE_CTX_get_error(context);
+  if (error != X509_V_ERR_UNABLE_TO_GET_CRL && error != X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER) {
+    return ok;
+  }
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  const int depth = X509_STORE_CTX_get_error_depth(context);
+  const auto* trust = static_cast<const TrustStore*>(X509_STORE_CTX_get_ex_data(context, 0));
+  if (chain == nullptr || trust == nullptr || depth != sk_X509_num(chain) - 1 ||
+      !trust->is_partial_anchor(sk_X509_value(chain, depth))) {
+    return ok;
+  }
+  X509_STORE_CTX_set_error(context, X509_V_OK);
+  return 1;
+}
+
 struct StoreContextFree {
   void operator()(X509_STORE_CTX* context) const { X509_STORE_CTX_free(context); }
 };
@@ -110,6 +132,7 @@ VerifiedCertificate::VerifiedCertificate(std::shared_ptr<X509> certificate, Sign
       not_after_(not_after) {}
 
 std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
+  gost::register_with_openssl();
   const auto* data = reinterpret_cast<const unsigned char*>(der.data());
   X509* certificate = d2i_X509(nullptr, &data, static_cast<long>(der.size()));
   // Trailing bytes after the certificate are refused: one certificate, exactly.
@@ -159,6 +182,8 @@ SignerIdentity identity_of(X509* certificate) {
 
 std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
                                              std::vector<std::string>& problems) {
+  // NCA's GOST keys must be known before the first certificate is read.
+  gost::register_with_openssl();
   std::shared_ptr<TrustStore> trust(new TrustStore());
   trust->store_ = X509_STORE_new();
   trust->cache_size_ = settings.cache_size;
@@ -172,14 +197,21 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     std::size_t in_file = 0;
     while (X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(trust->store_, certificate);
       anchors.push_back(certificate);
       ++in_file;
     }
     ERR_clear_error();
     BIO_free(bio);
+    // NCA publishes its CA certificates as DER (.cer): one certificate, nothing after it.
+    if (in_file == 0) {
+      if (auto certificate = parse_certificate_der(text)) {
+        X509_up_ref(certificate.get());
+        anchors.push_back(certificate.get());
+        ++in_file;
+      }
+    }
     if (in_file == 0)
-      problems.push_back(fmt::format("{}: no PEM certificate found", file.string()));
+      problems.push_back(fmt::format("{}: no certificate found (PEM or DER)", file.string()));
     trust->anchor_count_ += in_file;
   }
   for (const auto& file : settings.crls) {
@@ -218,10 +250,42 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
     X509_CRL_free(crl);
     ++trust->crl_count_;
   }
+  trust->place_anchors(anchors);
   for (X509* anchor : anchors)
     X509_free(anchor);
   if (problems.size() != problems_before) return nullptr;
   return trust;
+}
+
+// Roots are trusted as such. An issuing CA whose root is configured too is offered as an
+// intermediate with every chain, so that the chain reaches the root and the issuing CA's own
+// revocation (the root's CRL) and validity are checked. An issuing CA configured without its root
+// (NCA publishes its issuing CAs; a deployment may trust those alone) is a trust anchor itself: the
+// chain ends there, and its own status, which only its absent root could tell, is not asked.
+void TrustStore::place_anchors(const std::vector<X509*>& anchors) {
+  for (X509* anchor : anchors) {
+    const bool root = X509_self_signed(anchor, 0) == 1;
+    const bool issuer_configured = std::any_of(anchors.begin(), anchors.end(), [&](X509* other) {
+      return other != anchor && X509_check_issued(other, anchor) == X509_V_OK;
+    });
+    if (!root && issuer_configured) {
+      X509_up_ref(anchor);
+      intermediates_.emplace_back(anchor, X509_free);
+      continue;
+    }
+    X509_STORE_add_cert(store_, anchor);
+    if (!root) {
+      X509_up_ref(anchor);
+      partial_anchors_.emplace_back(anchor, X509_free);
+      X509_STORE_set_flags(store_, X509_V_FLAG_PARTIAL_CHAIN);
+    }
+  }
+  ERR_clear_error();
+}
+
+bool TrustStore::is_partial_anchor(const X509* certificate) const {
+  return std::any_of(partial_anchors_.begin(), partial_anchors_.end(),
+                     [&](const auto& anchor) { return X509_cmp(anchor.get(), certificate) == 0; });
 }
 
 TrustStore::~TrustStore() {
@@ -278,6 +342,10 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
                      "the signer certificate in ds:X509Certificate is not a DER certificate"};
   }
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  for (const auto& intermediate : intermediates_) {
+    X509_up_ref(intermediate.get());
+    sk_X509_push(untrusted.get(), intermediate.get());
+  }
   std::vector<std::shared_ptr<X509>> keep;
   for (std::size_t i = 0; i < intermediates_der.size(); ++i) {
     auto intermediate = parse_certificate_der(intermediates_der[i]);
@@ -294,6 +362,10 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()),
                              static_cast<time_t>(seconds.count()));
+  if (!partial_anchors_.empty()) {
+    X509_STORE_CTX_set_ex_data(context.get(), 0, const_cast<TrustStore*>(this));
+    X509_STORE_CTX_set_verify_cb(context.get(), accept_partial_anchor_status);
+  }
   if (X509_verify_cert(context.get()) != 1) {
     auto rejection = classify(X509_STORE_CTX_get_error(context.get()),
                               X509_STORE_CTX_get_current_cert(context.get()),

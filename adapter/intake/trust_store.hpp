@@ -80,6 +80,8 @@ class TrustStore {
   [[nodiscard]] std::size_t anchor_count() const { return anchor_count_; }
   [[nodiscard]] std::size_t crl_count() const { return crl_count_; }
   [[nodiscard]] std::size_t cached() const;
+  // An issuing CA of trust.anchors configured without its root: a trust anchor of its own.
+  [[nodiscard]] bool is_partial_anchor(const X509* certificate) const;
 
   ~TrustStore();
   TrustStore(const TrustStore&) = delete;
@@ -91,7 +93,11 @@ class TrustStore {
                                                  const std::vector<std::string>& intermediates_der,
                                                  Instant now) const;
 
+  void place_anchors(const std::vector<X509*>& anchors);
+
   X509_STORE* store_ = nullptr;
+  std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
+  std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::size_t anchor_count_ = 0;
   std::size_t crl_count_ = 0;
   std::optional<Instant> crl_next_update_;

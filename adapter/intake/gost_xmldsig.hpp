@@ -1,0 +1,24 @@
+#pragma once
+
+#include <openssl/evp.h>
+#include <xmlsec/keys.h>
+#include <xmlsec/transforms.h>
+
+#include <string_view>
+
+// NCA's GOST signature and digest methods as xmlsec transforms (messages.md, "Signature
+// profile"): xmlsec keeps canonicalization, references and the reading of the signature; the
+// transforms registered here hash with GOST and verify or sign with an NCA GOST key
+// (gost/openssl_keys.hpp) handed over in an xmlsec key of their own.
+namespace nqs::intake {
+
+// Registers the transforms with xmlsec, once (ensure_xml_security_initialised calls it).
+void register_gost_transforms();
+
+// The transform of a GOST SignatureMethod or DigestMethod URI; nullptr for any other URI.
+xmlSecTransformId gost_transform(std::string_view uri);
+
+// An xmlsec key for an NCA GOST EVP_PKEY (public, or private to sign); nullptr for another key.
+xmlSecKeyPtr gost_xmlsec_key(EVP_PKEY* key);
+
+}  // namespace nqs::intake
