@@ -12,6 +12,7 @@
 
 #include "calendar/calendar_files.hpp"
 #include "domain/application_json.hpp"
+#include "gost/algorithms.hpp"
 #include "intake/intake.hpp"
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
@@ -72,6 +73,17 @@ void read_intake(Reader intake, IntakeConfig& out) {
   intake.finish();
 }
 
+std::vector<std::string> default_allowed_algorithms() {
+  std::vector<std::string> out;
+  for (const auto& algorithm : gost::algorithms()) {
+    out.emplace_back(algorithm.signature_uri);
+    out.emplace_back(algorithm.digest_uri);
+  }
+  for (auto uri : {intake::kRsaSha256, intake::kEcdsaSha256, intake::kSha256})
+    out.emplace_back(uri);
+  return out;
+}
+
 void read_trust(Reader trust, TrustConfig& out) {
   // Fail closed: with no anchor every signature would be refused, so say it now.
   out.anchors = existing_files(trust, "anchors", "list at least one trust anchor");
@@ -89,9 +101,9 @@ void read_trust(Reader trust, TrustConfig& out) {
       out.allowed_algorithms.push_back(*uri);
     }
   } else {
-    // messages.md: RSA-SHA256 and ECDSA-SHA256 with SHA-256 digests; SHA-1 is off by default.
-    out.allowed_algorithms = {std::string(intake::kRsaSha256), std::string(intake::kEcdsaSha256),
-                              std::string(intake::kSha256)};
+    // messages.md: NCA's GOST methods, RSA-SHA256 and ECDSA-SHA256 with SHA-256 digests; SHA-1
+    // is off by default.
+    out.allowed_algorithms = default_allowed_algorithms();
   }
   out.certificate_cache_size = static_cast<std::size_t>(
       trust.integer("certificate_cache_size", 0, 10'000'000,
@@ -163,9 +175,30 @@ void read_store(Reader store, StoreConfig& out) {
 }
 
 void read_outbound(Reader signing, Reader outbound, OutboundConfig& out) {
-  if (auto key = signing.required("key")) out.signing_key = key->as_existing_file().value_or("");
-  if (auto certificate = signing.required("certificate")) {
-    out.signing_certificate = certificate->as_existing_file().value_or("");
+  // Either a PKCS#12 as NCA RK delivers the key (its password never in this file), or an
+  // unencrypted PEM key and its certificate chain.
+  if (auto pkcs12 = signing.field("pkcs12")) {
+    out.signing_pkcs12 = pkcs12->as_existing_file().value_or("");
+    if (auto password_file = signing.field("password_file")) {
+      out.signing_password_file = password_file->as_existing_file().value_or("");
+    } else if (!from_environment("NQS_SIGNING_PASSWORD")) {
+      pkcs12->problem(
+          "its password is needed: signing.password_file, or the environment variable "
+          "NQS_SIGNING_PASSWORD");
+    }
+    for (const char* pem : {"key", "certificate"}) {
+      if (auto given = signing.field(pem)) {
+        given->problem("give either signing.pkcs12 or signing.key and signing.certificate");
+      }
+    }
+  } else {
+    if (auto key = signing.required("key")) out.signing_key = key->as_existing_file().value_or("");
+    if (auto certificate = signing.required("certificate")) {
+      out.signing_certificate = certificate->as_existing_file().value_or("");
+    }
+    if (auto password_file = signing.field("password_file")) {
+      password_file->problem("is the password of signing.pkcs12, which is not given");
+    }
   }
   signing.finish();
   out.sender_id = outbound.text("sender_id", out.sender_id);
@@ -400,6 +433,21 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   return config;
 }
 
+// The adapter's signing key from signing.pkcs12 (with its password from signing.password_file,
+// else NQS_SIGNING_PASSWORD) or from signing.key and signing.certificate.
+static Result<notify::Signer> load_signer(const OutboundConfig& config) {
+  if (config.signing_pkcs12.empty()) {
+    return notify::load_signer(config.signing_key, config.signing_certificate);
+  }
+  std::string password = from_environment("NQS_SIGNING_PASSWORD").value_or("");
+  if (!config.signing_password_file.empty()) {
+    std::ifstream in(config.signing_password_file, std::ios::binary);
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+  }
+  return notify::load_pkcs12_signer(config.signing_pkcs12, password);
+}
+
 std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics) {
   auto root = Reader::open(file, diagnostics);
   if (!root) return std::nullopt;
@@ -459,8 +507,7 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
                                   file.string(), document));
     }
   }
-  auto signer =
-      notify::load_signer(config->outbound.signing_key, config->outbound.signing_certificate);
+  auto signer = load_signer(config->outbound);
   if (!signer)
     diagnostics.add(fmt::format("{}: signing: {}", file.string(), signer.error().message));
 

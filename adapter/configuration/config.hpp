@@ -58,7 +58,9 @@ struct DomainConfig {
 // The adapter's own signature on its notifications to the bus, and how they are built.
 struct OutboundConfig {
   std::filesystem::path signing_key;
-  std::filesystem::path signing_certificate;  // PEM: the adapter's certificate, then its CAs
+  std::filesystem::path signing_certificate;    // PEM: the adapter's certificate, then its CAs
+  std::filesystem::path signing_pkcs12;         // or both in a PKCS#12, as NCA RK delivers them
+  std::filesystem::path signing_password_file;  // its password (else NQS_SIGNING_PASSWORD)
   std::string sender_id = "nqs-adapter";
   std::string service_id = "NQS_VOUCHER";
   std::vector<std::filesystem::path> mappings;

@@ -2,10 +2,6 @@
 
 #include <fmt/format.h>
 #include <libxml/tree.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
-#include <cstdio>
 
 #include "intake/signature.hpp"
 #include "intake/xml.hpp"
@@ -97,37 +93,6 @@ std::shared_ptr<const OutboundMapping> load_outbound_mapping(const std::filesyst
   return mapping;
 }
 
-Result<Signer> load_signer(const std::filesystem::path& key,
-                           const std::filesystem::path& certificates) {
-  Signer signer;
-  FILE* key_file = std::fopen(key.c_str(), "r");
-  if (key_file == nullptr) return make_error(fmt::format("{}: cannot be read", key.string()));
-  EVP_PKEY* private_key = PEM_read_PrivateKey(key_file, nullptr, nullptr, nullptr);
-  std::fclose(key_file);
-  if (private_key == nullptr) {
-    ERR_clear_error();
-    return make_error(fmt::format("{}: not a PEM private key (unencrypted)", key.string()));
-  }
-  signer.key.reset(private_key, EVP_PKEY_free);
-  FILE* certificate_file = std::fopen(certificates.c_str(), "r");
-  if (certificate_file == nullptr)
-    return make_error(fmt::format("{}: cannot be read", certificates.string()));
-  while (X509* certificate = PEM_read_X509(certificate_file, nullptr, nullptr, nullptr)) {
-    signer.certificates.emplace_back(certificate, X509_free);
-  }
-  ERR_clear_error();
-  std::fclose(certificate_file);
-  if (signer.certificates.empty()) {
-    return make_error(fmt::format("{}: no PEM certificate", certificates.string()));
-  }
-  if (X509_check_private_key(signer.certificates.front().get(), private_key) != 1) {
-    ERR_clear_error();
-    return make_error(fmt::format("{}: the first certificate is not the one of the key {}",
-                                  certificates.string(), key.string()));
-  }
-  return signer;
-}
-
 NotificationBuilder::NotificationBuilder(
     std::vector<std::shared_ptr<const OutboundMapping>> mappings, Signer signer,
     EnvelopeSettings envelope)
@@ -181,9 +146,7 @@ Result<std::string> NotificationBuilder::build(const domain::NotificationOut& no
   if (auto problem = mapping.schema->validate_element(document)) {
     return make_error(fmt::format("{} does not fit its schema: {}", mapping.element, *problem));
   }
-  intake::SigningOptions options;
-  if (EVP_PKEY_base_id(signer_.key.get()) == EVP_PKEY_EC)
-    options.signature_method = intake::kEcdsaSha256;
+  const auto options = signing_options(signer_.key.get());
   std::vector<X509*> chain;
   for (const auto& certificate : signer_.certificates)
     chain.push_back(certificate.get());

@@ -14,6 +14,7 @@
 #include "configuration/yaml_reader.hpp"
 #include "domain/lifecycle.hpp"
 #include "intake/schema_set.hpp"
+#include "notify/signer.hpp"
 
 namespace nqs::notify {
 
@@ -38,14 +39,6 @@ struct OutboundMapping {
 std::shared_ptr<const OutboundMapping> load_outbound_mapping(
     const std::filesystem::path& file, configuration::Diagnostics& diagnostics);
 
-// The adapter's signing key and its certificate chain (signing.key, signing.certificate).
-struct Signer {
-  std::shared_ptr<EVP_PKEY> key;
-  std::vector<std::shared_ptr<X509>> certificates;  // the adapter's first, then its CAs
-};
-Result<Signer> load_signer(const std::filesystem::path& key,
-                           const std::filesystem::path& certificates);
-
 struct EnvelopeSettings {
   std::string sender_id = "nqs-adapter";
   std::string service_id = "NQS_VOUCHER";
@@ -53,8 +46,9 @@ struct EnvelopeSettings {
 
 // Builds the signed SHEP envelopes of the notifications to the government bus (messages.md,
 // "Notifications to the government bus"): the document from its mapping, validated against its
-// own schema, signed with the profile of messages.md (enveloped, exclusive c14n, SHA-256, the
-// certificate chain in ds:X509Data), so that any XMLDSig tool can verify it.
+// own schema, signed with the adapter's key in the profile of its kind (signing_options: Kalkan's
+// for GOST; enveloped, exclusive c14n and SHA-256 for RSA and ECDSA), the certificate chain in
+// ds:X509Data, so that NCALayer-based systems and XMLDSig tools verify it.
 class NotificationBuilder {
  public:
   NotificationBuilder(std::vector<std::shared_ptr<const OutboundMapping>> mappings, Signer signer,

@@ -122,7 +122,7 @@ case "$case_name" in
     expect_run 2 "" -- "$nqs" calendar add 2025-03-20 one
     ;;
   check_config_ok)
-    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
+    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 4 trust anchors, 4 CRLs)" \
       -- "$nqs" check-config
     ;;
   check_config_broken)

@@ -89,14 +89,14 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->config.intake.max_message_bytes, 1048576U);
   EXPECT_TRUE(setup->config.intake.strict_identifiers);
   EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
-  EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 3U);
+  EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 9U);
   ASSERT_NE(setup->intake, nullptr);
   EXPECT_EQ(setup->config.domain.mci.at(2025), 3932);
   EXPECT_EQ(setup->config.domain.mci.size(), 4U);
   ASSERT_NE(setup->notifications, nullptr);
   EXPECT_EQ(setup->notifications->documents(), 5U);
-  EXPECT_EQ(setup->intake->trust().anchor_count(), 2U);
-  EXPECT_EQ(setup->intake->trust().crl_count(), 2U);
+  EXPECT_EQ(setup->intake->trust().anchor_count(), 4U);
+  EXPECT_EQ(setup->intake->trust().crl_count(), 4U);
 }
 
 TEST(Config, IntakeAndTrustProblemsAreNamed) {
@@ -178,6 +178,61 @@ TEST(Config, TheSigningKeyMustMatchItsCertificate) {
               ElementsAre(HasSubstr("signing: " + pki +
                                     "/center-head.pem: the first certificate is "
                                     "not the one of the key")));
+}
+
+// signing as NCA RK delivers the LMC's key: a PKCS#12 and its password outside the file.
+std::string with_pkcs12_signing(std::string text, const std::string& signing) {
+  const auto from = text.find("signing:\n");
+  const auto to = text.find("outbound:");
+  return text.replace(from, to - from, signing);
+}
+
+TEST(Config, TheSigningKeyFromAPkcs12WithItsPasswordFile) {
+  test::TempDir dir;
+  const std::string pki = NQS_TEST_PKI_DIR;
+  const auto text = with_pkcs12_signing(
+      "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust(),
+      "signing:\n  pkcs12: " + pki + "/gost-adapter-sign.p12\n  password_file: " + pki +
+          "/gost-adapter-sign.password\n");
+  auto loaded = load(text, dir);
+  ASSERT_TRUE(loaded.problems.empty()) << test::join(loaded.problems);
+  ASSERT_NE(loaded.setup->notifications, nullptr);
+  EXPECT_EQ(loaded.setup->config.outbound.signing_pkcs12, pki + "/gost-adapter-sign.p12");
+}
+
+TEST(Config, APkcs12NeedsItsRightPasswordAndNoPemBesideIt) {
+  test::TempDir dir;
+  const std::string pki = NQS_TEST_PKI_DIR;
+  const auto base = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+  ::unsetenv("NQS_SIGNING_PASSWORD");
+  EXPECT_THAT(
+      load(with_pkcs12_signing(base, "signing:\n  pkcs12: " + pki + "/gost-adapter-sign.p12\n"),
+           dir)
+          .problems,
+      ElementsAre(HasSubstr("signing.pkcs12: its password is needed: signing.password_file, or "
+                            "the environment variable NQS_SIGNING_PASSWORD")));
+  // The environment may give it; a wrong one is named as such.
+  ::setenv("NQS_SIGNING_PASSWORD", "not-the-password", 1);
+  EXPECT_THAT(
+      load(with_pkcs12_signing(base, "signing:\n  pkcs12: " + pki + "/gost-adapter-sign.p12\n"),
+           dir)
+          .problems,
+      ElementsAre(HasSubstr("gost-adapter-sign.p12: the password is wrong")));
+  ::unsetenv("NQS_SIGNING_PASSWORD");
+  EXPECT_THAT(load(with_pkcs12_signing(base, "signing:\n  pkcs12: " + pki +
+                                                 "/gost-adapter-sign.p12\n  password_file: " + pki +
+                                                 "/gost-adapter-sign.password\n  key: " + pki +
+                                                 "/adapter-sign.key\n"),
+                   dir)
+                  .problems,
+              ElementsAre(HasSubstr("signing.key: give either signing.pkcs12 or signing.key")));
+  EXPECT_THAT(load(with_pkcs12_signing(base, "signing:\n  key: " + pki +
+                                                 "/adapter-sign.key\n  certificate: " + pki +
+                                                 "/adapter-chain.pem\n  password_file: " + pki +
+                                                 "/gost-adapter-sign.password\n"),
+                   dir)
+                  .problems,
+              ElementsAre(HasSubstr("signing.password_file: is the password of signing.pkcs12")));
 }
 
 TEST(Config, EveryNotificationNeedsItsMappingAndEveryCommandItsWorkflow) {
