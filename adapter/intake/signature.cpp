@@ -619,11 +619,19 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
   xmlAttr* id = xmlSetNsProp(body, wsu, as_xml("Id"), as_xml("body"));
   xmlNode* security = xmlNewChild(header, nullptr, as_xml("Security"), nullptr);
   xmlSetNs(security, xmlNewNs(security, as_xml(kWsseNs.data()), as_xml("wsse")));
-  xmlNode* signature = xmlSecTmplSignatureCreateNsPref(
-      doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr, as_xml("ds"));
+  // The sender key's methods: its GOST ones, else RSA-SHA256.
+  const auto* gost_key = gost::key_of(private_key);
+  xmlSecTransformId method = gost_key != nullptr
+                                 ? gost_transform(gost_key->public_key.algorithm->signature_uri)
+                                 : xmlSecTransformRsaSha256Id;
+  xmlSecTransformId digest = gost_key != nullptr
+                                 ? gost_transform(gost_key->public_key.algorithm->digest_uri)
+                                 : xmlSecTransformSha256Id;
+  xmlNode* signature = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, method,
+                                                       nullptr, as_xml("ds"));
   xmlAddChild(security, signature);
-  xmlNode* reference = xmlSecTmplSignatureAddReference(signature, xmlSecTransformSha256Id, nullptr,
-                                                       as_xml("#body"), nullptr);
+  xmlNode* reference =
+      xmlSecTmplSignatureAddReference(signature, digest, nullptr, as_xml("#body"), nullptr);
   xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NId);
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
   xmlNode* token = xmlNewChild(key_info, security->ns, as_xml("SecurityTokenReference"), nullptr);

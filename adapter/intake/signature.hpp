@@ -101,7 +101,8 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
     xmlDoc* doc, const AlgorithmPolicy& policy);
 std::optional<Rejection> verify_transport_signature(const TransportParts& parts, EVP_PKEY* key,
                                                     const AlgorithmPolicy& policy);
-// Signs soap:Body (giving it wsu:Id="body") into soap:Header/wsse:Security, as a sender would.
+// Signs soap:Body (giving it wsu:Id="body") into soap:Header/wsse:Security, as a sender would,
+// with the key's own methods (GOST, else RSA-SHA256 and SHA-256).
 std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X509* certificate);
 
 // How to sign (tests, and the adapter's own notifications).

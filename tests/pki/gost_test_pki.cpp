@@ -40,9 +40,11 @@ namespace {
 using namespace nqs;
 namespace fs = std::filesystem;
 
-constexpr const char* kVersion = "1";
+constexpr const char* kVersion = "3";
+// In the order `openssl ca` writes the RSA half's names (its policy section's), so that both
+// halves print the same subjects.
 constexpr const char* kApplicant =
-    "/C=KZ/SN=IVANOV/GN=IVAN/CN=IVANOV IVAN/serialNumber=IIN850101300124";
+    "/C=KZ/CN=IVANOV IVAN/serialNumber=IIN850101300124/SN=IVANOV/GN=IVAN";
 constexpr const char* kCenter =
     "/C=KZ/O=TOO Test Recognition Center/OU=BIN120340501232/CN=SEITOV "
     "ASKAR/serialNumber=IIN750305300777";

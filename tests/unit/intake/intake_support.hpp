@@ -9,6 +9,8 @@
 #include <string>
 
 #include "configuration/config.hpp"
+#include "gost/algorithms.hpp"
+#include "gost/openssl_keys.hpp"
 #include "intake/intake.hpp"
 #include "intake/signature.hpp"
 #include "intake/xml.hpp"
@@ -18,7 +20,32 @@ namespace nqs::test {
 
 inline constexpr std::string_view kVoucherNs = "urn:kz:enbek:nqs:voucher:1";
 
-// The PKI made by tests/pki/make-test-pki.sh for this build (CTest fixture "pki").
+// Which half of the test PKI the intake tests sign with: every test of a reason code, the
+// wrapping family, revocation, expiry and key usage runs for both (TEST_P with a Flavor).
+enum class Flavor { rsa, gost };
+inline Flavor& flavor() {
+  static Flavor current = Flavor::rsa;
+  return current;
+}
+// The test PKI's name of an RSA end entity or CA in the current flavor ("individual-sign" is
+// "gost-individual-sign" in the GOST half).
+inline std::string pki_name(const std::string& name) {
+  return flavor() == Flavor::gost ? "gost-" + name : name;
+}
+
+// The signing options with the key's own methods where the test left the defaults (RSA-SHA256,
+// SHA-256): a GOST key signs with its GOST methods, canonicalization unchanged.
+inline intake::SigningOptions methods_for(intake::SigningOptions options, EVP_PKEY* key) {
+  const auto* gost_key = gost::key_of(key);
+  if (gost_key == nullptr || options.signature_method != intake::kRsaSha256) return options;
+  options.signature_method = gost_key->public_key.algorithm->signature_uri;
+  if (options.digest_method == intake::kSha256)
+    options.digest_method = gost_key->public_key.algorithm->digest_uri;
+  return options;
+}
+
+// The PKI made by tests/pki/make-test-pki.sh and gost_test_pki for this build (CTest fixture
+// "pki").
 class TestPki {
  public:
   static TestPki& get() {
@@ -99,20 +126,28 @@ class Envelope {
     xmlAddNextSibling(sibling, node);
   }
 
+  // Signs as `signer` of the current flavor's half of the test PKI (pki_name).
   Envelope& sign(const std::string& signer, const intake::SigningOptions& options = {},
                  std::vector<std::string> extra_certificates = {}) {
+    return sign_exactly(pki_name(signer), options, extra_certificates);
+  }
+  // Signs as the test PKI's `signer` whatever the flavor.
+  Envelope& sign_exactly(const std::string& signer, const intake::SigningOptions& options = {},
+                         std::vector<std::string> extra_certificates = {}) {
     auto& pki = TestPki::get();
     std::vector<X509*> chain{pki.certificate(signer)};
     for (const auto& name : extra_certificates)
-      chain.push_back(pki.certificate(name));
-    auto problem = intake::sign_enveloped(document(), pki.key(signer), chain, options);
+      chain.push_back(pki.certificate(pki_name(name)));
+    EVP_PKEY* key = pki.key(signer);
+    auto problem = intake::sign_enveloped(document(), key, chain, methods_for(options, key));
     if (problem) throw std::runtime_error(*problem);
     return *this;
   }
   // Signs soap:Body as the bus would, into soap:Header/wsse:Security.
   Envelope& sign_transport(const std::string& signer) {
     auto& pki = TestPki::get();
-    auto problem = intake::sign_transport(doc_.get(), pki.key(signer), pki.certificate(signer));
+    auto problem = intake::sign_transport(doc_.get(), pki.key(pki_name(signer)),
+                                          pki.certificate(pki_name(signer)));
     if (problem) throw std::runtime_error(*problem);
     return *this;
   }
@@ -143,12 +178,16 @@ class Envelope {
   intake::XmlDoc doc_;
 };
 
+// Both hierarchies are trusted and all the default methods allowed, whatever the flavor.
 struct IntakeOptions {
-  std::vector<std::string> allowed_algorithms = {std::string(intake::kRsaSha256),
-                                                 std::string(intake::kEcdsaSha256),
-                                                 std::string(intake::kSha256)};
-  std::vector<std::string> crls = {"root.crl.pem", "issuing.crl.pem"};
-  std::vector<std::string> anchors = {"ca-chain.pem"};
+  std::vector<std::string> allowed_algorithms = {
+      std::string(gost::kGost2015_512Uri), std::string(gost::kStreebog512Uri),
+      std::string(gost::kGost34310Uri),    std::string(gost::kGost34311Uri),
+      std::string(intake::kRsaSha256),     std::string(intake::kEcdsaSha256),
+      std::string(intake::kSha256)};
+  std::vector<std::string> crls = {"root.crl.pem", "issuing.crl.pem", "gost-root.crl.pem",
+                                   "gost-issuing.crl.pem"};
+  std::vector<std::string> anchors = {"ca-chain.pem", "gost-ca-chain.pem"};
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
   bool require_transport_signature = false;

@@ -53,6 +53,34 @@ std::string signed_application() {
   return Envelope("voucher-application").sign("individual-sign").bytes();
 }
 
+// The suites below run once with the RSA half of the test PKI and once with the GOST half.
+class Flavored : public ::testing::TestWithParam<test::Flavor> {
+ protected:
+  void SetUp() override { test::flavor() = GetParam(); }
+  void TearDown() override { test::flavor() = test::Flavor::rsa; }
+};
+
+std::string flavor_name(const ::testing::TestParamInfo<test::Flavor>& info) {
+  return info.param == test::Flavor::gost ? "gost" : "rsa";
+}
+
+#define NQS_FLAVORED_SUITE(suite)                                                                \
+  class suite : public Flavored {};                                                              \
+  INSTANTIATE_TEST_SUITE_P(Pki, suite, ::testing::Values(test::Flavor::rsa, test::Flavor::gost), \
+                           flavor_name)
+
+NQS_FLAVORED_SUITE(IntakeAccepted);
+NQS_FLAVORED_SUITE(IntakeXml);
+NQS_FLAVORED_SUITE(IntakeEnvelope);
+NQS_FLAVORED_SUITE(IntakeSchema);
+NQS_FLAVORED_SUITE(IntakeSignature);
+NQS_FLAVORED_SUITE(IntakeWrapping);
+NQS_FLAVORED_SUITE(IntakeCertificate);
+NQS_FLAVORED_SUITE(IntakeSigner);
+NQS_FLAVORED_SUITE(IntakeDomain);
+NQS_FLAVORED_SUITE(IntakeTransport);
+NQS_FLAVORED_SUITE(IntakeDescribe);
+
 // --- accepted ----------------------------------------------------------------------------------
 
 struct DocumentCase {
@@ -61,15 +89,37 @@ struct DocumentCase {
   const char* command;
 };
 
-class EveryDocument : public ::testing::TestWithParam<std::tuple<DocumentCase, const char*>> {};
+// How the document is canonicalized: exclusive or inclusive c14n, or as NCALayer and KalkanCrypt
+// sign (inclusive c14n of SignedInfo, inclusive c14n #WithComments on the reference).
+enum class Profile { exclusive, inclusive, kalkan };
+
+class EveryDocument
+    : public ::testing::TestWithParam<std::tuple<DocumentCase, Profile, test::Flavor>> {
+ protected:
+  void TearDown() override { test::flavor() = test::Flavor::rsa; }
+};
 
 TEST_P(EveryDocument, IsAcceptedWithEachCanonicalization) {
-  const auto& [document, c14n] = GetParam();
+  const auto& [document, profile, flavor] = GetParam();
+  test::flavor() = flavor;
   SigningOptions options;
-  options.c14n = c14n;
-  const auto accepted =
-      expect_accepted(run(Envelope(document.fixture).sign(document.signer, options).bytes()));
+  options.c14n = profile == Profile::exclusive ? kExclusiveC14n : kInclusiveC14n;
+  if (profile == Profile::kalkan) options.reference_c14n = kInclusiveC14nWithComments;
+  const auto bytes = Envelope(document.fixture).sign(document.signer, options).bytes();
+  if (profile == Profile::kalkan) {
+    EXPECT_THAT(bytes, HasSubstr("#WithComments"));
+  }
+  const auto accepted = expect_accepted(run(bytes));
   EXPECT_EQ(accepted.command_type, document.command);
+}
+
+std::string every_document_name(
+    const ::testing::TestParamInfo<std::tuple<DocumentCase, Profile, test::Flavor>>& test_case) {
+  std::string name = std::get<0>(test_case.param).fixture;
+  std::replace(name.begin(), name.end(), '-', '_');
+  constexpr const char* kProfiles[] = {"_exclusive", "_inclusive", "_kalkan"};
+  return name + kProfiles[static_cast<int>(std::get<1>(test_case.param))] +
+         (std::get<2>(test_case.param) == test::Flavor::gost ? "_gost" : "_rsa");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -82,14 +132,11 @@ INSTANTIATE_TEST_SUITE_P(
             DocumentCase{"sick-leave-notice", "individual-sign", "RecordSickLeaveNotice"},
             DocumentCase{"recognition-outcome", "center-head", "RecordRecognitionOutcome"},
             DocumentCase{"service-act", "center-head", "RegisterServiceAct"}),
-        ::testing::Values(kExclusiveC14n.data(), kInclusiveC14n.data())),
-    [](const auto& test_case) {
-      std::string name = std::get<0>(test_case.param).fixture;
-      std::replace(name.begin(), name.end(), '-', '_');
-      return name + (std::get<1>(test_case.param) == kExclusiveC14n ? "_exclusive" : "_inclusive");
-    });
+        ::testing::Values(Profile::exclusive, Profile::inclusive, Profile::kalkan),
+        ::testing::Values(test::Flavor::rsa, test::Flavor::gost)),
+    every_document_name);
 
-TEST(IntakeAccepted, MapsTheApplicationFromTheSignedElement) {
+TEST_P(IntakeAccepted, MapsTheApplicationFromTheSignedElement) {
   const auto accepted = expect_accepted(run(signed_application()));
   EXPECT_EQ(accepted.document_type, "VoucherApplication");
   EXPECT_EQ(accepted.envelope.message_id, "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11");
@@ -106,7 +153,7 @@ TEST(IntakeAccepted, MapsTheApplicationFromTheSignedElement) {
   EXPECT_EQ(payload.at("consents").at("notifications").as_bool(), true);
 }
 
-TEST(IntakeAccepted, ServiceActMoneyIsIntegerTiyn) {
+TEST_P(IntakeAccepted, ServiceActMoneyIsIntegerTiyn) {
   const auto accepted = expect_accepted(run(Envelope("service-act").sign("center-head").bytes()));
   EXPECT_EQ(accepted.payload.at("totalTiyn").as_int64(), 1250075);
   const auto& line = accepted.payload.at("lines").as_array().at(1);
@@ -115,18 +162,18 @@ TEST(IntakeAccepted, ServiceActMoneyIsIntegerTiyn) {
   EXPECT_EQ(line.at("amountTiyn").as_int64(), 750025);
 }
 
-TEST(IntakeAccepted, EcdsaSigningKeys) {
+TEST(IntakeRsa, EcdsaSigningKeys) {
   SigningOptions options;
   options.signature_method = kEcdsaSha256;
   expect_accepted(run(Envelope("voucher-application").sign("individual-ecdsa", options).bytes()));
 }
 
-TEST(IntakeAccepted, IntermediatesMayFollowTheSignerCertificate) {
+TEST_P(IntakeAccepted, IntermediatesMayFollowTheSignerCertificate) {
   expect_accepted(
       run(Envelope("voucher-application").sign("individual-sign", {}, {"issuing-ca"}).bytes()));
 }
 
-TEST(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
+TEST_P(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
   auto intake = make_intake();
   EXPECT_EQ(intake->trust().cached(), 0U);
   expect_accepted(intake->process(signed_application(), test_now()));
@@ -143,7 +190,7 @@ TEST(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
 
 // --- xml.* ---------------------------------------------------------------------------------------
 
-TEST(IntakeXml, TooLargeIsRefusedBeforeParsing) {
+TEST_P(IntakeXml, TooLargeIsRefusedBeforeParsing) {
   test::IntakeOptions options;
   options.max_message_bytes = 2048;
   auto small = make_intake(options);
@@ -155,7 +202,7 @@ TEST(IntakeXml, TooLargeIsRefusedBeforeParsing) {
                   "4096");
 }
 
-TEST(IntakeXml, MalformedAndNotUtf8) {
+TEST_P(IntakeXml, MalformedAndNotUtf8) {
   expect_rejected(run("<a><b></a>"), Reason::xml_malformed, "not well-formed XML at line 1");
   expect_rejected(run(""), Reason::xml_malformed, "empty");
   expect_rejected(run("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>"), Reason::xml_malformed,
@@ -166,7 +213,7 @@ TEST(IntakeXml, MalformedAndNotUtf8) {
                   "not well-formed");
 }
 
-TEST(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
+TEST_P(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
   expect_rejected(run("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"),
                   Reason::xml_forbidden_construct, "DOCTYPE");
   // External entity (XXE) and an external DTD: refused, never fetched.
@@ -186,7 +233,7 @@ TEST(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
   expect_rejected(run("<a>&lt;&amp;&#x41;</a>"), Reason::soap_invalid_envelope, "");
 }
 
-TEST(IntakeXml, XIncludeIsNeverProcessed) {
+TEST_P(IntakeXml, XIncludeIsNeverProcessed) {
   // An xi:include is just an unknown element: the envelope or the schema refuses it.
   const auto bytes =
       replace(signed_application(), "<soap:Header/>",
@@ -198,7 +245,7 @@ TEST(IntakeXml, XIncludeIsNeverProcessed) {
 // --- soap.* and schema.invalid
 // ---------------------------------------------------------------------
 
-TEST(IntakeEnvelope, InvalidEnvelopes) {
+TEST_P(IntakeEnvelope, InvalidEnvelopes) {
   expect_rejected(run("<a/>"), Reason::soap_invalid_envelope, "No matching global declaration");
   const auto bytes = signed_application();
   expect_rejected(run(replace(bytes, "http://schemas.xmlsoap.org/soap/envelope/",
@@ -214,7 +261,7 @@ TEST(IntakeEnvelope, InvalidEnvelopes) {
                   Reason::soap_invalid_envelope, "unexpected");
 }
 
-TEST(IntakeEnvelope, UnknownDocumentsByQualifiedNameOnly) {
+TEST_P(IntakeEnvelope, UnknownDocumentsByQualifiedNameOnly) {
   Envelope other("voucher-application");
   xmlNode* data = other.data();
   xmlNode* document = other.document();
@@ -231,7 +278,7 @@ TEST(IntakeEnvelope, UnknownDocumentsByQualifiedNameOnly) {
                   Reason::soap_unknown_document, "{urn:kz:enbek:nqs:voucher:2}VoucherApplication");
 }
 
-TEST(IntakeSchema, EachDocumentIsValidatedStrictly) {
+TEST_P(IntakeSchema, EachDocumentIsValidatedStrictly) {
   auto invalid = [](const std::string& field, const std::string& value, const std::string& detail) {
     Envelope envelope("voucher-application");
     envelope.set_text(field, value);
@@ -259,17 +306,17 @@ TEST(IntakeSchema, EachDocumentIsValidatedStrictly) {
 // --- signature.*
 // -------------------------------------------------------------------------------------
 
-TEST(IntakeSignature, MissingSignature) {
+TEST_P(IntakeSignature, MissingSignature) {
   expect_rejected(run(Envelope("voucher-application").bytes()), Reason::signature_missing,
                   "VoucherApplication carries no enveloped ds:Signature");
 }
 
-TEST(IntakeSignature, AlteredAfterSigning) {
+TEST_P(IntakeSignature, AlteredAfterSigning) {
   expect_rejected(run(replace(signed_application(), "Сварщик", "Инженер")),
                   Reason::signature_invalid, "does not match: it was changed after signing");
 }
 
-TEST(IntakeSignature, SignedWithAnotherKeyThanTheCertificates) {
+TEST(IntakeRsa, SignedWithAnEcdsaKeyUnderAnRsaCertificate) {
   // The ECDSA key signs, the (trusted, same person) RSA certificate is presented.
   Envelope envelope("voucher-application");
   SigningOptions ecdsa;
@@ -287,7 +334,7 @@ TEST(IntakeSignature, SignedWithAnotherKeyThanTheCertificates) {
   expect_rejected(run(envelope.bytes()), Reason::signature_invalid, "could not be verified");
 }
 
-TEST(IntakeSignature, SignatureValueThatDoesNotVerify) {
+TEST_P(IntakeSignature, SignatureValueThatDoesNotVerify) {
   // The digest still matches; only the signature value over SignedInfo is wrong.
   const auto bytes = signed_application();
   std::smatch value;
@@ -299,7 +346,7 @@ TEST(IntakeSignature, SignatureValueThatDoesNotVerify) {
                   "signature value does not verify");
 }
 
-TEST(IntakeSignature, AlgorithmsOutsideTheAllowList) {
+TEST(IntakeRsa, AlgorithmsOutsideTheAllowList) {
   SigningOptions sha1;
   sha1.signature_method = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
   expect_rejected(run(Envelope("voucher-application").sign("individual-sign", sha1).bytes()),
@@ -329,13 +376,13 @@ TEST(IntakeSignature, AlgorithmsOutsideTheAllowList) {
 // --- the signature-wrapping family: signature.reference_mismatch
 // ------------------------------------
 
-TEST(IntakeWrapping, ReferenceToAnotherId) {
+TEST_P(IntakeWrapping, ReferenceToAnotherId) {
   // The document's Id changed after signing: the reference no longer points at it.
   expect_rejected(run(replace(signed_application(), "Id=\"app-1\"", "Id=\"app-2\"")),
                   Reason::signature_reference_mismatch, "points at '#app-1', not at");
 }
 
-TEST(IntakeWrapping, SignedElementMovedToTheHeader) {
+TEST_P(IntakeWrapping, SignedElementMovedToTheHeader) {
   // The original signed application goes to the header; a forged one, with the same Id and the
   // same signature, takes its place under data.
   Envelope envelope("voucher-application");
@@ -353,7 +400,7 @@ TEST(IntakeWrapping, SignedElementMovedToTheHeader) {
                   "the Id 'app-1' is given on");
 }
 
-TEST(IntakeWrapping, SignedElementMovedIntoADsObject) {
+TEST_P(IntakeWrapping, SignedElementMovedIntoADsObject) {
   Envelope envelope("voucher-application");
   envelope.sign("individual-sign");
   xmlNode* copy = xmlCopyNode(envelope.document(), 1);
@@ -369,21 +416,21 @@ TEST(IntakeWrapping, SignedElementMovedIntoADsObject) {
                   "xmldsig#}Object (line");
 }
 
-TEST(IntakeWrapping, SignedElementAsASibling) {
+TEST_P(IntakeWrapping, SignedElementAsASibling) {
   Envelope envelope("voucher-application");
   envelope.sign("individual-sign");
   xmlAddChild(envelope.data(), xmlCopyNode(envelope.document(), 1));
   expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch, "is given on");
 }
 
-TEST(IntakeWrapping, XmlIdTargets) {
+TEST_P(IntakeWrapping, XmlIdTargets) {
   expect_rejected(
       run(replace(signed_application(), "<soap:Header/>",
                   "<soap:Header><x:y xmlns:x=\"urn:x\" xml:id=\"app-1\"/></soap:Header>")),
       Reason::signature_reference_mismatch, "xml:id");
 }
 
-TEST(IntakeWrapping, ReferenceToAnInnerElement) {
+TEST_P(IntakeWrapping, ReferenceToAnInnerElement) {
   // The signature covers only its own KeyInfo (an element inside the document), not the document.
   Envelope envelope("voucher-application");
   envelope.sign("individual-sign");
@@ -396,7 +443,7 @@ TEST(IntakeWrapping, ReferenceToAnInnerElement) {
                   Reason::signature_reference_mismatch, "points at ''");
 }
 
-TEST(IntakeWrapping, ExtraReferencesSignaturesAndTransforms) {
+TEST_P(IntakeWrapping, ExtraReferencesSignaturesAndTransforms) {
   const auto bytes = signed_application();
   std::smatch reference;
   ASSERT_TRUE(
@@ -427,7 +474,7 @@ TEST(IntakeWrapping, ExtraReferencesSignaturesAndTransforms) {
 // --- certificate.*
 // ---------------------------------------------------------------------------------
 
-TEST(IntakeCertificate, ForeignCaWithTheSameNameIsUntrusted) {
+TEST_P(IntakeCertificate, ForeignCaWithTheSameNameIsUntrusted) {
   expect_rejected(run(Envelope("voucher-application").sign("individual-foreign").bytes()),
                   Reason::certificate_untrusted, "does not chain to a trusted anchor");
   // Even when it brings its own same-name issuing CA along.
@@ -437,15 +484,15 @@ TEST(IntakeCertificate, ForeignCaWithTheSameNameIsUntrusted) {
                   Reason::certificate_untrusted, "does not chain to a trusted anchor");
 }
 
-TEST(IntakeCertificate, WithoutTheIssuersCrlRevocationCannotBeCheckedSoItFails) {
+TEST_P(IntakeCertificate, WithoutTheIssuersCrlRevocationCannotBeCheckedSoItFails) {
   test::IntakeOptions options;
-  options.crls = {"root.crl.pem"};
+  std::erase(options.crls, test::pki_name("issuing.crl.pem"));
   auto no_issuing_crl = make_intake(options);
   expect_rejected(no_issuing_crl->process(signed_application(), test_now()),
                   Reason::certificate_untrusted, "revocation of the signer certificate");
 }
 
-TEST(IntakeCertificate, NotACertificate) {
+TEST_P(IntakeCertificate, NotACertificate) {
   std::smatch certificate;
   const auto bytes = signed_application();
   ASSERT_TRUE(std::regex_search(bytes, certificate, std::regex("<ds:X509Certificate>([^<]+)<")));
@@ -455,7 +502,7 @@ TEST(IntakeCertificate, NotACertificate) {
                   Reason::certificate_untrusted, "not base64");
 }
 
-TEST(IntakeCertificate, Expired) {
+TEST_P(IntakeCertificate, Expired) {
   expect_rejected(
       run(Envelope("voucher-application").sign("individual-expired").bytes()),
       Reason::certificate_expired,
@@ -463,17 +510,17 @@ TEST(IntakeCertificate, Expired) {
       "IVAN,C=KZ' expired on 2021-01-01");
 }
 
-TEST(IntakeCertificate, Revoked) {
+TEST_P(IntakeCertificate, Revoked) {
   expect_rejected(run(Envelope("voucher-application").sign("individual-revoked").bytes()),
                   Reason::certificate_revoked, "is revoked by its CA's CRL");
 }
 
-TEST(IntakeCertificate, AuthenticationKeysCannotSign) {
+TEST_P(IntakeCertificate, AuthenticationKeysCannotSign) {
   expect_rejected(run(Envelope("voucher-application").sign("individual-auth").bytes()),
                   Reason::certificate_wrong_key_usage, "lacks nonRepudiation");
 }
 
-TEST(IntakeCertificate, HolderTypeAndRoleByExtendedKeyUsage) {
+TEST_P(IntakeCertificate, HolderTypeAndRoleByExtendedKeyUsage) {
   // An individual's key cannot sign for a recognition center...
   expect_rejected(run(Envelope("recognition-center-decision").sign("individual-sign").bytes()),
                   Reason::certificate_wrong_key_usage,
@@ -489,7 +536,7 @@ TEST(IntakeCertificate, HolderTypeAndRoleByExtendedKeyUsage) {
 // --- signer.mismatch and domain.*
 // -------------------------------------------------------------------
 
-TEST(IntakeSigner, TheSignerMustBeThePersonTheDocumentNames) {
+TEST_P(IntakeSigner, TheSignerMustBeThePersonTheDocumentNames) {
   Envelope envelope("voucher-application");
   envelope.set_text("IIN", "900515401230");  // another person, a valid IIN
   expect_rejected(run(envelope.sign("individual-sign").bytes()), Reason::signer_mismatch,
@@ -500,7 +547,7 @@ TEST(IntakeSigner, TheSignerMustBeThePersonTheDocumentNames) {
                   "signed by BIN 120340501232 but executor.bin names 140450600708");
 }
 
-TEST(IntakeDomain, InvalidIdentifiers) {
+TEST_P(IntakeDomain, InvalidIdentifiers) {
   Envelope iin("voucher-application");
   iin.set_text("IIN", "850101300125");
   expect_rejected(run(iin.sign("individual-sign").bytes()), Reason::domain_invalid_identifier,
@@ -515,7 +562,7 @@ TEST(IntakeDomain, InvalidIdentifiers) {
                   "exam date 311325 is not a date DDMMYY");
 }
 
-TEST(IntakeDomain, StrictIdentifiersCanBeRelaxedForCheckDigitsOnly) {
+TEST_P(IntakeDomain, StrictIdentifiersCanBeRelaxedForCheckDigitsOnly) {
   test::IntakeOptions options;
   options.strict_identifiers = false;
   auto relaxed = make_intake(options);
@@ -528,7 +575,7 @@ TEST(IntakeDomain, StrictIdentifiersCanBeRelaxedForCheckDigitsOnly) {
                   Reason::domain_invalid_identifier, "IBAN");
 }
 
-TEST(IntakeDomain, InconsistentDocuments) {
+TEST_P(IntakeDomain, InconsistentDocuments) {
   Envelope amount("service-act");
   amount.set_text("Amount", "5000.51");
   expect_rejected(run(amount.sign("center-head").bytes()), Reason::domain_inconsistent,
@@ -563,7 +610,7 @@ std::string transport_signed(const std::string& transport_signer = "platform-tra
       .bytes();
 }
 
-TEST(IntakeTransport, VerifiedWhenPresentRequiredWhenConfigured) {
+TEST_P(IntakeTransport, VerifiedWhenPresentRequiredWhenConfigured) {
   const auto bytes = transport_signed();
   EXPECT_NE(bytes.find("wsse:KeyIdentifier"), std::string::npos);
   expect_accepted(run(bytes));
@@ -575,14 +622,14 @@ TEST(IntakeTransport, VerifiedWhenPresentRequiredWhenConfigured) {
                   "intake.require_transport_signature is set");
 }
 
-TEST(IntakeTransport, ABodyChangedAfterTheBusSignedItIsRefused) {
+TEST_P(IntakeTransport, ABodyChangedAfterTheBusSignedItIsRefused) {
   // The document signature still holds (its element is unchanged); the body around it is not.
   const auto bytes = replace(transport_signed(), "<serviceId>NQS_VOUCHER</serviceId>",
                              "<serviceId>OTHER</serviceId>");
   expect_rejected(run(bytes), Reason::signature_invalid, "transport signature: the digest of");
 }
 
-TEST(IntakeTransport, TheCertificateMustBeTheConfiguredSenders) {
+TEST_P(IntakeTransport, TheCertificateMustBeTheConfiguredSenders) {
   // The applicant's own (trusted) key is not the platform's.
   test::IntakeOptions options;
   options.require_transport_signature = true;
@@ -597,7 +644,7 @@ TEST(IntakeTransport, TheCertificateMustBeTheConfiguredSenders) {
                   "transport signature: ");
 }
 
-TEST(IntakeTransport, ProfileViolations) {
+TEST_P(IntakeTransport, ProfileViolations) {
   auto bytes = transport_signed();
   expect_rejected(run(replace(bytes, "URI=\"#body\"", "URI=\"#app-1\"")),
                   Reason::signature_reference_mismatch, "not at soap:Body '#body'");
@@ -607,7 +654,7 @@ TEST(IntakeTransport, ProfileViolations) {
   expect_rejected(run(without_id), Reason::signature_reference_mismatch, "wsu:Id on soap:Body");
 }
 
-TEST(IntakeDescribe, InspectJsonShape) {
+TEST_P(IntakeDescribe, InspectJsonShape) {
   const auto accepted = describe(run(signed_application()));
   EXPECT_EQ(accepted.at("outcome").as_string(), "accepted");
   EXPECT_TRUE(accepted.at("reason").is_null());
@@ -621,6 +668,62 @@ TEST(IntakeDescribe, InspectJsonShape) {
   EXPECT_EQ(rejected.at("reason").as_string(), "certificate.revoked");
   EXPECT_EQ(rejected.at("documentType").as_string(), "VoucherApplication");
   EXPECT_TRUE(rejected.at("command").is_null());
+}
+
+// --- GOST only
+// ------------------------------------------------------------------------------------
+
+TEST(IntakeGost, LegalEntitiesMaySignWithGost34310Keys) {
+  for (const char* fixture :
+       {"recognition-center-decision", "recognition-outcome", "service-act"}) {
+    const auto bytes = Envelope(fixture).sign_exactly("gost-center-head-2004").bytes();
+    EXPECT_THAT(bytes, HasSubstr(std::string(gost::kGost34310Uri)));
+    expect_accepted(run(bytes));
+  }
+}
+
+TEST(IntakeGost, AChainMayMixRsaAndGostCas) {
+  // An RSA root over a GOST issuing CA over a GOST signer.
+  test::IntakeOptions options;
+  options.anchors = {"gost-mixed-root-ca.pem", "gost-mixed-issuing-ca.pem"};
+  options.crls = {"gost-mixed-root.crl.pem", "gost-mixed-issuing.crl.pem"};
+  auto mixed = make_intake(options);
+  const auto bytes =
+      Envelope("voucher-application").sign_exactly("gost-mixed-individual-sign").bytes();
+  expect_accepted(mixed->process(bytes, test_now()));
+  // Every CA's CRL is needed, the GOST-signed one too.
+  options.crls = {"gost-mixed-root.crl.pem"};
+  expect_rejected(make_intake(options)->process(bytes, test_now()), Reason::certificate_untrusted,
+                  "revocation of the signer certificate");
+  // And the GOST hierarchy's anchors do not vouch for it.
+  expect_rejected(run(bytes), Reason::certificate_untrusted, "does not chain to a trusted anchor");
+}
+
+TEST(IntakeGost, AKeyOfAnotherGostAlgorithmThanTheSignatureMethodIsRefused) {
+  // Signed with the 34.310-2004 key and its method; the 2015/512 certificate of the same center
+  // is presented instead.
+  Envelope envelope("service-act");
+  envelope.sign_exactly("gost-center-head-2004");
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(test::TestPki::get().certificate("gost-center-head"), &der);
+  std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+  OPENSSL_free(der);
+  base64.resize(std::strlen(base64.c_str()));
+  xmlNodeSetContent(test::Envelope::find_in(envelope.signature(), "X509Certificate"),
+                    as_xml(base64.c_str()));
+  expect_rejected(run(envelope.bytes()), Reason::signature_invalid, "could not be verified");
+}
+
+TEST(IntakeGost, GostMethodsCanBeSwitchedOff) {
+  test::IntakeOptions options;
+  options.allowed_algorithms = {std::string(kRsaSha256), std::string(kSha256)};
+  auto rsa_only = make_intake(options);
+  expect_rejected(
+      rsa_only->process(
+          Envelope("voucher-application").sign_exactly("gost-individual-sign").bytes(), test_now()),
+      Reason::signature_algorithm_not_allowed,
+      std::string(gost::kGost2015_512Uri) + "' is not in trust.allowed_algorithms");
 }
 
 TEST(IntakeReasons, CodesRoundTrip) {
