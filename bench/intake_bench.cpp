@@ -1,13 +1,16 @@
-// Intake throughput on one core (Google Benchmark): a typical signed application (RSA-2048)
-// from bytes to a verified, mapped command. Figures are reported, never asserted; README.md,
-// "Performance", quotes them with the machine's own RSA-2048 verify rate beside them.
+// Intake throughput on one core (Google Benchmark): a typical signed application (RSA-2048, and
+// GOST 34.10-2015/512 as NCALayer signs it) from bytes to a verified, mapped command. Figures are
+// reported, never asserted; README.md, "Performance", quotes them with the machine's own RSA-2048
+// verify rate beside them.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
 #include <boost/json/parse.hpp>
+#include <fstream>
 
 #include "intake_support.hpp"
 #include "notify/outbound.hpp"
+#include "test_ca.hpp"
 
 namespace {
 
@@ -18,12 +21,53 @@ const std::string& signed_application() {
   return bytes;
 }
 
-void run_intake(benchmark::State& state, std::size_t cache_size) {
-  // With a cache of 0 every document pays for certificate decoding and chain verification.
-  nqs::test::IntakeOptions options;
+// As NCALayer signs: GOST 34.10-2015/512, inclusive c14n, the reference #WithComments.
+const std::string& gost_signed_application() {
+  static const std::string bytes = [] {
+    nqs::intake::SigningOptions kalkan;
+    kalkan.c14n = nqs::intake::kInclusiveC14n;
+    kalkan.reference_c14n = nqs::intake::kInclusiveC14nWithComments;
+    return Envelope("voucher-application").sign_exactly("gost-individual-sign", kalkan).bytes();
+  }();
+  return bytes;
+}
+
+// Applications from applicants never seen before, each with a GOST 34.10-2015/512 certificate of
+// its own under the test GOST issuing CA, as NCALayer signs: each document is processed once.
+constexpr int kNewGostSigners = 400;
+
+const std::vector<std::string>& gost_new_signer_applications() {
+  static const std::vector<std::string> documents = [] {
+    auto& pki = nqs::test::TestPki::get();
+    nqs::test::Ca issuing{
+        std::shared_ptr<X509>(X509_dup(pki.certificate("gost-issuing-ca")), X509_free),
+        std::shared_ptr<EVP_PKEY>(pki.key("gost-issuing-ca"), [](EVP_PKEY*) {}),
+        {}};
+    nqs::intake::SigningOptions kalkan;
+    kalkan.c14n = nqs::intake::kInclusiveC14n;
+    kalkan.reference_c14n = nqs::intake::kInclusiveC14nWithComments;
+    std::vector<std::string> out;
+    for (int i = 0; i < kNewGostSigners; ++i) {
+      auto key = nqs::test::gost_key();
+      auto certificate =
+          nqs::test::issue("/C=KZ/CN=IVANOV IVAN/serialNumber=IIN850101300124/SN=IVANOV/GN=IVAN",
+                           key, "sign_individual", issuing.certificate, issuing.key);
+      out.push_back(Envelope("voucher-application")
+                        .sign_with(key.get(), {certificate.get()}, kalkan)
+                        .bytes());
+    }
+    return out;
+  }();
+  return documents;
+}
+
+void run_intake(benchmark::State& state, std::size_t cache_size,
+                const std::string& bytes = signed_application(),
+                nqs::test::IntakeOptions options = {}) {
+  // With a cache of 0 every document pays for certificate decoding and chain verification, as a
+  // document from a signer never seen before does.
   options.certificate_cache_size = cache_size;
   auto intake = nqs::test::make_intake(options);
-  const auto& bytes = signed_application();
   const auto now = nqs::test::test_now();
   for (auto _ : state) {
     auto outcome = intake->process(bytes, now);
@@ -43,6 +87,28 @@ void BM_IntakeSignedApplication(benchmark::State& state) {
 }
 void BM_IntakeSignedApplicationNoCertificateCache(benchmark::State& state) {
   run_intake(state, 0);
+}
+void BM_IntakeGostApplication(benchmark::State& state) {
+  run_intake(state, 10000, gost_signed_application());
+}
+
+// Each document from a signer never seen before (the chain cache and the remembered CA and CRL
+// signatures work as in the daemon): one GOST verify of the leaf, one of the document.
+void BM_IntakeGostNewSigner(benchmark::State& state) {
+  const auto& documents = gost_new_signer_applications();
+  auto intake = nqs::test::make_intake();
+  // The CA links and CRLs, verified once as the daemon's first document would.
+  benchmark::DoNotOptimize(intake->process(gost_signed_application(), nqs::test::test_now()));
+  std::size_t next = 0;
+  for (auto _ : state) {
+    auto outcome = intake->process(documents[next++ % documents.size()], nqs::test::test_now());
+    if (!std::holds_alternative<nqs::intake::Accepted>(outcome)) {
+      state.SkipWithError("a benchmark document was rejected");
+      break;
+    }
+    benchmark::DoNotOptimize(outcome);
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 // The floor under any verification: one RSA-2048 PKCS#1 v1.5 SHA-256 verify, in process.
@@ -97,6 +163,33 @@ void BM_NotificationBuildAndSign(benchmark::State& state) {
   }
 }
 
+// The same with the adapter's GOST 34.10-2015/512 key from its PKCS#12, Kalkan's profile.
+void BM_GostNotificationBuildAndSign(benchmark::State& state) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  std::string password;
+  std::ifstream(pki + "/gost-adapter-sign.password") >> password;
+  auto signer = nqs::notify::load_pkcs12_signer(pki + "/gost-adapter-sign.p12", password);
+  if (!signer) return state.SkipWithError(signer.error().message.c_str());
+  nqs::configuration::Diagnostics diagnostics;
+  std::vector<std::shared_ptr<const nqs::notify::OutboundMapping>> mappings{
+      nqs::notify::load_outbound_mapping(
+          nqs::test::source_path("mappings/outbound/application-refused.yaml"), diagnostics)};
+  const nqs::notify::NotificationBuilder builder(std::move(mappings), std::move(signer).value(),
+                                                 {});
+  const nqs::domain::NotificationOut refusal{"ApplicationRefused",
+                                             boost::json::parse(R"({"applicationId":
+        "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "iin": "850101300124", "stage": "automatic",
+        "reasons": ["not_registered_unemployed", "no_quota_left"]})")
+                                                 .as_object()};
+  const auto now = *nqs::parse_instant("2025-09-01T12:00:00+05:00");
+  for (auto _ : state) {
+    auto built = builder.build(refusal, "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98",
+                               "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11", now);
+    if (!built) state.SkipWithError(built.error().message.c_str());
+    benchmark::DoNotOptimize(built);
+  }
+}
+
 void BM_Rsa2048SignAlone(benchmark::State& state) {
   const std::string pki = NQS_TEST_PKI_DIR;
   auto signer = nqs::notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
@@ -118,5 +211,8 @@ BENCHMARK(BM_IntakeSignedApplication)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048SignAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeSignedApplicationNoCertificateCache)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IntakeGostApplication)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IntakeGostNewSigner)->Iterations(kNewGostSigners)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GostNotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048VerifyAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

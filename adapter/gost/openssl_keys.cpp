@@ -12,7 +12,10 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <deque>
 #include <mutex>
+#include <string>
+#include <unordered_set>
 
 namespace nqs::gost {
 namespace {
@@ -244,6 +247,38 @@ std::optional<Bytes> digest_of(const ASN1_ITEM* item, const void* value, Hash ha
   return digest;
 }
 
+// Signatures of certificates and CRLs that verified: OpenSSL verifies every link of every chain
+// and every CRL it consults again for each document, and a GOST verify costs 30 times an RSA one.
+// A (key, digest, signature) that verified once verifies again; only successes are kept, so
+// nothing a sender presents can make a failure stick or a forgery pass. Bounded, oldest out.
+class VerifiedSignatures {
+ public:
+  static constexpr std::size_t kCapacity = 4096;
+  bool contains(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return set_.contains(key);
+  }
+  void insert(std::string key) {
+    std::lock_guard lock(mutex_);
+    if (!set_.insert(key).second) return;
+    order_.push_back(std::move(key));
+    if (order_.size() > kCapacity) {
+      set_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<std::string> set_;
+  std::deque<std::string> order_;
+};
+
+VerifiedSignatures& verified_signatures() {
+  static VerifiedSignatures instance;
+  return instance;
+}
+
 // X509_verify, X509_CRL_verify and OCSP: 1 if `signature` over `value` verifies with the key and
 // names the key's own signature algorithm, without parameters (NCA writes NULL).
 int item_verify(EVP_MD_CTX*, const ASN1_ITEM* item, const void* value, const X509_ALGOR* method,
@@ -258,11 +293,17 @@ int item_verify(EVP_MD_CTX*, const ASN1_ITEM* item, const void* value, const X50
     return 0;
   }
   auto digest = digest_of(item, value, algorithm.hash);
-  return digest && data->verifier->verify(
-                       *digest,
-                       std::span(signature->data, static_cast<std::size_t>(signature->length)))
-             ? 1
-             : 0;
+  if (!digest) return 0;
+  const std::span<const std::uint8_t> bytes(signature->data,
+                                            static_cast<std::size_t>(signature->length));
+  std::string remembered(algorithm.name);
+  remembered.append(data->public_key.xy.begin(), data->public_key.xy.end());
+  remembered.append(digest->begin(), digest->end());
+  remembered.append(bytes.begin(), bytes.end());
+  if (verified_signatures().contains(remembered)) return 1;
+  if (!data->verifier->verify(*digest, bytes)) return 0;
+  verified_signatures().insert(std::move(remembered));
+  return 1;
 }
 
 // X509_sign, X509_CRL_sign: sets both algorithm identifiers and the signature (1: all done).

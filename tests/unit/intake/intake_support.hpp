@@ -138,7 +138,11 @@ class Envelope {
     std::vector<X509*> chain{pki.certificate(signer)};
     for (const auto& name : extra_certificates)
       chain.push_back(pki.certificate(pki_name(name)));
-    EVP_PKEY* key = pki.key(signer);
+    return sign_with(pki.key(signer), chain, options);
+  }
+  // Signs with `key`, `chain` (its certificate first) in ds:X509Data.
+  Envelope& sign_with(EVP_PKEY* key, const std::vector<X509*>& chain,
+                      const intake::SigningOptions& options = {}) {
     auto problem = intake::sign_enveloped(document(), key, chain, methods_for(options, key));
     if (problem) throw std::runtime_error(*problem);
     return *this;
