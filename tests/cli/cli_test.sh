@@ -202,6 +202,24 @@ case "$case_name" in
     echo "$out" | jq -e -s '.[1] | .documentType=="ServiceAct" and .signer.bin=="120340501232"
       and .command.payload.totalTiyn==1250075' >/dev/null || fail "act line: $out"
     ;;
+  inspect_accepts_gost_kalkan_files)
+    # Signed as NCALayer signs (GOST 34.10-2015/512 and a legal entity's 34.310-2004 key,
+    # inclusive c14n #WithComments), by the local PKI's GOST half, with the shipped configuration.
+    "${NQS_GOST_TEST_PKI:?}" config/trust/local --corpus "$work/gost" || fail "gost_test_pki failed"
+    out=$("$nqs" inspect "$work"/gost/gost-*.xml) || fail "inspect exited $?: $out"
+    [ "$(echo "$out" | wc -l)" = 5 ] || fail "expected 5 lines: $out"
+    echo "$out" | jq -e -s 'all(.[]; .outcome=="accepted" and .reason==null)' >/dev/null || fail "not all accepted: $out"
+    echo "$out" | jq -e -s 'map(select(.documentType=="VoucherApplication"))[0]
+      | .signer.iin=="850101300124" and .command.type=="SubmitVoucherApplication"' >/dev/null \
+      || fail "application line: $out"
+    grep -q 'gost34310-gost34311' "$work/gost/gost-recognition-outcome.xml" || fail "no 34.310-2004 signature"
+    grep -q 'REC-xml-c14n-20010315#WithComments' "$work/gost/gost-service-act.xml" || fail "not Kalkan's profile"
+    # A changed byte is refused as NCALayer's verifier would.
+    sed 's/Сварщик/Инженер/' "$work/gost/gost-voucher-application.xml" > "$work/altered.xml"
+    out=$("$nqs" inspect "$work/altered.xml"); rc=$?
+    [ "$rc" = 1 ] || fail "an altered GOST document: inspect exited $rc"
+    echo "$out" | jq -e '.reason=="signature.invalid"' >/dev/null || fail "altered: $out"
+    ;;
   inspect_rejects_with_reasons)
     sign_fixture voucher-application individual-sign "$work/good.xml"
     sed 's/Сварщик/Инженер/' "$work/good.xml" > "$work/altered.xml"
