@@ -139,10 +139,9 @@ void BM_Rsa2048VerifyAlone(benchmark::State& state) {
 }  // namespace
 
 // The adapter's own side: one ApplicationRefused built from its mapping, validated against its
-// schema and signed (RSA-2048, exclusive c14n, SHA-256, the chain in ds:X509Data).
-void BM_NotificationBuildAndSign(benchmark::State& state) {
-  const std::string pki = NQS_TEST_PKI_DIR;
-  auto signer = nqs::notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
+// schema and signed with `signer` (the chain in ds:X509Data).
+void run_notification(benchmark::State& state, nqs::Result<nqs::notify::Signer> signer) {
+  if (!signer) return state.SkipWithError(signer.error().message.c_str());
   nqs::configuration::Diagnostics diagnostics;
   std::vector<std::shared_ptr<const nqs::notify::OutboundMapping>> mappings{
       nqs::notify::load_outbound_mapping(
@@ -163,31 +162,20 @@ void BM_NotificationBuildAndSign(benchmark::State& state) {
   }
 }
 
-// The same with the adapter's GOST 34.10-2015/512 key from its PKCS#12, Kalkan's profile.
+// RSA-2048, exclusive c14n, SHA-256.
+void BM_NotificationBuildAndSign(benchmark::State& state) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  run_notification(state,
+                   nqs::notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem"));
+}
+
+// The adapter's GOST 34.10-2015/512 key from its PKCS#12, Kalkan's profile.
 void BM_GostNotificationBuildAndSign(benchmark::State& state) {
   const std::string pki = NQS_TEST_PKI_DIR;
   std::string password;
   std::ifstream(pki + "/gost-adapter-sign.password") >> password;
-  auto signer = nqs::notify::load_pkcs12_signer(pki + "/gost-adapter-sign.p12", password);
-  if (!signer) return state.SkipWithError(signer.error().message.c_str());
-  nqs::configuration::Diagnostics diagnostics;
-  std::vector<std::shared_ptr<const nqs::notify::OutboundMapping>> mappings{
-      nqs::notify::load_outbound_mapping(
-          nqs::test::source_path("mappings/outbound/application-refused.yaml"), diagnostics)};
-  const nqs::notify::NotificationBuilder builder(std::move(mappings), std::move(signer).value(),
-                                                 {});
-  const nqs::domain::NotificationOut refusal{"ApplicationRefused",
-                                             boost::json::parse(R"({"applicationId":
-        "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "iin": "850101300124", "stage": "automatic",
-        "reasons": ["not_registered_unemployed", "no_quota_left"]})")
-                                                 .as_object()};
-  const auto now = *nqs::parse_instant("2025-09-01T12:00:00+05:00");
-  for (auto _ : state) {
-    auto built = builder.build(refusal, "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98",
-                               "8c0e3d5e-6f7a-4a53-9d40-1d0b6f0c2a11", now);
-    if (!built) state.SkipWithError(built.error().message.c_str());
-    benchmark::DoNotOptimize(built);
-  }
+  run_notification(state,
+                   nqs::notify::load_pkcs12_signer(pki + "/gost-adapter-sign.p12", password));
 }
 
 void BM_Rsa2048SignAlone(benchmark::State& state) {

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "gost/backend.hpp"
+#include "gost/der.hpp"
 
 namespace nqs::gost {
 namespace {
@@ -41,30 +42,7 @@ Bytes reversed(std::span<const std::uint8_t> bytes) {
 // The key parameters: SEQUENCE { curve OID [, digest OID] }.
 ASN1_STRING* parameters(Curve curve) {
   const auto oids = names(curve);
-  STACK_OF(ASN1_TYPE)* sequence = sk_ASN1_TYPE_new_null();
-  for (const char* oid : {oids.curve, oids.digest}) {
-    if (oid == nullptr) continue;
-    ASN1_TYPE* type = ASN1_TYPE_new();
-    ASN1_TYPE_set(type, V_ASN1_OBJECT, OBJ_txt2obj(oid, 1));
-    sk_ASN1_TYPE_push(sequence, type);
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_ASN1_SEQUENCE_ANY(sequence, &der);
-  sk_ASN1_TYPE_pop_free(sequence, ASN1_TYPE_free);
-  ASN1_STRING* out = ASN1_STRING_new();
-  ASN1_STRING_set(out, der, length);
-  OPENSSL_free(der);
-  return out;
-}
-
-// DER of an OCTET STRING holding `bytes`, as both key encodings wrap their key.
-std::pair<unsigned char*, int> octet_string(std::span<const std::uint8_t> bytes) {
-  ASN1_OCTET_STRING* string = ASN1_OCTET_STRING_new();
-  ASN1_OCTET_STRING_set(string, bytes.data(), static_cast<int>(bytes.size()));
-  unsigned char* der = nullptr;
-  const int length = i2d_ASN1_OCTET_STRING(string, &der);
-  ASN1_OCTET_STRING_free(string);
-  return {der, length};
+  return der::oid_sequence({oids.curve, oids.digest == nullptr ? "" : oids.digest});
 }
 
 struct PkeyFree {
@@ -152,9 +130,9 @@ class GostEngine final : public Backend {
   std::unique_ptr<Verifier> verifier(const PublicKey& key) const override {
     if (key.xy.size() != 2 * key.algorithm->size) return nullptr;
     X509_PUBKEY* info = X509_PUBKEY_new();
-    auto [der, length] = octet_string(key.xy);
+    auto [encoded_key, length] = der::octet_string(key.xy);
     X509_PUBKEY_set0_param(info, OBJ_txt2obj(names(key.algorithm->curve).key, 1), V_ASN1_SEQUENCE,
-                           parameters(key.algorithm->curve), der, length);
+                           parameters(key.algorithm->curve), encoded_key, length);
     // The key decodes (and its point is checked to be on the curve) as it is read.
     unsigned char* encoded = nullptr;
     const int encoded_length = i2d_X509_PUBKEY(info, &encoded);
@@ -170,9 +148,9 @@ class GostEngine final : public Backend {
       const Algorithm& algorithm, std::span<const std::uint8_t> private_key) const override {
     if (private_key.size() != algorithm.size) return nullptr;
     PKCS8_PRIV_KEY_INFO* info = PKCS8_PRIV_KEY_INFO_new();
-    auto [der, length] = octet_string(private_key);
+    auto [encoded_key, length] = der::octet_string(private_key);
     PKCS8_pkey_set0(info, OBJ_txt2obj(names(algorithm.curve).key, 1), 0, V_ASN1_SEQUENCE,
-                    parameters(algorithm.curve), der, length);
+                    parameters(algorithm.curve), encoded_key, length);
     EVP_PKEY* decoded = EVP_PKCS82PKEY(info);
     PKCS8_PRIV_KEY_INFO_free(info);
     ERR_clear_error();

@@ -17,6 +17,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "gost/der.hpp"
+
 namespace nqs::gost {
 namespace {
 
@@ -65,19 +67,7 @@ int nid_for(std::string_view oid, std::string_view short_name, std::string_view 
 
 // NCA's key parameters: SEQUENCE { curve OID, hash OID }.
 ASN1_STRING* encode_parameters(const Algorithm& algorithm) {
-  STACK_OF(ASN1_TYPE)* sequence = sk_ASN1_TYPE_new_null();
-  for (auto oid : {algorithm.curve_oid, algorithm.hash_oid}) {
-    ASN1_TYPE* type = ASN1_TYPE_new();
-    ASN1_TYPE_set(type, V_ASN1_OBJECT, OBJ_txt2obj(std::string(oid).c_str(), 1));
-    sk_ASN1_TYPE_push(sequence, type);
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_ASN1_SEQUENCE_ANY(sequence, &der);
-  sk_ASN1_TYPE_pop_free(sequence, ASN1_TYPE_free);
-  ASN1_STRING* out = ASN1_STRING_new();
-  ASN1_STRING_set(out, der, length);
-  OPENSSL_free(der);
-  return out;
+  return der::oid_sequence({algorithm.curve_oid, algorithm.hash_oid});
 }
 
 // The parameters must name the algorithm's curve; the hash, when given, its hash.
@@ -112,15 +102,6 @@ std::optional<Bytes> octets(const unsigned char* p, int length, std::size_t size
   }
   ASN1_OCTET_STRING_free(string);
   return out;
-}
-
-std::pair<unsigned char*, int> encode_octets(std::span<const std::uint8_t> bytes) {
-  ASN1_OCTET_STRING* string = ASN1_OCTET_STRING_new();
-  ASN1_OCTET_STRING_set(string, bytes.data(), static_cast<int>(bytes.size()));
-  unsigned char* der = nullptr;
-  const int length = i2d_ASN1_OCTET_STRING(string, &der);
-  ASN1_OCTET_STRING_free(string);
-  return {der, length};
 }
 
 OpenSslKey* key_data(const EVP_PKEY* key) {
@@ -173,9 +154,9 @@ int pub_decode(EVP_PKEY* key, const X509_PUBKEY* info) {
 int pub_encode(X509_PUBKEY* info, const EVP_PKEY* key) {
   const auto* data = key_data(key);
   const Algorithm& algorithm = *data->public_key.algorithm;
-  auto [der, length] = encode_octets(data->public_key.xy);
+  auto [encoded, length] = der::octet_string(data->public_key.xy);
   return X509_PUBKEY_set0_param(info, OBJ_txt2obj(std::string(algorithm.key_oid).c_str(), 1),
-                                V_ASN1_SEQUENCE, encode_parameters(algorithm), der, length);
+                                V_ASN1_SEQUENCE, encode_parameters(algorithm), encoded, length);
 }
 
 int pub_cmp(const EVP_PKEY* a, const EVP_PKEY* b) {
@@ -225,9 +206,9 @@ int priv_encode(PKCS8_PRIV_KEY_INFO* info, const EVP_PKEY* key) {
   const auto* data = key_data(key);
   if (data->private_key.empty()) return 0;
   const Algorithm& algorithm = *data->public_key.algorithm;
-  auto [der, length] = encode_octets(data->private_key);
+  auto [encoded, length] = der::octet_string(data->private_key);
   return PKCS8_pkey_set0(info, OBJ_txt2obj(std::string(algorithm.key_oid).c_str(), 1), 0,
-                         V_ASN1_SEQUENCE, encode_parameters(algorithm), der, length);
+                         V_ASN1_SEQUENCE, encode_parameters(algorithm), encoded, length);
 }
 
 void key_free(EVP_PKEY* key) {
@@ -367,7 +348,10 @@ int pkey_ctrl(EVP_PKEY_CTX*, int type, int, void*) {
   return type == EVP_PKEY_CTRL_MD || type == EVP_PKEY_CTRL_DIGESTINIT ? 1 : -2;
 }
 
-int engine_pkey_meths(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int nid) {
+// An ENGINE's answer for its key methods: the list of key NIDs, or the method of one.
+template <typename Method>
+int engine_methods(const std::array<Method*, kCount>& methods, Method** method, const int** nids,
+                   int nid) {
   const auto& r = registration();
   if (method == nullptr) {
     *nids = r.key_nids.data();
@@ -375,7 +359,7 @@ int engine_pkey_meths(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int n
   }
   for (std::size_t i = 0; i < kCount; ++i) {
     if (r.key_nids[i] == nid) {
-      *method = r.pmeths[i];
+      *method = methods[i];
       return 1;
     }
   }
@@ -383,20 +367,12 @@ int engine_pkey_meths(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int n
   return 0;
 }
 
+int engine_pkey_meths(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int nid) {
+  return engine_methods(registration().pmeths, method, nids, nid);
+}
+
 int engine_asn1_meths(ENGINE*, EVP_PKEY_ASN1_METHOD** method, const int** nids, int nid) {
-  const auto& r = registration();
-  if (method == nullptr) {
-    *nids = r.key_nids.data();
-    return static_cast<int>(kCount);
-  }
-  for (std::size_t i = 0; i < kCount; ++i) {
-    if (r.key_nids[i] == nid) {
-      *method = r.ameths[i];
-      return 1;
-    }
-  }
-  *method = nullptr;
-  return 0;
+  return engine_methods(registration().ameths, method, nids, nid);
 }
 
 void register_methods() {

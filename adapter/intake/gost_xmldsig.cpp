@@ -265,20 +265,14 @@ xmlSecTransformId gost_transform(std::string_view uri) {
   return nullptr;
 }
 
-xmlSecKeyPtr gost_xmlsec_key(EVP_PKEY* key) {
+xmlSecKeyDataPtr gost_key_data(EVP_PKEY* key) {
   if (gost::key_of(key) == nullptr) return nullptr;
   register_gost_transforms();
   xmlSecKeyDataPtr data = xmlSecKeyDataCreate(&key_klass);
   if (data == nullptr) return nullptr;
   EVP_PKEY_up_ref(key);
   pkey_slot(data) = key;
-  xmlSecKeyPtr out = xmlSecKeyCreate();
-  if (out == nullptr || xmlSecKeySetValue(out, data) < 0) {
-    xmlSecKeyDataDestroy(data);
-    if (out != nullptr) xmlSecKeyDestroy(out);
-    return nullptr;
-  }
-  return out;
+  return data;
 }
 
 }  // namespace nqs::intake

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <openssl/evp.h>
-#include <xmlsec/keys.h>
+#include <xmlsec/keysdata.h>
 #include <xmlsec/transforms.h>
 
 #include <string_view>
@@ -18,7 +18,8 @@ void register_gost_transforms();
 // The transform of a GOST SignatureMethod or DigestMethod URI; nullptr for any other URI.
 xmlSecTransformId gost_transform(std::string_view uri);
 
-// An xmlsec key for an NCA GOST EVP_PKEY (public, or private to sign); nullptr for another key.
-xmlSecKeyPtr gost_xmlsec_key(EVP_PKEY* key);
+// xmlsec key data holding an NCA GOST EVP_PKEY (public, or private to sign), for an xmlSecKey;
+// nullptr for another key.
+xmlSecKeyDataPtr gost_key_data(EVP_PKEY* key);
 
 }  // namespace nqs::intake

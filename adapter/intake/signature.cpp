@@ -155,13 +155,15 @@ class RegisteredId {
 };
 
 xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
-  if (gost::key_of(key) != nullptr) return gost_xmlsec_key(key);
-  EVP_PKEY_up_ref(key);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
-  if (data == nullptr) {
-    EVP_PKEY_free(key);
-    return nullptr;
+  xmlSecKeyDataPtr data = nullptr;
+  if (gost::key_of(key) != nullptr) {
+    data = gost_key_data(key);
+  } else {
+    EVP_PKEY_up_ref(key);
+    data = xmlSecOpenSSLEvpKeyAdopt(key);
+    if (data == nullptr) EVP_PKEY_free(key);
   }
+  if (data == nullptr) return nullptr;
   xmlSecKeyPtr adopted = xmlSecKeyCreate();
   if (adopted == nullptr || xmlSecKeySetValue(adopted, data) < 0) {
     xmlSecKeyDataDestroy(data);

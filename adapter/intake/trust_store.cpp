@@ -98,6 +98,12 @@ Rejection classify(int error, X509* certificate, int depth) {
 // A chain that ends at an issuing CA configured without its root: OpenSSL asks for that CA's own
 // revocation status, which only the root's CRL could give. A trust anchor's status is not part of
 // path validation (RFC 5280, 6.1), so that one question, and only at the top, is let pass.
+// The X509_STORE_CTX slot that carries the trust store to the callback below.
+int trust_store_slot() {
+  static const int slot = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return slot;
+}
+
 int accept_partial_anchor_status(int ok, X509_STORE_CTX* context) {
   if (ok == 1) return ok;
   const int error = X509_STORE_CTX_get_error(context);
@@ -106,7 +112,8 @@ int accept_partial_anchor_status(int ok, X509_STORE_CTX* context) {
   }
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
   const int depth = X509_STORE_CTX_get_error_depth(context);
-  const auto* trust = static_cast<const TrustStore*>(X509_STORE_CTX_get_ex_data(context, 0));
+  const auto* trust =
+      static_cast<const TrustStore*>(X509_STORE_CTX_get_ex_data(context, trust_store_slot()));
   if (chain == nullptr || trust == nullptr || depth != sk_X509_num(chain) - 1 ||
       !trust->is_partial_anchor(sk_X509_value(chain, depth))) {
     return ok;
@@ -363,7 +370,7 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()),
                              static_cast<time_t>(seconds.count()));
   if (!partial_anchors_.empty()) {
-    X509_STORE_CTX_set_ex_data(context.get(), 0, const_cast<TrustStore*>(this));
+    X509_STORE_CTX_set_ex_data(context.get(), trust_store_slot(), const_cast<TrustStore*>(this));
     X509_STORE_CTX_set_verify_cb(context.get(), accept_partial_anchor_status);
   }
   if (X509_verify_cert(context.get()) != 1) {

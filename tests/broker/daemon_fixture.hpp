@@ -74,6 +74,12 @@ class DaemonWithBroker : public ::testing::Test {
                               source_path(std::string("mappings/") + name + ".yaml").string());
     }
     const std::string pki = NQS_TEST_PKI_DIR;
+    // NCA's two hierarchies, as in production: RSA and GOST.
+    const auto trust = fmt::format(
+        "trust:\n  anchors: [{0}/ca-chain.pem, {0}/gost-ca-chain.pem]\n"
+        "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem, {0}/gost-root.crl.pem, "
+        "{0}/gost-issuing.crl.pem]\n",
+        pki);
     config_ = dir_.write(
         "adapter.yaml",
         fmt::format(
@@ -83,11 +89,8 @@ calendar:
 {}intake:
   envelope_schema: {}
   mappings:
-{}trust:
-  anchors: [{}/ca-chain.pem]
-  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
-domain: {{mci: {{2025: 3932}}}}
-signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
+{}{}domain: {{mci: {{2025: 3932}}}}
+signing: {}
 outbound: {{mappings: [{}]}}
 amqp:
   url: {}
@@ -104,7 +107,11 @@ processing:
   outbox_scan_interval: 200ms
   grace_period: 20s
 {})",
-            calendar, source_path("xsd/envelope.xsd").string(), mappings, pki, pki, pki, pki, pki,
+            calendar, source_path("xsd/envelope.xsd").string(), mappings, trust,
+            signing_.empty() ? fmt::format("{{key: {0}/adapter-sign.key, certificate: "
+                                           "{0}/adapter-chain.pem}}",
+                                           pki)
+                             : signing_,
             outbound_mappings(), vhost_.url(),
             store_url_.empty() ? "sqlite:" + (dir_.path() / "store.sqlite").string() : store_url_,
             extra_config_));
@@ -163,6 +170,7 @@ processing:
   std::filesystem::path config_;
   std::unique_ptr<DaemonProcess> daemon_;
   std::string extra_config_;  // appended to adapter.yaml by write_config
+  std::string signing_;       // the signing section (YAML flow); empty: the RSA test key
   std::string store_url_;     // store.url; empty: a SQLite file in the test's folder
   std::vector<Received> commands_;
   std::vector<Received> dead_letters_;

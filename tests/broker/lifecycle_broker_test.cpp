@@ -12,6 +12,7 @@
 #include "calendar/working_calendar.hpp"
 #include "configuration/config.hpp"
 #include "daemon_fixture.hpp"
+#include "gost/algorithms.hpp"
 
 namespace nqs::test {
 namespace {
@@ -93,10 +94,48 @@ class LifecycleWithBroker : public DaemonWithBroker {
   }
   Received await_notification(const std::string& document, const std::string& application) {
     auto notification = await_output(kOutbound, document, application);
-    EXPECT_EQ(xmlsec1_verify(notification.body, document), 0)
-        << document << " does not verify with xmlsec1:\n"
-        << read_file(dir_.path() / "xmlsec1.out");
+    if (gost_) {
+      // xmlsec1 has no GOST: the adapter's own verification path, as a receiver's would be.
+      EXPECT_EQ(verify_as_a_receiver(notification.body), std::nullopt) << document;
+      EXPECT_THAT(notification.body, HasSubstr(std::string(gost::kGost2015_512Uri)));
+    } else {
+      EXPECT_EQ(xmlsec1_verify(notification.body, document), 0)
+          << document << " does not verify with xmlsec1:\n"
+          << read_file(dir_.path() / "xmlsec1.out");
+    }
     return notification;
+  }
+
+  // A signed notification checked as a receiver on the bus would: the profile, the certificate
+  // chain to the GOST test anchors with their CRLs, the signature value and digest.
+  static std::optional<std::string> verify_as_a_receiver(const std::string& bytes) {
+    intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                     XML_PARSE_NONET));
+    if (!doc) return "not XML";
+    xmlNode* document = Envelope::find_in(xmlDocGetRootElement(doc.get()), "data");
+    if (document == nullptr) return "no data";
+    document = intake::element_children(document).front();
+    intake::AlgorithmPolicy policy;
+    policy.allowed = {std::string(gost::kGost2015_512Uri), std::string(gost::kStreebog512Uri)};
+    auto parts = intake::check_signature_profile(document, policy);
+    if (auto* rejection = std::get_if<intake::Rejection>(&parts)) return rejection->detail;
+    const auto& signature = std::get<intake::SignatureParts>(parts);
+    std::vector<std::string> problems;
+    const std::string pki = NQS_TEST_PKI_DIR;
+    auto trust = intake::TrustStore::load(
+        {{pki + "/gost-ca-chain.pem"}, {pki + "/gost-root.crl.pem", pki + "/gost-issuing.crl.pem"}},
+        problems);
+    if (!trust) return join(problems);
+    auto verified = trust->verify(
+        signature.leaf_der, signature.intermediates_der,
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+    if (auto* rejection = std::get_if<intake::Rejection>(&verified)) return rejection->detail;
+    auto invalid = intake::verify_signature(
+        signature,
+        std::get<std::shared_ptr<const intake::VerifiedCertificate>>(verified)->public_key(),
+        policy);
+    if (invalid) return invalid->detail;
+    return std::nullopt;
   }
 
   static boost::json::object payload_of(const Received& command) {
@@ -188,9 +227,55 @@ class LifecycleWithBroker : public DaemonWithBroker {
               "accepted");
   }
 
+  // Art. 10: the AIS issues the fixture application's voucher today; the holder is told.
+  Received voucher_issued_today() {
+    publish_event("VoucherIssued",
+                  fmt::format(R"({{"voucherId": "{}", "applicationId": "{}", "issuedOn": "{}"}})",
+                              kVoucher, kApplication, today()));
+    return await_notification("VoucherDelivered", kApplication);
+  }
+
   int events_ = 0;
+  bool gost_ = false;  // GOST documents and a GOST-signing adapter
   std::map<std::string, std::vector<Received>> seen_;
 };
+
+// A deployment as NCA RK's keys are today: applicants and centers sign with GOST (a center's head
+// with a GOST 34.310-2004 key too), the adapter signs with its GOST key from its PKCS#12.
+class GostLifecycleWithBroker : public LifecycleWithBroker {
+ protected:
+  void SetUp() override {
+    flavor() = Flavor::gost;
+    gost_ = true;
+    const std::string pki = NQS_TEST_PKI_DIR;
+    signing_ = fmt::format(
+        "{{pkcs12: {0}/gost-adapter-sign.p12, password_file: "
+        "{0}/gost-adapter-sign.password}}",
+        pki);
+    LifecycleWithBroker::SetUp();
+  }
+  void TearDown() override { flavor() = Flavor::rsa; }
+};
+
+TEST_F(GostLifecycleWithBroker, GostDocumentsFromApplicationToActAndGostSignedNotifications) {
+  registered_with_quota();
+  confirmed(kApplication, 1);
+  voucher_issued_today();
+  // The center's outcome and act signed with its head's GOST 34.310-2004 key, as NCALayer signs.
+  intake::SigningOptions kalkan;
+  kalkan.c14n = intake::kInclusiveC14n;
+  kalkan.reference_c14n = intake::kInclusiveC14nWithComments;
+  publish_document(
+      Envelope("recognition-outcome").sign_exactly("gost-center-head-2004", kalkan).bytes(),
+      message_id_of(4));
+  await_command("RecordRecognitionOutcome", kApplication);
+  publish_document(Envelope("service-act").sign_exactly("gost-center-head-2004", kalkan).bytes(),
+                   message_id_of(5));
+  const auto act = payload_of(await_command("RegisterServiceAct", kApplication));
+  EXPECT_EQ(act.at("centerAmount").as_string(), "12500.75");
+  EXPECT_TRUE(client_->drain(kDeadLetters).empty());
+  EXPECT_EQ(daemon_->stop(), 0);
+}
 
 TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveExtension) {
   registered_with_quota();
@@ -199,10 +284,7 @@ TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveEx
   EXPECT_EQ(reserved("750000000"), 1);
 
   // Art. 10: the voucher, valid 60 calendar days after the day of issue.
-  publish_event("VoucherIssued",
-                fmt::format(R"({{"voucherId": "{}", "applicationId": "{}", "issuedOn": "{}"}})",
-                            kVoucher, kApplication, today()));
-  const auto delivered = await_notification("VoucherDelivered", kApplication);
+  const auto delivered = voucher_issued_today();
   EXPECT_THAT(delivered.body, HasSubstr(kVoucher));
   EXPECT_EQ(count("SELECT count(*) FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
                   kApplication),
@@ -468,10 +550,7 @@ TEST_F(DeadlinesWithBroker, AnUnansweredApplicationIsWarnedThenBreachedAndTheLat
 TEST_F(DeadlinesWithBroker, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
   registered_with_quota();
   confirmed(kApplication, 1);
-  publish_event("VoucherIssued",
-                fmt::format(R"({{"voucherId": "{}", "applicationId": "{}", "issuedOn": "{}"}})",
-                            kVoucher, kApplication, today()));
-  await_notification("VoucherDelivered", kApplication);
+  voucher_issued_today();
   EXPECT_EQ(reserved("750000000"), 1);
 
   // Art. 11: 60 days after the day of issue, then the end of that day.

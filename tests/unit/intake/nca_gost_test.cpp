@@ -228,7 +228,8 @@ TEST_P(NcaOneByteChanges, AreRefusedWithTheirReason) {
   if (trust) {
     refused = judge(bytes, change.signature, *trust, in_2022());
   } else {
-    // The 2004 file: its signature with the (unchanged) certificate key.
+    // The 2004 file (no CRL of its CA among the fixtures): the link to NCA's 2004 CA, then the
+    // signature with the certificate's key.
     ensure_xml_security_initialised();
     XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
                              XML_PARSE_NONET));
@@ -236,9 +237,15 @@ TEST_P(NcaOneByteChanges, AreRefusedWithTheirReason) {
     auto leaf = parse_certificate_der(der_of(text_of(child_element(
         child_element(child_element(signature, kXmlDsigNs, "KeyInfo"), kXmlDsigNs, "X509Data"),
         kXmlDsigNs, "X509Certificate"))));
-    refused =
-        leaf ? verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()), policy())
-             : Rejection{Reason::certificate_untrusted, "not a DER certificate"};
+    auto ca = test::nca_certificate("nca_gost_test.crt");
+    if (!leaf) {
+      refused = Rejection{Reason::certificate_untrusted, "not a DER certificate"};
+    } else if (X509_verify(leaf.get(), X509_get0_pubkey(ca.get())) != 1) {
+      ERR_clear_error();
+      refused = Rejection{Reason::certificate_untrusted, "does not chain to a trusted anchor"};
+    } else {
+      refused = verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()), policy());
+    }
   }
   ASSERT_TRUE(refused.has_value()) << "a changed byte was accepted";
   EXPECT_EQ(code(refused->reason), code(change.reason)) << refused->detail;
@@ -261,6 +268,11 @@ INSTANTIATE_TEST_SUITE_P(
                Reason::signature_invalid, "changed after signing"},
         Change{"gost34310_digest", kLegalEntity2004, 0, "<ds:DigestValue>([^<]+)</ds:DigestValue>",
                Reason::signature_invalid, "changed after signing"},
+        // A byte of the certificate's public key (a byte of a Cyrillic name would make it no DER).
+        Change{"gost34310_certificate", kLegalEntity2004, 0,
+               "<ds:X509Certificate>\\s*(?:[A-Za-z0-9+/]{76}\\s*){7}[A-Za-z0-9+/]{40}([A-Za-z0-9+/"
+               "]{8})",
+               Reason::certificate_untrusted, "does not chain to a trusted anchor"},
         Change{"gost34310_signature", kLegalEntity2004, 0,
                "<ds:SignatureValue>\\s*([A-Za-z0-9+/]{40})", Reason::signature_invalid,
                "signature value does not verify"}),
