@@ -108,6 +108,15 @@ void read_trust(Reader trust, TrustConfig& out) {
   out.certificate_cache_size = static_cast<std::size_t>(
       trust.integer("certificate_cache_size", 0, 10'000'000,
                     static_cast<std::int64_t>(out.certificate_cache_size)));
+  out.min_rsa_bits = static_cast<int>(trust.integer("min_rsa_bits", 1024, 16384, out.min_rsa_bits));
+  if (trust.field("ec_curves")) {
+    out.ec_curves.clear();
+    for (const auto& entry : trust.list("ec_curves")) {
+      std::initializer_list<std::string_view> curves{intake::kEcCurves[0], intake::kEcCurves[1],
+                                                     intake::kEcCurves[2]};
+      if (auto curve = entry.as_choice(curves)) out.ec_curves.push_back(*curve);
+    }
+  }
   trust.finish();
 }
 
@@ -485,10 +494,11 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     mappings.push_back(std::move(mapping));
   }
   std::vector<std::string> trust_problems;
-  auto trust =
-      intake::TrustStore::load(intake::TrustSettings{config->trust.anchors, config->trust.crls,
-                                                     config->trust.certificate_cache_size},
-                               trust_problems);
+  auto trust = intake::TrustStore::load(
+      intake::TrustSettings{config->trust.anchors, config->trust.crls,
+                            config->trust.certificate_cache_size, config->trust.min_rsa_bits,
+                            config->trust.ec_curves},
+      trust_problems);
   for (auto& trust_problem : trust_problems)
     diagnostics.add(std::move(trust_problem));
 

@@ -47,6 +47,8 @@ struct TrustConfig {
   std::vector<std::filesystem::path> crls;
   std::vector<std::string> allowed_algorithms;
   std::size_t certificate_cache_size = 10000;
+  int min_rsa_bits = 2048;
+  std::vector<std::string> ec_curves = {"P-256"};
 };
 
 // The monthly calculation index of each financial year, in tenge (domain.md "Money": set by the

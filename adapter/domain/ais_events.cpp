@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "common/strict_json.hpp"
 #include "configuration/yaml_reader.hpp"
 #include "intake/identifiers.hpp"
 #include "mapping/mapping.hpp"
@@ -244,11 +245,11 @@ std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body, std::si
         Reason::json_invalid,
         fmt::format("the event is {} bytes; at most {} are accepted", body.size(), max_bytes)};
   }
-  boost::system::error_code ec;
-  boost::json::parse_options options;
-  options.max_depth = 16;
-  const auto value = boost::json::parse(body, ec, {}, options);
-  if (ec) return Rejection{Reason::json_invalid, fmt::format("not JSON: {}", ec.message())};
+  auto parsed = parse_strict_json(body, 16);
+  if (auto* problem = std::get_if<std::string>(&parsed)) {
+    return Rejection{Reason::json_invalid, std::move(*problem)};
+  }
+  const auto& value = std::get<boost::json::value>(parsed);
   try {
     Fields event(value, "");
     AisEvent out;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -194,6 +195,8 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
   std::shared_ptr<TrustStore> trust(new TrustStore());
   trust->store_ = X509_STORE_new();
   trust->cache_size_ = settings.cache_size;
+  trust->min_rsa_bits_ = settings.min_rsa_bits;
+  trust->ec_curves_ = settings.ec_curves;
   // Every certificate of the chain must be checked against its CA's CRL.
   X509_STORE_set_flags(trust->store_, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   const auto problems_before = problems.size();
@@ -290,6 +293,33 @@ void TrustStore::place_anchors(const std::vector<X509*>& anchors) {
   ERR_clear_error();
 }
 
+std::optional<std::string> TrustStore::weak_key(X509* certificate) const {
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  if (key == nullptr) return "has a key that cannot be read";
+  if (gost::key_of(key) != nullptr) return std::nullopt;
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      if (EVP_PKEY_get_bits(key) >= min_rsa_bits_) return std::nullopt;
+      return fmt::format("has an RSA key of {} bits; trust.min_rsa_bits is {}",
+                         EVP_PKEY_get_bits(key), min_rsa_bits_);
+    case EVP_PKEY_EC: {
+      char group[64] = "";
+      std::size_t length = 0;
+      EVP_PKEY_get_group_name(key, group, sizeof group, &length);
+      const int nid = OBJ_txt2nid(group);
+      const char* nist = nid == NID_undef ? nullptr : EC_curve_nid2nist(nid);
+      const std::string curve = nist != nullptr ? nist : group;
+      if (std::find(ec_curves_.begin(), ec_curves_.end(), curve) != ec_curves_.end()) {
+        return std::nullopt;
+      }
+      return fmt::format("has an EC key on the curve {}, not in trust.ec_curves", curve);
+    }
+    default:
+      return fmt::format("has a key of a kind not accepted ({})",
+                         OBJ_nid2sn(EVP_PKEY_get_base_id(key)));
+  }
+}
+
 bool TrustStore::is_partial_anchor(const X509* certificate) const {
   return std::any_of(partial_anchors_.begin(), partial_anchors_.end(),
                      [&](const auto& anchor) { return X509_cmp(anchor.get(), certificate) == 0; });
@@ -379,6 +409,18 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
                               X509_STORE_CTX_get_error_depth(context.get()));
     ERR_clear_error();
     return rejection;
+  }
+  // A chain of strong keys only: a weak CA key would let anyone forge its certificates.
+  STACK_OF(X509)* verified_chain = X509_STORE_CTX_get0_chain(context.get());
+  for (int i = 0; i < sk_X509_num(verified_chain); ++i) {
+    X509* certificate = sk_X509_value(verified_chain, i);
+    if (auto weak = weak_key(certificate)) {
+      return Rejection{Reason::certificate_untrusted,
+                       fmt::format("{} '{}' {}",
+                                   i == 0 ? "the signer certificate"
+                                          : fmt::format("the CA certificate at depth {}", i),
+                                   name_text(X509_get_subject_name(certificate)), *weak)};
+    }
   }
   // The window in which this verification stays true: the overlap of the chain's validity and
   // the CRLs' (after the earliest nextUpdate, revocation can no longer be checked).

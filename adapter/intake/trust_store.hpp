@@ -51,10 +51,17 @@ class VerifiedCertificate {
   Instant not_after_;
 };
 
+// The EC curves an ECDSA key may be on (trust.ec_curves): their NIST names.
+inline constexpr std::string_view kEcCurves[] = {"P-256", "P-384", "P-521"};
+
 struct TrustSettings {
   std::vector<std::filesystem::path> anchors;  // PEM files: roots and intermediates
   std::vector<std::filesystem::path> crls;     // PEM or DER files
   std::size_t cache_size = 10000;
+  // Weak keys are refused in every certificate of a chain: RSA below this many bits, EC on other
+  // curves than these. NCA RK issues RSA-2048 and GOST.
+  int min_rsa_bits = 2048;
+  std::vector<std::string> ec_curves = {"P-256"};
 };
 
 using CertificateCheck = std::variant<std::shared_ptr<const VerifiedCertificate>, Rejection>;
@@ -95,7 +102,12 @@ class TrustStore {
 
   void place_anchors(const std::vector<X509*>& anchors);
 
+  // Why a certificate's key is too weak to be trusted (trust.min_rsa_bits, trust.ec_curves).
+  [[nodiscard]] std::optional<std::string> weak_key(X509* certificate) const;
+
   X509_STORE* store_ = nullptr;
+  int min_rsa_bits_ = 2048;
+  std::vector<std::string> ec_curves_;
   std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::size_t anchor_count_ = 0;

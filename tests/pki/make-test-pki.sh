@@ -6,6 +6,8 @@
 #   individual-sign     applicant IIN 850101300124, digitalSignature+nonRepudiation, EKU individual
 #   individual-auth     same person, an authentication key: digitalSignature+keyEncipherment
 #   individual-ecdsa    same person, P-256 signing key
+#   individual-rsa1024  same person, a 1024-bit RSA key (refused: trust.min_rsa_bits)
+#   individual-ecdsa-k1 same person, an EC key on secp256k1 (refused: trust.ec_curves)
 #   individual-expired  valid 2020-01-01 .. 2021-01-01
 #   individual-revoked  revoked in the issuing CA's CRL
 #   individual-foreign  issued by the foreign CA of the same name
@@ -20,7 +22,7 @@
 set -euo pipefail
 out=$1
 # Bump when the set of certificates changes: an older PKI is then made anew.
-version=3
+version=4
 if [[ "$(cat "$out/pki-version" 2>/dev/null)" == "$version" && "${2:-}" != "--force" ]]; then exit 0; fi
 rm -rf "$out"
 mkdir -p "$out"
@@ -141,6 +143,10 @@ issue issuing individual-sign "$person" sign_individual
 issue issuing individual-auth "$person" auth_individual
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/individual-ecdsa.key" 2>/dev/null
 issue issuing individual-ecdsa "$person" sign_individual
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$work/individual-rsa1024.key" 2>/dev/null
+issue issuing individual-rsa1024 "$person" sign_individual
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out "$work/individual-ecdsa-k1.key" 2>/dev/null
+issue issuing individual-ecdsa-k1 "$person" sign_individual
 issue issuing individual-expired "$person" sign_individual 20200101000000Z 20210101000000Z
 issue issuing individual-revoked "$person" sign_individual
 issue foreign-issuing individual-foreign "$person" sign_individual
@@ -167,7 +173,8 @@ cp "$work/root/ca.pem" root-ca.pem
 cp "$work/issuing/ca.pem" issuing-ca.pem
 cp "$work/foreign-issuing/ca.pem" foreign-issuing-ca.pem
 cp "$work/foreign-root/ca.pem" foreign-root-ca.pem
-for name in individual-sign individual-auth individual-ecdsa individual-expired individual-revoked \
+for name in individual-sign individual-auth individual-ecdsa individual-rsa1024 individual-ecdsa-k1 \
+            individual-expired individual-revoked \
             individual-foreign center-head center-employee platform-transport adapter-sign; do
   cp "$work/$name.pem" "$name.pem"
   openssl pkcs8 -topk8 -nocrypt -in "$work/$name.key" -out "$name.key"

@@ -75,6 +75,20 @@ TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
   using intake::Reason;
   rejected("{not json", Reason::json_invalid, "not JSON");
   rejected("[1, 2]", Reason::json_invalid, "the event must be an object");
+  // A key given twice is refused, never decided by the last one, and named with where it is.
+  rejected(
+      event(
+          "ApplicationForwarded",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "applicationId": "1b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"})"),
+      Reason::json_invalid, "the key 'applicationId' is given twice in payload");
+  rejected(
+      R"({"eventId": "e0000000-0000-4000-8000-000000000001", "eventId": "e0000000-0000-4000-8000-000000000002"})",
+      Reason::json_invalid, "the key 'eventId' is given twice in the top-level object");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": 1}, {"region": "750000000", "region": "710000000", "vouchersPerYear": 1}]})"),
+      Reason::json_invalid, "the key 'region' is given twice in payload.regions[1]");
   rejected(R"({"type": "ApplicationForwarded"})", Reason::json_invalid, "eventId is missing");
   rejected(event("ApplicationForwarded",
                  R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"})", R"(, "extra": 1)"),

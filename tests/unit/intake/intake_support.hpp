@@ -196,6 +196,8 @@ struct IntakeOptions {
   bool strict_identifiers = true;
   bool require_transport_signature = false;
   std::size_t certificate_cache_size = 10000;
+  int min_rsa_bits = 2048;
+  std::vector<std::string> ec_curves = {"P-256"};
   std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
@@ -219,6 +221,8 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   for (const auto& name : options.crls)
     trust_settings.crls.push_back(TestPki::get().file(name));
   trust_settings.cache_size = options.certificate_cache_size;
+  trust_settings.min_rsa_bits = options.min_rsa_bits;
+  trust_settings.ec_curves = options.ec_curves;
   std::vector<std::string> problems;
   auto trust = intake::TrustStore::load(trust_settings, problems);
   if (!trust) throw std::runtime_error(join(problems));

@@ -291,6 +291,11 @@ TEST_P(IntakeSchema, EachDocumentIsValidatedStrictly) {
   invalid("BankAccount", "KZ86125KZT500410010", "BankAccount");
   invalid("PersonalData", "false", "PersonalData");
   invalid("ApplicationId", "not-a-uuid", "ApplicationId");
+  // Digits are ASCII digits: fullwidth and Arabic-Indic ones match \d, never [0-9].
+  invalid("IIN", "８５０１０１３００１２４", "IIN");
+  invalid("Region", "٧٥٠٠٠٠٠٠٠", "Region");
+  invalid("Phone", "+7７０１２３４５６７８", "Phone");
+  invalid("SubmittedAt", "２０２５-09-01T10:15:00+05:00", "SubmittedAt");
 
   Envelope act("service-act");
   act.set_text("Total", "12500.755");
@@ -344,6 +349,25 @@ TEST_P(IntakeSignature, SignatureValueThatDoesNotVerify) {
   forged[10] = forged[10] == 'A' ? 'B' : 'A';
   expect_rejected(run(replace(bytes, value[1].str(), forged)), Reason::signature_invalid,
                   "signature value does not verify");
+}
+
+TEST(IntakeRsa, WeakKeysAreRefused) {
+  expect_rejected(run(Envelope("voucher-application").sign("individual-rsa1024").bytes()),
+                  Reason::certificate_untrusted,
+                  "has an RSA key of 1024 bits; trust.min_rsa_bits is 2048");
+  SigningOptions ecdsa;
+  ecdsa.signature_method = kEcdsaSha256;
+  const auto k1 = Envelope("voucher-application").sign("individual-ecdsa-k1", ecdsa).bytes();
+  expect_rejected(run(k1), Reason::certificate_untrusted,
+                  "has an EC key on the curve secp256k1, not in trust.ec_curves");
+  // Configuration decides.
+  test::IntakeOptions options;
+  options.min_rsa_bits = 1024;
+  options.ec_curves = {"P-256", "secp256k1"};
+  auto lenient = make_intake(options);
+  expect_accepted(lenient->process(
+      Envelope("voucher-application").sign("individual-rsa1024").bytes(), test_now()));
+  expect_accepted(lenient->process(k1, test_now()));
 }
 
 TEST(IntakeRsa, AlgorithmsOutsideTheAllowList) {
