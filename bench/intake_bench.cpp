@@ -111,6 +111,94 @@ void BM_IntakeGostNewSigner(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The worst a message can cost under intake.limits (the defaults), and what refusing one over them
+// costs: range(0) picks the document.
+//   0  a signed application with 32 namespace declarations in scope of every element (accepted:
+//      inclusive c14n works through all of them)
+//   1  1,024 attributes (the most in all) on elements of 64, then elements up to 10,000 and text
+//      up to a megabyte (parsed, refused by the envelope schema)
+//   2  10,000 elements nested 64 deep (parsed, refused by the envelope schema)
+//   3  ~79,000 attributes on one element, 954 KB (refused by the scan, never parsed)
+//   4  the signed application with 6,000 namespace declarations added (refused by the scan)
+std::string limits_document(int kind) {
+  auto declarations = [](int from, int count) {
+    std::string out;
+    for (int i = from; i < from + count; ++i)
+      out += " xmlns:n" + std::to_string(i) + "=\"urn:n" + std::to_string(i) + "\"";
+    return out;
+  };
+  switch (kind) {
+    case 0: {
+      nqs::intake::SigningOptions inclusive;
+      inclusive.c14n = nqs::intake::kInclusiveC14n;
+      Envelope envelope("voucher-application");
+      // 14 more on the envelope and 14 on the document: with soap, ns2, v and ds, 32 in scope.
+      for (int i = 0; i < 14; ++i) {
+        const auto name = "n" + std::to_string(i);
+        const auto uri = "urn:n" + std::to_string(i);
+        xmlNewNs(xmlDocGetRootElement(envelope.doc()), nqs::intake::as_xml(uri.c_str()),
+                 nqs::intake::as_xml(name.c_str()));
+        const auto inner = "m" + std::to_string(i);
+        const auto inner_uri = "urn:m" + std::to_string(i);
+        xmlNewNs(envelope.document(), nqs::intake::as_xml(inner_uri.c_str()),
+                 nqs::intake::as_xml(inner.c_str()));
+      }
+      return envelope.sign("individual-sign", inclusive).bytes();
+    }
+    case 1: {
+      std::string element = "<e";
+      for (int i = 0; i < 64; ++i)
+        element += " a" + std::to_string(i) + "=\"v\"";
+      element += "/>";
+      std::string out = "<r>";
+      for (int i = 0; i < 16; ++i)
+        out += element;
+      for (int i = 16; i < 9990; ++i)
+        out += "<e>" + std::string(90, 'x') + "</e>";
+      return out + "</r>";
+    }
+    case 2: {
+      std::string out;
+      for (int i = 0; i < 63; ++i)
+        out += "<d>";
+      for (int i = 0; i < 9930; ++i)
+        out += "<e/>";
+      for (int i = 0; i < 63; ++i)
+        out += "</d>";
+      return out;
+    }
+    case 3: {
+      std::string out = "<a";
+      for (int i = 0; i < 79000; ++i)
+        out += " a" + std::to_string(i) + "=\"\"";
+      return out + "/>";
+    }
+    default:
+      return nqs::test::replaced(signed_application(), "<soap:Envelope",
+                                 "<soap:Envelope" + declarations(0, 6000));
+  }
+}
+
+void BM_IntakeUnderLimits(benchmark::State& state) {
+  const auto bytes = limits_document(static_cast<int>(state.range(0)));
+  auto intake = nqs::test::make_intake();
+  const auto now = nqs::test::test_now();
+  const auto first = intake->process(bytes, now);
+  const bool accepted = std::holds_alternative<nqs::intake::Accepted>(first);
+  if (const auto* rejected = std::get_if<nqs::intake::Rejected>(&first)) {
+    state.counters["refused_" + std::string(nqs::intake::code(rejected->rejection.reason))] = 1;
+  }
+  for (auto _ : state) {
+    auto outcome = intake->process(bytes, now);
+    benchmark::DoNotOptimize(outcome);
+  }
+  constexpr const char* kNames[] = {
+      "32 namespaces in scope, signed", "1,024 attributes, 10,000 elements, 1 MB",
+      "10,000 elements 64 deep", "79,000 attributes", "6,000 declarations"};
+  state.SetLabel(std::string(kNames[state.range(0)]) + (accepted ? ", accepted" : ", refused"));
+  state.counters["kbytes"] = static_cast<double>(bytes.size()) / 1024.0;
+}
+
 // The floor under any verification: one RSA-2048 PKCS#1 v1.5 SHA-256 verify, in process.
 void BM_Rsa2048VerifyAlone(benchmark::State& state) {
   auto& pki = nqs::test::TestPki::get();
@@ -200,6 +288,7 @@ BENCHMARK(BM_NotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048SignAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeSignedApplicationNoCertificateCache)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeGostApplication)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IntakeUnderLimits)->DenseRange(0, 4)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeGostNewSigner)->Iterations(kNewGostSigners)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GostNotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048VerifyAlone)->Unit(benchmark::kMicrosecond);

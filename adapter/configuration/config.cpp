@@ -45,6 +45,19 @@ void read_intake(Reader intake, IntakeConfig& out) {
       static_cast<std::size_t>(intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
                                               static_cast<std::int64_t>(out.max_message_bytes)));
   out.strict_identifiers = intake.flag("strict_identifiers", out.strict_identifiers);
+  // The structure a message may have, checked before the parser works on it (xml.too_complex).
+  auto limits = intake.section("limits");
+  auto limit = [&](const char* key, std::size_t& value, std::int64_t max) {
+    value = static_cast<std::size_t>(limits.integer(key, 1, max, static_cast<std::int64_t>(value)));
+  };
+  limit("max_depth", out.limits.max_depth, 256);
+  limit("max_elements", out.limits.max_elements, 1'000'000);
+  limit("max_attributes", out.limits.max_attributes, 1024);
+  limit("max_attributes_total", out.limits.max_attributes_total, 1'000'000);
+  limit("max_namespace_declarations", out.limits.max_namespace_declarations, 256);
+  limit("max_namespaces_in_scope", out.limits.max_namespaces_in_scope, 1024);
+  limit("max_text_bytes", out.limits.max_text_bytes, 64 * 1024 * 1024);
+  limits.finish();
   out.require_transport_signature =
       intake.flag("require_transport_signature", out.require_transport_signature);
   for (auto& sender : intake.list("transport_senders")) {
@@ -534,7 +547,8 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
         intake::IntakeSettings settings{config->intake.max_message_bytes,
                                         config->intake.strict_identifiers,
                                         config->intake.require_transport_signature,
-                                        {}};
+                                        {},
+                                        config->intake.limits};
         for (const auto& [sender_id, bin] : config->intake.transport_senders) {
           settings.transport_senders.push_back({sender_id, bin});
         }

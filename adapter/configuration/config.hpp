@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 #include "configuration/yaml_reader.hpp"
 #include "domain/deadlines.hpp"
+#include "intake/xml_limits.hpp"
 
 namespace nqs::intake {
 class Intake;
@@ -38,6 +39,7 @@ struct IntakeConfig {
   bool strict_identifiers = true;
   bool require_transport_signature = false;
   std::vector<std::pair<std::string, std::string>> transport_senders;  // sender id, BIN
+  intake::XmlLimits limits;                                            // intake.limits
   std::filesystem::path envelope_schema;
   std::vector<std::filesystem::path> mappings;
 };

@@ -101,7 +101,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
     return rejected;
   };
 
-  auto parsed = parse_hostile_xml(bytes, settings_.max_message_bytes);
+  auto parsed = parse_hostile_xml(bytes, settings_.max_message_bytes, settings_.limits);
   if (auto* rejection = std::get_if<Rejection>(&parsed)) return reject(std::move(*rejection));
   XmlDoc doc = std::move(std::get<XmlDoc>(parsed));
   if (auto rejection = check_wrapping(doc.get())) return reject(std::move(*rejection));

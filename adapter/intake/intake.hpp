@@ -29,6 +29,7 @@ struct IntakeSettings {
   bool strict_identifiers = true;
   bool require_transport_signature = false;
   std::vector<TransportSender> transport_senders;
+  XmlLimits limits;
 };
 
 // requestInfo of the SHEP envelope.

@@ -6,10 +6,11 @@
 namespace nqs::intake {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 20> kCodes{{
+constexpr std::array<std::pair<Reason, std::string_view>, 21> kCodes{{
     {Reason::xml_malformed, "xml.malformed"},
     {Reason::xml_forbidden_construct, "xml.forbidden_construct"},
     {Reason::xml_too_large, "xml.too_large"},
+    {Reason::xml_too_complex, "xml.too_complex"},
     {Reason::soap_invalid_envelope, "soap.invalid_envelope"},
     {Reason::soap_unknown_document, "soap.unknown_document"},
     {Reason::schema_invalid, "schema.invalid"},

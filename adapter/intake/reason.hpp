@@ -12,6 +12,7 @@ enum class Reason {
   xml_malformed,
   xml_forbidden_construct,
   xml_too_large,
+  xml_too_complex,
   soap_invalid_envelope,
   soap_unknown_document,
   schema_invalid,

@@ -69,7 +69,8 @@ struct ParserFree {
 
 }  // namespace
 
-std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::size_t max_bytes) {
+std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::size_t max_bytes,
+                                                  const XmlLimits& limits) {
   if (bytes.size() > max_bytes) {
     return Rejection{Reason::xml_too_large,
                      fmt::format("the message is {} bytes; the limit (intake.max_message_bytes) "
@@ -81,6 +82,9 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
   if (starts_with_bytes(bytes, "\xFE\xFF") || starts_with_bytes(bytes, "\xFF\xFE") ||
       bytes.find('\0') != std::string_view::npos) {
     return Rejection{Reason::xml_malformed, "the message is not UTF-8"};
+  }
+  if (auto problem = exceeds_limits(bytes, limits)) {
+    return Rejection{Reason::xml_too_complex, "the message exceeds intake.limits: " + *problem};
   }
 
   std::unique_ptr<xmlParserCtxt, ParserFree> parser(

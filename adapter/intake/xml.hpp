@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "intake/reason.hpp"
+#include "intake/xml_limits.hpp"
 
 namespace nqs::intake {
 
@@ -18,10 +19,12 @@ struct XmlDocFree {
 using XmlDoc = std::unique_ptr<xmlDoc, XmlDocFree>;
 
 // Parses bytes from the bus as hostile XML (libxml2): at most `max_bytes`, checked before any
-// parsing (xml.too_large); UTF-8 only and well-formed (xml.malformed); no DTD, no entity other
-// than the five predefined ones and character references, no network, no XInclude
+// parsing (xml.too_large); within `limits`, checked by a linear scan before the parser does any
+// work that grows faster (xml.too_complex); UTF-8 only and well-formed (xml.malformed); no DTD, no
+// entity other than the five predefined ones and character references, no network, no XInclude
 // (xml.forbidden_construct: such constructs are refused when met, never expanded or fetched).
-std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::size_t max_bytes);
+std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::size_t max_bytes,
+                                                  const XmlLimits& limits = {});
 
 // Small DOM helpers over libxml2 nodes.
 inline std::string_view as_view(const xmlChar* text) {

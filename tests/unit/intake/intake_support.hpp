@@ -198,6 +198,7 @@ struct IntakeOptions {
   std::size_t certificate_cache_size = 10000;
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
+  intake::XmlLimits limits;
   std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
@@ -230,7 +231,8 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   policy.allowed.insert(options.allowed_algorithms.begin(), options.allowed_algorithms.end());
   return std::make_shared<intake::Intake>(
       intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers,
-                             options.require_transport_signature, options.transport_senders},
+                             options.require_transport_signature, options.transport_senders,
+                             options.limits},
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
 }
 

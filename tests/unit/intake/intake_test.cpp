@@ -213,6 +213,71 @@ TEST_P(IntakeXml, MalformedAndNotUtf8) {
                   "not well-formed");
 }
 
+// --- xml.too_complex: structure limited before the parser's quadratic work --------------------
+
+// `count` attributes (the first `declarations` of them namespace declarations) on one element.
+std::string element_with(std::size_t count, std::size_t declarations = 0) {
+  std::string out = "<a";
+  for (std::size_t i = 0; i < count; ++i) {
+    out += i < declarations ? fmt::format(" xmlns:n{}=\"urn:n{}\"", i, i)
+                            : fmt::format(" a{}=\"v\"", i);
+  }
+  return out + "/>";
+}
+
+TEST(IntakeXmlLimits, EachLimitIsXmlTooComplexSayingWhichAndWhere) {
+  // Nearly a megabyte of attributes on one element: libxml2's duplicate check would take seconds.
+  expect_rejected(run(element_with(79000)), Reason::xml_too_complex,
+                  "exceeds intake.limits: the element a has more than 64 attributes at line 1");
+  expect_rejected(run(element_with(17, 17)), Reason::xml_too_complex,
+                  "the element a declares more than 16 namespaces");
+  // Declarations add up along the ancestors: inclusive c14n works through all of them.
+  std::string nested;
+  for (int i = 0; i < 3; ++i)
+    nested += element_with(12, 12).substr(0, element_with(12, 12).size() - 2) + ">";
+  expect_rejected(run(nested), Reason::xml_too_complex,
+                  "has more than 32 namespace declarations in scope");
+  std::string deep;
+  for (int i = 0; i < 65; ++i)
+    deep += "<d>";
+  expect_rejected(run(deep), Reason::xml_too_complex, "elements nested deeper than 64");
+  std::string many = "<r>";
+  for (int i = 0; i < 10001; ++i)
+    many += "<e/>";
+  expect_rejected(run(many + "</r>"), Reason::xml_too_complex, "more than 10000 elements");
+  std::string attributes = "<r>";
+  for (int i = 0; i < 33; ++i)
+    attributes += element_with(32);
+  expect_rejected(run(attributes + "</r>"), Reason::xml_too_complex,
+                  "more than 1024 attributes in all");
+  expect_rejected(run("<r>\n\n" + std::string(70000, 'x') + "</r>"), Reason::xml_too_complex,
+                  "a text node of 70002 bytes; at most 65536 are accepted at line 1");
+  expect_rejected(run("<r a=\"" + std::string(70000, 'x') + "\"/>"), Reason::xml_too_complex,
+                  "an attribute value of 70000 bytes");
+  expect_rejected(run("<r><!--" + std::string(70000, 'x') + "--></r>"), Reason::xml_too_complex,
+                  "a comment of");
+}
+
+TEST(IntakeXmlLimits, AValidlySignedDocumentWithManyDeclarationsIsRefusedBeforeC14n) {
+  // Signed as it is, then 6,000 namespace declarations added: refused by the scan, unparsed.
+  std::string bytes = signed_application();
+  std::string declarations;
+  for (int i = 0; i < 6000; ++i)
+    declarations += fmt::format(" xmlns:x{}=\"urn:x{}\"", i, i);
+  bytes = replace(bytes, "<soap:Envelope", "<soap:Envelope" + declarations);
+  expect_rejected(run(bytes), Reason::xml_too_complex, "declares more than 16 namespaces");
+}
+
+TEST(IntakeXmlLimits, LimitsAreConfigurableAndRealDocumentsStayBelowThem) {
+  test::IntakeOptions options;
+  options.limits.max_elements = 20;
+  expect_rejected(make_intake(options)->process(signed_application(), test_now()),
+                  Reason::xml_too_complex, "more than 20 elements");
+  // Malformed markup is left to the parser, which names it.
+  expect_rejected(run("<a b=\"unterminated></a>"), Reason::xml_malformed, "not well-formed");
+  expect_accepted(run(signed_application()));
+}
+
 TEST_P(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
   expect_rejected(run("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"),
                   Reason::xml_forbidden_construct, "DOCTYPE");

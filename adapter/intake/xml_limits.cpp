@@ -1,0 +1,194 @@
+#include "intake/xml_limits.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace nqs::intake {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+class Scanner {
+ public:
+  Scanner(std::string_view bytes, const XmlLimits& limits) : bytes_(bytes), limits_(limits) {}
+
+  std::optional<std::string> run() {
+    while (at_ < bytes_.size() && !problem_ && !gave_up_) {
+      if (bytes_[at_] != '<') {
+        text();
+      } else if (starts("<!--")) {
+        skip_to("-->", "a comment");
+      } else if (starts("<![CDATA[")) {
+        skip_to("]]>", "a CDATA section");
+      } else if (starts("<?")) {
+        skip_to("?>", "a processing instruction");
+      } else if (starts("<!")) {
+        return std::nullopt;  // a DOCTYPE: the parser refuses it on sight
+      } else if (starts("</")) {
+        end_tag();
+      } else {
+        start_tag();
+      }
+    }
+    return problem_;
+  }
+
+ private:
+  bool starts(std::string_view prefix) const { return bytes_.substr(at_, prefix.size()) == prefix; }
+
+  void fail(std::string what) { problem_ = fmt::format("{} at line {}", what, line_); }
+  void advance(std::size_t to) {
+    for (; at_ < to; ++at_) {
+      if (bytes_[at_] == '\n') ++line_;
+    }
+  }
+  void check_size(std::size_t size, std::string_view what) {
+    if (size > limits_.max_text_bytes) {
+      fail(fmt::format("{} of {} bytes; at most {} are accepted", what, size,
+                       limits_.max_text_bytes));
+    }
+  }
+
+  void text() {
+    const auto end = std::min(bytes_.find('<', at_), bytes_.size());
+    check_size(end - at_, "a text node");
+    advance(end);
+  }
+
+  void skip_to(std::string_view terminator, std::string_view what) {
+    const auto end = bytes_.find(terminator, at_);
+    if (end == std::string_view::npos) {
+      gave_up_ = true;  // not well-formed: the parser says so
+      return;
+    }
+    check_size(end - at_, what);
+    advance(end + terminator.size());
+  }
+
+  void end_tag() {
+    const auto end = bytes_.find('>', at_);
+    if (end == std::string_view::npos || scopes_.empty()) {
+      gave_up_ = true;
+      return;
+    }
+    scopes_.pop_back();
+    advance(end + 1);
+  }
+
+  void skip_spaces() {
+    while (at_ < bytes_.size() && is_space(bytes_[at_]))
+      advance(at_ + 1);
+  }
+
+  // Reads a name up to a space, '=', '/' or '>'.
+  std::string_view name() {
+    const auto from = at_;
+    while (at_ < bytes_.size() && !is_space(bytes_[at_]) && bytes_[at_] != '=' &&
+           bytes_[at_] != '/' && bytes_[at_] != '>')
+      ++at_;
+    return bytes_.substr(from, at_ - from);
+  }
+
+  void start_tag() {
+    const auto tag_line = line_;
+    ++at_;
+    const auto element = name();
+    if (element.empty()) {
+      gave_up_ = true;
+      return;
+    }
+    std::size_t attributes = 0;
+    std::size_t declarations = 0;
+    bool empty = false;
+    while (true) {
+      skip_spaces();
+      if (at_ >= bytes_.size()) {
+        gave_up_ = true;
+        return;
+      }
+      if (bytes_[at_] == '>') {
+        advance(at_ + 1);
+        break;
+      }
+      if (starts("/>")) {
+        advance(at_ + 2);
+        empty = true;
+        break;
+      }
+      const auto attribute = name();
+      skip_spaces();
+      if (attribute.empty() || at_ >= bytes_.size() || bytes_[at_] != '=') {
+        gave_up_ = true;
+        return;
+      }
+      advance(at_ + 1);
+      skip_spaces();
+      if (at_ >= bytes_.size() || (bytes_[at_] != '"' && bytes_[at_] != '\'')) {
+        gave_up_ = true;
+        return;
+      }
+      const auto close = bytes_.find(bytes_[at_], at_ + 1);
+      if (close == std::string_view::npos) {
+        gave_up_ = true;
+        return;
+      }
+      check_size(close - at_ - 1, "an attribute value");
+      advance(close + 1);
+      if (problem_) return;
+      if (++attributes > limits_.max_attributes) {
+        line_ = tag_line;
+        return fail(fmt::format("the element {} has more than {} attributes", element,
+                                limits_.max_attributes));
+      }
+      if (++all_attributes_ > limits_.max_attributes_total) {
+        line_ = tag_line;
+        return fail(fmt::format("more than {} attributes in all", limits_.max_attributes_total));
+      }
+      if (attribute == "xmlns" || attribute.starts_with("xmlns:")) {
+        if (++declarations > limits_.max_namespace_declarations) {
+          line_ = tag_line;
+          return fail(fmt::format("the element {} declares more than {} namespaces", element,
+                                  limits_.max_namespace_declarations));
+        }
+      }
+    }
+    const auto line = line_;
+    line_ = tag_line;
+    if (++elements_ > limits_.max_elements) {
+      return fail(fmt::format("more than {} elements", limits_.max_elements));
+    }
+    const auto in_scope = (scopes_.empty() ? 0 : scopes_.back()) + declarations;
+    if (in_scope > limits_.max_namespaces_in_scope) {
+      return fail(fmt::format("the element {} has more than {} namespace declarations in scope",
+                              element, limits_.max_namespaces_in_scope));
+    }
+    if (!empty) {
+      if (scopes_.size() + 1 > limits_.max_depth) {
+        return fail(fmt::format("elements nested deeper than {}", limits_.max_depth));
+      }
+      scopes_.push_back(in_scope);
+    }
+    line_ = line;
+  }
+
+  std::string_view bytes_;
+  const XmlLimits& limits_;
+  std::size_t at_ = 0;
+  std::size_t line_ = 1;
+  std::size_t elements_ = 0;
+  std::size_t all_attributes_ = 0;
+  std::vector<std::size_t> scopes_;  // namespace declarations in scope of each open element
+  std::optional<std::string> problem_;
+  bool gave_up_ = false;
+};
+
+}  // namespace
+
+std::optional<std::string> exceeds_limits(std::string_view bytes, const XmlLimits& limits) {
+  return Scanner(bytes, limits).run();
+}
+
+}  // namespace nqs::intake
