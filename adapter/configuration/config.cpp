@@ -366,6 +366,8 @@ void read_processing(Reader processing, ProcessingConfig& out) {
   out.outbox_scan_interval = processing.duration("outbox_scan_interval", milliseconds{100},
                                                  minutes{10}, out.outbox_scan_interval);
   out.max_in_flight = processing.integer("max_in_flight", 1, 100000, out.max_in_flight);
+  out.max_attempts =
+      static_cast<int>(processing.integer("max_attempts", 1, 1000, out.max_attempts));
   out.grace_period = processing.duration("grace_period", seconds{0}, minutes{10}, out.grace_period);
   processing.finish();
 }

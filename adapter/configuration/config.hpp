@@ -98,6 +98,7 @@ struct ProcessingConfig {
   std::chrono::milliseconds retry_max_delay{30000};
   std::chrono::milliseconds outbox_scan_interval{5000};
   std::int64_t max_in_flight = 256;
+  int max_attempts = 5;  // an input failing alone this often is dead-lettered (processing.failed)
   std::chrono::milliseconds grace_period{30000};
 };
 

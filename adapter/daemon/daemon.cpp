@@ -423,7 +423,8 @@ int Daemon::run() {
   processor_ = std::make_unique<Processor>(
       io_, *setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
       QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},
-      RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay});
+      RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay,
+                    config.processing.max_attempts});
   timers_ =
       std::make_unique<TimerRunner>(io_, *workflow_, *store_, *relay_, clock_, TimerSettings{});
   processor_->on_timers_changed([this] { timers_->reschedule(); });

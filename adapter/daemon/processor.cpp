@@ -13,6 +13,33 @@
 #include "log/logging.hpp"
 
 namespace nqs::daemon {
+namespace {
+
+std::int64_t latency_ms(const amqp::Delivery& delivery) {
+  if (delivery.received == std::chrono::steady_clock::time_point{}) return 0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               delivery.received)
+      .count();
+}
+
+// Every input's one line, whatever became of it, with the same fields: what came in (messageId,
+// correlationId, documentType), what became of it (outcome, reason, detail) and how long it took.
+void log_input(spdlog::level::level_enum level, std::string_view message,
+               const amqp::Delivery& delivery, const std::string& message_id,
+               const store::InboxEntry& entry, std::string_view outcome, log::Fields extra = {}) {
+  log::Fields fields{{"messageId", message_id},
+                     {"correlationId", delivery.properties.correlation_id},
+                     {"documentType", entry.document_type},
+                     {"outcome", outcome},
+                     {"reason", entry.reason},
+                     {"detail", entry.detail},
+                     {"latencyMs", latency_ms(delivery)}};
+  for (auto& [key, value] : extra)
+    fields[key] = std::move(value);
+  log::write(level, message, fields);
+}
+
+}  // namespace
 
 Processor::Processor(boost::asio::io_context& io, const intake::Intake& intake,
                      const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
@@ -68,13 +95,12 @@ Result<std::string> Processor::free_key(const std::string& prefix) {
   }
 }
 
-Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
+Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
   const auto now = clock_.now();
   const bool from_ais = delivery.queue == names_.ais_events;
   const std::string source = from_ais ? "ais" : "gov";
   const std::string body_hash = sha256_hex(delivery.body);
   Prepared prepared;
-  prepared.attempt = attempt;
   auto& entry = prepared.input.entry;
   entry.source = delivery.queue;
   entry.body_sha256 = body_hash;
@@ -86,14 +112,14 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
     entry.key = key;
     auto taken = view_.key_taken(key);
     if (!taken) {
-      prepared.transient = taken.error().message;
+      prepared.failure = taken.error();
       return;
     }
     // Seen before: the store will say duplicate (or conflict) without deciding it again.
     if (taken.value()) return;
     auto decided = run();
     if (!decided) {
-      prepared.transient = decided.error().message;
+      prepared.failure = decided.error();
       return;
     }
     if (auto* effects = std::get_if<workflow::Effects>(&decided.value())) {
@@ -134,13 +160,13 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
       if (rejected.envelope) prepared.message_id = rejected.envelope->message_id;
     }
   }
-  if (rejection && prepared.transient.empty()) {
+  if (rejection && !prepared.failure) {
     // A refused message is known by its bytes, never by the id it claims (a forged message must
     // not take the id of a real one that comes later), and by its attempt: sent again, it is
     // judged again.
     auto key = free_key(source + ":rejected:" + body_hash + ":");
     if (!key) {
-      prepared.transient = key.error().message;
+      prepared.failure = key.error();
     } else {
       entry.key = std::move(key).value();
       entry.outcome = "rejected";
@@ -156,7 +182,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery, int attempt) {
     if (!prepared.late.empty())
       entry.detail = fmt::format("late: {}", fmt::join(prepared.late, ", "));
   }
-  if (prepared.transient.empty()) view_.apply(entry.key, prepared.input.changes);
+  if (!prepared.failure) view_.apply(entry.key, prepared.input.changes);
   prepared.delivery = std::move(delivery);
   return prepared;
 }
@@ -168,9 +194,9 @@ void Processor::flush() {
   for (auto& delivery : batch_) {
     // A delivery whose connection is gone will be redelivered: do nothing for it now.
     if (delivery.generation != link_.generation()) continue;
-    auto item = prepare(std::move(delivery), 0);
-    if (!item.transient.empty()) {
-      retry_later(std::move(item.delivery), 0, item.transient);
+    auto item = prepare(std::move(delivery));
+    if (item.failure) {
+      failed(std::move(item.delivery), {}, *item.failure);
       continue;
     }
     prepared.push_back(std::move(item));
@@ -185,15 +211,27 @@ void Processor::flush() {
     inputs.push_back(hand_over(item, sets_timers));
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) {
-    // Each input on its own, decided again: one that cannot be committed must not hold the
-    // others.
-    for (auto& item : prepared)
-      retry_later(std::move(item.delivery), 0, recorded.error().message);
+    // The batch is all or nothing: unless the store itself is in trouble, each input is decided
+    // again on its own, so that only the one at fault fails (and another writer coming first, a
+    // conflict, is normal traffic).
+    const bool alone = prepared.size() == 1 || recorded.error().kind == Failure::transient;
+    for (auto& item : prepared) {
+      if (alone) {
+        failed(std::move(item.delivery), {}, recorded.error());
+        continue;
+      }
+      ++retrying_;
+      boost::asio::post(io_, [this, delivery = std::move(item.delivery)]() mutable {
+        --retrying_;
+        process_one(std::move(delivery), {});
+      });
+    }
     return;
   }
+  last_commit_ = std::chrono::steady_clock::now();
   if (sets_timers && timers_changed_) timers_changed_();
   for (std::size_t i = 0; i < prepared.size(); ++i) {
-    settle(std::move(prepared[i]), std::move(recorded.value()[i]));
+    settle(std::move(prepared[i]), std::move(recorded.value()[i]), {});
   }
 }
 
@@ -205,23 +243,20 @@ store::Store::Input Processor::hand_over(Prepared& prepared, bool& sets_timers) 
           std::move(prepared.input.changes)};
 }
 
-void Processor::process_one(amqp::Delivery delivery, int attempt) {
+void Processor::process_one(amqp::Delivery delivery, Retry retry) {
   if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
   view_.clear();
-  auto prepared = prepare(std::move(delivery), attempt);
+  auto prepared = prepare(std::move(delivery));
   view_.clear();
-  if (!prepared.transient.empty()) {
-    return retry_later(std::move(prepared.delivery), attempt, prepared.transient);
-  }
+  if (prepared.failure) return failed(std::move(prepared.delivery), retry, *prepared.failure);
   bool sets_timers = false;
   std::vector<store::Store::Input> inputs;
   inputs.push_back(hand_over(prepared, sets_timers));
   auto recorded = store_.record_inputs(std::move(inputs));
-  if (!recorded) {
-    return retry_later(std::move(prepared.delivery), attempt, recorded.error().message);
-  }
+  if (!recorded) return failed(std::move(prepared.delivery), retry, recorded.error());
+  last_commit_ = std::chrono::steady_clock::now();
   if (sets_timers && timers_changed_) timers_changed_();
-  settle(std::move(prepared), std::move(recorded.value().front()));
+  settle(std::move(prepared), std::move(recorded.value().front()), retry);
 }
 
 void Processor::await(const std::string& key, amqp::Delivery delivery,
@@ -238,13 +273,12 @@ void Processor::await(const std::string& key, amqp::Delivery delivery,
   relay_.submit(std::move(rows));
 }
 
-void Processor::settle(Prepared prepared, store::Recorded recorded) {
+void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry) {
   const auto& entry = prepared.input.entry;
   auto& delivery = prepared.delivery;
-  const int attempt = prepared.attempt;
   if (recorded.duplicate) {
     auto existing = store_.find_input(entry.key);
-    if (!existing) return retry_later(std::move(delivery), attempt, existing.error().message);
+    if (!existing) return failed(std::move(delivery), retry, existing.error());
     if (existing.value() && existing.value()->body_sha256 != entry.body_sha256) {
       // The same messageId with other content: not a duplicate. Keep it, as a dead letter.
       ++counters_.conflicts;
@@ -252,7 +286,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
       view_.clear();
       auto conflict_key = free_key(entry.key.substr(0, 3) + ":conflict:" + entry.body_sha256 + ":");
       if (!conflict_key) {
-        return retry_later(std::move(delivery), attempt, conflict_key.error().message);
+        return failed(std::move(delivery), retry, conflict_key.error());
       }
       conflict.key = std::move(conflict_key).value();
       conflict.outcome = "rejected";
@@ -264,20 +298,22 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
       auto kept = store_.record_input(
           conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
                                 conflict.detail, conflict.document_type));
-      if (!kept) return retry_later(std::move(delivery), attempt, kept.error().message);
-      log::warn("messageId reused with other content: dead-lettered",
-                {{"messageId", prepared.message_id}, {"sha256", entry.body_sha256}});
+      if (!kept) return failed(std::move(delivery), retry, kept.error());
+      log_input(spdlog::level::warn, "messageId reused with other content: dead-lettered",
+                delivery, prepared.message_id, conflict, conflict.outcome,
+                {{"sha256", entry.body_sha256}});
       auto rows = kept.value().duplicate ? std::vector<store::OutboxMessage>{}
                                          : std::move(kept).value().outbox;
       return await(conflict.key, std::move(delivery), std::move(rows));
     }
     ++counters_.duplicates;
     if (metrics_ != nullptr) metrics_->duplicate(delivery.queue);
-    log::info("duplicate input", {{"messageId", prepared.message_id}, {"key", entry.key}});
+    log_input(spdlog::level::info, "duplicate input", delivery, prepared.message_id, entry,
+              "duplicate", {{"key", entry.key}});
     // The first delivery's messages may still be unconfirmed (it died before they were):
     // this one is acknowledged only once they are.
     auto unsent = store_.pending_outbox_of(entry.key);
-    if (!unsent) return retry_later(std::move(delivery), attempt, unsent.error().message);
+    if (!unsent) return failed(std::move(delivery), retry, unsent.error());
     return await(entry.key, std::move(delivery), std::move(unsent).value());
   }
 
@@ -289,49 +325,96 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
   } else {
     ++counters_.rejected;
   }
-  const auto latency_ms = delivery.received == std::chrono::steady_clock::time_point{}
-                              ? std::int64_t{0}
-                              : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - delivery.received)
-                                    .count();
   if (entry.outcome == "processed") {
-    log::info("input processed", {{"messageId", prepared.message_id},
-                                  {"latencyMs", latency_ms},
-                                  {"correlationId", delivery.properties.correlation_id},
-                                  {"documentType", entry.document_type},
-                                  {"outcome", entry.outcome},
-                                  {"subject", prepared.subject},
-                                  {"stage", prepared.stage}});
+    log_input(spdlog::level::info, "input processed", delivery, prepared.message_id, entry,
+              entry.outcome, {{"subject", prepared.subject}, {"stage", prepared.stage}});
     if (!prepared.late.empty()) {
       log::warn("deadline met late (after its breach was reported)",
                 {{"subject", prepared.subject}, {"steps", entry.detail}});
     }
   } else {
-    log::info("input rejected", {{"messageId", prepared.message_id},
-                                 {"latencyMs", latency_ms},
-                                 {"correlationId", delivery.properties.correlation_id},
-                                 {"documentType", entry.document_type},
-                                 {"outcome", entry.outcome},
-                                 {"reason", entry.reason},
-                                 {"detail", entry.detail}});
+    log_input(spdlog::level::info, "input rejected", delivery, prepared.message_id, entry,
+              entry.outcome);
   }
   await(entry.key, std::move(delivery), std::move(recorded.outbox));
 }
 
-void Processor::retry_later(amqp::Delivery delivery, int attempt, const std::string& why) {
+void Processor::failed(amqp::Delivery delivery, Retry retry, const Error& error) {
+  if (retry.since == std::chrono::steady_clock::time_point{}) {
+    retry.since = std::chrono::steady_clock::now();
+  }
+  const bool last_attempt = retry.attempt + 1 >= retry_.max_attempts;
+  switch (error.kind) {
+    case Failure::permanent:
+      return give_up(std::move(delivery), retry, error);
+    case Failure::conflict:
+      // Normal traffic: another input (or instance) changed what this one was decided on.
+      if (last_attempt) return give_up(std::move(delivery), retry, error);
+      ++counters_.decided_again;
+      log::debug("a commit lost to another writer; decided again",
+                 {{"error", error.message}, {"attempt", retry.attempt + 1}});
+      ++retry.attempt;
+      ++retrying_;
+      boost::asio::post(io_, [this, delivery = std::move(delivery), retry]() mutable {
+        --retrying_;
+        process_one(std::move(delivery), retry);
+      });
+      return;
+    case Failure::transient:
+      // Failing alone while other inputs commit: it is this input, not the store.
+      if (last_attempt && last_commit_ > retry.since) {
+        return give_up(std::move(delivery), retry, error);
+      }
+      return retry_later(std::move(delivery), retry, error);
+  }
+}
+
+void Processor::retry_later(amqp::Delivery delivery, Retry retry, const Error& error) {
   ++counters_.transient_failures;
   const auto delay = std::min<std::int64_t>(
-      retry_.max.count(), retry_.initial.count() * (std::int64_t{1} << std::min(attempt, 20)));
+      retry_.max.count(),
+      retry_.initial.count() * (std::int64_t{1} << std::min(retry.attempt, 20)));
   log::warn("transient failure; the input is held and retried",
-            {{"error", why}, {"attempt", attempt + 1}, {"delayMs", delay}});
+            {{"error", error.message}, {"attempt", retry.attempt + 1}, {"delayMs", delay}});
   ++retrying_;
+  ++retry.attempt;
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
   timer->async_wait([this, timer, delivery = std::move(delivery),
-                     attempt](const boost::system::error_code& ec) mutable {
+                     retry](const boost::system::error_code& ec) mutable {
     --retrying_;
     if (ec) return;
-    process_one(std::move(delivery), attempt + 1);
+    process_one(std::move(delivery), retry);
   });
+}
+
+void Processor::give_up(amqp::Delivery delivery, Retry retry, const Error& error) {
+  if (delivery.generation != link_.generation()) return;  // redelivered with its connection
+  const bool from_ais = delivery.queue == names_.ais_events;
+  store::InboxEntry entry;
+  entry.source = delivery.queue;
+  entry.body_sha256 = sha256_hex(delivery.body);
+  entry.received_at = clock_.now();
+  entry.outcome = "rejected";
+  entry.reason = intake::code(intake::Reason::processing_failed);
+  entry.detail = fmt::format("{} after {} attempt{}: {}",
+                             error.kind == Failure::permanent ? "failed" : "kept failing",
+                             retry.attempt + 1, retry.attempt == 0 ? "" : "s", error.message);
+  view_.clear();
+  auto key = free_key(std::string(from_ais ? "ais" : "gov") + ":failed:" + entry.body_sha256 + ":");
+  view_.clear();
+  if (!key) return retry_later(std::move(delivery), retry, key.error());
+  entry.key = std::move(key).value();
+  auto kept = store_.record_input(
+      entry, dead_letter(delivery, entry.key, intake::Reason::processing_failed, entry.detail, ""));
+  // The dead letter itself cannot be kept: hold the input as the store's trouble.
+  if (!kept) return retry_later(std::move(delivery), retry, kept.error());
+  ++counters_.failed;
+  if (metrics_ != nullptr) metrics_->input(delivery.queue, "", entry.outcome, entry.reason);
+  log_input(spdlog::level::err, "input given up and dead-lettered", delivery,
+            delivery.properties.message_id, entry, entry.outcome);
+  auto rows =
+      kept.value().duplicate ? std::vector<store::OutboxMessage>{} : std::move(kept).value().outbox;
+  await(entry.key, std::move(delivery), std::move(rows));
 }
 
 void Processor::on_sent(const store::OutboxMessage& row) {

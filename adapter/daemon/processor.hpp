@@ -27,6 +27,10 @@ struct QueueNames {
 struct RetrySettings {
   std::chrono::milliseconds initial{200};
   std::chrono::milliseconds max{30000};
+  // An input decided this many times without a commit is given up as processing.failed: at once
+  // for a conflict that keeps coming back; for a transient failure, only once other inputs have
+  // been committed meanwhile (it is this input, not the store).
+  int max_attempts = 5;
 };
 
 struct ProcessingCounters {
@@ -35,6 +39,8 @@ struct ProcessingCounters {
   std::uint64_t duplicates = 0;
   std::uint64_t conflicts = 0;  // a known messageId with another body
   std::uint64_t transient_failures = 0;
+  std::uint64_t decided_again = 0;  // a commit that lost to another writer, decided again
+  std::uint64_t failed = 0;         // given up: dead-lettered as processing.failed
 };
 
 // Turns each delivery, from the government bus or the AIS, into its effects, exactly once:
@@ -44,8 +50,11 @@ struct ProcessingCounters {
 // message they caused is confirmed by the broker; a duplicate (same messageId, same body) is
 // acknowledged with no new effect; a rejection is committed as a dead letter (original body,
 // properties and headers, plus x-nqs-reason, x-nqs-detail, x-nqs-failed-at) and acknowledged once
-// the dead letter is confirmed; a transient failure (the store busy or unavailable) is never
-// acknowledged nor dead-lettered: the delivery is held and processed again after a backoff.
+// the dead letter is confirmed. A failure says what to do (common/result.hpp): a transient one
+// (the store busy or unavailable) holds the delivery and processes it again after a backoff; a
+// conflict (another writer came first) decides it again at once; a permanent one, or one that
+// keeps coming back for this input alone (RetrySettings::max_attempts), dead-letters it as
+// processing.failed with the error in words, so that no input holds a prefetch slot for good.
 //
 // Keys in the inbox: `gov:<messageId>` and `ais:<eventId>` for inputs that were processed (a
 // second copy is a duplicate); a rejected input is known by its bytes and its attempt,
@@ -93,21 +102,30 @@ class Processor {
     std::string subject;  // the application it moved, for the logs
     std::string stage;
     std::vector<std::string> late;  // deadlines closed after their breach
-    std::string transient;          // a store read failed: retry the delivery
+    std::optional<Error> failure;   // a store read failed: what to do is its kind
     int attempt = 0;
   };
+  // A delivery being tried again: how many times, and since when.
+  struct Retry {
+    int attempt = 0;
+    std::chrono::steady_clock::time_point since{};
+  };
 
-  Prepared prepare(amqp::Delivery delivery, int attempt);
+  Prepared prepare(amqp::Delivery delivery);
   // The first key `<prefix><n>` not in the inbox nor in this batch.
   Result<std::string> free_key(const std::string& prefix);
   // Commits the deliveries that arrived together in one transaction.
   void flush();
-  void process_one(amqp::Delivery delivery, int attempt);
+  void process_one(amqp::Delivery delivery, Retry retry);
   // What follows a commit: await the confirms, acknowledge a duplicate, keep a conflict.
-  void settle(Prepared prepared, store::Recorded recorded);
+  void settle(Prepared prepared, store::Recorded recorded, Retry retry);
   void await(const std::string& key, amqp::Delivery delivery,
              std::vector<store::OutboxMessage> rows);
-  void retry_later(amqp::Delivery delivery, int attempt, const std::string& why);
+  // A failure of this delivery: retried later, decided again now, or given up (by its kind).
+  void failed(amqp::Delivery delivery, Retry retry, const Error& error);
+  void retry_later(amqp::Delivery delivery, Retry retry, const Error& error);
+  // Dead-letters the delivery as processing.failed, the error in words.
+  void give_up(amqp::Delivery delivery, Retry retry, const Error& error);
   void finish(const amqp::Delivery& delivery);
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
                                                 const std::string& key, intake::Reason reason,
@@ -132,6 +150,7 @@ class Processor {
   std::vector<amqp::Delivery> batch_;
   bool flush_scheduled_ = false;
   std::size_t retrying_ = 0;
+  std::chrono::steady_clock::time_point last_commit_{};
   ProcessingCounters counters_;
 };
 

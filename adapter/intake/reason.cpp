@@ -6,7 +6,7 @@
 namespace nqs::intake {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 21> kCodes{{
+constexpr std::array<std::pair<Reason, std::string_view>, 22> kCodes{{
     {Reason::xml_malformed, "xml.malformed"},
     {Reason::xml_forbidden_construct, "xml.forbidden_construct"},
     {Reason::xml_too_large, "xml.too_large"},
@@ -28,6 +28,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 21> kCodes{{
     {Reason::domain_unknown_subject, "domain.unknown_subject"},
     {Reason::domain_invalid_transition, "domain.invalid_transition"},
     {Reason::domain_inconsistent, "domain.inconsistent"},
+    {Reason::processing_failed, "processing.failed"},
 }};
 
 }  // namespace

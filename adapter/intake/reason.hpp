@@ -30,6 +30,7 @@ enum class Reason {
   domain_unknown_subject,
   domain_invalid_transition,
   domain_inconsistent,
+  processing_failed,
 };
 
 // The wire spelling: "signature.reference_mismatch".

@@ -12,6 +12,18 @@
 namespace nqs::store {
 namespace {
 
+// What a PostgreSQL error asks for, by its SQLSTATE: a serialization failure, a deadlock, a unique
+// key or a CHECK another writer's change broke is a conflict; bad data or another integrity
+// constraint is permanent; the rest (the connection, the server, resources, a read-only standby,
+// what would fail every input alike) is transient: held, never dead-lettered en masse.
+Failure failure_of(std::string_view state) {
+  if (state == "40001" || state == "40P01" || state == "23505" || state == "23514") {
+    return Failure::conflict;
+  }
+  if (state.starts_with("22") || state.starts_with("23")) return Failure::permanent;
+  return Failure::transient;
+}
+
 // The SQLite migrations in PostgreSQL's dialect: identity instead of INTEGER PRIMARY KEY, BYTEA
 // for bodies, BIGINT for milliseconds. The versions are the same.
 constexpr std::array<std::string_view, 4> kMigrations{{
@@ -558,7 +570,8 @@ class PgStore final : public Store {
         message.pop_back();
       if (message.empty()) message = PQerrorMessage(connection_);
       return make_error(fmt::format("PostgreSQL error while {}: {} ({})", doing, message,
-                                    state != nullptr ? state : "no SQLSTATE"));
+                                    state != nullptr ? state : "no SQLSTATE"),
+                        failure_of(state != nullptr ? state : ""));
     }
     return result;
   }
@@ -632,7 +645,8 @@ class PgStore final : public Store {
       if (affected(written.get()) == 0) {
         return make_error(
             fmt::format("application {} changed since it was read (version {}): decided again",
-                        row.application_id, row.version));
+                        row.application_id, row.version),
+            Failure::conflict);
       }
     }
     for (const auto& allocation : changes.allocations) {
@@ -642,10 +656,11 @@ class PgStore final : public Store {
           Params().text(allocation.region).integer(allocation.year).integer(allocation.allocated),
           "allocating");
       if (!written) {
-        return make_error(fmt::format(
-            "allocating {} vouchers to region {} for {} (fewer than "
-            "already reserved?): {}",
-            allocation.allocated, allocation.region, allocation.year, written.error().message));
+        return make_error(fmt::format("allocating {} vouchers to region {} for {} (fewer than "
+                                      "already reserved?): {}",
+                                      allocation.allocated, allocation.region, allocation.year,
+                                      written.error().message),
+                          written.error().kind);
       }
     }
     for (const auto& reservation : changes.reservations) {
@@ -656,13 +671,15 @@ class PgStore final : public Store {
           Params().integer(reservation.delta).text(reservation.region).integer(reservation.year),
           "reserving");
       if (!written) {
-        return make_error(fmt::format("reserving {} of region {} for {}: {}", reservation.delta,
-                                      reservation.region, reservation.year,
-                                      written.error().message));
+        return make_error(
+            fmt::format("reserving {} of region {} for {}: {}", reservation.delta,
+                        reservation.region, reservation.year, written.error().message),
+            written.error().kind);
       }
       if (affected(written.value().get()) == 0) {
-        return make_error(fmt::format("region {} has no allocation for {}", reservation.region,
-                                      reservation.year));
+        return make_error(
+            fmt::format("region {} has no allocation for {}", reservation.region, reservation.year),
+            Failure::conflict);
       }
     }
     for (const auto& record : changes.unemployment) {

@@ -546,7 +546,8 @@ class SqliteStore final : public Store {
       if (sqlite3_changes(db_) == 0) {
         return make_error(
             fmt::format("application {} changed since it was read (version {}): decided again",
-                        row.application_id, row.version));
+                        row.application_id, row.version),
+            Failure::conflict);
       }
     }
     for (const auto& allocation : changes.allocations) {
@@ -578,8 +579,9 @@ class SqliteStore final : public Store {
                                    reservation.region, reservation.year));
       }
       if (sqlite3_changes(db_) == 0) {
-        return make_error(fmt::format("region {} has no allocation for {}", reservation.region,
-                                      reservation.year));
+        return make_error(
+            fmt::format("region {} has no allocation for {}", reservation.region, reservation.year),
+            Failure::conflict);
       }
     }
     for (const auto& record : changes.unemployment) {
@@ -781,9 +783,32 @@ class SqliteStore final : public Store {
                       SQLITE_TRANSIENT);
   }
 
+  // What an SQLite error asks for: a lock, I/O or space is transient (and so is what would fail
+  // every input alike, corruption or a bug: held, never dead-lettered en masse); a unique key or
+  // CHECK another writer's change broke is a conflict; a value the schema refuses is permanent.
   Error failure(std::string_view doing) const {
-    return make_error(fmt::format("SQLite error while {}: {} ({})", doing, sqlite3_errmsg(db_),
-                                  sqlite3_extended_errcode(db_)));
+    const int code = sqlite3_extended_errcode(db_);
+    Failure kind = Failure::transient;
+    switch (code) {
+      case SQLITE_CONSTRAINT_UNIQUE:
+      case SQLITE_CONSTRAINT_PRIMARYKEY:
+      case SQLITE_CONSTRAINT_CHECK:
+        kind = Failure::conflict;
+        break;
+      case SQLITE_CONSTRAINT_TRIGGER:  // a trigger's RAISE(ABORT): the schema refuses the row
+      case SQLITE_CONSTRAINT_NOTNULL:
+      case SQLITE_CONSTRAINT_FOREIGNKEY:
+      case SQLITE_CONSTRAINT_DATATYPE:
+      case SQLITE_TOOBIG:
+      case SQLITE_MISMATCH:
+      case SQLITE_RANGE:
+        kind = Failure::permanent;
+        break;
+      default:
+        break;
+    }
+    return make_error(
+        fmt::format("SQLite error while {}: {} ({})", doing, sqlite3_errmsg(db_), code), kind);
   }
 
   sqlite3* db_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <set>
+#include <sstream>
 
 #include "daemon_fixture.hpp"
 #include "domain/commands.hpp"
@@ -107,6 +108,22 @@ TEST_F(DaemonWithBroker, DuplicatesAreAcknowledgedWithoutNewEffects) {
               HasSubstr("was already used by another message"));
   EXPECT_EQ(inbox_count("processed"), 1);
   EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicates=2"));
+  // Every input's line has the same fields: the duplicates' and the reused id's too.
+  std::istringstream lines(daemon_->log_text());
+  int input_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("input processed") == std::string::npos &&
+        line.find("duplicate input") == std::string::npos &&
+        line.find("messageId reused") == std::string::npos) {
+      continue;
+    }
+    ++input_lines;
+    for (const char* field : {"messageId=", "correlationId=", "documentType=", "outcome=",
+                              "reason=", "detail=", "latencyMs="}) {
+      EXPECT_NE(line.find(field), std::string::npos) << field << " missing in: " << line;
+    }
+  }
+  EXPECT_EQ(input_lines, 4) << "one processed, two duplicates, one reused id";
 }
 
 TEST_F(DaemonWithBroker, AnUnroutableCommandHoldsItsInputUntilItCanBeDelivered) {
@@ -214,6 +231,38 @@ TEST_F(DaemonWithBroker, ABusyStoreHoldsTheInputUntilItCanCommitNeverDeadLetters
   ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
   EXPECT_EQ(daemon_->stop(), 0);
   EXPECT_EQ(inbox_count("processed"), 1);
+}
+
+TEST_F(DaemonWithBroker, APermanentStoreFailureDeadLettersTheInputAndHoldsNothing) {
+  start_daemon();
+  // The store refuses the second input's row every time (a trigger's RAISE(ABORT), as a
+  // constraint on bad data would): retrying could never commit it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db), SQLITE_OK);
+  const auto trigger = fmt::format(
+      "CREATE TRIGGER test_refuses BEFORE INSERT ON inbox WHEN NEW.input_key = 'gov:{}' BEGIN "
+      "SELECT "
+      "RAISE(ABORT, 'a value this store will never take'); END",
+      message_id_of(2));
+  ASSERT_EQ(sqlite3_exec(db, trigger.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  // More than the prefetch window after it: none of them may wait behind it.
+  for (int n = 1; n <= 12; ++n)
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
+  wait_until_drained(12);
+  EXPECT_EQ(commands_.size(), 11U);
+  ASSERT_EQ(dead_letters_.size(), 1U);
+  const auto& letter = dead_letters_.front();
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "processing.failed");
+  EXPECT_THAT(std::string(letter.properties.headers.at("x-nqs-detail").as_string()),
+              HasSubstr("a value this store will never take"));
+  EXPECT_EQ(letter.body, application_message(2)) << "the input as it came";
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(inbox_count("processed"), 11);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("input given up and dead-lettered"));
+  EXPECT_THAT(daemon_->log_text(), ::testing::Not(HasSubstr("transient failure")))
+      << "a permanent failure is never retried";
 }
 
 TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {
