@@ -117,13 +117,13 @@ std::vector<const ops::DeadLetter*> selected(const Session& session, const ops::
 }
 
 void print_table(const std::vector<const ops::DeadLetter*>& letters) {
-  std::cout << fmt::format("{:<12}  {:<20}  {:<32}  {:<26}  {:<24}  {:>7}  {}\n", "ID", "DLQ",
-                           "REASON", "TYPE", "FAILED AT", "REPLAYS", "MESSAGE ID");
+  std::cout << fmt::format("{:<12}  {:<20}  {:<32}  {:<26}  {:<24}  {:>7}  {:>6}  {}\n", "ID",
+                           "DLQ", "REASON", "TYPE", "FAILED AT", "REPLAYS", "COPIES", "MESSAGE ID");
   for (const auto* letter : letters) {
-    std::cout << fmt::format("{:<12}  {:<20}  {:<32}  {:<26}  {:<24}  {:>7}  {}\n", letter->id,
-                             letter->dlq, letter->reason, letter->document_type,
+    std::cout << fmt::format("{:<12}  {:<20}  {:<32}  {:<26}  {:<24}  {:>7}  {:>6}  {}\n",
+                             letter->id, letter->dlq, letter->reason, letter->document_type,
                              letter->failed_at ? to_utc_string(*letter->failed_at) : "-",
-                             letter->replay_count, letter->held.properties.message_id);
+                             letter->replay_count, 1 + letter->copies.size(), letter->message_id);
   }
 }
 
@@ -149,7 +149,7 @@ int print_settled(const std::vector<ops::Settled>& settled, bool json) {
       std::cout << boost::json::serialize(line) << '\n';
     } else {
       std::cout << fmt::format("{}  {:<13} {}  {}\n", item.letter->id, item.outcome,
-                               item.letter->held.properties.message_id, item.detail);
+                               item.letter->message_id, item.detail);
     }
   }
   return failures == 0 ? kExitOk : kExitProblem;

@@ -55,6 +55,17 @@ Processor::Processor(boost::asio::io_context& io, const intake::Intake& intake,
       names_(std::move(names)),
       retry_(retry) {}
 
+void Processor::committed() {
+  last_commit_ = std::chrono::steady_clock::now();
+  // A fault that cannot be produced on demand: die between the commit and the acknowledgement
+  // (tests only: NQS_FAULT_EXIT_AFTER_COMMIT=1).
+  static const bool exit_after_commit = [] {
+    const char* fault = std::getenv("NQS_FAULT_EXIT_AFTER_COMMIT");
+    return fault != nullptr && std::string_view(fault) == "1";
+  }();
+  if (exit_after_commit) std::_Exit(137);
+}
+
 void Processor::on_delivery(amqp::Delivery delivery) {
   // Deliveries read in one turn of the event loop are committed together (group commit): one
   // disk flush for all of them, with synchronous=FULL kept.
@@ -70,9 +81,15 @@ std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& d
                                                          const std::string& detail,
                                                          const std::string& document_type) const {
   const auto now = clock_.now();
-  // The original message as it came, its properties and headers kept, with the reason added.
+  // The original message as it came, its properties and headers kept, with the reason added. Its
+  // message_id is the rejection's key, so that any copy of it is recognisably the same dead
+  // letter; the id it came with is kept in x-nqs-message-id (a replay gives it back).
   amqp::Properties properties = delivery.properties;
   properties.persistent = true;
+  if (!delivery.properties.message_id.empty()) {
+    properties.headers["x-nqs-message-id"] = delivery.properties.message_id;
+  }
+  properties.message_id = key;
   properties.headers["x-nqs-reason"] = intake::code(reason);
   properties.headers["x-nqs-detail"] = detail;
   properties.headers["x-nqs-failed-at"] = to_utc_string(now);
@@ -87,11 +104,15 @@ std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& d
   row.created_at = now;
   return {std::move(row)};
 }
-Result<std::string> Processor::free_key(const std::string& prefix) {
+Result<std::string> Processor::free_key(const std::string& prefix, bool redelivered) {
   for (int n = 1;; ++n) {
     auto key = prefix + std::to_string(n);
     BOOST_OUTCOME_TRY(const bool taken, view_.key_taken(key));
-    if (!taken) return key;
+    if (taken) continue;
+    // A redelivery (the broker delivered it before and it was not acknowledged: the process died
+    // between committing and acknowledging) is the attempt already committed, not a new one.
+    if (redelivered && n > 1) return prefix + std::to_string(n - 1);
+    return key;
   }
 }
 
@@ -162,9 +183,10 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
   }
   if (rejection && !prepared.failure) {
     // A refused message is known by its bytes, never by the id it claims (a forged message must
-    // not take the id of a real one that comes later), and by its attempt: sent again, it is
-    // judged again.
-    auto key = free_key(source + ":rejected:" + body_hash + ":");
+    // not take the id of a real one that comes later), and by its attempt: sent again (a replay,
+    // a fresh re-send), it is judged again; redelivered by the broker, it is the same attempt,
+    // and settles as a duplicate of its dead letter.
+    auto key = free_key(source + ":rejected:" + body_hash + ":", delivery.redelivered);
     if (!key) {
       prepared.failure = key.error();
     } else {
@@ -228,7 +250,7 @@ void Processor::flush() {
     }
     return;
   }
-  last_commit_ = std::chrono::steady_clock::now();
+  committed();
   if (sets_timers && timers_changed_) timers_changed_();
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     settle(std::move(prepared[i]), std::move(recorded.value()[i]), {});
@@ -254,7 +276,7 @@ void Processor::process_one(amqp::Delivery delivery, Retry retry) {
   inputs.push_back(hand_over(prepared, sets_timers));
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) return failed(std::move(prepared.delivery), retry, recorded.error());
-  last_commit_ = std::chrono::steady_clock::now();
+  committed();
   if (sets_timers && timers_changed_) timers_changed_();
   settle(std::move(prepared), std::move(recorded.value().front()), retry);
 }
@@ -299,9 +321,8 @@ void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry)
           conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
                                 conflict.detail, conflict.document_type));
       if (!kept) return failed(std::move(delivery), retry, kept.error());
-      log_input(spdlog::level::warn, "messageId reused with other content: dead-lettered",
-                delivery, prepared.message_id, conflict, conflict.outcome,
-                {{"sha256", entry.body_sha256}});
+      log_input(spdlog::level::warn, "messageId reused with other content: dead-lettered", delivery,
+                prepared.message_id, conflict, conflict.outcome, {{"sha256", entry.body_sha256}});
       auto rows = kept.value().duplicate ? std::vector<store::OutboxMessage>{}
                                          : std::move(kept).value().outbox;
       return await(conflict.key, std::move(delivery), std::move(rows));

@@ -59,7 +59,8 @@ struct ProcessingCounters {
 // Keys in the inbox: `gov:<messageId>` and `ais:<eventId>` for inputs that were processed (a
 // second copy is a duplicate); a rejected input is known by its bytes and its attempt,
 // `gov:rejected:<sha256>:<n>`, so that the same message sent again (replayed by an operator after
-// the missing input arrived) is judged again, never silently absorbed.
+// the missing input arrived) is judged again, never silently absorbed, while the broker's
+// redelivery of it (`redelivered`) is the same attempt. The key is the dead letter's message_id.
 class Processor {
  public:
   Processor(boost::asio::io_context& io, const intake::Intake& intake,
@@ -112,11 +113,14 @@ class Processor {
   };
 
   Prepared prepare(amqp::Delivery delivery);
-  // The first key `<prefix><n>` not in the inbox nor in this batch.
-  Result<std::string> free_key(const std::string& prefix);
+  // The first key `<prefix><n>` not in the inbox nor in this batch; for a redelivery, the last
+  // one taken (the attempt the broker is delivering again).
+  Result<std::string> free_key(const std::string& prefix, bool redelivered = false);
   // Commits the deliveries that arrived together in one transaction.
   void flush();
   void process_one(amqp::Delivery delivery, Retry retry);
+  // A commit succeeded (for the give-up rule of RetrySettings::max_attempts).
+  void committed();
   // What follows a commit: await the confirms, acknowledge a duplicate, keep a conflict.
   void settle(Prepared prepared, store::Recorded recorded, Retry retry);
   void await(const std::string& key, amqp::Delivery delivery,

@@ -102,6 +102,15 @@ std::string outcome_detail(const Result<void>& result) {
   return result ? std::string() : result.error().message;
 }
 
+// Removes a dead letter from its queue, with its identical copies.
+Result<void> acknowledge(amqp::SyncClient& client, const DeadLetter& letter) {
+  BOOST_OUTCOME_TRY(client.ack(letter.held.delivery_tag));
+  for (const auto& copy : letter.copies) {
+    BOOST_OUTCOME_TRY(client.ack(copy.delivery_tag));
+  }
+  return outcome::success();
+}
+
 }  // namespace
 
 DeadLetter describe(const std::string& dlq, amqp::Held held) {
@@ -114,6 +123,8 @@ DeadLetter describe(const std::string& dlq, amqp::Held held) {
   letter.document_type = header_text(headers, "x-nqs-document-type");
   letter.failed_at = parse_instant(header_text(headers, "x-nqs-failed-at"));
   letter.replay_count = header_integer(headers, "x-nqs-replay-count");
+  letter.message_id = header_text(headers, "x-nqs-message-id");
+  if (letter.message_id.empty()) letter.message_id = held.properties.message_id;
   if (const auto* death = first_death(headers)) {
     // Dead-lettered by the broker itself (the delivery limit, a rejection): its x-death says
     // from which queue and why.
@@ -162,7 +173,15 @@ Result<std::vector<DeadLetter>> read_all(amqp::SyncClient& client,
     for (std::size_t i = 0; i < count; ++i) {
       BOOST_OUTCOME_TRY(auto held, client.get(dlq));
       if (!held) break;
-      letters.push_back(describe(dlq, std::move(*held)));
+      auto letter = describe(dlq, std::move(*held));
+      auto same = std::find_if(letters.begin(), letters.end(), [&](const DeadLetter& other) {
+        return other.dlq == letter.dlq && other.id == letter.id;
+      });
+      if (same != letters.end()) {
+        same->copies.push_back(std::move(letter.held));
+      } else {
+        letters.push_back(std::move(letter));
+      }
     }
   }
   return letters;
@@ -179,7 +198,9 @@ boost::json::object summary_json(const DeadLetter& letter) {
   out["failedAt"] = letter.failed_at ? boost::json::value(to_utc_string(*letter.failed_at))
                                      : boost::json::value(nullptr);
   out["replayCount"] = letter.replay_count;
-  out["messageId"] = letter.held.properties.message_id;
+  out["copies"] = 1 + letter.copies.size();
+  out["deadLetterId"] = letter.held.properties.message_id;
+  out["messageId"] = letter.message_id;
   out["correlationId"] = letter.held.properties.correlation_id;
   out["bytes"] = letter.held.body.size();
   return out;
@@ -212,7 +233,7 @@ std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
     Settled result{letter, "", ""};
     auto write_audit = [&](const std::string& outcome, const std::string& detail) {
       auto written = audit.record_audit({0, now, settings.actor, "replay", letter->id, letter->dlq,
-                                         letter->held.properties.message_id, outcome, detail});
+                                         letter->message_id, outcome, detail});
       return written;
     };
     const auto& queues = settings.input_queues;
@@ -245,6 +266,10 @@ std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
     message.routing_key = letter->original_queue;
     message.properties = letter->held.properties;
     message.properties.headers.erase("x-death");
+    if (const auto original = header_text(message.properties.headers, "x-nqs-message-id");
+        !original.empty()) {
+      message.properties.message_id = original;
+    }
     message.properties.headers["x-nqs-replay-count"] = letter->replay_count + 1;
     message.properties.headers["x-nqs-replayed-at"] = to_utc_string(now);
     message.properties.headers["x-nqs-replayed-by"] = settings.actor;
@@ -270,7 +295,7 @@ std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
       settled.push_back(std::move(result));
       continue;
     }
-    if (auto acked = client.ack(letter->held.delivery_tag); !acked) {
+    if (auto acked = acknowledge(client, *letter); !acked) {
       result.outcome = "failed";
       result.detail =
           "published and audited, still in the dead-letter queue: " + acked.error().message;
@@ -291,13 +316,12 @@ std::vector<Settled> purge(amqp::SyncClient& client, store::Store& audit,
   for (const auto* letter : letters) {
     Settled result{letter, "", ""};
     // Audited first: a purge that is not on record does not happen.
-    auto written =
-        audit.record_audit({0, now, actor, "purge", letter->id, letter->dlq,
-                            letter->held.properties.message_id, "purged", letter->reason});
+    auto written = audit.record_audit({0, now, actor, "purge", letter->id, letter->dlq,
+                                       letter->message_id, "purged", letter->reason});
     if (!written) {
       result.outcome = "failed";
       result.detail = "not audited, so not purged: " + written.error().message;
-    } else if (auto acked = client.ack(letter->held.delivery_tag); !acked) {
+    } else if (auto acked = acknowledge(client, *letter); !acked) {
       result.outcome = "failed";
       result.detail = acked.error().message;
     } else {

@@ -22,7 +22,12 @@ struct DeadLetter {
   std::string document_type;  // x-nqs-document-type (the adapter's dead letters)
   std::optional<Instant> failed_at;
   std::int64_t replay_count = 0;  // x-nqs-replay-count
+  // The id it came with (x-nqs-message-id; the adapter's dead letters carry their rejection key
+  // as message_id), or its message_id.
+  std::string message_id;
   amqp::Held held;
+  // Identical copies of it in the same queue (the same id): shown once, settled with it.
+  std::vector<amqp::Held> copies;
 };
 
 DeadLetter describe(const std::string& dlq, amqp::Held held);
@@ -39,7 +44,7 @@ bool matches(const Filter& filter, const DeadLetter& letter);
 
 // Reads the messages of the dead-letter queues, at most `max` per queue, without removing any:
 // they stay held by `client` until they are acknowledged or the client closes (then they return
-// to their queue).
+// to their queue). Identical copies of one message are one dead letter with its copies.
 Result<std::vector<DeadLetter>> read_all(amqp::SyncClient& client,
                                          const std::vector<std::string>& dlqs, std::size_t max);
 
@@ -63,10 +68,11 @@ struct Settled {
   std::string detail;
 };
 
-// Publishes each letter back to its original queue with confirms, keeping its properties and
-// headers (the broker's own x-death is not carried: the broker writes it), with
-// x-nqs-replay-count incremented; only after the confirm is it audited and acknowledged (removed
-// from the dead-letter queue). Interrupted at any point, the message is in the dead-letter queue,
+// Publishes each letter back to its original queue with confirms, as it came: its properties and
+// headers, its own message_id again (x-nqs-message-id; the dead letter's is its rejection key),
+// the broker's x-death not carried (the broker writes it), x-nqs-replay-count incremented; only
+// after the confirm is it audited and acknowledged (removed from the dead-letter queue, with its
+// identical copies). Interrupted at any point, the message is in the dead-letter queue,
 // or in its queue, or both (then the inbox absorbs the second): never lost.
 std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
                             const std::vector<const DeadLetter*>& letters,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "amqp/connection.hpp"
+#include "amqp/wire.hpp"
 #include "test_support.hpp"
 
 namespace nqs::test {
@@ -176,6 +177,25 @@ class TestClient {
     }
   }
 
+  // Publishes a message taken from a queue again, its properties and headers as read.
+  void republish(const std::string& queue, const Received& message) {
+    amqp::TableBuilder headers(message.properties.headers);
+    const auto properties = amqp::write_properties(message.properties, headers);
+    amqp_bytes_t bytes{message.body.size(), const_cast<char*>(message.body.data())};
+    if (amqp_basic_publish(state_, 1, amqp_empty_bytes, amqp_cstring_bytes(queue.c_str()), 1, 0,
+                           &properties, bytes) != AMQP_STATUS_OK) {
+      throw std::runtime_error("test republish failed");
+    }
+    for (;;) {
+      amqp_frame_t frame;
+      if (amqp_simple_wait_frame(state_, &frame) != AMQP_STATUS_OK)
+        throw std::runtime_error("no confirm");
+      if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+      if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) return;
+      throw std::runtime_error("republish not confirmed");
+    }
+  }
+
   // Takes one message from a queue (basic.get with auto-ack), if there is one.
   std::optional<Received> get(const std::string& queue) {
     auto reply = amqp_basic_get(state_, 1, amqp_cstring_bytes(queue.c_str()), 1);
@@ -285,9 +305,12 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
-  void start() {
+  // `environment`: NAME=VALUE entries added to the daemon's environment.
+  void start(const std::vector<std::string>& environment = {}) {
     pid_ = ::fork();
     if (pid_ == 0) {
+      for (const auto& entry : environment)
+        ::putenv(const_cast<char*>(entry.c_str()));
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, STDERR_FILENO);
       ::dup2(fd, STDOUT_FILENO);

@@ -64,8 +64,10 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
   ASSERT_EQ(dead_letters_.size(), 2U);
   std::map<std::string, Received> by_id;
   for (const auto& letter : dead_letters_)
-    by_id[letter.properties.message_id] = letter;
+    by_id[std::string(letter.properties.headers.at("x-nqs-message-id").as_string())] = letter;
   const auto& invalid = by_id.at("altered-1");
+  // A dead letter's own id is its rejection's key: any copy of it is recognisably the same.
+  EXPECT_THAT(invalid.properties.message_id, ::testing::StartsWith("gov:rejected:"));
   EXPECT_EQ(invalid.body, altered) << "the original body, unchanged";
   EXPECT_EQ(invalid.properties.content_type, "text/xml");
   EXPECT_EQ(invalid.properties.headers.at("x-test-origin").as_string(), "nqs-tests")
@@ -263,6 +265,34 @@ TEST_F(DaemonWithBroker, APermanentStoreFailureDeadLettersTheInputAndHoldsNothin
   EXPECT_THAT(daemon_->log_text(), HasSubstr("input given up and dead-lettered"));
   EXPECT_THAT(daemon_->log_text(), ::testing::Not(HasSubstr("transient failure")))
       << "a permanent failure is never retried";
+}
+
+TEST_F(DaemonWithBroker, KilledBetweenCommittingARejectionAndAcknowledgingItOneDeadLetter) {
+  // The daemon dies right after committing the rejection, before publishing its dead letter and
+  // acknowledging the input.
+  daemon_ = std::make_unique<DaemonProcess>(config_, dir_.path() / "daemon.log");
+  daemon_->start({"NQS_FAULT_EXIT_AFTER_COMMIT=1"});
+  ASSERT_TRUE(eventually([&] {
+    auto state = client_->queue_state(kGovIn);
+    return state && state->second >= 1;
+  })) << daemon_->log_text();
+  const std::string altered = with_message_id(signed_application(), message_id_of(6))
+                                  .replace(signed_application().find("Сварщик"), 14, "Инженер");
+  client_->publish(kGovIn, altered, "altered-1");
+  ASSERT_TRUE(eventually([&] { return !daemon_->running(); })) << daemon_->log_text();
+  // Restarted: the broker redelivers the input (redelivered), which is the committed rejection,
+  // not a new one: its dead letter goes out once.
+  start_daemon();
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    return !dead_letters_.empty() && client_->queue_state(kGovIn)->first == 0;
+  })) << daemon_->log_text();
+  EXPECT_EQ(daemon_->stop(), 0);
+  collect();
+  ASSERT_EQ(dead_letters_.size(), 1U) << "one bad input, one dead letter";
+  EXPECT_THAT(dead_letters_.front().properties.message_id, ::testing::EndsWith(":1"));
+  EXPECT_EQ(inbox_count("rejected"), 1);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicate input"));
 }
 
 TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {

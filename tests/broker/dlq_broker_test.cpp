@@ -68,6 +68,29 @@ class DeadLetterTools : public DaemonWithBroker {
   }
 };
 
+TEST_F(DeadLetterTools, IdenticalCopiesOfADeadLetterAreListedOnceAndSettledTogether) {
+  client_->publish(kAisEvents, "{not json", "broken", "application/json");
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 1; })) << daemon_->log_text();
+  // The relay sent it twice (its "sent" mark was lost with the store): the same message again,
+  // recognisable by its deterministic id.
+  auto letters = client_->drain(kAisDlq);
+  ASSERT_EQ(letters.size(), 1U);
+  const auto& letter = letters.front();
+  EXPECT_THAT(letter.properties.message_id, ::testing::StartsWith("ais:rejected:"));
+  for (int copy = 0; copy < 2; ++copy)
+    client_->republish(kAisDlq, letter);
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 2; }));
+  auto listed = cli("dlq list --json");
+  ASSERT_EQ(listed.lines.size(), 1U) << listed.out;
+  EXPECT_EQ(listed.lines.front().at("copies").as_int64(), 2);
+  EXPECT_EQ(listed.lines.front().at("messageId").as_string(), "broken");
+  back(2, 0);
+  const std::string id(listed.lines.front().at("id").as_string());
+  const auto purged = cli("dlq purge --yes " + id);
+  ASSERT_EQ(purged.status, 0) << purged.out;
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 0; })) << "both copies";
+}
+
 TEST_F(DeadLetterTools, ListShowReplayWithinTheCapPurgeAndAudit) {
   // Three dead letters: an event about an unknown application, a body that is not JSON, a
   // document altered after signing.

@@ -330,7 +330,7 @@ TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveEx
     letter = letters.front();
     return true;
   })) << daemon_->log_text();
-  EXPECT_EQ(letter.properties.message_id, wrong);
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-message-id").as_string(), wrong);
   EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.inconsistent");
   const auto paid = publish_event(
       "PaymentMade", R"({"actNumber": "АКТ-2025-0042", "payee": "center", "amount": "12500.75",
@@ -408,7 +408,7 @@ TEST_F(LifecycleWithBroker, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenRep
     return letter;
   };
   auto letter = take_letter();
-  EXPECT_EQ(letter.properties.message_id, issued);
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-message-id").as_string(), issued);
   EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.unknown_subject");
   EXPECT_THAT(std::string(letter.properties.headers.at("x-nqs-detail").as_string()),
               HasSubstr(kApplication));
@@ -418,7 +418,9 @@ TEST_F(LifecycleWithBroker, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenRep
   // dead-lettered again, not absorbed as a duplicate.
   publish_document(application(kApplication), message_id_of(1));
   await_command("RegisterApplication", kApplication);
-  client_->publish(kAisEvents, letter.body, letter.properties.message_id, "application/json");
+  client_->publish(kAisEvents, letter.body,
+                   std::string(letter.properties.headers.at("x-nqs-message-id").as_string()),
+                   "application/json");
   letter = take_letter();
   EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "domain.invalid_transition");
 
@@ -430,7 +432,9 @@ TEST_F(LifecycleWithBroker, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenRep
   await_notification("ApplicationToRecognitionCenter", kApplication);
   publish_document(center_decision(kApplication, true), message_id_of(2));
   await_command("RecordCenterDecision", kApplication);
-  client_->publish(kAisEvents, letter.body, letter.properties.message_id, "application/json");
+  client_->publish(kAisEvents, letter.body,
+                   std::string(letter.properties.headers.at("x-nqs-message-id").as_string()),
+                   "application/json");
   await_notification("VoucherDelivered", kApplication);
   EXPECT_EQ(stage_of(kApplication), "voucher_active");
   EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE input_key LIKE ?", "ais:rejected:%"), 2);
@@ -455,7 +459,8 @@ TEST_F(LifecycleWithBroker, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDea
   std::map<std::string, Received> letters;
   ASSERT_TRUE(eventually([&] {
     for (auto& letter : client_->drain(kAisDeadLetters))
-      letters[letter.properties.message_id] = std::move(letter);
+      letters[std::string(letter.properties.headers.at("x-nqs-message-id").as_string())] =
+          std::move(letter);
     return letters.size() == 2;
   })) << daemon_->log_text();
   EXPECT_EQ(letters.at("with-extra").properties.headers.at("x-nqs-reason").as_string(),
