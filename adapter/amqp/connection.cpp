@@ -230,34 +230,8 @@ Result<void> Connection::cancel(const std::string& queue) {
 
 Result<std::uint64_t> Connection::publish(const Outgoing& message) {
   if (state_ == nullptr) return make_error("not connected");
-  amqp_basic_properties_t properties{};
-  properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
-  properties.delivery_mode = message.properties.persistent ? 2 : 1;
-  if (!message.properties.content_type.empty()) {
-    properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
-    properties.content_type = as_bytes(message.properties.content_type);
-  }
-  if (!message.properties.message_id.empty()) {
-    properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-    properties.message_id = as_bytes(message.properties.message_id);
-  }
-  if (!message.properties.correlation_id.empty()) {
-    properties._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-    properties.correlation_id = as_bytes(message.properties.correlation_id);
-  }
-  if (!message.properties.type.empty()) {
-    properties._flags |= AMQP_BASIC_TYPE_FLAG;
-    properties.type = as_bytes(message.properties.type);
-  }
-  if (message.properties.timestamp) {
-    properties._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
-    properties.timestamp = static_cast<std::uint64_t>(*message.properties.timestamp);
-  }
   TableBuilder headers(message.properties.headers);
-  if (!message.properties.headers.empty()) {
-    properties._flags |= AMQP_BASIC_HEADERS_FLAG;
-    properties.headers = headers.table();
-  }
+  const auto properties = write_properties(message.properties, headers);
   const int status = amqp_basic_publish(state_, kPublishChannel, as_bytes(message.exchange),
                                         as_bytes(message.routing_key), message.mandatory ? 1 : 0, 0,
                                         &properties, as_bytes(message.body));
@@ -354,7 +328,7 @@ void Connection::handle(const amqp_frame_t& frame) {
         lose(fmt::format("reading a delivery failed: {}", reply_text(read)));
         return;
       }
-      delivery.properties = read_properties(message.properties);
+      delivery.properties = read_properties(message.properties, settings_.max_header_bytes);
       delivery.body = to_string(message.body);
       amqp_destroy_message(&message);
       if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));

@@ -18,16 +18,31 @@
 
 namespace nqs::amqp {
 
-// Message properties the adapter reads and writes. Headers are kept as JSON: strings, integers,
-// booleans, and (read only) the arrays and tables of the broker's x-death.
+// Headers beyond this many bytes (amqp.max_header_bytes) are not carried: a dead letter adds its
+// own and must still fit the 128 KiB frame.
+inline constexpr std::size_t kMaxHeaderBytes = 32768;
+
+// Message properties, all of AMQP 0-9-1's, so that a message is carried as it came. Headers are
+// JSON without loss (amqp/fields.hpp): every field kind keeps its kind. An empty text property is
+// an absent one.
 struct Properties {
   std::string content_type;
+  std::string content_encoding;
   std::string message_id;
   std::string correlation_id;
+  std::string reply_to;
+  std::string expiration;
   std::string type;
+  std::string user_id;
+  std::string app_id;
+  std::string cluster_id;
   std::optional<std::int64_t> timestamp;  // seconds since the epoch
-  bool persistent = true;
+  std::optional<std::uint8_t> priority;
+  bool persistent = true;  // delivery mode 2
   boost::json::object headers;
+  // What could not be read or carried as it came, left out (read_properties): set only on
+  // reading a delivery, never stored.
+  std::vector<std::string> problems;
 };
 
 struct Delivery {
@@ -51,6 +66,7 @@ struct Outgoing {
 };
 
 struct ConnectionSettings {
+  std::size_t max_header_bytes = kMaxHeaderBytes;
   std::string host = "127.0.0.1";
   int port = 5672;
   std::string vhost = "/";
@@ -156,9 +172,5 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::pair<std::string, std::string>> consumers_;  // consumer tag, queue
   bool draining_ = false;
 };
-
-// Converts an AMQP field table to JSON and back (strings, integers, booleans; read: also
-// arrays, tables, timestamps, decimals as strings).
-boost::json::object table_to_json(const amqp_table_t& table);
 
 }  // namespace nqs::amqp

@@ -7,8 +7,8 @@
 
 namespace nqs::amqp {
 
-// AMQP properties as the outbox stores them: {"content_type", "message_id", "correlation_id",
-// "type", "timestamp", "persistent", "headers"}.
+// AMQP properties as the outbox stores them, without loss: every property by its name, the
+// headers as amqp/fields.hpp writes them.
 std::string properties_to_json(const Properties& properties);
 Result<Properties> properties_from_json(const std::string& json);
 

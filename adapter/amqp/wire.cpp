@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "amqp/fields.hpp"
+
 namespace nqs::amqp {
 
 std::string to_string(amqp_bytes_t bytes) {
@@ -37,97 +39,69 @@ std::string reply_text(const amqp_rpc_reply_t& reply) {
   return "unknown reply";
 }
 
-boost::json::value field_to_json(const amqp_field_value_t& field);
+namespace {
 
-boost::json::value array_to_json(const amqp_array_t& array) {
-  boost::json::array out;
-  for (int i = 0; i < array.num_entries; ++i)
-    out.push_back(field_to_json(array.entries[i]));
-  return out;
+// A short string property, if it is UTF-8 (AMQP gives these to programs as text); else it is
+// left out and said in `problems`.
+std::string text_property(amqp_bytes_t bytes, const char* name,
+                          std::vector<std::string>& problems) {
+  auto text = to_string(bytes);
+  if (is_utf8(text)) return text;
+  problems.push_back(fmt::format("the property {} is not UTF-8 (hex {}); it was left out", name,
+                                 hex_prefix(text)));
+  return {};
 }
 
-boost::json::value field_to_json(const amqp_field_value_t& field) {
-  switch (field.kind) {
-    case AMQP_FIELD_KIND_BOOLEAN:
-      return field.value.boolean != 0;
-    case AMQP_FIELD_KIND_I8:
-      return field.value.i8;
-    case AMQP_FIELD_KIND_U8:
-      return field.value.u8;
-    case AMQP_FIELD_KIND_I16:
-      return field.value.i16;
-    case AMQP_FIELD_KIND_U16:
-      return field.value.u16;
-    case AMQP_FIELD_KIND_I32:
-      return field.value.i32;
-    case AMQP_FIELD_KIND_U32:
-      return field.value.u32;
-    case AMQP_FIELD_KIND_I64:
-      return field.value.i64;
-    case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP:
-      return field.value.u64;
-    case AMQP_FIELD_KIND_F32:
-      return static_cast<double>(field.value.f32);
-    case AMQP_FIELD_KIND_F64:
-      return field.value.f64;
-    case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES:
-      return boost::json::string(to_string(field.value.bytes));
-    case AMQP_FIELD_KIND_ARRAY:
-      return array_to_json(field.value.array);
-    case AMQP_FIELD_KIND_TABLE:
-      return table_to_json(field.value.table);
-    case AMQP_FIELD_KIND_DECIMAL:
-      return boost::json::string(
-          fmt::format("{}e-{}", field.value.decimal.value, field.value.decimal.decimals));
-    case AMQP_FIELD_KIND_VOID:
-      break;
-  }
-  return nullptr;
-}
+}  // namespace
 
-Properties read_properties(const amqp_basic_properties_t& in) {
+Properties read_properties(const amqp_basic_properties_t& in, std::size_t max_header_bytes) {
   Properties out;
-  if (in._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) out.content_type = to_string(in.content_type);
-  if (in._flags & AMQP_BASIC_MESSAGE_ID_FLAG) out.message_id = to_string(in.message_id);
-  if (in._flags & AMQP_BASIC_CORRELATION_ID_FLAG) out.correlation_id = to_string(in.correlation_id);
-  if (in._flags & AMQP_BASIC_TYPE_FLAG) out.type = to_string(in.type);
-  if (in._flags & AMQP_BASIC_TIMESTAMP_FLAG)
-    out.timestamp = static_cast<std::int64_t>(in.timestamp);
-  out.persistent = (in._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && in.delivery_mode == 2;
-  if (in._flags & AMQP_BASIC_HEADERS_FLAG) out.headers = table_to_json(in.headers);
-  return out;
-}
-
-TableBuilder::TableBuilder(const boost::json::object& object) {
-  entries_.reserve(object.size());
-  for (const auto& [key, value] : object) {
-    amqp_table_entry_t entry{};
-    entry.key = keep(std::string(key));
-    if (value.is_string()) {
-      entry.value.kind = AMQP_FIELD_KIND_UTF8;
-      entry.value.value.bytes = keep(std::string(value.get_string()));
-    } else if (value.is_int64()) {
-      entry.value.kind = AMQP_FIELD_KIND_I64;
-      entry.value.value.i64 = value.get_int64();
-    } else if (value.is_uint64()) {
-      entry.value.kind = AMQP_FIELD_KIND_I64;
-      entry.value.value.i64 = static_cast<std::int64_t>(value.get_uint64());
-    } else if (value.is_bool()) {
-      entry.value.kind = AMQP_FIELD_KIND_BOOLEAN;
-      entry.value.value.boolean = value.get_bool() ? 1 : 0;
-    } else {
-      continue;  // nested values are never written by the adapter
+  auto& problems = out.problems;
+  const auto flags = in._flags;
+  if (flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
+    out.content_type = text_property(in.content_type, "content_type", problems);
+  if (flags & AMQP_BASIC_CONTENT_ENCODING_FLAG)
+    out.content_encoding = text_property(in.content_encoding, "content_encoding", problems);
+  if (flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+    out.message_id = text_property(in.message_id, "message_id", problems);
+  if (flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+    out.correlation_id = text_property(in.correlation_id, "correlation_id", problems);
+  if (flags & AMQP_BASIC_REPLY_TO_FLAG)
+    out.reply_to = text_property(in.reply_to, "reply_to", problems);
+  if (flags & AMQP_BASIC_EXPIRATION_FLAG)
+    out.expiration = text_property(in.expiration, "expiration", problems);
+  if (flags & AMQP_BASIC_TYPE_FLAG) out.type = text_property(in.type, "type", problems);
+  if (flags & AMQP_BASIC_USER_ID_FLAG) out.user_id = text_property(in.user_id, "user_id", problems);
+  if (flags & AMQP_BASIC_APP_ID_FLAG) out.app_id = text_property(in.app_id, "app_id", problems);
+  if (flags & AMQP_BASIC_CLUSTER_ID_FLAG)
+    out.cluster_id = text_property(in.cluster_id, "cluster_id", problems);
+  if (flags & AMQP_BASIC_TIMESTAMP_FLAG) out.timestamp = static_cast<std::int64_t>(in.timestamp);
+  if (flags & AMQP_BASIC_PRIORITY_FLAG) out.priority = in.priority;
+  out.persistent = (flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && in.delivery_mode == 2;
+  if (flags & AMQP_BASIC_HEADERS_FLAG) {
+    out.headers = table_to_json(in.headers, problems);
+    // Beyond the limit, the largest headers are left out until the rest fits: whatever a
+    // dead letter adds, it must still fit a frame.
+    std::size_t size = 4;
+    for (const auto& [key, value] : out.headers)
+      size += 1 + key.size() + encoded_size(value);
+    while (size > max_header_bytes && !out.headers.empty()) {
+      auto largest = out.headers.begin();
+      std::size_t largest_size = 0;
+      for (auto it = out.headers.begin(); it != out.headers.end(); ++it) {
+        const auto entry_size = 1 + it->key().size() + encoded_size(it->value());
+        if (entry_size > largest_size) {
+          largest = it;
+          largest_size = entry_size;
+        }
+      }
+      problems.push_back(fmt::format(
+          "the headers take {} bytes, beyond amqp.max_header_bytes ({}): the header '{}' ({} "
+          "bytes) was left out",
+          size, max_header_bytes, std::string(largest->key()), largest_size));
+      size -= largest_size;
+      out.headers.erase(largest);
     }
-    entries_.push_back(entry);
-  }
-}
-
-boost::json::object table_to_json(const amqp_table_t& table) {
-  boost::json::object out;
-  for (int i = 0; i < table.num_entries; ++i) {
-    out[to_string(table.entries[i].key)] = field_to_json(table.entries[i].value);
   }
   return out;
 }
@@ -143,25 +117,28 @@ amqp_basic_properties_t write_properties(const Properties& in, TableBuilder& hea
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
   properties.delivery_mode = in.persistent ? 2 : 1;
-  if (!in.content_type.empty()) {
-    properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
-    properties.content_type = as_bytes(in.content_type);
-  }
-  if (!in.message_id.empty()) {
-    properties._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-    properties.message_id = as_bytes(in.message_id);
-  }
-  if (!in.correlation_id.empty()) {
-    properties._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-    properties.correlation_id = as_bytes(in.correlation_id);
-  }
-  if (!in.type.empty()) {
-    properties._flags |= AMQP_BASIC_TYPE_FLAG;
-    properties.type = as_bytes(in.type);
-  }
+  auto text = [&](const std::string& value, amqp_flags_t flag, amqp_bytes_t& field) {
+    if (value.empty()) return;
+    properties._flags |= flag;
+    field = as_bytes(value);
+  };
+  text(in.content_type, AMQP_BASIC_CONTENT_TYPE_FLAG, properties.content_type);
+  text(in.content_encoding, AMQP_BASIC_CONTENT_ENCODING_FLAG, properties.content_encoding);
+  text(in.message_id, AMQP_BASIC_MESSAGE_ID_FLAG, properties.message_id);
+  text(in.correlation_id, AMQP_BASIC_CORRELATION_ID_FLAG, properties.correlation_id);
+  text(in.reply_to, AMQP_BASIC_REPLY_TO_FLAG, properties.reply_to);
+  text(in.expiration, AMQP_BASIC_EXPIRATION_FLAG, properties.expiration);
+  text(in.type, AMQP_BASIC_TYPE_FLAG, properties.type);
+  text(in.user_id, AMQP_BASIC_USER_ID_FLAG, properties.user_id);
+  text(in.app_id, AMQP_BASIC_APP_ID_FLAG, properties.app_id);
+  text(in.cluster_id, AMQP_BASIC_CLUSTER_ID_FLAG, properties.cluster_id);
   if (in.timestamp) {
     properties._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
     properties.timestamp = static_cast<std::uint64_t>(*in.timestamp);
+  }
+  if (in.priority) {
+    properties._flags |= AMQP_BASIC_PRIORITY_FLAG;
+    properties.priority = *in.priority;
   }
   if (!in.headers.empty()) {
     properties._flags |= AMQP_BASIC_HEADERS_FLAG;

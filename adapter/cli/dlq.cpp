@@ -46,6 +46,7 @@ struct Session {
   std::unique_ptr<amqp::SyncClient> client;
   std::vector<std::string> dlqs;
   std::vector<ops::DeadLetter> letters;
+  std::string user;  // who the client logged in as
 };
 
 // Loads the configuration, connects, and reads the dead letters of the chosen queues.
@@ -55,7 +56,7 @@ std::optional<Session> open_session(const DlqArguments& arguments, int& exit_cod
     exit_code = kExitProblem;
     return std::nullopt;
   }
-  Session session{std::move(*setup), nullptr, {}, {}};
+  Session session{std::move(*setup), nullptr, {}, {}, {}};
   const auto& names = session.setup.config.amqp;
   for (const auto& input : {names.gov_in, names.ais_events}) {
     if (arguments.queue.empty() || arguments.queue == input || arguments.queue == input + ".dlq" ||
@@ -83,6 +84,7 @@ std::optional<Session> open_session(const DlqArguments& arguments, int& exit_cod
     return std::nullopt;
   }
   session.client = std::move(client).value();
+  session.user = url.value().user;
   auto letters = ops::read_all(*session.client, session.dlqs, arguments.scan);
   if (!letters) {
     std::cerr << letters.error().message << '\n';
@@ -226,6 +228,7 @@ int dlq_replay(const DlqArguments& arguments) {
   settings.force = arguments.force;
   settings.dry_run = arguments.dry_run;
   settings.actor = actor_name(arguments.actor);
+  settings.user = session->user;
   const auto letters = selected(*session, *filter);
   if (letters.empty()) {
     std::cerr << "no dead letter matches\n";

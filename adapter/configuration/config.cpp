@@ -155,6 +155,9 @@ void read_amqp(Reader amqp, AmqpConfig& out) {
   out.reconnect_max_delay =
       amqp.duration("reconnect_max_delay", milliseconds{10}, minutes{60}, out.reconnect_max_delay);
   out.prefetch = amqp.integer("prefetch", 1, 65535, out.prefetch);
+  // What a delivery's headers may take to be carried (a dead letter adds its own and must fit
+  // the 128 KiB frame).
+  out.max_header_bytes = amqp.integer("max_header_bytes", 1024, 65536, out.max_header_bytes);
   // A message that makes the adapter crash is redelivered; after this many deliveries the broker
   // dead-letters it instead of letting it loop.
   out.delivery_limit = amqp.integer("delivery_limit", 1, 1000, out.delivery_limit);

@@ -77,6 +77,7 @@ struct AmqpConfig {
   std::chrono::milliseconds reconnect_initial_delay{500};
   std::chrono::milliseconds reconnect_max_delay{30000};
   std::int64_t prefetch = 32;
+  std::int64_t max_header_bytes = 32768;
   std::int64_t delivery_limit = 20;
   std::string gov_in = "nqs.gov.in";
   std::string ais_events = "nqs.ais.events";

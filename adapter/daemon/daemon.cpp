@@ -402,6 +402,7 @@ int Daemon::run() {
       std::chrono::duration_cast<std::chrono::seconds>(config.amqp.heartbeat);
   broker.connection.connect_timeout = config.amqp.connect_timeout;
   broker.connection.prefetch = static_cast<std::uint16_t>(config.amqp.prefetch);
+  broker.connection.max_header_bytes = static_cast<std::size_t>(config.amqp.max_header_bytes);
   broker.topology = topology_of(config.amqp);
   broker.consume = {config.amqp.gov_in, config.amqp.ais_events};
   broker.reconnect_initial = config.amqp.reconnect_initial_delay;

@@ -15,6 +15,16 @@
 namespace nqs::daemon {
 namespace {
 
+constexpr std::size_t kMaxDetailBytes = 2048;
+
+// A detail cut at a character boundary.
+std::string shortened(const std::string& detail) {
+  std::size_t end = kMaxDetailBytes;
+  while (end > 0 && (static_cast<unsigned char>(detail[end]) & 0xC0) == 0x80)
+    --end;
+  return detail.substr(0, end) + "...";
+}
+
 std::int64_t latency_ms(const amqp::Delivery& delivery) {
   if (delivery.received == std::chrono::steady_clock::time_point{}) return 0;
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -86,12 +96,25 @@ std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& d
   // letter; the id it came with is kept in x-nqs-message-id (a replay gives it back).
   amqp::Properties properties = delivery.properties;
   properties.persistent = true;
+  // The quorum queue's count of this delivery is the broker's to write, not the sender's.
+  properties.headers.erase("x-delivery-count");
   if (!delivery.properties.message_id.empty()) {
     properties.headers["x-nqs-message-id"] = delivery.properties.message_id;
   }
   properties.message_id = key;
+  // Two properties would not survive the dead-letter queue as they are: an expiration would
+  // expire the dead letter, and the broker takes a user_id only from the user who publishes. They
+  // travel as headers (a replay gives the expiration back).
+  if (!properties.expiration.empty()) {
+    properties.headers["x-nqs-expiration"] = std::exchange(properties.expiration, {});
+  }
+  if (!properties.user_id.empty()) {
+    properties.headers["x-nqs-user-id"] = std::exchange(properties.user_id, {});
+  }
   properties.headers["x-nqs-reason"] = intake::code(reason);
-  properties.headers["x-nqs-detail"] = detail;
+  // Bounded, so that the dead letter fits a frame whatever the detail quotes.
+  properties.headers["x-nqs-detail"] =
+      detail.size() <= kMaxDetailBytes ? detail : shortened(detail);
   properties.headers["x-nqs-failed-at"] = to_utc_string(now);
   properties.headers["x-nqs-queue"] = delivery.queue;
   if (!document_type.empty()) properties.headers["x-nqs-document-type"] = document_type;
@@ -129,6 +152,12 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
 
   // The input read, then decided against the state the inputs before it left.
   std::optional<intake::Rejection> rejection;
+  // Properties that could not be read or carried as they came: the input is not read at all.
+  if (!delivery.properties.problems.empty()) {
+    rejection = intake::Rejection{intake::Reason::amqp_invalid_properties,
+                                  fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
+    prepared.message_id = delivery.properties.message_id;
+  }
   auto decide = [&](const std::string& key, auto&& run) {
     entry.key = key;
     auto taken = view_.key_taken(key);
@@ -153,7 +182,9 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
       rejection = std::get<intake::Rejection>(std::move(decided).value());
     }
   };
-  if (from_ais) {
+  if (rejection) {
+    // Dead-lettered below, as it came (what could be carried of it).
+  } else if (from_ais) {
     auto parsed = domain::parse_ais_event(delivery.body);
     if (auto* event = std::get_if<domain::AisEvent>(&parsed)) {
       prepared.message_id = event->event_id;

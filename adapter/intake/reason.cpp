@@ -6,7 +6,7 @@
 namespace nqs::intake {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 22> kCodes{{
+constexpr std::array<std::pair<Reason, std::string_view>, 23> kCodes{{
     {Reason::xml_malformed, "xml.malformed"},
     {Reason::xml_forbidden_construct, "xml.forbidden_construct"},
     {Reason::xml_too_large, "xml.too_large"},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 22> kCodes{{
     {Reason::domain_invalid_transition, "domain.invalid_transition"},
     {Reason::domain_inconsistent, "domain.inconsistent"},
     {Reason::processing_failed, "processing.failed"},
+    {Reason::amqp_invalid_properties, "amqp.invalid_properties"},
 }};
 
 }  // namespace

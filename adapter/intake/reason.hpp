@@ -31,6 +31,7 @@ enum class Reason {
   domain_invalid_transition,
   domain_inconsistent,
   processing_failed,
+  amqp_invalid_properties,
 };
 
 // The wire spelling: "signature.reference_mismatch".

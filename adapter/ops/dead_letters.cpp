@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 
+#include "amqp/fields.hpp"
 #include "amqp/properties_json.hpp"
 #include "common/ids.hpp"
 #include "intake/xml.hpp"
@@ -15,25 +16,15 @@
 namespace nqs::ops {
 namespace {
 
-std::string header_text(const boost::json::object& headers, std::string_view key) {
-  const auto* value = headers.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
-}
-
-std::int64_t header_integer(const boost::json::object& headers, std::string_view key) {
-  const auto* value = headers.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_int64()) return value->get_int64();
-  if (value->is_uint64()) return static_cast<std::int64_t>(value->get_uint64());
-  return 0;
-}
+using amqp::header_integer;
+using amqp::header_text;
 
 // The broker's first x-death entry (the most recent dead-lettering), if any.
 const boost::json::object* first_death(const boost::json::object& headers) {
   const auto* deaths = headers.if_contains("x-death");
-  if (deaths == nullptr || !deaths->is_array() || deaths->get_array().empty()) return nullptr;
-  const auto& first = deaths->get_array().front();
-  return first.is_object() ? &first.get_object() : nullptr;
+  const auto* list = deaths == nullptr ? nullptr : amqp::as_array(*deaths);
+  if (list == nullptr || list->empty()) return nullptr;
+  return amqp::as_table(list->front());
 }
 
 void pretty(const boost::json::value& value, std::string& out, int indent) {
@@ -132,8 +123,8 @@ DeadLetter describe(const std::string& dlq, amqp::Held held) {
     if (letter.reason.empty()) letter.reason = "broker:" + header_text(*death, "reason");
     if (!letter.failed_at) {
       const auto* time = death->if_contains("time");
-      if (time != nullptr && time->is_uint64()) {
-        letter.failed_at = Instant{std::chrono::seconds{time->get_uint64()}};
+      if (auto seconds = time == nullptr ? std::nullopt : amqp::as_timestamp(*time)) {
+        letter.failed_at = Instant{std::chrono::seconds{*seconds}};
       }
     }
   }
@@ -207,14 +198,10 @@ boost::json::object summary_json(const DeadLetter& letter) {
 }
 
 std::string show_text(const DeadLetter& letter) {
-  boost::json::object properties;
   const auto& p = letter.held.properties;
-  properties["content_type"] = p.content_type;
-  properties["message_id"] = p.message_id;
-  properties["correlation_id"] = p.correlation_id;
-  properties["type"] = p.type;
-  properties["timestamp"] = p.timestamp ? boost::json::value(*p.timestamp) : nullptr;
-  properties["persistent"] = p.persistent;
+  // Every property it has, as stored (the headers apart).
+  auto properties = boost::json::parse(amqp::properties_to_json(p)).as_object();
+  properties.erase("headers");
   return fmt::format(
       "id:          {}\ndead-letter: {}\nqueue:       {}\nreason:      {}\ndetail:      {}\n"
       "failed at:   {}\nreplays:     {}\n\nproperties:\n{}\n\nheaders:\n{}\n\nbody ({} "
@@ -266,9 +253,18 @@ std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
     message.routing_key = letter->original_queue;
     message.properties = letter->held.properties;
     message.properties.headers.erase("x-death");
-    if (const auto original = header_text(message.properties.headers, "x-nqs-message-id");
-        !original.empty()) {
-      message.properties.message_id = original;
+    // What the dead letter could not carry as a property, it carried as a header.
+    for (const auto& [header, property] :
+         {std::pair{"x-nqs-message-id", &amqp::Properties::message_id},
+          std::pair{"x-nqs-expiration", &amqp::Properties::expiration}}) {
+      if (auto original = header_text(message.properties.headers, header); !original.empty()) {
+        message.properties.*property = std::move(original);
+      }
+    }
+    // The broker takes a user_id only from the user who publishes: given back when it is ours.
+    if (auto user = header_text(message.properties.headers, "x-nqs-user-id");
+        !user.empty() && user == settings.user) {
+      message.properties.user_id = std::move(user);
     }
     message.properties.headers["x-nqs-replay-count"] = letter->replay_count + 1;
     message.properties.headers["x-nqs-replayed-at"] = to_utc_string(now);

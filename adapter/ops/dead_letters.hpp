@@ -60,6 +60,7 @@ struct ReplaySettings {
   bool force = false;
   bool dry_run = false;
   std::string actor;
+  std::string user;  // the broker user replaying: a user_id of this user's is given back
 };
 
 struct Settled {

@@ -177,6 +177,17 @@ class TestClient {
     }
   }
 
+  // Publishes with exactly these properties (any bytes, any field kinds).
+  void publish_raw(const std::string& queue, const std::string& body,
+                   const amqp_basic_properties_t& properties) {
+    amqp_bytes_t bytes{body.size(), const_cast<char*>(body.data())};
+    if (amqp_basic_publish(state_, 1, amqp_empty_bytes, amqp_cstring_bytes(queue.c_str()), 1, 0,
+                           &properties, bytes) != AMQP_STATUS_OK) {
+      throw std::runtime_error("test publish failed");
+    }
+    await_confirm();
+  }
+
   // Publishes a message taken from a queue again, its properties and headers as read.
   void republish(const std::string& queue, const Received& message) {
     amqp::TableBuilder headers(message.properties.headers);
@@ -186,13 +197,17 @@ class TestClient {
                            &properties, bytes) != AMQP_STATUS_OK) {
       throw std::runtime_error("test republish failed");
     }
+    await_confirm();
+  }
+
+  void await_confirm() {
     for (;;) {
       amqp_frame_t frame;
       if (amqp_simple_wait_frame(state_, &frame) != AMQP_STATUS_OK)
         throw std::runtime_error("no confirm");
       if (frame.frame_type != AMQP_FRAME_METHOD) continue;
       if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) return;
-      throw std::runtime_error("republish not confirmed");
+      throw std::runtime_error("publish not confirmed");
     }
   }
 
@@ -211,23 +226,7 @@ class TestClient {
       throw std::runtime_error("reading a got message failed");
     }
     received.body = std::string(static_cast<const char*>(message.body.bytes), message.body.len);
-    const auto& in = message.properties;
-    auto text = [](amqp_bytes_t bytes) {
-      return std::string(static_cast<const char*>(bytes.bytes), bytes.len);
-    };
-    if (in._flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
-      received.properties.content_type = text(in.content_type);
-    if (in._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-      received.properties.message_id = text(in.message_id);
-    if (in._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-      received.properties.correlation_id = text(in.correlation_id);
-    if (in._flags & AMQP_BASIC_TYPE_FLAG) received.properties.type = text(in.type);
-    if (in._flags & AMQP_BASIC_TIMESTAMP_FLAG)
-      received.properties.timestamp = static_cast<std::int64_t>(in.timestamp);
-    received.properties.persistent =
-        (in._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && in.delivery_mode == 2;
-    if (in._flags & AMQP_BASIC_HEADERS_FLAG)
-      received.properties.headers = amqp::table_to_json(in.headers);
+    received.properties = amqp::read_properties(message.properties);
     amqp_destroy_message(&message);
     return received;
   }

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "amqp/fields.hpp"
 #include "daemon_fixture.hpp"
 #include "domain/commands.hpp"
 
@@ -293,6 +294,155 @@ TEST_F(DaemonWithBroker, KilledBetweenCommittingARejectionAndAcknowledgingItOneD
   EXPECT_THAT(dead_letters_.front().properties.message_id, ::testing::EndsWith(":1"));
   EXPECT_EQ(inbox_count("rejected"), 1);
   EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicate input"));
+}
+
+// Properties as a hostile sender can set them: `message_id` any bytes, and one header.
+amqp_basic_properties_t hostile_properties(const std::string& message_id,
+                                           amqp_table_entry_t* header) {
+  amqp_basic_properties_t properties{};
+  properties._flags =
+      AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
+  properties.delivery_mode = 2;
+  properties.content_type = amqp_cstring_bytes("text/xml");
+  properties.message_id = amqp_bytes_t{message_id.size(), const_cast<char*>(message_id.data())};
+  if (header != nullptr) {
+    properties._flags |= AMQP_BASIC_HEADERS_FLAG;
+    properties.headers = amqp_table_t{1, header};
+  }
+  return properties;
+}
+
+TEST_F(DaemonWithBroker, EveryHostileMessageIsOneDeadLetterAndValidTrafficFlowsWithoutAReconnect) {
+  start_daemon();
+  std::map<std::string, std::string> expected;  // the input's own id -> reason
+  int valid = 0;
+  auto publish_valid = [&] {
+    ++valid;
+    client_->publish(kGovIn, application_message(valid), message_id_of(valid));
+  };
+  // A header of 120 KB: the dead letter, with what it adds, would not fit a frame.
+  std::string big(120000, 'x');
+  amqp_table_entry_t big_header{amqp_cstring_bytes("big"), {}};
+  big_header.value.kind = AMQP_FIELD_KIND_UTF8;
+  big_header.value.value.bytes = amqp_bytes_t{big.size(), big.data()};
+  publish_valid();
+  client_->publish_raw(kGovIn, application_message(100),
+                       hostile_properties("big-header", &big_header));
+  expected["big-header"] = "amqp.invalid_properties";
+  // A message_id, and a header name, that are not UTF-8.
+  publish_valid();
+  client_->publish_raw(kGovIn, application_message(101), hostile_properties("\xff\xfeid", nullptr));
+  char bad_name[] = {'\xc3', '\x28'};
+  amqp_table_entry_t bad_header{amqp_bytes_t{2, bad_name}, {}};
+  bad_header.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  client_->publish_raw(kGovIn, application_message(102),
+                       hostile_properties("bad-header-name", &bad_header));
+  expected["bad-header-name"] = "amqp.invalid_properties";
+  // An attribute bomb and a namespace bomb (with a valid signature).
+  publish_valid();
+  std::string bomb = "<a";
+  for (int i = 0; i < 79000; ++i)
+    bomb += fmt::format(" a{}=\"\"", i);
+  client_->publish(kGovIn, bomb + "/>", "attribute-bomb");
+  expected["attribute-bomb"] = "xml.too_complex";
+  std::string declarations;
+  for (int i = 0; i < 6000; ++i)
+    declarations += fmt::format(" xmlns:x{}=\"urn:x{}\"", i, i);
+  client_->publish(
+      kGovIn, replaced(application_message(103), "<soap:Envelope", "<soap:Envelope" + declarations),
+      "namespace-bomb");
+  expected["namespace-bomb"] = "xml.too_complex";
+  // Unicode digits, and a weak key.
+  publish_valid();
+  Envelope digits("voucher-application");
+  digits.set_text("ApplicationId", "a0000000-0000-4000-8000-000000000104");
+  digits.set_text("Region", "٧٥٠٠٠٠٠٠٠");
+  client_->publish(kGovIn,
+                   with_message_id(digits.sign("individual-sign").bytes(), "unicode-digits"),
+                   "unicode-digits");
+  expected["unicode-digits"] = "schema.invalid";
+  Envelope weak("voucher-application");
+  weak.set_text("ApplicationId", "a0000000-0000-4000-8000-000000000105");
+  client_->publish(kGovIn, with_message_id(weak.sign("individual-rsa1024").bytes(), "weak-key"),
+                   "weak-key");
+  expected["weak-key"] = "certificate.untrusted";
+  // An AIS event whose payload gives a key twice.
+  publish_valid();
+  client_->publish(
+      kAisEvents,
+      R"({"eventId": "e9000000-0000-4000-8000-000000000001", "type": "UnemployedStatusChanged",
+                       "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {"iin": "850101300124",
+                       "iin": "900515401230", "registered": true, "region": "750000000",
+                       "since": "2025-01-10"}})",
+      "duplicate-keys", "application/json");
+  publish_valid();
+
+  std::vector<Received> letters;
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    for (auto& letter : client_->drain(kAisDeadLetters))
+      letters.push_back(std::move(letter));
+    return commands_.size() >= static_cast<std::size_t>(valid) &&
+           dead_letters_.size() + letters.size() >= expected.size() + 2;
+  })) << commands_.size()
+      << " commands, " << dead_letters_.size() + letters.size() << " dead letters\n"
+      << daemon_->log_text();
+  for (auto& letter : dead_letters_)
+    letters.push_back(letter);
+  EXPECT_EQ(commands_.size(), static_cast<std::size_t>(valid)) << "every valid input processed";
+  ASSERT_EQ(letters.size(), expected.size() + 2) << "one dead letter per hostile message";
+  std::map<std::string, std::string> reasons;
+  int invalid_ids = 0;
+  for (const auto& letter : letters) {
+    const auto& headers = letter.properties.headers;
+    const auto original = amqp::header_text(headers, "x-nqs-message-id");
+    const auto reason = amqp::header_text(headers, "x-nqs-reason");
+    if (original.empty()) {
+      // The id that was not UTF-8 could not be carried: the detail says so.
+      ++invalid_ids;
+      EXPECT_EQ(reason, "amqp.invalid_properties");
+      EXPECT_THAT(amqp::header_text(headers, "x-nqs-detail"),
+                  HasSubstr("the property message_id is not UTF-8 (hex fffe6964)"));
+      continue;
+    }
+    reasons[original] = reason;
+    if (original == "big-header") {
+      EXPECT_FALSE(headers.contains("big")) << "left out, so that it fits";
+      EXPECT_THAT(amqp::header_text(headers, "x-nqs-detail"), HasSubstr("the header 'big'"));
+    }
+  }
+  EXPECT_EQ(invalid_ids, 1);
+  expected["duplicate-keys"] = "json.invalid";
+  EXPECT_EQ(reasons, expected);
+  ASSERT_TRUE(eventually([&] {
+    return client_->queue_state(kGovIn)->first == 0 && client_->queue_state(kAisEvents)->first == 0;
+  }));
+  auto connections = [&] {
+    const auto log = daemon_->log_text();
+    std::size_t count = 0;
+    for (auto at = log.find("connected to the broker"); at != std::string::npos;
+         at = log.find("connected to the broker", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  EXPECT_EQ(connections(), 1U) << "never reconnected\n" << daemon_->log_text();
+  EXPECT_EQ(daemon_->stop(), 0);
+
+  // Restarted: nothing comes back, nothing goes out again; a new input after it is the only work.
+  start_daemon();
+  ++valid;
+  client_->publish(kGovIn, application_message(valid), message_id_of(valid));
+  const auto before = commands_.size();
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    return commands_.size() > before;
+  })) << daemon_->log_text();
+  EXPECT_EQ(commands_.size(), before + 1);
+  collect();
+  EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
+  EXPECT_EQ(dead_letters_.size() + 1, letters.size()) << "no dead letter again";
+  EXPECT_EQ(daemon_->stop(), 0);
 }
 
 TEST_F(DaemonWithBroker, APublishTheBrokerRefusesIsRetriedUntilConfirmed) {
