@@ -378,6 +378,47 @@ int queues(const std::string& config_file, bool json) {
                                oldest ? age_text(*oldest) : "-", verdict);
     }
   }
+  // The adapter's own queue, the outbox: what is committed and not yet confirmed, and what the
+  // broker refused every time and was set aside (the daemon's log names each, with its outboxId).
+  int exit_code = kExitOk;
+  auto store = open_audit(setup->config, exit_code);
+  auto outbox = store ? store->outbox_stats()
+                      : Result<store::Store::OutboxStats>(make_error("the store cannot be opened"));
+  if (!outbox) {
+    if (store) std::cerr << outbox.error().message << '\n';
+    ++problems;
+  }
+  std::string verdict = "ok";
+  std::optional<std::chrono::seconds> oldest;
+  if (outbox) {
+    if (outbox.value().oldest) {
+      oldest = std::chrono::duration_cast<std::chrono::seconds>(now - *outbox.value().oldest);
+    }
+    if (outbox.value().parked > 0) {
+      verdict = fmt::format("{} set aside: the broker refused them every time (see the log)",
+                            outbox.value().parked);
+      ++problems;
+    } else if (oldest && *oldest > setup->config.ops.outbox_stuck_after) {
+      verdict = "not moving: is the broker confirming?";
+      ++problems;
+    }
+  } else {
+    verdict = "the store cannot be read";
+  }
+  if (json) {
+    boost::json::object line;
+    line["queue"] = "outbox";
+    line["role"] = "outbox";
+    line["ready"] = outbox ? boost::json::value(outbox.value().pending) : nullptr;
+    line["parked"] = outbox ? boost::json::value(outbox.value().parked) : nullptr;
+    line["oldestAgeSeconds"] = oldest ? boost::json::value(oldest->count()) : nullptr;
+    line["state"] = verdict;
+    std::cout << boost::json::serialize(line) << '\n';
+  } else {
+    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "outbox", "outbox",
+                             outbox ? std::to_string(outbox.value().pending) : "-", "-", "-",
+                             oldest ? age_text(*oldest) : "-", verdict);
+  }
   return problems == 0 ? kExitOk : kExitProblem;
 }
 

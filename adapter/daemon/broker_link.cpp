@@ -3,10 +3,23 @@
 #include <fmt/format.h>
 
 #include <boost/asio/post.hpp>
+#include <regex>
 
 #include "log/logging.hpp"
 
 namespace nqs::daemon {
+namespace {
+
+// Whether the broker closed the connection or a channel over a message it refused: the close
+// codes of a bad message (406 precondition failed, 501 frame error, 502 syntax error, 505
+// unexpected frame), as amqp::Connection reports a close.
+bool closed_over_a_message(const std::string& why) {
+  static const std::regex kClose(
+      R"(the broker closed (?:channel \d+|the connection): (406|501|502|505) )");
+  return std::regex_search(why, kClose);
+}
+
+}  // namespace
 
 BrokerLink::BrokerLink(boost::asio::io_context& io, BrokerSettings settings, Handlers handlers)
     : io_(io),
@@ -30,7 +43,7 @@ void BrokerLink::stop() {
     connection_->close();
     connection_.reset();
   }
-  fail_all_pending("the adapter is stopping");
+  fail_all_pending("the adapter is stopping", false);
 }
 
 void BrokerLink::stop_consuming() {
@@ -133,27 +146,28 @@ void BrokerLink::on_lost(const std::string& why) {
     connection_->close();
     connection_.reset();
   }
-  fail_all_pending(fmt::format("connection lost before the confirm: {}", why));
+  fail_all_pending(fmt::format("connection lost before the confirm: {}", why),
+                   closed_over_a_message(why));
   if (handlers_.on_disconnected) handlers_.on_disconnected(why);
   schedule_reconnect(why);
 }
 
-void BrokerLink::fail_all_pending(const std::string& why) {
+void BrokerLink::fail_all_pending(const std::string& why, bool over_a_message) {
   auto pending = std::move(pending_);
   pending_.clear();
   for (auto& [tag, entry] : pending) {
-    if (entry.done) entry.done(false, why);
+    if (entry.done) entry.done(false, why, over_a_message);
   }
 }
 
 void BrokerLink::publish(const amqp::Outgoing& message, Completion done) {
   if (!connected()) {
-    done(false, "not connected to the broker");
+    done(false, "not connected to the broker", false);
     return;
   }
   auto tag = connection_->publish(message);
   if (!tag) {
-    done(false, tag.error().message);
+    done(false, tag.error().message, true);
     return;
   }
   pending_.emplace(tag.value(), Pending{message.properties.message_id, {}, std::move(done)});
@@ -164,11 +178,12 @@ void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
     Pending pending = std::move(it->second);
     pending_.erase(it);
     if (!pending.returned.empty()) {
-      pending.done(false, fmt::format("unroutable: returned by the broker: {}", pending.returned));
+      pending.done(false, fmt::format("unroutable: returned by the broker: {}", pending.returned),
+                   false);
     } else if (!acked) {
-      pending.done(false, "the broker refused the message (basic.nack)");
+      pending.done(false, "the broker refused the message (basic.nack)", false);
     } else {
-      pending.done(true, "");
+      pending.done(true, "", false);
     }
   };
   if (!multiple) {

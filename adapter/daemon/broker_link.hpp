@@ -25,10 +25,14 @@ struct BrokerSettings {
 // backoff and jitter whenever it is lost (or a consumer is cancelled because its queue was
 // deleted); on each connection the topology is declared again and the consumers resumed.
 // Publishes complete exactly once: confirmed (basic.ack), or failed (basic.nack, basic.return of
-// an unroutable mandatory message, or the connection lost before the confirm).
+// an unroutable mandatory message, or the connection lost before the confirm). A failure says
+// whether it was `over_a_message`: the library could not send one, or the broker closed the
+// connection or channel over one it refused (406, 501, 502, 505). Which one, the broker does not
+// say: every message not yet confirmed is told so, and only one sent alone is known to be it.
 class BrokerLink {
  public:
-  using Completion = std::function<void(bool confirmed, const std::string& why)>;
+  using Completion =
+      std::function<void(bool confirmed, const std::string& why, bool over_a_message)>;
   struct Handlers {
     std::function<void(amqp::Delivery)> on_delivery;
     std::function<void()> on_connected;
@@ -70,7 +74,7 @@ class BrokerLink {
   void schedule_reconnect(const std::string& why);
   void on_lost(const std::string& why);
   void on_confirm(std::uint64_t tag, bool multiple, bool acked);
-  void fail_all_pending(const std::string& why);
+  void fail_all_pending(const std::string& why, bool over_a_message);
 
   boost::asio::io_context& io_;
   BrokerSettings settings_;

@@ -322,10 +322,12 @@ ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& out
     const bool moving = age < config.ops.outbox_stuck_after;
     check(
         "outbox", moving,
-        fmt::format("{} unconfirmed, the oldest {} s old (limit {} s)", outbox.value().pending,
-                    std::chrono::duration_cast<std::chrono::seconds>(age).count(),
-                    std::chrono::duration_cast<std::chrono::seconds>(config.ops.outbox_stuck_after)
-                        .count()));
+        fmt::format(
+            "{} unconfirmed, the oldest {} s old (limit {} s); {} set aside as never "
+            "publishable (nqs-adapter queues)",
+            outbox.value().pending, std::chrono::duration_cast<std::chrono::seconds>(age).count(),
+            std::chrono::duration_cast<std::chrono::seconds>(config.ops.outbox_stuck_after).count(),
+            outbox.value().parked));
   }
   boost::json::object body;
   body["ready"] = ready;
@@ -343,6 +345,7 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     const auto outbox = store_->outbox_stats();
     if (outbox) {
       gauges.outbox_pending = outbox.value().pending;
+      gauges.outbox_parked = outbox.value().parked;
       if (outbox.value().oldest) {
         gauges.outbox_oldest_age_seconds =
             std::chrono::duration<double>(now - *outbox.value().oldest).count();

@@ -1,5 +1,7 @@
 #include "daemon/outbox_relay.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
@@ -74,9 +76,14 @@ void OutboxRelay::rescan(bool young_too) {
 
 void OutboxRelay::pump() {
   while (!stopped_ && !queue_.empty() && in_flight_ < settings_.max_in_flight &&
-         link_.connected() && !link_.blocked()) {
+         link_.connected() && !link_.blocked() && !solo_) {
+    // A suspect goes alone, once everything before it is settled, and nothing follows it until
+    // it is: if the broker refuses it then, it was this one.
+    const bool suspect = suspects_.contains(queue_.front().id);
+    if (suspect && in_flight_ > 0) return;
     auto row = std::move(queue_.front());
     queue_.pop_front();
+    if (suspect) solo_ = row.id;
     send(std::move(row));
   }
 }
@@ -92,39 +99,70 @@ void OutboxRelay::mark_confirmed() {
   }
 }
 
-void OutboxRelay::send(store::OutboxMessage row) {
-  auto properties = amqp::properties_from_json(row.properties_json);
-  if (!properties) {
-    log::error("an outbox row has unreadable properties; it stays pending",
-               {{"outboxId", row.id}, {"error", properties.error().message}});
-    known_.erase(row.id);
+void OutboxRelay::park(const store::OutboxMessage& row, const std::string& why) {
+  if (solo_ == row.id) solo_.reset();
+  known_.erase(row.id);
+  suspects_.erase(row.id);
+  refusals_.erase(row.id);
+  if (auto parked = store_.park_outbox(row.id, why, clock_.now()); !parked) {
+    // Not recorded: left pending, tried again later (the store is in trouble, not the row).
+    log::warn("setting an outbox row aside failed",
+              {{"outboxId", row.id}, {"error", parked.error().message}});
     return;
   }
+  ++parked_;
+  log::error("an outbox message can never be published: set aside in the store",
+             {{"outboxId", row.id},
+              {"messageKey", row.key},
+              {"exchange", row.exchange},
+              {"routingKey", row.routing_key},
+              {"error", why}});
+  // Its input's effects are committed; what could not go out is kept for an operator.
+  if (on_sent_) on_sent_(row);
+}
+
+void OutboxRelay::send(store::OutboxMessage row) {
+  auto properties = amqp::properties_from_json(row.properties_json);
+  if (!properties)
+    return park(row, "its stored properties cannot be read: " + properties.error().message);
   amqp::Outgoing message{row.exchange, row.routing_key, std::move(properties).value(), row.body,
                          true};
   ++in_flight_;
-  link_.publish(message, [this, row = std::move(row)](bool confirmed, const std::string& why) {
+  link_.publish(message, [this, row = std::move(row)](bool confirmed, const std::string& why,
+                                                      bool over_a_message) {
     --in_flight_;
+    const bool alone = solo_ == row.id;
+    if (alone) solo_.reset();
     if (confirmed) {
+      suspects_.erase(row.id);
+      refusals_.erase(row.id);
       known_.erase(row.id);
       if (confirmed_.empty()) boost::asio::post(io_, [this] { mark_confirmed(); });
       confirmed_.push_back(row.id);
       if (on_sent_) on_sent_(row);
-    } else {
-      ++confirm_failures_;
-      log::warn("publishing was not confirmed; it will be retried",
-                {{"outboxId", row.id},
-                 {"exchange", row.exchange},
-                 {"routingKey", row.routing_key},
-                 {"error", why}});
-      // Retried after a pause: an unroutable message needs an operator, not a hot loop.
-      auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.retry_delay);
-      timer->async_wait([this, timer, row](const boost::system::error_code& ec) mutable {
-        if (ec || stopped_) return;
-        queue_.push_back(std::move(row));
-        pump();
-      });
+      boost::asio::post(io_, [this] { pump(); });
+      return;
     }
+    ++confirm_failures_;
+    if (over_a_message) {
+      suspects_.insert(row.id);
+      if (alone && ++refusals_[row.id] >= kParkAfter) {
+        park(row, fmt::format("the broker refused it {} times: {}", kParkAfter, why));
+        boost::asio::post(io_, [this] { pump(); });
+        return;
+      }
+    }
+    log::warn("publishing was not confirmed; it will be retried", {{"outboxId", row.id},
+                                                                   {"exchange", row.exchange},
+                                                                   {"routingKey", row.routing_key},
+                                                                   {"error", why}});
+    // Retried after a pause: an unroutable message needs an operator, not a hot loop.
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.retry_delay);
+    timer->async_wait([this, timer, row](const boost::system::error_code& ec) mutable {
+      if (ec || stopped_) return;
+      queue_.push_back(std::move(row));
+      pump();
+    });
     boost::asio::post(io_, [this] { pump(); });
   });
 }

@@ -4,6 +4,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "common/clock.hpp"
@@ -22,10 +24,15 @@ struct RelaySettings {
 // come from the processor as they are committed, and from the store (after a restart, a lost
 // connection or a failed publish): whatever is committed and not confirmed is sent again, so
 // nothing is lost and a message may be published more than once, always with the same
-// message_id.
+// message_id. The broker refuses a bad message by closing the channel, failing every message
+// not yet confirmed: each of them becomes a suspect, sent again alone. A row refused kParkAfter
+// times while alone (or whose stored properties cannot be read) is set aside in the store: kept,
+// logged, counted, never sent again, so that one bad row cannot hold the connection in a loop of
+// reconnects nor the messages behind it.
 class OutboxRelay {
  public:
   using Sent = std::function<void(const store::OutboxMessage&)>;
+  static constexpr int kParkAfter = 3;
 
   OutboxRelay(boost::asio::io_context& io, store::Store& store, BrokerLink& link,
               const Clock& clock, RelaySettings settings, Sent on_sent);
@@ -40,12 +47,15 @@ class OutboxRelay {
   void pump();
   [[nodiscard]] bool idle() const { return queue_.empty() && in_flight_ == 0; }
   [[nodiscard]] std::uint64_t confirm_failures() const { return confirm_failures_; }
+  [[nodiscard]] std::uint64_t parked() const { return parked_; }
 
  private:
   void send(store::OutboxMessage row);
   void schedule_scan();
   // Marks the rows confirmed in this turn of the event loop as sent, in one transaction.
   void mark_confirmed();
+  // Sets the row aside for good (the processor settles its input as if it had been sent).
+  void park(const store::OutboxMessage& row, const std::string& why);
 
   boost::asio::io_context& io_;
   store::Store& store_;
@@ -57,7 +67,11 @@ class OutboxRelay {
   std::set<std::int64_t> known_;  // queued or in flight
   std::size_t in_flight_ = 0;
   std::uint64_t confirm_failures_ = 0;
-  std::vector<std::int64_t> confirmed_;  // confirmed, to be marked sent
+  std::uint64_t parked_ = 0;
+  std::set<std::int64_t> suspects_;       // in flight when the broker refused some message
+  std::optional<std::int64_t> solo_;      // the suspect sent alone, in flight
+  std::map<std::int64_t, int> refusals_;  // refused while alone, by row
+  std::vector<std::int64_t> confirmed_;   // confirmed, to be marked sent
   boost::asio::steady_timer scan_timer_;
   bool stopped_ = false;
 };

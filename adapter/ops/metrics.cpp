@@ -92,6 +92,11 @@ std::string Metrics::render(const Gauges& gauges) const {
   out += "# HELP nqs_outbox_pending Messages committed and not yet confirmed by the broker.\n";
   out += fmt::format("# TYPE nqs_outbox_pending gauge\nnqs_outbox_pending {}\n",
                      gauges.outbox_pending);
+  out +=
+      "# HELP nqs_outbox_parked Outbox messages the broker refused every time, set aside for an "
+      "operator (nqs-adapter queues).\n";
+  out +=
+      fmt::format("# TYPE nqs_outbox_parked gauge\nnqs_outbox_parked {}\n", gauges.outbox_parked);
   out += "# HELP nqs_outbox_oldest_age_seconds Age of the oldest unconfirmed outbox message.\n";
   out +=
       fmt::format("# TYPE nqs_outbox_oldest_age_seconds gauge\nnqs_outbox_oldest_age_seconds {}\n",

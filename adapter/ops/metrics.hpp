@@ -36,6 +36,7 @@ struct QueueGauge {
 // What /metrics reports that is read at scrape time rather than counted.
 struct Gauges {
   std::int64_t outbox_pending = 0;
+  std::int64_t outbox_parked = 0;
   double outbox_oldest_age_seconds = 0;
   std::int64_t timers_pending = 0;
   std::int64_t timers_overdue = 0;

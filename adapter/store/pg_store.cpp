@@ -26,7 +26,7 @@ Failure failure_of(std::string_view state) {
 
 // The SQLite migrations in PostgreSQL's dialect: identity instead of INTEGER PRIMARY KEY, BYTEA
 // for bodies, BIGINT for milliseconds. The versions are the same.
-constexpr std::array<std::string_view, 4> kMigrations{{
+constexpr std::array<std::string_view, 5> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -120,6 +120,11 @@ CREATE TABLE audit (
   outcome     TEXT NOT NULL,
   detail      TEXT NOT NULL
 );
+)sql",
+    // 5: outbox rows that can never be published, kept aside (issue 12): sent_at is when.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
+CREATE INDEX outbox_parked ON outbox (id) WHERE parked_reason IS NOT NULL;
 )sql",
 }};
 
@@ -291,6 +296,14 @@ class PgStore final : public Store {
     return outbox_rows(result.get());
   }
 
+  Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) override {
+    BOOST_OUTCOME_TRY(run(
+        "UPDATE outbox SET sent_at = $1, parked_reason = $2 WHERE id = $3 AND "
+        "sent_at IS NULL",
+        Params().text(to_utc_string(at)).text(reason).integer(id), "setting an outbox row aside"));
+    return outcome::success();
+  }
+
   Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override {
     if (ids.empty()) return outcome::success();
     std::string array = "{";
@@ -443,6 +456,10 @@ class PgStore final : public Store {
     OutboxStats stats;
     stats.pending = integer_of(result.get(), 0, 0);
     if (!PQgetisnull(result.get(), 0, 1)) stats.oldest = parse_instant(text_of(result.get(), 0, 1));
+    BOOST_OUTCOME_TRY(auto parked,
+                      run("SELECT count(*) FROM outbox WHERE parked_reason IS NOT NULL", {},
+                          "reading the outbox"));
+    stats.parked = integer_of(parked.get(), 0, 0);
     return stats;
   }
 

@@ -13,7 +13,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 4> kMigrations{{
+constexpr std::array<std::string_view, 5> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -113,6 +113,11 @@ CREATE TABLE audit (
   outcome     TEXT NOT NULL,
   detail      TEXT NOT NULL
 );
+)sql",
+    // 5: outbox rows that can never be published, kept aside (issue 12): sent_at is when.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
+CREATE INDEX outbox_parked ON outbox (id) WHERE parked_reason IS NOT NULL;
 )sql",
 }};
 
@@ -215,6 +220,16 @@ class SqliteStore final : public Store {
                               "input_key = ? ORDER BY id"));
     bind(statement.get(), 1, input_key);
     return read_rows(statement.get());
+  }
+
+  Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) override {
+    BOOST_OUTCOME_TRY(auto statement, prepare("UPDATE outbox SET sent_at = ?, parked_reason = ? "
+                                              "WHERE id = ? AND sent_at IS NULL"));
+    bind(statement.get(), 1, to_utc_string(at));
+    bind(statement.get(), 2, reason);
+    sqlite3_bind_int64(statement.get(), 3, id);
+    if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("setting an outbox row aside");
+    return outcome::success();
   }
 
   Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override {
@@ -378,6 +393,10 @@ class SqliteStore final : public Store {
     if (sqlite3_column_type(statement.get(), 1) != SQLITE_NULL) {
       stats.oldest = parse_instant(text_column(statement.get(), 1));
     }
+    BOOST_OUTCOME_TRY(auto parked,
+                      prepare("SELECT count(*) FROM outbox WHERE parked_reason IS NOT NULL"));
+    if (sqlite3_step(parked.get()) != SQLITE_ROW) return failure("reading the outbox");
+    stats.parked = sqlite3_column_int64(parked.get(), 0);
     return stats;
   }
 

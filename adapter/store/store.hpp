@@ -183,6 +183,9 @@ class Store {
   virtual Result<std::vector<OutboxMessage>> pending_outbox_of(const std::string& input_key) = 0;
   // Marks rows as confirmed by the broker.
   virtual Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) = 0;
+  // Sets a row aside that can never be published (the broker refuses it every time): kept, with
+  // why, never sent again, counted by outbox_stats().parked.
+  virtual Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) = 0;
   // The domain's state.
   virtual Result<std::optional<ApplicationRow>> find_application(
       const std::string& application_id) = 0;
@@ -216,6 +219,7 @@ class Store {
   struct OutboxStats {
     std::int64_t pending = 0;
     std::optional<Instant> oldest;
+    std::int64_t parked = 0;  // set aside: can never be published
   };
   virtual Result<OutboxStats> outbox_stats() = 0;
   struct TimerStats {

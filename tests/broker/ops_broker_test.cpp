@@ -14,6 +14,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/instant.hpp"
 #include "daemon_fixture.hpp"
 
 namespace nqs::test {
@@ -169,6 +170,8 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_THAT(read_file(out),
               HasSubstr(R"x("queue":"nqs.gov.in","role":"input","ready":0,)x"
                         R"x("consumers":1,"unacked":0,"oldestAgeSeconds":null,"state":"ok")x"));
+  EXPECT_THAT(read_file(out), HasSubstr(R"x({"queue":"outbox","role":"outbox","ready":0,)x"
+                                        R"x("parked":0,"oldestAgeSeconds":null,"state":"ok"})x"));
   // A dead letter older than ops.dead_letter_alert_after needs attention (exit 1); it is only
   // looked at, never taken.
   const auto alert = dir_.write(
@@ -192,6 +195,71 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
                                       .c_str());
   EXPECT_EQ(WEXITSTATUS(stopped), 1);
   EXPECT_THAT(read_file(out), HasSubstr("messages waiting with no consumer"));
+}
+
+// A message in the outbox the broker refuses every time (its user_id is not the connection's
+// user: 406 PRECONDITION_FAILED closes the channel) and one whose stored properties cannot be read
+// are set aside, counted and shown; they do not hold the connection in a loop of reconnects, and
+// the traffic around them flows.
+TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlows) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  const auto now = to_utc_string(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  const auto rows = fmt::format(
+      "INSERT INTO inbox (input_key, source, outcome, body_sha256, received_at) VALUES "
+      "('test:refused', 'gov', 'processed', '00', '{0}');"
+      "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, properties, body, "
+      "created_at) VALUES ('refused-1', 'test:refused', 'ais.commands', 'voucher.issue', "
+      "'{{\"user_id\":\"someone-else\",\"persistent\":true,\"headers\":{{}}}}', 'body', '{0}'),"
+      "('refused-2', 'test:refused', 'ais.commands', 'voucher.issue', 'not json', 'body', '{0}');",
+      now);
+  ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  for (int n = 1; n <= 3; ++n)
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    return distinct_command_ids().size() == 3U;
+  })) << daemon_->log_text();
+  std::string metrics;
+  ASSERT_TRUE(eventually([&] {
+    metrics = get(port_, "/metrics").body;
+    return sample(metrics, "nqs_outbox_parked") == 2 && sample(metrics, "nqs_outbox_pending") == 0;
+  })) << metrics
+      << daemon_->log_text();
+  const auto log = daemon_->log_text();
+  EXPECT_THAT(log, HasSubstr("the broker refused it 3 times"));
+  EXPECT_THAT(log, HasSubstr("its stored properties cannot be read"));
+  // One reconnect per refusal: three alone, perhaps one before in company; then no more.
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body;
+  const auto reconnects = sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total");
+  EXPECT_GE(reconnects, 3);
+  EXPECT_LE(reconnects, 4);
+  const auto ready = boost::json::parse(get(port_, "/readyz").body).as_object();
+  EXPECT_TRUE(ready.at("checks").at("outbox").at("ok").as_bool());
+  EXPECT_THAT(std::string(ready.at("checks").at("outbox").at("detail").as_string()),
+              HasSubstr("2 set aside"));
+  // Set aside for good: later traffic flows on the same connection.
+  for (int n = 4; n <= 5; ++n)
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    return distinct_command_ids().size() == 5U;
+  })) << daemon_->log_text();
+  EXPECT_EQ(client_->queue_state(kGovIn)->first, 0U);
+  EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total"), reconnects);
+  const auto out = dir_.path() / "queues.out";
+  const int status = std::system(fmt::format("{} queues --json --config {} >{} 2>&1",
+                                             NQS_ADAPTER_BINARY, config_.string(), out.string())
+                                     .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1) << read_file(out);
+  EXPECT_THAT(read_file(out), HasSubstr(R"x({"queue":"outbox","role":"outbox","ready":0,)x"
+                                        R"x("parked":2,"oldestAgeSeconds":null,)x"));
+  EXPECT_EQ(daemon_->stop(), 0);
 }
 
 // SIGHUP reloads trust, calendars and mappings between inputs; a set with a problem is refused

@@ -89,7 +89,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 4);
+  EXPECT_EQ(store->schema_version().value(), 5);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -147,13 +147,32 @@ TEST_P(StoreContract, SentRowsLeaveThePendingList) {
   EXPECT_EQ(store->pending_outbox(1).value().size(), 1U);
 }
 
+TEST_P(StoreContract, AParkedRowIsKeptCountedAndNeverPendingAgain) {
+  auto store = open();
+  auto rows = store->record_input(entry("m-1"), {message("c-1"), message("c-2")}).value().outbox;
+  ASSERT_TRUE(store->park_outbox(rows[0].id, "refused", at("2025-09-01T10:00:02Z")).has_value());
+  auto pending = store->pending_outbox(10).value();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending[0].key, "c-2");
+  EXPECT_EQ(store->pending_outbox_of("m-1").value().size(), 1U);
+  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.pending, 1);
+  EXPECT_EQ(stats.parked, 1);
+  // Parking a row already sent changes nothing: what went out is not set aside.
+  ASSERT_TRUE(store->mark_sent({rows[1].id}, at("2025-09-01T10:00:03Z")).has_value());
+  ASSERT_TRUE(store->park_outbox(rows[1].id, "late", at("2025-09-01T10:00:04Z")).has_value());
+  stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.pending, 0);
+  EXPECT_EQ(stats.parked, 1);
+}
+
 TEST_P(StoreContract, CommittedDataSurvivesReopening) {
   {
     auto store = open();
     ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 4) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 5) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
