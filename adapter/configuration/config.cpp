@@ -52,11 +52,15 @@ void read_intake(Reader intake, IntakeConfig& out) {
   };
   limit("max_depth", out.limits.max_depth, 256);
   limit("max_elements", out.limits.max_elements, 1'000'000);
-  limit("max_attributes", out.limits.max_attributes, 1024);
+  limit("max_attributes", out.limits.max_attributes, 1'000'000);
   limit("max_attributes_total", out.limits.max_attributes_total, 1'000'000);
   limit("max_namespace_declarations", out.limits.max_namespace_declarations, 256);
   limit("max_namespaces_in_scope", out.limits.max_namespaces_in_scope, 1024);
   limit("max_text_bytes", out.limits.max_text_bytes, 64 * 1024 * 1024);
+  // What the structure limits let through still costs at most this much CPU time (intake runs on
+  // worker threads, never on the event loop, whatever it costs).
+  out.cpu_time = limits.duration("cpu_time", std::chrono::milliseconds{10}, std::chrono::minutes{1},
+                                 out.cpu_time);
   limits.finish();
   out.require_transport_signature =
       intake.flag("require_transport_signature", out.require_transport_signature);
@@ -372,6 +376,7 @@ void read_processing(Reader processing, ProcessingConfig& out) {
   out.max_attempts =
       static_cast<int>(processing.integer("max_attempts", 1, 1000, out.max_attempts));
   out.grace_period = processing.duration("grace_period", seconds{0}, minutes{10}, out.grace_period);
+  out.workers = processing.integer("workers", 0, 64, out.workers);
   processing.finish();
 }
 
@@ -553,7 +558,8 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
                                         config->intake.strict_identifiers,
                                         config->intake.require_transport_signature,
                                         {},
-                                        config->intake.limits};
+                                        config->intake.limits,
+                                        config->intake.cpu_time};
         for (const auto& [sender_id, bin] : config->intake.transport_senders) {
           settings.transport_senders.push_back({sender_id, bin});
         }

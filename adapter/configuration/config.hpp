@@ -40,6 +40,7 @@ struct IntakeConfig {
   bool require_transport_signature = false;
   std::vector<std::pair<std::string, std::string>> transport_senders;  // sender id, BIN
   intake::XmlLimits limits;                                            // intake.limits
+  std::chrono::milliseconds cpu_time{1000};  // intake.limits.cpu_time: one message's budget
   std::filesystem::path envelope_schema;
   std::vector<std::filesystem::path> mappings;
 };
@@ -100,6 +101,7 @@ struct ProcessingConfig {
   std::chrono::milliseconds outbox_scan_interval{5000};
   std::int64_t max_in_flight = 256;
   int max_attempts = 5;  // an input failing alone this often is dead-lettered (processing.failed)
+  std::int64_t workers = 0;  // threads for intake and signing; 0: one per core
   std::chrono::milliseconds grace_period{30000};
 };
 

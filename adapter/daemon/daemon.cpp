@@ -10,6 +10,7 @@
 #include "daemon/outbox_relay.hpp"
 #include "daemon/processor.hpp"
 #include "daemon/timer_runner.hpp"
+#include "daemon/workers.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
 #include "ops/http_server.hpp"
@@ -209,7 +210,7 @@ void Daemon::reload() {
   }
   // The exchanges are those of the running connection (broker settings need a restart).
   auto workflow = workflow_for(*fresh, old.amqp);
-  processor_->replace(*fresh->intake, *workflow);
+  processor_->replace(fresh->intake, *workflow);
   timers_->replace(*workflow);
   // The old workflow goes before the calendar it refers to.
   workflow_ = std::move(workflow);
@@ -357,6 +358,7 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     }
     gauges.reconnects = link_->reconnects();
     gauges.confirm_failures = relay_->confirm_failures();
+    gauges.intake_in_progress = processor_->in_intake();
     gauges.broker_connected = link_->connected();
     gauges.ready = readiness(outbox).status == 200;
     for (const auto& polled : polled_) {
@@ -424,13 +426,14 @@ int Daemon::run() {
                     config.processing.outbox_scan_interval, std::chrono::milliseconds{1000}},
       [this](const store::OutboxMessage& row) { processor_->on_sent(row); });
   workflow_ = workflow_for(setup_, config.amqp);
+  workers_ = std::make_unique<Workers>(io_, static_cast<std::size_t>(config.processing.workers));
   processor_ = std::make_unique<Processor>(
-      io_, *setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
+      io_, *workers_, setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
       QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},
       RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay,
                     config.processing.max_attempts});
-  timers_ =
-      std::make_unique<TimerRunner>(io_, *workflow_, *store_, *relay_, clock_, TimerSettings{});
+  timers_ = std::make_unique<TimerRunner>(io_, *workers_, *workflow_, *store_, *relay_, clock_,
+                                          TimerSettings{});
   processor_->on_timers_changed([this] { timers_->reschedule(); });
   metrics_ = std::make_unique<ops::Metrics>();
   processor_->set_metrics(metrics_.get());
@@ -446,6 +449,9 @@ int Daemon::run() {
     start_ops();
   });
   io_.run();
+  // What the workers are doing ends here; results they hand back are dropped with the loop (the
+  // broker redelivers every input not acknowledged).
+  workers_->stop();
   const auto& counters = processor_->counters();
   log::info("nqs-adapter stopped", {{"processed", counters.processed},
                                     {"rejected", counters.rejected},

@@ -40,6 +40,7 @@ std::string_view role_name(QueueRole role);
 class OutboxRelay;
 class Processor;
 class TimerRunner;
+class Workers;
 
 // The long-running process: one event loop that the broker link, the processor and the outbox
 // relay run on. SIGTERM or SIGINT stops it gracefully: consumers are cancelled, inputs in flight
@@ -80,6 +81,7 @@ class Daemon {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer clock_control_timer_;
   std::string clock_control_problem_;  // said once, not every 200 ms
+  std::unique_ptr<Workers> workers_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<BrokerLink> link_;
   std::unique_ptr<OutboxRelay> relay_;

@@ -51,11 +51,13 @@ void log_input(spdlog::level::level_enum level, std::string_view message,
 
 }  // namespace
 
-Processor::Processor(boost::asio::io_context& io, const intake::Intake& intake,
+Processor::Processor(boost::asio::io_context& io, Workers& workers,
+                     std::shared_ptr<const intake::Intake> intake,
                      const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
                      BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry)
     : io_(io),
-      intake_(&intake),
+      workers_(workers),
+      intake_(std::move(intake)),
       workflow_(&workflow),
       view_(store),
       store_(store),
@@ -77,10 +79,47 @@ void Processor::committed() {
 }
 
 void Processor::on_delivery(amqp::Delivery delivery) {
-  // Deliveries read in one turn of the event loop are committed together (group commit): one
-  // disk flush for all of them, with synchronous=FULL kept.
-  batch_.push_back(std::move(delivery));
-  if (flush_scheduled_) return;
+  // A document from the bus is read on a worker; an AIS event (strict JSON, bounded by its size)
+  // and a message whose properties were refused are decided as they are.
+  const bool document = delivery.queue != names_.ais_events && delivery.properties.problems.empty();
+  if (document) return start_intake(Work{std::move(delivery), nullptr, {}});
+  enqueue(Work{std::move(delivery), nullptr, {}}, false);
+}
+
+void Processor::start_intake(Work work) {
+  ++in_intake_;
+  struct Done {
+    intake::IntakeOutcome outcome;
+    double seconds = 0;
+  };
+  // The work and its bytes are the worker's until it is done; the pipeline it started with stays
+  // alive with it, whatever a reload does meanwhile.
+  auto shared = std::make_shared<Work>(std::move(work));
+  workers_.run(
+      [intake = intake_, shared, now = clock_.now()] {
+        const auto started = std::chrono::steady_clock::now();
+        auto outcome = intake->process(shared->delivery.body, now);
+        return Done{
+            std::move(outcome),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
+      },
+      [this, shared](Done done) {
+        --in_intake_;
+        if (metrics_ != nullptr) metrics_->intake_seconds(done.seconds);
+        shared->intake = std::make_shared<const intake::IntakeOutcome>(std::move(done.outcome));
+        enqueue(std::move(*shared), false);
+      });
+}
+
+void Processor::enqueue(Work work, bool alone) {
+  ready_.push_back({std::move(work), alone});
+  schedule_flush();
+}
+
+void Processor::schedule_flush() {
+  // What is ready in one turn of the event loop is committed together (group commit): one disk
+  // flush for all of it, with synchronous=FULL kept.
+  if (flush_scheduled_ || ready_.empty()) return;
   flush_scheduled_ = true;
   boost::asio::post(io_, [this] { flush(); });
 }
@@ -139,7 +178,8 @@ Result<std::string> Processor::free_key(const std::string& prefix, bool redelive
   }
 }
 
-Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
+Processor::Prepared Processor::prepare(Work work) {
+  const auto& delivery = work.delivery;
   const auto now = clock_.now();
   const bool from_ais = delivery.queue == names_.ais_events;
   const std::string source = from_ais ? "ais" : "gov";
@@ -174,6 +214,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
     }
     if (auto* effects = std::get_if<workflow::Effects>(&decided.value())) {
       prepared.input.outbox = std::move(effects->outbox);
+      prepared.to_sign = std::move(effects->to_sign);
       prepared.input.changes = std::move(effects->changes);
       prepared.subject = std::move(effects->subject);
       prepared.stage = std::move(effects->stage);
@@ -194,12 +235,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
       rejection = std::get<intake::Rejection>(std::move(parsed));
     }
   } else {
-    const auto intake_started = std::chrono::steady_clock::now();
-    const auto outcome = intake_->process(delivery.body, now);
-    if (metrics_ != nullptr) {
-      metrics_->intake_seconds(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - intake_started).count());
-    }
+    const auto& outcome = *work.intake;
     if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
       prepared.message_id = accepted->envelope.message_id;
       entry.document_type = accepted->document_type;
@@ -228,6 +264,7 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
       prepared.input.outbox = dead_letter(delivery, entry.key, rejection->reason, rejection->detail,
                                           entry.document_type);
       prepared.input.changes = {};
+      prepared.to_sign.clear();
     }
   } else {
     entry.outcome = "processed";
@@ -236,26 +273,85 @@ Processor::Prepared Processor::prepare(amqp::Delivery delivery) {
       entry.detail = fmt::format("late: {}", fmt::join(prepared.late, ", "));
   }
   if (!prepared.failure) view_.apply(entry.key, prepared.input.changes);
-  prepared.delivery = std::move(delivery);
+  prepared.work = std::move(work);
   return prepared;
 }
 
 void Processor::flush() {
   flush_scheduled_ = false;
+  // One batch at a time: the next is decided once this one is committed.
+  if (sealing_ > 0 || ready_.empty()) return;
+  std::vector<Ready> batch;
+  if (ready_.front().alone) {
+    batch.push_back(std::move(ready_.front()));
+    ready_.pop_front();
+  } else {
+    std::deque<Ready> rest;
+    for (auto& item : ready_) {
+      if (item.alone) {
+        rest.push_back(std::move(item));
+      } else {
+        batch.push_back(std::move(item));
+      }
+    }
+    ready_ = std::move(rest);
+  }
+  const bool alone = batch.front().alone;
   std::vector<Prepared> prepared;
   view_.clear();
-  for (auto& delivery : batch_) {
+  for (auto& item : batch) {
     // A delivery whose connection is gone will be redelivered: do nothing for it now.
-    if (delivery.generation != link_.generation()) continue;
-    auto item = prepare(std::move(delivery));
-    if (item.failure) {
-      failed(std::move(item.delivery), {}, *item.failure);
+    if (item.work.delivery.generation != link_.generation()) continue;
+    auto decided = prepare(std::move(item.work));
+    if (decided.failure) {
+      failed(std::move(decided.work), *decided.failure);
       continue;
     }
-    prepared.push_back(std::move(item));
+    prepared.push_back(std::move(decided));
   }
-  batch_.clear();
   view_.clear();
+  const bool to_sign = std::any_of(prepared.begin(), prepared.end(),
+                                   [](const Prepared& item) { return !item.to_sign.empty(); });
+  if (!to_sign) {
+    commit(std::move(prepared), alone);
+    return schedule_flush();
+  }
+  // The notifications are signed on a worker; meanwhile the loop goes on, and the next batch
+  // waits for this one.
+  sealing_ = prepared.size();
+  auto shared = std::make_shared<std::vector<Prepared>>(std::move(prepared));
+  workers_.run(
+      [shared, notifications = workflow_->notifications()] {
+        std::vector<std::optional<Error>> problems(shared->size());
+        for (std::size_t i = 0; i < shared->size(); ++i) {
+          auto& item = (*shared)[i];
+          if (auto sealed = workflow::seal(*notifications, item.input.outbox, item.to_sign);
+              !sealed) {
+            problems[i] = sealed.error();
+          }
+        }
+        return problems;
+      },
+      [this, shared, alone](std::vector<std::optional<Error>> problems) {
+        sealing_ = 0;
+        auto sealed = std::move(*shared);
+        const bool all_signed =
+            std::none_of(problems.begin(), problems.end(),
+                         [](const auto& problem) { return problem.has_value(); });
+        if (all_signed) {
+          commit(std::move(sealed), alone);
+        } else if (alone || sealed.size() == 1) {
+          failed(std::move(sealed.front().work), *problems.front());
+        } else {
+          // The others were decided with it: each is decided again on its own.
+          for (auto& item : sealed)
+            enqueue(std::move(item.work), true);
+        }
+        schedule_flush();
+      });
+}
+
+void Processor::commit(std::vector<Prepared> prepared, bool alone) {
   if (prepared.empty()) return;
   std::vector<store::Store::Input> inputs;
   inputs.reserve(prepared.size());
@@ -267,49 +363,30 @@ void Processor::flush() {
     // The batch is all or nothing: unless the store itself is in trouble, each input is decided
     // again on its own, so that only the one at fault fails (and another writer coming first, a
     // conflict, is normal traffic).
-    const bool alone = prepared.size() == 1 || recorded.error().kind == Failure::transient;
+    const bool each_alone =
+        alone || prepared.size() == 1 || recorded.error().kind == Failure::transient;
     for (auto& item : prepared) {
-      if (alone) {
-        failed(std::move(item.delivery), {}, recorded.error());
-        continue;
+      if (each_alone) {
+        failed(std::move(item.work), recorded.error());
+      } else {
+        enqueue(std::move(item.work), true);
       }
-      ++retrying_;
-      boost::asio::post(io_, [this, delivery = std::move(item.delivery)]() mutable {
-        --retrying_;
-        process_one(std::move(delivery), {});
-      });
     }
     return;
   }
   committed();
   if (sets_timers && timers_changed_) timers_changed_();
   for (std::size_t i = 0; i < prepared.size(); ++i) {
-    settle(std::move(prepared[i]), std::move(recorded.value()[i]), {});
+    settle(std::move(prepared[i]), std::move(recorded.value()[i]));
   }
 }
 
 store::Store::Input Processor::hand_over(Prepared& prepared, bool& sets_timers) {
   // The outbox rows (signed bodies) and state changes move to the store; settling needs only the
-  // entry. A failed commit decides the delivery again from its bytes.
+  // entry. A failed commit decides the delivery again from its intake.
   sets_timers = sets_timers || !prepared.input.changes.timers.empty();
   return {prepared.input.entry, std::move(prepared.input.outbox),
           std::move(prepared.input.changes)};
-}
-
-void Processor::process_one(amqp::Delivery delivery, Retry retry) {
-  if (delivery.generation != link_.generation()) return;  // its connection is gone: redelivered
-  view_.clear();
-  auto prepared = prepare(std::move(delivery));
-  view_.clear();
-  if (prepared.failure) return failed(std::move(prepared.delivery), retry, *prepared.failure);
-  bool sets_timers = false;
-  std::vector<store::Store::Input> inputs;
-  inputs.push_back(hand_over(prepared, sets_timers));
-  auto recorded = store_.record_inputs(std::move(inputs));
-  if (!recorded) return failed(std::move(prepared.delivery), retry, recorded.error());
-  committed();
-  if (sets_timers && timers_changed_) timers_changed_();
-  settle(std::move(prepared), std::move(recorded.value().front()), retry);
 }
 
 void Processor::await(const std::string& key, amqp::Delivery delivery,
@@ -326,21 +403,20 @@ void Processor::await(const std::string& key, amqp::Delivery delivery,
   relay_.submit(std::move(rows));
 }
 
-void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry) {
+void Processor::settle(Prepared prepared, store::Recorded recorded) {
   const auto& entry = prepared.input.entry;
-  auto& delivery = prepared.delivery;
+  auto& delivery = prepared.work.delivery;
+  auto fail = [&](const Error& error) { failed(std::move(prepared.work), error); };
   if (recorded.duplicate) {
     auto existing = store_.find_input(entry.key);
-    if (!existing) return failed(std::move(delivery), retry, existing.error());
+    if (!existing) return fail(existing.error());
     if (existing.value() && existing.value()->body_sha256 != entry.body_sha256) {
       // The same messageId with other content: not a duplicate. Keep it, as a dead letter.
       ++counters_.conflicts;
       store::InboxEntry conflict = entry;
       view_.clear();
       auto conflict_key = free_key(entry.key.substr(0, 3) + ":conflict:" + entry.body_sha256 + ":");
-      if (!conflict_key) {
-        return failed(std::move(delivery), retry, conflict_key.error());
-      }
+      if (!conflict_key) return fail(conflict_key.error());
       conflict.key = std::move(conflict_key).value();
       conflict.outcome = "rejected";
       conflict.reason = intake::code(intake::Reason::domain_inconsistent);
@@ -351,7 +427,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry)
       auto kept = store_.record_input(
           conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
                                 conflict.detail, conflict.document_type));
-      if (!kept) return failed(std::move(delivery), retry, kept.error());
+      if (!kept) return fail(kept.error());
       log_input(spdlog::level::warn, "messageId reused with other content: dead-lettered", delivery,
                 prepared.message_id, conflict, conflict.outcome, {{"sha256", entry.body_sha256}});
       auto rows = kept.value().duplicate ? std::vector<store::OutboxMessage>{}
@@ -365,7 +441,7 @@ void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry)
     // The first delivery's messages may still be unconfirmed (it died before they were):
     // this one is acknowledged only once they are.
     auto unsent = store_.pending_outbox_of(entry.key);
-    if (!unsent) return failed(std::move(delivery), retry, unsent.error());
+    if (!unsent) return fail(unsent.error());
     return await(entry.key, std::move(delivery), std::move(unsent).value());
   }
 
@@ -391,38 +467,33 @@ void Processor::settle(Prepared prepared, store::Recorded recorded, Retry retry)
   await(entry.key, std::move(delivery), std::move(recorded.outbox));
 }
 
-void Processor::failed(amqp::Delivery delivery, Retry retry, const Error& error) {
+void Processor::failed(Work work, const Error& error) {
+  auto& retry = work.retry;
   if (retry.since == std::chrono::steady_clock::time_point{}) {
     retry.since = std::chrono::steady_clock::now();
   }
   const bool last_attempt = retry.attempt + 1 >= retry_.max_attempts;
   switch (error.kind) {
     case Failure::permanent:
-      return give_up(std::move(delivery), retry, error);
+      return give_up(std::move(work), error);
     case Failure::conflict:
       // Normal traffic: another input (or instance) changed what this one was decided on.
-      if (last_attempt) return give_up(std::move(delivery), retry, error);
+      if (last_attempt) return give_up(std::move(work), error);
       ++counters_.decided_again;
       log::debug("a commit lost to another writer; decided again",
                  {{"error", error.message}, {"attempt", retry.attempt + 1}});
       ++retry.attempt;
-      ++retrying_;
-      boost::asio::post(io_, [this, delivery = std::move(delivery), retry]() mutable {
-        --retrying_;
-        process_one(std::move(delivery), retry);
-      });
-      return;
+      return enqueue(std::move(work), true);
     case Failure::transient:
       // Failing alone while other inputs commit: it is this input, not the store.
-      if (last_attempt && last_commit_ > retry.since) {
-        return give_up(std::move(delivery), retry, error);
-      }
-      return retry_later(std::move(delivery), retry, error);
+      if (last_attempt && last_commit_ > retry.since) return give_up(std::move(work), error);
+      return retry_later(std::move(work), error);
   }
 }
 
-void Processor::retry_later(amqp::Delivery delivery, Retry retry, const Error& error) {
+void Processor::retry_later(Work work, const Error& error) {
   ++counters_.transient_failures;
+  auto& retry = work.retry;
   const auto delay = std::min<std::int64_t>(
       retry_.max.count(),
       retry_.initial.count() * (std::int64_t{1} << std::min(retry.attempt, 20)));
@@ -431,15 +502,17 @@ void Processor::retry_later(amqp::Delivery delivery, Retry retry, const Error& e
   ++retrying_;
   ++retry.attempt;
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
-  timer->async_wait([this, timer, delivery = std::move(delivery),
-                     retry](const boost::system::error_code& ec) mutable {
-    --retrying_;
-    if (ec) return;
-    process_one(std::move(delivery), retry);
-  });
+  timer->async_wait(
+      [this, timer, work = std::move(work)](const boost::system::error_code& ec) mutable {
+        --retrying_;
+        if (ec) return;
+        enqueue(std::move(work), true);
+      });
 }
 
-void Processor::give_up(amqp::Delivery delivery, Retry retry, const Error& error) {
+void Processor::give_up(Work work, const Error& error) {
+  const auto& delivery = work.delivery;
+  const auto& retry = work.retry;
   if (delivery.generation != link_.generation()) return;  // redelivered with its connection
   const bool from_ais = delivery.queue == names_.ais_events;
   store::InboxEntry entry;
@@ -454,19 +527,19 @@ void Processor::give_up(amqp::Delivery delivery, Retry retry, const Error& error
   view_.clear();
   auto key = free_key(std::string(from_ais ? "ais" : "gov") + ":failed:" + entry.body_sha256 + ":");
   view_.clear();
-  if (!key) return retry_later(std::move(delivery), retry, key.error());
+  if (!key) return retry_later(std::move(work), key.error());
   entry.key = std::move(key).value();
   auto kept = store_.record_input(
       entry, dead_letter(delivery, entry.key, intake::Reason::processing_failed, entry.detail, ""));
   // The dead letter itself cannot be kept: hold the input as the store's trouble.
-  if (!kept) return retry_later(std::move(delivery), retry, kept.error());
+  if (!kept) return retry_later(std::move(work), kept.error());
   ++counters_.failed;
   if (metrics_ != nullptr) metrics_->input(delivery.queue, "", entry.outcome, entry.reason);
   log_input(spdlog::level::err, "input given up and dead-lettered", delivery,
             delivery.properties.message_id, entry, entry.outcome);
   auto rows =
       kept.value().duplicate ? std::vector<store::OutboxMessage>{} : std::move(kept).value().outbox;
-  await(entry.key, std::move(delivery), std::move(rows));
+  await(entry.key, std::move(work.delivery), std::move(rows));
 }
 
 void Processor::on_sent(const store::OutboxMessage& row) {

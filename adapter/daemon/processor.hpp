@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "common/clock.hpp"
 #include "daemon/broker_link.hpp"
 #include "daemon/outbox_relay.hpp"
+#include "daemon/workers.hpp"
 #include "intake/intake.hpp"
 #include "ops/metrics.hpp"
 #include "store/store.hpp"
@@ -46,6 +48,8 @@ struct ProcessingCounters {
 // Turns each delivery, from the government bus or the AIS, into its effects, exactly once:
 //   delivery -> intake (signed documents) or the event parser (AIS JSON) -> the workflow (the
 //   state machine) -> one store transaction (inbox, outbox, state) -> publish with confirms -> ack.
+// A document's intake runs on a worker thread (Workers), and so does the signing of the
+// notifications a batch composes: the event loop only decides (against the store) and commits.
 // The ack contract: a delivery is acknowledged only after its effects are committed and every
 // message they caused is confirmed by the broker; a duplicate (same messageId, same body) is
 // acknowledged with no new effect; a rejection is committed as a dead letter (original body,
@@ -63,14 +67,16 @@ struct ProcessingCounters {
 // redelivery of it (`redelivered`) is the same attempt. The key is the dead letter's message_id.
 class Processor {
  public:
-  Processor(boost::asio::io_context& io, const intake::Intake& intake,
-            const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
-            BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry);
+  Processor(boost::asio::io_context& io, Workers& workers,
+            std::shared_ptr<const intake::Intake> intake, const workflow::Workflow& workflow,
+            store::Store& store, OutboxRelay& relay, BrokerLink& link, const Clock& clock,
+            QueueNames names, RetrySettings retry);
 
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
-  // SIGHUP: the next inputs are read with these (between batches: none is half-processed).
-  void replace(const intake::Intake& intake, const workflow::Workflow& workflow) {
-    intake_ = &intake;
+  // SIGHUP: the next inputs are read with these (an intake already started finishes with the set
+  // it started with, which it holds; decisions are made on the event loop, between batches).
+  void replace(std::shared_ptr<const intake::Intake> intake, const workflow::Workflow& workflow) {
+    intake_ = std::move(intake);
     workflow_ = &workflow;
   }
   // Called after a commit that set timers, so that the timer runner looks again.
@@ -84,8 +90,10 @@ class Processor {
 
   // Deliveries received and not yet acknowledged (or dropped with their connection).
   [[nodiscard]] std::size_t in_progress() const {
-    return awaiting_.size() + retrying_ + batch_.size();
+    return awaiting_.size() + retrying_ + ready_.size() + in_intake_ + sealing_;
   }
+  // Documents in intake on a worker thread.
+  [[nodiscard]] std::size_t in_intake() const { return in_intake_; }
   [[nodiscard]] const ProcessingCounters& counters() const { return counters_; }
 
  private:
@@ -95,41 +103,59 @@ class Processor {
     std::vector<amqp::Delivery> deliveries;
     std::set<std::int64_t> unconfirmed;
   };
-  // An input after intake, ready to be committed.
-  struct Prepared {
-    amqp::Delivery delivery;
-    store::Store::Input input;
-    std::string message_id;
-    std::string subject;  // the application it moved, for the logs
-    std::string stage;
-    std::vector<std::string> late;  // deadlines closed after their breach
-    std::optional<Error> failure;   // a store read failed: what to do is its kind
-    int attempt = 0;
-  };
   // A delivery being tried again: how many times, and since when.
   struct Retry {
     int attempt = 0;
     std::chrono::steady_clock::time_point since{};
   };
+  // One delivery on its way: with its intake once done (documents from the bus), and its retries.
+  struct Work {
+    amqp::Delivery delivery;
+    std::shared_ptr<const intake::IntakeOutcome> intake;
+    Retry retry;
+  };
+  // Work ready to be decided; `alone`: in a batch of its own (a retry, or one decided again
+  // after its batch failed), so that only the input at fault fails.
+  struct Ready {
+    Work work;
+    bool alone = false;
+  };
+  // An input after intake, decided, ready to be committed.
+  struct Prepared {
+    Work work;
+    store::Store::Input input;
+    std::vector<std::size_t> to_sign;  // composed notifications among input.outbox
+    std::string message_id;
+    std::string subject;  // the application it moved, for the logs
+    std::string stage;
+    std::vector<std::string> late;  // deadlines closed after their breach
+    std::optional<Error> failure;   // a store read failed: what to do is its kind
+  };
 
-  Prepared prepare(amqp::Delivery delivery);
+  // A document's intake on a worker, then ready.
+  void start_intake(Work work);
+  void enqueue(Work work, bool alone);
+  void schedule_flush();
+  Prepared prepare(Work work);
   // The first key `<prefix><n>` not in the inbox nor in this batch; for a redelivery, the last
   // one taken (the attempt the broker is delivering again).
   Result<std::string> free_key(const std::string& prefix, bool redelivered = false);
-  // Commits the deliveries that arrived together in one transaction.
+  // Decides the ready work (together, or one alone), has its notifications signed on a worker,
+  // and commits it in one transaction. One batch at a time: the next is decided against the state
+  // this one committed.
   void flush();
-  void process_one(amqp::Delivery delivery, Retry retry);
+  void commit(std::vector<Prepared> prepared, bool alone);
   // A commit succeeded (for the give-up rule of RetrySettings::max_attempts).
   void committed();
   // What follows a commit: await the confirms, acknowledge a duplicate, keep a conflict.
-  void settle(Prepared prepared, store::Recorded recorded, Retry retry);
+  void settle(Prepared prepared, store::Recorded recorded);
   void await(const std::string& key, amqp::Delivery delivery,
              std::vector<store::OutboxMessage> rows);
   // A failure of this delivery: retried later, decided again now, or given up (by its kind).
-  void failed(amqp::Delivery delivery, Retry retry, const Error& error);
-  void retry_later(amqp::Delivery delivery, Retry retry, const Error& error);
+  void failed(Work work, const Error& error);
+  void retry_later(Work work, const Error& error);
   // Dead-letters the delivery as processing.failed, the error in words.
-  void give_up(amqp::Delivery delivery, Retry retry, const Error& error);
+  void give_up(Work work, const Error& error);
   void finish(const amqp::Delivery& delivery);
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
                                                 const std::string& key, intake::Reason reason,
@@ -139,7 +165,8 @@ class Processor {
   static store::Store::Input hand_over(Prepared& prepared, bool& sets_timers);
 
   boost::asio::io_context& io_;
-  const intake::Intake* intake_;
+  Workers& workers_;
+  std::shared_ptr<const intake::Intake> intake_;
   const workflow::Workflow* workflow_;
   workflow::StateView view_;
   std::function<void()> timers_changed_;
@@ -151,8 +178,10 @@ class Processor {
   QueueNames names_;
   RetrySettings retry_;
   std::map<std::string, Awaiting> awaiting_;  // by inbox key
-  std::vector<amqp::Delivery> batch_;
+  std::deque<Ready> ready_;
   bool flush_scheduled_ = false;
+  std::size_t in_intake_ = 0;  // documents on a worker
+  std::size_t sealing_ = 0;    // inputs of the batch whose notifications are being signed
   std::size_t retrying_ = 0;
   std::chrono::steady_clock::time_point last_commit_{};
   ProcessingCounters counters_;

@@ -8,10 +8,11 @@
 
 namespace nqs::daemon {
 
-TimerRunner::TimerRunner(boost::asio::io_context& io, const workflow::Workflow& workflow,
-                         store::Store& store, OutboxRelay& relay, const Clock& clock,
-                         TimerSettings settings)
-    : workflow_(&workflow),
+TimerRunner::TimerRunner(boost::asio::io_context& io, Workers& workers,
+                         const workflow::Workflow& workflow, store::Store& store,
+                         OutboxRelay& relay, const Clock& clock, TimerSettings settings)
+    : workers_(workers),
+      workflow_(&workflow),
       store_(store),
       relay_(relay),
       clock_(clock),
@@ -31,6 +32,8 @@ void TimerRunner::stop() {
 
 void TimerRunner::reschedule() {
   if (stopped_) return;
+  // Signing a batch: its commit looks again.
+  if (sealing_) return;
   auto next = store_.next_timer_due();
   if (!next) {
     ++counters_.failures;
@@ -81,7 +84,7 @@ void TimerRunner::fire() {
     input.entry.detail = done.value().note;
     input.entry.body_sha256 = "";
     input.entry.received_at = now;
-    // The rows and changes go to the store; the note and stage stay for the log.
+    // The rows and changes go to the store; the note, stage and rows to sign stay.
     input.outbox = std::move(done.value().outbox);
     input.changes = std::move(done.value().changes);
     view_.apply(key, input.changes);
@@ -89,6 +92,42 @@ void TimerRunner::fire() {
     effects.push_back(std::move(done).value());
   }
   view_.clear();
+  const bool to_sign = std::any_of(effects.begin(), effects.end(),
+                                   [](const workflow::Effects& e) { return !e.to_sign.empty(); });
+  if (!to_sign) return commit(due.value(), std::move(inputs), effects);
+  sealing_ = true;
+  struct Batch {
+    std::vector<store::TimerRow> due;
+    std::vector<store::Store::Input> inputs;
+    std::vector<workflow::Effects> effects;
+  };
+  auto batch =
+      std::make_shared<Batch>(Batch{std::move(due).value(), std::move(inputs), std::move(effects)});
+  workers_.run(
+      [batch, notifications = workflow_->notifications()]() -> std::optional<Error> {
+        for (std::size_t i = 0; i < batch->inputs.size(); ++i) {
+          auto sealed =
+              workflow::seal(*notifications, batch->inputs[i].outbox, batch->effects[i].to_sign);
+          if (!sealed) return sealed.error();
+        }
+        return std::nullopt;
+      },
+      [this, batch](std::optional<Error> problem) {
+        sealing_ = false;
+        if (stopped_) return;
+        if (problem) {
+          ++counters_.failures;
+          log::warn("fired timers' notifications cannot be signed; trying again",
+                    {{"error", problem->message}});
+          return arm(settings_.retry);
+        }
+        commit(batch->due, std::move(batch->inputs), batch->effects);
+      });
+}
+
+void TimerRunner::commit(const std::vector<store::TimerRow>& due,
+                         std::vector<store::Store::Input> inputs,
+                         const std::vector<workflow::Effects>& effects) {
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) {
     ++counters_.failures;
@@ -99,7 +138,7 @@ void TimerRunner::fire() {
   bool all_duplicates = true;
   for (std::size_t i = 0; i < recorded.value().size(); ++i) {
     auto& result = recorded.value()[i];
-    const auto& timer = due.value()[i];
+    const auto& timer = due[i];
     if (result.duplicate) {
       // Fired before, yet still there: its row is removed with the firing, so this is another
       // instance's firing in flight. Leave it to that one.
@@ -128,7 +167,7 @@ void TimerRunner::fire() {
   }
   if (all_duplicates) return arm(settings_.retry);
   // A full batch: there may be more due now.
-  if (due.value().size() == settings_.batch) return arm(std::chrono::milliseconds{0});
+  if (due.size() == settings_.batch) return arm(std::chrono::milliseconds{0});
   reschedule();
 }
 

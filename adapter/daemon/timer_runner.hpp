@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "daemon/outbox_relay.hpp"
+#include "daemon/workers.hpp"
 #include "ops/metrics.hpp"
 #include "store/store.hpp"
 #include "workflow/state_view.hpp"
@@ -30,11 +31,12 @@ struct TimerCounters {
 // memory holds only the next due time. Each firing is an input of its own, `timer:<kind>:
 // <subject>:<due ms>` in the inbox, committed with its effects and the removal of its row, so a
 // firing is at-least-once and its effects happen once. A restart fires at once what fell due
-// while the daemon was down.
+// while the daemon was down. The notifications a batch of firings composes are signed on a worker
+// before the batch is committed; the next batch waits for it.
 class TimerRunner {
  public:
-  TimerRunner(boost::asio::io_context& io, const workflow::Workflow& workflow, store::Store& store,
-              OutboxRelay& relay, const Clock& clock, TimerSettings settings);
+  TimerRunner(boost::asio::io_context& io, Workers& workers, const workflow::Workflow& workflow,
+              store::Store& store, OutboxRelay& relay, const Clock& clock, TimerSettings settings);
 
   void start();
   void stop();
@@ -47,7 +49,11 @@ class TimerRunner {
  private:
   void arm(std::chrono::milliseconds delay);
   void fire();
+  // Commits the firings decided (their notifications signed).
+  void commit(const std::vector<store::TimerRow>& due, std::vector<store::Store::Input> inputs,
+              const std::vector<workflow::Effects>& effects);
 
+  Workers& workers_;
   const workflow::Workflow* workflow_;
   store::Store& store_;
   OutboxRelay& relay_;
@@ -56,6 +62,7 @@ class TimerRunner {
   workflow::StateView view_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
+  bool sealing_ = false;  // a batch's notifications are being signed on a worker
   TimerCounters counters_;
   ops::Metrics* metrics_ = nullptr;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/cpu_time.hpp"
 #include "intake/xml.hpp"
 
 namespace nqs::intake {
@@ -101,8 +102,22 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
     return rejected;
   };
 
+  // The CPU time this message may take, checked after each stage: none of them can be cut short,
+  // but each is bounded by the structure limits, and none starts once the budget is spent.
+  const auto started = thread_cpu_time();
+  auto over_budget = [&](const char* after) -> std::optional<Rejection> {
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_time() - started);
+    if (spent <= settings_.cpu_time) return std::nullopt;
+    return Rejection{Reason::xml_too_complex,
+                     fmt::format("{} ms of CPU time by the end of {}: over the budget of {} ms "
+                                 "(intake.limits.cpu_time)",
+                                 spent.count(), after, settings_.cpu_time.count())};
+  };
+
   auto parsed = parse_hostile_xml(bytes, settings_.max_message_bytes, settings_.limits);
   if (auto* rejection = std::get_if<Rejection>(&parsed)) return reject(std::move(*rejection));
+  if (auto over = over_budget("parsing")) return reject(std::move(*over));
   XmlDoc doc = std::move(std::get<XmlDoc>(parsed));
   if (auto rejection = check_wrapping(doc.get())) return reject(std::move(*rejection));
 
@@ -110,6 +125,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto problem = envelope_->validate_document(doc.get())) {
     return reject({Reason::soap_invalid_envelope, *problem});
   }
+  if (auto over = over_budget("the envelope's validation")) return reject(std::move(*over));
   xmlNode* envelope = xmlDocGetRootElement(doc.get());
   xmlNode* body = child_element(envelope, kSoapNs, "Body");
   xmlNode* request = child_element(child_element(body, kShepNs, "SendMessage"), "", "request");
@@ -124,6 +140,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto rejection = check_transport(doc.get(), envelope_info, now)) {
     return reject(std::move(*rejection));
   }
+  if (auto over = over_budget("the transport signature")) return reject(std::move(*over));
   xmlNode* data = child_element(child_element(request, "", "requestData"), "", "data");
   xmlNode* document = element_children(data).front();
 
@@ -140,6 +157,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto problem = mapping.schema->validate_element(document)) {
     return reject({Reason::schema_invalid, fmt::format("{}: {}", mapping.element, *problem)});
   }
+  if (auto over = over_budget("the document's validation")) return reject(std::move(*over));
 
   auto profile = check_signature_profile(document, policy_);
   if (auto* rejection = std::get_if<Rejection>(&profile)) return reject(std::move(*rejection));
@@ -152,6 +170,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
       rejected.signer = identity_of(leaf.get());
     return reject(std::move(*rejection));
   }
+  if (auto over = over_budget("the certificate's verification")) return reject(std::move(*over));
   const auto& verified = std::get<std::shared_ptr<const VerifiedCertificate>>(certificate);
   rejected.signer = verified->identity();
   if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
@@ -160,6 +179,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto rejection = verify_signature(parts, verified->public_key(), policy_)) {
     return reject(std::move(*rejection));
   }
+  if (auto over = over_budget("the signature's verification")) return reject(std::move(*over));
 
   auto mapped = mapping::map_document(mapping, document,
                                       mapping::MappingOptions{settings_.strict_identifiers});

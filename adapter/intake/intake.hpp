@@ -30,6 +30,10 @@ struct IntakeSettings {
   bool require_transport_signature = false;
   std::vector<TransportSender> transport_senders;
   XmlLimits limits;
+  // The CPU time intake may spend on one message (intake.limits.cpu_time): checked between its
+  // stages (parsing, envelope, transport signature, schema, certificate, signature), refused as
+  // xml.too_complex once over. A backstop for what the structure limits let through.
+  std::chrono::milliseconds cpu_time{1000};
 };
 
 // requestInfo of the SHEP envelope.

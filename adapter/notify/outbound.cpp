@@ -34,6 +34,15 @@ std::vector<ElementSpec> read_elements(Reader& parent, std::string_view key) {
   return out;
 }
 
+std::string serialized(xmlDoc* doc) {
+  xmlChar* text = nullptr;
+  int size = 0;
+  xmlDocDumpMemoryEnc(doc, &text, &size, "UTF-8");
+  std::string out(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
+  xmlFree(text);
+  return out;
+}
+
 std::string scalar_text(const boost::json::value& value) {
   if (value.is_string()) return std::string(value.get_string());
   if (value.is_int64()) return std::to_string(value.get_int64());
@@ -102,10 +111,10 @@ NotificationBuilder::NotificationBuilder(
     by_element_[mapping->element] = std::move(mapping);
 }
 
-Result<std::string> NotificationBuilder::build(const domain::NotificationOut& notification,
-                                               const std::string& message_id,
-                                               const std::string& correlation_id,
-                                               Instant now) const {
+Result<std::string> NotificationBuilder::compose(const domain::NotificationOut& notification,
+                                                 const std::string& message_id,
+                                                 const std::string& correlation_id,
+                                                 Instant now) const {
   const auto found = by_element_.find(notification.document);
   if (found == by_element_.end()) {
     return make_error(fmt::format("no outbound mapping for {}", notification.document));
@@ -146,19 +155,40 @@ Result<std::string> NotificationBuilder::build(const domain::NotificationOut& no
   if (auto problem = mapping.schema->validate_element(document)) {
     return make_error(fmt::format("{} does not fit its schema: {}", mapping.element, *problem));
   }
+  return serialized(doc.get());
+}
+
+Result<std::string> NotificationBuilder::sign(std::string_view composed) const {
+  // The adapter's own text, read back as any XML is read here.
+  auto parsed = intake::parse_hostile_xml(composed, composed.size());
+  if (auto* rejection = std::get_if<intake::Rejection>(&parsed)) {
+    return make_error("a composed notification cannot be read back: " + rejection->detail);
+  }
+  auto& doc = std::get<intake::XmlDoc>(parsed);
+  xmlNode* node = xmlDocGetRootElement(doc.get());
+  node = intake::child_element(node, kSoapNs, "Body");
+  node = node == nullptr ? nullptr : intake::child_element(node, kShepNs, "SendMessage");
+  for (const char* name : {"request", "requestData", "data"}) {
+    if (node != nullptr) node = intake::child_element(node, "", name);
+  }
+  const auto documents = node == nullptr ? std::vector<xmlNode*>{} : intake::element_children(node);
+  if (documents.size() != 1) return make_error("a composed notification has no one document");
   const auto options = signing_options(signer_.key.get());
   std::vector<X509*> chain;
   for (const auto& certificate : signer_.certificates)
     chain.push_back(certificate.get());
-  if (auto problem = intake::sign_enveloped(document, signer_.key.get(), chain, options)) {
+  if (auto problem = intake::sign_enveloped(documents.front(), signer_.key.get(), chain, options)) {
     return make_error(*problem);
   }
-  xmlChar* text = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc.get(), &text, &size, "UTF-8");
-  std::string out(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
-  xmlFree(text);
-  return out;
+  return serialized(doc.get());
+}
+
+Result<std::string> NotificationBuilder::build(const domain::NotificationOut& notification,
+                                               const std::string& message_id,
+                                               const std::string& correlation_id,
+                                               Instant now) const {
+  BOOST_OUTCOME_TRY(auto composed, compose(notification, message_id, correlation_id, now));
+  return sign(composed);
 }
 
 }  // namespace nqs::notify

@@ -55,6 +55,14 @@ class NotificationBuilder {
                       EnvelopeSettings envelope);
 
   // `message_id` and `correlation_id` go into requestInfo (correlation: the input's messageId).
+  // The envelope, its document checked against its schema, not yet signed: cheap, made where the
+  // decision is made (the event loop).
+  [[nodiscard]] Result<std::string> compose(const domain::NotificationOut& notification,
+                                            const std::string& message_id,
+                                            const std::string& correlation_id, Instant now) const;
+  // Signs a composed envelope: the costly part, made on a worker thread (safe on several at once).
+  [[nodiscard]] Result<std::string> sign(std::string_view composed) const;
+  // Both in one.
   [[nodiscard]] Result<std::string> build(const domain::NotificationOut& notification,
                                           const std::string& message_id,
                                           const std::string& correlation_id, Instant now) const;

@@ -89,6 +89,9 @@ std::string Metrics::render(const Gauges& gauges) const {
   out += end_to_end_.render("nqs_input_duration_seconds",
                             "From the delivery of an input to its acknowledgement (committed and "
                             "every message it caused confirmed).");
+  out += "# HELP nqs_intake_in_progress Documents being read on worker threads now.\n";
+  out += fmt::format("# TYPE nqs_intake_in_progress gauge\nnqs_intake_in_progress {}\n",
+                     gauges.intake_in_progress);
   out += "# HELP nqs_outbox_pending Messages committed and not yet confirmed by the broker.\n";
   out += fmt::format("# TYPE nqs_outbox_pending gauge\nnqs_outbox_pending {}\n",
                      gauges.outbox_pending);

@@ -37,6 +37,7 @@ struct QueueGauge {
 struct Gauges {
   std::int64_t outbox_pending = 0;
   std::int64_t outbox_parked = 0;
+  std::uint64_t intake_in_progress = 0;  // documents being read on worker threads
   double outbox_oldest_age_seconds = 0;
   std::int64_t timers_pending = 0;
   std::int64_t timers_overdue = 0;

@@ -81,6 +81,22 @@ store::OutboxMessage outbox_message(std::string key, std::string exchange, std::
   return row;
 }
 
+Result<void> seal(const notify::NotificationBuilder& notifications,
+                  std::vector<store::OutboxMessage>& rows,
+                  const std::vector<std::size_t>& to_sign) {
+  for (const auto index : to_sign) {
+    auto& row = rows.at(index);
+    auto signed_body = notifications.sign(row.body);
+    if (!signed_body) {
+      return make_error(fmt::format("the notification {} cannot be signed: {}", row.routing_key,
+                                    signed_body.error().message),
+                        Failure::permanent);
+    }
+    row.body = std::move(signed_body).value();
+  }
+  return outcome::success();
+}
+
 Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
                    std::shared_ptr<const notify::NotificationBuilder> notifications,
                    Exchanges exchanges, domain::DeadlineTable deadlines)
@@ -131,13 +147,14 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
   // Signed notifications to the government bus; correlationId in requestInfo: the input's id.
   for (const auto& notification : decision.notifications) {
     const auto id = uuid_for("notification:" + causation + ":" + notification.document);
-    auto envelope = notifications_->build(notification, id, correlation, now);
+    auto envelope = notifications_->compose(notification, id, correlation, now);
     if (!envelope) {
       return Decided{Rejection{
           Reason::domain_inconsistent,
           fmt::format("the notification {} for application {} cannot be built: {}",
                       notification.document, next.application_id, envelope.error().message)}};
     }
+    effects.to_sign.push_back(effects.outbox.size());
     effects.outbox.push_back(outbox_message(id, exchanges_.gov_outbound, notification.document,
                                             "text/xml", next.application_id,
                                             std::move(envelope).value(), now));

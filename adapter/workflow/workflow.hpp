@@ -52,8 +52,16 @@ struct Effects {
   std::string stage;    // the application's stage after it, if it has one
   std::string note;     // a timer that no longer applied: why it did nothing
   std::vector<std::string> late;  // deadlines it closed after their breach
+  // The outbox rows whose body is a notification composed and not yet signed: seal() signs them,
+  // off the event loop, before they are committed.
+  std::vector<std::size_t> to_sign;
 };
 using Decided = std::variant<Effects, intake::Rejection>;
+
+// Signs the composed notifications among `rows` (those `to_sign` names) with `notifications`'
+// key; the first that cannot be signed is the error. Safe on any thread.
+Result<void> seal(const notify::NotificationBuilder& notifications,
+                  std::vector<store::OutboxMessage>& rows, const std::vector<std::size_t>& to_sign);
 
 // Between the transport and the state machine: finds the application an input is about (through
 // the view, so that inputs of one batch see each other), gathers the facts the automatic checks
@@ -66,7 +74,12 @@ class Workflow {
            std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges,
            domain::DeadlineTable deadlines = domain::statutory_deadlines());
 
-  // `causation`: the input's own id (messageId, eventId or the timer's key).
+  // What signs the notifications the effects compose (seal).
+  [[nodiscard]] const std::shared_ptr<const notify::NotificationBuilder>& notifications() const {
+    return notifications_;
+  }
+  // `causation`: the input's own id (messageId, eventId or the timer's key). Notifications come
+  // composed, not signed: see Effects::to_sign.
   Result<Decided> on_document(const intake::Accepted& document, StateView& view, Instant now) const;
   Result<Decided> on_event(const domain::AisEvent& event, StateView& view, Instant now) const;
   // Always Effects: a timer that no longer applies is removed with a note, never dead-lettered.

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <csignal>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -57,6 +58,7 @@ class Operations : public DaemonWithBroker {
         "'http://guest:guest@127.0.0.1:{}'}}\n",
         broker_port() + 2000);
     DaemonWithBroker::SetUp();
+    configure();
     start_daemon();
     // The daemon listens on a free port and says which.
     const std::regex listening("operations endpoints listening address=127\\.0\\.0\\.1:([0-9]+)");
@@ -68,6 +70,9 @@ class Operations : public DaemonWithBroker {
       return true;
     })) << daemon_->log_text();
   }
+
+  // Changes the configuration before the daemon starts.
+  virtual void configure() {}
 
   // The value of one sample line of /metrics, or -1.
   double sample(const std::string& metrics, const std::string& series) {
@@ -259,6 +264,58 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   EXPECT_EQ(WEXITSTATUS(status), 1) << read_file(out);
   EXPECT_THAT(read_file(out), HasSubstr(R"x({"queue":"outbox","role":"outbox","ready":0,)x"
                                         R"x("parked":2,"oldestAgeSeconds":null,)x"));
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// A document that costs seconds of CPU (limits raised far enough to let libxml2's quadratic
+// duplicate-attribute check through) is read on a worker thread: the event loop keeps the
+// heartbeats (1 s here: two missed and the broker closes the connection), answers /healthz and
+// /metrics, and the inputs sent after it are processed while it is still being read; then it is
+// one dead letter, over its CPU budget.
+class SlowInput : public Operations {
+ protected:
+  void configure() override {
+    auto text = read_file(config_);
+    text = replaced(text, "heartbeat: 10s", "heartbeat: 1s");
+    text = replaced(text, "processing:\n", "processing:\n  workers: 2\n");
+    text = replaced(text, "intake:\n",
+                    "intake:\n  limits: {max_attributes: 100000, max_attributes_total: 100000, "
+                    "cpu_time: 100ms}\n");
+    std::ofstream(config_) << text;
+  }
+};
+
+TEST_F(SlowInput, ADocumentThatCostsSecondsHoldsNeitherTheLoopNorTheOtherInputs) {
+  std::string bomb = "<a";
+  for (int i = 0; i < 60000; ++i)
+    bomb += fmt::format(" a{}=\"1\"", i);
+  bomb += "/>";
+  client_->publish(kGovIn, bomb, "bomb");
+  std::string metrics;
+  ASSERT_TRUE(eventually([&] {
+    metrics = get(port_, "/metrics").body;
+    return sample(metrics, "nqs_intake_in_progress") == 1;
+  })) << metrics;
+  for (int n = 1; n <= 3; ++n)
+    client_->publish(kGovIn, application_message(n), message_id_of(n));
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    return distinct_command_ids().size() == 3U;
+  })) << daemon_->log_text();
+  // Processed while the bomb is still being read, with the loop answering.
+  metrics = get(port_, "/metrics").body;
+  EXPECT_EQ(sample(metrics, "nqs_intake_in_progress"), 1) << "the bomb is still being read";
+  EXPECT_TRUE(dead_letters_.empty());
+  EXPECT_EQ(get(port_, "/healthz").status, 200);
+  wait_until_drained(4);
+  ASSERT_EQ(dead_letters_.size(), 1U);
+  const auto& letter = dead_letters_.front();
+  EXPECT_EQ(letter.properties.headers.at("x-nqs-reason").as_string(), "xml.too_complex");
+  EXPECT_THAT(std::string(letter.properties.headers.at("x-nqs-detail").as_string()),
+              HasSubstr("ms of CPU time by the end of parsing: over the budget of 100 ms"));
+  EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total"), 0)
+      << "the heartbeats never stopped\n"
+      << daemon_->log_text();
   EXPECT_EQ(daemon_->stop(), 0);
 }
 

@@ -199,6 +199,7 @@ struct IntakeOptions {
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
   intake::XmlLimits limits;
+  std::chrono::milliseconds cpu_time{1000};
   std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
@@ -232,7 +233,7 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   return std::make_shared<intake::Intake>(
       intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers,
                              options.require_transport_signature, options.transport_senders,
-                             options.limits},
+                             options.limits, options.cpu_time},
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
 }
 

@@ -278,6 +278,22 @@ TEST(IntakeXmlLimits, LimitsAreConfigurableAndRealDocumentsStayBelowThem) {
   expect_accepted(run(signed_application()));
 }
 
+TEST(IntakeXmlLimits, AMessageOverItsCpuBudgetIsRefusedAfterTheStageThatSpentIt) {
+  // Limits raised far enough to let a quadratic attribute check through: 30,000 attributes on one
+  // element take libxml2 most of a second; the budget (10 ms) ends the message after parsing.
+  test::IntakeOptions options;
+  options.limits.max_attributes = 100000;
+  options.limits.max_attributes_total = 100000;
+  options.cpu_time = std::chrono::milliseconds{10};
+  const auto outcome = make_intake(options)->process(element_with(30000), test_now());
+  expect_rejected(outcome, Reason::xml_too_complex,
+                  "ms of CPU time by the end of parsing: over the budget of 10 ms "
+                  "(intake.limits.cpu_time)");
+  // An ordinary document is far within the same budget.
+  options.cpu_time = std::chrono::milliseconds{1000};
+  expect_accepted(make_intake(options)->process(signed_application(), test_now()));
+}
+
 TEST_P(IntakeXml, DoctypeEntitiesAndExternalReferencesAreForbidden) {
   expect_rejected(run("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"),
                   Reason::xml_forbidden_construct, "DOCTYPE");

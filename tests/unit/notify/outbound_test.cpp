@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "intake/signature.hpp"
 #include "intake/xml.hpp"
@@ -113,6 +114,29 @@ TEST_F(Outbound, EveryNotificationIsValidSignedAndVerifiableByXmlsec1) {
     EXPECT_THAT(bytes, HasSubstr("<senderId>nqs-adapter</senderId>"));
     EXPECT_EQ(xmlsec1_verify(bytes, item.document), 0) << item.document << "\n" << bytes;
   }
+}
+
+TEST_F(Outbound, ComposedOnOneThreadAndSignedOnOthersIsWhatBuildingGives) {
+  // The daemon composes on its event loop and signs on worker threads, several at once (RSA
+  // PKCS#1 v1.5 is deterministic: the same bytes as composing and signing in one step).
+  const auto now = *parse_instant("2025-09-08T12:00:00+05:00");
+  const auto built = builder_->build(kDelivered, "m-1", "c-1", now).value();
+  const auto composed = builder_->compose(kDelivered, "m-1", "c-1", now).value();
+  EXPECT_THAT(composed, ::testing::Not(HasSubstr("Signature")));
+  std::vector<std::string> signed_bodies(4);
+  {
+    std::vector<std::jthread> threads;
+    for (auto& out : signed_bodies) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 10; ++i)
+          out = builder_->sign(composed).value();
+      });
+    }
+  }
+  for (const auto& body : signed_bodies)
+    EXPECT_EQ(body, built);
+  EXPECT_EQ(xmlsec1_verify(signed_bodies.front(), "VoucherDelivered"), 0);
+  EXPECT_FALSE(builder_->sign("<not-an-envelope/>").has_value());
 }
 
 TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {

@@ -92,9 +92,12 @@ class WorkflowOnStore : public ::testing::Test {
   // Commits what an input did, as the processor does.
   Effects commit(Result<Decided> decided, const std::string& key) {
     EXPECT_TRUE(decided.has_value()) << decided.error().message;
-    const auto* effects = std::get_if<Effects>(&decided.value());
+    auto* effects = std::get_if<Effects>(&decided.value());
     EXPECT_NE(effects, nullptr) << std::get<intake::Rejection>(decided.value()).detail;
     if (effects == nullptr) return {};
+    // As the daemon does before committing: the composed notifications signed.
+    auto sealed = seal(*workflow_->notifications(), effects->outbox, effects->to_sign);
+    EXPECT_TRUE(sealed.has_value()) << sealed.error().message;
     std::vector<store::Store::Input> inputs;
     inputs.push_back({store::InboxEntry{key, "test", "processed", "", "", "", "", {}},
                       effects->outbox, effects->changes});
