@@ -480,6 +480,7 @@ void Processor::failed(Work work, const Error& error) {
       // Normal traffic: another input (or instance) changed what this one was decided on.
       if (last_attempt) return give_up(std::move(work), error);
       ++counters_.decided_again;
+      if (metrics_ != nullptr) metrics_->decided_again();
       log::debug("a commit lost to another writer; decided again",
                  {{"error", error.message}, {"attempt", retry.attempt + 1}});
       ++retry.attempt;

@@ -84,6 +84,11 @@ std::string Metrics::render(const Gauges& gauges) const {
   for (const auto& [queue, count] : duplicates_) {
     out += fmt::format("nqs_duplicates_total{{queue=\"{}\"}} {}\n", label(queue), count);
   }
+  out +=
+      "# HELP nqs_decided_again_total Inputs decided again after their commit lost to another "
+      "writer (normal traffic).\n";
+  out += fmt::format("# TYPE nqs_decided_again_total counter\nnqs_decided_again_total {}\n",
+                     decided_again_);
   out += intake_.render("nqs_intake_duration_seconds",
                         "Intake of one bus message: parsing, schemas, signature, mapping.");
   out += end_to_end_.render("nqs_input_duration_seconds",

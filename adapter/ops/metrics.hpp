@@ -57,6 +57,9 @@ class Metrics {
   void input(const std::string& queue, const std::string& document_type, const std::string& outcome,
              const std::string& reason);
   void duplicate(const std::string& queue);
+  // A commit lost to another writer (an application's version, a unique index, the quota): the
+  // input is decided again. Normal traffic with several inputs or instances.
+  void decided_again() { ++decided_again_; }
   void intake_seconds(double seconds) { intake_.observe(seconds); }
   void end_to_end_seconds(double seconds) { end_to_end_.observe(seconds); }
   void sla(bool breached, const std::string& step);
@@ -66,6 +69,7 @@ class Metrics {
  private:
   std::map<std::tuple<std::string, std::string, std::string, std::string>, std::uint64_t> inputs_;
   std::map<std::string, std::uint64_t> duplicates_;
+  std::uint64_t decided_again_ = 0;
   std::map<std::string, std::uint64_t> warnings_;
   std::map<std::string, std::uint64_t> breaches_;
   std::map<std::string, std::uint64_t> timers_;

@@ -158,6 +158,9 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_EQ(sample(metrics, "nqs_broker_connected"), 1);
   EXPECT_EQ(sample(metrics, "nqs_ready"), 1);
   EXPECT_EQ(sample(metrics, "nqs_timers_pending"), 0);
+  EXPECT_EQ(sample(metrics, "nqs_decided_again_total"), 0) << "one instance: no race lost";
+  EXPECT_EQ(sample(metrics, "nqs_outbox_parked"), 0);
+  EXPECT_EQ(sample(metrics, "nqs_intake_in_progress"), 0);
   EXPECT_THAT(metrics, HasSubstr("# TYPE nqs_inputs_total counter"));
   EXPECT_THAT(daemon_->log_text(), HasSubstr("the dead-letter queue grows"));
 
