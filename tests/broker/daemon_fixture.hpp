@@ -144,6 +144,16 @@ processing:
       dead_letters_.push_back(std::move(message));
   }
 
+  // Until `count` distinct commands have arrived (a command published twice counts once).
+  void wait_for_distinct_commands(std::size_t count) {
+    ASSERT_TRUE(eventually([&] {
+      collect();
+      return distinct_command_ids().size() == count;
+    })) << distinct_command_ids().size()
+        << " distinct commands\n"
+        << daemon_->log_text();
+  }
+
   std::set<std::string> distinct_command_ids() const {
     std::set<std::string> ids;
     for (const auto& command : commands_)

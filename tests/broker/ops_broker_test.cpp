@@ -228,10 +228,7 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   sqlite3_close(db);
   for (int n = 1; n <= 3; ++n)
     client_->publish(kGovIn, application_message(n), message_id_of(n));
-  ASSERT_TRUE(eventually([&] {
-    collect();
-    return distinct_command_ids().size() == 3U;
-  })) << daemon_->log_text();
+  wait_for_distinct_commands(3);
   std::string metrics;
   ASSERT_TRUE(eventually([&] {
     metrics = get(port_, "/metrics").body;
@@ -254,10 +251,7 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   // Set aside for good: later traffic flows on the same connection.
   for (int n = 4; n <= 5; ++n)
     client_->publish(kGovIn, application_message(n), message_id_of(n));
-  ASSERT_TRUE(eventually([&] {
-    collect();
-    return distinct_command_ids().size() == 5U;
-  })) << daemon_->log_text();
+  wait_for_distinct_commands(5);
   EXPECT_EQ(client_->queue_state(kGovIn)->first, 0U);
   EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total"), reconnects);
   const auto out = dir_.path() / "queues.out";
@@ -301,10 +295,7 @@ TEST_F(SlowInput, ADocumentThatCostsSecondsHoldsNeitherTheLoopNorTheOtherInputs)
   })) << metrics;
   for (int n = 1; n <= 3; ++n)
     client_->publish(kGovIn, application_message(n), message_id_of(n));
-  ASSERT_TRUE(eventually([&] {
-    collect();
-    return distinct_command_ids().size() == 3U;
-  })) << daemon_->log_text();
+  wait_for_distinct_commands(3);
   // Processed while the bomb is still being read, with the loop answering.
   metrics = get(port_, "/metrics").body;
   EXPECT_EQ(sample(metrics, "nqs_intake_in_progress"), 1) << "the bomb is still being read";
