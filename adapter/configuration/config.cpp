@@ -250,6 +250,22 @@ void read_domain(Reader domain, DomainConfig& out) {
   if (out.mci.empty()) {
     mci.problem("give the MCI of at least one year (art. 14-15 caps and assistance depend on it)");
   }
+  // Art. 3 "до 15 октября": the last day an application may be submitted, MM-DD, included.
+  if (auto deadline = domain.field("application_deadline")) {
+    const auto text = deadline->as_text().value_or("");
+    const auto digit = [&](std::size_t at) { return text[at] >= '0' && text[at] <= '9'; };
+    const bool shaped =
+        text.size() == 5 && text[2] == '-' && digit(0) && digit(1) && digit(3) && digit(4);
+    const unsigned month =
+        shaped ? static_cast<unsigned>((text[0] - '0') * 10 + (text[1] - '0')) : 0;
+    const unsigned day = shaped ? static_cast<unsigned>((text[3] - '0') * 10 + (text[4] - '0')) : 0;
+    // A day every year has (not 29 February).
+    if (!shaped || !(date::month{month} / date::day{day}).ok() || (month == 2 && day == 29)) {
+      deadline->problem(fmt::format("'{}' is not a day of the year as MM-DD", text));
+    } else {
+      out.policy.application_deadline = {month, day};
+    }
+  }
   domain.finish();
 }
 

@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 #include "configuration/yaml_reader.hpp"
 #include "domain/deadlines.hpp"
+#include "domain/rules.hpp"
 #include "intake/xml_limits.hpp"
 
 namespace nqs::intake {
@@ -58,6 +59,7 @@ struct TrustConfig {
 // budget law each year).
 struct DomainConfig {
   std::map<int, std::int64_t> mci;
+  domain::Policy policy;  // what the Rules leave open (domain.md, "Readings settled by the audit")
 };
 
 // The adapter's own signature on its notifications to the bus, and how they are built.

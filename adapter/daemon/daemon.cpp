@@ -77,7 +77,7 @@ std::unique_ptr<workflow::Workflow> workflow_for(const configuration::Setup& loa
   return std::make_unique<workflow::Workflow>(
       *loaded.calendar, loaded.config.domain.mci, loaded.notifications,
       workflow::Exchanges{names.ais_commands, names.gov_outbound, names.notifications},
-      loaded.config.deadlines);
+      loaded.config.deadlines, loaded.config.domain.policy);
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ class Decider {
     application.quota_year = static_cast<int>(date::year_month_day{submitted_day}.year());
 
     // Rules 380 art. 3: the automatic checks.
-    const auto refusals = automatic_refusals(submitted_day, input.facts);
+    const auto refusals =
+        automatic_refusals(submitted_day, input.facts, context_.policy.application_deadline);
     if (!refusals.empty()) {
       application.stage = Stage::refused_automatic;
       CommandOut command{"RecordAutomaticRefusal", payload};
@@ -82,6 +83,10 @@ class Decider {
     application.stage = Stage::with_career_center;
     CommandOut command{"RegisterApplication", payload};
     command.payload["reviewDueBy"] = to_utc_string(due.value());
+    // What the automatic checks knew: an applicant the AIS never mentioned is registered for the
+    // career center's review (art. 8), not refused (audit point 2).
+    command.payload["checks"] = boost::json::object{
+        {"unemployment", input.facts.registered_unemployed ? "registered" : "unknown"}};
     decision.commands.push_back(std::move(command));
     decision.quota_change = -1;  // a unit of the region's allocation is reserved
     return decision;
@@ -293,6 +298,23 @@ class Decider {
     return decision;
   }
 
+  Outcome operator()(const VoucherIssuedToPerson& input) {
+    if (!on_its_way(current_->stage)) return wrong_stage(*current_, "a voucher of the same person");
+    // Art. 3 (c): the person received a voucher this year; the unit held is released.
+    Decision decision{*current_, {}, {}, {}, +1};
+    decision.next.stage = Stage::refused_automatic;
+    const std::vector<std::string> reasons{std::string(kVoucherAlreadyReceivedThisYear)};
+    CommandOut command{"RecordAutomaticRefusal", {}};
+    command.payload["applicationId"] = current_->application_id;
+    command.payload["iin"] = current_->iin;
+    command.payload["reasons"] = strings(reasons);
+    command.payload["voucherId"] = input.voucher_id;
+    command.payload["issuedOn"] = calendar::to_string(input.issued_on);
+    decision.commands.push_back(std::move(command));
+    decision.notifications.push_back(refusal(*current_, "automatic", reasons));
+    return decision;
+  }
+
   Outcome operator()(const VoucherExpired&) {
     if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested) {
       return wrong_stage(*current_, "the voucher expiry");
@@ -334,6 +356,19 @@ class Decider {
 };
 
 }  // namespace
+
+bool on_its_way(Stage stage) {
+  switch (stage) {
+    case Stage::with_career_center:
+    case Stage::with_lmc:
+    case Stage::with_recognition_center:
+    case Stage::rejected_by_center:
+    case Stage::confirmed:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string_view stage_name(Stage stage) {
   switch (stage) {

@@ -89,10 +89,21 @@ struct ActReceived {
 };
 // The timer of art. 11: the end of the voucher's last valid day has passed.
 struct VoucherExpired {};
+// Another application of the same person received a voucher this year: this one, still on its
+// way, fails ground (c) of art. 3 (domain.md, details of audit point 1).
+struct VoucherIssuedToPerson {
+  std::string voucher_id;
+  calendar::Date issued_on;
+};
 
-using Input = std::variant<Submitted, ApplicationReviewed, ApplicationForwarded, ApplicationRefused,
-                           CenterDecided, VoucherIssued, SickLeaveSubmitted, VoucherExtended,
-                           OutcomeRecorded, ActReceived, PaymentMade, VoucherExpired>;
+using Input =
+    std::variant<Submitted, ApplicationReviewed, ApplicationForwarded, ApplicationRefused,
+                 CenterDecided, VoucherIssued, SickLeaveSubmitted, VoucherExtended, OutcomeRecorded,
+                 ActReceived, PaymentMade, VoucherExpired, VoucherIssuedToPerson>;
+
+// Whether an application in this stage is still on its way to a voucher (and holds a unit of
+// its region's allocation).
+bool on_its_way(Stage stage);
 
 // --- outputs -------------------------------------------------------------------------------------
 
@@ -121,6 +132,7 @@ struct Decision {
 struct Context {
   const calendar::WorkingCalendar& calendar;
   const MciTable& mci;
+  Policy policy{};
 };
 
 // The transition function: pure, (application, input, now) -> decision, or why the input does not

@@ -32,15 +32,15 @@ calendar::Date valid_until(calendar::Date issued_on, const std::vector<SickLeave
 }
 
 std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,
-                                            const ApplicantFacts& facts) {
+                                            const ApplicantFacts& facts, MonthDay deadline) {
   std::vector<std::string> reasons;
   const date::year_month_day submitted{submitted_local_date};
-  const calendar::Date deadline{submitted.year() / date::October / 15};
-  if (submitted_local_date > deadline) reasons.emplace_back(kDeadlinePassed);
-  if (!facts.registered_unemployed.value_or(false)) reasons.emplace_back(kNotRegisteredUnemployed);
+  const calendar::Date last_day{submitted.year() / date::month{deadline.month} /
+                                date::day{deadline.day}};
+  if (submitted_local_date > last_day) reasons.emplace_back(kDeadlinePassed);
+  if (facts.registered_unemployed == false) reasons.emplace_back(kNotRegisteredUnemployed);
   if (facts.quota_left <= 0) reasons.emplace_back(kNoQuotaLeft);
   if (facts.voucher_received_this_year) reasons.emplace_back(kVoucherAlreadyReceivedThisYear);
-  if (facts.application_in_progress) reasons.emplace_back(kApplicationInProgress);
   return reasons;
 }
 

@@ -54,25 +54,39 @@ calendar::Date valid_until(calendar::Date issued_on, const std::vector<SickLeave
 
 // What is known when an application arrives, from the AIS events and the adapter's own records.
 struct ApplicantFacts {
-  std::optional<bool> registered_unemployed;  // unknown counts as not registered
-  std::int64_t quota_left = 0;                // vouchers left for the region and year
-  bool voucher_received_this_year = false;
-  bool application_in_progress = false;
+  // What the AIS last said of the person's registration; nothing if it never said anything:
+  // missing data is not a refusal (domain.md, audit point 2), the career center reviews it.
+  std::optional<bool> registered_unemployed;
+  std::int64_t quota_left = 0;              // vouchers left for the region and year
+  bool voucher_received_this_year = false;  // a voucher issued to the person this calendar year
 };
 
-// The refusal reason codes of the automatic stage (wire contract of ApplicationRefused).
+// The last day of each year on which an application may be submitted, included
+// (domain.application_deadline; art. 3 "до 15 октября", read as inclusive).
+struct MonthDay {
+  unsigned month = 10;
+  unsigned day = 15;
+};
+
+// What the Rules leave open, as configured (domain.md, "Readings settled by the audit").
+struct Policy {
+  MonthDay application_deadline;
+};
+
+// The refusal reason codes of the automatic stage (wire contract of ApplicationRefused): the
+// deadline of art. 3 and its three grounds, nothing else.
 inline constexpr std::string_view kDeadlinePassed = "deadline_passed";
 inline constexpr std::string_view kNotRegisteredUnemployed = "not_registered_unemployed";
 inline constexpr std::string_view kNoQuotaLeft = "no_quota_left";
 inline constexpr std::string_view kVoucherAlreadyReceivedThisYear =
     "voucher_already_received_this_year";
-inline constexpr std::string_view kApplicationInProgress = "application_in_progress";
 
 // Every reason the application fails the automatic checks, in a fixed order; empty if it passes.
-// Art. 3: submitted no later than 15 October of its year (the local date of SubmittedAt), by a
-// person registered as unemployed, with vouchers left in the region's allocation, who has not
-// received a voucher this year; and the adapter adds: with no other application in progress.
+// Art. 3: submitted no later than the deadline of its year (the local date of SubmittedAt), and
+// its three grounds: the person is registered as unemployed (refused only when the AIS said the
+// person is not), the region's allocation has vouchers left, the person has not received a
+// voucher this year. Another application in progress is not a ground (audit point 1).
 std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,
-                                            const ApplicantFacts& facts);
+                                            const ApplicantFacts& facts, MonthDay deadline = {});
 
 }  // namespace nqs::domain

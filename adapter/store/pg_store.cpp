@@ -26,7 +26,7 @@ Failure failure_of(std::string_view state) {
 
 // The SQLite migrations in PostgreSQL's dialect: identity instead of INTEGER PRIMARY KEY, BYTEA
 // for bodies, BIGINT for milliseconds. The versions are the same.
-constexpr std::array<std::string_view, 5> kMigrations{{
+constexpr std::array<std::string_view, 6> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -126,6 +126,16 @@ CREATE TABLE audit (
 ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
 CREATE INDEX outbox_parked ON outbox (id) WHERE parked_reason IS NOT NULL;
 )sql",
+    // 6: art. 3 as the audit reads it (issue 13): another application in progress is no ground;
+    // one voucher a person and calendar year of issue is the invariant, whoever decides.
+    R"sql(
+DROP INDEX applications_live;
+ALTER TABLE applications ADD COLUMN voucher_year INTEGER;
+UPDATE applications SET voucher_year = substr(state::json ->> 'issuedOn', 1, 4)::INTEGER
+  WHERE voucher_id <> '' AND state::json ->> 'issuedOn' IS NOT NULL;
+CREATE UNIQUE INDEX applications_voucher_year ON applications (iin, voucher_year)
+  WHERE voucher_year IS NOT NULL;
+)sql",
 }};
 
 // How long a claimed timer is left to the instance that claimed it before another may fire it.
@@ -205,7 +215,8 @@ std::int64_t affected(const PGresult* result) {
 }
 
 constexpr const char* kApplicationColumns =
-    "application_id, iin, quota_year, region, stage, voucher_id, act_number, state, version";
+    "application_id, iin, quota_year, region, stage, voucher_id, act_number, state, version, "
+    "voucher_year";
 constexpr const char* kOutboxColumns =
     "id, message_key, input_key, exchange_name, routing_key, properties, body, created_at";
 constexpr const char* kDeadlineColumns =
@@ -648,16 +659,21 @@ class PgStore final : public Store {
           .text(row.voucher_id)
           .text(row.act_number)
           .text(row.state_json);
+      if (row.voucher_year) {
+        params.integer(*row.voucher_year);
+      } else {
+        params.null();
+      }
       if (row.version != 0) params.integer(row.version);
       BOOST_OUTCOME_TRY(
           auto written,
           run(row.version == 0
                   ? "INSERT INTO applications (application_id, iin, quota_year, region, stage, "
-                    "voucher_id, act_number, state, version) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                    "$8, 1) ON CONFLICT (application_id) DO NOTHING"
+                    "voucher_id, act_number, state, voucher_year, version) VALUES ($1, $2, $3, "
+                    "$4, $5, $6, $7, $8, $9, 1) ON CONFLICT (application_id) DO NOTHING"
                   : "UPDATE applications SET iin = $2, quota_year = $3, region = $4, stage = $5, "
-                    "voucher_id = $6, act_number = $7, state = $8, version = version + 1 WHERE "
-                    "application_id = $1 AND version = $9",
+                    "voucher_id = $6, act_number = $7, state = $8, voucher_year = $9, version = "
+                    "version + 1 WHERE application_id = $1 AND version = $10",
               params, "writing an application"));
       if (affected(written.get()) == 0) {
         return make_error(
@@ -787,6 +803,8 @@ class PgStore final : public Store {
     out.act_number = text_of(result, row, 6);
     out.state_json = text_of(result, row, 7);
     out.version = integer_of(result, row, 8);
+    if (!PQgetisnull(result, row, 9))
+      out.voucher_year = static_cast<int>(integer_of(result, row, 9));
     return out;
   }
 

@@ -13,7 +13,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 5> kMigrations{{
+constexpr std::array<std::string_view, 6> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -118,6 +118,16 @@ CREATE TABLE audit (
     R"sql(
 ALTER TABLE outbox ADD COLUMN parked_reason TEXT;
 CREATE INDEX outbox_parked ON outbox (id) WHERE parked_reason IS NOT NULL;
+)sql",
+    // 6: art. 3 as the audit reads it (issue 13): another application in progress is no ground;
+    // one voucher a person and calendar year of issue is the invariant, whoever decides.
+    R"sql(
+DROP INDEX applications_live;
+ALTER TABLE applications ADD COLUMN voucher_year INTEGER;
+UPDATE applications SET voucher_year = CAST(substr(json_extract(state, '$.issuedOn'), 1, 4) AS INTEGER)
+  WHERE voucher_id <> '' AND json_extract(state, '$.issuedOn') IS NOT NULL;
+CREATE UNIQUE INDEX applications_voucher_year ON applications (iin, voucher_year)
+  WHERE voucher_year IS NOT NULL;
 )sql",
 }};
 
@@ -270,7 +280,8 @@ class SqliteStore final : public Store {
     BOOST_OUTCOME_TRY(
         auto statement,
         prepare("SELECT application_id, iin, quota_year, region, stage, voucher_id, "
-                "act_number, state, version FROM applications WHERE iin = ? AND quota_year = ? AND "
+                "act_number, state, version, voucher_year FROM applications WHERE iin = ? AND "
+                "quota_year = ? AND "
                 "stage NOT IN ('refused_automatic', 'refused_career_center', "
                 "'refused_recognition_center') ORDER BY application_id"));
     bind(statement.get(), 1, iin);
@@ -521,6 +532,8 @@ class SqliteStore final : public Store {
     row.act_number = text_column(statement, 6);
     row.state_json = text_column(statement, 7);
     row.version = sqlite3_column_int64(statement, 8);
+    if (sqlite3_column_type(statement, 9) != SQLITE_NULL)
+      row.voucher_year = sqlite3_column_int(statement, 9);
     return row;
   }
 
@@ -528,7 +541,8 @@ class SqliteStore final : public Store {
                                                         const std::string& value) {
     const std::string sql = std::string(
                                 "SELECT application_id, iin, quota_year, region, stage, "
-                                "voucher_id, act_number, state, version FROM applications WHERE ") +
+                                "voucher_id, act_number, state, version, voucher_year FROM "
+                                "applications WHERE ") +
                             where;
     BOOST_OUTCOME_TRY(auto statement, prepare(sql.c_str()));
     bind(statement.get(), 1, value);
@@ -547,11 +561,12 @@ class SqliteStore final : public Store {
           auto statement,
           prepare(row.version == 0
                       ? "INSERT INTO applications (application_id, iin, quota_year, region, "
-                        "stage, voucher_id, act_number, state, version) VALUES (?, ?, ?, ?, ?, ?, "
-                        "?, ?, 1) ON CONFLICT (application_id) DO NOTHING"
+                        "stage, voucher_id, act_number, state, voucher_year, version) VALUES (?1, "
+                        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 1) ON CONFLICT (application_id) DO "
+                        "NOTHING"
                       : "UPDATE applications SET iin = ?2, quota_year = ?3, region = ?4, stage = "
-                        "?5, voucher_id = ?6, act_number = ?7, state = ?8, version = version + 1 "
-                        "WHERE application_id = ?1 AND version = ?9"));
+                        "?5, voucher_id = ?6, act_number = ?7, state = ?8, voucher_year = ?10, "
+                        "version = version + 1 WHERE application_id = ?1 AND version = ?9"));
       bind(statement.get(), 1, row.application_id);
       bind(statement.get(), 2, row.iin);
       sqlite3_bind_int(statement.get(), 3, row.quota_year);
@@ -561,6 +576,7 @@ class SqliteStore final : public Store {
       bind(statement.get(), 7, row.act_number);
       bind(statement.get(), 8, row.state_json);
       if (row.version != 0) sqlite3_bind_int64(statement.get(), 9, row.version);
+      if (row.voucher_year) sqlite3_bind_int(statement.get(), 10, *row.voucher_year);
       if (sqlite3_step(statement.get()) != SQLITE_DONE) return failure("writing an application");
       if (sqlite3_changes(db_) == 0) {
         return make_error(

@@ -48,6 +48,8 @@ struct ApplicationRow {
   std::string stage;
   std::string voucher_id;  // empty until issued
   std::string act_number;  // empty until the act
+  // The calendar year of the voucher's issue (art. 3 (c): one voucher a person and year).
+  std::optional<int> voucher_year;
   std::string state_json;
   // Optimistic concurrency: the version read (0: none, a new application). A write succeeds only
   // if the stored row is still at this version, and leaves it at version + 1; otherwise the whole

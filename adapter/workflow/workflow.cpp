@@ -34,11 +34,38 @@ Rejection unknown(std::string detail) {
   return Rejection{Reason::domain_unknown_subject, std::move(detail)};
 }
 
-// The stages in which an application is still on its way to a voucher (art. 3: one at a time).
-bool in_progress(std::string_view stage) {
-  return stage == "with_career_center" || stage == "with_lmc" ||
-         stage == "with_recognition_center" || stage == "rejected_by_center" ||
-         stage == "confirmed";
+// Whether a stored stage is one of an application still on its way to a voucher.
+bool on_its_way(std::string_view stage) {
+  for (const auto candidate : {domain::Stage::with_career_center, domain::Stage::with_lmc,
+                               domain::Stage::with_recognition_center,
+                               domain::Stage::rejected_by_center, domain::Stage::confirmed}) {
+    if (domain::stage_name(candidate) == stage) return domain::on_its_way(candidate);
+  }
+  return false;
+}
+
+// Appends what `from` does to what `into` does: one input that moves several applications.
+void absorb(Effects& into, Effects from) {
+  for (const auto index : from.to_sign)
+    into.to_sign.push_back(into.outbox.size() + index);
+  for (auto& row : from.outbox)
+    into.outbox.push_back(std::move(row));
+  auto append = [](auto& to, auto& more) {
+    for (auto& item : more)
+      to.push_back(std::move(item));
+  };
+  auto& a = into.changes;
+  auto& b = from.changes;
+  append(a.applications, b.applications);
+  append(a.allocations, b.allocations);
+  append(a.reservations, b.reservations);
+  append(a.unemployment, b.unemployment);
+  append(a.timers, b.timers);
+  append(a.cancelled_timers, b.cancelled_timers);
+  append(a.closed_deadlines, b.closed_deadlines);
+  append(a.opened_deadlines, b.opened_deadlines);
+  append(a.marked_deadlines, b.marked_deadlines);
+  append(into.late, from.late);
 }
 
 store::ApplicationRow row_of(const domain::Application& application) {
@@ -50,6 +77,9 @@ store::ApplicationRow row_of(const domain::Application& application) {
   row.stage = std::string(domain::stage_name(application.stage));
   row.voucher_id = application.voucher_id;
   row.act_number = application.act_number;
+  if (application.issued_on) {
+    row.voucher_year = static_cast<int>(date::year_month_day{*application.issued_on}.year());
+  }
   row.state_json = boost::json::serialize(domain::to_json(application));
   return row;
 }
@@ -99,9 +129,10 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
 
 Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
                    std::shared_ptr<const notify::NotificationBuilder> notifications,
-                   Exchanges exchanges, domain::DeadlineTable deadlines)
+                   Exchanges exchanges, domain::DeadlineTable deadlines, domain::Policy policy)
     : calendar_(calendar),
       mci_(std::move(mci)),
+      policy_(policy),
       notifications_(std::move(notifications)),
       exchanges_(std::move(exchanges)),
       deadlines_(std::move(deadlines)) {}
@@ -279,7 +310,7 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
     }
     current = std::move(parsed).value();
   }
-  const domain::Context context{calendar_, mci_};
+  const domain::Context context{calendar_, mci_, policy_};
   auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
   if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
   BOOST_OUTCOME_TRY(auto effects,
@@ -314,11 +345,12 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
   if (unemployment) facts.registered_unemployed = unemployment->registered;
   BOOST_OUTCOME_TRY(auto quota, view.quota(region, year));
   facts.quota_left = quota ? quota->allocated - quota->reserved : 0;
+  // Ground (c): a voucher *issued* this calendar year (audit point 1), whichever year its
+  // application was submitted in. Other applications still on their way are no ground.
   for (const int in_year : {year - 1, year}) {
     BOOST_OUTCOME_TRY(auto rows, view.applications_of(iin, in_year));
     for (const auto& row : rows) {
-      if (in_year == year && !row.voucher_id.empty()) facts.voucher_received_this_year = true;
-      if (in_progress(row.stage)) facts.application_in_progress = true;
+      if (row.voucher_year == year) facts.voucher_received_this_year = true;
     }
   }
   return step(std::nullopt, domain::Submitted{payload, facts}, causation, view, now, &payload);
@@ -426,13 +458,7 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
     return by_application(refused->application_id, *refused);
   }
   if (const auto* issued = std::get_if<domain::VoucherIssued>(&event.payload)) {
-    BOOST_OUTCOME_TRY(auto other, view.application_by_voucher(issued->voucher_id));
-    if (other && other->application_id != issued->application_id) {
-      return Decided{Rejection{Reason::domain_inconsistent,
-                               fmt::format("voucher {} was already issued for application {}",
-                                           issued->voucher_id, other->application_id)}};
-    }
-    return by_application(issued->application_id, *issued);
+    return voucher_issued(*issued, causation, view, now);
   }
   if (const auto* extended = std::get_if<domain::VoucherExtended>(&event.payload)) {
     BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(extended->voucher_id));
@@ -443,6 +469,51 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
   BOOST_OUTCOME_TRY(auto row, view.application_by_act(payment.act_number));
   if (!row) return Decided{unknown(fmt::format("no act {} is known", payment.act_number))};
   return step(row, payment, causation, view, now);
+}
+
+Result<Decided> Workflow::voucher_issued(const domain::VoucherIssued& issued,
+                                         const std::string& causation, StateView& view,
+                                         Instant now) const {
+  BOOST_OUTCOME_TRY(auto other, view.application_by_voucher(issued.voucher_id));
+  if (other && other->application_id != issued.application_id) {
+    return Decided{Rejection{Reason::domain_inconsistent,
+                             fmt::format("voucher {} was already issued for application {}",
+                                         issued.voucher_id, other->application_id)}};
+  }
+  BOOST_OUTCOME_TRY(auto row, view.application(issued.application_id));
+  if (!row)
+    return Decided{unknown(fmt::format("no application {} is known", issued.application_id))};
+  BOOST_OUTCOME_TRY(auto decided, step(row, issued, causation, view, now));
+  auto* effects = std::get_if<Effects>(&decided);
+  if (effects == nullptr) return decided;
+  // Art. 3 (c), one voucher a person and calendar year: a second one is the AIS's mistake
+  // (audit point 1); the person's other applications of that year still on their way fail
+  // ground (c) now, with the usual refusals, and release their units (details of point 1).
+  const int year = static_cast<int>(date::year_month_day{issued.issued_on}.year());
+  for (const int in_year : {year - 1, year}) {
+    BOOST_OUTCOME_TRY(auto rows, view.applications_of(row->iin, in_year));
+    for (const auto& sibling : rows) {
+      if (sibling.application_id == row->application_id) continue;
+      if (sibling.voucher_year == year) {
+        return Decided{Rejection{
+            Reason::domain_inconsistent,
+            fmt::format("IIN {} already received voucher {} in {} (application {}); art. 3 gives "
+                        "one voucher a year",
+                        row->iin, sibling.voucher_id, year, sibling.application_id)}};
+      }
+      if (in_year != year || !on_its_way(sibling.stage)) continue;
+      BOOST_OUTCOME_TRY(
+          auto refused,
+          step(sibling, domain::VoucherIssuedToPerson{issued.voucher_id, issued.issued_on},
+               causation + ":" + sibling.application_id, view, now));
+      if (auto* more = std::get_if<Effects>(&refused)) {
+        absorb(*effects, std::move(*more));
+      } else {
+        return refused;
+      }
+    }
+  }
+  return decided;
 }
 
 Result<Effects> Workflow::on_timer(const store::TimerRow& timer, const std::string& causation,

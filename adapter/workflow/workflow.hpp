@@ -72,7 +72,8 @@ class Workflow {
  public:
   Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
            std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges,
-           domain::DeadlineTable deadlines = domain::statutory_deadlines());
+           domain::DeadlineTable deadlines = domain::statutory_deadlines(),
+           domain::Policy policy = {});
 
   // What signs the notifications the effects compose (seal).
   [[nodiscard]] const std::shared_ptr<const notify::NotificationBuilder>& notifications() const {
@@ -99,11 +100,15 @@ class Workflow {
   Result<std::optional<intake::Rejection>> track_deadlines(
       const domain::Application* before, const domain::Application& next, Effects& effects,
       StateView& view, Instant now, const boost::json::object* payload) const;
+  // VoucherIssued: the voucher, and what it means for the person's other applications.
+  Result<Decided> voucher_issued(const domain::VoucherIssued& issued, const std::string& causation,
+                                 StateView& view, Instant now) const;
   Result<Effects> sla_fired(const store::TimerRow& timer, const std::string& causation,
                             StateView& view, Instant now) const;
 
   const calendar::WorkingCalendar& calendar_;
   domain::MciTable mci_;
+  domain::Policy policy_;
   std::shared_ptr<const notify::NotificationBuilder> notifications_;
   Exchanges exchanges_;
   domain::DeadlineTable deadlines_;

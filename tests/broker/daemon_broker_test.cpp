@@ -18,6 +18,7 @@ namespace nqs::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
   start_daemon();
@@ -33,8 +34,8 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
 
   ASSERT_EQ(commands_.size(), 5U);
   EXPECT_EQ(distinct_command_ids().size(), 5U);
-  // Nothing is known of the applicant (no UnemployedStatusChanged, no quota): each application is
-  // refused by the automatic checks, to the AIS and, signed, to the bus.
+  // No allocation for the region: each application is refused by the automatic checks (ground
+  // (b) of art. 3), to the AIS and, signed, to the bus.
   const auto first = std::find_if(commands_.begin(), commands_.end(), [](const Received& c) {
     return boost::json::parse(c.body).at("causationId").as_string() == message_id_of(1);
   });
@@ -59,7 +60,9 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
   for (const auto& notification : notifications) {
     EXPECT_EQ(notification.routing_key, "ApplicationRefused");
     EXPECT_EQ(notification.properties.content_type, "text/xml");
-    EXPECT_THAT(notification.body, HasSubstr("not_registered_unemployed"));
+    EXPECT_THAT(notification.body, HasSubstr("no_quota_left"));
+    EXPECT_THAT(notification.body, Not(HasSubstr("not_registered_unemployed")))
+        << "an applicant the AIS never mentioned is not refused for it";
   }
 
   ASSERT_EQ(dead_letters_.size(), 2U);

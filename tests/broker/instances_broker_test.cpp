@@ -74,15 +74,15 @@ TEST_F(TwoInstances, ShareTheWorkDecideRacesByTheRulesAndFireEachDeadlineOnce) {
                 R"({"iin": "850101300124", "registered": true, "region": "750000000",
                     "since": "2023-01-10"})");
   publish_event("QuotaAllocated", R"({"periodStart": 2023, "periodEnd": 2025,
-      "regions": [{"region": "750000000", "vouchersPerYear": 10}]})");
+      "regions": [{"region": "750000000", "vouchersPerYear": 1}]})");
   publish_event("QuotaAllocated", R"({"periodStart": 2026, "periodEnd": 2027,
-      "regions": [{"region": "750000000", "vouchersPerYear": 10}]})");
+      "regions": [{"region": "750000000", "vouchersPerYear": 1}]})");
   ASSERT_TRUE(eventually([&] { return query("SELECT count(*) FROM quota") == 5; }))
       << daemon_->log_text() << second.log_text();
 
-  // Four applications of the same person for each of three years, all at once, on both
-  // instances: one a year passes (art. 3), the others are refused as in progress. (Years two
-  // apart: an application in progress last year holds this year's too.)
+  // Four applications for each of three years, all at once, on both instances, and one voucher a
+  // year in the quota: one a year takes it, the others are refused as no_quota_left (art. 3,
+  // art. 12). Whichever instance decides, the quota's CHECK decides the race.
   constexpr int kYears = 3;
   constexpr int kPerYear = 4;
   int n = 0;

@@ -343,17 +343,30 @@ TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveEx
 
 TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   registered_with_quota();
-  // The first application is in progress: a second one of the same person is refused by the
-  // automatic checks (art. 3), to the AIS and, signed, to the bus.
   publish_document(application(application_id(1)), message_id_of(1));
   await_command("RegisterApplication", application_id(1));
+  // The AIS then says the person is no longer registered as unemployed: a second application is
+  // refused on ground (a) of art. 3, to the AIS and, signed, to the bus (the first one in progress
+  // is no ground of its own).
+  const auto deregistered =
+      publish_event("UnemployedStatusChanged",
+                    fmt::format(R"({{"iin": "{}", "registered": false, "region": "750000000",
+                      "since": "2025-02-10"}})",
+                                kIin));
+  await_input("ais:" + deregistered);
   publish_document(application(application_id(2)), message_id_of(2));
   EXPECT_THAT(payload_of(await_command("RecordAutomaticRefusal", application_id(2)))
                   .at("reasons")
                   .as_array(),
-              ElementsAre("application_in_progress"));
+              ElementsAre("not_registered_unemployed"));
   auto refusal = await_notification("ApplicationRefused", application_id(2));
   EXPECT_THAT(refusal.body, HasSubstr("<v:Stage>automatic</v:Stage>"));
+  const auto registered_again =
+      publish_event("UnemployedStatusChanged",
+                    fmt::format(R"({{"iin": "{}", "registered": true, "region": "750000000",
+                      "since": "2025-03-10"}})",
+                                kIin));
+  await_input("ais:" + registered_again);
 
   // Art. 8: the career center refuses the first.
   publish_event("ApplicationReviewed", fmt::format(R"({{"applicationId": "{}", "decision": "refuse",

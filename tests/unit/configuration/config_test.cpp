@@ -13,6 +13,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 struct Loaded {
   std::optional<Setup> setup;
@@ -93,6 +94,8 @@ TEST(Config, TheShippedConfigurationIsValid) {
   ASSERT_NE(setup->intake, nullptr);
   EXPECT_EQ(setup->config.domain.mci.at(2025), 3932);
   EXPECT_EQ(setup->config.domain.mci.size(), 4U);
+  EXPECT_EQ(setup->config.domain.policy.application_deadline.month, 10U);
+  EXPECT_EQ(setup->config.domain.policy.application_deadline.day, 15U);
   ASSERT_NE(setup->notifications, nullptr);
   EXPECT_EQ(setup->notifications->documents(), 5U);
   EXPECT_EQ(setup->intake->trust().anchor_count(), 4U);
@@ -336,6 +339,25 @@ TEST(Config, TheMciIsGivenPerYear) {
               ElementsAre(HasSubstr("domain.mci.twenty: 'twenty' is not a year"),
                           HasSubstr("domain.mci.2025: -5 is out of range [1, 1000000]"),
                           HasSubstr("domain.mci: give the MCI of at least one year")));
+}
+
+TEST(Config, TheApplicationDeadlineIsADayOfEveryYear) {
+  test::TempDir dir;
+  const auto with = [&](const std::string& deadline) {
+    auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+    const std::string domain = "domain: {mci: {2025: 3932}}";
+    text.replace(text.find(domain), domain.size(),
+                 "domain: {mci: {2025: 3932}, application_deadline: '" + deadline + "'}");
+    return load(text, dir);
+  };
+  auto loaded = with("11-01");
+  ASSERT_THAT(loaded.problems, IsEmpty());
+  for (const char* wrong : {"02-29", "13-01", "10-32", "1015", "10-1", "Oct 15"}) {
+    EXPECT_THAT(with(wrong).problems,
+                ElementsAre(HasSubstr("domain.application_deadline: '" + std::string(wrong) +
+                                      "' is not a day of the year as MM-DD")))
+        << wrong;
+  }
 }
 
 TEST(Config, TransportSendersAreChecked) {

@@ -168,9 +168,42 @@ TEST(Lifecycle, AutomaticRefusalIsABusinessOutcomeNotAnError) {
   EXPECT_EQ(d.quota_change, 0) << "nothing reserved";
   auto no_quota = submitted();
   no_quota.facts.quota_left = 0;
-  no_quota.facts.application_in_progress = true;
+  no_quota.facts.voucher_received_this_year = true;
   d = step(nullptr, no_quota, "2025-09-01T10:20:00+05:00");
   EXPECT_EQ(d.commands[0].payload.at("reasons").as_array().size(), 2U);
+}
+
+TEST(Lifecycle, Art3_AnApplicantUnknownToTheAisIsRegisteredForTheCareerCentersReview) {
+  // Audit point 2: the platform made the art. 3 checks; what the adapter does not know it passes
+  // to the career center (art. 8) with the check marked unknown.
+  auto unknown = submitted();
+  unknown.facts.registered_unemployed.reset();
+  auto d = step(nullptr, unknown, "2025-09-01T10:20:00+05:00");
+  EXPECT_EQ(d.next.stage, Stage::with_career_center);
+  ASSERT_THAT(types(d.commands), ElementsAre("RegisterApplication"));
+  EXPECT_EQ(d.commands[0].payload.at("checks").at("unemployment").as_string(), "unknown");
+  EXPECT_EQ(d.quota_change, -1);
+  d = step(nullptr, submitted(), "2025-09-01T10:20:00+05:00");
+  EXPECT_EQ(d.commands[0].payload.at("checks").at("unemployment").as_string(), "registered");
+}
+
+TEST(Lifecycle, Art3c_AnotherVoucherOfThePersonRefusesAnApplicationOnItsWay) {
+  auto a = step(nullptr, submitted(), "2025-09-01T10:20:00+05:00").next;
+  auto d =
+      step(&a, VoucherIssuedToPerson{"v-other", day("2025-09-10")}, "2025-09-10T10:00:00+05:00");
+  EXPECT_EQ(d.next.stage, Stage::refused_automatic);
+  EXPECT_EQ(d.quota_change, +1) << "its unit is released";
+  ASSERT_THAT(types(d.commands), ElementsAre("RecordAutomaticRefusal"));
+  EXPECT_THAT(d.commands[0].payload.at("reasons").as_array(),
+              ElementsAre("voucher_already_received_this_year"));
+  ASSERT_THAT(documents(d.notifications), ElementsAre("ApplicationRefused"));
+  EXPECT_EQ(d.notifications[0].fields.at("stage").as_string(), "automatic");
+  // A voucher of its own is not on its way any more.
+  auto held = with_voucher();
+  EXPECT_EQ(refused(&held, VoucherIssuedToPerson{"v-other", day("2025-09-10")},
+                    "2025-09-10T10:00:00+05:00")
+                .reason,
+            intake::Reason::domain_invalid_transition);
 }
 
 TEST(Lifecycle, RefusalsByTheCareerCenterAndAfterTheRecognitionCenter) {

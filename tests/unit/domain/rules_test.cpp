@@ -53,13 +53,13 @@ TEST(AutomaticChecks, TheFifteenthOfOctoberAtLocalMidnight) {
   EXPECT_THAT(automatic_refusals(day("2026-01-05"), eligible()), IsEmpty());
 }
 
-TEST(AutomaticChecks, EveryReasonIsGivenInAFixedOrder) {
-  ApplicantFacts facts;  // unknown registration, no quota
+TEST(AutomaticChecks, Art3_OnlyTheDeadlineAndTheThreeGroundsInAFixedOrder) {
+  ApplicantFacts facts;  // no quota
+  facts.registered_unemployed = false;
   facts.voucher_received_this_year = true;
-  facts.application_in_progress = true;
   EXPECT_THAT(automatic_refusals(day("2025-12-01"), facts),
               ElementsAre("deadline_passed", "not_registered_unemployed", "no_quota_left",
-                          "voucher_already_received_this_year", "application_in_progress"));
+                          "voucher_already_received_this_year"));
   facts = eligible();
   facts.registered_unemployed = false;
   EXPECT_THAT(automatic_refusals(day("2025-09-01"), facts),
@@ -67,6 +67,23 @@ TEST(AutomaticChecks, EveryReasonIsGivenInAFixedOrder) {
   facts = eligible();
   facts.quota_left = 0;
   EXPECT_THAT(automatic_refusals(day("2025-09-01"), facts), ElementsAre("no_quota_left"));
+}
+
+TEST(AutomaticChecks, Art3_AnApplicantTheAisNeverMentionedIsNotRefused) {
+  // Audit point 2: missing data is not a refusal; the career center reviews it (art. 8).
+  ApplicantFacts facts = eligible();
+  facts.registered_unemployed.reset();
+  EXPECT_THAT(automatic_refusals(day("2025-09-01"), facts), IsEmpty());
+}
+
+TEST(AutomaticChecks, Art3_TheDeadlineIsConfigurableAndIncluded) {
+  // domain.application_deadline: the last day included (audit point 5).
+  const MonthDay first_of_november{11, 1};
+  EXPECT_THAT(automatic_refusals(day("2025-11-01"), eligible(), first_of_november), IsEmpty());
+  EXPECT_THAT(automatic_refusals(day("2025-11-02"), eligible(), first_of_november),
+              ElementsAre("deadline_passed"));
+  EXPECT_THAT(automatic_refusals(day("2025-10-15"), eligible()), IsEmpty());
+  EXPECT_THAT(automatic_refusals(day("2025-10-16"), eligible()), ElementsAre("deadline_passed"));
 }
 
 TEST(Validity, SixtyCalendarDaysAfterIssueExtendedBySickLeave) {

@@ -158,25 +158,29 @@ class WorkflowOnStore : public ::testing::Test {
 
   // From a new application to a voucher issued on 3 September 2025 (art. 8-10).
   void issue_voucher() {
-    const auto now = at("2025-09-02T11:00:00+05:00");
-    commit(workflow_->on_document(application(), *view_, now), "gov:a");
-    commit(workflow_->on_event(event("1", domain::ApplicationReviewed{kApplication, true, {}}),
-                               *view_, now),
-           "ais:1");
-    commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
-           "ais:2");
+    commit(workflow_->on_document(application(), *view_, at("2025-09-02T11:00:00+05:00")), "gov:a");
+    voucher_for(kApplication, kVoucher, calendar::Date{date::year{2025} / 9 / 3},
+                at("2025-09-02T11:00:00+05:00"));
+  }
+  // A registered application through review, forwarding and the center's acceptance to its
+  // voucher (art. 8-10), at `now`.
+  void voucher_for(const std::string& id, const std::string& voucher, calendar::Date issued_on,
+                   Instant now) {
+    commit(workflow_->on_event(event("1" + id, domain::ApplicationReviewed{id, true, {}}), *view_,
+                               now),
+           "ais:1" + id);
+    commit(workflow_->on_event(event("2" + id, domain::ApplicationForwarded{id}), *view_, now),
+           "ais:2" + id);
     commit(workflow_->on_document(
-               document("RecordRecognitionCenterDecision", "m-d",
+               document("RecordRecognitionCenterDecision", "m-d" + id,
                         fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
                                          "decision": "accepted"}})",
-                                    kApplication, kCenter)),
+                                    id, kCenter)),
                *view_, now),
-           "gov:d");
-    commit(workflow_->on_event(
-               event("3", domain::VoucherIssued{kVoucher, kApplication,
-                                                calendar::Date{date::year{2025} / 9 / 3}}),
-               *view_, now),
-           "ais:3");
+           "gov:d" + id);
+    commit(workflow_->on_event(event("3" + id, domain::VoucherIssued{voucher, id, issued_on}),
+                               *view_, now),
+           "ais:3" + id);
   }
 
   std::string stage(const std::string& id = kApplication) {
@@ -280,7 +284,11 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
 }
 
 TEST_F(WorkflowOnStore, AnApplicationFailingTheChecksIsRefusedToBothSidesAndReservesNothing) {
-  // Nothing known of the applicant, no allocation.
+  // Not registered as the AIS said, and no allocation.
+  commit(
+      workflow_->on_event(event("e-u", domain::UnemployedStatusChanged{kIin, false, kRegion, {}}),
+                          *view_, at("2025-09-01T09:00:00+05:00")),
+      "ais:e-u");
   auto e = commit(workflow_->on_document(application(), *view_, at("2025-09-01T10:20:00+05:00")),
                   "gov:a");
   EXPECT_THAT(routes(e), ElementsAre("ais.commands/RecordAutomaticRefusal",
@@ -315,8 +323,10 @@ TEST_F(WorkflowOnStore, InputsOfOneBatchSeeEachOtherBeforeTheyAreCommitted) {
     batch.push_back(std::move(effects));
   }
   EXPECT_THAT(routes(batch[0]), ElementsAre("ais.commands/RegisterApplication"));
+  // The same person's second application: not a ground in itself (art. 3, audit point 1); it
+  // finds the unit the first one took.
   EXPECT_THAT(body(batch[1].outbox[0]).at("payload").at("reasons").as_array(),
-              ElementsAre("no_quota_left", "application_in_progress"));
+              ElementsAre("no_quota_left"));
   EXPECT_THAT(body(batch[2].outbox[0]).at("payload").at("reasons").as_array(),
               ElementsAre("no_quota_left"));
   // And the batch commits: the store's CHECK agrees.
@@ -344,6 +354,75 @@ TEST_F(WorkflowOnStore, TheSamePersonInAnotherYearIsNotHeldByLastYearsVoucher) {
                   "gov:2");
   EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
   EXPECT_EQ(store_->quota_left(kRegion, 2026).value(), 4);
+}
+
+TEST_F(WorkflowOnStore, Art3_AnApplicantUnknownToTheAisIsRegisteredNotRefused) {
+  // Nothing known of the applicant (no UnemployedStatusChanged), an allocation.
+  commit(workflow_->on_event(event("e-q", domain::QuotaAllocated{2023, 2025, {{kRegion, 5}}}),
+                             *view_, at("2025-09-01T09:00:00+05:00")),
+         "ais:e-q");
+  auto e = commit(workflow_->on_document(application(), *view_, at("2025-09-01T10:20:00+05:00")),
+                  "gov:a");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
+  EXPECT_EQ(body(e.outbox[0]).at("payload").at("checks").at("unemployment").as_string(), "unknown");
+  EXPECT_EQ(stage(), "with_career_center");
+}
+
+TEST_F(WorkflowOnStore, Art3c_AVoucherRefusesThePersonsOtherApplicationsOfItsYear) {
+  register_and_allocate(5);
+  // A second application of the same person, on its way beside the first (art. 3: no ground).
+  auto second = commit(
+      workflow_->on_document(application(kA2, kIin), *view_, at("2025-09-01T10:30:00+05:00")),
+      "gov:a2");
+  EXPECT_THAT(routes(second), ElementsAre("ais.commands/RegisterApplication"));
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4);
+  issue_voucher();  // the first receives its voucher
+  EXPECT_EQ(stage(), "voucher_active");
+  EXPECT_EQ(stage(kA2), "refused_automatic") << "ground (c) now holds for the second";
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4) << "the second's unit released";
+  // A third application this year: refused on ground (c).
+  auto third = commit(
+      workflow_->on_document(application(kA1, kIin), *view_, at("2025-09-15T10:00:00+05:00")),
+      "gov:a3");
+  EXPECT_THAT(body(third.outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("voucher_already_received_this_year"));
+}
+
+TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) {
+  register_and_allocate(5);
+  commit(workflow_->on_event(event("e-q24", domain::QuotaAllocated{2022, 2024, {{kRegion, 5}}}),
+                             *view_, at("2024-09-01T09:00:00+05:00")),
+         "ais:e-q24");
+  // Submitted on 14 October 2024 (a 2024 application), still on its way in January.
+  commit(workflow_->on_document(application(kA1, kIin, "2024-10-14T10:00:00+05:00"), *view_,
+                                at("2024-10-14T10:05:00+05:00")),
+         "gov:a1");
+  // A 2025 application of the same person gets its voucher in January 2025 ...
+  commit(workflow_->on_document(application(kA2, kIin, "2025-01-06T10:00:00+05:00"), *view_,
+                                at("2025-01-06T10:05:00+05:00")),
+         "gov:a2");
+  voucher_for(kA2, kVoucher, calendar::Date{date::year{2025} / 1 / 20},
+              at("2025-01-20T10:00:00+05:00"));
+  EXPECT_EQ(stage(kA2), "voucher_active");
+  EXPECT_EQ(stage(kA1), "with_career_center") << "a 2024 application: not refused by it";
+  // ... so a voucher issued in 2025 for the 2024 one would be the person's second of 2025.
+  const auto now = at("2025-02-03T10:00:00+05:00");
+  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA1, true, {}}), *view_, now),
+         "ais:r");
+  commit(workflow_->on_event(event("f", domain::ApplicationForwarded{kA1}), *view_, now), "ais:f");
+  commit(workflow_->on_document(
+             document("RecordRecognitionCenterDecision", "m-d1",
+                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                       "decision": "accepted"}})",
+                                  kA1, kCenter)),
+             *view_, now),
+         "gov:d1");
+  auto second = refused(workflow_->on_event(
+      event("v2", domain::VoucherIssued{"7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e", kA1,
+                                        calendar::Date{date::year{2025} / 2 / 3}}),
+      *view_, now));
+  EXPECT_EQ(second.reason, intake::Reason::domain_inconsistent);
+  EXPECT_THAT(second.detail, HasSubstr("already received voucher"));
 }
 
 TEST_F(WorkflowOnStore, AnUnusedVoucherIsAnnulledByItsTimerAndTheUnitReleased) {
