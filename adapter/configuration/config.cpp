@@ -266,6 +266,15 @@ void read_domain(Reader domain, DomainConfig& out) {
       out.policy.application_deadline = {month, day};
     }
   }
+  // Audit point 6: working days after the last valid day before an unused voucher is annulled
+  // (the protocol follows the exam by up to 2 working days, Rules 374 art. 17).
+  if (auto grace = domain.field("annulment_grace")) {
+    if (auto days = grace->as_integer(0, 30)) out.policy.annulment_grace = static_cast<int>(*days);
+  }
+  // Audit point 4: whether an annulled voucher's unit returns to the allocation.
+  if (auto release = domain.field("release_quota_on_annulment")) {
+    if (auto flag = release->as_flag()) out.policy.release_quota_on_annulment = *flag;
+  }
   domain.finish();
 }
 

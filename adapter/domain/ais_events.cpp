@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <regex>
 #include <set>
@@ -191,9 +192,24 @@ AisPayload parse_payload(const std::string& type, Fields& payload) {
     out.application_id = payload.uuid("applicationId");
     out.forward = payload.choice("decision", {"forward", "refuse"}) == "forward";
     out.reasons = payload.texts("reasons");
-    // Rules 380 art. 8: a refusal is motivated.
+    // Rules 380 art. 8: a refusal is motivated, on the grounds art. 8 gives (audit point 9).
     if (!out.forward && out.reasons.empty())
       invalid("payload.reasons is required when the decision is refuse");
+    for (std::size_t i = 0; i < out.reasons.size(); ++i) {
+      const auto& reason = out.reasons[i];
+      if (std::find(std::begin(kCareerCenterReasons), std::end(kCareerCenterReasons), reason) ==
+          std::end(kCareerCenterReasons)) {
+        invalid(
+            fmt::format("payload.reasons[{}]: '{}' is not one of: incomplete_documents, "
+                        "application_incorrect, requirements_not_met",
+                        i, reason));
+      }
+    }
+    if (payload.optional("comment") != nullptr) out.comment = payload.text("comment", 2000);
+    if (payload.optional("profile") != nullptr) {
+      if (!out.forward) invalid("payload.profile is given only with the decision forward");
+      out.profile = payload.choice("profile", {"technical", "social_humanitarian"});
+    }
     return out;
   }
   if (type == "ApplicationForwarded") {
@@ -218,6 +234,19 @@ AisPayload parse_payload(const std::string& type, Fields& payload) {
     out.voucher_id = payload.uuid("voucherId");
     out.sheet_number = payload.text("sheetNumber", 128);
     out.valid_until = payload.date("validUntil");
+    return out;
+  }
+  if (type == "SickLeaveRecorded") {
+    SickLeaveRecorded out;
+    out.voucher_id = payload.uuid("voucherId");
+    out.holder_iin = payload.iin("holderIin");
+    out.sheet_number = payload.text("sheetNumber", 128);
+    out.from = payload.date("from");
+    out.to = payload.date("to");
+    if (out.to < out.from) {
+      invalid(fmt::format("payload.to {} is before payload.from {}", calendar::to_string(out.to),
+                          calendar::to_string(out.from)));
+    }
     return out;
   }
   if (type == "PaymentMade") {

@@ -32,10 +32,18 @@ struct QuotaAllocated {
   int period_end = 0;
   std::vector<QuotaRegion> regions;
 };
+// The career center's refusal grounds (art. 8; audit point 9): a closed list.
+inline constexpr std::string_view kCareerCenterReasons[] = {
+    "incomplete_documents", "application_incorrect", "requirements_not_met"};
+
 struct ApplicationReviewed {
   std::string application_id;
   bool forward = false;
-  std::vector<std::string> reasons;  // required when refused
+  std::vector<std::string> reasons;  // required when refused: kCareerCenterReasons
+  std::string comment;               // optional free text with the reasons
+  // On forward, optional: the profile of the profession in the register of professions, as the
+  // career center confirmed it (technical | social_humanitarian; audit point 8).
+  std::string profile;
 };
 struct ApplicationForwarded {
   std::string application_id;
@@ -54,6 +62,15 @@ struct VoucherExtended {
   std::string sheet_number;
   calendar::Date valid_until;
 };
+// A sick-leave sheet the AIS received through state integration (art. 12: the holder uploads
+// one only when there is none).
+struct SickLeaveRecorded {
+  std::string voucher_id;
+  std::string holder_iin;
+  std::string sheet_number;
+  calendar::Date from;
+  calendar::Date to;
+};
 struct PaymentMade {
   std::string act_number;
   bool to_center = true;  // payee: center | holder
@@ -61,9 +78,9 @@ struct PaymentMade {
   calendar::Date paid_on;
 };
 
-using AisPayload =
-    std::variant<UnemployedStatusChanged, QuotaAllocated, ApplicationReviewed, ApplicationForwarded,
-                 ApplicationRefused, VoucherIssued, VoucherExtended, PaymentMade>;
+using AisPayload = std::variant<UnemployedStatusChanged, QuotaAllocated, ApplicationReviewed,
+                                ApplicationForwarded, ApplicationRefused, VoucherIssued,
+                                VoucherExtended, SickLeaveRecorded, PaymentMade>;
 
 struct AisEvent {
   std::string event_id;

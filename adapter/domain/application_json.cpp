@@ -29,7 +29,16 @@ boost::json::value date_or_null(const std::optional<calendar::Date>& day) {
 }
 
 boost::json::object leave_json(const SickLeave& leave) {
-  return {{"from", calendar::to_string(leave.from)}, {"to", calendar::to_string(leave.to)}};
+  return {{"from", calendar::to_string(leave.from)},
+          {"to", calendar::to_string(leave.to)},
+          {"sheetNumber", leave.sheet_number}};
+}
+
+boost::json::array leaves_json(const std::vector<SickLeave>& leaves) {
+  boost::json::array out;
+  for (const auto& leave : leaves)
+    out.push_back(leave_json(leave));
+  return out;
 }
 
 // Reads fields, remembering the first problem.
@@ -77,7 +86,32 @@ class Read {
       fail(fmt::format("{} lacks its dates", what));
       return std::nullopt;
     }
-    return SickLeave{*from, *to};
+    // Stored before sheets kept their number (schema 6): none.
+    const auto* number = object.if_contains("sheetNumber");
+    return SickLeave{*from, *to,
+                     number != nullptr && number->is_string() ? std::string(number->get_string())
+                                                              : std::string()};
+  }
+  std::vector<SickLeave> leaves(const char* key) {
+    std::vector<SickLeave> out;
+    const auto* list = json_.if_contains(key);
+    if (list == nullptr || !list->is_array()) {
+      fail(fmt::format("{} is not a list", key));
+      return out;
+    }
+    std::size_t index = 0;
+    for (const auto& item : list->get_array()) {
+      if (auto leave = this->leave(&item, fmt::format("{}[{}]", key, index++)))
+        out.push_back(*leave);
+    }
+    return out;
+  }
+  // A flag written by a later version; absent in older rows: false.
+  bool flag(const char* key) {
+    const auto* value = json_.if_contains(key);
+    if (value == nullptr) return false;
+    if (!value->is_bool()) fail(fmt::format("{} is not a boolean", key));
+    return value->is_bool() && value->get_bool();
   }
   void fail(std::string problem) {
     if (problem_.empty()) problem_ = std::move(problem);
@@ -106,19 +140,20 @@ boost::json::object to_json(const Application& a) {
   out["permanentRegion"] = a.permanent_region;
   out["quotaYear"] = a.quota_year;
   out["profile"] = a.profile == Profile::technical ? "technical" : "social_humanitarian";
+  out["profileConfirmed"] = a.profile_confirmed;
   out["centerBin"] = a.center_bin;
   out["centerName"] = a.center_name;
   out["stage"] = stage_name(a.stage);
   out["voucherId"] = a.voucher_id;
   out["issuedOn"] = date_or_null(a.issued_on);
   out["validUntil"] = date_or_null(a.valid_until);
-  boost::json::array leaves;
-  for (const auto& leave : a.sick_leaves)
-    leaves.push_back(leave_json(leave));
-  out["sickLeaves"] = std::move(leaves);
-  out["pendingSickLeave"] =
-      a.pending_sick_leave ? boost::json::value(leave_json(*a.pending_sick_leave)) : nullptr;
-  out["pendingSheetNumber"] = a.pending_sheet_number;
+  out["sickLeaves"] = leaves_json(a.sick_leaves);
+  out["pendingSickLeaves"] = leaves_json(a.pending_sick_leaves);
+  out["examDate"] = date_or_null(a.exam_date);
+  out["protocolSignedOn"] = date_or_null(a.protocol_signed_on);
+  out["passed"] = a.passed;
+  out["protocolLate"] = a.protocol_late;
+  out["appealed"] = a.appealed;
   out["examRegion"] = a.exam_region;
   out["actNumber"] = a.act_number;
   if (a.reimbursement) {
@@ -146,6 +181,7 @@ Result<Application> application_from_json(const boost::json::object& json) {
   const auto profile = read.text("profile");
   if (profile != "technical" && profile != "social_humanitarian") read.fail("profile is unknown");
   a.profile = profile == "technical" ? Profile::technical : Profile::social_humanitarian;
+  a.profile_confirmed = read.flag("profileConfirmed");
   a.center_bin = read.text("centerBin");
   a.center_name = read.text("centerName");
   const auto stage = stage_named(read.text("stage"));
@@ -154,18 +190,20 @@ Result<Application> application_from_json(const boost::json::object& json) {
   a.voucher_id = read.text("voucherId");
   a.issued_on = read.date("issuedOn");
   a.valid_until = read.date("validUntil");
-  if (const auto* leaves = json.if_contains("sickLeaves");
-      leaves != nullptr && leaves->is_array()) {
-    std::size_t index = 0;
-    for (const auto& item : leaves->get_array()) {
-      if (auto leave = read.leave(&item, fmt::format("sickLeaves[{}]", index++)))
-        a.sick_leaves.push_back(*leave);
-    }
-  } else {
-    read.fail("sickLeaves is not a list");
+  a.sick_leaves = read.leaves("sickLeaves");
+  if (json.contains("pendingSickLeaves")) {
+    a.pending_sick_leaves = read.leaves("pendingSickLeaves");
+  } else if (auto pending = read.leave(json.if_contains("pendingSickLeave"), "pendingSickLeave")) {
+    // Stored before several sheets could wait (schema 6): one sheet and its number apart.
+    const auto* number = json.if_contains("pendingSheetNumber");
+    if (number != nullptr && number->is_string()) pending->sheet_number = number->get_string();
+    a.pending_sick_leaves.push_back(*pending);
   }
-  a.pending_sick_leave = read.leave(json.if_contains("pendingSickLeave"), "pendingSickLeave");
-  a.pending_sheet_number = read.text("pendingSheetNumber");
+  a.exam_date = read.date("examDate");
+  a.protocol_signed_on = read.date("protocolSignedOn");
+  a.passed = read.flag("passed");
+  a.protocol_late = read.flag("protocolLate");
+  a.appealed = read.flag("appealed");
   a.exam_region = read.text("examRegion");
   a.act_number = read.text("actNumber");
   if (const auto* money = json.if_contains("reimbursement");

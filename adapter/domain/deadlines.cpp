@@ -16,14 +16,8 @@ DeadlineTable statutory_deadlines() {
        "",
        "Rules 380 art. 8"},
       {"lmc_forwarding", "lmc", {"with_lmc"}, 1, 0, false, "", "Rules 380 art. 9"},
-      {"center_document_check",
-       "recognition_center",
-       {"with_recognition_center"},
-       3,
-       0,
-       false,
-       "",
-       "Rules 374 art. 5"},
+      // Not the recognition center's 3 working days of Rules 374 art. 5: they run from
+      // registration at the center, which the adapter does not see (audit point 10).
       {"lmc_refusal", "lmc", {"rejected_by_center"}, 1, 0, false, "", "Rules 380 art. 9"},
       {"lmc_voucher_issue", "lmc", {"confirmed"}, 1, 0, false, "", "Rules 380 art. 10"},
       {"lmc_extension", "lmc", {"extension_requested"}, 1, 0, false, "", "Rules 380 art. 13"},

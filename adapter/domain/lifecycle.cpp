@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "mapping/mapping.hpp"
 
 namespace nqs::domain {
@@ -98,6 +100,13 @@ class Decider {
     Decision decision{*current_, {}, {}, {}, 0};
     if (input.forward) {
       decision.next.stage = Stage::with_lmc;
+      // Art. 14 1): the register of professions decides the cap, not the applicant.
+      if (!input.profile.empty()) {
+        decision.next.profile = input.profile == "social_humanitarian"
+                                    ? Profile::social_humanitarian
+                                    : Profile::technical;
+        decision.next.profile_confirmed = true;
+      }
       return decision;
     }
     decision.next.stage = Stage::refused_career_center;
@@ -163,14 +172,18 @@ class Decider {
     application.issued_on = input.issued_on;
     application.valid_until = valid_until(input.issued_on, {});
     decision.notifications.push_back(delivered(application));
-    // Art. 11: annulled automatically at the end of its validity.
-    decision.timers.push_back(
-        {TimerKind::voucher_expiry, context_.calendar.end_of_local_day(*application.valid_until)});
+    // Art. 11: annulled automatically at the end of its validity, after the grace.
+    if (auto problem = annul_later(decision)) return *problem;
     return decision;
   }
 
   Outcome operator()(const SickLeaveSubmitted& input) {
-    if (current_->stage != Stage::voucher_active) return wrong_stage(*current_, "SickLeaveNotice");
+    const auto& sheet = input.sheet;
+    const auto* what = input.from_ais ? "SickLeaveRecorded" : "SickLeaveNotice";
+    // Art. 12-13: while the voucher can still be used, pending extensions included; after the
+    // last valid day too, within the annulment grace (audit point 7).
+    if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested)
+      return wrong_stage(*current_, what);
     if (input.holder_iin != current_->iin) {
       return Rejection{Reason::signer_mismatch,
                        fmt::format("the sick leave is of IIN {}, the voucher {} of IIN {}",
@@ -178,34 +191,69 @@ class Decider {
     }
     Decision decision{*current_, {}, {}, {}, 0};
     auto& application = decision.next;
+    // The same sheet from either channel: processed, no new effect.
+    for (const auto* sheets : {&current_->sick_leaves, &current_->pending_sick_leaves}) {
+      for (const auto& known : *sheets) {
+        if (known.sheet_number == sheet.sheet_number) return decision;
+      }
+    }
+    // A sheet is submitted once closed (details of point 7).
+    if (sheet.to > context_.calendar.local_date(input.submitted_at)) {
+      return Rejection{Reason::domain_inconsistent,
+                       fmt::format("sick-leave sheet {} ends on {}, after it was submitted ({})",
+                                   sheet.sheet_number, calendar::to_string(sheet.to),
+                                   to_utc_string(input.submitted_at))};
+    }
+    const auto last_valid_day = counted_validity(*current_);
+    if (sheet.from > last_valid_day) {
+      return Rejection{Reason::domain_inconsistent,
+                       fmt::format("sick-leave sheet {} starts on {}, after the last valid day {} "
+                                   "of voucher {} (art. 12 extends a voucher still valid)",
+                                   sheet.sheet_number, calendar::to_string(sheet.from),
+                                   calendar::to_string(last_valid_day), current_->voucher_id)};
+    }
     application.stage = Stage::extension_requested;
-    application.pending_sick_leave = input.period;
-    application.pending_sheet_number = input.sheet_number;
-    auto extended = application.sick_leaves;
-    extended.push_back(input.period);
+    application.pending_sick_leaves.push_back(sheet);
+    // The adapter's own annulment moves now, not when the LMC acts: nothing waits on the LMC.
+    if (auto problem = annul_later(decision)) return *problem;
+    if (input.from_ais) return decision;  // the AIS has the sheet already
     // Art. 13: the LMC extends within 1 working day after receiving the sheet.
     auto due = context_.calendar.working_day_deadline(now_, 1);
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     CommandOut command{"RecordSickLeave", {}};
     command.payload["voucherId"] = application.voucher_id;
-    command.payload["sheetNumber"] = input.sheet_number;
-    command.payload["from"] = calendar::to_string(input.period.from);
-    command.payload["to"] = calendar::to_string(input.period.to);
-    command.payload["validUntil"] =
-        calendar::to_string(valid_until(*application.issued_on, extended));
+    command.payload["sheetNumber"] = sheet.sheet_number;
+    command.payload["from"] = calendar::to_string(sheet.from);
+    command.payload["to"] = calendar::to_string(sheet.to);
+    // The validity once the LMC has extended every sheet accepted (art. 12).
+    command.payload["validUntil"] = calendar::to_string(counted_validity(application));
     command.payload["extendDueBy"] = to_utc_string(due.value());
     decision.commands.push_back(std::move(command));
     return decision;
   }
 
   Outcome operator()(const VoucherExtended& input) {
-    if (current_->stage != Stage::extension_requested)
+    // While waiting for it, or after the exam that came meanwhile; not after an annulment.
+    const auto stage = current_->stage;
+    if (stage != Stage::extension_requested && stage != Stage::used &&
+        stage != Stage::act_received && stage != Stage::paid) {
       return wrong_stage(*current_, "VoucherExtended");
+    }
+    const auto& pending = current_->pending_sick_leaves;
+    const auto sheet = std::find_if(pending.begin(), pending.end(), [&](const SickLeave& known) {
+      return known.sheet_number == input.sheet_number;
+    });
+    if (sheet == pending.end()) {
+      return Rejection{
+          Reason::domain_invalid_transition,
+          fmt::format("VoucherExtended names sheet {}, which voucher {} is not waiting "
+                      "for (stage {})",
+                      input.sheet_number, current_->voucher_id, stage_name(current_->stage))};
+    }
     Decision decision{*current_, {}, {}, {}, 0};
     auto& application = decision.next;
-    auto extended = application.sick_leaves;
-    extended.push_back(*application.pending_sick_leave);
-    const auto expected = valid_until(*application.issued_on, extended);
+    const auto granted = with(application.sick_leaves, *sheet);
+    const auto expected = valid_until(*application.issued_on, granted);
     // The AIS's date must be the adapter's own computation (art. 12).
     if (input.valid_until != expected) {
       return Rejection{
@@ -215,34 +263,56 @@ class Decider {
                       calendar::to_string(input.valid_until),
                       calendar::to_string(*application.issued_on), calendar::to_string(expected))};
     }
-    application.sick_leaves = std::move(extended);
-    application.pending_sick_leave.reset();
+    application.sick_leaves = granted;
+    application.pending_sick_leaves.erase(application.pending_sick_leaves.begin() +
+                                          (sheet - pending.begin()));
     application.valid_until = expected;
-    application.stage = Stage::voucher_active;
     NotificationOut notification{"VoucherValidityExtended", {}};
     notification.fields["voucherId"] = application.voucher_id;
     notification.fields["iin"] = application.iin;
     notification.fields["sheetNumber"] = input.sheet_number;
     notification.fields["validUntil"] = calendar::to_string(expected);
     decision.notifications.push_back(std::move(notification));
-    decision.timers.push_back(
-        {TimerKind::voucher_expiry, context_.calendar.end_of_local_day(expected)});
+    // Extended after the exam (the outcome came while the LMC was extending): recorded, nothing
+    // to annul any more.
+    if (current_->stage != Stage::extension_requested) return decision;
+    if (application.pending_sick_leaves.empty()) application.stage = Stage::voucher_active;
+    if (auto problem = annul_later(decision)) return *problem;
     return decision;
   }
 
   Outcome operator()(const OutcomeRecorded& input) {
+    if (input.appeal_decided_on) return appeal(input);
     if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested) {
       return wrong_stage(*current_, "RecognitionOutcome");
     }
-    if (input.center_bin != current_->center_bin) {
-      return Rejection{Reason::signer_mismatch,
-                       fmt::format("the outcome comes from BIN {}, the voucher's center is BIN {}",
-                                   input.center_bin, current_->center_bin)};
+    if (auto mismatch = other_center(input)) return *mismatch;
+    // Art. 11 as the audit reads it (point 6): used when the procedure took place within the
+    // validity, sheets waiting for the LMC included; the outcome may come after, in the grace.
+    const auto last_valid_day = counted_validity(*current_);
+    if (input.exam_date < *current_->issued_on || input.exam_date > last_valid_day) {
+      return Rejection{Reason::domain_inconsistent,
+                       fmt::format("the exam of {} is outside the validity of voucher {}: {} to {}",
+                                   calendar::to_string(input.exam_date), current_->voucher_id,
+                                   calendar::to_string(*current_->issued_on),
+                                   calendar::to_string(last_valid_day))};
     }
+    // Rules 374 art. 17: the protocol within 2 working days after the exam; a later one is
+    // processed and recorded as late (point 11).
+    auto protocol_due = context_.calendar.working_days_after(input.exam_date, kProtocolWorkingDays);
+    if (!protocol_due) return Rejection{Reason::domain_inconsistent, protocol_due.error().message};
     Decision decision{*current_, {}, {}, {}, 0};
-    decision.next.stage = Stage::used;
-    decision.next.exam_region = input.exam_region;
-    decision.commands.push_back({"RecordRecognitionOutcome", input.payload});
+    auto& application = decision.next;
+    application.stage = Stage::used;
+    application.exam_region = input.exam_region;
+    application.exam_date = input.exam_date;
+    application.protocol_signed_on = input.protocol_signed_on;
+    application.passed = input.passed;
+    application.protocol_late = input.protocol_signed_on > protocol_due.value();
+    CommandOut command{"RecordRecognitionOutcome", input.payload};
+    command.payload["protocolLate"] = application.protocol_late;
+    command.payload["protocolDueBy"] = calendar::to_string(protocol_due.value());
+    decision.commands.push_back(std::move(command));
     decision.timers.push_back({TimerKind::voucher_expiry, std::nullopt});  // used: no annulment
     return decision;
   }
@@ -267,6 +337,10 @@ class Decider {
     CommandOut command{"RegisterServiceAct", input.payload};
     // messages.md: centerAmount, holderAssistance, applicantShare in tenge (as PaymentMade's
     // amount); the same in integer tiyn alongside, for systems that keep tiyn.
+    // Which profile capped it (art. 14 1)): the career center's, or the declared one.
+    command.payload["profile"] =
+        current_->profile == Profile::technical ? "technical" : "social_humanitarian";
+    command.payload["profileSource"] = current_->profile_confirmed ? "career_center" : "declared";
     command.payload["centerAmount"] = format_tenge(money.value().center_tiyn);
     command.payload["holderAssistance"] = format_tenge(money.value().holder_tiyn);
     command.payload["applicantShare"] = format_tenge(money.value().applicant_share_tiyn);
@@ -319,14 +393,26 @@ class Decider {
     if (current_->stage != Stage::voucher_active && current_->stage != Stage::extension_requested) {
       return wrong_stage(*current_, "the voucher expiry");
     }
-    // Art. 11: an unused voucher is annulled at the end of its validity and the AIS informed.
-    Decision decision{*current_, {}, {}, {}, +1};
+    const auto last_valid_day = counted_validity(*current_);
+    auto annul_at = annulment_of(last_valid_day);
+    if (!annul_at) return Rejection{Reason::domain_inconsistent, annul_at.error().message};
+    if (now_ < annul_at.value()) {
+      // Fired before its time (set by an older version at the end of validity, without the
+      // grace): set again, nothing else.
+      Decision decision{*current_, {}, {}, {}, 0};
+      decision.timers.push_back({TimerKind::voucher_expiry, annul_at.value()});
+      return decision;
+    }
+    // Art. 11: an unused voucher is annulled at the end of its validity and the AIS informed;
+    // here after the grace of audit point 6, no exam within the validity having been reported.
+    const int released = context_.policy.release_quota_on_annulment ? +1 : 0;
+    Decision decision{*current_, {}, {}, {}, released};
     decision.next.stage = Stage::annulled;
     CommandOut command{"AnnulVoucher", {}};
     command.payload["voucherId"] = current_->voucher_id;
     command.payload["applicationId"] = current_->application_id;
     command.payload["reason"] = "expired";
-    command.payload["validUntil"] = calendar::to_string(*current_->valid_until);
+    command.payload["validUntil"] = calendar::to_string(last_valid_day);
     decision.commands.push_back(std::move(command));
     NotificationOut notification{"VoucherAnnulled", {}};
     notification.fields["voucherId"] = current_->voucher_id;
@@ -337,6 +423,70 @@ class Decider {
   }
 
  private:
+  // Rules 374 art. 20-23: the appeal commission's outcome, once, after a first outcome and not
+  // before its protocol; it may confirm or change the result; an act registered stays (the
+  // procedure was rendered either way).
+  Outcome appeal(const OutcomeRecorded& input) {
+    if (!current_->exam_date) {
+      return Rejection{Reason::domain_invalid_transition,
+                       fmt::format("an appeal outcome for voucher {} before its first outcome "
+                                   "(stage {})",
+                                   current_->voucher_id, stage_name(current_->stage))};
+    }
+    if (auto mismatch = other_center(input)) return *mismatch;
+    if (current_->appealed) {
+      return Rejection{Reason::domain_inconsistent,
+                       fmt::format("the outcome of voucher {} was already changed on appeal once",
+                                   current_->voucher_id)};
+    }
+    if (*input.appeal_decided_on < *current_->protocol_signed_on) {
+      return Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("the appeal was decided on {}, before the protocol of {} it appeals",
+                      calendar::to_string(*input.appeal_decided_on),
+                      calendar::to_string(*current_->protocol_signed_on))};
+    }
+    Decision decision{*current_, {}, {}, {}, 0};
+    decision.next.appealed = true;
+    decision.next.passed = input.passed;
+    CommandOut command{"RecordRecognitionOutcome", input.payload};
+    command.payload["protocolLate"] = current_->protocol_late;
+    decision.commands.push_back(std::move(command));
+    return decision;
+  }
+
+  std::optional<Rejection> other_center(const OutcomeRecorded& input) const {
+    if (input.center_bin == current_->center_bin) return std::nullopt;
+    return Rejection{Reason::signer_mismatch,
+                     fmt::format("the outcome comes from BIN {}, the voucher's center is BIN {}",
+                                 input.center_bin, current_->center_bin)};
+  }
+
+  // The end of the annulment grace after a last valid day (audit point 6).
+  [[nodiscard]] Result<Instant> annulment_of(calendar::Date last_valid_day) const {
+    auto day =
+        context_.calendar.working_days_after(last_valid_day, context_.policy.annulment_grace);
+    if (!day) {
+      return make_error(fmt::format("the annulment of a voucher valid until {} cannot be dated: {}",
+                                    calendar::to_string(last_valid_day), day.error().message));
+    }
+    return context_.calendar.end_of_local_day(day.value());
+  }
+
+  // Sets the annulment timer of the decided application to the end of its counted validity and
+  // the grace; a problem if the calendar cannot date it.
+  std::optional<Rejection> annul_later(Decision& decision) const {
+    auto at = annulment_of(counted_validity(decision.next));
+    if (!at) return Rejection{Reason::domain_inconsistent, at.error().message};
+    decision.timers.push_back({TimerKind::voucher_expiry, at.value()});
+    return std::nullopt;
+  }
+
+  static std::vector<SickLeave> with(std::vector<SickLeave> sheets, const SickLeave& more) {
+    sheets.push_back(more);
+    return sheets;
+  }
+
   static NotificationOut delivered(const Application& application) {
     // Art. 10: the voucher with its issue date, validity, the holder's IIN and the center's name.
     NotificationOut out{"VoucherDelivered", {}};
@@ -356,6 +506,13 @@ class Decider {
 };
 
 }  // namespace
+
+calendar::Date counted_validity(const Application& application) {
+  auto sheets = application.sick_leaves;
+  sheets.insert(sheets.end(), application.pending_sick_leaves.begin(),
+                application.pending_sick_leaves.end());
+  return valid_until(application.issued_on.value_or(calendar::Date{}), sheets);
+}
 
 bool on_its_way(Stage stage) {
   switch (stage) {

@@ -40,16 +40,26 @@ struct Application {
   std::string region;            // KATO of the LMC region applied to (quota)
   std::string permanent_region;  // KATO of permanent registration (art. 15)
   int quota_year = 0;            // the year of the local date of submission
+  // The cap category of art. 14 1): the profession's profile as the career center confirmed it
+  // on forwarding, else as the applicant declared it (audit point 8).
   Profile profile = Profile::technical;
+  bool profile_confirmed = false;  // profileSource: career_center, or declared
   std::string center_bin;
   std::string center_name;
   Stage stage = Stage::with_career_center;
   std::string voucher_id;
   std::optional<calendar::Date> issued_on;
-  std::optional<calendar::Date> valid_until;
-  std::vector<SickLeave> sick_leaves;  // granted extensions
-  std::optional<SickLeave> pending_sick_leave;
-  std::string pending_sheet_number;
+  std::optional<calendar::Date> valid_until;  // as the LMC extended it (art. 12)
+  std::vector<SickLeave> sick_leaves;         // granted extensions
+  // Sheets accepted and not yet extended by the LMC (art. 13): they count for the exam and the
+  // annulment already, so that no sick leave is lost to a race (audit point 7).
+  std::vector<SickLeave> pending_sick_leaves;
+  // The first outcome (Rules 374 art. 17-19), and the appeal that may follow it (art. 20-23).
+  std::optional<calendar::Date> exam_date;
+  std::optional<calendar::Date> protocol_signed_on;
+  bool passed = false;
+  bool protocol_late = false;  // signed more than 2 working days after the exam
+  bool appealed = false;
   std::string exam_region;
   std::string act_number;
   std::optional<Reimbursement> reimbursement;
@@ -69,15 +79,21 @@ struct CenterDecided {
   bool accepted = false;
   std::string reason;
 };
+// A sick-leave sheet, signed by the holder (v:SickLeaveNotice) or from the AIS
+// (SickLeaveRecorded: state integration, art. 12).
 struct SickLeaveSubmitted {
   std::string holder_iin;
-  std::string sheet_number;
-  SickLeave period;
+  SickLeave sheet;
+  Instant submitted_at{};  // SubmittedAt, or the event's occurredAt
+  bool from_ais = false;   // the AIS has the sheet already: no RecordSickLeave
 };
 struct OutcomeRecorded {
   std::string center_bin;
   std::string exam_region;
   bool passed = false;
+  calendar::Date exam_date;
+  calendar::Date protocol_signed_on;
+  std::optional<calendar::Date> appeal_decided_on;  // the appeal commission's (art. 20-23)
   boost::json::object payload;
 };
 struct ActReceived {
@@ -87,7 +103,8 @@ struct ActReceived {
   std::int64_t total_tiyn = 0;
   boost::json::object payload;
 };
-// The timer of art. 11: the end of the voucher's last valid day has passed.
+// The timer of art. 11: the end of the voucher's last valid day and of the annulment grace has
+// passed (or so it was set: a timer that fires early is set again).
 struct VoucherExpired {};
 // Another application of the same person received a voucher this year: this one, still on its
 // way, fails ground (c) of art. 3 (domain.md, details of audit point 1).
@@ -104,6 +121,9 @@ using Input =
 // Whether an application in this stage is still on its way to a voucher (and holds a unit of
 // its region's allocation).
 bool on_its_way(Stage stage);
+
+// The voucher's last valid day counting every sheet accepted, extended or not (audit point 7).
+calendar::Date counted_validity(const Application& application);
 
 // --- outputs -------------------------------------------------------------------------------------
 

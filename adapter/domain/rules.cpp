@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 namespace nqs::domain {
 
 Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_tiyn, int act_year,
@@ -24,11 +28,21 @@ Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_ti
 }
 
 calendar::Date valid_until(calendar::Date issued_on, const std::vector<SickLeave>& sick_leaves) {
-  calendar::Date last = issued_on + date::days{60};
+  // The union of the sheets' days on or after the day of issue, counted once.
+  std::vector<std::pair<calendar::Date, calendar::Date>> periods;
   for (const auto& sheet : sick_leaves) {
-    if (sheet.to >= sheet.from) last += (sheet.to - sheet.from) + date::days{1};
+    const auto from = std::max(sheet.from, issued_on);
+    if (sheet.to >= from) periods.emplace_back(from, sheet.to);
   }
-  return last;
+  std::sort(periods.begin(), periods.end());
+  date::days counted{0};
+  std::optional<calendar::Date> covered_to;  // the last day already counted
+  for (const auto& [from, to] : periods) {
+    const auto start = covered_to && *covered_to >= from ? *covered_to + date::days{1} : from;
+    if (to >= start) counted += (to - start) + date::days{1};
+    if (!covered_to || to > *covered_to) covered_to = to;
+  }
+  return issued_on + date::days{60} + counted;
 }
 
 std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,

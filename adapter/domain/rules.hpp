@@ -44,11 +44,17 @@ std::string format_tenge(std::int64_t tiyn);
 struct SickLeave {
   calendar::Date from;
   calendar::Date to;
+  std::string sheet_number;
 };
 
 // Art. 10: valid 60 calendar days after the day of issue; art. 12: extended by the period of
-// temporary incapacity on each sick-leave sheet. The last valid local date.
+// temporary incapacity on the sick-leave sheets. A day counts once, however many sheets cover
+// it, and only on or after the day of issue; days after the last valid day count too (audit
+// point 7). The last valid local date.
 calendar::Date valid_until(calendar::Date issued_on, const std::vector<SickLeave>& sick_leaves);
+
+// Rules 374 art. 17: the commission's protocol within 2 working days after the procedure.
+inline constexpr int kProtocolWorkingDays = 2;
 
 // --- Automatic checks on a new application (art. 3) -------------------------------------------
 
@@ -69,8 +75,17 @@ struct MonthDay {
 };
 
 // What the Rules leave open, as configured (domain.md, "Readings settled by the audit").
+// What the Rules leave open, each a configuration key with the audit's default (domain.md,
+// "Readings settled by the audit").
 struct Policy {
-  MonthDay application_deadline;
+  MonthDay application_deadline;  // domain.application_deadline (point 5)
+  // domain.annulment_grace (point 6): working days after the last valid day before an unused
+  // voucher is annulled, for an exam on the last day whose protocol follows it (Rules 374
+  // art. 17).
+  int annulment_grace = 3;
+  // domain.release_quota_on_annulment (point 4): an annulled voucher's unit returns to the
+  // region's allocation.
+  bool release_quota_on_annulment = true;
 };
 
 // The refusal reason codes of the automatic stage (wire contract of ApplicationRefused): the

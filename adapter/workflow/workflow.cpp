@@ -380,15 +380,29 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
   if (type == "RecordSickLeaveNotice") {
     const auto from = date_at(payload, "from");
     const auto to = date_at(payload, "to");
-    if (!from || !to) return Decided{Rejection{Reason::schema_invalid, "From/To are not dates"}};
-    domain::SickLeaveSubmitted input{
-        text_at(payload, "holderIin"), text_at(payload, "sheetNumber"), {*from, *to}};
+    const auto submitted_at = parse_instant(text_at(payload, "submittedAt"));
+    if (!from || !to || !submitted_at) {
+      return Decided{Rejection{Reason::schema_invalid, "From, To or SubmittedAt is missing"}};
+    }
+    domain::SickLeaveSubmitted input{text_at(payload, "holderIin"),
+                                     {*from, *to, text_at(payload, "sheetNumber")},
+                                     *submitted_at,
+                                     false};
     return step(row, input, causation, view, now, &payload);
   }
   if (type == "RecordRecognitionOutcome") {
+    const auto exam = date_at(payload, "examDate");
+    const auto protocol = date_at(payload, "protocolSignedOn");
+    if (!exam || !protocol) {
+      return Decided{Rejection{Reason::schema_invalid, "ExamDate or ProtocolSignedOn is missing"}};
+    }
     domain::OutcomeRecorded input{text_at(payload, "recognitionCenterBin"),
                                   text_at(payload, "region"),
-                                  text_at(payload, "result") == "passed", payload};
+                                  text_at(payload, "result") == "passed",
+                                  *exam,
+                                  *protocol,
+                                  date_at(payload, "appealDecidedOn"),
+                                  payload};
     return step(row, input, causation, view, now, &payload);
   }
   if (type == "RegisterServiceAct") {
@@ -464,6 +478,14 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
     BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(extended->voucher_id));
     if (!row) return Decided{unknown(fmt::format("no voucher {} is known", extended->voucher_id))};
     return step(row, *extended, causation, view, now);
+  }
+  if (const auto* sheet = std::get_if<domain::SickLeaveRecorded>(&event.payload)) {
+    BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(sheet->voucher_id));
+    if (!row) return Decided{unknown(fmt::format("no voucher {} is known", sheet->voucher_id))};
+    // Art. 12, state integration: the AIS has the sheet; when it had it is when it was submitted.
+    domain::SickLeaveSubmitted input{
+        sheet->holder_iin, {sheet->from, sheet->to, sheet->sheet_number}, event.occurred_at, true};
+    return step(row, input, causation, view, now);
   }
   const auto& payment = std::get<domain::PaymentMade>(event.payload);
   BOOST_OUTCOME_TRY(auto row, view.application_by_act(payment.act_number));

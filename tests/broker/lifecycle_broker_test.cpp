@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "calendar/working_calendar.hpp"
+#include "calendar_support.hpp"
 #include "configuration/config.hpp"
 #include "daemon_fixture.hpp"
 #include "gost/algorithms.hpp"
@@ -24,14 +25,21 @@ constexpr const char* kApplication = "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10";  //
 constexpr const char* kVoucher = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
 constexpr const char* kIin = "850101300124";
 
+Instant now_ms() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 std::string application_id(int n) {
   return fmt::format("a1000000-0000-4000-8000-{:012d}", n);
 }
 
 // Today in Kazakhstan (UTC+5 since 2024-03-01): the daemon runs on the real clock.
-std::string today() {
+calendar::Date today_date() {
   const auto local = std::chrono::system_clock::now() + std::chrono::hours{5};
-  return calendar::to_string(std::chrono::floor<date::days>(local));
+  return std::chrono::floor<date::days>(local);
+}
+std::string today() {
+  return calendar::to_string(today_date());
 }
 
 class LifecycleWithBroker : public DaemonWithBroker {
@@ -235,6 +243,34 @@ class LifecycleWithBroker : public DaemonWithBroker {
     return await_notification("VoucherDelivered", kApplication);
   }
 
+  // The center's outcome of an exam held on `exam`, its protocol signed on `protocol`.
+  static Envelope outcome(const calendar::Date& exam, const calendar::Date& protocol) {
+    Envelope envelope("recognition-outcome");
+    envelope.set_text("ExamDate", calendar::to_string(exam));
+    envelope.set_text("ProtocolSignedOn", calendar::to_string(protocol));
+    return envelope;
+  }
+  // The holder's sick-leave sheet, submitted at `submitted_at`.
+  static std::string sick_leave(const std::string& sheet, const calendar::Date& from,
+                                const calendar::Date& to, Instant submitted_at) {
+    Envelope envelope("sick-leave-notice");
+    envelope.set_text("SheetNumber", sheet);
+    envelope.set_text("From", calendar::to_string(from));
+    envelope.set_text("To", calendar::to_string(to));
+    envelope.set_text("SubmittedAt", test::almaty_calendar().local_string(submitted_at));
+    return envelope.sign("individual-sign").bytes();
+  }
+
+  // Whether a command of this type was sent, among those not yet awaited and those still queued.
+  bool sent_command(const std::string& type) {
+    for (auto& message : client_->drain(kCommands))
+      seen_[kCommands].push_back(std::move(message));
+    for (const auto& message : seen_[kCommands]) {
+      if (message.routing_key == type) return true;
+    }
+    return false;
+  }
+
   int events_ = 0;
   bool gost_ = false;  // GOST documents and a GOST-signing adapter
   std::map<std::string, std::vector<Received>> seen_;
@@ -266,7 +302,7 @@ TEST_F(GostLifecycleWithBroker, GostDocumentsFromApplicationToActAndGostSignedNo
   kalkan.c14n = intake::kInclusiveC14n;
   kalkan.reference_c14n = intake::kInclusiveC14nWithComments;
   publish_document(
-      Envelope("recognition-outcome").sign_exactly("gost-center-head-2004", kalkan).bytes(),
+      outcome(today_date(), today_date()).sign_exactly("gost-center-head-2004", kalkan).bytes(),
       message_id_of(4));
   await_command("RecordRecognitionOutcome", kApplication);
   publish_document(Envelope("service-act").sign_exactly("gost-center-head-2004", kalkan).bytes(),
@@ -291,20 +327,21 @@ TEST_F(LifecycleWithBroker, TheHappyPathFromApplicationToPaymentWithASickLeaveEx
             1)
       << "the expiry timer is a row";
 
-  // Art. 12-13: a sick-leave sheet (20-29 September: 10 days) extends it.
-  publish_document(Envelope("sick-leave-notice").sign("individual-sign").bytes(), message_id_of(3));
-  const auto sick_leave = payload_of(await_command("RecordSickLeave", kApplication));
-  const std::string valid_until(sick_leave.at("validUntil").as_string());
-  EXPECT_TRUE(sick_leave.contains("extendDueBy"));
-  publish_event("VoucherExtended",
-                fmt::format(R"({{"voucherId": "{}", "sheetNumber": "ЛН-2025-000123",
+  // Art. 12-13: a sick-leave sheet of today, one day, extends it to 61 days.
+  publish_document(sick_leave("ЛН-000123", today_date(), today_date(), now_ms()), message_id_of(3));
+  const auto recorded = payload_of(await_command("RecordSickLeave", kApplication));
+  const std::string valid_until(recorded.at("validUntil").as_string());
+  EXPECT_EQ(valid_until, calendar::to_string(today_date() + date::days{61}));
+  EXPECT_TRUE(recorded.contains("extendDueBy"));
+  publish_event("VoucherExtended", fmt::format(R"({{"voucherId": "{}", "sheetNumber": "ЛН-000123",
                                 "validUntil": "{}"}})",
-                            kVoucher, valid_until));
+                                               kVoucher, valid_until));
   const auto extended = await_notification("VoucherValidityExtended", kApplication);
   EXPECT_THAT(extended.body, HasSubstr(valid_until));
 
   // The exam, then the act: the reimbursement computed by the adapter (art. 14-15).
-  publish_document(Envelope("recognition-outcome").sign("center-head").bytes(), message_id_of(4));
+  publish_document(outcome(today_date(), today_date()).sign("center-head").bytes(),
+                   message_id_of(4));
   await_command("RecordRecognitionOutcome", kApplication);
   EXPECT_EQ(count("SELECT count(*) FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
                   kApplication),
@@ -571,8 +608,8 @@ TEST_F(DeadlinesWithBroker, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
   voucher_issued_today();
   EXPECT_EQ(reserved("750000000"), 1);
 
-  // Art. 11: 60 days after the day of issue, then the end of that day.
-  advance(std::chrono::hours{24 * 62});
+  // Art. 11: 60 days after the day of issue, then the grace of 3 working days (audit point 6).
+  advance(std::chrono::hours{24 * 70});
   const auto annul = payload_of(await_command("AnnulVoucher", kApplication));
   EXPECT_EQ(annul.at("voucherId").as_string(), kVoucher);
   EXPECT_EQ(annul.at("reason").as_string(), "expired");
@@ -584,6 +621,99 @@ TEST_F(DeadlinesWithBroker, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
   EXPECT_EQ(messages.back().routing_key, "sla.warning.voucher_validity");
   EXPECT_EQ(count("SELECT count(*) FROM timers WHERE subject = ?", kApplication), 0);
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// Issue 13, the three readings that hurt most when the adapter got them wrong.
+
+// Art. 12-13 (audit point 7): a sheet submitted on the last valid day, and the LMC extending on
+// the next working day, after that day has ended: extended, never annulled.
+TEST_F(DeadlinesWithBroker,
+       Art12_ASickSheetOnTheLastValidDayExtendedTheNextWorkingDayKeepsTheVoucher) {
+  const auto& calendar = test::almaty_calendar();
+  registered_with_quota();
+  confirmed(kApplication, 1);
+  voucher_issued_today();
+  const auto last_valid_day = today_date() + date::days{60};
+  advance(std::chrono::hours{24 * 60});
+  publish_document(sick_leave("ЛН-LAST", last_valid_day - date::days{1}, last_valid_day,
+                              now_ms() + std::chrono::hours{24 * 60}),
+                   message_id_of(3));
+  const auto recorded = payload_of(await_command("RecordSickLeave", kApplication));
+  const auto extended_to = last_valid_day + date::days{2};
+  EXPECT_EQ(recorded.at("validUntil").as_string(), calendar::to_string(extended_to));
+  // The annulment moved with the sheet, before the LMC acted: after the extended validity and
+  // the grace.
+  const auto annul_at =
+      calendar.end_of_local_day(calendar.working_days_after(extended_to, 3).value());
+  EXPECT_EQ(count("SELECT due_ms FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
+                  kApplication),
+            annul_at.time_since_epoch().count());
+  // The LMC extends on the next working day (art. 13).
+  const auto next_working_day = calendar.working_days_after(last_valid_day, 1).value();
+  advance(std::chrono::hours{24} * (next_working_day - last_valid_day).count());
+  publish_event(
+      "VoucherExtended",
+      fmt::format(R"({{"voucherId": "{}", "sheetNumber": "ЛН-LAST", "validUntil": "{}"}})",
+                  kVoucher, calendar::to_string(extended_to)));
+  const auto extended = await_notification("VoucherValidityExtended", kApplication);
+  EXPECT_THAT(extended.body, HasSubstr(calendar::to_string(extended_to)));
+  EXPECT_EQ(stage_of(kApplication), "voucher_active");
+  EXPECT_EQ(count("SELECT due_ms FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
+                  kApplication),
+            annul_at.time_since_epoch().count());
+  EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_FALSE(sent_command("AnnulVoucher"));
+}
+
+// Art. 11 with Rules 374 art. 17 (audit point 6): the exam on the last valid day, its protocol
+// two working days later: the outcome is accepted, the act paid, the voucher never annulled.
+TEST_F(DeadlinesWithBroker, Art11_AnExamOnTheLastValidDayWithItsProtocolTwoWorkingDaysLaterIsPaid) {
+  const auto& calendar = test::almaty_calendar();
+  registered_with_quota();
+  confirmed(kApplication, 1);
+  voucher_issued_today();
+  const auto last_valid_day = today_date() + date::days{60};
+  const auto protocol_day = calendar.working_days_after(last_valid_day, 2).value();
+  advance(std::chrono::hours{24} * (protocol_day - today_date()).count());
+  publish_document(outcome(last_valid_day, protocol_day).sign("center-head").bytes(),
+                   message_id_of(4));
+  const auto recorded = payload_of(await_command("RecordRecognitionOutcome", kApplication));
+  EXPECT_FALSE(recorded.at("protocolLate").as_bool());
+  EXPECT_EQ(stage_of(kApplication), "used");
+  EXPECT_EQ(count("SELECT count(*) FROM timers WHERE kind = 'voucher_expiry' AND subject = ?",
+                  kApplication),
+            0)
+      << "used: nothing left to annul it";
+  publish_document(Envelope("service-act").sign("center-head").bytes(), message_id_of(5));
+  const auto act = payload_of(await_command("RegisterServiceAct", kApplication));
+  EXPECT_EQ(act.at("centerAmount").as_string(), "12500.75");
+  const auto paid = publish_event(
+      "PaymentMade", R"({"actNumber": "АКТ-2025-0042", "payee": "center", "amount": "12500.75",
+                        "paidOn": "2025-10-20"})");
+  await_input("ais:" + paid);
+  EXPECT_EQ(stage_of(kApplication), "paid");
+  EXPECT_EQ(reserved("750000000"), 1) << "a used voucher keeps its unit";
+  EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
+  EXPECT_TRUE(client_->drain(kDeadLetters).empty());
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_FALSE(sent_command("AnnulVoucher"));
+}
+
+// Art. 3 (audit point 2): an applicant the AIS never mentioned is registered for the career
+// center's review, not refused.
+TEST_F(LifecycleWithBroker, Art3_AnApplicantUnknownToTheAdapterIsRegisteredNotRefused) {
+  const auto quota = publish_event("QuotaAllocated", R"({"periodStart": 2025, "periodEnd": 2027,
+      "regions": [{"region": "750000000", "vouchersPerYear": 5}]})");
+  await_input("ais:" + quota);
+  publish_document(application(kApplication), message_id_of(1));
+  const auto registered = payload_of(await_command("RegisterApplication", kApplication));
+  EXPECT_EQ(registered.at("checks").at("unemployment").as_string(), "unknown");
+  EXPECT_EQ(stage_of(kApplication), "with_career_center");
+  EXPECT_EQ(reserved("750000000"), 1);
+  EXPECT_EQ(daemon_->stop(), 0);
+  for (const auto& message : client_->drain(kOutbound))
+    EXPECT_NE(message.routing_key, "ApplicationRefused");
 }
 
 TEST_F(DeadlinesWithBroker, ADaemonStoppedAcrossADeadlineCatchesUpOnRestart) {

@@ -96,6 +96,8 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->config.domain.mci.size(), 4U);
   EXPECT_EQ(setup->config.domain.policy.application_deadline.month, 10U);
   EXPECT_EQ(setup->config.domain.policy.application_deadline.day, 15U);
+  EXPECT_EQ(setup->config.domain.policy.annulment_grace, 3);
+  EXPECT_TRUE(setup->config.domain.policy.release_quota_on_annulment);
   ASSERT_NE(setup->notifications, nullptr);
   EXPECT_EQ(setup->notifications->documents(), 5U);
   EXPECT_EQ(setup->intake->trust().anchor_count(), 4U);
@@ -287,7 +289,8 @@ TEST(Config, TheDeadlineTableIsCheckedStepByStep) {
   test::TempDir other;
   auto defaults = load("calendar: {files: [calendar/kz-2025.yaml]}\n", other);
   ASSERT_TRUE(defaults.setup.has_value());
-  EXPECT_EQ(defaults.setup->config.deadlines.rules.size(), 9U);
+  EXPECT_EQ(defaults.setup->config.deadlines.rules.size(), 8U)
+      << "center_document_check is no default step (audit point 10)";
   EXPECT_EQ(defaults.setup->config.deadlines.warning_at, std::chrono::minutes{9 * 60});
 }
 
@@ -358,6 +361,24 @@ TEST(Config, TheApplicationDeadlineIsADayOfEveryYear) {
                                       "' is not a day of the year as MM-DD")))
         << wrong;
   }
+}
+
+TEST(Config, TheAnnulmentGraceAndTheReleaseOfItsUnitAreSettings) {
+  test::TempDir dir;
+  const auto with = [&](const std::string& keys) {
+    auto text = "calendar: {files: [calendar/kz-2025.yaml]}\n" + intake_and_trust();
+    const std::string domain = "domain: {mci: {2025: 3932}}";
+    text.replace(text.find(domain), domain.size(), "domain: {mci: {2025: 3932}, " + keys + "}");
+    return load(text, dir);
+  };
+  auto loaded = with("annulment_grace: 0, release_quota_on_annulment: false");
+  ASSERT_THAT(loaded.problems, IsEmpty());
+  ASSERT_TRUE(loaded.setup.has_value());
+  EXPECT_EQ(loaded.setup->config.domain.policy.annulment_grace, 0);
+  EXPECT_FALSE(loaded.setup->config.domain.policy.release_quota_on_annulment);
+  EXPECT_THAT(with("annulment_grace: 31, release_quota_on_annulment: 'yes'").problems,
+              ElementsAre(HasSubstr("domain.annulment_grace: 31 is out of range [0, 30]"),
+                          HasSubstr("domain.release_quota_on_annulment")));
 }
 
 TEST(Config, TransportSendersAreChecked) {

@@ -47,7 +47,7 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
 
   auto reviewed = accepted(event(
       "ApplicationReviewed",
-      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse", "reasons": ["incomplete documents"]})"));
+      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse", "reasons": ["incomplete_documents", "requirements_not_met"], "comment": "no diploma"})"));
   EXPECT_FALSE(std::get<ApplicationReviewed>(reviewed.payload).forward);
   accepted(event(
       "ApplicationReviewed",
@@ -64,6 +64,16 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
   accepted(event(
       "VoucherExtended",
       R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "sheetNumber": "LN-1", "validUntil": "2025-11-19"})"));
+  auto sheet = accepted(event(
+      "SickLeaveRecorded",
+      R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "holderIin": "850101300124", "sheetNumber": "LN-2", "from": "2025-09-20", "to": "2025-09-29"})"));
+  EXPECT_EQ(std::get<SickLeaveRecorded>(sheet.payload).sheet_number, "LN-2");
+  EXPECT_EQ(calendar::to_string(std::get<SickLeaveRecorded>(sheet.payload).to), "2025-09-29");
+  rejected(
+      event(
+          "SickLeaveRecorded",
+          R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "holderIin": "850101300124", "sheetNumber": "LN-2", "from": "2025-09-20", "to": "2025-09-19"})"),
+      intake::Reason::json_invalid, "payload.to 2025-09-19 is before payload.from 2025-09-20");
   auto paid = accepted(event(
       "PaymentMade",
       R"({"actNumber": "ACT-1", "payee": "holder", "amount": "23592.00", "paidOn": "2025-10-20"})"));
@@ -102,6 +112,23 @@ TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
       event("ApplicationReviewed",
             R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse"})"),
       Reason::json_invalid, "payload.reasons is required when the decision is refuse");
+  // Art. 8's grounds only (audit point 9); a profile comes only with a forward (point 8).
+  rejected(
+      event(
+          "ApplicationReviewed",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse", "reasons": ["incomplete_documents", "too old"]})"),
+      Reason::json_invalid,
+      "payload.reasons[1]: 'too old' is not one of: incomplete_documents, application_incorrect, "
+      "requirements_not_met");
+  rejected(
+      event(
+          "ApplicationReviewed",
+          R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "refuse", "reasons": ["application_incorrect"], "profile": "technical"})"),
+      Reason::json_invalid, "payload.profile is given only with the decision forward");
+  auto profiled = accepted(event(
+      "ApplicationReviewed",
+      R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10", "decision": "forward", "reasons": [], "profile": "social_humanitarian"})"));
+  EXPECT_EQ(std::get<ApplicationReviewed>(profiled.payload).profile, "social_humanitarian");
   rejected(
       event(
           "ApplicationReviewed",

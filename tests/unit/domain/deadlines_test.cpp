@@ -20,7 +20,19 @@ Instant at(const char* text) {
 }
 
 const DeadlineRule& rule(const std::string& step) {
-  static const auto table = statutory_deadlines();
+  // The built-in table, and the step README shows how to add (Rules 374 art. 5).
+  static const auto table = [] {
+    auto out = statutory_deadlines();
+    out.rules.push_back({"center_document_check",
+                         "recognition_center",
+                         {"with_recognition_center"},
+                         3,
+                         0,
+                         false,
+                         "",
+                         "Rules 374 art. 5"});
+    return out;
+  }();
   for (const auto& candidate : table.rules) {
     if (candidate.step == step) return candidate;
   }
@@ -73,6 +85,15 @@ TEST(Deadlines, EachStepIsDueAtTheEndOfItsLastDay) {
   };
   for (const auto& c : cases) {
     EXPECT_EQ(due(c.step, c.opened), c.due) << c.step << ": " << c.why;
+  }
+}
+
+TEST(Deadlines, TheCentersOwnDocumentCheckIsNoDefaultStep) {
+  // Rules 374 art. 5 counts from registration at the center, which the adapter does not see
+  // (audit point 10).
+  for (const auto& candidate : statutory_deadlines().rules) {
+    EXPECT_NE(candidate.step, "center_document_check");
+    EXPECT_NE(candidate.stages, std::vector<std::string>{"with_recognition_center"});
   }
 }
 

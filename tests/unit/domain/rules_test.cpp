@@ -89,15 +89,47 @@ TEST(AutomaticChecks, Art3_TheDeadlineIsConfigurableAndIncluded) {
 TEST(Validity, SixtyCalendarDaysAfterIssueExtendedBySickLeave) {
   EXPECT_EQ(calendar::to_string(valid_until(day("2025-09-01"), {})), "2025-10-31");
   // A sheet of 20-29 September is 10 days, both ends included.
-  EXPECT_EQ(
-      calendar::to_string(valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29")}})),
-      "2025-11-10");
-  EXPECT_EQ(
-      calendar::to_string(valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29")},
-                                                          {day("2025-10-10"), day("2025-10-10")}})),
-      "2025-11-11");
+  EXPECT_EQ(calendar::to_string(
+                valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29"), "LN-1"}})),
+            "2025-11-10");
+  EXPECT_EQ(calendar::to_string(
+                valid_until(day("2025-09-01"), {{day("2025-09-20"), day("2025-09-29"), "LN-1"},
+                                                {day("2025-10-10"), day("2025-10-10"), "LN-2"}})),
+            "2025-11-11");
   // Across the year: issued 15 December 2025.
   EXPECT_EQ(calendar::to_string(valid_until(day("2025-12-15"), {})), "2026-02-13");
+}
+
+// Audit point 7: only the days of a sheet that overlap neither the days already counted nor the
+// time before issue extend the validity; days after the last valid day count too.
+TEST(Validity, Art12_EachDayOfIncapacityOnOrAfterIssueCountsOnce) {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<const char*, const char*>> sheets;
+    const char* valid_until;
+  };
+  // Issued 1 September 2025: valid until 31 October without sheets.
+  const std::vector<Case> cases{
+      {"one sheet", {{"2025-09-20", "2025-09-29"}}, "2025-11-10"},
+      {"the same days twice",
+       {{"2025-09-20", "2025-09-29"}, {"2025-09-20", "2025-09-29"}},
+       "2025-11-10"},
+      {"overlapping", {{"2025-09-20", "2025-09-29"}, {"2025-09-25", "2025-10-04"}}, "2025-11-15"},
+      {"one within another",
+       {{"2025-09-20", "2025-09-29"}, {"2025-09-22", "2025-09-23"}},
+       "2025-11-10"},
+      {"adjacent", {{"2025-09-20", "2025-09-29"}, {"2025-09-30", "2025-09-30"}}, "2025-11-11"},
+      {"in any order", {{"2025-09-25", "2025-10-04"}, {"2025-09-20", "2025-09-29"}}, "2025-11-15"},
+      {"begun before issue", {{"2025-08-25", "2025-09-02"}}, "2025-11-02"},
+      {"all before issue", {{"2025-08-01", "2025-08-31"}}, "2025-10-31"},
+      {"across the last valid day", {{"2025-10-29", "2025-11-03"}}, "2025-11-06"},
+  };
+  for (const auto& c : cases) {
+    std::vector<SickLeave> sheets;
+    for (const auto& [from, to] : c.sheets)
+      sheets.push_back({day(from), day(to), ""});
+    EXPECT_EQ(calendar::to_string(valid_until(day("2025-09-01"), sheets)), c.valid_until) << c.name;
+  }
 }
 
 const MciTable kMci{{2023, 3450}, {2024, 3692}, {2025, 3932}, {2026, 4325}};

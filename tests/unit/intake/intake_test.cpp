@@ -387,6 +387,13 @@ TEST_P(IntakeSchema, EachDocumentIsValidatedStrictly) {
   xmlFreeNode(sheet);
   expect_rejected(run(missing.sign("individual-sign").bytes()), Reason::schema_invalid,
                   "SheetNumber");
+  // E-mail is a mandatory field of the application form (appendix 1; audit point 13).
+  Envelope no_email("voucher-application");
+  xmlNode* email = no_email.field("Email");
+  ASSERT_NE(email, nullptr);
+  xmlUnlinkNode(email);
+  xmlFreeNode(email);
+  expect_rejected(run(no_email.sign("individual-sign").bytes()), Reason::schema_invalid, "Email");
 }
 
 // --- signature.*

@@ -166,8 +166,8 @@ class WorkflowOnStore : public ::testing::Test {
   // voucher (art. 8-10), at `now`.
   void voucher_for(const std::string& id, const std::string& voucher, calendar::Date issued_on,
                    Instant now) {
-    commit(workflow_->on_event(event("1" + id, domain::ApplicationReviewed{id, true, {}}), *view_,
-                               now),
+    commit(workflow_->on_event(event("1" + id, domain::ApplicationReviewed{id, true, {}, {}, {}}),
+                               *view_, now),
            "ais:1" + id);
     commit(workflow_->on_event(event("2" + id, domain::ApplicationForwarded{id}), *view_, now),
            "ais:2" + id);
@@ -217,9 +217,10 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4) << "a unit reserved";
 
   const auto now = at("2025-09-02T11:00:00+05:00");
-  commit(workflow_->on_event(event("e-1", domain::ApplicationReviewed{kApplication, true, {}}),
-                             *view_, now),
-         "ais:e-1");
+  commit(
+      workflow_->on_event(event("e-1", domain::ApplicationReviewed{kApplication, true, {}, {}, {}}),
+                          *view_, now),
+      "ais:e-1");
   e = commit(
       workflow_->on_event(event("e-2", domain::ApplicationForwarded{kApplication}), *view_, now),
       "ais:e-2");
@@ -241,16 +242,19 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
                  *view_, now),
              "ais:e-3");
   EXPECT_THAT(routes(e), ElementsAre("gov.outbound/VoucherDelivered"));
-  // Art. 11: the expiry timer is a row, set with the voucher: 60 days after 3 September; the
-  // validity is a deadline too, with its warning on the last day.
+  // Art. 11: the expiry timer is a row, set with the voucher: 60 days after 3 September and the
+  // grace of 3 working days (audit point 6); the validity is a deadline too, with its warning on
+  // the last day.
   EXPECT_THAT(timer_kinds(), ElementsAre("sla.warning.voucher_validity", "voucher_expiry"));
-  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-02T23:59:59.999+05:00"));
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-05T23:59:59.999+05:00"));
   EXPECT_EQ(timer("sla.warning.voucher_validity")->due, at("2025-11-02T09:00:00+05:00"));
 
   e = commit(workflow_->on_document(
                  document("RecordRecognitionOutcome", "m-o",
                           fmt::format(R"({{"voucherId": "{}", "recognitionCenterBin": "{}",
-                                           "region": "191010000", "result": "passed"}})",
+                                           "region": "191010000", "result": "passed",
+                                           "examDate": "2025-09-15",
+                                           "protocolSignedOn": "2025-09-16"}})",
                                       kVoucher, kCenter)),
                  *view_, now),
              "gov:o");
@@ -344,8 +348,8 @@ TEST_F(WorkflowOnStore, TheSamePersonInAnotherYearIsNotHeldByLastYearsVoucher) {
   register_and_allocate(5);
   commit(workflow_->on_document(application(kA2025), *view_, at("2025-09-01T10:20:00+05:00")),
          "gov:1");
-  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA2025, false, {"x"}}), *view_,
-                             at("2025-09-02T10:00:00+05:00")),
+  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA2025, false, {"x"}, {}, {}}),
+                             *view_, at("2025-09-02T10:00:00+05:00")),
          "ais:r");
   EXPECT_EQ(stage(kA2025), "refused_career_center");
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5) << "released on the refusal";
@@ -407,7 +411,8 @@ TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) 
   EXPECT_EQ(stage(kA1), "with_career_center") << "a 2024 application: not refused by it";
   // ... so a voucher issued in 2025 for the 2024 one would be the person's second of 2025.
   const auto now = at("2025-02-03T10:00:00+05:00");
-  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA1, true, {}}), *view_, now),
+  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA1, true, {}, {}, {}}), *view_,
+                             now),
          "ais:r");
   commit(workflow_->on_event(event("f", domain::ApplicationForwarded{kA1}), *view_, now), "ais:f");
   commit(workflow_->on_document(
@@ -430,16 +435,18 @@ TEST_F(WorkflowOnStore, AnUnusedVoucherIsAnnulledByItsTimerAndTheUnitReleased) {
   issue_voucher();
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 4);
   const auto expiry = *timer("voucher_expiry");
-  const auto fired = fire_due(at("2025-11-03T00:00:01+05:00"));
-  ASSERT_EQ(fired.size(), 2U);
-  EXPECT_THAT(routes(fired[0]), ElementsAre("nqs.notifications/sla.warning.voucher_validity"));
-  EXPECT_THAT(routes(fired[1]),
+  // Valid until Sunday 2 November; annulled after Wednesday 5, the end of the grace.
+  EXPECT_EQ(fire_due(at("2025-11-05T23:59:59+05:00")).size(), 1U) << "the warning only";
+  const auto fired = fire_due(at("2025-11-06T00:00:01+05:00"));
+  ASSERT_EQ(fired.size(), 1U);
+  EXPECT_THAT(routes(fired[0]),
               ElementsAre("ais.commands/AnnulVoucher", "gov.outbound/VoucherAnnulled"));
+  EXPECT_EQ(body(fired[0].outbox[0]).at("payload").at("validUntil").as_string(), "2025-11-02");
   EXPECT_EQ(stage(), "annulled");
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 5);
   EXPECT_TRUE(store_->timers_of(kApplication).value().empty());
   // A stale timer for an annulled voucher does nothing but go away, with a note.
-  auto again = workflow_->on_timer(expiry, "timer:2", *view_, at("2025-11-03T00:00:02+05:00"));
+  auto again = workflow_->on_timer(expiry, "timer:2", *view_, at("2025-11-06T00:00:02+05:00"));
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again.value().outbox.empty());
   EXPECT_THAT(again.value().note, HasSubstr("does not fit application"));
@@ -509,10 +516,10 @@ TEST_F(WorkflowOnStore, ADeadlineWarnsThenBreachesAndAnAnswerAfterItIsRecordedAs
 
   // The review arrives after the breach: processed, and the step recorded as late; the next
   // step (the LMC's forwarding, art. 9) opens.
-  auto e =
-      commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kApplication, true, {}}),
-                                 *view_, at("2025-09-09T11:00:00+05:00")),
-             "ais:r");
+  auto e = commit(
+      workflow_->on_event(event("r", domain::ApplicationReviewed{kApplication, true, {}, {}, {}}),
+                          *view_, at("2025-09-09T11:00:00+05:00")),
+      "ais:r");
   EXPECT_THAT(e.late, ElementsAre("career_center_review"));
   EXPECT_TRUE(store_->deadline(kApplication, "career_center_review").value()->closed.has_value());
   EXPECT_THAT(timer_kinds(),
@@ -524,8 +531,9 @@ TEST_F(WorkflowOnStore, ADeadlineWarnsThenBreachesAndAnAnswerAfterItIsRecordedAs
                                  at("2025-09-10T09:30:00+05:00")),
              "ais:f");
   EXPECT_TRUE(e.late.empty());
-  EXPECT_THAT(timer_kinds(),
-              ElementsAre("sla.warning.center_document_check", "sla.breach.center_document_check"));
+  // With the recognition center: its 3 working days (Rules 374 art. 5) count from registration
+  // at the center, which the adapter does not see; no default step (audit point 10).
+  EXPECT_THAT(timer_kinds(), ::testing::IsEmpty());
 }
 
 TEST_F(WorkflowOnStore, AnExtensionMovesTheValidityAndItsTimers) {
@@ -535,25 +543,100 @@ TEST_F(WorkflowOnStore, AnExtensionMovesTheValidityAndItsTimers) {
   commit(workflow_->on_document(
              document("RecordSickLeaveNotice", "m-s",
                       fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "sheetNumber": "7",
-                                       "from": "2025-09-20", "to": "2025-09-29"}})",
+                                       "from": "2025-09-20", "to": "2025-09-29",
+                                       "submittedAt": "2025-09-30T10:00:00+05:00"}})",
                                   kVoucher, kIin)),
              *view_, now),
          "gov:s");
   EXPECT_THAT(timer_kinds(), ElementsAre("sla.warning.lmc_extension", "sla.breach.lmc_extension",
                                          "sla.warning.voucher_validity", "voucher_expiry"))
       << "the extension is due; the validity keeps running meanwhile";
+  // The adapter's own annulment waits for the validity it computed, not for the LMC.
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-17T23:59:59.999+05:00"));
   commit(workflow_->on_event(
              event("4", domain::VoucherExtended{kVoucher, "7",
                                                 calendar::Date{date::year{2025} / 11 / 12}}),
              *view_, now),
          "ais:4");
-  // 60 days + 10 sick days: the end of 12 November; the warning and the annulment moved.
-  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-12T23:59:59.999+05:00"));
+  // 60 days + 10 sick days: the end of 12 November; the warning moved, and the annulment to
+  // the end of the grace after it (it moved already when the sheet was accepted).
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-17T23:59:59.999+05:00"));
   EXPECT_EQ(timer("sla.warning.voucher_validity")->due, at("2025-11-12T09:00:00+05:00"));
   EXPECT_EQ(store_->deadline(kApplication, "voucher_validity").value()->due,
             at("2025-11-12T23:59:59.999+05:00"));
   EXPECT_FALSE(timer("sla.breach.lmc_extension").has_value());
   EXPECT_TRUE(fire_due(at("2025-11-03T00:00:00+05:00")).empty()) << "the old times are gone";
+}
+
+TEST_F(WorkflowOnStore, Art12_ASheetFromTheAisExtendsLikeTheHoldersAndCountsOnce) {
+  register_and_allocate(5);
+  issue_voucher();
+  const auto now = at("2025-09-30T11:00:00+05:00");
+  // State integration (art. 12): the AIS sends the sheet; nothing goes back to it.
+  auto e = commit(
+      workflow_->on_event(
+          domain::AisEvent{"e-sick", "SickLeaveRecorded", at("2025-09-30T09:00:00+05:00"),
+                           domain::SickLeaveRecorded{kVoucher, kIin, "LN-5",
+                                                     calendar::Date{date::year{2025} / 9 / 20},
+                                                     calendar::Date{date::year{2025} / 9 / 29}}},
+          *view_, now),
+      "ais:e-sick");
+  EXPECT_TRUE(e.outbox.empty());
+  EXPECT_EQ(stage(), "extension_requested");
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-17T23:59:59.999+05:00"));
+  // The holder uploads the same sheet: processed, no second RecordSickLeave, no new day.
+  e = commit(workflow_->on_document(document("RecordSickLeaveNotice", "m-s",
+                                             fmt::format(R"({{"voucherId": "{}", "holderIin": "{}",
+                                           "sheetNumber": "LN-5", "from": "2025-09-20",
+                                           "to": "2025-09-29",
+                                           "submittedAt": "2025-09-30T10:00:00+05:00"}})",
+                                                         kVoucher, kIin)),
+                                    *view_, now),
+             "gov:s");
+  EXPECT_TRUE(e.outbox.empty());
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-17T23:59:59.999+05:00"));
+  commit(workflow_->on_event(
+             event("e-ext", domain::VoucherExtended{kVoucher, "LN-5",
+                                                    calendar::Date{date::year{2025} / 11 / 12}}),
+             *view_, now),
+         "ais:e-ext");
+  EXPECT_EQ(stage(), "voucher_active");
+}
+
+TEST_F(WorkflowOnStore, Art11_AnExpiryTimerSetWithoutTheGraceIsSetAgainNotFired) {
+  register_and_allocate(5);
+  issue_voucher();
+  // As an earlier version set it: at the end of the last valid day.
+  auto old = *timer("voucher_expiry");
+  old.due = at("2025-11-02T23:59:59.999+05:00");
+  auto fired = workflow_->on_timer(old, "timer:old", *view_, at("2025-11-03T00:00:01+05:00"));
+  ASSERT_TRUE(fired.has_value()) << fired.error().message;
+  EXPECT_TRUE(fired.value().outbox.empty());
+  commit(Decided{fired.value()}, "timer:old");
+  EXPECT_EQ(stage(), "voucher_active");
+  EXPECT_EQ(timer("voucher_expiry")->due, at("2025-11-05T23:59:59.999+05:00"));
+}
+
+TEST_F(WorkflowOnStore, Rules374Art20_AnAppealOutcomeIsRecordedOnce) {
+  register_and_allocate(5);
+  issue_voucher();
+  const auto now = at("2025-10-01T11:00:00+05:00");
+  auto outcome = [&](const std::string& id, const std::string& extra) {
+    return workflow_->on_document(
+        document("RecordRecognitionOutcome", id,
+                 fmt::format(R"({{"voucherId": "{}", "recognitionCenterBin": "{}",
+                                  "region": "191010000", "result": "{}",
+                                  "examDate": "2025-09-15", "protocolSignedOn": "2025-09-16"{}}})",
+                             kVoucher, kCenter, extra.empty() ? "failed" : "passed", extra)),
+        *view_, now);
+  };
+  commit(outcome("m-o1", ""), "gov:o1");
+  auto e = commit(outcome("m-o2", R"(, "appealDecidedOn": "2025-09-25")"), "gov:o2");
+  ASSERT_THAT(routes(e), ElementsAre("ais.commands/RecordRecognitionOutcome"));
+  EXPECT_EQ(body(e.outbox[0]).at("payload").at("appealDecidedOn").as_string(), "2025-09-25");
+  EXPECT_EQ(stage(), "used");
+  EXPECT_EQ(refused(outcome("m-o3", R"(, "appealDecidedOn": "2025-09-26")")).reason,
+            intake::Reason::domain_inconsistent);
 }
 
 }  // namespace
