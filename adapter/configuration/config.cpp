@@ -271,6 +271,22 @@ void read_domain(Reader domain, DomainConfig& out) {
   if (auto grace = domain.field("annulment_grace")) {
     if (auto days = grace->as_integer(0, 30)) out.policy.annulment_grace = static_cast<int>(*days);
   }
+  // Audit point 12: the LMC of each oblast, the customer its acts must name.
+  auto lmcs = domain.section("lmc_bins");
+  for (auto& [key, value] : lmcs.entries()) {
+    const auto digits = [](std::string_view text, std::size_t n) {
+      return text.size() == n &&
+             std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    const auto bin = value.as_text().value_or("");
+    if (!digits(key, 9)) {
+      value.problem(fmt::format("'{}' is not a KATO code (9 digits)", key));
+    } else if (!digits(bin, 12)) {
+      value.problem(fmt::format("'{}' is not a BIN (12 digits)", bin));
+    } else if (!out.policy.lmc_bins.emplace(domain::oblast_of(key), bin).second) {
+      value.problem(fmt::format("oblast {} is given twice", domain::oblast_of(key)));
+    }
+  }
   // Audit point 4: whether an annulled voucher's unit returns to the allocation.
   if (auto release = domain.field("release_quota_on_annulment")) {
     if (auto flag = release->as_flag()) out.policy.release_quota_on_annulment = *flag;

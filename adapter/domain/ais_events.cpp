@@ -9,6 +9,7 @@
 
 #include "common/strict_json.hpp"
 #include "configuration/yaml_reader.hpp"
+#include "domain/rules.hpp"
 #include "intake/identifiers.hpp"
 #include "mapping/mapping.hpp"
 
@@ -140,6 +141,7 @@ class Fields {
       }
     }
   }
+  [[nodiscard]] std::string path() const { return where(); }
   [[nodiscard]] std::string at(std::string_view key) const {
     return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
   }
@@ -178,10 +180,39 @@ AisPayload parse_payload(const std::string& type, Fields& payload) {
       Fields region(item, fmt::format("payload.regions[{}]", index++));
       QuotaRegion quota;
       quota.region = region.kato("region");
-      quota.vouchers_per_year = region.integer("vouchersPerYear", 0, 1'000'000);
+      // Audit point 4: `vouchers` for the period, and an optional breakdown `vouchersPerYear`
+      // (one number for every year, or {year: n}); without it the years share the total.
+      const int years = out.period_end - out.period_start + 1;
+      std::optional<std::int64_t> total;
+      if (region.optional("vouchers") != nullptr)
+        total = region.integer("vouchers", 0, 1'000'000 * std::int64_t{years});
+      const auto* breakdown = region.optional("vouchersPerYear");
+      std::int64_t sum = 0;
+      if (breakdown == nullptr) {
+        if (!total)
+          invalid(fmt::format("{}: give vouchers, vouchersPerYear or both", region.path()));
+        quota.shared = *total;
+      } else if (breakdown->is_object()) {
+        Fields per_year(*breakdown, region.at("vouchersPerYear"));
+        for (int year = out.period_start; year <= out.period_end; ++year) {
+          const auto n = per_year.integer(std::to_string(year), 0, 1'000'000);
+          quota.by_year[year] = n;
+          sum += n;
+        }
+        per_year.finish();  // a year outside the period is refused
+      } else {
+        quota.vouchers_per_year = region.integer("vouchersPerYear", 0, 1'000'000);
+        sum = quota.vouchers_per_year * years;
+      }
+      if (breakdown != nullptr && total && *total != sum) {
+        invalid(fmt::format("{}: vouchersPerYear adds up to {} for {}-{}, vouchers says {}",
+                            region.path(), sum, out.period_start, out.period_end, *total));
+      }
       region.finish();
-      if (!seen.insert(quota.region).second) {
-        invalid(fmt::format("payload.regions: region {} is given twice", quota.region));
+      // Taken at oblast level (audit point 3): one entry an oblast.
+      if (!seen.insert(oblast_of(quota.region)).second) {
+        invalid(fmt::format("payload.regions: region {} is in oblast {}, given already",
+                            quota.region, oblast_of(quota.region)));
       }
       out.regions.push_back(quota);
     }
@@ -261,6 +292,10 @@ AisPayload parse_payload(const std::string& type, Fields& payload) {
     }
     out.amount_tiyn = *tiyn;
     out.paid_on = payload.date("paidOn");
+    if (payload.optional("voucherId") != nullptr) {
+      if (out.to_center) invalid("payload.voucherId names a holder: the center is paid per act");
+      out.voucher_id = payload.uuid("voucherId");
+    }
     return out;
   }
   invalid(fmt::format("type: '{}' is not an AIS event this adapter knows", type));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,9 +23,19 @@ struct UnemployedStatusChanged {
   std::string region;  // KATO
   calendar::Date since;
 };
+// One region's allocation for the period (art. 18; audit point 4): a number a year, or a period
+// total its years share.
 struct QuotaRegion {
   std::string region;
-  std::int64_t vouchers_per_year = 0;
+  std::int64_t vouchers_per_year = 0;   // the same each year (vouchersPerYear: n) ...
+  std::map<int, std::int64_t> by_year;  // ... or one a year (vouchersPerYear: {year: n})
+  std::int64_t shared = -1;  // no breakdown: the period total (vouchers) the years share; else -1
+
+  [[nodiscard]] std::int64_t for_year(int year) const {
+    if (by_year.empty()) return vouchers_per_year;
+    const auto found = by_year.find(year);
+    return found == by_year.end() ? 0 : found->second;
+  }
 };
 // Rules 380 art. 18: vouchers are allocated among regions for a 3-year period.
 struct QuotaAllocated {
@@ -76,6 +87,8 @@ struct PaymentMade {
   bool to_center = true;  // payee: center | holder
   std::int64_t amount_tiyn = 0;
   calendar::Date paid_on;
+  // The holder paid, when the act covers several persons (audit point 12); empty otherwise.
+  std::string voucher_id;
 };
 
 using AisPayload = std::variant<UnemployedStatusChanged, QuotaAllocated, ApplicationReviewed,

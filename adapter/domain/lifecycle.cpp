@@ -74,6 +74,7 @@ class Decider {
     if (!refusals.empty()) {
       application.stage = Stage::refused_automatic;
       CommandOut command{"RecordAutomaticRefusal", payload};
+      command.payload["oblast"] = oblast_of(application.region);
       command.payload["reasons"] = strings(refusals);
       decision.commands.push_back(std::move(command));
       decision.notifications.push_back(refusal(application, "automatic", refusals));
@@ -84,6 +85,8 @@ class Decider {
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     application.stage = Stage::with_career_center;
     CommandOut command{"RegisterApplication", payload};
+    // The application's own KATO is in the payload; the quota is its oblast's (audit point 3).
+    command.payload["oblast"] = oblast_of(application.region);
     command.payload["reviewDueBy"] = to_utc_string(due.value());
     // What the automatic checks knew: an applicant the AIS never mentioned is registered for the
     // career center's review (art. 8), not refused (audit point 2).

@@ -22,7 +22,7 @@ Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_ti
   out.center_tiyn = std::min(actual_cost_tiyn, out.cap_tiyn);
   out.applicant_share_tiyn = actual_cost_tiyn - out.center_tiyn;
   const bool elsewhere = exam_region.size() < 2 || permanent_region.size() < 2 ||
-                         exam_region.substr(0, 2) != permanent_region.substr(0, 2);
+                         oblast_of(exam_region) != oblast_of(permanent_region);
   out.holder_tiyn = elsewhere ? 6 * mci_tiyn : 0;
   return out;
 }
@@ -56,6 +56,11 @@ std::vector<std::string> automatic_refusals(calendar::Date submitted_local_date,
   if (facts.quota_left <= 0) reasons.emplace_back(kNoQuotaLeft);
   if (facts.voucher_received_this_year) reasons.emplace_back(kVoucherAlreadyReceivedThisYear);
   return reasons;
+}
+
+std::string oblast_of(std::string_view kato) {
+  if (kato.size() < 2) return std::string(kato);
+  return std::string(kato.substr(0, 2)) + "0000000";
 }
 
 std::string format_tenge(std::int64_t tiyn) {

@@ -35,6 +35,11 @@ Result<Reimbursement> reimbursement(Profile profile, std::int64_t actual_cost_ti
                                     std::string_view exam_region, std::string_view permanent_region,
                                     const MciTable& mci);
 
+// The oblast-level unit (oblast, city of republican significance, capital: appendix 1) of a
+// KATO code, as a KATO code: its first two digits and zeros ("751110000" -> "750000000"). The
+// quota and art. 14 2) compare regions at this level (audit point 3).
+std::string oblast_of(std::string_view kato);
+
 // Tiyn as a decimal amount of tenge with two decimals: 2752400 -> "27524.00".
 std::string format_tenge(std::int64_t tiyn);
 
@@ -86,6 +91,9 @@ struct Policy {
   // domain.release_quota_on_annulment (point 4): an annulled voucher's unit returns to the
   // region's allocation.
   bool release_quota_on_annulment = true;
+  // domain.lmc_bins (point 12): the BIN of each oblast's LMC (by its oblast KATO), the customer
+  // of an act for a voucher of that oblast; an oblast not listed is not checked.
+  std::map<std::string, std::string> lmc_bins;
 };
 
 // The refusal reason codes of the automatic stage (wire contract of ApplicationRefused): the

@@ -388,7 +388,8 @@ std::optional<Rejection> apply_rule(const RuleSpec& rule, const boost::json::obj
     return std::nullopt;
   }
   const auto* list = find_path(payload, argument(rule, "list"));
-  if (list == nullptr || !list->is_array()) return std::nullopt;
+  // An empty list has nothing to check (an optional list; a required one is the schema's).
+  if (list == nullptr || !list->is_array() || list->get_array().empty()) return std::nullopt;
   if (rule.kind == "line_amounts") {
     // Amount = Quantity x UnitPrice exactly: in thousandths of a tiyn, no rounding.
     std::size_t index = 0;
@@ -425,8 +426,9 @@ std::optional<Rejection> apply_rule(const RuleSpec& rule, const boost::json::obj
     }
     const auto* total = find_path(payload, argument(rule, "total"));
     if (total != nullptr && total->get_int64() != sum) {
-      return inconsistent(fmt::format("total {} tiyn is not the sum of the line amounts, {} tiyn",
-                                      total->get_int64(), sum));
+      return inconsistent(
+          fmt::format("total {} tiyn is not the sum of the amounts of the {}, {} tiyn",
+                      total->get_int64(), argument(rule, "list"), sum));
     }
     return std::nullopt;
   }

@@ -26,7 +26,7 @@ Failure failure_of(std::string_view state) {
 
 // The SQLite migrations in PostgreSQL's dialect: identity instead of INTEGER PRIMARY KEY, BYTEA
 // for bodies, BIGINT for milliseconds. The versions are the same.
-constexpr std::array<std::string_view, 6> kMigrations{{
+constexpr std::array<std::string_view, 7> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -135,6 +135,24 @@ UPDATE applications SET voucher_year = substr(state::json ->> 'issuedOn', 1, 4):
   WHERE voucher_id <> '' AND state::json ->> 'issuedOn' IS NOT NULL;
 CREATE UNIQUE INDEX applications_voucher_year ON applications (iin, voucher_year)
   WHERE voucher_year IS NOT NULL;
+)sql",
+    // 7: the quota is the oblast's (issue 13, audit point 3): rows kept by a district or city
+    // KATO are merged into their oblast's, allocations and reservations added up; and a period
+    // total without a breakdown is shared by its years (audit point 4); one act may cover several
+    // persons (audit point 12).
+    R"sql(
+CREATE TEMP TABLE quota_by_oblast AS
+  SELECT substr(region, 1, 2) || '0000000' AS region, year, sum(allocated) AS allocated,
+         sum(reserved) AS reserved
+  FROM quota GROUP BY substr(region, 1, 2), year;
+DELETE FROM quota;
+INSERT INTO quota (region, year, allocated, reserved)
+  SELECT region, year, allocated, reserved FROM quota_by_oblast;
+DROP TABLE quota_by_oblast;
+ALTER TABLE quota ADD COLUMN pool_start INTEGER;
+ALTER TABLE quota ADD COLUMN pool_end INTEGER;
+DROP INDEX applications_by_act;
+CREATE INDEX applications_by_act ON applications (act_number) WHERE act_number <> '';
 )sql",
 }};
 
@@ -337,9 +355,17 @@ class PgStore final : public Store {
       const std::string& voucher_id) override {
     return one_application("voucher_id", voucher_id);
   }
-  Result<std::optional<ApplicationRow>> find_application_by_act(
+  Result<std::vector<ApplicationRow>> find_applications_by_act(
       const std::string& act_number) override {
-    return one_application("act_number", act_number);
+    BOOST_OUTCOME_TRY(auto result,
+                      run(fmt::format("SELECT {} FROM applications WHERE act_number = $1 AND "
+                                      "act_number <> '' ORDER BY application_id",
+                                      kApplicationColumns),
+                          Params().text(act_number), "reading applications"));
+    std::vector<ApplicationRow> rows;
+    for (int row = 0; row < PQntuples(result.get()); ++row)
+      rows.push_back(application_row(result.get(), row));
+    return rows;
   }
 
   Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) override {
@@ -363,11 +389,14 @@ class PgStore final : public Store {
 
   Result<std::optional<Quota>> quota(const std::string& region, int year) override {
     BOOST_OUTCOME_TRY(auto result,
-                      run("SELECT allocated, reserved FROM quota WHERE region = $1 AND year = $2",
+                      run("SELECT allocated, reserved, coalesce(pool_start, 0), "
+                          "coalesce(pool_end, 0) FROM quota WHERE region = $1 AND year = $2",
                           Params().text(region).integer(year), "reading the quota"));
     if (PQntuples(result.get()) == 0) return std::optional<Quota>{};
-    return std::optional<Quota>{
-        Quota{integer_of(result.get(), 0, 0), integer_of(result.get(), 0, 1)}};
+    return std::optional<Quota>{Quota{integer_of(result.get(), 0, 0),
+                                      integer_of(result.get(), 0, 1),
+                                      static_cast<int>(integer_of(result.get(), 0, 2)),
+                                      static_cast<int>(integer_of(result.get(), 0, 3))}};
   }
 
   // Claims the due timers (FOR UPDATE SKIP LOCKED): two instances never take the same ones, and
@@ -684,9 +713,18 @@ class PgStore final : public Store {
     }
     for (const auto& allocation : changes.allocations) {
       auto written = run(
-          "INSERT INTO quota (region, year, allocated) VALUES ($1, $2, $3) ON CONFLICT "
-          "(region, year) DO UPDATE SET allocated = excluded.allocated",
-          Params().text(allocation.region).integer(allocation.year).integer(allocation.allocated),
+          "INSERT INTO quota (region, year, allocated, reserved, pool_start, pool_end) VALUES ($1, "
+          "$2, $3, GREATEST($4::BIGINT, 0), NULLIF($5::INTEGER, 0), NULLIF($6::INTEGER, 0)) ON "
+          "CONFLICT (region, year) DO UPDATE SET allocated = excluded.allocated, pool_start = "
+          "excluded.pool_start, pool_end = excluded.pool_end, reserved = CASE WHEN "
+          "$4::BIGINT < 0 THEN quota.reserved ELSE $4::BIGINT END",
+          Params()
+              .text(allocation.region)
+              .integer(allocation.year)
+              .integer(allocation.allocated)
+              .integer(allocation.reserved)
+              .integer(allocation.pool_start)
+              .integer(allocation.pool_end),
           "allocating");
       if (!written) {
         return make_error(fmt::format("allocating {} vouchers to region {} for {} (fewer than "
@@ -700,7 +738,8 @@ class PgStore final : public Store {
       // The CHECK constraint refuses a reservation beyond the allocation; the row lock orders
       // two instances taking the last unit.
       auto written = run(
-          "UPDATE quota SET reserved = reserved + $1 WHERE region = $2 AND year = $3",
+          "UPDATE quota SET reserved = reserved + $1 WHERE region = $2 AND ((pool_start IS NULL "
+          "AND year = $3) OR (pool_start <= $3 AND pool_end >= $3))",
           Params().integer(reservation.delta).text(reservation.region).integer(reservation.year),
           "reserving");
       if (!written) {

@@ -13,7 +13,7 @@ namespace {
 // Versioned migrations, applied in order, each in its own transaction with its version row.
 // Standard SQL apart from SQLite's INTEGER PRIMARY KEY (a PostgreSQL store maps it to an
 // identity column).
-constexpr std::array<std::string_view, 6> kMigrations{{
+constexpr std::array<std::string_view, 7> kMigrations{{
     R"sql(
 CREATE TABLE inbox (
   input_key      TEXT PRIMARY KEY,
@@ -128,6 +128,24 @@ UPDATE applications SET voucher_year = CAST(substr(json_extract(state, '$.issued
   WHERE voucher_id <> '' AND json_extract(state, '$.issuedOn') IS NOT NULL;
 CREATE UNIQUE INDEX applications_voucher_year ON applications (iin, voucher_year)
   WHERE voucher_year IS NOT NULL;
+)sql",
+    // 7: the quota is the oblast's (issue 13, audit point 3): rows kept by a district or city
+    // KATO are merged into their oblast's, allocations and reservations added up; and a period
+    // total without a breakdown is shared by its years (audit point 4); one act may cover several
+    // persons (audit point 12).
+    R"sql(
+CREATE TEMP TABLE quota_by_oblast AS
+  SELECT substr(region, 1, 2) || '0000000' AS region, year, sum(allocated) AS allocated,
+         sum(reserved) AS reserved
+  FROM quota GROUP BY substr(region, 1, 2), year;
+DELETE FROM quota;
+INSERT INTO quota (region, year, allocated, reserved)
+  SELECT region, year, allocated, reserved FROM quota_by_oblast;
+DROP TABLE quota_by_oblast;
+ALTER TABLE quota ADD COLUMN pool_start INTEGER;
+ALTER TABLE quota ADD COLUMN pool_end INTEGER;
+DROP INDEX applications_by_act;
+CREATE INDEX applications_by_act ON applications (act_number) WHERE act_number <> '';
 )sql",
 }};
 
@@ -271,9 +289,15 @@ class SqliteStore final : public Store {
       const std::string& voucher_id) override {
     return one_application("voucher_id = ?", voucher_id);
   }
-  Result<std::optional<ApplicationRow>> find_application_by_act(
+  Result<std::vector<ApplicationRow>> find_applications_by_act(
       const std::string& act_number) override {
-    return one_application("act_number = ?", act_number);
+    BOOST_OUTCOME_TRY(
+        auto statement,
+        prepare("SELECT application_id, iin, quota_year, region, stage, voucher_id, "
+                "act_number, state, version, voucher_year FROM applications WHERE act_number = ? "
+                "AND act_number <> '' ORDER BY application_id"));
+    bind(statement.get(), 1, act_number);
+    return application_rows(statement.get());
   }
 
   Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) override {
@@ -286,12 +310,7 @@ class SqliteStore final : public Store {
                 "'refused_recognition_center') ORDER BY application_id"));
     bind(statement.get(), 1, iin);
     sqlite3_bind_int(statement.get(), 2, year);
-    std::vector<ApplicationRow> rows;
-    int step = 0;
-    while ((step = sqlite3_step(statement.get())) == SQLITE_ROW)
-      rows.push_back(application_row(statement.get()));
-    if (step != SQLITE_DONE) return failure("reading applications");
-    return rows;
+    return application_rows(statement.get());
   }
 
   Result<std::int64_t> quota_left(const std::string& region, int year) override {
@@ -309,14 +328,16 @@ class SqliteStore final : public Store {
   Result<std::optional<Quota>> quota(const std::string& region, int year) override {
     BOOST_OUTCOME_TRY(
         auto statement,
-        prepare("SELECT allocated, reserved FROM quota WHERE region = ? AND year = ?"));
+        prepare("SELECT allocated, reserved, coalesce(pool_start, 0), coalesce(pool_end, 0) FROM "
+                "quota WHERE region = ? AND year = ?"));
     bind(statement.get(), 1, region);
     sqlite3_bind_int(statement.get(), 2, year);
     const int step = sqlite3_step(statement.get());
     if (step == SQLITE_DONE) return std::optional<Quota>{};
     if (step != SQLITE_ROW) return failure("reading the quota");
     return std::optional<Quota>{
-        Quota{sqlite3_column_int64(statement.get(), 0), sqlite3_column_int64(statement.get(), 1)}};
+        Quota{sqlite3_column_int64(statement.get(), 0), sqlite3_column_int64(statement.get(), 1),
+              sqlite3_column_int(statement.get(), 2), sqlite3_column_int(statement.get(), 3)}};
   }
 
   Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) override {
@@ -537,6 +558,16 @@ class SqliteStore final : public Store {
     return row;
   }
 
+  // Every row a prepared SELECT of the application columns gives.
+  Result<std::vector<ApplicationRow>> application_rows(sqlite3_stmt* statement) const {
+    std::vector<ApplicationRow> rows;
+    int step = 0;
+    while ((step = sqlite3_step(statement)) == SQLITE_ROW)
+      rows.push_back(application_row(statement));
+    if (step != SQLITE_DONE) return failure("reading applications");
+    return rows;
+  }
+
   Result<std::optional<ApplicationRow>> one_application(const char* where,
                                                         const std::string& value) {
     const std::string sql = std::string(
@@ -588,11 +619,17 @@ class SqliteStore final : public Store {
     for (const auto& allocation : changes.allocations) {
       BOOST_OUTCOME_TRY(
           auto statement,
-          prepare("INSERT INTO quota (region, year, allocated) VALUES (?, ?, ?) ON "
-                  "CONFLICT (region, year) DO UPDATE SET allocated = excluded.allocated"));
+          prepare("INSERT INTO quota (region, year, allocated, reserved, pool_start, pool_end) "
+                  "VALUES (?1, ?2, ?3, max(?4, 0), nullif(?5, 0), nullif(?6, 0)) ON CONFLICT "
+                  "(region, year) DO UPDATE SET allocated = excluded.allocated, pool_start = "
+                  "excluded.pool_start, pool_end = excluded.pool_end, reserved = CASE WHEN ?4 < 0 "
+                  "THEN quota.reserved ELSE ?4 END"));
       bind(statement.get(), 1, allocation.region);
       sqlite3_bind_int(statement.get(), 2, allocation.year);
       sqlite3_bind_int64(statement.get(), 3, allocation.allocated);
+      sqlite3_bind_int64(statement.get(), 4, allocation.reserved);
+      sqlite3_bind_int(statement.get(), 5, allocation.pool_start);
+      sqlite3_bind_int(statement.get(), 6, allocation.pool_end);
       if (sqlite3_step(statement.get()) != SQLITE_DONE) {
         return failure(
             fmt::format("allocating {} vouchers to region {} for {} (fewer than already "
@@ -603,7 +640,9 @@ class SqliteStore final : public Store {
     for (const auto& reservation : changes.reservations) {
       BOOST_OUTCOME_TRY(
           auto statement,
-          prepare("UPDATE quota SET reserved = reserved + ? WHERE region = ? AND year = ?"));
+          // The year's own row, or every row of the period whose total it shares.
+          prepare("UPDATE quota SET reserved = reserved + ?1 WHERE region = ?2 AND ((pool_start "
+                  "IS NULL AND year = ?3) OR (pool_start <= ?3 AND pool_end >= ?3))"));
       sqlite3_bind_int(statement.get(), 1, reservation.delta);
       bind(statement.get(), 2, reservation.region);
       sqlite3_bind_int(statement.get(), 3, reservation.year);

@@ -57,11 +57,16 @@ struct ApplicationRow {
   std::int64_t version = 0;
 };
 
-// Rules 380 art. 18: vouchers allocated to a region for each year of a period.
+// Rules 380 art. 18: vouchers allocated to a region (its oblast) for a year of a period. A period
+// total without a breakdown is shared by its years (audit point 4): a row for each year, all with
+// the total, pool_start..pool_end set, and a unit reserved in any of those years counted in each.
 struct QuotaAllocation {
   std::string region;
   int year = 0;
   std::int64_t allocated = 0;
+  int pool_start = 0;  // 0: the year's own allocation
+  int pool_end = 0;
+  std::int64_t reserved = -1;  // the units reserved to write with it; -1 keeps those stored
 };
 // A unit of a region's allocation reserved (+1) or released (-1).
 struct QuotaReservation {
@@ -82,6 +87,8 @@ struct UnemploymentRecord {
 struct Quota {
   std::int64_t allocated = 0;
   std::int64_t reserved = 0;
+  int pool_start = 0;  // a period total shared by its years; 0: the year's own
+  int pool_end = 0;
 };
 
 // A durable timer: a row written in the same transaction as the state change that sets it (issue
@@ -193,7 +200,8 @@ class Store {
       const std::string& application_id) = 0;
   virtual Result<std::optional<ApplicationRow>> find_application_by_voucher(
       const std::string& voucher_id) = 0;
-  virtual Result<std::optional<ApplicationRow>> find_application_by_act(
+  // The applications an act covers (one act may list several persons, appendix 2).
+  virtual Result<std::vector<ApplicationRow>> find_applications_by_act(
       const std::string& act_number) = 0;
   // A person's applications of a quota year that were not refused (in progress, or with a
   // voucher): what the automatic checks of art. 3 need.

@@ -28,16 +28,20 @@ Result<std::optional<store::ApplicationRow>> StateView::application_by_voucher(
   return stored;
 }
 
-Result<std::optional<store::ApplicationRow>> StateView::application_by_act(
+Result<std::vector<store::ApplicationRow>> StateView::applications_by_act(
     const std::string& act_number) {
+  BOOST_OUTCOME_TRY(auto stored, store_.find_applications_by_act(act_number));
+  std::map<std::string, store::ApplicationRow> rows;  // by id: in id order, the overlay winning
+  for (auto& row : stored) {
+    if (!applications_.contains(row.application_id)) rows.emplace(row.application_id, row);
+  }
   for (const auto& [id, row] : applications_) {
-    if (row.act_number == act_number) return std::optional<store::ApplicationRow>{row};
+    if (!act_number.empty() && row.act_number == act_number) rows.emplace(id, row);
   }
-  BOOST_OUTCOME_TRY(auto stored, store_.find_application_by_act(act_number));
-  if (stored && applications_.contains(stored->application_id)) {
-    return std::optional<store::ApplicationRow>{};
-  }
-  return stored;
+  std::vector<store::ApplicationRow> out;
+  for (auto& [id, row] : rows)
+    out.push_back(std::move(row));
+  return out;
 }
 
 Result<std::vector<store::ApplicationRow>> StateView::applications_of(const std::string& iin,
@@ -60,11 +64,22 @@ Result<std::optional<store::Quota>> StateView::quota(const std::string& region, 
   BOOST_OUTCOME_TRY(auto stored, store_.quota(region, year));
   const RegionYear key{region, year};
   const auto allocated = allocated_.find(key);
-  const auto delta = reserved_delta_.find(key);
   if (!stored && allocated == allocated_.end()) return stored;
   store::Quota quota = stored.value_or(store::Quota{});
-  if (allocated != allocated_.end()) quota.allocated = allocated->second;
-  if (delta != reserved_delta_.end()) quota.reserved += delta->second;
+  if (allocated != allocated_.end()) {
+    const auto& allocation = allocated->second;
+    quota.allocated = allocation.allocated;
+    quota.pool_start = allocation.pool_start;
+    quota.pool_end = allocation.pool_end;
+    if (allocation.reserved >= 0) quota.reserved = allocation.reserved;
+  }
+  // As the store counts them: a unit reserved in any year of a shared period is in each row.
+  const int first = quota.pool_start != 0 ? quota.pool_start : year;
+  const int last = quota.pool_start != 0 ? quota.pool_end : year;
+  for (int in_year = first; in_year <= last; ++in_year) {
+    if (const auto delta = reserved_delta_.find({region, in_year}); delta != reserved_delta_.end())
+      quota.reserved += delta->second;
+  }
   return std::optional<store::Quota>{quota};
 }
 
@@ -90,8 +105,11 @@ void StateView::apply(const std::string& key, const store::StateChanges& changes
     auto& laid = applications_[row.application_id] = row;
     laid.version = row.version + 1;
   }
-  for (const auto& allocation : changes.allocations)
-    allocated_[{allocation.region, allocation.year}] = allocation.allocated;
+  for (const auto& allocation : changes.allocations) {
+    allocated_[{allocation.region, allocation.year}] = allocation;
+    // Written with its reserved units: what the batch reserved before is in them.
+    if (allocation.reserved >= 0) reserved_delta_.erase({allocation.region, allocation.year});
+  }
   for (const auto& reservation : changes.reservations)
     reserved_delta_[{reservation.region, reservation.year}] += reservation.delta;
   for (const auto& record : changes.unemployment) {

@@ -22,7 +22,7 @@ class StateView {
 
   Result<std::optional<store::ApplicationRow>> application(const std::string& application_id);
   Result<std::optional<store::ApplicationRow>> application_by_voucher(const std::string& voucher);
-  Result<std::optional<store::ApplicationRow>> application_by_act(const std::string& act_number);
+  Result<std::vector<store::ApplicationRow>> applications_by_act(const std::string& act_number);
   Result<std::vector<store::ApplicationRow>> applications_of(const std::string& iin, int year);
   Result<std::optional<store::Quota>> quota(const std::string& region, int year);
   Result<std::optional<store::UnemploymentRecord>> unemployment(const std::string& iin);
@@ -49,7 +49,7 @@ class StateView {
 
   store::Store& store_;
   std::map<std::string, store::ApplicationRow> applications_;  // by application id
-  std::map<RegionYear, std::int64_t> allocated_;               // replaced allocations
+  std::map<RegionYear, store::QuotaAllocation> allocated_;     // replaced allocations
   std::map<RegionYear, std::int64_t> reserved_delta_;
   std::map<std::string, store::UnemploymentRecord> unemployment_;
   std::set<std::string> keys_;

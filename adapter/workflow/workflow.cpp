@@ -68,6 +68,24 @@ void absorb(Effects& into, Effects from) {
   append(into.late, from.late);
 }
 
+// One input that moves `n` applications (`decide(i)` each): their effects together, or the
+// first rejection. n > 0.
+template <typename Decide>
+Result<Decided> together(std::size_t n, Decide decide) {
+  std::optional<Effects> all;
+  for (std::size_t i = 0; i < n; ++i) {
+    BOOST_OUTCOME_TRY(auto decided, decide(i));
+    auto* effects = std::get_if<Effects>(&decided);
+    if (effects == nullptr) return decided;
+    if (all) {
+      absorb(*all, std::move(*effects));
+    } else {
+      all = std::move(*effects);
+    }
+  }
+  return Decided{std::move(*all)};
+}
+
 store::ApplicationRow row_of(const domain::Application& application) {
   store::ApplicationRow row;
   row.application_id = application.application_id;
@@ -149,7 +167,9 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
   effects.changes.applications.push_back(row_of(next));
   if (decision.quota_change != 0) {
     // The lifecycle says -1 for a unit taken from the allocation: one more reserved.
-    effects.changes.reservations.push_back({next.region, next.quota_year, -decision.quota_change});
+    // Of the oblast's allocation, whatever the level of the KATO applied to (audit point 3).
+    effects.changes.reservations.push_back(
+        {domain::oblast_of(next.region), next.quota_year, -decision.quota_change});
   }
   for (const auto& timer : decision.timers) {
     if (timer.due) {
@@ -343,7 +363,7 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
   domain::ApplicantFacts facts;
   BOOST_OUTCOME_TRY(auto unemployment, view.unemployment(iin));
   if (unemployment) facts.registered_unemployed = unemployment->registered;
-  BOOST_OUTCOME_TRY(auto quota, view.quota(region, year));
+  BOOST_OUTCOME_TRY(auto quota, view.quota(domain::oblast_of(region), year));
   facts.quota_left = quota ? quota->allocated - quota->reserved : 0;
   // Ground (c): a voucher *issued* this calendar year (audit point 1), whichever year its
   // application was submitted in. Other applications still on their way are no ground.
@@ -373,7 +393,9 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
     return step(row, input, causation, view, now, &payload);
   }
 
-  // The voucher's documents: the sick-leave sheet, the outcome and the act.
+  if (type == "RegisterServiceAct") return service_act(document, view, now);
+
+  // The voucher's documents: the sick-leave sheet and the outcome.
   const auto voucher = text_at(payload, "voucherId");
   BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(voucher));
   if (!row) return Decided{unknown(fmt::format("no voucher {} is known", voucher))};
@@ -405,24 +427,6 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
                                   payload};
     return step(row, input, causation, view, now, &payload);
   }
-  if (type == "RegisterServiceAct") {
-    const auto act_number = text_at(payload, "actNumber");
-    BOOST_OUTCOME_TRY(auto other, view.application_by_act(act_number));
-    if (other && other->application_id != row->application_id) {
-      return Decided{Rejection{Reason::domain_inconsistent,
-                               fmt::format("act {} was already registered for voucher {}",
-                                           act_number, other->voucher_id)}};
-    }
-    const auto act_date = date_at(payload, "actDate");
-    const auto* total = payload.if_contains("totalTiyn");
-    if (!act_date || total == nullptr || !total->is_int64()) {
-      return Decided{Rejection{Reason::schema_invalid, "ActDate or Total is missing"}};
-    }
-    domain::ActReceived input{text_at(payload, "executor.bin"), act_number,
-                              static_cast<int>(date::year_month_day{*act_date}.year()),
-                              total->as_int64(), payload};
-    return step(row, input, causation, view, now, &payload);
-  }
   return Decided{Rejection{Reason::soap_unknown_document,
                            fmt::format("no workflow takes the command {}", type)}};
 }
@@ -438,20 +442,13 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
     return Decided{std::move(effects)};
   }
   if (const auto* quota = std::get_if<domain::QuotaAllocated>(&event.payload)) {
-    // Art. 18: vouchers per region for each year of the period.
     Effects effects;
     effects.subject = fmt::format("quota {}-{}", quota->period_start, quota->period_end);
-    for (int year = quota->period_start; year <= quota->period_end; ++year) {
-      for (const auto& region : quota->regions) {
-        BOOST_OUTCOME_TRY(auto known, view.quota(region.region, year));
-        if (known && known->reserved > region.vouchers_per_year) {
-          return Decided{Rejection{
-              Reason::domain_inconsistent,
-              fmt::format("region {} is allocated {} vouchers for {}, but {} are already reserved",
-                          region.region, region.vouchers_per_year, year, known->reserved)}};
-        }
-        effects.changes.allocations.push_back({region.region, year, region.vouchers_per_year});
-      }
+    for (const auto& region : quota->regions) {
+      BOOST_OUTCOME_TRY(auto problem,
+                        allocate(domain::oblast_of(region.region), region, quota->period_start,
+                                 quota->period_end, view, effects));
+      if (problem) return Decided{std::move(*problem)};
     }
     return Decided{std::move(effects)};
   }
@@ -487,10 +484,222 @@ Result<Decided> Workflow::on_event(const domain::AisEvent& event, StateView& vie
         sheet->holder_iin, {sheet->from, sheet->to, sheet->sheet_number}, event.occurred_at, true};
     return step(row, input, causation, view, now);
   }
-  const auto& payment = std::get<domain::PaymentMade>(event.payload);
-  BOOST_OUTCOME_TRY(auto row, view.application_by_act(payment.act_number));
-  if (!row) return Decided{unknown(fmt::format("no act {} is known", payment.act_number))};
-  return step(row, payment, causation, view, now);
+  return payment_made(std::get<domain::PaymentMade>(event.payload), causation, view, now);
+}
+
+Result<Decided> Workflow::service_act(const intake::Accepted& document, StateView& view,
+                                      Instant now) const {
+  const auto& payload = document.payload;
+  const auto& causation = document.envelope.message_id;
+  const auto act_number = text_at(payload, "actNumber");
+  const auto act_date = date_at(payload, "actDate");
+  const auto* total = payload.if_contains("totalTiyn");
+  if (!act_date || total == nullptr || !total->is_int64()) {
+    return Decided{Rejection{Reason::schema_invalid, "ActDate or Total is missing"}};
+  }
+  // Appendix 2: one person (the whole total theirs) or the list of persons, each with its amount
+  // (audit point 12); caps and assistance are computed per person.
+  struct Person {
+    std::string voucher;
+    std::string iin;  // empty for the one person of an act by VoucherId
+    std::int64_t amount = 0;
+    boost::json::object payload;  // the act as it concerns this person
+  };
+  std::vector<Person> persons;
+  const auto* listed = payload.if_contains("persons");
+  if (listed != nullptr && listed->is_array() && !listed->get_array().empty()) {
+    for (const auto& item : listed->get_array()) {
+      const auto& person = item.as_object();
+      const auto* amount = person.if_contains("amountTiyn");
+      if (amount == nullptr || !amount->is_int64()) {
+        return Decided{Rejection{Reason::schema_invalid, "a person's Amount is missing"}};
+      }
+      auto own = payload;
+      own.erase("persons");
+      own["voucherId"] = text_at(person, "voucherId");
+      own["holderIin"] = text_at(person, "holderIin");
+      own["amountTiyn"] = amount->as_int64();
+      own["personsInAct"] = static_cast<std::int64_t>(listed->get_array().size());
+      persons.push_back(
+          {text_at(person, "voucherId"), text_at(person, "holderIin"), amount->as_int64(), own});
+    }
+  } else {
+    persons.push_back({text_at(payload, "voucherId"), "", total->as_int64(), payload});
+  }
+  std::vector<store::ApplicationRow> rows;
+  std::string oblast;
+  for (const auto& person : persons) {
+    BOOST_OUTCOME_TRY(auto row, view.application_by_voucher(person.voucher));
+    if (!row) return Decided{unknown(fmt::format("no voucher {} is known", person.voucher))};
+    for (const auto& seen : rows) {
+      if (seen.application_id == row->application_id) {
+        return Decided{
+            Rejection{Reason::domain_inconsistent,
+                      fmt::format("act {} lists voucher {} twice", act_number, person.voucher)}};
+      }
+    }
+    if (!person.iin.empty() && person.iin != row->iin) {
+      return Decided{
+          Rejection{Reason::domain_inconsistent,
+                    fmt::format("act {} lists voucher {} for IIN {}, but its holder is IIN {}",
+                                act_number, person.voucher, person.iin, row->iin)}};
+    }
+    // All persons of one act belong to one LMC: the oblast of their applications.
+    const auto own = domain::oblast_of(row->region);
+    if (!oblast.empty() && own != oblast) {
+      return Decided{
+          Rejection{Reason::domain_inconsistent,
+                    fmt::format("act {} lists vouchers of oblasts {} and {}; an act is to one LMC",
+                                act_number, oblast, own)}};
+    }
+    oblast = own;
+    rows.push_back(std::move(*row));
+  }
+  // An act number is one act's.
+  BOOST_OUTCOME_TRY(auto registered, view.applications_by_act(act_number));
+  for (const auto& other : registered) {
+    const bool listed_here =
+        std::any_of(rows.begin(), rows.end(), [&](const store::ApplicationRow& row) {
+          return row.application_id == other.application_id;
+        });
+    if (!listed_here) {
+      return Decided{Rejection{Reason::domain_inconsistent,
+                               fmt::format("act {} was already registered for voucher {}",
+                                           act_number, other.voucher_id)}};
+    }
+  }
+  // Audit point 12: the act's customer is the LMC of the vouchers' oblast, when configured.
+  if (const auto lmc = policy_.lmc_bins.find(oblast); lmc != policy_.lmc_bins.end()) {
+    const auto customer = text_at(payload, "customer.bin");
+    if (customer != lmc->second) {
+      return Decided{
+          Rejection{Reason::domain_inconsistent,
+                    fmt::format("act {} names customer BIN {}, but the LMC of oblast {} is BIN {} "
+                                "(domain.lmc_bins)",
+                                act_number, customer, oblast, lmc->second)}};
+    }
+  }
+  const int act_year = static_cast<int>(date::year_month_day{*act_date}.year());
+  const bool several = persons.size() > 1;
+  return together(persons.size(), [&](std::size_t i) {
+    const domain::ActReceived input{text_at(payload, "executor.bin"), act_number, act_year,
+                                    persons[i].amount, persons[i].payload};
+    // Each person's command has an id of its own, derived from the act and the application.
+    const auto cause = several ? causation + ":" + rows[i].application_id : causation;
+    return step(rows[i], input, cause, view, now, &payload);
+  });
+}
+
+Result<Decided> Workflow::payment_made(const domain::PaymentMade& payment,
+                                       const std::string& causation, StateView& view,
+                                       Instant now) const {
+  BOOST_OUTCOME_TRY(auto rows, view.applications_by_act(payment.act_number));
+  if (rows.empty()) return Decided{unknown(fmt::format("no act {} is known", payment.act_number))};
+  if (!payment.to_center) {
+    // A holder's assistance: the person named, or the act's only one.
+    if (payment.voucher_id.empty()) {
+      if (rows.size() > 1) {
+        return Decided{
+            Rejection{Reason::json_invalid,
+                      fmt::format("payload.voucherId is required: act {} covers {} persons",
+                                  payment.act_number, rows.size())}};
+      }
+      return step(rows.front(), payment, causation, view, now);
+    }
+    for (const auto& row : rows) {
+      if (row.voucher_id == payment.voucher_id) return step(row, payment, causation, view, now);
+    }
+    return Decided{Rejection{
+        Reason::domain_inconsistent,
+        fmt::format("voucher {} is not one of act {}", payment.voucher_id, payment.act_number)}};
+  }
+  if (rows.size() == 1) return step(rows.front(), payment, causation, view, now);
+  // The center is paid once for the act: the sum of its persons' center amounts.
+  std::vector<std::int64_t> shares;
+  std::int64_t due = 0;
+  for (const auto& row : rows) {
+    boost::system::error_code ec;
+    auto json = boost::json::parse(row.state_json, ec);
+    auto parsed = !ec && json.is_object() ? domain::application_from_json(json.as_object())
+                                          : Result<domain::Application>(make_error("not JSON"));
+    if (!parsed || !parsed.value().reimbursement) {
+      return Decided{
+          Rejection{Reason::domain_invalid_transition,
+                    fmt::format("application {} of act {} has no reimbursement computed (stage {})",
+                                row.application_id, payment.act_number, row.stage)}};
+    }
+    shares.push_back(parsed.value().reimbursement->center_tiyn);
+    due += shares.back();
+  }
+  if (payment.amount_tiyn != due) {
+    return Decided{Rejection{
+        Reason::domain_inconsistent,
+        fmt::format(
+            "payment of {} tiyn to the center for act {}; {} tiyn is due for its {} persons",
+            payment.amount_tiyn, payment.act_number, due, rows.size())}};
+  }
+  return together(rows.size(), [&](std::size_t i) {
+    auto share = payment;
+    share.amount_tiyn = shares[i];
+    return step(rows[i], share, causation + ":" + rows[i].application_id, view, now);
+  });
+}
+
+Result<std::optional<Rejection>> Workflow::allocate(const std::string& oblast,
+                                                    const domain::QuotaRegion& region, int first,
+                                                    int last, StateView& view,
+                                                    Effects& effects) const {
+  // Art. 18: an oblast's vouchers for a period (audit points 3 and 4), over what is known.
+  std::vector<std::optional<store::Quota>> known;
+  for (int year = first; year <= last; ++year) {
+    BOOST_OUTCOME_TRY(auto row, view.quota(oblast, year));
+    if (row && row->pool_start != 0 && (row->pool_start != first || row->pool_end != last)) {
+      return std::optional<Rejection>{Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("{} for {}-{} overlaps the period {}-{} whose total its years share", oblast,
+                      first, last, row->pool_start, row->pool_end)}};
+    }
+    known.push_back(std::move(row));
+  }
+  if (region.shared >= 0) {
+    // No breakdown: the years share the total; what the period has reserved is carried.
+    std::int64_t reserved = 0;
+    for (const auto& row : known) {
+      if (!row) continue;
+      reserved = row->pool_start != 0 ? row->reserved : reserved + row->reserved;
+    }
+    if (reserved > region.shared) {
+      return std::optional<Rejection>{Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("region {} is allocated {} vouchers for {}-{}, but {} are already reserved",
+                      oblast, region.shared, first, last, reserved)}};
+    }
+    for (int year = first; year <= last; ++year) {
+      effects.changes.allocations.push_back({oblast, year, region.shared, first, last, reserved});
+    }
+    return std::optional<Rejection>{};
+  }
+  for (int year = first; year <= last; ++year) {
+    const auto& row = known[static_cast<std::size_t>(year - first)];
+    const auto vouchers = region.for_year(year);
+    if (row && row->pool_start != 0 && row->reserved > 0) {
+      // Units taken from a shared total cannot be told apart by year.
+      return std::optional<Rejection>{Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("region {} shares {} vouchers over {}-{} and {} are reserved: a breakdown "
+                      "by year cannot replace it",
+                      oblast, row->allocated, first, last, row->reserved)}};
+    }
+    if (row && row->pool_start == 0 && row->reserved > vouchers) {
+      return std::optional<Rejection>{Rejection{
+          Reason::domain_inconsistent,
+          fmt::format("region {} is allocated {} vouchers for {}, but {} are already reserved",
+                      oblast, vouchers, year, row->reserved)}};
+    }
+    effects.changes.allocations.push_back(
+        {oblast, year, vouchers, 0, 0, row && row->pool_start != 0 ? 0 : -1});
+  }
+  return std::optional<Rejection>{};
 }
 
 Result<Decided> Workflow::voucher_issued(const domain::VoucherIssued& issued,

@@ -100,6 +100,17 @@ class Workflow {
   Result<std::optional<intake::Rejection>> track_deadlines(
       const domain::Application* before, const domain::Application& next, Effects& effects,
       StateView& view, Instant now, const boost::json::object* payload) const;
+  // A v:ServiceAct of one person or several (appendix 2): each person's application moves.
+  Result<Decided> service_act(const intake::Accepted& document, StateView& view, Instant now) const;
+  // PaymentMade: the center paid once for its act, the holders each.
+  Result<Decided> payment_made(const domain::PaymentMade& payment, const std::string& causation,
+                               StateView& view, Instant now) const;
+  // QuotaAllocated: one region's allocation for the period first..last, as allocation changes;
+  // a Rejection if it contradicts what is reserved.
+  Result<std::optional<intake::Rejection>> allocate(const std::string& oblast,
+                                                    const domain::QuotaRegion& region, int first,
+                                                    int last, StateView& view,
+                                                    Effects& effects) const;
   // VoucherIssued: the voucher, and what it means for the person's other applications.
   Result<Decided> voucher_issued(const domain::VoucherIssued& issued, const std::string& causation,
                                  StateView& view, Instant now) const;

@@ -376,6 +376,17 @@ TEST(Config, TheAnnulmentGraceAndTheReleaseOfItsUnitAreSettings) {
   ASSERT_TRUE(loaded.setup.has_value());
   EXPECT_EQ(loaded.setup->config.domain.policy.annulment_grace, 0);
   EXPECT_FALSE(loaded.setup->config.domain.policy.release_quota_on_annulment);
+  loaded = with("lmc_bins: {'750000000': '140450600708', '191010000': '120340501232'}");
+  ASSERT_THAT(loaded.problems, IsEmpty());
+  EXPECT_EQ(loaded.setup->config.domain.policy.lmc_bins.at("190000000"), "120340501232")
+      << "kept by oblast";
+  EXPECT_THAT(
+      with("lmc_bins: {'75': '140450600708', '750000000': '1404', '751110000': '140450600708', "
+           "'750000001': '140450600708'}")
+          .problems,
+      ElementsAre(HasSubstr("domain.lmc_bins.75: '75' is not a KATO code (9 digits)"),
+                  HasSubstr("domain.lmc_bins.750000000: '1404' is not a BIN (12 digits)"),
+                  HasSubstr("domain.lmc_bins.750000001: oblast 750000000 is given twice")));
   EXPECT_THAT(with("annulment_grace: 31, release_quota_on_annulment: 'yes'").problems,
               ElementsAre(HasSubstr("domain.annulment_grace: 31 is out of range [0, 30]"),
                           HasSubstr("domain.release_quota_on_annulment")));

@@ -44,6 +44,21 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
       "QuotaAllocated",
       R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": 120}, {"region": "190000000", "vouchersPerYear": 80}]})"));
   EXPECT_EQ(std::get<QuotaAllocated>(quota.payload).regions.at(1).vouchers_per_year, 80);
+  // Audit point 4: the period total, alone (shared by its years), or with a breakdown that adds
+  // up to it: one number a year, or {year: n}.
+  auto shared = accepted(event(
+      "QuotaAllocated",
+      R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchers": 300}]})"));
+  EXPECT_EQ(std::get<QuotaAllocated>(shared.payload).regions.at(0).shared, 300);
+  auto by_year = accepted(event(
+      "QuotaAllocated",
+      R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchers": 300, "vouchersPerYear": {"2025": 50, "2026": 100, "2027": 150}}]})"));
+  const auto& region = std::get<QuotaAllocated>(by_year.payload).regions.at(0);
+  EXPECT_EQ(region.shared, -1);
+  EXPECT_EQ(region.for_year(2026), 100);
+  accepted(event(
+      "QuotaAllocated",
+      R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchers": 300, "vouchersPerYear": 100}]})"));
 
   auto reviewed = accepted(event(
       "ApplicationReviewed",
@@ -79,6 +94,17 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
       R"({"actNumber": "ACT-1", "payee": "holder", "amount": "23592.00", "paidOn": "2025-10-20"})"));
   EXPECT_EQ(std::get<PaymentMade>(paid.payload).amount_tiyn, 2'359'200);
   EXPECT_FALSE(std::get<PaymentMade>(paid.payload).to_center);
+  // The holder of an act of several persons is named (audit point 12); the center never is.
+  auto holder = accepted(event(
+      "PaymentMade",
+      R"({"actNumber": "ACT-1", "payee": "holder", "voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "amount": "23592.00", "paidOn": "2025-10-20"})"));
+  EXPECT_EQ(std::get<PaymentMade>(holder.payload).voucher_id,
+            "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d");
+  rejected(
+      event(
+          "PaymentMade",
+          R"({"actNumber": "ACT-1", "payee": "center", "voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "amount": "23592.00", "paidOn": "2025-10-20"})"),
+      intake::Reason::json_invalid, "the center is paid per act");
 }
 
 TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
@@ -99,6 +125,33 @@ TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
           "QuotaAllocated",
           R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": 1}, {"region": "750000000", "region": "710000000", "vouchersPerYear": 1}]})"),
       Reason::json_invalid, "the key 'region' is given twice in payload.regions[1]");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchers": 300, "vouchersPerYear": 90}]})"),
+      Reason::json_invalid,
+      "payload.regions[0]: vouchersPerYear adds up to 270 for 2025-2027, vouchers says 300");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": {"2025": 1, "2026": 1}}]})"),
+      Reason::json_invalid, "payload.regions[0].vouchersPerYear.2027 is missing");
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2025, "regions": [{"region": "750000000", "vouchersPerYear": {"2025": 1, "2024": 1}}]})"),
+      Reason::json_invalid, "2024");
+  rejected(
+      event("QuotaAllocated",
+            R"({"periodStart": 2025, "periodEnd": 2025, "regions": [{"region": "750000000"}]})"),
+      Reason::json_invalid, "payload.regions[0]: give vouchers, vouchersPerYear or both");
+  // Taken at oblast level (audit point 3): a district of an oblast already given is the same.
+  rejected(
+      event(
+          "QuotaAllocated",
+          R"({"periodStart": 2025, "periodEnd": 2027, "regions": [{"region": "750000000", "vouchersPerYear": 1}, {"region": "751110000", "vouchersPerYear": 2}]})"),
+      Reason::json_invalid,
+      "payload.regions: region 751110000 is in oblast 750000000, given already");
   rejected(R"({"type": "ApplicationForwarded"})", Reason::json_invalid, "eventId is missing");
   rejected(event("ApplicationForwarded",
                  R"({"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"})", R"(, "extra": 1)"),

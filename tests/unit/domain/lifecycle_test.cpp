@@ -172,10 +172,10 @@ TEST(Lifecycle, TheHappyPathFromApplicationToPayment) {
   // Received Friday 17 October: 5 working days after it end with Friday 24 October.
   EXPECT_EQ(d.commands[0].payload.at("payDueBy").as_string(), "2025-10-24T18:59:59.999Z");
 
-  d = step(&d.next, PaymentMade{"ACT-42", true, 2'752'400, day("2025-10-20")},
+  d = step(&d.next, PaymentMade{"ACT-42", true, 2'752'400, day("2025-10-20"), ""},
            "2025-10-20T10:00:00+05:00");
   EXPECT_EQ(d.next.stage, Stage::act_received) << "the holder's assistance is still due";
-  d = step(&d.next, PaymentMade{"ACT-42", false, 2'359'200, day("2025-10-21")},
+  d = step(&d.next, PaymentMade{"ACT-42", false, 2'359'200, day("2025-10-21"), ""},
            "2025-10-21T10:00:00+05:00");
   EXPECT_EQ(d.next.stage, Stage::paid);
 }
@@ -331,11 +331,11 @@ TEST(Lifecycle, PaymentsMustMatchTheComputedAmounts) {
            "2025-10-17T10:00:00+05:00")
           .next;
   EXPECT_EQ(a.reimbursement->holder_tiyn, 0) << "examined in the home region";
-  auto wrong = refused(&a, PaymentMade{"ACT-7", true, 999'999, day("2025-10-20")},
+  auto wrong = refused(&a, PaymentMade{"ACT-7", true, 999'999, day("2025-10-20"), ""},
                        "2025-10-20T10:00:00+05:00");
   EXPECT_EQ(intake::code(wrong.reason), "domain.inconsistent");
   EXPECT_THAT(wrong.detail, HasSubstr("1000000 tiyn is due"));
-  EXPECT_EQ(step(&a, PaymentMade{"ACT-7", true, 1'000'000, day("2025-10-20")},
+  EXPECT_EQ(step(&a, PaymentMade{"ACT-7", true, 1'000'000, day("2025-10-20"), ""},
                  "2025-10-20T10:00:00+05:00")
                 .next.stage,
             Stage::paid);

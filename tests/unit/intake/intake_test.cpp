@@ -695,7 +695,7 @@ TEST_P(IntakeDomain, InconsistentDocuments) {
   Envelope total("service-act");
   total.set_text("Total", "12500.74");
   expect_rejected(run(total.sign("center-head").bytes()), Reason::domain_inconsistent,
-                  "total 1250074 tiyn is not the sum of the line amounts, 1250075 tiyn");
+                  "total 1250074 tiyn is not the sum of the amounts of the lines, 1250075 tiyn");
   Envelope sick("sick-leave-notice");
   sick.set_text("To", "2025-09-19");
   expect_rejected(run(sick.sign("individual-sign").bytes()), Reason::domain_inconsistent,

@@ -41,6 +41,32 @@ TEST(SqliteStore, RefusesASchemaNewerThanItKnows) {
               ::testing::HasSubstr("schema version 99, newer than this build"));
 }
 
+TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
+  // Migration 7 (audit point 3), on a store as an earlier version left it.
+  test::TempDir dir;
+  { auto store = open(dir); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DELETE FROM schema_migrations WHERE version = 7;"
+                         "ALTER TABLE quota DROP COLUMN pool_start;"
+                         "ALTER TABLE quota DROP COLUMN pool_end;"
+                         "INSERT INTO quota (region, year, allocated, reserved) VALUES "
+                         "('750000000', 2025, 5, 1), ('751110000', 2025, 3, 2), "
+                         "('751110000', 2026, 4, 0), ('190000000', 2025, 2, 0);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_EQ(store.value()->schema_version().value(), 7);
+  EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
+  EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
+  EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);
+  EXPECT_EQ(store.value()->quota_left("751110000", 2025).value(), 0) << "no district row left";
+}
+
 TEST(SqliteStore, AnUnwritablePathIsAnError) {
   auto store = open_sqlite(SqliteSettings{"/proc/nqs-adapter/store.sqlite"});
   ASSERT_FALSE(store.has_value());

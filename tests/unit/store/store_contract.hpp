@@ -93,7 +93,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 6);
+  EXPECT_EQ(store->schema_version().value(), 7);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -176,7 +176,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
     ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 6) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 7) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -193,7 +193,16 @@ TEST_P(StoreContract, ApplicationsAreFoundByIdVoucherActAndPerson) {
   EXPECT_EQ(found->stage, "voucher_active");
   EXPECT_EQ(found->state_json, "{\"stage\":\"voucher_active\"}");
   EXPECT_EQ(store->find_application_by_voucher("v-1").value()->application_id, "a-1");
-  EXPECT_FALSE(store->find_application_by_act("act-1").value().has_value());
+  EXPECT_TRUE(store->find_applications_by_act("act-1").value().empty());
+  // One act may cover several persons (appendix 2).
+  StateChanges act;
+  act.applications = {application("a-1", "act_received", "v-1", "act-1", 2),
+                      application("a-9", "act_received", "v-9", "act-1", 0, "900515401230")};
+  ASSERT_TRUE(record(*store, with_changes("m-act", act)).has_value());
+  const auto covered = store->find_applications_by_act("act-1").value();
+  ASSERT_EQ(covered.size(), 2U);
+  EXPECT_EQ(covered[0].application_id, "a-1");
+  EXPECT_EQ(covered[1].application_id, "a-9");
   EXPECT_EQ(store->applications_of("850101300124", 2025).value().size(), 1U);
   EXPECT_TRUE(store->applications_of("850101300124", 2026).value().empty());
   // Refused applications are left out (a person may have any number of them).
@@ -206,7 +215,7 @@ TEST_P(StoreContract, TheQuotaCannotBeOverReservedWhateverTheOrder) {
   auto store = open();
   EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0) << "no allocation known";
   StateChanges allocate;
-  allocate.allocations = {{"750000000", 2025, 2}};
+  allocate.allocations = {{"750000000", 2025, 2, 0, 0, -1}};
   ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
   EXPECT_EQ(store->quota_left("750000000", 2025).value(), 2);
   StateChanges reserve;
@@ -236,8 +245,42 @@ TEST_P(StoreContract, TheQuotaCannotBeOverReservedWhateverTheOrder) {
   EXPECT_THAT(none.error().message,
               ::testing::HasSubstr("region 190000000 has no allocation for 2025"));
   // An allocation below what is reserved is refused.
-  allocate.allocations = {{"750000000", 2025, 0}};
+  allocate.allocations = {{"750000000", 2025, 0, 0, 0, -1}};
   EXPECT_FALSE(record(*store, with_changes("quota-2", allocate)).has_value());
+}
+
+TEST_P(StoreContract, APeriodTotalIsSharedByItsYearsAndItsLastUnitTakenOnce) {
+  // Audit point 4: 2 vouchers for 2025-2027 without a breakdown.
+  auto store = open();
+  StateChanges allocate;
+  for (const int year : {2025, 2026, 2027})
+    allocate.allocations.push_back({"750000000", year, 2, 2025, 2027, 0});
+  allocate.allocations.push_back({"190000000", 2026, 4, 0, 0, -1});  // a year's own beside it
+  ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
+  auto quota = store->quota("750000000", 2026).value();
+  ASSERT_TRUE(quota.has_value());
+  EXPECT_EQ(quota->pool_start, 2025);
+  EXPECT_EQ(quota->pool_end, 2027);
+  EXPECT_EQ(store->quota("190000000", 2026).value()->pool_start, 0);
+  StateChanges reserve;
+  reserve.reservations = {{"750000000", 2025, +1}};
+  reserve.applications = {application("a-1", "with_career_center")};
+  ASSERT_TRUE(record(*store, with_changes("m-1", reserve)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2027).value(), 1) << "a unit of the period";
+  reserve.reservations = {{"750000000", 2027, +1}};
+  reserve.applications = {application("a-2", "with_career_center", "", "", 0, "900515401230")};
+  ASSERT_TRUE(record(*store, with_changes("m-2", reserve)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2025).value(), 0);
+  reserve.reservations = {{"750000000", 2026, +1}};
+  reserve.applications = {application("a-3", "with_career_center", "", "", 0, "011231500018")};
+  EXPECT_FALSE(record(*store, with_changes("m-3", reserve)).has_value()) << "the last was taken";
+  EXPECT_EQ(store->quota_left("190000000", 2026).value(), 4) << "another oblast untouched";
+  // Written again with its reserved units carried, larger.
+  StateChanges more;
+  for (const int year : {2025, 2026, 2027})
+    more.allocations.push_back({"750000000", year, 5, 2025, 2027, 2});
+  ASSERT_TRUE(record(*store, with_changes("quota-2", more)).has_value());
+  EXPECT_EQ(store->quota_left("750000000", 2026).value(), 3);
 }
 
 TEST_P(StoreContract, AnOlderUnemploymentEventNeverOverwritesANewerOne) {
@@ -304,7 +347,7 @@ TEST_P(StoreContract, TheQuotaReadsAllocatedAndReserved) {
   auto store = open();
   EXPECT_FALSE(store->quota("750000000", 2025).value().has_value());
   StateChanges allocate;
-  allocate.allocations = {{"750000000", 2025, 3}};
+  allocate.allocations = {{"750000000", 2025, 3, 0, 0, -1}};
   allocate.reservations = {{"750000000", 2025, +1}};
   ASSERT_TRUE(record(*store, with_changes("quota", allocate)).has_value());
   const auto quota = store->quota("750000000", 2025).value();

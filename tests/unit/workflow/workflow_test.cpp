@@ -121,8 +121,8 @@ class WorkflowOnStore : public ::testing::Test {
            "ais:e-u-" + iin);
     if (vouchers > 0) {
       commit(workflow_->on_event(
-                 event("e-q", domain::QuotaAllocated{2025, 2027, {{kRegion, vouchers}}}), *view_,
-                 at("2025-09-01T09:00:00+05:00")),
+                 event("e-q", domain::QuotaAllocated{2025, 2027, {{kRegion, vouchers, {}, -1}}}),
+                 *view_, at("2025-09-01T09:00:00+05:00")),
              "ais:e-q");
     }
   }
@@ -276,11 +276,11 @@ TEST_F(WorkflowOnStore, TheWholeLifeFromApplicationToPayment) {
   EXPECT_EQ(act.at("holderAssistance").as_string(), "23592.00");
   EXPECT_EQ(act.at("applicantShare").as_string(), "2476.00");
   EXPECT_EQ(act.at("payDueBy").as_string(), "2025-09-29T18:59:59.999Z");
-  commit(workflow_->on_event(event("e-4", domain::PaymentMade{"ACT-1", true, 2'752'400, {}}),
+  commit(workflow_->on_event(event("e-4", domain::PaymentMade{"ACT-1", true, 2'752'400, {}, ""}),
                              *view_, now),
          "ais:e-4");
   EXPECT_EQ(stage(), "act_received") << "the holder is not paid yet";
-  commit(workflow_->on_event(event("e-5", domain::PaymentMade{"ACT-1", false, 2'359'200, {}}),
+  commit(workflow_->on_event(event("e-5", domain::PaymentMade{"ACT-1", false, 2'359'200, {}, ""}),
                              *view_, now),
          "ais:e-5");
   EXPECT_EQ(stage(), "paid");
@@ -360,11 +360,99 @@ TEST_F(WorkflowOnStore, TheSamePersonInAnotherYearIsNotHeldByLastYearsVoucher) {
   EXPECT_EQ(store_->quota_left(kRegion, 2026).value(), 4);
 }
 
+TEST_F(WorkflowOnStore, Art3b_ADistrictOrCityKatoTakesFromItsOblastsAllocation) {
+  // Audit point 3: the allocation names a district of the oblast, the application another one:
+  // both are the oblast's (75: the city of Almaty).
+  commit(workflow_->on_event(event("e-u", domain::UnemployedStatusChanged{kIin, true, kRegion, {}}),
+                             *view_, at("2025-09-01T09:00:00+05:00")),
+         "ais:e-u");
+  commit(workflow_->on_event(
+             event("e-q", domain::QuotaAllocated{2025, 2025, {{"751110000", 1, {}, -1}}}), *view_,
+             at("2025-09-01T09:00:00+05:00")),
+         "ais:e-q");
+  EXPECT_EQ(store_->quota_left("750000000", 2025).value(), 1);
+  auto district = application();
+  district.payload["region"] = "751710000";
+  auto e =
+      commit(workflow_->on_document(district, *view_, at("2025-09-01T10:20:00+05:00")), "gov:a");
+  ASSERT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
+  const auto payload = body(e.outbox[0]).at("payload");
+  EXPECT_EQ(payload.at("region").as_string(), "751710000") << "its own KATO";
+  EXPECT_EQ(payload.at("oblast").as_string(), "750000000");
+  EXPECT_EQ(store_->quota_left("750000000", 2025).value(), 0);
+  // The career center refuses: the unit goes back to the oblast.
+  commit(workflow_->on_event(
+             event("r", domain::ApplicationReviewed{kApplication, false, {"x"}, {}, {}}), *view_,
+             at("2025-09-02T11:00:00+05:00")),
+         "ais:r");
+  EXPECT_EQ(store_->quota_left("750000000", 2025).value(), 1);
+}
+
+TEST_F(WorkflowOnStore, Art18_APeriodTotalWithoutABreakdownIsSharedByItsYears) {
+  // Audit point 4: 2 vouchers for 2025-2027, no breakdown: whichever years take them.
+  register_and_allocate(0);
+  commit(
+      workflow_->on_event(event("e-q", domain::QuotaAllocated{2025, 2027, {{kRegion, 0, {}, 2}}}),
+                          *view_, at("2025-09-01T09:00:00+05:00")),
+      "ais:e-q");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 2);
+  EXPECT_EQ(store_->quota_left(kRegion, 2027).value(), 2);
+  const std::string a1 = "a3000000-0000-4000-8000-000000000001";
+  const std::string a2 = "a3000000-0000-4000-8000-000000000002";
+  const std::string a3 = "a3000000-0000-4000-8000-000000000003";
+  commit(workflow_->on_document(application(a1, kIin, "2025-09-01T10:15:00+05:00"), *view_,
+                                at("2025-09-01T10:20:00+05:00")),
+         "gov:1");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 1);
+  EXPECT_EQ(store_->quota_left(kRegion, 2027).value(), 1) << "one total for the period";
+  // Allocated again while a unit is reserved: the total must hold it, and cannot be split.
+  EXPECT_EQ(refused(workflow_->on_event(
+                        event("e-q0", domain::QuotaAllocated{2025, 2027, {{kRegion, 0, {}, 0}}}),
+                        *view_, at("2026-01-05T09:00:00+05:00")))
+                .reason,
+            intake::Reason::domain_inconsistent);
+  auto split = refused(
+      workflow_->on_event(event("e-q1", domain::QuotaAllocated{2025, 2027, {{kRegion, 1, {}, -1}}}),
+                          *view_, at("2026-01-05T09:00:00+05:00")));
+  EXPECT_THAT(split.detail, HasSubstr("a breakdown by year cannot replace it"));
+  EXPECT_EQ(refused(workflow_->on_event(
+                        event("e-q2", domain::QuotaAllocated{2026, 2028, {{kRegion, 0, {}, 5}}}),
+                        *view_, at("2026-01-05T09:00:00+05:00")))
+                .reason,
+            intake::Reason::domain_inconsistent)
+      << "overlaps the period";
+  // A larger total keeps what is reserved.
+  commit(
+      workflow_->on_event(event("e-q3", domain::QuotaAllocated{2025, 2027, {{kRegion, 0, {}, 3}}}),
+                          *view_, at("2026-01-05T09:00:00+05:00")),
+      "ais:e-q3");
+  EXPECT_EQ(store_->quota_left(kRegion, 2026).value(), 2);
+  commit(workflow_->on_document(application(a2, kIin, "2026-02-02T10:15:00+05:00"), *view_,
+                                at("2026-02-02T10:20:00+05:00")),
+         "gov:2");
+  commit(workflow_->on_document(application(a3, kIin, "2027-02-02T10:15:00+05:00"), *view_,
+                                at("2027-02-02T10:20:00+05:00")),
+         "gov:3");
+  EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 0);
+  auto e = commit(workflow_->on_document(application("a3000000-0000-4000-8000-000000000004", kIin,
+                                                     "2027-03-02T10:15:00+05:00"),
+                                         *view_, at("2027-03-02T10:20:00+05:00")),
+                  "gov:4");
+  EXPECT_THAT(body(e.outbox[0]).at("payload").at("reasons").as_array(),
+              ElementsAre("no_quota_left"));
+  // A refusal in 2025 gives the unit back to the period.
+  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{a1, false, {"x"}, {}, {}}),
+                             *view_, at("2027-03-03T11:00:00+05:00")),
+         "ais:r");
+  EXPECT_EQ(store_->quota_left(kRegion, 2027).value(), 1);
+}
+
 TEST_F(WorkflowOnStore, Art3_AnApplicantUnknownToTheAisIsRegisteredNotRefused) {
   // Nothing known of the applicant (no UnemployedStatusChanged), an allocation.
-  commit(workflow_->on_event(event("e-q", domain::QuotaAllocated{2023, 2025, {{kRegion, 5}}}),
-                             *view_, at("2025-09-01T09:00:00+05:00")),
-         "ais:e-q");
+  commit(
+      workflow_->on_event(event("e-q", domain::QuotaAllocated{2023, 2025, {{kRegion, 5, {}, -1}}}),
+                          *view_, at("2025-09-01T09:00:00+05:00")),
+      "ais:e-q");
   auto e = commit(workflow_->on_document(application(), *view_, at("2025-09-01T10:20:00+05:00")),
                   "gov:a");
   EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
@@ -394,8 +482,9 @@ TEST_F(WorkflowOnStore, Art3c_AVoucherRefusesThePersonsOtherApplicationsOfItsYea
 
 TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) {
   register_and_allocate(5);
-  commit(workflow_->on_event(event("e-q24", domain::QuotaAllocated{2022, 2024, {{kRegion, 5}}}),
-                             *view_, at("2024-09-01T09:00:00+05:00")),
+  commit(workflow_->on_event(
+             event("e-q24", domain::QuotaAllocated{2022, 2024, {{kRegion, 5, {}, -1}}}), *view_,
+             at("2024-09-01T09:00:00+05:00")),
          "ais:e-q24");
   // Submitted on 14 October 2024 (a 2024 application), still on its way in January.
   commit(workflow_->on_document(application(kA1, kIin, "2024-10-14T10:00:00+05:00"), *view_,
@@ -480,7 +569,7 @@ TEST_F(WorkflowOnStore, InputsThatDoNotFitAreRejectedWithTheirReason) {
             intake::Reason::domain_invalid_transition);
   // An allocation below what is reserved.
   auto quota = refused(workflow_->on_event(
-      event("q2", domain::QuotaAllocated{2025, 2025, {{kRegion, 0}}}), *view_, now));
+      event("q2", domain::QuotaAllocated{2025, 2025, {{kRegion, 0, {}, -1}}}), *view_, now));
   EXPECT_EQ(quota.reason, intake::Reason::domain_inconsistent);
   EXPECT_THAT(quota.detail, HasSubstr("1 are already reserved"));
 }
@@ -601,6 +690,135 @@ TEST_F(WorkflowOnStore, Art12_ASheetFromTheAisExtendsLikeTheHoldersAndCountsOnce
              *view_, now),
          "ais:e-ext");
   EXPECT_EQ(stage(), "voucher_active");
+}
+
+TEST_F(WorkflowOnStore, Art16_TheActsCustomerIsTheLmcOfTheVouchersOblastWhenConfigured) {
+  register_and_allocate(5);
+  issue_voucher();
+  const auto now = at("2025-10-01T11:00:00+05:00");
+  commit(workflow_->on_document(
+             document("RecordRecognitionOutcome", "m-o",
+                      fmt::format(R"({{"voucherId": "{}", "recognitionCenterBin": "{}",
+                                       "region": "191010000", "result": "passed",
+                                       "examDate": "2025-09-15", "protocolSignedOn": "2025-09-16"}})",
+                                  kVoucher, kCenter)),
+             *view_, now),
+         "gov:o");
+  const auto act = [&](const char* customer) {
+    return document("RegisterServiceAct", std::string("m-act-") + customer,
+                    fmt::format(R"({{"voucherId": "{}", "actNumber": "ACT-1",
+                                     "actDate": "2025-09-20", "executor": {{"bin": "{}"}},
+                                     "customer": {{"bin": "{}"}}, "totalTiyn": 3000000}})",
+                                kVoucher, kCenter, customer));
+  };
+  // Almaty's LMC (oblast 75) is configured; the act names another organisation.
+  domain::Policy policy;
+  policy.lmc_bins = {{"750000000", "140450600708"}};
+  const Workflow checking(almaty(), domain::MciTable{{2025, 3932}}, workflow_->notifications(),
+                          Exchanges{}, domain::statutory_deadlines(), policy);
+  auto wrong = refused(checking.on_document(act("120340501232"), *view_, now));
+  EXPECT_EQ(wrong.reason, intake::Reason::domain_inconsistent);
+  EXPECT_THAT(wrong.detail, HasSubstr("the LMC of oblast 750000000 is BIN 140450600708"));
+  auto e = commit(checking.on_document(act("140450600708"), *view_, now), "gov:act");
+  EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterServiceAct"));
+}
+
+TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPerAct) {
+  // Appendix 2 (audit point 12): one act lists the persons who passed, each with its amount.
+  const std::string other_iin = "900515401230";
+  const std::string a2 = "a4000000-0000-4000-8000-000000000002";
+  const std::string v2 = "7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e";
+  register_and_allocate(5);
+  register_and_allocate(0, other_iin);
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  issue_voucher();
+  commit(workflow_->on_document(application(a2, other_iin), *view_, now), "gov:a2");
+  voucher_for(a2, v2, calendar::Date{date::year{2025} / 9 / 3}, now);
+  for (const auto& voucher : {std::string(kVoucher), v2}) {
+    commit(workflow_->on_document(
+               document("RecordRecognitionOutcome", "m-o" + voucher,
+                        fmt::format(R"({{"voucherId": "{}", "recognitionCenterBin": "{}",
+                                         "region": "191010000", "result": "passed",
+                                         "examDate": "2025-09-15",
+                                         "protocolSignedOn": "2025-09-16"}})",
+                                    voucher, kCenter)),
+               *view_, now),
+           "gov:o" + voucher);
+  }
+  const auto act = [&](const std::string& id, const std::string& persons, const char* total) {
+    return document("RegisterServiceAct", id,
+                    fmt::format(R"({{"actNumber": "ACT-9", "actDate": "2025-09-20",
+                                     "executor": {{"bin": "{}"}}, "persons": [{}],
+                                     "totalTiyn": {}}})",
+                                kCenter, persons, total));
+  };
+  const auto person = [](const std::string& voucher, const std::string& iin, const char* amount) {
+    return fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "amountTiyn": {}}})", voucher,
+                       iin, amount);
+  };
+  const auto when = at("2025-09-22T10:00:00+05:00");
+  // A person who is not the voucher's holder, and a voucher listed twice.
+  EXPECT_EQ(
+      refused(workflow_->on_document(
+                  act("m-x1", person(kVoucher, kIin, "3000000") + ", " + person(v2, kIin, "500000"),
+                      "3500000"),
+                  *view_, when))
+          .reason,
+      intake::Reason::domain_inconsistent);
+  EXPECT_EQ(refused(workflow_->on_document(act("m-x2",
+                                               person(kVoucher, kIin, "3000000") + ", " +
+                                                   person(kVoucher, kIin, "500000"),
+                                               "3500000"),
+                                           *view_, when))
+                .reason,
+            intake::Reason::domain_inconsistent);
+  auto e = commit(
+      workflow_->on_document(
+          act("m-act", person(kVoucher, kIin, "3000000") + ", " + person(v2, other_iin, "500000"),
+              "3500000"),
+          *view_, when),
+      "gov:act");
+  ASSERT_THAT(routes(e),
+              ElementsAre("ais.commands/RegisterServiceAct", "ais.commands/RegisterServiceAct"));
+  // Per person: 30 000 tenge capped at 7 MCI; 5 000 tenge in full; each examined outside the
+  // home oblast: 6 MCI of assistance each.
+  const auto first = body(e.outbox[0]).at("payload").as_object();
+  const auto second = body(e.outbox[1]).at("payload").as_object();
+  EXPECT_EQ(first.at("voucherId").as_string(), kVoucher);
+  EXPECT_EQ(first.at("centerAmount").as_string(), "27524.00");
+  EXPECT_EQ(second.at("voucherId").as_string(), v2);
+  EXPECT_EQ(second.at("centerAmount").as_string(), "5000.00");
+  EXPECT_EQ(second.at("holderAssistance").as_string(), "23592.00");
+  EXPECT_EQ(second.at("personsInAct").as_int64(), 2);
+  EXPECT_NE(body(e.outbox[0]).at("commandId"), body(e.outbox[1]).at("commandId"));
+  EXPECT_EQ(stage(), "act_received");
+  EXPECT_EQ(stage(a2), "act_received");
+
+  // The center is paid once, the sum of its persons' amounts.
+  auto wrong = refused(workflow_->on_event(
+      event("p0", domain::PaymentMade{"ACT-9", true, 2'752'400, {}, ""}), *view_, when));
+  EXPECT_EQ(wrong.reason, intake::Reason::domain_inconsistent);
+  EXPECT_THAT(wrong.detail, HasSubstr("3252400 tiyn is due for its 2 persons"));
+  commit(workflow_->on_event(event("p1", domain::PaymentMade{"ACT-9", true, 3'252'400, {}, ""}),
+                             *view_, when),
+         "ais:p1");
+  EXPECT_EQ(stage(), "act_received") << "the holders are still due";
+  // A holder's assistance names the holder when the act has several.
+  EXPECT_EQ(refused(workflow_->on_event(
+                        event("p2", domain::PaymentMade{"ACT-9", false, 2'359'200, {}, ""}), *view_,
+                        when))
+                .reason,
+            intake::Reason::json_invalid);
+  commit(workflow_->on_event(event("p3", domain::PaymentMade{"ACT-9", false, 2'359'200, {}, v2}),
+                             *view_, when),
+         "ais:p3");
+  EXPECT_EQ(stage(a2), "paid");
+  EXPECT_EQ(stage(), "act_received");
+  commit(
+      workflow_->on_event(event("p4", domain::PaymentMade{"ACT-9", false, 2'359'200, {}, kVoucher}),
+                          *view_, when),
+      "ais:p4");
+  EXPECT_EQ(stage(), "paid");
 }
 
 TEST_F(WorkflowOnStore, Art11_AnExpiryTimerSetWithoutTheGraceIsSetAgainNotFired) {
