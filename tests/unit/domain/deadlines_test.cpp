@@ -88,7 +88,7 @@ TEST(Deadlines, EachStepIsDueAtTheEndOfItsLastDay) {
   }
 }
 
-TEST(Deadlines, TheCentersOwnDocumentCheckIsNoDefaultStep) {
+TEST(Deadlines, Rules374Art5_TheCentersOwnDocumentCheckIsNoDefaultStep) {
   // Rules 374 art. 5 counts from registration at the center, which the adapter does not see
   // (audit point 10).
   for (const auto& candidate : statutory_deadlines().rules) {

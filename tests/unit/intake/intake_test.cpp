@@ -387,7 +387,10 @@ TEST_P(IntakeSchema, EachDocumentIsValidatedStrictly) {
   xmlFreeNode(sheet);
   expect_rejected(run(missing.sign("individual-sign").bytes()), Reason::schema_invalid,
                   "SheetNumber");
-  // E-mail is a mandatory field of the application form (appendix 1; audit point 13).
+}
+
+// E-mail is a mandatory field of the application form (appendix 1; audit point 13).
+TEST_P(IntakeSchema, Appendix1_AnApplicationWithoutEmailIsRefused) {
   Envelope no_email("voucher-application");
   xmlNode* email = no_email.field("Email");
   ASSERT_NE(email, nullptr);
