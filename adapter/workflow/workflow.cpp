@@ -36,12 +36,8 @@ Rejection unknown(std::string detail) {
 
 // Whether a stored stage is one of an application still on its way to a voucher.
 bool on_its_way(std::string_view stage) {
-  for (const auto candidate : {domain::Stage::with_career_center, domain::Stage::with_lmc,
-                               domain::Stage::with_recognition_center,
-                               domain::Stage::rejected_by_center, domain::Stage::confirmed}) {
-    if (domain::stage_name(candidate) == stage) return domain::on_its_way(candidate);
-  }
-  return false;
+  const auto named = domain::stage_named(stage);
+  return named && domain::on_its_way(*named);
 }
 
 // Appends what `from` does to what `into` does: one input that moves several applications.
