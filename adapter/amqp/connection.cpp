@@ -1,11 +1,9 @@
 #include "amqp/connection.hpp"
 
-#include <amqp_tcp_socket.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <charconv>
 #include <cstring>
 #include <deque>
 
@@ -17,72 +15,7 @@ namespace {
 constexpr amqp_channel_t kConsumeChannel = 1;
 constexpr amqp_channel_t kPublishChannel = 2;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;  // a '%' needs two hex digits after it
-    const int high = hex_value(text[i + 1]);
-    const int low = hex_value(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
-
-Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base) {
-  constexpr std::string_view kScheme = "amqp://";
-  if (!url.starts_with(kScheme)) {
-    return make_error(fmt::format("'{}' is not an amqp:// URL (amqps is not supported)", url));
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    const auto vhost = percent_decode(rest.substr(slash + 1));
-    if (!vhost) return make_error(fmt::format("'{}': bad percent-encoding in the vhost", url));
-    base.vhost = vhost->empty() ? "/" : *vhost;
-  }
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const auto credentials = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const auto colon = credentials.find(':');
-    auto user = percent_decode(credentials.substr(0, colon));
-    auto password = colon == std::string_view::npos ? std::optional<std::string>(std::string())
-                                                    : percent_decode(credentials.substr(colon + 1));
-    if (!user || !password) return make_error(fmt::format("'{}': bad percent-encoding", url));
-    base.user = *user;
-    base.password = *password;
-  }
-  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    int port = 0;
-    const auto port_text = authority.substr(colon + 1);
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port < 1 ||
-        port > 65535) {
-      return make_error(fmt::format("'{}': '{}' is not a port", url, port_text));
-    }
-    base.port = port;
-    authority = authority.substr(0, colon);
-  }
-  if (authority.empty()) return make_error(fmt::format("'{}' names no host", url));
-  base.host = std::string(authority);
-  return base;
-}
 
 Connection::Connection(boost::asio::io_context& io, ConnectionSettings settings, Handlers handlers,
                        std::uint64_t generation)
@@ -104,17 +37,10 @@ Result<void> Connection::check_rpc(std::string_view doing) {
 
 Result<void> Connection::open() {
   state_ = amqp_new_connection();
-  amqp_socket_t* socket = amqp_tcp_socket_new(state_);
-  if (socket == nullptr) return make_error("cannot create a TCP socket");
-  auto connect_timeout = as_timeval(settings_.connect_timeout);
-  const int opened =
-      amqp_socket_open_noblock(socket, settings_.host.c_str(), settings_.port, &connect_timeout);
-  if (opened != AMQP_STATUS_OK) {
-    auto error = make_error(fmt::format("cannot connect to {}:{}: {}", settings_.host,
-                                        settings_.port, amqp_error_string2(opened)));
+  if (auto opened = open_socket(state_, settings_); !opened) {
     amqp_destroy_connection(state_);
     state_ = nullptr;
-    return error;
+    return opened.error();
   }
   // No RPC may block the event loop for longer than this.
   auto rpc_timeout = as_timeval(settings_.rpc_timeout);
@@ -146,12 +72,15 @@ Result<void> Connection::open() {
       &properties, AMQP_SASL_METHOD_PLAIN, settings_.user.c_str(), settings_.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     auto error =
-        make_error(fmt::format("login to {}:{} vhost '{}' as '{}' failed: {}", settings_.host,
-                               settings_.port, settings_.vhost, settings_.user, reply_text(login)));
+        make_error(fmt::format("login to {} vhost '{}' as '{}' failed: {}", settings_.node(),
+                               settings_.vhost, settings_.user, reply_text(login)));
     amqp_destroy_connection(state_);
     state_ = nullptr;
     return error;
   }
+  const auto server = server_version(state_);
+  server_ = server.product.empty() ? server.version
+                                   : fmt::format("{} {}", server.product, server.version);
   auto fail = [this](Error error) -> Result<void> {
     amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(state_);

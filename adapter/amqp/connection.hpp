@@ -14,13 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "amqp/url.hpp"
 #include "common/result.hpp"
 
 namespace nqs::amqp {
-
-// Headers beyond this many bytes (amqp.max_header_bytes) are not carried: a dead letter adds its
-// own and must still fit the 128 KiB frame.
-inline constexpr std::size_t kMaxHeaderBytes = 32768;
 
 // Message properties, all of AMQP 0-9-1's, so that a message is carried as it came. Headers are
 // JSON without loss (amqp/fields.hpp): every field kind keeps its kind. An empty text property is
@@ -65,21 +62,12 @@ struct Outgoing {
   bool mandatory = true;  // unroutable is a failure, not a silent drop
 };
 
-struct ConnectionSettings {
-  std::size_t max_header_bytes = kMaxHeaderBytes;
-  std::string host = "127.0.0.1";
-  int port = 5672;
-  std::string vhost = "/";
-  std::string user = "guest";
-  std::string password = "guest";
-  std::chrono::seconds heartbeat{60};
-  std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::milliseconds rpc_timeout{10000};
-  std::uint16_t prefetch = 32;
+// A broker's product and version as it announces them at connection.start, e.g. RabbitMQ and
+// 3.10.8.
+struct ServerVersion {
+  std::string product;
+  std::string version;
 };
-
-// Parses amqp://user:password@host:port/vhost (percent-encoded vhost, "/" by default).
-Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base = {});
 
 struct QueueSpec {
   std::string name;
@@ -150,6 +138,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   [[nodiscard]] bool is_open() const { return state_ != nullptr; }
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
+  [[nodiscard]] const ConnectionSettings& settings() const { return settings_; }
+  // The broker's product and version as it announced them at connection.start.
+  [[nodiscard]] const std::string& server() const { return server_; }
 
  private:
   void wait_readable();
@@ -168,6 +159,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   amqp_connection_state_t state_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   boost::asio::steady_timer poll_timer_;
+  std::string server_;
   std::uint64_t next_publish_tag_ = 1;
   std::vector<std::pair<std::string, std::string>> consumers_;  // consumer tag, queue
   bool draining_ = false;

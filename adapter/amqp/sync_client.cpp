@@ -1,7 +1,6 @@
 #include "amqp/sync_client.hpp"
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <fmt/format.h>
 
 #include "amqp/wire.hpp"
@@ -16,14 +15,9 @@ constexpr amqp_channel_t kPublish = 2;
 
 Result<std::unique_ptr<SyncClient>> SyncClient::connect(const ConnectionSettings& settings) {
   amqp_connection_state_t state = amqp_new_connection();
-  amqp_socket_t* socket = amqp_tcp_socket_new(state);
-  auto timeout = as_timeval(settings.connect_timeout);
-  const int opened =
-      amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &timeout);
-  if (opened != AMQP_STATUS_OK) {
+  if (auto opened = open_socket(state, settings); !opened) {
     amqp_destroy_connection(state);
-    return make_error(fmt::format("cannot connect to {}:{}: {}", settings.host, settings.port,
-                                  amqp_error_string2(opened)));
+    return opened.error();
   }
   auto rpc_timeout = as_timeval(settings.rpc_timeout);
   amqp_set_rpc_timeout(state, &rpc_timeout);
@@ -31,10 +25,12 @@ Result<std::unique_ptr<SyncClient>> SyncClient::connect(const ConnectionSettings
                                 settings.user.c_str(), settings.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     amqp_destroy_connection(state);
-    return make_error(fmt::format("login to {}:{} vhost '{}' as '{}' failed: {}", settings.host,
-                                  settings.port, settings.vhost, settings.user, reply_text(login)));
+    return make_error(fmt::format("login to {} vhost '{}' as '{}' failed: {}", settings.node(),
+                                  settings.vhost, settings.user, reply_text(login)));
   }
   std::unique_ptr<SyncClient> client(new SyncClient(state));
+  client->server_ = server_version(state);
+  client->user_ = settings.user;
   BOOST_OUTCOME_TRY(client->reopen_channel(kRead));
   BOOST_OUTCOME_TRY(client->reopen_channel(kPublish));
   amqp_confirm_select(state, kPublish);
@@ -42,7 +38,19 @@ Result<std::unique_ptr<SyncClient>> SyncClient::connect(const ConnectionSettings
   return client;
 }
 
+Result<std::unique_ptr<SyncClient>> SyncClient::connect(
+    const std::vector<ConnectionSettings>& nodes) {
+  std::string errors;
+  for (const auto& node : nodes) {
+    auto client = connect(node);
+    if (client) return client;
+    errors += errors.empty() ? client.error().message : "; " + client.error().message;
+  }
+  return make_error(errors.empty() ? "no broker node is configured" : errors);
+}
+
 SyncClient::~SyncClient() {
+  (void)put_back();
   amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(state_);
 }
@@ -96,6 +104,7 @@ Result<std::optional<Held>> SyncClient::get(const std::string& queue) {
   held.body = to_string(message.body);
   amqp_destroy_message(&message);
   amqp_maybe_release_buffers_on_channel(state_, kRead);
+  unsettled_.emplace(held.delivery_tag, std::make_pair(queue, held));
   return std::optional<Held>{std::move(held)};
 }
 
@@ -104,6 +113,34 @@ Result<void> SyncClient::ack(std::uint64_t delivery_tag) {
   if (status != AMQP_STATUS_OK) {
     return make_error(fmt::format("acknowledging: {}", amqp_error_string2(status)));
   }
+  unsettled_.erase(delivery_tag);
+  return outcome::success();
+}
+
+Result<void> SyncClient::put_back() {
+  std::optional<Error> first;
+  auto unsettled = std::move(unsettled_);
+  unsettled_.clear();
+  for (auto& [tag, entry] : unsettled) {
+    auto& [queue, held] = entry;
+    // What could not be read as it came is left to the broker to return as it is.
+    if (!held.properties.problems.empty()) continue;
+    Outgoing copy{"", queue, std::move(held.properties), std::move(held.body), true};
+    // The broker takes a user_id only from the user who publishes (as the daemon's dead letters
+    // keep it).
+    if (!copy.properties.user_id.empty() && copy.properties.user_id != user_) {
+      if (!copy.properties.headers.contains("x-nqs-user-id")) {
+        copy.properties.headers["x-nqs-user-id"] = copy.properties.user_id;
+      }
+      copy.properties.user_id.clear();
+    }
+    if (auto published = publish(copy); !published) {
+      if (!first) first = published.error();
+      continue;  // not acknowledged: the broker returns the original
+    }
+    if (auto acked = ack(tag); !acked && !first) first = acked.error();
+  }
+  if (first) return *first;
   return outcome::success();
 }
 

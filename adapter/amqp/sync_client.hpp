@@ -1,11 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "amqp/connection.hpp"
+#include "amqp/url.hpp"
 #include "common/result.hpp"
 
 struct amqp_connection_state_t_;
@@ -24,11 +26,24 @@ struct Held {
 };
 
 // A blocking AMQP client for the command line (dead letters, queue health): one connection,
-// channel 1 reads and settles, channel 2 publishes with confirms. Closing it (or the process
-// dying) returns every message read and not acknowledged to its queue: the broker loses nothing.
+// channel 1 reads and settles, channel 2 publishes with confirms.
+//
+// Reading a message never returns it to its queue: a quorum queue counts each return, and past
+// its delivery limit (RabbitMQ 4.x sets 20 by default, and 3.10 drops at once with a limit of -1)
+// a dead letter would be dropped after enough looks. Instead, put_back (also run when the client
+// is destroyed) publishes a copy of every message read and not acknowledged to the end of its
+// queue, confirmed, and then acknowledges the original: a full read keeps the queue's order, and
+// the broker's delivery count stays 0 on every release. A message whose properties could not be
+// read as they came, or whose copy the broker refuses, is left to the broker to return as it is;
+// so is every message when the process dies first.
 class SyncClient {
  public:
   static Result<std::unique_ptr<SyncClient>> connect(const ConnectionSettings& settings);
+  // The first of the cluster's nodes that answers, in the order given; the error lists every
+  // node's failure.
+  static Result<std::unique_ptr<SyncClient>> connect(const std::vector<ConnectionSettings>& nodes);
+  // The broker's product and version, e.g. "RabbitMQ 3.10.8".
+  [[nodiscard]] const ServerVersion& server() const { return server_; }
   ~SyncClient();
   SyncClient(const SyncClient&) = delete;
   SyncClient& operator=(const SyncClient&) = delete;
@@ -39,6 +54,8 @@ class SyncClient {
   // nothing when none is left.
   Result<std::optional<Held>> get(const std::string& queue);
   Result<void> ack(std::uint64_t delivery_tag);
+  // Every message read and not acknowledged: copied to the end of its queue, then acknowledged.
+  Result<void> put_back();
   // Publishes and waits for the broker's confirm; refused (basic.nack) or unroutable (mandatory,
   // basic.return) is an error.
   Result<void> publish(const Outgoing& message);
@@ -49,6 +66,9 @@ class SyncClient {
   Result<void> reopen_channel(int channel);
 
   amqp_connection_state_t_* state_;
+  ServerVersion server_;
+  std::string user_;
+  std::map<std::uint64_t, std::pair<std::string, Held>> unsettled_;  // by delivery tag: queue
 };
 
 }  // namespace nqs::amqp

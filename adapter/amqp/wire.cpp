@@ -1,6 +1,10 @@
 #include "amqp/wire.hpp"
 
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "amqp/fields.hpp"
 
@@ -145,6 +149,90 @@ amqp_basic_properties_t write_properties(const Properties& in, TableBuilder& hea
     properties.headers = headers.table();
   }
   return properties;
+}
+
+namespace {
+
+// What OpenSSL last found wrong (the reason of its newest queued error), and the queue cleared.
+std::string openssl_reason() {
+  std::string reason;
+  while (const unsigned long code = ERR_get_error()) {
+    const char* text = ERR_reason_error_string(code);
+    reason = text != nullptr ? text : fmt::format("OpenSSL error {:#x}", code);
+  }
+  return reason;
+}
+
+}  // namespace
+
+Result<void> open_socket(amqp_connection_state_t state, const ConnectionSettings& settings) {
+  const auto& tls = settings.tls;
+  amqp_socket_t* socket = tls.enabled ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state);
+  if (socket == nullptr) {
+    return make_error(fmt::format("{}: cannot create a {} socket", settings.node(),
+                                  tls.enabled ? "TLS" : "TCP"));
+  }
+  if (tls.enabled) {
+    ERR_clear_error();
+    amqp_ssl_socket_set_verify_peer(socket, 1);
+    amqp_ssl_socket_set_verify_hostname(socket, tls.verify_hostname ? 1 : 0);
+    if (!tls.ca_file.empty()) {
+      if (amqp_ssl_socket_set_cacert(socket, tls.ca_file.c_str()) != AMQP_STATUS_OK) {
+        return make_error(fmt::format("{}: amqp.tls.ca_file {} cannot be read: {}",
+                                      settings.node(), tls.ca_file, openssl_reason()),
+                          Failure::permanent);
+      }
+    } else if (auto* context = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
+               context == nullptr || SSL_CTX_set_default_verify_paths(context) != 1) {
+      return make_error(
+          fmt::format("{}: the system's CA certificates cannot be loaded", settings.node()),
+          Failure::permanent);
+    }
+    if (!tls.certificate.empty() &&
+        amqp_ssl_socket_set_key(socket, tls.certificate.c_str(), tls.key.c_str()) !=
+            AMQP_STATUS_OK) {
+      return make_error(fmt::format("{}: the client certificate {} and key {} cannot be used: {}",
+                                    settings.node(), tls.certificate, tls.key, openssl_reason()),
+                        Failure::permanent);
+    }
+  }
+  auto timeout = as_timeval(settings.connect_timeout);
+  const int opened =
+      amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &timeout);
+  if (opened == AMQP_STATUS_OK) return outcome::success();
+  if (!tls.enabled) {
+    return make_error(
+        fmt::format("cannot connect to {}: {}", settings.node(), amqp_error_string2(opened)));
+  }
+  const auto reason = openssl_reason();
+  std::string hint;
+  if (opened == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
+    hint = fmt::format("; the broker's certificate does not name {}", settings.host);
+  } else if (reason.find("certificate verify failed") != std::string::npos ||
+             opened == AMQP_STATUS_SSL_PEER_VERIFY_FAILED) {
+    hint = fmt::format("; the broker's certificate does not verify against {}",
+                       tls.ca_file.empty() ? "the system's CAs" : tls.ca_file);
+  }
+  return make_error(fmt::format("cannot connect to {} over TLS: {}{}{}", settings.node(),
+                                amqp_error_string2(opened),
+                                reason.empty() ? std::string() : fmt::format(" ({})", reason),
+                                hint));
+}
+
+ServerVersion server_version(amqp_connection_state_t state) {
+  ServerVersion out;
+  const amqp_table_t* properties = amqp_get_server_properties(state);
+  if (properties == nullptr) return out;
+  for (int i = 0; i < properties->num_entries; ++i) {
+    const auto& entry = properties->entries[i];
+    if (entry.value.kind != AMQP_FIELD_KIND_UTF8 && entry.value.kind != AMQP_FIELD_KIND_BYTES) {
+      continue;
+    }
+    const auto key = to_string(entry.key);
+    if (key == "product") out.product = to_string(entry.value.value.bytes);
+    if (key == "version") out.version = to_string(entry.value.value.bytes);
+  }
+  return out;
 }
 
 }  // namespace nqs::amqp

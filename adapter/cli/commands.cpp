@@ -33,6 +33,19 @@ void print_problems(const configuration::Diagnostics& diagnostics) {
 
 }  // namespace
 
+Result<std::unique_ptr<store::Store>> open_configured_store(const configuration::Config& config) {
+  return store::open_store(
+      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
+      configuration::postgres_settings(config.store, [](const std::string& notice) {
+        std::cerr << "PostgreSQL: " << notice << '\n';
+      }));
+}
+
+Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Config& config) {
+  BOOST_OUTCOME_TRY(auto nodes, configuration::broker_nodes(config.amqp));
+  return amqp::SyncClient::connect(nodes);
+}
+
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file) {
   configuration::Diagnostics diagnostics;
   auto setup = configuration::load_setup(config_file, diagnostics);
@@ -178,9 +191,7 @@ int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool j
     std::cerr << now.error().message << '\n';
     return kExitProblem;
   }
-  auto store = store::open_store(
-      setup->config.store.url,
-      store::SqliteSettings{setup->config.store.sqlite_path, setup->config.store.busy_timeout});
+  auto store = open_configured_store(setup->config);
   if (!store) {
     std::cerr << store.error().message << '\n';
     return kExitProblem;

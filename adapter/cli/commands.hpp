@@ -5,12 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "amqp/sync_client.hpp"
 #include "configuration/config.hpp"
 
 namespace nqs::cli {
 
 // Loads the whole configuration, printing every problem to standard error.
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file);
+// The store of the configuration, the server's notices on stderr.
+Result<std::unique_ptr<store::Store>> open_configured_store(const configuration::Config& config);
+// A client on the first broker node of amqp.url that answers.
+Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Config& config);
 
 int check_config(const std::filesystem::path& config_file);
 int run_daemon(const std::filesystem::path& config_file);

@@ -71,20 +71,14 @@ std::optional<Session> open_session(const DlqArguments& arguments, int& exit_cod
     exit_code = kExitUsage;
     return std::nullopt;
   }
-  auto url = amqp::parse_amqp_url(names.url);
-  if (!url) {
-    std::cerr << url.error().message << '\n';
-    exit_code = kExitProblem;
-    return std::nullopt;
-  }
-  auto client = amqp::SyncClient::connect(url.value());
+  auto client = connect_broker(session.setup.config);
   if (!client) {
     std::cerr << client.error().message << '\n';
     exit_code = kExitProblem;
     return std::nullopt;
   }
   session.client = std::move(client).value();
-  session.user = url.value().user;
+  session.user = configuration::broker_nodes(names).value().front().user;
   auto letters = ops::read_all(*session.client, session.dlqs, arguments.scan);
   if (!letters) {
     std::cerr << letters.error().message << '\n';
@@ -130,8 +124,7 @@ void print_table(const std::vector<const ops::DeadLetter*>& letters) {
 }
 
 std::unique_ptr<store::Store> open_audit(const configuration::Config& config, int& exit_code) {
-  auto store = store::open_store(
-      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout});
+  auto store = open_configured_store(config);
   if (!store) {
     std::cerr << store.error().message << '\n';
     exit_code = kExitProblem;
@@ -299,16 +292,12 @@ int queues(const std::string& config_file, bool json) {
   auto setup = load_or_report(config_file);
   if (!setup) return kExitProblem;
   const auto& names = setup->config.amqp;
-  auto url = amqp::parse_amqp_url(names.url);
-  if (!url) {
-    std::cerr << url.error().message << '\n';
-    return kExitProblem;
-  }
-  auto client = amqp::SyncClient::connect(url.value());
+  auto client = connect_broker(setup->config);
   if (!client) {
     std::cerr << client.error().message << '\n';
     return kExitProblem;
   }
+  const auto vhost = configuration::broker_nodes(names).value().front().vhost;
   const auto rows = daemon::watched_queues(names);
   if (!json) {
     std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "QUEUE", "ROLE",
@@ -337,7 +326,7 @@ int queues(const std::string& config_file, bool json) {
     std::optional<std::int64_t> unacked;
     if (state && !setup->config.ops.management_url.empty()) {
       auto managed =
-          ops::managed_queue(setup->config.ops.management_url, url.value().vhost, row.name);
+          ops::managed_queue(setup->config.ops.management_url, vhost, row.name);
       if (managed) {
         unacked = managed.value().unacked;
       } else {

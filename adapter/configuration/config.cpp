@@ -148,9 +148,73 @@ std::optional<std::string> from_environment(const char* name) {
   return std::string(value);
 }
 
+// amqp.url: one URL or a list of them (the nodes of one cluster); NQS_AMQP_URL overrides it with
+// URLs separated by commas. Each is checked here, with its key path, so that `run` never starts
+// with one it cannot use.
+void read_amqp_urls(Reader& amqp, AmqpConfig& out) {
+  auto field = amqp.field("url");
+  std::vector<std::pair<std::string, Reader>> given;  // each URL and where it was written
+  if (field && field->is_scalar()) {
+    if (auto url = field->as_text()) given.emplace_back(*url, *field);
+  } else if (field && field->is_list_or_null() && !field->is_null()) {
+    for (auto& item : amqp.list("url")) {
+      if (auto url = item.as_text()) given.emplace_back(*url, item);
+    }
+    if (given.empty()) field->problem("an empty list: give at least one broker URL");
+  } else if (field) {
+    field->problem("expected a URL or a list of URLs");
+  }
+  if (auto environment = from_environment("NQS_AMQP_URL")) {
+    out.urls = amqp::split_url_list(*environment);
+    bool each_valid = true;
+    for (const auto& url : out.urls) {
+      if (auto parsed = amqp::parse_amqp_url(url); !parsed) {
+        amqp.problem(fmt::format("NQS_AMQP_URL: {}", parsed.error().message));
+        each_valid = false;
+      }
+    }
+    if (auto nodes = amqp::parse_amqp_urls(out.urls); each_valid && !nodes) {
+      amqp.problem(fmt::format("NQS_AMQP_URL: {}", nodes.error().message));
+    }
+    return;
+  }
+  if (given.empty()) return;  // the default, or a problem already recorded
+  out.urls.clear();
+  bool each_valid = true;
+  for (auto& [url, where] : given) {
+    out.urls.push_back(url);
+    if (auto parsed = amqp::parse_amqp_url(url); !parsed) {
+      where.problem(parsed.error().message);
+      each_valid = false;
+    }
+  }
+  if (!each_valid) return;
+  if (auto nodes = amqp::parse_amqp_urls(out.urls); !nodes) field->problem(nodes.error().message);
+}
+
+void read_amqp_tls(Reader tls, AmqpConfig& out) {
+  if (auto ca = tls.field("ca_file")) out.tls.ca_file = ca->as_existing_file().value_or("");
+  auto certificate = tls.field("certificate");
+  auto key = tls.field("key");
+  if (certificate) out.tls.certificate = certificate->as_existing_file().value_or("");
+  if (key) out.tls.key = key->as_existing_file().value_or("");
+  out.tls.verify_hostname = tls.flag("verify_hostname", out.tls.verify_hostname);
+  tls.finish();
+  if (certificate.has_value() != key.has_value()) {
+    tls.problem("a client certificate needs its key: give both certificate and key, or neither");
+  }
+  const bool any_tls = std::any_of(out.urls.begin(), out.urls.end(), [](const std::string& url) {
+    const auto parsed = amqp::parse_amqp_url(url);
+    return parsed && parsed.value().tls.enabled;
+  });
+  if (!any_tls && (!out.tls.ca_file.empty() || certificate.has_value())) {
+    tls.problem("TLS files are given but no amqp.url is amqps://");
+  }
+}
+
 void read_amqp(Reader amqp, AmqpConfig& out) {
-  out.url = amqp.text("url", out.url);
-  if (auto url = from_environment("NQS_AMQP_URL")) out.url = *url;
+  read_amqp_urls(amqp, out);
+  read_amqp_tls(amqp.section("tls"), out);
   out.heartbeat = amqp.duration("heartbeat", seconds{0}, minutes{10}, out.heartbeat);
   out.connect_timeout =
       amqp.duration("connect_timeout", milliseconds{100}, minutes{5}, out.connect_timeout);
@@ -185,6 +249,10 @@ void read_store(Reader store, StoreConfig& out) {
   out.url = store.text("url", "sqlite:../var/nqs-adapter.sqlite");
   if (auto url = from_environment("NQS_STORE_URL")) out.url = *url;
   out.busy_timeout = store.duration("busy_timeout", milliseconds{0}, minutes{5}, out.busy_timeout);
+  out.connect_timeout =
+      store.duration("connect_timeout", seconds{2}, minutes{5}, out.connect_timeout);
+  out.statement_timeout =
+      store.duration("statement_timeout", seconds{1}, minutes{60}, out.statement_timeout);
   store.finish();
   constexpr std::string_view kSqlite = "sqlite:";
   if (out.url.starts_with(kSqlite) && out.url.size() > kSqlite.size()) {
@@ -193,14 +261,21 @@ void read_store(Reader store, StoreConfig& out) {
     out.sqlite_path = path.string();
     return;
   }
-  if (store::is_postgres_url(out.url)) return;  // libpq reads the rest (host, port, database)
+  auto report = [&](const std::string& problem) {
+    if (url_field) {
+      url_field->problem(problem);
+    } else {
+      store.problem(problem);
+    }
+  };
+  if (store::is_postgres_url(out.url)) {
+    // libpq's own parser (hosts, ports, options), and the adapter's rules on top of it.
+    if (auto checked = store::check_postgres_url(out.url); !checked) report(checked.error().message);
+    return;
+  }
   const auto problem = fmt::format(
       "'{}' is not a store URL (sqlite:PATH, or postgresql://user@host:port/database)", out.url);
-  if (url_field) {
-    url_field->problem(problem);
-  } else {
-    store.problem(problem);
-  }
+  report(problem);
 }
 
 void read_outbound(Reader signing, Reader outbound, OutboundConfig& out) {
@@ -464,6 +539,29 @@ Result<std::chrono::milliseconds> advance_clock_control(const std::filesystem::p
   std::filesystem::rename(temporary, file, ec);
   if (ec) return make_error(fmt::format("cannot replace {}: {}", file.string(), ec.message()));
   return next;
+}
+
+Result<std::vector<amqp::ConnectionSettings>> broker_nodes(const AmqpConfig& amqp) {
+  amqp::ConnectionSettings base;
+  base.heartbeat = std::chrono::duration_cast<std::chrono::seconds>(amqp.heartbeat);
+  base.connect_timeout = amqp.connect_timeout;
+  base.prefetch = static_cast<std::uint16_t>(amqp.prefetch);
+  base.max_header_bytes = static_cast<std::size_t>(amqp.max_header_bytes);
+  base.tls.ca_file = amqp.tls.ca_file.string();
+  base.tls.certificate = amqp.tls.certificate.string();
+  base.tls.key = amqp.tls.key.string();
+  base.tls.verify_hostname = amqp.tls.verify_hostname;
+  return amqp::parse_amqp_urls(amqp.urls, base);
+}
+
+store::PostgresSettings postgres_settings(const StoreConfig& store,
+                                          std::function<void(const std::string&)> on_notice) {
+  store::PostgresSettings out;
+  out.url = store.url;
+  out.connect_timeout = store.connect_timeout;
+  out.statement_timeout = store.statement_timeout;
+  out.on_notice = std::move(on_notice);
+  return out;
 }
 
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {

@@ -1,18 +1,21 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "amqp/url.hpp"
 #include "calendar/working_calendar.hpp"
 #include "common/result.hpp"
 #include "configuration/yaml_reader.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
 #include "intake/xml_limits.hpp"
+#include "store/store.hpp"
 
 namespace nqs::intake {
 class Intake;
@@ -73,8 +76,18 @@ struct OutboundConfig {
   std::vector<std::filesystem::path> mappings;
 };
 
+struct AmqpTlsConfig {
+  std::filesystem::path ca_file;  // empty: the system's CAs
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+  bool verify_hostname = true;
+};
+
 struct AmqpConfig {
-  std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+  // One URL, or the nodes of one cluster (same scheme, credentials and vhost), checked by
+  // amqp::parse_amqp_urls when read.
+  std::vector<std::string> urls{"amqp://guest:guest@127.0.0.1:5672/"};
+  AmqpTlsConfig tls;
   std::chrono::milliseconds heartbeat{60000};
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds reconnect_initial_delay{500};
@@ -92,9 +105,12 @@ struct AmqpConfig {
 };
 
 struct StoreConfig {
-  std::string url;          // sqlite:PATH
+  std::string url;          // sqlite:PATH or postgresql://...
   std::string sqlite_path;  // resolved against the configuration file's folder
   std::chrono::milliseconds busy_timeout{5000};
+  // PostgreSQL: how long a connection attempt to one host, and one statement, may take.
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds statement_timeout{15000};
 };
 
 struct ProcessingConfig {
@@ -158,6 +174,14 @@ Result<std::chrono::milliseconds> read_clock_control(const std::filesystem::path
 // Adds `by` to what clock.control_file holds (written whole, then renamed into place).
 Result<std::chrono::milliseconds> advance_clock_control(const std::filesystem::path& file,
                                                         std::chrono::milliseconds by);
+
+// The broker nodes of amqp.urls with the connection settings of the amqp section (already checked
+// when the configuration was read).
+Result<std::vector<amqp::ConnectionSettings>> broker_nodes(const AmqpConfig& amqp);
+
+// The PostgreSQL settings of the store section; the server's notices go to `on_notice`.
+store::PostgresSettings postgres_settings(const StoreConfig& store,
+                                          std::function<void(const std::string&)> on_notice);
 
 // Reads config/adapter.yaml alone (no referenced files are parsed).
 std::optional<Config> read_config(Reader root, Diagnostics& diagnostics);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <regex>
 
@@ -25,7 +26,8 @@ BrokerLink::BrokerLink(boost::asio::io_context& io, BrokerSettings settings, Han
     : io_(io),
       settings_(std::move(settings)),
       handlers_(std::move(handlers)),
-      reconnect_timer_(io) {}
+      reconnect_timer_(io),
+      node_errors_(settings_.nodes.size()) {}
 
 BrokerLink::~BrokerLink() {
   stop();
@@ -33,7 +35,33 @@ BrokerLink::~BrokerLink() {
 
 void BrokerLink::start() {
   stopped_ = false;
+  start_round(std::nullopt);
   connect();
+}
+
+void BrokerLink::start_round(std::optional<std::size_t> last) {
+  round_.clear();
+  for (std::size_t i = 0; i < settings_.nodes.size(); ++i) {
+    if (i != last) round_.push_back(i);
+  }
+  // Shuffled, so that the adapters of a deployment spread over the nodes.
+  std::shuffle(round_.begin(), round_.end(), random_);
+  if (last && *last < settings_.nodes.size()) round_.push_back(*last);
+}
+
+std::string BrokerLink::node() const {
+  return connected() && current_ ? settings_.nodes[*current_].node() : std::string();
+}
+
+std::string BrokerLink::server() const {
+  return connected() ? connection_->server() : std::string();
+}
+
+std::vector<std::pair<std::string, std::string>> BrokerLink::nodes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < settings_.nodes.size(); ++i)
+    out.emplace_back(settings_.nodes[i].node(), node_errors_[i]);
+  return out;
 }
 
 void BrokerLink::stop() {
@@ -58,7 +86,22 @@ void BrokerLink::stop_consuming() {
 }
 
 void BrokerLink::connect() {
-  if (stopped_) return;
+  while (!stopped_ && !try_next_node()) {
+    if (round_.empty()) {
+      // Every node failed in this round: the next one waits.
+      start_round(current_);
+      schedule_reconnect("no node of the broker could be reached");
+      return;
+    }
+  }
+}
+
+bool BrokerLink::try_next_node() {
+  if (stopped_) return true;
+  if (round_.empty()) return false;
+  const std::size_t index = round_.front();
+  round_.erase(round_.begin());
+  const auto& node = settings_.nodes[index];
   ++generation_;
   amqp::Connection::Handlers handlers;
   handlers.on_delivery = [this](amqp::Delivery delivery) {
@@ -93,11 +136,12 @@ void BrokerLink::connect() {
   handlers.on_lost = [this](const std::string& why) {
     boost::asio::post(io_, [this, why] { on_lost(why); });
   };
-  auto connection =
-      std::make_shared<amqp::Connection>(io_, settings_.connection, handlers, generation_);
+  auto connection = std::make_shared<amqp::Connection>(io_, node, handlers, generation_);
   auto fail = [&](const std::string& what) {
     connection->close();
-    schedule_reconnect(what);
+    node_errors_[index] = what;
+    log::warn("broker node unavailable", {{"node", node.node()}, {"error", what}});
+    return false;
   };
   if (auto opened = connection->open(); !opened) return fail(opened.error().message);
   if (auto declared = connection->declare(settings_.topology); !declared) {
@@ -115,10 +159,16 @@ void BrokerLink::connect() {
   }
   connection_->start();
   attempt_ = 0;
-  log::info("connected to the broker", {{"host", settings_.connection.host},
-                                        {"port", settings_.connection.port},
+  node_errors_[index].clear();
+  if (current_ && *current_ != index) ++failovers_;
+  current_ = index;
+  connected_at_ = std::chrono::steady_clock::now();
+  log::info("connected to the broker", {{"node", node.node()},
+                                        {"server", connection_->server()},
+                                        {"tls", node.tls.enabled},
                                         {"generation", generation_}});
   if (handlers_.on_connected) handlers_.on_connected();
+  return true;
 }
 
 void BrokerLink::schedule_reconnect(const std::string& why) {
@@ -130,7 +180,7 @@ void BrokerLink::schedule_reconnect(const std::string& why) {
   std::uniform_int_distribution<std::int64_t> jitter(ceiling / 2, ceiling);
   const std::chrono::milliseconds delay{jitter(random_)};
   ++attempt_;
-  log::warn("broker unavailable; reconnecting",
+  log::warn("broker unavailable; trying again after a delay",
             {{"error", why}, {"attempt", attempt_}, {"delayMs", delay.count()}});
   reconnect_timer_.expires_after(delay);
   reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -149,7 +199,21 @@ void BrokerLink::on_lost(const std::string& why) {
   fail_all_pending(fmt::format("connection lost before the confirm: {}", why),
                    closed_over_a_message(why));
   if (handlers_.on_disconnected) handlers_.on_disconnected(why);
-  schedule_reconnect(why);
+  log::warn("lost the broker node", {{"node", current_ ? settings_.nodes[*current_].node() : ""},
+                                     {"error", why}});
+  start_round(current_);
+  // A connection that had lived a while: the other nodes at once. One lost within a second of
+  // being made (a node that accepts and drops, a message it refuses): after the backoff.
+  if (std::chrono::steady_clock::now() - connected_at_ < std::chrono::seconds{1}) {
+    schedule_reconnect(why);
+    return;
+  }
+  reconnect_timer_.cancel();
+  boost::asio::post(io_, [this] {
+    if (stopped_ || connected()) return;
+    ++reconnects_;
+    connect();
+  });
 }
 
 void BrokerLink::fail_all_pending(const std::string& why, bool over_a_message) {

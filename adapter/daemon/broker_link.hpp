@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,16 +15,20 @@
 namespace nqs::daemon {
 
 struct BrokerSettings {
-  amqp::ConnectionSettings connection;
+  // The nodes of one cluster (amqp.url), each with the same credentials, vhost and TLS.
+  std::vector<amqp::ConnectionSettings> nodes;
   amqp::Topology topology;
   std::vector<std::string> consume;  // queues to consume from
   std::chrono::milliseconds reconnect_initial{500};
   std::chrono::milliseconds reconnect_max{30000};
 };
 
-// The adapter's link to the broker: one connection at a time, re-established with exponential
-// backoff and jitter whenever it is lost (or a consumer is cancelled because its queue was
-// deleted); on each connection the topology is declared again and the consumers resumed.
+// The adapter's link to the broker: one connection at a time, to one of the cluster's nodes. When
+// it is lost (or a consumer is cancelled because its queue was deleted), the other nodes are tried
+// at once, in a shuffled order with the lost one last; only when every node failed in a round does
+// the next round wait, with exponential backoff and jitter (and so does a connection lost within
+// a second of being made, so that a node that accepts and drops cannot spin the loop). On each
+// connection the topology is declared again and the consumers resumed.
 // Publishes complete exactly once: confirmed (basic.ack), or failed (basic.nack, basic.return of
 // an unroutable mandatory message, or the connection lost before the confirm). A failure says
 // whether it was `over_a_message`: the library could not send one, or the broker closed the
@@ -61,6 +66,14 @@ class BrokerLink {
   Result<amqp::QueueState> inspect(const std::string& queue);
   [[nodiscard]] std::size_t unconfirmed() const { return pending_.size(); }
   [[nodiscard]] std::uint64_t reconnects() const { return reconnects_; }
+  // Connections made on another node than the one before.
+  [[nodiscard]] std::uint64_t failovers() const { return failovers_; }
+  // host:port of the node connected to (empty when not connected), and the broker's version.
+  [[nodiscard]] std::string node() const;
+  [[nodiscard]] std::string server() const;
+  // Every configured node (host:port), and why the last attempt on each failed (empty: it did
+  // not, or was not tried since).
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> nodes() const;
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
  private:
@@ -71,6 +84,9 @@ class BrokerLink {
   };
 
   void connect();
+  // Tries the next node of the round; false when the round is over.
+  bool try_next_node();
+  void start_round(std::optional<std::size_t> last);
   void schedule_reconnect(const std::string& why);
   void on_lost(const std::string& why);
   void on_confirm(std::uint64_t tag, bool multiple, bool acked);
@@ -84,7 +100,12 @@ class BrokerLink {
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t generation_ = 0;
   std::uint64_t reconnects_ = 0;
+  std::uint64_t failovers_ = 0;
   int attempt_ = 0;
+  std::vector<std::size_t> round_;  // the nodes still to try in this round, next first
+  std::optional<std::size_t> current_;  // the node connected to, or the last one
+  std::vector<std::string> node_errors_;  // by node: why its last attempt failed
+  std::chrono::steady_clock::time_point connected_at_{};
   bool blocked_ = false;
   bool stopped_ = false;
   bool consuming_ = true;

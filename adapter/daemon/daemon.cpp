@@ -203,7 +203,7 @@ void Daemon::reload() {
   }
   const auto& old = setup_.config;
   const auto& next = fresh->config;
-  if (next.amqp.url != old.amqp.url || next.store.url != old.store.url ||
+  if (next.amqp.urls != old.amqp.urls || next.store.url != old.store.url ||
       next.ops.listen != old.ops.listen || next.amqp.gov_in != old.amqp.gov_in ||
       next.amqp.ais_events != old.amqp.ais_events) {
     log::warn("the broker, store and listen settings take effect only after a restart");
@@ -296,13 +296,21 @@ ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& out
     checks[name] = std::move(item);
     ready = ready && ok;
   };
+  std::string unreachable;
+  for (const auto& [node, error] : link_->nodes()) {
+    if (!error.empty()) unreachable += fmt::format("; {} unreachable: {}", node, error);
+  }
   check("broker", link_->consuming(),
-        link_->consuming()
-            ? "connected, consuming " + config.amqp.gov_in + " and " + config.amqp.ais_events
-            : (link_->connected() ? "connected, not consuming (stopping)"
-                                  : "not connected to the broker"));
+        (link_->consuming()
+             ? fmt::format("connected to {} ({}), consuming {} and {}", link_->node(),
+                           link_->server(), config.amqp.gov_in, config.amqp.ais_events)
+             : (link_->connected()
+                    ? fmt::format("connected to {}, not consuming (stopping)", link_->node())
+                    : std::string("not connected to the broker"))) +
+            unreachable);
   auto writable = store_->ping();
-  check("store", writable.has_value(), writable ? "writable" : writable.error().message);
+  check("store", writable.has_value(),
+        writable ? "writable: " + writable.value() : writable.error().message);
   const auto crl = setup_.intake->trust().earliest_crl_next_update();
   check("trust", crl.has_value() && *crl > now,
         crl ? fmt::format("{} anchors, {} CRLs, the earliest next update {}",
@@ -360,6 +368,9 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     gauges.confirm_failures = relay_->confirm_failures();
     gauges.intake_in_progress = processor_->in_intake();
     gauges.broker_connected = link_->connected();
+    gauges.failovers = link_->failovers();
+    for (const auto& [node, error] : link_->nodes())
+      gauges.broker_nodes.emplace_back(node, node == link_->node());
     gauges.ready = readiness(outbox).status == 200;
     for (const auto& polled : polled_) {
       gauges.queues.push_back(
@@ -378,7 +389,7 @@ int Daemon::run() {
              {"calendar", setup_.calendar->coverage()},
              {"time_zone", config.calendar.time_zone},
              {"store", store::is_postgres_url(config.store.url)
-                           ? store::PostgresSettings{config.store.url}.redacted()
+                           ? store::redact_postgres_url(config.store.url)
                            : config.store.url}});
   if (clock_.offset().count() != 0 || !config.clock.control_file.empty()) {
     log::warn("the clock is shifted (tests and rehearsals only)",
@@ -389,25 +400,23 @@ int Daemon::run() {
   warn_if_calendar_runs_out();
 
   auto opened = store::open_store(
-      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout});
+      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
+      configuration::postgres_settings(config.store, [](const std::string& notice) {
+        log::warn("PostgreSQL", {{"notice", notice}});
+      }));
   if (!opened) {
     log::error("the store cannot be opened", {{"error", opened.error().message}});
     return 1;
   }
   store_ = std::move(opened).value();
 
-  auto connection = amqp::parse_amqp_url(config.amqp.url);
-  if (!connection) {
-    log::error("bad amqp.url", {{"error", connection.error().message}});
+  auto nodes = configuration::broker_nodes(config.amqp);
+  if (!nodes) {
+    log::error("bad amqp.url", {{"error", nodes.error().message}});
     return 1;
   }
   BrokerSettings broker;
-  broker.connection = connection.value();
-  broker.connection.heartbeat =
-      std::chrono::duration_cast<std::chrono::seconds>(config.amqp.heartbeat);
-  broker.connection.connect_timeout = config.amqp.connect_timeout;
-  broker.connection.prefetch = static_cast<std::uint16_t>(config.amqp.prefetch);
-  broker.connection.max_header_bytes = static_cast<std::size_t>(config.amqp.max_header_bytes);
+  broker.nodes = std::move(nodes).value();
   broker.topology = topology_of(config.amqp);
   broker.consume = {config.amqp.gov_in, config.amqp.ais_events};
   broker.reconnect_initial = config.amqp.reconnect_initial_delay;

@@ -148,9 +148,15 @@ std::string Metrics::render(const Gauges& gauges) const {
                          queue.consumers);
     }
   }
-  out += "# HELP nqs_broker_connected 1 while connected to the broker.\n";
-  out += fmt::format("# TYPE nqs_broker_connected gauge\nnqs_broker_connected {}\n",
-                     gauges.broker_connected ? 1 : 0);
+  out += "# HELP nqs_broker_connected 1 for the broker node connected to, 0 for the others.\n";
+  out += "# TYPE nqs_broker_connected gauge\n";
+  for (const auto& [node, connected] : gauges.broker_nodes) {
+    out += fmt::format("nqs_broker_connected{{node=\"{}\"}} {}\n", label(node),
+                       connected && gauges.broker_connected ? 1 : 0);
+  }
+  out += "# HELP nqs_broker_failovers_total Connections made to another node than the last.\n";
+  out += fmt::format("# TYPE nqs_broker_failovers_total counter\nnqs_broker_failovers_total {}\n",
+                     gauges.failovers);
   out += "# HELP nqs_broker_reconnects_total Connections to the broker after the first.\n";
   out += fmt::format("# TYPE nqs_broker_reconnects_total counter\nnqs_broker_reconnects_total {}\n",
                      gauges.reconnects);

@@ -44,6 +44,8 @@ struct Gauges {
   std::uint64_t reconnects = 0;
   std::uint64_t confirm_failures = 0;
   bool broker_connected = false;
+  std::uint64_t failovers = 0;
+  std::vector<std::pair<std::string, bool>> broker_nodes;  // host:port, connected to it now
   bool ready = false;
   std::vector<QueueGauge> queues;
 };

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <charconv>
 #include <limits>
 
 #include "store/store.hpp"
@@ -241,9 +245,60 @@ constexpr const char* kDeadlineColumns =
     "application_id, step, responsible, basis, started_ms, due_ms, warned_ms, breached_ms, "
     "closed_ms";
 
+// What libpq reads from a connection string, as keyword and value.
+using ConnInfo = std::vector<std::pair<std::string, std::string>>;
+
+Result<ConnInfo> parse_conninfo(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    std::string message = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return make_error(message, Failure::permanent);
+  }
+  ConnInfo out;
+  for (const auto* option = options; option->keyword != nullptr; ++option) {
+    if (option->val != nullptr) out.emplace_back(option->keyword, option->val);
+  }
+  PQconninfoFree(options);
+  return out;
+}
+
+std::optional<std::string> value_of(const ConnInfo& info, std::string_view keyword) {
+  for (const auto& [key, value] : info) {
+    if (key == keyword) return value;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = text.find(',', start);
+    items.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+// The statement's own deadline on the client: the server's statement_timeout and this margin
+// (the server should have cancelled it by then; a server that does not answer at all is given up).
+constexpr std::chrono::milliseconds kClientMargin{5000};
+
+// SQLSTATEs after which the connection is not used again: a read-only server (a standby, or a
+// primary demoted after a failover), the server shutting down or not accepting connections.
+bool needs_new_connection(std::string_view state) {
+  return state == "25006" || state == "57P01" || state == "57P02" || state == "57P03" ||
+         state.starts_with("08");
+}
+
 class PgStore final : public Store {
  public:
-  explicit PgStore(PGconn* connection) : connection_(connection) {}
+  PgStore(PGconn* connection, PostgresSettings settings)
+      : connection_(connection), settings_(std::move(settings)) {}
   ~PgStore() override { PQfinish(connection_); }
   PgStore(const PgStore&) = delete;
   PgStore& operator=(const PgStore&) = delete;
@@ -480,13 +535,14 @@ class PgStore final : public Store {
     return std::optional<UnemploymentRecord>{std::move(record)};
   }
 
-  Result<void> ping() override {
+  Result<std::string> ping() override {
     // Writable: connected, and not a read-only standby.
     BOOST_OUTCOME_TRY(auto result, run("SELECT pg_is_in_recovery()", {}, "checking the server"));
     if (text_of(result.get(), 0, 0) == "t") {
-      return make_error("the PostgreSQL server is a read-only standby");
+      broken_ = true;  // the next statement looks for the primary
+      return make_error(fmt::format("PostgreSQL {} is a read-only standby", server()));
     }
-    return outcome::success();
+    return fmt::format("PostgreSQL {}", server());
   }
 
   Result<OutboxStats> outbox_stats() override {
@@ -600,39 +656,141 @@ class PgStore final : public Store {
     return outcome::success();
   }
 
-  // A script of several statements (no parameters).
+  // A script of several statements (no parameters); the result of the last one tells.
   Result<void> run_script(const std::string& sql) {
-    PgResult result(PQexec(connection_, sql.c_str()));
-    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      return make_error(fmt::format("PostgreSQL: {}", PQerrorMessage(connection_)));
-    }
+    BOOST_OUTCOME_TRY(ensure_connected("running a migration"));
+    if (PQsendQuery(connection_, sql.c_str()) != 1) return lost("running a migration");
+    BOOST_OUTCOME_TRY(await_result("running a migration"));
     return outcome::success();
   }
 
   Result<PgResult> run(const std::string& sql, const Params& params, std::string_view doing) {
-    // A connection lost (the server restarted) is opened again; the statement fails this time
-    // and the caller retries, as with any transient failure.
-    if (PQstatus(connection_) != CONNECTION_OK) PQreset(connection_);
+    const bool ends_transaction = sql == "COMMIT" || sql == "ROLLBACK";
+    if (sql == "ROLLBACK" && !in_transaction_) return PgResult{};
+    if (sql == "ROLLBACK" && (broken_ || PQstatus(connection_) != CONNECTION_OK)) {
+      // The server rolled back when the connection ended: nothing is left to undo.
+      in_transaction_ = false;
+      return PgResult{};
+    }
+    BOOST_OUTCOME_TRY(ensure_connected(doing));
     const auto values = params.pointers();
     const auto lengths = params.lengths();
-    PgResult result(PQexecParams(connection_, sql.c_str(), params.size(), nullptr,
-                                 values.empty() ? nullptr : values.data(),
-                                 lengths.empty() ? nullptr : lengths.data(),
-                                 params.formats().empty() ? nullptr : params.formats().data(), 0));
-    const auto status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-      std::string message = PQresultErrorMessage(result.get());
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
-      if (message.empty()) message = PQerrorMessage(connection_);
-      return make_error(fmt::format("PostgreSQL error while {}: {} ({})", doing, message,
-                                    state != nullptr ? state : "no SQLSTATE"),
-                        failure_of(state != nullptr ? state : ""));
+    const int sent = PQsendQueryParams(
+        connection_, sql.c_str(), params.size(), nullptr, values.empty() ? nullptr : values.data(),
+        lengths.empty() ? nullptr : lengths.data(),
+        params.formats().empty() ? nullptr : params.formats().data(), 0);
+    if (sent != 1) {
+      if (ends_transaction) in_transaction_ = false;
+      return lost(doing);
     }
+    auto result = await_result(doing);
+    if (sql == "BEGIN" && result) in_transaction_ = true;
+    if (ends_transaction) in_transaction_ = false;
     return result;
   }
 
+  // The host and port of the live connection.
+  std::string server() const {
+    const char* host = PQhost(connection_);
+    const char* port = PQport(connection_);
+    return fmt::format("{}:{}", host != nullptr ? host : "?", port != nullptr ? port : "?");
+  }
+
+ private:
+  // A connection that failed, or that the server made unusable (read-only, shutting down), is
+  // opened again before the next statement: libpq tries the URL's hosts in turn and keeps one
+  // that accepts writes, so after a failover the promoted standby is found. Never inside a
+  // transaction: its statements before the loss are gone, and the caller must start again.
+  Result<void> ensure_connected(std::string_view doing) {
+    if (!broken_ && PQstatus(connection_) == CONNECTION_OK) return outcome::success();
+    if (in_transaction_) {
+      return make_error(fmt::format("PostgreSQL connection lost inside a transaction while {}",
+                                    doing));
+    }
+    const std::string before = server();
+    PQreset(connection_);
+    if (PQstatus(connection_) != CONNECTION_OK) {
+      return make_error(
+          fmt::format("PostgreSQL unreachable while {}: {}", doing, connection_message()));
+    }
+    broken_ = false;
+    ++reconnects_;
+    notice(fmt::format("reconnected to PostgreSQL {} (was {})", server(), before));
+    return outcome::success();
+  }
+
+  Error lost(std::string_view doing) {
+    broken_ = true;
+    return make_error(fmt::format("PostgreSQL error while {}: {}", doing, connection_message()));
+  }
+
+  std::string connection_message() const {
+    std::string message = PQerrorMessage(connection_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    return message;
+  }
+
+  // Waits for the result of the statement sent, for at most the statement timeout and a margin;
+  // past that the statement is cancelled and the connection given up.
+  Result<PgResult> await_result(std::string_view doing) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + settings_.statement_timeout + kClientMargin;
+    while (PQisBusy(connection_) == 1) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        if (PGcancel* cancel = PQgetCancel(connection_)) {
+          std::array<char, 256> error{};
+          (void)PQcancel(cancel, error.data(), static_cast<int>(error.size()));
+          PQfreeCancel(cancel);
+        }
+        broken_ = true;
+        return make_error(fmt::format("PostgreSQL did not answer within {} ms while {}",
+                                      (settings_.statement_timeout + kClientMargin).count(),
+                                      doing));
+      }
+      pollfd descriptor{PQsocket(connection_), POLLIN, 0};
+      const int ready = ::poll(&descriptor, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno != EINTR) return lost(doing);
+      if (ready > 0 && PQconsumeInput(connection_) != 1) return lost(doing);
+    }
+    // The last result of the statement is the one that tells; earlier ones (of a script) too
+    // when they failed.
+    PgResult last;
+    while (PGresult* next = PQgetResult(connection_)) {
+      PgResult current(next);
+      const auto status = PQresultStatus(current.get());
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        // Drain what remains, so the connection is ready for the next statement.
+        while (PGresult* rest = PQgetResult(connection_))
+          PQclear(rest);
+        return failed(current.get(), doing);
+      }
+      last = std::move(current);
+    }
+    if (!last) return lost(doing);
+    return last;
+  }
+
+  Error failed(const PGresult* result, std::string_view doing) {
+    const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const std::string code = state != nullptr ? state : "";
+    std::string message = PQresultErrorMessage(result);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
+    if (message.empty()) message = connection_message();
+    if (needs_new_connection(code) || PQstatus(connection_) != CONNECTION_OK) broken_ = true;
+    return make_error(fmt::format("PostgreSQL error while {}: {} ({})", doing, message,
+                                  code.empty() ? "no SQLSTATE" : code),
+                      failure_of(code));
+  }
+
+  void notice(const std::string& text) const {
+    if (settings_.on_notice) settings_.on_notice(text);
+  }
+
+ public:
   Result<Recorded> record_in_transaction(const InboxEntry& entry,
                                          std::vector<OutboxMessage> outbox) {
     Recorded recorded;
@@ -897,11 +1055,93 @@ class PgStore final : public Store {
   }
 
   PGconn* connection_;
+  PostgresSettings settings_;
+  bool broken_ = false;          // open a new connection before the next statement
+  bool in_transaction_ = false;  // between BEGIN and COMMIT or ROLLBACK
+  std::uint64_t reconnects_ = 0;
+
+ public:
+  static void forward_notice(void* self, const char* message) {
+    std::string text = message != nullptr ? message : "";
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+      text.pop_back();
+    if (!text.empty()) static_cast<const PgStore*>(self)->notice(text);
+  }
 };
+
+// The connection string libpq is given: the URL, then what the adapter always sets unless the URL
+// says otherwise (later keywords override the URL's).
+Result<ConnInfo> connection_keywords(const PostgresSettings& settings) {
+  BOOST_OUTCOME_TRY(auto given, parse_conninfo(settings.url));
+  ConnInfo out{{"dbname", settings.url}};
+  if (!value_of(given, "connect_timeout")) {
+    // libpq counts whole seconds, at least 2.
+    const auto seconds = std::max<std::int64_t>(
+        2, std::chrono::duration_cast<std::chrono::seconds>(settings.connect_timeout).count());
+    out.emplace_back("connect_timeout", std::to_string(seconds));
+  }
+  std::string options = value_of(given, "options").value_or("");
+  if (options.find("statement_timeout") == std::string::npos) {
+    options += fmt::format(" -c statement_timeout={}", settings.statement_timeout.count());
+  }
+  if (options.find("client_min_messages") == std::string::npos) {
+    options += " -c client_min_messages=warning";
+  }
+  out.emplace_back("options", options);
+  if (!value_of(given, "target_session_attrs")) out.emplace_back("target_session_attrs", "read-write");
+  if (!value_of(given, "application_name")) out.emplace_back("application_name", "nqs-adapter");
+  return out;
+}
 
 }  // namespace
 
+Result<void> check_postgres_url(const std::string& url) {
+  const auto shown = redact_postgres_url(url);
+  auto parsed = parse_conninfo(url);
+  if (!parsed) return make_error(fmt::format("'{}': {}", shown, parsed.error().message));
+  const auto& info = parsed.value();
+  const auto hosts = split_commas(value_of(info, "host").value_or(""));
+  if (const auto ports = value_of(info, "port")) {
+    const auto each = split_commas(*ports);
+    if (each.size() != 1 && each.size() != hosts.size()) {
+      return make_error(fmt::format("'{}': {} ports for {} hosts (give one, or one a host)", shown,
+                                    each.size(), hosts.size()));
+    }
+    for (const auto& port : each) {
+      int number = 0;
+      const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+      if (!port.empty() &&
+          (ec != std::errc{} || end != port.data() + port.size() || number < 1 || number > 65535)) {
+        return make_error(fmt::format("'{}': '{}' is not a port (1 to 65535)", shown, port));
+      }
+    }
+  }
+  if (const auto attributes = value_of(info, "target_session_attrs")) {
+    if (*attributes != "read-write" && *attributes != "primary") {
+      return make_error(fmt::format(
+          "'{}': target_session_attrs={} may land on a standby, where nothing can be written "
+          "(read-write or primary, the default read-write)",
+          shown, *attributes));
+    }
+  }
+  if (const auto timeout = value_of(info, "connect_timeout")) {
+    int seconds = 0;
+    const auto [end, ec] =
+        std::from_chars(timeout->data(), timeout->data() + timeout->size(), seconds);
+    if (ec != std::errc{} || end != timeout->data() + timeout->size() || seconds < 1) {
+      return make_error(fmt::format(
+          "'{}': connect_timeout={} is not a number of seconds (or leave it to store.connect_timeout)",
+          shown, *timeout));
+    }
+  }
+  return outcome::success();
+}
+
 std::string PostgresSettings::redacted() const {
+  return redact_postgres_url(url);
+}
+
+std::string redact_postgres_url(const std::string& url) {
   // postgresql://user:secret@host/db -> postgresql://user:***@host/db
   const auto scheme = url.find("://");
   const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
@@ -915,13 +1155,25 @@ bool is_postgres_url(std::string_view url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
-Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite) {
-  if (is_postgres_url(url)) return open_postgres(PostgresSettings{url});
-  return open_sqlite(sqlite);
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite,
+                                          PostgresSettings postgres) {
+  if (!is_postgres_url(url)) return open_sqlite(sqlite);
+  postgres.url = url;
+  return open_postgres(postgres);
 }
 
 Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings) {
-  PGconn* connection = PQconnectdb(settings.url.c_str());
+  BOOST_OUTCOME_TRY(check_postgres_url(settings.url));
+  BOOST_OUTCOME_TRY(auto keywords, connection_keywords(settings));
+  std::vector<const char*> names;
+  std::vector<const char*> values;
+  for (const auto& [name, value] : keywords) {
+    names.push_back(name.c_str());
+    values.push_back(value.c_str());
+  }
+  names.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* connection = PQconnectdbParams(names.data(), values.data(), 1);
   if (connection == nullptr) return make_error("cannot open the store: out of memory");
   if (PQstatus(connection) != CONNECTION_OK) {
     std::string message = PQerrorMessage(connection);
@@ -930,7 +1182,9 @@ Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings) {
     PQfinish(connection);
     return make_error(fmt::format("cannot open the store {}: {}", settings.redacted(), message));
   }
-  auto store = std::make_unique<PgStore>(connection);
+  auto store = std::make_unique<PgStore>(connection, settings);
+  // Notices and warnings go to the caller's logger, not to stderr as libpq would print them.
+  PQsetNoticeProcessor(connection, &PgStore::forward_notice, store.get());
   BOOST_OUTCOME_TRY(store->migrate());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -411,9 +411,11 @@ class SqliteStore final : public Store {
     return std::optional<UnemploymentRecord>{std::move(record)};
   }
 
-  Result<void> ping() override {
+  Result<std::string> ping() override {
     BOOST_OUTCOME_TRY(execute("BEGIN IMMEDIATE"));
-    return execute("ROLLBACK");
+    BOOST_OUTCOME_TRY(execute("ROLLBACK"));
+    const char* file = sqlite3_db_filename(db_, "main");
+    return fmt::format("SQLite {}", file != nullptr && *file != '\0' ? file : ":memory:");
   }
 
   Result<OutboxStats> outbox_stats() override {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -223,9 +225,10 @@ class Store {
   // The audit of operators' actions on dead letters, newest first.
   virtual Result<void> record_audit(const AuditRow& row) = 0;
   virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
-  // Operations (readiness, metrics): a write is possible now (a lock taken and released); the
-  // unconfirmed outbox (how many, since when); the timers (how many, how many due at `now`).
-  virtual Result<void> ping() = 0;
+  // Operations (readiness, metrics): a write is possible now (a lock taken and released), and
+  // where (the SQLite file, the PostgreSQL host); the unconfirmed outbox (how many, since when);
+  // the timers (how many, how many due at `now`).
+  virtual Result<std::string> ping() = 0;
   struct OutboxStats {
     std::int64_t pending = 0;
     std::optional<Instant> oldest;
@@ -253,17 +256,37 @@ struct SqliteSettings {
 Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings);
 
 struct PostgresSettings {
-  std::string url;  // postgresql://user[:password]@host:port/database?options (libpq)
+  // postgresql://user[:password]@host:port[,host:port...]/database?options (libpq). With several
+  // hosts, libpq tries them in turn and keeps the one that accepts writes
+  // (target_session_attrs=read-write unless the URL says otherwise).
+  std::string url;
+  // One connection attempt to one host; one statement, on the server (statement_timeout) and,
+  // with a margin, on the client, so that a hung server cannot hold the event loop.
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds statement_timeout{15000};
+  // The server's notices and warnings (e.g. "terminating connection due to administrator
+  // command"), one line each, for the daemon's logger; dropped when empty.
+  std::function<void(const std::string&)> on_notice;
   // The URL without its password, for messages and logs.
   [[nodiscard]] std::string redacted() const;
 };
+
+// A PostgreSQL URL without its password, for messages and logs.
+std::string redact_postgres_url(const std::string& url);
+
+// libpq's parse of a PostgreSQL URL and the adapter's rules on it: ports 1 to 65535, one port or
+// one for each host, target_session_attrs one that finds a writable server. The error names what
+// is wrong.
+Result<void> check_postgres_url(const std::string& url);
 
 // Connects to PostgreSQL and applies pending migrations (one instance at a time: an advisory
 // lock). The same schema and semantics as SQLite; several daemons may share it.
 Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings);
 
 // The store that `store.url` names: sqlite:PATH (PATH already resolved) or postgresql://...
-Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite);
+// `postgres` gives the PostgreSQL settings but its url, which is `url`.
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite,
+                                          PostgresSettings postgres = {});
 bool is_postgres_url(std::string_view url);
 
 }  // namespace nqs::store

@@ -6,6 +6,9 @@
 #   broker.sh restart-app DIR PORT  stop and start the RabbitMQ application (connections drop,
 #                                 durable queues and their messages stay)
 #   broker.sh ctl DIR PORT ARGS...  rabbitmqctl against this node
+# With NQS_BROKER_TLS=CERTDIR (ca.pem, server.pem, server.key), the node also listens for TLS on
+# PORT + 1. With NQS_BROKER_COOKIE, the node uses that Erlang cookie (the nodes of one cluster
+# share it).
 set -euo pipefail
 command=$1
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -31,6 +34,10 @@ export RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
 export RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
 export ERL_EPMD_ADDRESS=127.0.0.1
 mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
+if [[ -n "${NQS_BROKER_COOKIE:-}" && ! -f "$HOME/.erlang.cookie" ]]; then
+  printf '%s' "$NQS_BROKER_COOKIE" > "$HOME/.erlang.cookie"
+  chmod 400 "$HOME/.erlang.cookie"
+fi
 # rabbitmq-server and rabbitmqctl live in /usr/lib/rabbitmq/bin on Debian; the /usr/sbin wrappers
 # switch to the rabbitmq user, which cannot write here.
 bin=/usr/lib/rabbitmq/bin
@@ -64,8 +71,18 @@ loopback_users.guest = true
 log.console = false
 log.file.level = warning
 CONF
-    if ss -ltn 2>/dev/null | grep -qE "127.0.0.1:($port|$RABBITMQ_DIST_PORT|$((port + 2000))) "; then
-      echo "broker.sh: port $port, $RABBITMQ_DIST_PORT or $((port + 2000)) is taken by another process (another node on the same port?)" >&2
+    if [[ -n "${NQS_BROKER_TLS:-}" ]]; then
+      cat >> "$RABBITMQ_CONFIG_FILE" <<CONF
+listeners.ssl.default = 127.0.0.1:$((port + 1))
+ssl_options.cacertfile = $NQS_BROKER_TLS/ca.pem
+ssl_options.certfile = $NQS_BROKER_TLS/server.pem
+ssl_options.keyfile = $NQS_BROKER_TLS/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+CONF
+    fi
+    if ss -ltn 2>/dev/null | grep -qE "127.0.0.1:($port|$((port + 1))|$RABBITMQ_DIST_PORT|$((port + 2000))) "; then
+      echo "broker.sh: port $port, $((port + 1)), $RABBITMQ_DIST_PORT or $((port + 2000)) is taken by another process (another node on the same port?)" >&2
       exit 1
     fi
     nohup "$bin/rabbitmq-server" > "$dir/server.out" 2>&1 &

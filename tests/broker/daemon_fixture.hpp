@@ -112,7 +112,7 @@ processing:
                                            "{0}/adapter-chain.pem}}",
                                            pki)
                              : signing_,
-            outbound_mappings(), vhost_.url(),
+            outbound_mappings(), amqp_url_.empty() ? vhost_.url() : amqp_url_,
             store_url_.empty() ? "sqlite:" + (dir_.path() / "store.sqlite").string() : store_url_,
             extra_config_));
   }
@@ -182,6 +182,7 @@ processing:
   std::string extra_config_;  // appended to adapter.yaml by write_config
   std::string signing_;       // the signing section (YAML flow); empty: the RSA test key
   std::string store_url_;     // store.url; empty: a SQLite file in the test's folder
+  std::string amqp_url_;      // amqp.url (one URL or a YAML flow list); empty: the test vhost
   std::vector<Received> commands_;
   std::vector<Received> dead_letters_;
 };

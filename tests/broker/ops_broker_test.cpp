@@ -164,7 +164,10 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_EQ(sample(metrics, "nqs_input_duration_seconds_bucket{le=\"+Inf\"}"), 5);
   EXPECT_EQ(sample(metrics, "nqs_queue_messages{queue=\"nqs.ais.events.dlq\"}"), 1);
   EXPECT_EQ(sample(metrics, "nqs_queue_consumers{queue=\"nqs.gov.in\"}"), 1);
-  EXPECT_EQ(sample(metrics, "nqs_broker_connected"), 1);
+  EXPECT_EQ(sample(metrics, fmt::format("nqs_broker_connected{{node=\"127.0.0.1:{}\"}}",
+                                        broker_port())),
+            1);
+  EXPECT_EQ(sample(metrics, "nqs_broker_failovers_total"), 0);
   EXPECT_EQ(sample(metrics, "nqs_ready"), 1);
   EXPECT_EQ(sample(metrics, "nqs_timers_pending"), 0);
   EXPECT_EQ(sample(metrics, "nqs_decided_again_total"), 0) << "one instance: no race lost";
@@ -252,7 +255,7 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   // retried, and counted again by nqs_broker_reconnects_total.)
   ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
       << get(port_, "/readyz").body;
-  const auto refusals = count_lines(daemon_->log_text(), "broker unavailable; reconnecting", "406");
+  const auto refusals = count_lines(daemon_->log_text(), "lost the broker node", "406");
   EXPECT_GE(refusals, 3) << daemon_->log_text();
   EXPECT_LE(refusals, 4) << daemon_->log_text();
   const auto reconnects = sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total");
@@ -383,6 +386,48 @@ TEST_F(Reload, SighupLoadsANewMappingAndRefusesABrokenSet) {
   EXPECT_EQ(commands_.front().routing_key, "RecordAutomaticRefusal");
   EXPECT_THAT(daemon_->log_text(), HasSubstr("latencyMs="));
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// The daemon given two nodes, the first of which nothing listens on.
+class OperationsOnTwoNodes : public Operations {
+ protected:
+  void configure() override {
+    amqp_url_ = fmt::format("['amqp://guest:guest@127.0.0.1:1/{}', '{}']", vhost_.name(),
+                            vhost_.url());
+    write_config();
+  }
+};
+
+TEST_F(OperationsOnTwoNodes, ReadinessAndMetricsNameTheNodeInUseAndTheOnesThatFailed) {
+  const auto live = fmt::format("127.0.0.1:{}", broker_port());
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body;
+  auto ready = boost::json::parse(get(port_, "/readyz").body).as_object();
+  EXPECT_THAT(std::string(ready.at("checks").at("broker").at("detail").as_string()),
+              HasSubstr("connected to " + live + " (RabbitMQ "));
+  auto metrics = get(port_, "/metrics").body;
+  EXPECT_EQ(sample(metrics, "nqs_broker_connected{node=\"" + live + "\"}"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_broker_connected{node=\"127.0.0.1:1\"}"), 0);
+
+  // Both nodes gone: each is tried in the round, and readiness names why each failed.
+  client_.reset();
+  ASSERT_EQ(broker_ctl("stop_app"), 0);
+  Answer answer;
+  ASSERT_TRUE(eventually([&] {
+    answer = get(port_, "/readyz");
+    return answer.status == 503 && answer.body.find("127.0.0.1:1 unreachable") != std::string::npos &&
+           answer.body.find(live + " unreachable") != std::string::npos;
+  })) << answer.body;
+  ASSERT_EQ(broker_ctl("start_app"), 0);
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body << daemon_->log_text();
+  ready = boost::json::parse(get(port_, "/readyz").body).as_object();
+  EXPECT_THAT(std::string(ready.at("checks").at("broker").at("detail").as_string()),
+              ::testing::Not(HasSubstr(live + " unreachable")))
+      << "a node's failure is forgotten once it is connected to";
+  client_ = std::make_unique<TestClient>(vhost_.name());
+  const auto log = daemon_->log_text();
+  EXPECT_LT(log.find("lost the broker node"), log.rfind("connected to the broker"));
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 
 #include "pg_support.hpp"
 #include "store_contract.hpp"
@@ -14,8 +17,14 @@ namespace {
 
 using test::fresh_database;
 
+PostgresSettings settings_for(const std::string& url) {
+  PostgresSettings settings;
+  settings.url = url;
+  return settings;
+}
+
 std::unique_ptr<Store> connect(const std::string& url) {
-  auto store = open_postgres(PostgresSettings{url});
+  auto store = open_postgres(settings_for(url));
   EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
   return std::move(store).value();
 }
@@ -76,12 +85,159 @@ TEST(PostgresStore, OfTwoInstancesDecidingOneApplicationOnlyOneWrites) {
 }
 
 TEST(PostgresStore, APasswordNeverAppearsInMessages) {
-  EXPECT_EQ((PostgresSettings{"postgresql://nqs:s3cret@db.example:5432/nqs"}.redacted()),
+  EXPECT_EQ(settings_for("postgresql://nqs:s3cret@db.example:5432/nqs").redacted(),
             "postgresql://nqs:***@db.example:5432/nqs");
-  auto refused = open_postgres(PostgresSettings{"postgresql://nqs:s3cret@127.0.0.1:9/nqs"});
+  auto refused = open_postgres(settings_for("postgresql://nqs:s3cret@127.0.0.1:9/nqs"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().message, ::testing::Not(::testing::HasSubstr("s3cret")));
   EXPECT_THAT(refused.error().message, ::testing::HasSubstr("cannot open the store"));
+}
+
+// An administrator's statement on the test server.
+void admin(const std::string& sql) {
+  PGconn* connection = PQconnectdb(NQS_TEST_PG_URL);
+  PQclear(PQexec(connection, sql.c_str()));
+  PQfinish(connection);
+}
+
+TEST(PostgresStore, SeveralHostsAreTriedInTurnForOneThatTakesWrites) {
+  // The first host is down (nothing listens on port 9): libpq goes on to the next.
+  const auto url = fresh_database();
+  const auto name = url.substr(url.rfind('/') + 1);
+  const std::string server = NQS_TEST_PG_URL;
+  const auto host_port = server.substr(server.find('@') + 1, server.rfind('/') - server.find('@') - 1);
+  auto store = open_postgres(settings_for(fmt::format("postgresql://nqs@127.0.0.1:9,{}/{}", host_port, name)));
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  auto where = store.value()->ping();
+  ASSERT_TRUE(where.has_value()) << where.error().message;
+  EXPECT_EQ(where.value(), "PostgreSQL " + host_port);
+}
+
+TEST(PostgresStore, AConnectionEndedByTheServerIsReopenedAndItsNoticesLogged) {
+  const auto url = fresh_database();
+  std::vector<std::string> notices;
+  auto settings = settings_for(url);
+  settings.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
+  auto opened = open_postgres(settings);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto store = std::move(opened).value();
+  // A server warning (here from a trigger an administrator added) reaches the logger, not stderr.
+  PGconn* owner = PQconnectdb(url.c_str());
+  PQclear(PQexec(owner,
+                 "CREATE FUNCTION warn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE "
+                 "WARNING 'inbox row written'; RETURN NEW; END $$; CREATE TRIGGER warn AFTER "
+                 "INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION warn()"));
+  PQfinish(owner);
+  ASSERT_TRUE(record(*store, with_changes("m-1", {})).has_value());
+  admin(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' "
+                    "AND application_name = 'nqs-adapter'",
+                    url.substr(url.rfind('/') + 1)));
+  // The statement on the ended connection fails (the caller retries); the next one reconnects.
+  auto ended = store->ping();
+  ASSERT_FALSE(ended.has_value());
+  EXPECT_THAT(ended.error().message,
+              ::testing::HasSubstr("terminating connection due to administrator command"));
+  auto again = record(*store, with_changes("m-2", {}));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_TRUE(store->find_input("m-1").value().has_value());
+  EXPECT_TRUE(store->find_input("m-2").value().has_value());
+  std::string all;
+  for (const auto& notice : notices)
+    all += notice + "\n";
+  EXPECT_THAT(all, ::testing::HasSubstr("WARNING:  inbox row written"));
+  EXPECT_THAT(all, ::testing::HasSubstr("reconnected to PostgreSQL"));
+}
+
+TEST(PostgresStore, AStatementOnAServerThatDoesNotAnswerIsGivenUp) {
+  const auto url = fresh_database();
+  auto settings = settings_for(url);
+  settings.statement_timeout = std::chrono::seconds{1};
+  auto opened = open_postgres(settings);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto store = std::move(opened).value();
+  // Another session holds the lock every write takes: the server cancels the statement at its
+  // statement_timeout, and the store reports the failure instead of waiting.
+  PGconn* holder = PQconnectdb(url.c_str());
+  PQclear(PQexec(holder, "BEGIN; LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE"));
+  auto blocked = record(*store, with_changes("m-1", {}));
+  PQclear(PQexec(holder, "ROLLBACK"));
+  PQfinish(holder);
+  ASSERT_FALSE(blocked.has_value());
+  EXPECT_THAT(blocked.error().message, ::testing::HasSubstr("statement timeout"));
+  auto later = record(*store, with_changes("m-1", {}));
+  EXPECT_TRUE(later.has_value()) << later.error().message;
+}
+
+// pg.sh on a server of the test's own.
+void pg(const std::string& arguments) {
+  const auto command = fmt::format("{} {} >/dev/null", NQS_SOURCE_DIR "/tests/pg/pg.sh", arguments);
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApplyingNothingTwice) {
+  // A primary and its streaming standby of this test's own; the store is given both hosts.
+  const std::string dir = NQS_TEST_PG_FAILOVER_DIR;
+  const int primary = NQS_TEST_PG_FAILOVER_PORT;
+  const int standby = primary + 1;
+  pg(fmt::format("stop {}/primary {}", dir, primary));
+  pg(fmt::format("stop {}/standby {}", dir, standby));
+  std::filesystem::remove_all(dir);
+  pg(fmt::format("start {}/primary {}", dir, primary));
+  pg(fmt::format("standby {}/standby {} {}", dir, standby, primary));
+  std::vector<std::string> notices;
+  auto settings = settings_for(fmt::format(
+      "postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby));
+  settings.connect_timeout = std::chrono::seconds{2};
+  settings.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
+  auto opened = open_postgres(settings);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto store = std::move(opened).value();
+  EXPECT_EQ(store->ping().value(), fmt::format("PostgreSQL 127.0.0.1:{}", primary));
+
+  // Inputs flow; halfway the primary stops (its WAL reaches the standby as it shuts down) and the
+  // standby is promoted. Each input is recorded as the daemon records it: retried until it is
+  // committed or found a duplicate.
+  constexpr int kInputs = 40;
+  int failures = 0;
+  int duplicates = 0;
+  for (int i = 0; i < kInputs; ++i) {
+    if (i == kInputs / 2) {
+      pg(fmt::format("stop {}/primary {}", dir, primary));
+      pg(fmt::format("promote {}/standby {}", dir, standby));
+    }
+    const auto key = fmt::format("m-{}", i);
+    StateChanges changes;
+    changes.applications = {application(fmt::format("a-{}", i), "with_career_center")};
+    for (int attempt = 0;; ++attempt) {
+      ASSERT_LT(attempt, 50) << "the store never came back";
+      auto recorded = record(*store, with_changes(key, changes));
+      if (recorded) {
+        if (recorded.value().front().duplicate) ++duplicates;
+        break;
+      }
+      ++failures;
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    }
+    // A retry of an input already committed is a duplicate, never applied again.
+    auto again = record(*store, with_changes(key, changes));
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE(again.value().front().duplicate) << key;
+  }
+  EXPECT_GT(failures, 0) << "the failover was seen";
+  EXPECT_EQ(store->ping().value(), fmt::format("PostgreSQL 127.0.0.1:{}", standby));
+  EXPECT_EQ(store->count_inbox("processed").value() + store->count_inbox("rejected").value(),
+            kInputs)
+      << "each input once, on the new primary";
+  for (int i = 0; i < kInputs; ++i) {
+    auto found = store->find_application(fmt::format("a-{}", i));
+    ASSERT_TRUE(found.has_value() && found.value().has_value()) << i;
+    EXPECT_EQ(found.value()->version, 1) << "applied once";
+  }
+  std::string all;
+  for (const auto& notice : notices)
+    all += notice + "\n";
+  EXPECT_THAT(all, ::testing::HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", standby)));
+  pg(fmt::format("stop {}/standby {}", dir, standby));
 }
 
 }  // namespace

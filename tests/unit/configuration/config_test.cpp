@@ -412,6 +412,85 @@ TEST(Config, TransportSendersAreChecked) {
               ::testing::IsEmpty());
 }
 
+TEST(Config, BrokerUrlsAreCheckedOneByOneWithTheirPath) {
+  test::TempDir dir;
+  const std::string calendar = "calendar: {files: [calendar/kz-2025.yaml]}\n";
+  auto problems = [&](const std::string& amqp) { return load(calendar + amqp, dir).problems; };
+  EXPECT_THAT(problems("amqp: {url: 'http://nope'}\n"),
+              ElementsAre(HasSubstr("amqp.url: 'http://nope' is not an amqp:// or amqps:// URL")));
+  EXPECT_THAT(problems("amqp: {url: 'amqp://h1:5672,h2:5672/'}\n"),
+              ElementsAre(HasSubstr("names several hosts in one URL")));
+  EXPECT_THAT(problems("amqp:\n  url:\n    - amqp://n1:5672/\n    - amqp://n2:70000/\n"),
+              ElementsAre(HasSubstr("amqp.url[1]: 'amqp://n2:70000/': '70000' is not a port")));
+  EXPECT_THAT(problems("amqp:\n  url: [amqp://u:p@n1/, amqp://v:p@n2/]\n"),
+              ElementsAre(HasSubstr("amqp.url: 'amqp://v:***@n2/': the nodes of one broker")));
+  EXPECT_THAT(problems("amqp: {url: []}\n"), ElementsAre(HasSubstr("amqp.url: an empty list")));
+  auto three = load(calendar + "amqp:\n  url: [amqp://n1:5672/, amqp://n2:5673/, amqp://n3/]\n",
+                    dir);
+  ASSERT_TRUE(three.setup.has_value()) << ::testing::PrintToString(three.problems);
+  EXPECT_EQ(three.setup->config.amqp.urls.size(), 3U);
+  const auto nodes = broker_nodes(three.setup->config.amqp).value();
+  EXPECT_EQ(nodes[1].node(), "n2:5673");
+  EXPECT_EQ(nodes[1].heartbeat, std::chrono::seconds{60}) << "the section's settings on each";
+}
+
+TEST(Config, NqsAmqpUrlGivesTheNodesSeparatedByCommas) {
+  test::TempDir dir;
+  const std::string calendar = "calendar: {files: [calendar/kz-2025.yaml]}\n";
+  ::setenv("NQS_AMQP_URL", "amqp://n1:5672/, amqp://n2:5672/", 1);
+  auto loaded = load(calendar, dir);
+  ::setenv("NQS_AMQP_URL", "http://nope", 1);
+  auto refused = load(calendar, dir);
+  ::unsetenv("NQS_AMQP_URL");
+  ASSERT_TRUE(loaded.setup.has_value());
+  EXPECT_EQ(loaded.setup->config.amqp.urls,
+            (std::vector<std::string>{"amqp://n1:5672/", "amqp://n2:5672/"}));
+  EXPECT_THAT(refused.problems, ElementsAre(HasSubstr("NQS_AMQP_URL: 'http://nope' is not")));
+}
+
+TEST(Config, TlsToTheBrokerNeedsReadableFilesAndAnAmqpsUrl) {
+  test::TempDir dir;
+  const std::string calendar = "calendar: {files: [calendar/kz-2025.yaml]}\n";
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto problems = [&](const std::string& amqp) { return load(calendar + amqp, dir).problems; };
+  EXPECT_THAT(problems("amqp:\n  url: amqps://broker/\n  tls: {ca_file: missing.pem}\n"),
+              ElementsAre(HasSubstr("amqp.tls.ca_file")));
+  EXPECT_THAT(problems("amqp:\n  url: amqps://broker/\n  tls: {certificate: " + pki +
+                       "/ca-chain.pem}\n"),
+              ElementsAre(HasSubstr("amqp.tls: a client certificate needs its key")));
+  EXPECT_THAT(problems("amqp:\n  url: amqp://broker/\n  tls: {ca_file: " + pki +
+                       "/ca-chain.pem}\n"),
+              ElementsAre(HasSubstr("no amqp.url is amqps://")));
+  auto loaded = load(calendar + "amqp:\n  url: amqps://broker/\n  tls: {ca_file: " + pki +
+                         "/ca-chain.pem, verify_hostname: false}\n",
+                     dir);
+  ASSERT_TRUE(loaded.setup.has_value()) << ::testing::PrintToString(loaded.problems);
+  const auto node = broker_nodes(loaded.setup->config.amqp).value().front();
+  EXPECT_TRUE(node.tls.enabled);
+  EXPECT_FALSE(node.tls.verify_hostname);
+  EXPECT_EQ(node.tls.ca_file, pki + "/ca-chain.pem");
+}
+
+TEST(Config, APostgresqlUrlIsCheckedAsLibpqReadsIt) {
+  test::TempDir dir;
+  const std::string calendar = "calendar: {files: [calendar/kz-2025.yaml]}\n";
+  auto problems = [&](const std::string& url) {
+    return load(calendar + "store: {url: '" + url + "'}\n", dir).problems;
+  };
+  EXPECT_THAT(problems("postgresql://nqs@db1:5432,db2:5432/nqs"), IsEmpty());
+  EXPECT_THAT(problems("postgresql://nqs@db1:99999/nqs"),
+              ElementsAre(HasSubstr("store.url: 'postgresql://nqs@db1:99999/nqs': '99999' is not "
+                                    "a port")));
+  EXPECT_THAT(problems("postgresql://nqs@/nqs?host=db1,db2,db3&port=5432,5433"),
+              ElementsAre(HasSubstr("2 ports for 3 hosts")));
+  EXPECT_THAT(problems("postgresql://nqs@db1,db2/nqs?target_session_attrs=any"),
+              ElementsAre(HasSubstr("target_session_attrs=any may land on a standby")));
+  EXPECT_THAT(problems("postgresql://nqs:s3cret@db1/nqs?nonsense=1"),
+              ElementsAre(AllOf(HasSubstr("invalid URI query parameter"),
+                                ::testing::Not(HasSubstr("s3cret")))));
+  EXPECT_THAT(problems("mysql://db/nqs"), ElementsAre(HasSubstr("is not a store URL")));
+}
+
 TEST(Config, WrongShapesAreNamed) {
   test::TempDir dir;
   auto loaded = load("log: [1, 2]\ncalendar:\n  files: calendar/kz-2025.yaml\n", dir);

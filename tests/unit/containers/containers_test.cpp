@@ -145,7 +145,7 @@ TEST_F(ContainerConfiguration, PortsHostsAndCredentialsAgreeWithTheComposeFile) 
   EXPECT_TRUE(std::filesystem::exists(
       source_path(services["adapter"]["build"]["dockerfile"].as<std::string>())));
   // The broker: the service's name, its AMQP port, the vhost and user of its definitions.
-  const auto amqp = amqp::parse_amqp_url(config.amqp.url).value();
+  const auto amqp = amqp::parse_amqp_url(config.amqp.urls.front()).value();
   EXPECT_TRUE(services[amqp.host]) << amqp.host << " is not a service";
   EXPECT_EQ(services["rabbitmq"]["ports"][0].as<std::string>(),
             fmt::format("{}:{}", amqp.port, amqp.port));
