@@ -126,6 +126,8 @@ Result<void> SyncClient::put_back() {
     // What could not be read as it came is left to the broker to return as it is.
     if (!held.properties.problems.empty()) continue;
     Outgoing copy{"", queue, std::move(held.properties), std::move(held.body), true};
+    // The broker's own count of deliveries starts again with the copy.
+    copy.properties.headers.erase("x-delivery-count");
     // The broker takes a user_id only from the user who publishes (as the daemon's dead letters
     // keep it).
     if (!copy.properties.user_id.empty() && copy.properties.user_id != user_) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <sstream>
 
@@ -201,6 +202,40 @@ TEST_F(DeadLetterTools, IdenticalCopiesOfADeadLetterAreListedOnceAndSettledToget
   const auto purged = cli("dlq purge --yes " + id);
   ASSERT_EQ(purged.status, 0) << purged.out;
   ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 0; })) << "both copies";
+}
+
+// A quorum queue counts every return of a message, and past its delivery limit drops it
+// (RabbitMQ 4.x sets 20 by default): the tools never return a dead letter, they put a copy back.
+TEST_F(DeadLetterTools, ADeadLetterReadFiftyTimesIsStillThereUncountedAndReplayable) {
+  client_->publish(kAisEvents, "{not json", "read-often", "application/json");
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 1; })) << daemon_->log_text();
+  const auto listed = cli("dlq list --json");
+  ASSERT_EQ(listed.lines.size(), 1U) << listed.out;
+  const std::string id(listed.lines.front().at("id").as_string());
+  for (int read = 1; read < 50; ++read) {
+    const auto command = read % 3 == 0 ? "queues --json" : read % 3 == 1 ? "dlq list --json"
+                                                                         : "dlq show " + id;
+    const auto result = cli(command);
+    ASSERT_NE(result.out.find(read % 3 == 0 ? "nqs.ais.events.dlq" : id), std::string::npos)
+        << command << ": " << result.out;
+  }
+  back(1, 0);
+  EXPECT_EQ(cli("dlq list --json").lines.front().at("id").as_string(), id) << "the same letter";
+  back(1, 0);
+  auto letters = client_->drain(kAisDlq);
+  ASSERT_EQ(letters.size(), 1U);
+  EXPECT_EQ(amqp::header_integer(letters.front().properties.headers, "x-delivery-count"),
+            0)
+      << "never returned to the queue: "
+      << boost::json::serialize(letters.front().properties.headers);
+  client_->republish(kAisDlq, letters.front());
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 1; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  const auto replayed = cli("dlq replay " + id);
+  ASSERT_EQ(replayed.status, 0) << replayed.out;
+  std::optional<Received> again;
+  ASSERT_TRUE(eventually([&] { return (again = client_->get(kAisEvents)).has_value(); }));
+  EXPECT_EQ(again->body, "{not json");
 }
 
 TEST_F(DeadLetterTools, ListShowReplayWithinTheCapPurgeAndAudit) {
