@@ -98,7 +98,7 @@ amqp:
   reconnect_initial_delay: 100ms
   reconnect_max_delay: 1s
   prefetch: 8
-store:
+{}store:
   url: {}
   busy_timeout: 100ms
 processing:
@@ -112,7 +112,7 @@ processing:
                                            "{0}/adapter-chain.pem}}",
                                            pki)
                              : signing_,
-            outbound_mappings(), amqp_url_.empty() ? vhost_.url() : amqp_url_,
+            outbound_mappings(), amqp_url_.empty() ? vhost_.url() : amqp_url_, amqp_extra_,
             store_url_.empty() ? "sqlite:" + (dir_.path() / "store.sqlite").string() : store_url_,
             extra_config_));
   }
@@ -183,6 +183,7 @@ processing:
   std::string signing_;       // the signing section (YAML flow); empty: the RSA test key
   std::string store_url_;     // store.url; empty: a SQLite file in the test's folder
   std::string amqp_url_;      // amqp.url (one URL or a YAML flow list); empty: the test vhost
+  std::string amqp_extra_;    // further lines of the amqp section, each indented by two spaces
   std::vector<Received> commands_;
   std::vector<Received> dead_letters_;
 };
