@@ -163,6 +163,7 @@ bool BrokerLink::try_next_node() {
   if (current_ && *current_ != index) ++failovers_;
   current_ = index;
   connected_at_ = std::chrono::steady_clock::now();
+  nack_streak_ = 0;
   log::info("connected to the broker", {{"node", node.node()},
                                         {"server", connection_->server()},
                                         {"tls", node.tls.enabled},
@@ -202,12 +203,17 @@ void BrokerLink::on_lost(const std::string& why) {
   log::warn("lost the broker node", {{"node", current_ ? settings_.nodes[*current_].node() : ""},
                                      {"error", why}});
   start_round(current_);
-  // A connection that had lived a while: the other nodes at once. One lost within a second of
-  // being made (a node that accepts and drops, a message it refuses): after the backoff.
-  if (std::chrono::steady_clock::now() - connected_at_ < std::chrono::seconds{1}) {
+  // The other nodes at once; but a connection lost again within a second of the last quick
+  // retry (a node that accepts and drops, a message it refuses each time) waits for the backoff,
+  // so that nothing can spin the loop.
+  if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds{1}) {
+    quick_retry_used_ = false;
+  }
+  if (quick_retry_used_) {
     schedule_reconnect(why);
     return;
   }
+  quick_retry_used_ = true;
   reconnect_timer_.cancel();
   boost::asio::post(io_, [this] {
     if (stopped_ || connected()) return;
@@ -238,6 +244,24 @@ void BrokerLink::publish(const amqp::Outgoing& message, Completion done) {
 }
 
 void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
+  // A node that refuses every publish for a while (seen on RabbitMQ 3.10 after a quorum queue's
+  // leader was lost: the channel keeps nacking while other nodes' channels take the same
+  // messages) is left for another node, as if it had failed.
+  if (acked) {
+    nack_streak_ = 0;
+  } else {
+    const auto now = std::chrono::steady_clock::now();
+    if (nack_streak_++ == 0) nack_streak_since_ = now;
+    if (nack_streak_ >= kNackStreakLimit && now - nack_streak_since_ >= kNackStreakTime) {
+      nack_streak_ = 0;
+      boost::asio::post(io_, [this, generation = generation_] {
+        if (generation != generation_ || !connected()) return;
+        on_lost(fmt::format("the node refused every publish for {} s (basic.nack)",
+                            std::chrono::duration_cast<std::chrono::seconds>(kNackStreakTime)
+                                .count()));
+      });
+    }
+  }
   auto resolve = [&](std::map<std::uint64_t, Pending>::iterator it) {
     Pending pending = std::move(it->second);
     pending_.erase(it);

@@ -26,8 +26,9 @@ struct BrokerSettings {
 // The adapter's link to the broker: one connection at a time, to one of the cluster's nodes. When
 // it is lost (or a consumer is cancelled because its queue was deleted), the other nodes are tried
 // at once, in a shuffled order with the lost one last; only when every node failed in a round does
-// the next round wait, with exponential backoff and jitter (and so does a connection lost within
-// a second of being made, so that a node that accepts and drops cannot spin the loop). On each
+// the next round wait, with exponential backoff and jitter (and so does a connection lost again
+// within a second of a quick retry, so that a node that accepts and drops cannot spin the loop).
+// On each
 // connection the topology is declared again and the consumers resumed.
 // Publishes complete exactly once: confirmed (basic.ack), or failed (basic.nack, basic.return of
 // an unroutable mandatory message, or the connection lost before the confirm). A failure says
@@ -106,6 +107,12 @@ class BrokerLink {
   std::optional<std::size_t> current_;  // the node connected to, or the last one
   std::vector<std::string> node_errors_;  // by node: why its last attempt failed
   std::chrono::steady_clock::time_point connected_at_{};
+  bool quick_retry_used_ = false;  // the last loss was retried at once
+  // Publishes refused in a row on this connection, since when: past both limits, another node.
+  static constexpr std::size_t kNackStreakLimit = 10;
+  static constexpr std::chrono::seconds kNackStreakTime{3};
+  std::size_t nack_streak_ = 0;
+  std::chrono::steady_clock::time_point nack_streak_since_{};
   bool blocked_ = false;
   bool stopped_ = false;
   bool consuming_ = true;

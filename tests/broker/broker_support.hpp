@@ -35,11 +35,17 @@ inline std::string broker_dir() {
   return NQS_TEST_BROKER_DIR;
 }
 
-// rabbitmqctl (through broker.sh) against the test broker; returns its exit status.
-inline int broker_ctl(const std::string& arguments) {
+// A broker node of the tests: its broker.sh folder and AMQP port.
+struct BrokerNode {
+  std::string dir = broker_dir();
+  int port = broker_port();
+};
+
+// rabbitmqctl (through broker.sh) against the test broker, or another node; its exit status.
+inline int broker_ctl(const std::string& arguments, const BrokerNode& node = {}) {
   const std::string command =
       fmt::format("{} ctl {} {} {} >/dev/null 2>&1", source_path("tests/broker/broker.sh").string(),
-                  broker_dir(), broker_port(), arguments);
+                  node.dir, node.port, arguments);
   return std::system(command.c_str());
 }
 
@@ -81,10 +87,13 @@ struct Received {
 // A plain synchronous client for the test's side of the broker.
 class TestClient {
  public:
-  explicit TestClient(const std::string& vhost) {
+  // On the test broker, or on a node of a cluster; with `quorum`, the test's own queues are
+  // quorum queues (replicated: they outlive any one node of a cluster).
+  explicit TestClient(const std::string& vhost, int port = broker_port(), bool quorum = false)
+      : quorum_(quorum) {
     state_ = amqp_new_connection();
     amqp_socket_t* socket = amqp_tcp_socket_new(state_);
-    if (amqp_socket_open(socket, "127.0.0.1", broker_port()) != AMQP_STATUS_OK) {
+    if (amqp_socket_open(socket, "127.0.0.1", port) != AMQP_STATUS_OK) {
       throw std::runtime_error("test client cannot connect");
     }
     auto login =
@@ -110,7 +119,11 @@ class TestClient {
     amqp_exchange_declare(state_, 1, amqp_cstring_bytes(exchange.c_str()),
                           amqp_cstring_bytes(exchange_type.c_str()), 0, 1, 0, 0, amqp_empty_table);
     check("exchange.declare");
-    amqp_queue_declare(state_, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0, amqp_empty_table);
+    amqp_table_entry_t type{amqp_cstring_bytes("x-queue-type"), {}};
+    type.value.kind = AMQP_FIELD_KIND_UTF8;
+    type.value.value.bytes = amqp_cstring_bytes("quorum");
+    amqp_queue_declare(state_, 1, amqp_cstring_bytes(queue.c_str()), 0, 1, 0, 0,
+                       quorum_ ? amqp_table_t{1, &type} : amqp_empty_table);
     check("queue.declare");
     amqp_queue_bind(state_, 1, amqp_cstring_bytes(queue.c_str()),
                     amqp_cstring_bytes(exchange.c_str()), amqp_cstring_bytes(key.c_str()),
@@ -268,28 +281,30 @@ class TestClient {
   }
   amqp_connection_state_t state_;
   amqp_channel_t next_channel_ = 2;
+  bool quorum_ = false;
 };
 
 // A vhost of its own for one test, deleted after it.
 class TestVhost {
  public:
-  TestVhost() {
+  explicit TestVhost(BrokerNode node = {}) : node_(std::move(node)) {
     static int counter = 0;
     name_ = fmt::format("test-{}-{}", ::getpid(), ++counter);
-    if (broker_ctl("add_vhost " + name_) != 0 ||
-        broker_ctl("set_permissions -p " + name_ + " guest '.*' '.*' '.*'") != 0) {
+    if (broker_ctl("add_vhost " + name_, node_) != 0 ||
+        broker_ctl("set_permissions -p " + name_ + " guest '.*' '.*' '.*'", node_) != 0) {
       throw std::runtime_error("cannot create vhost " + name_);
     }
   }
-  ~TestVhost() { broker_ctl("delete_vhost " + name_); }
+  ~TestVhost() { broker_ctl("delete_vhost " + name_, node_); }
   TestVhost(const TestVhost&) = delete;
   TestVhost& operator=(const TestVhost&) = delete;
   [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] std::string url() const {
-    return fmt::format("amqp://guest:guest@127.0.0.1:{}/{}", broker_port(), name_);
+  [[nodiscard]] std::string url(int port = 0) const {
+    return fmt::format("amqp://guest:guest@127.0.0.1:{}/{}", port != 0 ? port : node_.port, name_);
   }
 
  private:
+  BrokerNode node_;
   std::string name_;
 };
 

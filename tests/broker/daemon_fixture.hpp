@@ -54,8 +54,12 @@ inline std::string application_message(int n) {
 
 class DaemonWithBroker : public ::testing::Test {
  protected:
+  // On the test broker, or on a node of a cluster (the test's own queues then quorum queues).
+  explicit DaemonWithBroker(BrokerNode node = {}, bool quorum = false)
+      : node_(std::move(node)), quorum_(quorum), vhost_(node_) {}
+
   void SetUp() override {
-    client_ = std::make_unique<TestClient>(vhost_.name());
+    client_ = std::make_unique<TestClient>(vhost_.name(), node_.port, quorum_);
     write_config();
   }
 
@@ -175,6 +179,8 @@ processing:
   }
 
   TempDir dir_;
+  BrokerNode node_;
+  bool quorum_ = false;
   TestVhost vhost_;
   std::unique_ptr<TestClient> client_;
   std::filesystem::path config_;
