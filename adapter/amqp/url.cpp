@@ -86,8 +86,8 @@ Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettin
   if (slash != std::string_view::npos) {
     const auto path = rest.substr(slash + 1);
     if (path.find('/') != std::string_view::npos) {
-      return make_error(fmt::format(
-          "'{}': the vhost is one path segment; write a '/' inside it as %2F", shown));
+      return make_error(
+          fmt::format("'{}': the vhost is one path segment; write a '/' inside it as %2F", shown));
     }
     const auto vhost = percent_decode(path);
     if (!vhost) return make_error(fmt::format("'{}': bad percent-encoding in the vhost", shown));
@@ -139,8 +139,8 @@ Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettin
     int port = 0;
     const auto [end, ec] =
         std::from_chars(port_text->data(), port_text->data() + port_text->size(), port);
-    if (port_text->empty() || ec != std::errc{} ||
-        end != port_text->data() + port_text->size() || port < 1 || port > 65535) {
+    if (port_text->empty() || ec != std::errc{} || end != port_text->data() + port_text->size() ||
+        port < 1 || port > 65535) {
       return make_error(fmt::format("'{}': '{}' is not a port (1 to 65535)", shown, *port_text));
     }
     base.port = port;
@@ -152,6 +152,16 @@ Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettin
   }
   base.host = std::string(host);
   return base;
+}
+
+bool supported_rabbitmq_version(std::string_view version) {
+  int major = 0;
+  int minor = 0;
+  const auto* end = version.data() + version.size();
+  auto [after_major, ec] = std::from_chars(version.data(), end, major);
+  if (ec != std::errc{} || after_major == end || *after_major != '.') return true;
+  if (std::from_chars(after_major + 1, end, minor).ec != std::errc{}) return true;
+  return major > 3 || (major == 3 && minor >= 10);
 }
 
 Result<std::vector<ConnectionSettings>> parse_amqp_urls(const std::vector<std::string>& urls,
@@ -171,8 +181,8 @@ Result<std::vector<ConnectionSettings>> parse_amqp_urls(const std::vector<std::s
       }
       for (const auto& earlier : nodes) {
         if (earlier.host == node.host && earlier.port == node.port) {
-          return make_error(fmt::format("'{}': the node {} is given twice", redact_url(url),
-                                        node.node()));
+          return make_error(
+              fmt::format("'{}': the node {} is given twice", redact_url(url), node.node()));
         }
       }
     }
@@ -202,15 +212,14 @@ std::string redact_url(std::string_view url) {
   const auto scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
   const auto authority_end = url.find('/', scheme + 3);
-  const auto authority = url.substr(scheme + 3, authority_end == std::string_view::npos
-                                                    ? std::string_view::npos
-                                                    : authority_end - scheme - 3);
+  const auto authority =
+      url.substr(scheme + 3, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                     : authority_end - scheme - 3);
   const auto at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(url);
   const auto colon = authority.find(':');
   if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return fmt::format("{}***{}", url.substr(0, scheme + 3 + colon + 1),
-                     url.substr(scheme + 3 + at));
+  return fmt::format("{}***{}", url.substr(0, scheme + 3 + colon + 1), url.substr(scheme + 3 + at));
 }
 
 }  // namespace nqs::amqp

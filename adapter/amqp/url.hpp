@@ -17,9 +17,9 @@ inline constexpr std::size_t kMaxHeaderBytes = 32768;
 
 // TLS to the broker (amqps://), with rabbitmq-c's OpenSSL socket.
 struct TlsSettings {
-  bool enabled = false;    // the URL's scheme is amqps
-  std::string ca_file;     // CAs the broker's certificate must chain to; empty: the system's
-  std::string certificate; // the client's certificate (PEM), with `key`; empty: none
+  bool enabled = false;     // the URL's scheme is amqps
+  std::string ca_file;      // CAs the broker's certificate must chain to; empty: the system's
+  std::string certificate;  // the client's certificate (PEM), with `key`; empty: none
   std::string key;
   bool verify_hostname = true;  // the certificate must name the host of the URL
 };
@@ -48,6 +48,12 @@ struct ConnectionSettings {
 // brackets; anything else (a comma-separated list of hosts, a query, a fragment) is refused with
 // what to write instead. Fields not given by the URL keep `base`'s values.
 Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base = {});
+
+// Whether a RabbitMQ version ("3.10.8", "4.3.3") is one the adapter runs on: 3.10 and later, the
+// first with at-least-once dead-lettering for quorum queues (x-dead-letter-strategy), which the
+// input queues need so that no dead letter is lost. An empty or unreadable version is accepted
+// (another product, or a broker that does not say).
+bool supported_rabbitmq_version(std::string_view version);
 
 // The nodes of one cluster, one URL each: all with the same scheme, credentials and vhost (the
 // daemon moves between them as if they were one broker), and no node twice.

@@ -169,8 +169,8 @@ Result<void> open_socket(amqp_connection_state_t state, const ConnectionSettings
   const auto& tls = settings.tls;
   amqp_socket_t* socket = tls.enabled ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state);
   if (socket == nullptr) {
-    return make_error(fmt::format("{}: cannot create a {} socket", settings.node(),
-                                  tls.enabled ? "TLS" : "TCP"));
+    return make_error(
+        fmt::format("{}: cannot create a {} socket", settings.node(), tls.enabled ? "TLS" : "TCP"));
   }
   if (tls.enabled) {
     ERR_clear_error();
@@ -178,8 +178,8 @@ Result<void> open_socket(amqp_connection_state_t state, const ConnectionSettings
     amqp_ssl_socket_set_verify_hostname(socket, tls.verify_hostname ? 1 : 0);
     if (!tls.ca_file.empty()) {
       if (amqp_ssl_socket_set_cacert(socket, tls.ca_file.c_str()) != AMQP_STATUS_OK) {
-        return make_error(fmt::format("{}: amqp.tls.ca_file {} cannot be read: {}",
-                                      settings.node(), tls.ca_file, openssl_reason()),
+        return make_error(fmt::format("{}: amqp.tls.ca_file {} cannot be read: {}", settings.node(),
+                                      tls.ca_file, openssl_reason()),
                           Failure::permanent);
       }
     } else if (auto* context = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
@@ -188,9 +188,8 @@ Result<void> open_socket(amqp_connection_state_t state, const ConnectionSettings
           fmt::format("{}: the system's CA certificates cannot be loaded", settings.node()),
           Failure::permanent);
     }
-    if (!tls.certificate.empty() &&
-        amqp_ssl_socket_set_key(socket, tls.certificate.c_str(), tls.key.c_str()) !=
-            AMQP_STATUS_OK) {
+    if (!tls.certificate.empty() && amqp_ssl_socket_set_key(socket, tls.certificate.c_str(),
+                                                            tls.key.c_str()) != AMQP_STATUS_OK) {
       return make_error(fmt::format("{}: the client certificate {} and key {} cannot be used: {}",
                                     settings.node(), tls.certificate, tls.key, openssl_reason()),
                         Failure::permanent);
@@ -213,10 +212,9 @@ Result<void> open_socket(amqp_connection_state_t state, const ConnectionSettings
     hint = fmt::format("; the broker's certificate does not verify against {}",
                        tls.ca_file.empty() ? "the system's CAs" : tls.ca_file);
   }
-  return make_error(fmt::format("cannot connect to {} over TLS: {}{}{}", settings.node(),
-                                amqp_error_string2(opened),
-                                reason.empty() ? std::string() : fmt::format(" ({})", reason),
-                                hint));
+  return make_error(fmt::format(
+      "cannot connect to {} over TLS: {}{}{}", settings.node(), amqp_error_string2(opened),
+      reason.empty() ? std::string() : fmt::format(" ({})", reason), hint));
 }
 
 ServerVersion server_version(amqp_connection_state_t state) {

@@ -325,8 +325,7 @@ int queues(const std::string& config_file, bool json) {
     // Unacknowledged messages: only the management API knows them (when configured).
     std::optional<std::int64_t> unacked;
     if (state && !setup->config.ops.management_url.empty()) {
-      auto managed =
-          ops::managed_queue(setup->config.ops.management_url, vhost, row.name);
+      auto managed = ops::managed_queue(setup->config.ops.management_url, vhost, row.name);
       if (managed) {
         unacked = managed.value().unacked;
       } else {

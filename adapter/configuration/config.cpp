@@ -270,7 +270,8 @@ void read_store(Reader store, StoreConfig& out) {
   };
   if (store::is_postgres_url(out.url)) {
     // libpq's own parser (hosts, ports, options), and the adapter's rules on top of it.
-    if (auto checked = store::check_postgres_url(out.url); !checked) report(checked.error().message);
+    if (auto checked = store::check_postgres_url(out.url); !checked)
+      report(checked.error().message);
     return;
   }
   const auto problem = fmt::format(

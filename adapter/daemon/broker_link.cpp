@@ -144,6 +144,13 @@ bool BrokerLink::try_next_node() {
     return false;
   };
   if (auto opened = connection->open(); !opened) return fail(opened.error().message);
+  if (const auto& server = connection->server();
+      server.starts_with("RabbitMQ ") && !amqp::supported_rabbitmq_version(server.substr(9))) {
+    return fail(
+        fmt::format("{} is older than 3.10, which the adapter needs (at-least-once "
+                    "dead-lettering of quorum queues)",
+                    server));
+  }
   if (auto declared = connection->declare(settings_.topology); !declared) {
     return fail(declared.error().message);
   }
@@ -200,8 +207,8 @@ void BrokerLink::on_lost(const std::string& why) {
   fail_all_pending(fmt::format("connection lost before the confirm: {}", why),
                    closed_over_a_message(why));
   if (handlers_.on_disconnected) handlers_.on_disconnected(why);
-  log::warn("lost the broker node", {{"node", current_ ? settings_.nodes[*current_].node() : ""},
-                                     {"error", why}});
+  log::warn("lost the broker node",
+            {{"node", current_ ? settings_.nodes[*current_].node() : ""}, {"error", why}});
   start_round(current_);
   // The other nodes at once; but a connection lost again within a second of the last quick
   // retry (a node that accepts and drops, a message it refuses each time) waits for the backoff,
@@ -256,9 +263,9 @@ void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
       nack_streak_ = 0;
       boost::asio::post(io_, [this, generation = generation_] {
         if (generation != generation_ || !connected()) return;
-        on_lost(fmt::format("the node refused every publish for {} s (basic.nack)",
-                            std::chrono::duration_cast<std::chrono::seconds>(kNackStreakTime)
-                                .count()));
+        on_lost(
+            fmt::format("the node refused every publish for {} s (basic.nack)",
+                        std::chrono::duration_cast<std::chrono::seconds>(kNackStreakTime).count()));
       });
     }
   }

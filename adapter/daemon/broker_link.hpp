@@ -103,8 +103,8 @@ class BrokerLink {
   std::uint64_t reconnects_ = 0;
   std::uint64_t failovers_ = 0;
   int attempt_ = 0;
-  std::vector<std::size_t> round_;  // the nodes still to try in this round, next first
-  std::optional<std::size_t> current_;  // the node connected to, or the last one
+  std::vector<std::size_t> round_;        // the nodes still to try in this round, next first
+  std::optional<std::size_t> current_;    // the node connected to, or the last one
   std::vector<std::string> node_errors_;  // by node: why its last attempt failed
   std::chrono::steady_clock::time_point connected_at_{};
   bool quick_retry_used_ = false;  // the last loss was retried at once

@@ -383,14 +383,13 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
 
 int Daemon::run() {
   const auto& config = setup_.config;
-  log::info("nqs-adapter started",
-            {{"version", kVersion},
-             {"config", config.source.string()},
-             {"calendar", setup_.calendar->coverage()},
-             {"time_zone", config.calendar.time_zone},
-             {"store", store::is_postgres_url(config.store.url)
-                           ? store::redact_postgres_url(config.store.url)
-                           : config.store.url}});
+  log::info("nqs-adapter started", {{"version", kVersion},
+                                    {"config", config.source.string()},
+                                    {"calendar", setup_.calendar->coverage()},
+                                    {"time_zone", config.calendar.time_zone},
+                                    {"store", store::is_postgres_url(config.store.url)
+                                                  ? store::redact_postgres_url(config.store.url)
+                                                  : config.store.url}});
   if (clock_.offset().count() != 0 || !config.clock.control_file.empty()) {
     log::warn("the clock is shifted (tests and rehearsals only)",
               {{"offsetMs", clock_.offset().count()},

@@ -2,7 +2,6 @@
 // several `nqs-adapter run` processes sharing one database.
 #include <fmt/format.h>
 #include <libpq-fe.h>
-
 #include <poll.h>
 
 #include <algorithm>
@@ -704,8 +703,8 @@ class PgStore final : public Store {
   Result<void> ensure_connected(std::string_view doing) {
     if (!broken_ && PQstatus(connection_) == CONNECTION_OK) return outcome::success();
     if (in_transaction_) {
-      return make_error(fmt::format("PostgreSQL connection lost inside a transaction while {}",
-                                    doing));
+      return make_error(
+          fmt::format("PostgreSQL connection lost inside a transaction while {}", doing));
     }
     const std::string before = server();
     PQreset(connection_);
@@ -1088,7 +1087,8 @@ Result<ConnInfo> connection_keywords(const PostgresSettings& settings) {
     options += " -c client_min_messages=warning";
   }
   out.emplace_back("options", options);
-  if (!value_of(given, "target_session_attrs")) out.emplace_back("target_session_attrs", "read-write");
+  if (!value_of(given, "target_session_attrs"))
+    out.emplace_back("target_session_attrs", "read-write");
   if (!value_of(given, "application_name")) out.emplace_back("application_name", "nqs-adapter");
   return out;
 }
@@ -1129,9 +1129,10 @@ Result<void> check_postgres_url(const std::string& url) {
     const auto [end, ec] =
         std::from_chars(timeout->data(), timeout->data() + timeout->size(), seconds);
     if (ec != std::errc{} || end != timeout->data() + timeout->size() || seconds < 1) {
-      return make_error(fmt::format(
-          "'{}': connect_timeout={} is not a number of seconds (or leave it to store.connect_timeout)",
-          shown, *timeout));
+      return make_error(
+          fmt::format("'{}': connect_timeout={} is not a number of seconds (or leave it to "
+                      "store.connect_timeout)",
+                      shown, *timeout));
     }
   }
   return outcome::success();

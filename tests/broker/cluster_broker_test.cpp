@@ -21,9 +21,8 @@ const std::vector<int> kNodes{kFirst, kFirst + 10, kFirst + 20};
 
 int cluster(const std::string& action, int port, const std::string& arguments = "") {
   const auto command =
-      fmt::format("{} {} {} {} {} >/dev/null 2>&1",
-                  source_path("tests/broker/cluster.sh").string(), action,
-                  NQS_TEST_CLUSTER_DIR, port, arguments);
+      fmt::format("{} {} {} {} {} >/dev/null 2>&1", source_path("tests/broker/cluster.sh").string(),
+                  action, NQS_TEST_CLUSTER_DIR, port, arguments);
   return std::system(command.c_str());
 }
 
@@ -84,10 +83,10 @@ class ClusterFailover : public DaemonWithBroker {
   // first is the one these tests kill).
   int leader_of(const std::string& queue) {
     const auto out = dir_.path() / "leader.out";
-    const auto command = fmt::format(
-        "{} ctl {} {} -q list_queues -p {} --no-table-headers name leader >{} 2>&1",
-        source_path("tests/broker/cluster.sh").string(), NQS_TEST_CLUSTER_DIR, kFirst + 10,
-        vhost_.name(), out.string());
+    const auto command =
+        fmt::format("{} ctl {} {} -q list_queues -p {} --no-table-headers name leader >{} 2>&1",
+                    source_path("tests/broker/cluster.sh").string(), NQS_TEST_CLUSTER_DIR,
+                    kFirst + 10, vhost_.name(), out.string());
     if (std::system(command.c_str()) != 0) return 0;
     std::istringstream lines(read_file(out));
     std::string name;
@@ -160,7 +159,8 @@ TEST_F(ClusterFailover, KillingTheNodeThatLeadsTheInputQueueLosesNoInput) {
   {
     boost::asio::io_context io;
     auto settings = amqp::parse_amqp_url(vhost_.url(kFirst)).value();
-    auto declarer = std::make_shared<amqp::Connection>(io, settings, amqp::Connection::Handlers{}, 1);
+    auto declarer =
+        std::make_shared<amqp::Connection>(io, settings, amqp::Connection::Handlers{}, 1);
     ASSERT_TRUE(declarer->open().has_value());
     ASSERT_TRUE(declarer->declare(daemon::topology_of(configuration::AmqpConfig{})).has_value());
     declarer->close();

@@ -213,8 +213,9 @@ TEST_F(DeadLetterTools, ADeadLetterReadFiftyTimesIsStillThereUncountedAndReplaya
   ASSERT_EQ(listed.lines.size(), 1U) << listed.out;
   const std::string id(listed.lines.front().at("id").as_string());
   for (int read = 1; read < 50; ++read) {
-    const auto command = read % 3 == 0 ? "queues --json" : read % 3 == 1 ? "dlq list --json"
-                                                                         : "dlq show " + id;
+    const auto command = read % 3 == 0   ? "queues --json"
+                         : read % 3 == 1 ? "dlq list --json"
+                                         : "dlq show " + id;
     const auto result = cli(command);
     ASSERT_NE(result.out.find(read % 3 == 0 ? "nqs.ais.events.dlq" : id), std::string::npos)
         << command << ": " << result.out;
@@ -224,8 +225,7 @@ TEST_F(DeadLetterTools, ADeadLetterReadFiftyTimesIsStillThereUncountedAndReplaya
   back(1, 0);
   auto letters = client_->drain(kAisDlq);
   ASSERT_EQ(letters.size(), 1U);
-  EXPECT_EQ(amqp::header_integer(letters.front().properties.headers, "x-delivery-count"),
-            0)
+  EXPECT_EQ(amqp::header_integer(letters.front().properties.headers, "x-delivery-count"), 0)
       << "never returned to the queue: "
       << boost::json::serialize(letters.front().properties.headers);
   client_->republish(kAisDlq, letters.front());

@@ -164,9 +164,9 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_EQ(sample(metrics, "nqs_input_duration_seconds_bucket{le=\"+Inf\"}"), 5);
   EXPECT_EQ(sample(metrics, "nqs_queue_messages{queue=\"nqs.ais.events.dlq\"}"), 1);
   EXPECT_EQ(sample(metrics, "nqs_queue_consumers{queue=\"nqs.gov.in\"}"), 1);
-  EXPECT_EQ(sample(metrics, fmt::format("nqs_broker_connected{{node=\"127.0.0.1:{}\"}}",
-                                        broker_port())),
-            1);
+  EXPECT_EQ(
+      sample(metrics, fmt::format("nqs_broker_connected{{node=\"127.0.0.1:{}\"}}", broker_port())),
+      1);
   EXPECT_EQ(sample(metrics, "nqs_broker_failovers_total"), 0);
   EXPECT_EQ(sample(metrics, "nqs_ready"), 1);
   EXPECT_EQ(sample(metrics, "nqs_timers_pending"), 0);
@@ -392,8 +392,8 @@ TEST_F(Reload, SighupLoadsANewMappingAndRefusesABrokenSet) {
 class OperationsOnTwoNodes : public Operations {
  protected:
   void configure() override {
-    amqp_url_ = fmt::format("['amqp://guest:guest@127.0.0.1:1/{}', '{}']", vhost_.name(),
-                            vhost_.url());
+    amqp_url_ =
+        fmt::format("['amqp://guest:guest@127.0.0.1:1/{}', '{}']", vhost_.name(), vhost_.url());
     write_config();
   }
 };
@@ -415,7 +415,8 @@ TEST_F(OperationsOnTwoNodes, ReadinessAndMetricsNameTheNodeInUseAndTheOnesThatFa
   Answer answer;
   ASSERT_TRUE(eventually([&] {
     answer = get(port_, "/readyz");
-    return answer.status == 503 && answer.body.find("127.0.0.1:1 unreachable") != std::string::npos &&
+    return answer.status == 503 &&
+           answer.body.find("127.0.0.1:1 unreachable") != std::string::npos &&
            answer.body.find(live + " unreachable") != std::string::npos;
   })) << answer.body;
   ASSERT_EQ(broker_ctl("start_app"), 0);

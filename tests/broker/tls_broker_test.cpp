@@ -48,9 +48,9 @@ TEST(BrokerTls, ACertificateThatDoesNotVerifyIsAClearErrorNamingTheNode) {
   ASSERT_FALSE(wrong_ca.has_value());
   const auto node = fmt::format("localhost:{}", broker_port() + 1);
   EXPECT_THAT(wrong_ca.error().message, HasSubstr("cannot connect to " + node + " over TLS"));
-  EXPECT_THAT(wrong_ca.error().message,
-              HasSubstr("the broker's certificate does not verify against " + kTls +
-                        "/other-ca.pem"));
+  EXPECT_THAT(
+      wrong_ca.error().message,
+      HasSubstr("the broker's certificate does not verify against " + kTls + "/other-ca.pem"));
 
   // The certificate names localhost, not 127.0.0.1.
   auto wrong_name = amqp::SyncClient::connect(tls_node("127.0.0.1", kTls + "/ca.pem"));

@@ -105,8 +105,10 @@ TEST(PostgresStore, SeveralHostsAreTriedInTurnForOneThatTakesWrites) {
   const auto url = fresh_database();
   const auto name = url.substr(url.rfind('/') + 1);
   const std::string server = NQS_TEST_PG_URL;
-  const auto host_port = server.substr(server.find('@') + 1, server.rfind('/') - server.find('@') - 1);
-  auto store = open_postgres(settings_for(fmt::format("postgresql://nqs@127.0.0.1:9,{}/{}", host_port, name)));
+  const auto host_port =
+      server.substr(server.find('@') + 1, server.rfind('/') - server.find('@') - 1);
+  auto store = open_postgres(
+      settings_for(fmt::format("postgresql://nqs@127.0.0.1:9,{}/{}", host_port, name)));
   ASSERT_TRUE(store.has_value()) << store.error().message;
   auto where = store.value()->ping();
   ASSERT_TRUE(where.has_value()) << where.error().message;
@@ -129,9 +131,10 @@ TEST(PostgresStore, AConnectionEndedByTheServerIsReopenedAndItsNoticesLogged) {
                  "INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION warn()"));
   PQfinish(owner);
   ASSERT_TRUE(record(*store, with_changes("m-1", {})).has_value());
-  admin(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' "
-                    "AND application_name = 'nqs-adapter'",
-                    url.substr(url.rfind('/') + 1)));
+  admin(
+      fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' "
+                  "AND application_name = 'nqs-adapter'",
+                  url.substr(url.rfind('/') + 1)));
   // The statement on the ended connection fails (the caller retries); the next one reconnects.
   auto ended = store->ping();
   ASSERT_FALSE(ended.has_value());
@@ -185,8 +188,8 @@ TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApply
   pg(fmt::format("start {}/primary {}", dir, primary));
   pg(fmt::format("standby {}/standby {} {}", dir, standby, primary));
   std::vector<std::string> notices;
-  auto settings = settings_for(fmt::format(
-      "postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby));
+  auto settings = settings_for(
+      fmt::format("postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby));
   settings.connect_timeout = std::chrono::seconds{2};
   settings.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
   auto opened = open_postgres(settings);
@@ -236,7 +239,8 @@ TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApply
   std::string all;
   for (const auto& notice : notices)
     all += notice + "\n";
-  EXPECT_THAT(all, ::testing::HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", standby)));
+  EXPECT_THAT(all,
+              ::testing::HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", standby)));
   pg(fmt::format("stop {}/standby {}", dir, standby));
 }
 

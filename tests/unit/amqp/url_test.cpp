@@ -56,7 +56,8 @@ TEST(AmqpUrl, RefusesWhatItCannotUseAndSaysWhy) {
   EXPECT_THAT(error_of("amqp://h/%zz"), HasSubstr("bad percent-encoding in the vhost"));
   EXPECT_THAT(error_of("amqp://h/v?heartbeat=10"), HasSubstr("a query or fragment is not read"));
   EXPECT_THAT(error_of("amqp://[::1/"), HasSubstr("without its ']'"));
-  EXPECT_THAT(error_of("amqp://u:%4@h/"), HasSubstr("bad percent-encoding in the user or password"));
+  EXPECT_THAT(error_of("amqp://u:%4@h/"),
+              HasSubstr("bad percent-encoding in the user or password"));
 }
 
 TEST(AmqpUrl, APasswordIsNeverRepeated) {
@@ -83,6 +84,13 @@ TEST(AmqpUrl, AnEnvironmentListIsSplitAtCommas) {
   EXPECT_EQ(split_url_list("amqp://a/, amqp://b/,amqp://c/"),
             (std::vector<std::string>{"amqp://a/", "amqp://b/", "amqp://c/"}));
   EXPECT_EQ(split_url_list("amqp://a/"), (std::vector<std::string>{"amqp://a/"}));
+}
+
+TEST(AmqpUrl, RabbitMqFrom310On) {
+  for (const char* version : {"3.10.8", "3.13.7", "4.0.9", "4.3.3", "10.0.0", "", "unknown"})
+    EXPECT_TRUE(supported_rabbitmq_version(version)) << version;
+  for (const char* version : {"3.9.29", "3.8.0", "2.8.7"})
+    EXPECT_FALSE(supported_rabbitmq_version(version)) << version;
 }
 
 }  // namespace

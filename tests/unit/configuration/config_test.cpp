@@ -425,8 +425,8 @@ TEST(Config, BrokerUrlsAreCheckedOneByOneWithTheirPath) {
   EXPECT_THAT(problems("amqp:\n  url: [amqp://u:p@n1/, amqp://v:p@n2/]\n"),
               ElementsAre(HasSubstr("amqp.url: 'amqp://v:***@n2/': the nodes of one broker")));
   EXPECT_THAT(problems("amqp: {url: []}\n"), ElementsAre(HasSubstr("amqp.url: an empty list")));
-  auto three = load(calendar + "amqp:\n  url: [amqp://n1:5672/, amqp://n2:5673/, amqp://n3/]\n",
-                    dir);
+  auto three =
+      load(calendar + "amqp:\n  url: [amqp://n1:5672/, amqp://n2:5673/, amqp://n3/]\n", dir);
   ASSERT_TRUE(three.setup.has_value()) << ::testing::PrintToString(three.problems);
   EXPECT_EQ(three.setup->config.amqp.urls.size(), 3U);
   const auto nodes = broker_nodes(three.setup->config.amqp).value();
@@ -455,12 +455,12 @@ TEST(Config, TlsToTheBrokerNeedsReadableFilesAndAnAmqpsUrl) {
   auto problems = [&](const std::string& amqp) { return load(calendar + amqp, dir).problems; };
   EXPECT_THAT(problems("amqp:\n  url: amqps://broker/\n  tls: {ca_file: missing.pem}\n"),
               ElementsAre(HasSubstr("amqp.tls.ca_file")));
-  EXPECT_THAT(problems("amqp:\n  url: amqps://broker/\n  tls: {certificate: " + pki +
-                       "/ca-chain.pem}\n"),
-              ElementsAre(HasSubstr("amqp.tls: a client certificate needs its key")));
-  EXPECT_THAT(problems("amqp:\n  url: amqp://broker/\n  tls: {ca_file: " + pki +
-                       "/ca-chain.pem}\n"),
-              ElementsAre(HasSubstr("no amqp.url is amqps://")));
+  EXPECT_THAT(
+      problems("amqp:\n  url: amqps://broker/\n  tls: {certificate: " + pki + "/ca-chain.pem}\n"),
+      ElementsAre(HasSubstr("amqp.tls: a client certificate needs its key")));
+  EXPECT_THAT(
+      problems("amqp:\n  url: amqp://broker/\n  tls: {ca_file: " + pki + "/ca-chain.pem}\n"),
+      ElementsAre(HasSubstr("no amqp.url is amqps://")));
   auto loaded = load(calendar + "amqp:\n  url: amqps://broker/\n  tls: {ca_file: " + pki +
                          "/ca-chain.pem, verify_hostname: false}\n",
                      dir);
