@@ -2,6 +2,7 @@
 // and what several instances need: timers claimed once, an application written by one of two
 // connections deciding it at the same moment.
 #include <libpq-fe.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -151,7 +152,37 @@ TEST(PostgresStore, AConnectionEndedByTheServerIsReopenedAndItsNoticesLogged) {
   EXPECT_THAT(all, ::testing::HasSubstr("reconnected to PostgreSQL"));
 }
 
-TEST(PostgresStore, AStatementOnAServerThatDoesNotAnswerIsGivenUp) {
+TEST(PostgresStore, AServerProcessThatHangsIsGivenUpOnTheClientAndReplaced) {
+  // The server process of the store's connection is stopped (SIGSTOP): not even its
+  // statement_timeout can fire. The client gives the statement up after the timeout and its
+  // margin, and the next statement runs on a new connection.
+  const auto url = fresh_database();
+  auto settings = settings_for(url);
+  settings.statement_timeout = std::chrono::seconds{1};
+  auto opened = open_postgres(settings);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto store = std::move(opened).value();
+  PGconn* admin_connection = PQconnectdb(NQS_TEST_PG_URL);
+  PGresult* found = PQexec(
+      admin_connection,
+      fmt::format("SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND application_name = "
+                  "'nqs-adapter'",
+                  url.substr(url.rfind('/') + 1))
+          .c_str());
+  ASSERT_EQ(PQntuples(found), 1);
+  const pid_t backend = std::stoi(PQgetvalue(found, 0, 0));
+  PQclear(found);
+  PQfinish(admin_connection);
+  ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+  auto hung = record(*store, with_changes("m-1", {}));
+  ::kill(backend, SIGCONT);
+  ASSERT_FALSE(hung.has_value());
+  EXPECT_THAT(hung.error().message, ::testing::HasSubstr("did not answer within 6000 ms"));
+  auto later = record(*store, with_changes("m-1", {}));
+  EXPECT_TRUE(later.has_value()) << later.error().message;
+}
+
+TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {
   const auto url = fresh_database();
   auto settings = settings_for(url);
   settings.statement_timeout = std::chrono::seconds{1};
@@ -242,6 +273,58 @@ TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApply
   EXPECT_THAT(all,
               ::testing::HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", standby)));
   pg(fmt::format("stop {}/standby {}", dir, standby));
+}
+
+TEST(PostgresStore, AServerThatTurnedReadOnlyIsLeftForTheOneThatTakesWrites) {
+  // The primary stays up but stops taking writes (as a demoted primary does), and its standby is
+  // promoted: the store's next write is refused (25006), and the one after it lands on the new
+  // primary.
+  const std::string dir = std::string(NQS_TEST_PG_FAILOVER_DIR) + "-read-only";
+  const int primary = NQS_TEST_PG_FAILOVER_PORT + 2;
+  const int standby = primary + 1;
+  pg(fmt::format("stop {}/primary {}", dir, primary));
+  pg(fmt::format("stop {}/standby {}", dir, standby));
+  std::filesystem::remove_all(dir);
+  pg(fmt::format("start {}/primary {}", dir, primary));
+  pg(fmt::format("standby {}/standby {} {}", dir, standby, primary));
+  auto opened = open_postgres(settings_for(
+      fmt::format("postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby)));
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  auto store = std::move(opened).value();
+  ASSERT_TRUE(record(*store, with_changes("m-1", {})).has_value());
+
+  // The standby has it before it is promoted (replication is asynchronous).
+  PGconn* replica =
+      PQconnectdb(fmt::format("postgresql://nqs@127.0.0.1:{}/postgres", standby).c_str());
+  for (int wait = 0; wait < 100; ++wait) {
+    PGresult* found = PQexec(replica, "SELECT 1 FROM inbox WHERE input_key = 'm-1'");
+    const bool there = PQresultStatus(found) == PGRES_TUPLES_OK && PQntuples(found) == 1;
+    PQclear(found);
+    if (there) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  PQfinish(replica);
+  PGconn* old_primary =
+      PQconnectdb(fmt::format("postgresql://nqs@127.0.0.1:{}/postgres", primary).c_str());
+  PQclear(PQexec(old_primary, "ALTER SYSTEM SET default_transaction_read_only = on"));
+  PQclear(PQexec(old_primary, "SELECT pg_reload_conf()"));
+  PQfinish(old_primary);
+  pg(fmt::format("promote {}/standby {}", dir, standby));
+
+  std::optional<Error> refused;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto recorded = record(*store, with_changes("m-2", {}));
+    if (recorded) break;
+    if (!refused) refused = recorded.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+  ASSERT_TRUE(refused.has_value()) << "the read-only server refused a write first";
+  EXPECT_THAT(refused->message, ::testing::HasSubstr("25006"));
+  EXPECT_EQ(store->ping().value(), fmt::format("PostgreSQL 127.0.0.1:{}", standby));
+  EXPECT_TRUE(store->find_input("m-1").value().has_value()) << "replicated before the promotion";
+  EXPECT_TRUE(store->find_input("m-2").value().has_value());
+  pg(fmt::format("stop {}/standby {}", dir, standby));
+  pg(fmt::format("stop {}/primary {}", dir, primary));
 }
 
 }  // namespace
