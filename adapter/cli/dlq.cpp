@@ -41,7 +41,25 @@ std::string actor_name(const std::string& given) {
   return fmt::format("uid {}", ::geteuid());
 }
 
+// Every dead letter read and left: a copy back at the end of its queue, the original
+// acknowledged (amqp::SyncClient::put_back); what could not be put back the broker returns.
+void put_back(amqp::SyncClient& client) {
+  if (auto back = client.put_back(); !back) {
+    std::cerr << "a dead letter read could not be put back as a copy (the broker returns it): "
+              << back.error().message << '\n';
+  }
+}
+
 struct Session {
+  explicit Session(configuration::Setup loaded) : setup(std::move(loaded)) {}
+  Session(Session&&) = default;
+  Session& operator=(Session&&) = delete;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() {
+    if (client) put_back(*client);
+  }
+
   configuration::Setup setup;
   std::unique_ptr<amqp::SyncClient> client;
   std::vector<std::string> dlqs;
@@ -56,7 +74,7 @@ std::optional<Session> open_session(const DlqArguments& arguments, int& exit_cod
     exit_code = kExitProblem;
     return std::nullopt;
   }
-  Session session{std::move(*setup), nullptr, {}, {}, {}};
+  Session session(std::move(*setup));
   const auto& names = session.setup.config.amqp;
   for (const auto& input : {names.gov_in, names.ais_events}) {
     if (arguments.queue.empty() || arguments.queue == input || arguments.queue == input + ".dlq" ||
@@ -407,6 +425,7 @@ int queues(const std::string& config_file, bool json) {
                              outbox ? std::to_string(outbox.value().pending) : "-", "-", "-",
                              oldest ? age_text(*oldest) : "-", verdict);
   }
+  put_back(*client.value());
   return problems == 0 ? kExitOk : kExitProblem;
 }
 

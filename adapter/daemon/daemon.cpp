@@ -298,7 +298,8 @@ ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& out
   };
   std::string unreachable;
   for (const auto& [node, error] : link_->nodes()) {
-    if (!error.empty()) unreachable += fmt::format("; {} unreachable: {}", node, error);
+    if (!error.empty())
+      unreachable += fmt::format("; {} unreachable at the last attempt: {}", node, error);
   }
   check("broker", link_->consuming(),
         (link_->consuming()

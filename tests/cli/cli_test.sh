@@ -143,6 +143,23 @@ case "$case_name" in
     expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
       -- env NQS_ADAPTER_CONFIG=/nonexistent.yaml "$nqs" check-config --config "$work/adapter.yaml"
     ;;
+  check_config_urls)
+    # Every connection setting is checked before anything connects, each with its key path.
+    write_config
+    expect_run 1 "" -- env NQS_AMQP_URL=http://nope "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "amqp: NQS_AMQP_URL: 'http://nope' is not an amqp:// or amqps:// URL"
+    # In the environment, commas separate URLs: a host list inside one URL is two bad URLs.
+    expect_run 1 "" -- env NQS_AMQP_URL=amqp://h1:5672,h2:5672/ "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "NQS_AMQP_URL: 'h2:5672/' is not an amqp:// or amqps:// URL"
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
+      -- env "NQS_AMQP_URL=amqp://n1:5672/, amqp://n2:5672/" "$nqs" check-config --config "$work/adapter.yaml"
+    sed -i '/^store:/d; /^amqp:/d' "$work/adapter.yaml"
+    printf 'amqp:\n  url: [amqp://n1:5672/, amqp://n2:99999/]\nstore: {url: "postgresql://nqs:s3cret@db:5432/nqs?target_session_attrs=any"}\n' >> "$work/adapter.yaml"
+    expect_run 1 "" -- "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "amqp.url[1]: 'amqp://n2:99999/': '99999' is not a port (1 to 65535)"
+    stderr_has "store.url: 'postgresql://nqs:***@db:5432/nqs?target_session_attrs=any': target_session_attrs=any may land on a standby"
+    if grep -q s3cret "$work/stderr"; then fail "a password in a message"; fi
+    ;;
   run_refuses_bad_config)
     printf 'calendar: {files: []}\n' > "$work/adapter.yaml"
     expect_run 78 "" -- "$nqs" run --config "$work/adapter.yaml"
