@@ -10,6 +10,7 @@ namespace {
 
 constexpr amqp_channel_t kRead = 1;
 constexpr amqp_channel_t kPublish = 2;
+constexpr std::size_t kMaxFrame = 131072;
 
 }  // namespace
 
@@ -100,7 +101,8 @@ Result<std::optional<Held>> SyncClient::get(const std::string& queue) {
   if (read.reply_type != AMQP_RESPONSE_NORMAL) {
     return make_error(fmt::format("reading {}: {}", queue, reply_text(read)));
   }
-  held.properties = read_properties(message.properties);
+  // Everything a frame can hold: a message read to be put back must come back whole.
+  held.properties = read_properties(message.properties, kMaxFrame);
   held.body = to_string(message.body);
   amqp_destroy_message(&message);
   amqp_maybe_release_buffers_on_channel(state_, kRead);
@@ -137,8 +139,10 @@ Result<void> SyncClient::put_back() {
       copy.properties.user_id.clear();
     }
     if (auto published = publish(copy); !published) {
-      if (!first) first = published.error();
-      continue;  // not acknowledged: the broker returns the original
+      // Not acknowledged: the broker returns this one and the rest as they are. No more tries:
+      // a broker that refuses (or blocks) one refuses the others too.
+      first = published.error();
+      break;
     }
     if (auto acked = ack(tag); !acked && !first) first = acked.error();
   }

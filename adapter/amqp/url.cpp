@@ -28,6 +28,7 @@ std::optional<std::string> percent_decode(std::string_view text) {
     const int high = hex_value(text[i + 1]);
     const int low = hex_value(text[i + 2]);
     if (high < 0 || low < 0) return std::nullopt;
+    if (high == 0 && low == 0) return std::nullopt;  // a NUL would cut the value short
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;
   }
@@ -208,18 +209,15 @@ std::vector<std::string> split_url_list(std::string_view text) {
 }
 
 std::string redact_url(std::string_view url) {
-  // amqp://user:secret@host/ -> amqp://user:***@host/
+  // amqp://user:secret@host/ -> amqp://user:***@host/ (up to the last '@': a password may hold
+  // characters a URL should have encoded)
   const auto scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
-  const auto authority_end = url.find('/', scheme + 3);
-  const auto authority =
-      url.substr(scheme + 3, authority_end == std::string_view::npos ? std::string_view::npos
-                                                                     : authority_end - scheme - 3);
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  const auto colon = authority.find(':');
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < scheme + 3) return std::string(url);
+  const auto colon = url.find(':', scheme + 3);
   if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return fmt::format("{}***{}", url.substr(0, scheme + 3 + colon + 1), url.substr(scheme + 3 + at));
+  return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
 }
 
 }  // namespace nqs::amqp

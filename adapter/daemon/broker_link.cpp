@@ -86,14 +86,17 @@ void BrokerLink::stop_consuming() {
 }
 
 void BrokerLink::connect() {
-  while (!stopped_ && !try_next_node()) {
-    if (round_.empty()) {
-      // Every node failed in this round: the next one waits.
-      start_round(current_);
-      schedule_reconnect("no node of the broker could be reached");
-      return;
-    }
+  if (stopped_ || connected()) return;
+  if (try_next_node()) return;
+  if (round_.empty()) {
+    // Every node failed in this round: the next one waits.
+    start_round(current_);
+    schedule_reconnect("no node of the broker could be reached");
+    return;
   }
+  // The next node on the loop's next turn: each attempt blocks for at most the connect and RPC
+  // timeouts, and the timers, readiness and metrics run between them.
+  boost::asio::post(io_, [this] { connect(); });
 }
 
 bool BrokerLink::try_next_node() {
@@ -120,7 +123,8 @@ bool BrokerLink::try_next_node() {
   };
   handlers.on_consumer_cancelled = [this](const std::string& queue) {
     // The queue was deleted under the consumer: reconnect, which declares it again.
-    boost::asio::post(io_, [this, queue] {
+    boost::asio::post(io_, [this, queue, generation = generation_] {
+      if (generation != generation_) return;  // that connection is already gone
       on_lost(fmt::format("the broker cancelled the consumer of {} (queue deleted?)", queue));
     });
   };
@@ -134,7 +138,9 @@ bool BrokerLink::try_next_node() {
     }
   };
   handlers.on_lost = [this](const std::string& why) {
-    boost::asio::post(io_, [this, why] { on_lost(why); });
+    boost::asio::post(io_, [this, why, generation = generation_] {
+      if (generation == generation_) on_lost(why);
+    });
   };
   auto connection = std::make_shared<amqp::Connection>(io_, node, handlers, generation_);
   auto fail = [&](const std::string& what) {
@@ -192,18 +198,17 @@ void BrokerLink::schedule_reconnect(const std::string& why) {
             {{"error", why}, {"attempt", attempt_}, {"delayMs", delay.count()}});
   reconnect_timer_.expires_after(delay);
   reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || stopped_ || connected()) return;
     ++reconnects_;
     connect();
   });
 }
 
 void BrokerLink::on_lost(const std::string& why) {
-  if (stopped_) return;
-  if (connection_) {
-    connection_->close();
-    connection_.reset();
-  }
+  // Once for a connection: a second report of the same loss finds it gone.
+  if (stopped_ || !connection_) return;
+  connection_->close();
+  connection_.reset();
   fail_all_pending(fmt::format("connection lost before the confirm: {}", why),
                    closed_over_a_message(why));
   if (handlers_.on_disconnected) handlers_.on_disconnected(why);
@@ -254,13 +259,19 @@ void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
   // A node that refuses every publish for a while (seen on RabbitMQ 3.10 after a quorum queue's
   // leader was lost: the channel keeps nacking while other nodes' channels take the same
   // messages) is left for another node, as if it had failed.
+  // Once until a publish is confirmed again: a queue that is full on every node (x-overflow
+  // reject-publish) refuses on every node, and moving again would only requeue the inputs in
+  // flight.
   if (acked) {
     nack_streak_ = 0;
+    nack_failover_armed_ = true;
   } else {
     const auto now = std::chrono::steady_clock::now();
     if (nack_streak_++ == 0) nack_streak_since_ = now;
-    if (nack_streak_ >= kNackStreakLimit && now - nack_streak_since_ >= kNackStreakTime) {
+    if (nack_failover_armed_ && nack_streak_ >= kNackStreakLimit &&
+        now - nack_streak_since_ >= kNackStreakTime) {
       nack_streak_ = 0;
+      nack_failover_armed_ = false;
       boost::asio::post(io_, [this, generation = generation_] {
         if (generation != generation_ || !connected()) return;
         on_lost(

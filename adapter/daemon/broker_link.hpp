@@ -28,8 +28,9 @@ struct BrokerSettings {
 // at once, in a shuffled order with the lost one last; only when every node failed in a round does
 // the next round wait, with exponential backoff and jitter (and so does a connection lost again
 // within a second of a quick retry, so that a node that accepts and drops cannot spin the loop).
-// On each
-// connection the topology is declared again and the consumers resumed.
+// A node that refuses every publish for 3 s is left the same way, once until a publish is
+// confirmed again. One node is tried per turn of the event loop. On each connection the topology
+// is declared again and the consumers resumed.
 // Publishes complete exactly once: confirmed (basic.ack), or failed (basic.nack, basic.return of
 // an unroutable mandatory message, or the connection lost before the confirm). A failure says
 // whether it was `over_a_message`: the library could not send one, or the broker closed the
@@ -112,6 +113,7 @@ class BrokerLink {
   static constexpr std::size_t kNackStreakLimit = 10;
   static constexpr std::chrono::seconds kNackStreakTime{3};
   std::size_t nack_streak_ = 0;
+  bool nack_failover_armed_ = true;  // no move for nacks again until a publish is confirmed
   std::chrono::steady_clock::time_point nack_streak_since_{};
   bool blocked_ = false;
   bool stopped_ = false;

@@ -286,6 +286,8 @@ std::vector<std::string> split_commas(const std::string& text) {
 // The statement's own deadline on the client: the server's statement_timeout and this margin
 // (the server should have cancelled it by then; a server that does not answer at all is given up).
 constexpr std::chrono::milliseconds kClientMargin{5000};
+// How long the client waits for one statement of the migrations (the server sets none).
+constexpr std::chrono::milliseconds kMigrationDeadline{600000};
 
 // SQLSTATEs after which the connection is not used again: a read-only server (a standby, or a
 // primary demoted after a failover), the server shutting down or not accepting connections.
@@ -303,6 +305,20 @@ class PgStore final : public Store {
   PgStore& operator=(const PgStore&) = delete;
 
   Result<void> migrate() {
+    // Migrations may wait for another instance's (the advisory lock) and may take long (an
+    // index on a large table): no statement timeout, a deadline of their own, and no reconnect
+    // (the lock belongs to the session).
+    migrating_ = true;
+    auto migrated = migrate_unbounded();
+    migrating_ = false;
+    BOOST_OUTCOME_TRY(
+        run(fmt::format("SET statement_timeout = {}", settings_.statement_timeout.count()), {},
+            "configuring the session"));
+    return migrated;
+  }
+
+  Result<void> migrate_unbounded() {
+    BOOST_OUTCOME_TRY(run("SET statement_timeout = 0", {}, "configuring the session"));
     BOOST_OUTCOME_TRY(run("SET client_min_messages = warning", {}, "configuring the session"));
     BOOST_OUTCOME_TRY(
         run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
@@ -702,9 +718,9 @@ class PgStore final : public Store {
   // transaction: its statements before the loss are gone, and the caller must start again.
   Result<void> ensure_connected(std::string_view doing) {
     if (!broken_ && PQstatus(connection_) == CONNECTION_OK) return outcome::success();
-    if (in_transaction_) {
-      return make_error(
-          fmt::format("PostgreSQL connection lost inside a transaction while {}", doing));
+    if (in_transaction_ || migrating_) {
+      return make_error(fmt::format("PostgreSQL connection lost inside a {} while {}",
+                                    migrating_ ? "migration" : "transaction", doing));
     }
     const std::string before = server();
     PQreset(connection_);
@@ -730,44 +746,48 @@ class PgStore final : public Store {
     return message;
   }
 
-  // Waits for the result of the statement sent, for at most the statement timeout and a margin;
-  // past that the statement is cancelled and the connection given up.
-  Result<PgResult> await_result(std::string_view doing) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + settings_.statement_timeout + kClientMargin;
+  // Waits until the statement's next result can be read without blocking. Past the deadline the
+  // connection is given up (the server's own statement_timeout cancels the statement; a server
+  // that does not answer at all is left, and the next statement runs on a new connection).
+  Result<void> readable(std::chrono::steady_clock::time_point deadline,
+                        std::chrono::milliseconds limit, std::string_view doing) {
     while (PQisBusy(connection_) == 1) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
-        if (PGcancel* cancel = PQgetCancel(connection_)) {
-          std::array<char, 256> error{};
-          (void)PQcancel(cancel, error.data(), static_cast<int>(error.size()));
-          PQfreeCancel(cancel);
-        }
         broken_ = true;
-        return make_error(fmt::format("PostgreSQL did not answer within {} ms while {}",
-                                      (settings_.statement_timeout + kClientMargin).count(),
-                                      doing));
+        return make_error(
+            fmt::format("PostgreSQL did not answer within {} ms while {}", limit.count(), doing));
       }
       pollfd descriptor{PQsocket(connection_), POLLIN, 0};
       const int ready = ::poll(&descriptor, 1, static_cast<int>(left.count()));
       if (ready < 0 && errno != EINTR) return lost(doing);
       if (ready > 0 && PQconsumeInput(connection_) != 1) return lost(doing);
     }
-    // The last result of the statement is the one that tells; earlier ones (of a script) too
-    // when they failed.
+    return outcome::success();
+  }
+
+  // The result of the statement sent (the last one of a script), every result read within one
+  // deadline: the statement timeout and a margin (migrations: kMigrationDeadline).
+  Result<PgResult> await_result(std::string_view doing) {
+    const auto limit =
+        migrating_ ? kMigrationDeadline : settings_.statement_timeout + kClientMargin;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     PgResult last;
-    while (PGresult* next = PQgetResult(connection_)) {
+    std::optional<Error> failure;
+    for (;;) {
+      BOOST_OUTCOME_TRY(readable(deadline, limit, doing));
+      PGresult* next = PQgetResult(connection_);
+      if (next == nullptr) break;
       PgResult current(next);
       const auto status = PQresultStatus(current.get());
       if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        // Drain what remains, so the connection is ready for the next statement.
-        while (PGresult* rest = PQgetResult(connection_))
-          PQclear(rest);
-        return failed(current.get(), doing);
+        if (!failure) failure = failed(current.get(), doing);
+        continue;  // read to the end, so the connection is ready for the next statement
       }
       last = std::move(current);
     }
+    if (failure) return *failure;
     if (!last) return lost(doing);
     return last;
   }
@@ -1057,6 +1077,7 @@ class PgStore final : public Store {
   PostgresSettings settings_;
   bool broken_ = false;          // open a new connection before the next statement
   bool in_transaction_ = false;  // between BEGIN and COMMIT or ROLLBACK
+  bool migrating_ = false;       // holding the migration lock, with no statement timeout
   std::uint64_t reconnects_ = 0;
 
  public:

@@ -182,6 +182,24 @@ TEST(PostgresStore, AServerProcessThatHangsIsGivenUpOnTheClientAndReplaced) {
   EXPECT_TRUE(later.has_value()) << later.error().message;
 }
 
+TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTimeout) {
+  // Another instance holds the migration lock for longer than a statement may take: the one
+  // starting waits for it (migrations run without the statement timeout) instead of failing.
+  const auto url = fresh_database();
+  PGconn* holder = PQconnectdb(url.c_str());
+  PQclear(PQexec(holder, "SELECT pg_advisory_lock(7450001)"));
+  auto settings = settings_for(url);
+  settings.statement_timeout = std::chrono::seconds{1};
+  std::optional<Result<std::unique_ptr<Store>>> opened;
+  std::thread opener([&] { opened.emplace(open_postgres(settings)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // past the statement timeout
+  PQclear(PQexec(holder, "SELECT pg_advisory_unlock(7450001)"));
+  PQfinish(holder);
+  opener.join();
+  ASSERT_TRUE(opened->has_value()) << opened->error().message;
+  EXPECT_EQ(opened->value()->schema_version().value(), 7);
+}
+
 TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {
   const auto url = fresh_database();
   auto settings = settings_for(url);

@@ -63,6 +63,8 @@ TEST(AmqpUrl, RefusesWhatItCannotUseAndSaysWhy) {
 TEST(AmqpUrl, APasswordIsNeverRepeated) {
   EXPECT_EQ(redact_url("amqp://nqs:s3cret@h:5672/v"), "amqp://nqs:***@h:5672/v");
   EXPECT_EQ(redact_url("amqp://h:5672/v"), "amqp://h:5672/v");
+  EXPECT_EQ(redact_url("amqp://nqs:se/cr@et@h:5672/v"), "amqp://nqs:***@h:5672/v")
+      << "a password with characters it should have encoded";
   EXPECT_THAT(error_of("amqp://nqs:s3cret@h:99999/"), ::testing::Not(HasSubstr("s3cret")));
 }
 
