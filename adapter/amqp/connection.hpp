@@ -138,7 +138,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   [[nodiscard]] bool is_open() const { return state_ != nullptr; }
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
-  [[nodiscard]] const ConnectionSettings& settings() const { return settings_; }
   // The broker's product and version as it announced them at connection.start.
   [[nodiscard]] const std::string& server() const { return server_; }
 

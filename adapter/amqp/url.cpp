@@ -7,6 +7,8 @@
 #include <charconv>
 #include <optional>
 
+#include "common/redact.hpp"
+
 namespace nqs::amqp {
 namespace {
 
@@ -58,7 +60,7 @@ std::string ConnectionSettings::node() const {
 }
 
 Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettings base) {
-  const auto shown = redact_url(url);
+  const auto shown = redact_password(url);
   std::string_view rest;
   if (starts_with_ignoring_case(url, "amqps://")) {
     base.tls.enabled = true;
@@ -178,12 +180,12 @@ Result<std::vector<ConnectionSettings>> parse_amqp_urls(const std::vector<std::s
         return make_error(fmt::format(
             "'{}': the nodes of one broker share the scheme, the user, the password and the vhost "
             "of '{}'",
-            redact_url(url), redact_url(urls.front())));
+            redact_password(url), redact_password(urls.front())));
       }
       for (const auto& earlier : nodes) {
         if (earlier.host == node.host && earlier.port == node.port) {
           return make_error(
-              fmt::format("'{}': the node {} is given twice", redact_url(url), node.node()));
+              fmt::format("'{}': the node {} is given twice", redact_password(url), node.node()));
         }
       }
     }
@@ -206,18 +208,6 @@ std::vector<std::string> split_url_list(std::string_view text) {
     text.remove_prefix(comma + 1);
   }
   return urls;
-}
-
-std::string redact_url(std::string_view url) {
-  // amqp://user:secret@host/ -> amqp://user:***@host/ (up to the last '@': a password may hold
-  // characters a URL should have encoded)
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const auto at = url.rfind('@');
-  if (at == std::string_view::npos || at < scheme + 3) return std::string(url);
-  const auto colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
 }
 
 }  // namespace nqs::amqp

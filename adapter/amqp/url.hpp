@@ -63,7 +63,4 @@ Result<std::vector<ConnectionSettings>> parse_amqp_urls(const std::vector<std::s
 // The URLs of NQS_AMQP_URL: separated by commas (a comma never appears in an AMQP URL unencoded).
 std::vector<std::string> split_url_list(std::string_view text);
 
-// The URL without its password, for messages and logs.
-std::string redact_url(std::string_view url);
-
 }  // namespace nqs::amqp

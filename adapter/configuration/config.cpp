@@ -152,44 +152,44 @@ std::optional<std::string> from_environment(const char* name) {
 // URLs separated by commas. Each is checked here, with its key path, so that `run` never starts
 // with one it cannot use.
 void read_amqp_urls(Reader& amqp, AmqpConfig& out) {
+  using Report = std::function<void(const std::string&)>;
   auto field = amqp.field("url");
-  std::vector<std::pair<std::string, Reader>> given;  // each URL and where it was written
+  std::vector<std::pair<std::string, Report>> given;  // each URL, and where its problem goes
+  Report report_list;                                 // where a problem of them all goes
+  auto at = [](const Reader& where) {
+    return Report([where](const std::string& problem) { where.problem(problem); });
+  };
   if (field && field->is_scalar()) {
-    if (auto url = field->as_text()) given.emplace_back(*url, *field);
+    if (auto url = field->as_text()) given.emplace_back(*url, at(*field));
   } else if (field && field->is_list_or_null() && !field->is_null()) {
     for (auto& item : amqp.list("url")) {
-      if (auto url = item.as_text()) given.emplace_back(*url, item);
+      if (auto url = item.as_text()) given.emplace_back(*url, at(item));
     }
     if (given.empty()) field->problem("an empty list: give at least one broker URL");
   } else if (field) {
     field->problem("expected a URL or a list of URLs");
   }
+  if (field) report_list = at(*field);
   if (auto environment = from_environment("NQS_AMQP_URL")) {
-    out.urls = amqp::split_url_list(*environment);
-    bool each_valid = true;
-    for (const auto& url : out.urls) {
-      if (auto parsed = amqp::parse_amqp_url(url); !parsed) {
-        amqp.problem(fmt::format("NQS_AMQP_URL: {}", parsed.error().message));
-        each_valid = false;
-      }
-    }
-    if (auto nodes = amqp::parse_amqp_urls(out.urls); each_valid && !nodes) {
-      amqp.problem(fmt::format("NQS_AMQP_URL: {}", nodes.error().message));
-    }
-    return;
+    report_list = [amqp](const std::string& problem) {
+      amqp.problem(fmt::format("NQS_AMQP_URL: {}", problem));
+    };
+    given.clear();
+    for (auto& url : amqp::split_url_list(*environment))
+      given.emplace_back(std::move(url), report_list);
   }
   if (given.empty()) return;  // the default, or a problem already recorded
   out.urls.clear();
   bool each_valid = true;
-  for (auto& [url, where] : given) {
+  for (auto& [url, report] : given) {
     out.urls.push_back(url);
     if (auto parsed = amqp::parse_amqp_url(url); !parsed) {
-      where.problem(parsed.error().message);
+      report(parsed.error().message);
       each_valid = false;
     }
   }
   if (!each_valid) return;
-  if (auto nodes = amqp::parse_amqp_urls(out.urls); !nodes) field->problem(nodes.error().message);
+  if (auto nodes = amqp::parse_amqp_urls(out.urls); !nodes) report_list(nodes.error().message);
 }
 
 void read_amqp_tls(Reader tls, AmqpConfig& out) {

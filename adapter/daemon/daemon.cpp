@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <csignal>
 
+#include "common/redact.hpp"
 #include "daemon/broker_link.hpp"
 #include "daemon/outbox_relay.hpp"
 #include "daemon/processor.hpp"
@@ -388,9 +389,7 @@ int Daemon::run() {
                                     {"config", config.source.string()},
                                     {"calendar", setup_.calendar->coverage()},
                                     {"time_zone", config.calendar.time_zone},
-                                    {"store", store::is_postgres_url(config.store.url)
-                                                  ? store::redact_postgres_url(config.store.url)
-                                                  : config.store.url}});
+                                    {"store", redact_password(config.store.url)}});
   if (clock_.offset().count() != 0 || !config.clock.control_file.empty()) {
     log::warn("the clock is shifted (tests and rehearsals only)",
               {{"offsetMs", clock_.offset().count()},

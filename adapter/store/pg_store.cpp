@@ -10,6 +10,7 @@
 #include <charconv>
 #include <limits>
 
+#include "common/redact.hpp"
 #include "store/store.hpp"
 
 namespace nqs::store {
@@ -1117,7 +1118,7 @@ Result<ConnInfo> connection_keywords(const PostgresSettings& settings) {
 }  // namespace
 
 Result<void> check_postgres_url(const std::string& url) {
-  const auto shown = redact_postgres_url(url);
+  const auto shown = redact_password(url);
   auto parsed = parse_conninfo(url);
   if (!parsed) return make_error(fmt::format("'{}': {}", shown, parsed.error().message));
   const auto& info = parsed.value();
@@ -1160,17 +1161,7 @@ Result<void> check_postgres_url(const std::string& url) {
 }
 
 std::string PostgresSettings::redacted() const {
-  return redact_postgres_url(url);
-}
-
-std::string redact_postgres_url(const std::string& url) {
-  // postgresql://user:secret@host/db -> postgresql://user:***@host/db
-  const auto scheme = url.find("://");
-  const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  const auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  return redact_password(url);
 }
 
 bool is_postgres_url(std::string_view url) {

@@ -271,9 +271,6 @@ struct PostgresSettings {
   [[nodiscard]] std::string redacted() const;
 };
 
-// A PostgreSQL URL without its password, for messages and logs.
-std::string redact_postgres_url(const std::string& url);
-
 // libpq's parse of a PostgreSQL URL and the adapter's rules on it: ports 1 to 65535, one port or
 // one for each host, target_session_attrs one that finds a writable server. The error names what
 // is wrong.

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/redact.hpp"
+
 namespace nqs::amqp {
 namespace {
 
@@ -61,9 +63,9 @@ TEST(AmqpUrl, RefusesWhatItCannotUseAndSaysWhy) {
 }
 
 TEST(AmqpUrl, APasswordIsNeverRepeated) {
-  EXPECT_EQ(redact_url("amqp://nqs:s3cret@h:5672/v"), "amqp://nqs:***@h:5672/v");
-  EXPECT_EQ(redact_url("amqp://h:5672/v"), "amqp://h:5672/v");
-  EXPECT_EQ(redact_url("amqp://nqs:se/cr@et@h:5672/v"), "amqp://nqs:***@h:5672/v")
+  EXPECT_EQ(redact_password("amqp://nqs:s3cret@h:5672/v"), "amqp://nqs:***@h:5672/v");
+  EXPECT_EQ(redact_password("amqp://h:5672/v"), "amqp://h:5672/v");
+  EXPECT_EQ(redact_password("amqp://nqs:se/cr@et@h:5672/v"), "amqp://nqs:***@h:5672/v")
       << "a password with characters it should have encoded";
   EXPECT_THAT(error_of("amqp://nqs:s3cret@h:99999/"), ::testing::Not(HasSubstr("s3cret")));
 }
