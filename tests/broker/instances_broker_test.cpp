@@ -145,33 +145,14 @@ TEST_F(TwoInstances, ShareTheWorkDecideRacesByTheRulesAndFireEachDeadlineOnce) {
 // stops and the standby is promoted while inputs flow.
 class ReplicatedStore : public DaemonWithBroker {
  protected:
-  static constexpr int kPrimary = NQS_TEST_PG_FAILOVER_PORT;
-  static constexpr int kStandby = NQS_TEST_PG_FAILOVER_PORT + 1;
-
   void SetUp() override {
-    pg(fmt::format("stop {}/primary {}", kDir, kPrimary));
-    pg(fmt::format("stop {}/standby {}", kDir, kStandby));
-    std::filesystem::remove_all(kDir);
-    pg(fmt::format("start {}/primary {}", kDir, kPrimary));
-    pg(fmt::format("standby {}/standby {} {}", kDir, kStandby, kPrimary));
-    store_url_ =
-        fmt::format("postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", kPrimary, kStandby);
+    store_url_ = servers_.url();
     DaemonWithBroker::SetUp();
   }
-  void TearDown() override {
-    pg(fmt::format("stop {}/standby {}", kDir, kStandby));
-    pg(fmt::format("stop {}/primary {}", kDir, kPrimary));
-  }
 
-  static void pg(const std::string& arguments) {
-    const auto command =
-        fmt::format("{} {} >/dev/null 2>&1", source_path("tests/pg/pg.sh").string(), arguments);
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  }
-
-  // One number from the server on `port`.
+  // One number from one of the servers.
   static std::int64_t count_on(int port, const std::string& sql) {
-    PGconn* db = PQconnectdb(fmt::format("postgresql://nqs@127.0.0.1:{}/postgres", port).c_str());
+    PGconn* db = PQconnectdb(ReplicatedPostgres::url_of(port).c_str());
     PGresult* result = PQexec(db, sql.c_str());
     const auto value = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1
                            ? std::stoll(PQgetvalue(result, 0, 0))
@@ -181,7 +162,7 @@ class ReplicatedStore : public DaemonWithBroker {
     return value;
   }
 
-  static constexpr const char* kDir = NQS_TEST_PG_FAILOVER_DIR;
+  ReplicatedPostgres servers_{NQS_TEST_PG_FAILOVER_DIR, NQS_TEST_PG_FAILOVER_PORT};
 };
 
 TEST_F(ReplicatedStore, ThePromotedStandbyTakesOverWhileInputsFlowNothingLostNothingTwice) {
@@ -192,21 +173,22 @@ TEST_F(ReplicatedStore, ThePromotedStandbyTakesOverWhileInputsFlowNothingLostNot
     collect();
     return distinct_command_ids().size() >= 5;
   })) << daemon_->log_text();
-  pg(fmt::format("stop {}/primary {}", kDir, kPrimary));
-  pg(fmt::format("promote {}/standby {}", kDir, kStandby));
+  servers_.stop_primary();
+  servers_.promote_standby();
   for (int n = 21; n <= 40; ++n)
     client_->publish(kGovIn, application_message(n), message_id_of(n));
   wait_for_distinct_commands(40);
   collect();
   EXPECT_TRUE(dead_letters_.empty()) << daemon_->log_text();
   // Each input once, on the new primary.
-  EXPECT_EQ(count_on(kStandby, "SELECT count(*) FROM inbox"), 40);
-  EXPECT_EQ(count_on(kStandby, "SELECT count(*) FROM applications"), 40);
+  EXPECT_EQ(count_on(servers_.standby(), "SELECT count(*) FROM inbox"), 40);
+  EXPECT_EQ(count_on(servers_.standby(), "SELECT count(*) FROM applications"), 40);
   EXPECT_TRUE(eventually([&] {
-    return count_on(kStandby, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0;
+    return count_on(servers_.standby(), "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0;
   })) << "every command and notification confirmed";
   const auto log = daemon_->log_text();
-  EXPECT_THAT(log, HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", kStandby)));
+  EXPECT_THAT(log,
+              HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", servers_.standby())));
   EXPECT_EQ(daemon_->stop(), 0);
 }
 

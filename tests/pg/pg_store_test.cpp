@@ -17,15 +17,21 @@ namespace nqs::store {
 namespace {
 
 using test::fresh_database;
+using test::ReplicatedPostgres;
 
-PostgresSettings settings_for(const std::string& url) {
+PostgresSettings settings_for(const std::string& url,
+                              std::chrono::milliseconds statement_timeout = std::chrono::seconds{
+                                  15}) {
   PostgresSettings settings;
   settings.url = url;
+  settings.statement_timeout = statement_timeout;
   return settings;
 }
 
-std::unique_ptr<Store> connect(const std::string& url) {
-  auto store = open_postgres(settings_for(url));
+std::unique_ptr<Store> connect(const std::string& url,
+                               std::chrono::milliseconds statement_timeout = std::chrono::seconds{
+                                   15}) {
+  auto store = open_postgres(settings_for(url, statement_timeout));
   EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
   return std::move(store).value();
 }
@@ -157,11 +163,7 @@ TEST(PostgresStore, AServerProcessThatHangsIsGivenUpOnTheClientAndReplaced) {
   // statement_timeout can fire. The client gives the statement up after the timeout and its
   // margin, and the next statement runs on a new connection.
   const auto url = fresh_database();
-  auto settings = settings_for(url);
-  settings.statement_timeout = std::chrono::seconds{1};
-  auto opened = open_postgres(settings);
-  ASSERT_TRUE(opened.has_value()) << opened.error().message;
-  auto store = std::move(opened).value();
+  auto store = connect(url, std::chrono::seconds{1});
   PGconn* admin_connection = PQconnectdb(NQS_TEST_PG_URL);
   PGresult* found = PQexec(
       admin_connection,
@@ -188,10 +190,9 @@ TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTime
   const auto url = fresh_database();
   PGconn* holder = PQconnectdb(url.c_str());
   PQclear(PQexec(holder, "SELECT pg_advisory_lock(7450001)"));
-  auto settings = settings_for(url);
-  settings.statement_timeout = std::chrono::seconds{1};
   std::optional<Result<std::unique_ptr<Store>>> opened;
-  std::thread opener([&] { opened.emplace(open_postgres(settings)); });
+  std::thread opener(
+      [&] { opened.emplace(open_postgres(settings_for(url, std::chrono::seconds{1}))); });
   std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // past the statement timeout
   PQclear(PQexec(holder, "SELECT pg_advisory_unlock(7450001)"));
   PQfinish(holder);
@@ -202,11 +203,7 @@ TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTime
 
 TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {
   const auto url = fresh_database();
-  auto settings = settings_for(url);
-  settings.statement_timeout = std::chrono::seconds{1};
-  auto opened = open_postgres(settings);
-  ASSERT_TRUE(opened.has_value()) << opened.error().message;
-  auto store = std::move(opened).value();
+  auto store = connect(url, std::chrono::seconds{1});
   // Another session holds the lock every write takes: the server cancels the statement at its
   // statement_timeout, and the store reports the failure instead of waiting.
   PGconn* holder = PQconnectdb(url.c_str());
@@ -220,25 +217,13 @@ TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {
   EXPECT_TRUE(later.has_value()) << later.error().message;
 }
 
-// pg.sh on a server of the test's own.
-void pg(const std::string& arguments) {
-  const auto command = fmt::format("{} {} >/dev/null", NQS_SOURCE_DIR "/tests/pg/pg.sh", arguments);
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-}
-
 TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApplyingNothingTwice) {
   // A primary and its streaming standby of this test's own; the store is given both hosts.
-  const std::string dir = NQS_TEST_PG_FAILOVER_DIR;
-  const int primary = NQS_TEST_PG_FAILOVER_PORT;
-  const int standby = primary + 1;
-  pg(fmt::format("stop {}/primary {}", dir, primary));
-  pg(fmt::format("stop {}/standby {}", dir, standby));
-  std::filesystem::remove_all(dir);
-  pg(fmt::format("start {}/primary {}", dir, primary));
-  pg(fmt::format("standby {}/standby {} {}", dir, standby, primary));
+  const ReplicatedPostgres servers(NQS_TEST_PG_FAILOVER_DIR, NQS_TEST_PG_FAILOVER_PORT);
+  const int primary = servers.primary();
+  const int standby = servers.standby();
   std::vector<std::string> notices;
-  auto settings = settings_for(
-      fmt::format("postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby));
+  auto settings = settings_for(servers.url());
   settings.connect_timeout = std::chrono::seconds{2};
   settings.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
   auto opened = open_postgres(settings);
@@ -254,8 +239,8 @@ TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApply
   int duplicates = 0;
   for (int i = 0; i < kInputs; ++i) {
     if (i == kInputs / 2) {
-      pg(fmt::format("stop {}/primary {}", dir, primary));
-      pg(fmt::format("promote {}/standby {}", dir, standby));
+      servers.stop_primary();
+      servers.promote_standby();
     }
     const auto key = fmt::format("m-{}", i);
     StateChanges changes;
@@ -290,30 +275,20 @@ TEST(PostgresStore, AfterTheFailoverToItsStandbyTheStoreGoesOnLosingNothingApply
     all += notice + "\n";
   EXPECT_THAT(all,
               ::testing::HasSubstr(fmt::format("reconnected to PostgreSQL 127.0.0.1:{}", standby)));
-  pg(fmt::format("stop {}/standby {}", dir, standby));
 }
 
 TEST(PostgresStore, AServerThatTurnedReadOnlyIsLeftForTheOneThatTakesWrites) {
   // The primary stays up but stops taking writes (as a demoted primary does), and its standby is
   // promoted: the store's next write is refused (25006), and the one after it lands on the new
   // primary.
-  const std::string dir = std::string(NQS_TEST_PG_FAILOVER_DIR) + "-read-only";
-  const int primary = NQS_TEST_PG_FAILOVER_PORT + 2;
-  const int standby = primary + 1;
-  pg(fmt::format("stop {}/primary {}", dir, primary));
-  pg(fmt::format("stop {}/standby {}", dir, standby));
-  std::filesystem::remove_all(dir);
-  pg(fmt::format("start {}/primary {}", dir, primary));
-  pg(fmt::format("standby {}/standby {} {}", dir, standby, primary));
-  auto opened = open_postgres(settings_for(
-      fmt::format("postgresql://nqs@127.0.0.1:{},127.0.0.1:{}/postgres", primary, standby)));
-  ASSERT_TRUE(opened.has_value()) << opened.error().message;
-  auto store = std::move(opened).value();
+  const ReplicatedPostgres servers(std::string(NQS_TEST_PG_FAILOVER_DIR) + "-read-only",
+                                   NQS_TEST_PG_FAILOVER_PORT + 2);
+  const int standby = servers.standby();
+  auto store = connect(servers.url());
   ASSERT_TRUE(record(*store, with_changes("m-1", {})).has_value());
 
   // The standby has it before it is promoted (replication is asynchronous).
-  PGconn* replica =
-      PQconnectdb(fmt::format("postgresql://nqs@127.0.0.1:{}/postgres", standby).c_str());
+  PGconn* replica = PQconnectdb(ReplicatedPostgres::url_of(standby).c_str());
   for (int wait = 0; wait < 100; ++wait) {
     PGresult* found = PQexec(replica, "SELECT 1 FROM inbox WHERE input_key = 'm-1'");
     const bool there = PQresultStatus(found) == PGRES_TUPLES_OK && PQntuples(found) == 1;
@@ -322,12 +297,11 @@ TEST(PostgresStore, AServerThatTurnedReadOnlyIsLeftForTheOneThatTakesWrites) {
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   PQfinish(replica);
-  PGconn* old_primary =
-      PQconnectdb(fmt::format("postgresql://nqs@127.0.0.1:{}/postgres", primary).c_str());
+  PGconn* old_primary = PQconnectdb(ReplicatedPostgres::url_of(servers.primary()).c_str());
   PQclear(PQexec(old_primary, "ALTER SYSTEM SET default_transaction_read_only = on"));
   PQclear(PQexec(old_primary, "SELECT pg_reload_conf()"));
   PQfinish(old_primary);
-  pg(fmt::format("promote {}/standby {}", dir, standby));
+  servers.promote_standby();
 
   std::optional<Error> refused;
   for (int attempt = 0; attempt < 50; ++attempt) {
@@ -341,8 +315,6 @@ TEST(PostgresStore, AServerThatTurnedReadOnlyIsLeftForTheOneThatTakesWrites) {
   EXPECT_EQ(store->ping().value(), fmt::format("PostgreSQL 127.0.0.1:{}", standby));
   EXPECT_TRUE(store->find_input("m-1").value().has_value()) << "replicated before the promotion";
   EXPECT_TRUE(store->find_input("m-2").value().has_value());
-  pg(fmt::format("stop {}/standby {}", dir, standby));
-  pg(fmt::format("stop {}/primary {}", dir, primary));
 }
 
 }  // namespace
