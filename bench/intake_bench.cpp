@@ -79,7 +79,7 @@ void run_intake(benchmark::State& state, std::size_t cache_size,
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes.size()));
-  state.counters["cached_chains"] = static_cast<double>(intake->trust().cached());
+  state.counters["cached_chains"] = static_cast<double>(intake->trust()->cached());
 }
 
 void BM_IntakeSignedApplication(benchmark::State& state) {

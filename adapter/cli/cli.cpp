@@ -19,6 +19,7 @@ struct Arguments {
   std::string at;
   bool overdue = false;
   bool json = false;
+  bool offline = false;
   std::string duration;
 };
 
@@ -62,15 +63,19 @@ int main(int argc, char** argv) {
 
   auto* inspect_command = app.add_subcommand(
       "inspect",
-      "run intake on files offline: one JSON object per line (file, outcome, reason, detail, "
-      "documentType, signer, command); exit 0 if all accepted, 1 if any rejected");
+      "run intake on files as the daemon would (CRLs fetched and OCSP asked by trust.revocation): "
+      "one JSON object per line (file, outcome, reason, detail, documentType, signer, command); "
+      "exit 0 if all accepted, 1 if any rejected");
   add_config_option(*inspect_command, arguments);
   inspect_command->add_option("FILE", arguments.files, "a message as received from the bus")
       ->required();
   inspect_command->add_option("--at", arguments.at,
                               "check certificates as at this instant (default: now)");
-  inspect_command->callback(
-      [&] { exit_code = inspect(arguments.config, arguments.files, arguments.at); });
+  inspect_command->add_flag("--offline", arguments.offline,
+                            "no network: revocation from trust.crls and the cached CRLs only");
+  inspect_command->callback([&] {
+    exit_code = inspect(arguments.config, arguments.files, arguments.at, arguments.offline);
+  });
 
   auto* calendar = app.add_subcommand("calendar", "ask the working-day calendar");
   calendar->require_subcommand(1);

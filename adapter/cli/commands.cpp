@@ -8,6 +8,7 @@
 
 #include "cli/cli.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/trust_keeper.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
 #include "store/store.hpp"
@@ -46,9 +47,10 @@ Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Co
   return amqp::SyncClient::connect(nodes);
 }
 
-std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file) {
+std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
+                                                   bool offline) {
   configuration::Diagnostics diagnostics;
-  auto setup = configuration::load_setup(config_file, diagnostics);
+  auto setup = configuration::load_setup(config_file, diagnostics, offline);
   if (!diagnostics.empty()) {
     print_problems(diagnostics);
     return std::nullopt;
@@ -63,8 +65,8 @@ int check_config(const std::filesystem::path& config_file) {
       "{}: configuration is valid (calendar {}, time zone {}, {} document mappings, {} trust "
       "anchors, {} CRLs)\n",
       config_file.string(), setup->calendar->coverage(), setup->config.calendar.time_zone,
-      setup->intake->mappings().size(), setup->intake->trust().anchor_count(),
-      setup->intake->trust().crl_count());
+      setup->intake->mappings().size(), setup->intake->trust()->anchor_count(),
+      setup->intake->trust()->crl_count());
   return kExitOk;
 }
 
@@ -80,7 +82,7 @@ int run_daemon(const std::filesystem::path& config_file) {
 }
 
 int inspect(const std::filesystem::path& config_file, const std::vector<std::string>& files,
-            const std::string& at) {
+            const std::string& at, bool offline) {
   Instant now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   if (!at.empty()) {
@@ -102,11 +104,23 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
     }
     contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, offline);
   if (!setup) return kExitProblem;
+  // The CRLs fetched now, as the daemon keeps them (what fails is logged on stderr).
+  log::configure(setup->config.log);
+  std::unique_ptr<daemon::TrustKeeper> keeper;
+  SystemClock clock;
+  if (!offline) {
+    keeper = std::make_unique<daemon::TrustKeeper>(*setup, clock);
+    keeper->refresh_now();
+  }
   bool all_accepted = true;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const auto outcome = setup->intake->process(contents[i], now);
+    auto outcome = setup->intake->process(contents[i], now);
+    // A CRL learnt from this file's verified certificate: fetched, and the file read again.
+    if (keeper && std::holds_alternative<intake::Rejected>(outcome) && keeper->refresh_now()) {
+      outcome = setup->intake->process(contents[i], now);
+    }
     all_accepted = all_accepted && std::holds_alternative<intake::Accepted>(outcome);
     boost::json::object line;
     line["file"] = files[i];

@@ -11,7 +11,8 @@
 namespace nqs::cli {
 
 // Loads the whole configuration, printing every problem to standard error.
-std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file);
+std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
+                                                   bool offline = false);
 // The store of the configuration, the server's notices on stderr.
 Result<std::unique_ptr<store::Store>> open_configured_store(const configuration::Config& config);
 // A client on the first broker node of amqp.url that answers.
@@ -19,10 +20,11 @@ Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Co
 
 int check_config(const std::filesystem::path& config_file);
 int run_daemon(const std::filesystem::path& config_file);
-// Runs intake on each file offline; `at` (an instant) replaces the current time for certificate
-// validity. One JSON object per line.
+// Runs intake on each file as the daemon would: the CRLs fetched first and OCSP asked by
+// trust.revocation, or (`offline`) from trust.crls and the cached CRLs alone; `at` (an instant)
+// replaces the current time for certificate validity. One JSON object per line.
 int inspect(const std::filesystem::path& config_file, const std::vector<std::string>& files,
-            const std::string& at);
+            const std::string& at, bool offline);
 int calendar_is_working(const std::filesystem::path& config_file, const std::string& day);
 int calendar_add(const std::filesystem::path& config_file, const std::string& day, int n);
 int calendar_year(const std::filesystem::path& config_file, int year);

@@ -17,6 +17,9 @@
 #include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
 #include "notify/outbound.hpp"
+#include "revocation/crl_refresher.hpp"
+#include "revocation/http_fetch.hpp"
+#include "revocation/x509_facts.hpp"
 #include "store/store.hpp"
 #include "workflow/workflow.hpp"
 
@@ -104,8 +107,74 @@ std::vector<std::string> default_allowed_algorithms() {
 void read_trust(Reader trust, TrustConfig& out) {
   // Fail closed: with no anchor every signature would be refused, so say it now.
   out.anchors = existing_files(trust, "anchors", "list at least one trust anchor");
-  out.crls =
-      existing_files(trust, "crls", "list the CRLs of the anchors: revocation is always checked");
+  // Files an operator replaces (the offline option); fetched CRLs and OCSP may stand instead.
+  for (const auto& entry : trust.list("crls")) {
+    if (auto path = entry.as_existing_file()) out.crls.push_back(*path);
+  }
+  if (auto policy = trust.field("revocation")) {
+    std::initializer_list<std::string_view> policies{intake::kRevocationPolicies[0],
+                                                     intake::kRevocationPolicies[1],
+                                                     intake::kRevocationPolicies[2]};
+    if (auto chosen = policy->as_choice(policies)) {
+      out.revocation = *chosen == "ocsp"  ? intake::RevocationPolicy::ocsp
+                       : *chosen == "crl" ? intake::RevocationPolicy::crl
+                                          : intake::RevocationPolicy::ocsp_then_crl;
+    }
+  }
+  out.crl_fetch = trust.flag("crl_fetch", out.crl_fetch);
+  // Revocation is always checked: without CRL files, fetching or OCSP nothing could be accepted.
+  if (out.crls.empty() && !out.crl_fetch && out.revocation == intake::RevocationPolicy::crl) {
+    if (auto crls = trust.field("crls")) {
+      crls->problem(
+          "list the CRLs of the anchors, or let the daemon fetch them (trust.crl_fetch) or ask "
+          "OCSP (trust.revocation): revocation is always checked");
+    } else {
+      trust.problem(
+          "give trust.crls, or let the daemon fetch them (trust.crl_fetch) or ask OCSP "
+          "(trust.revocation): revocation is always checked");
+    }
+  }
+  for (const auto& entry : trust.list("crl_urls")) {
+    auto url = entry.as_text();
+    if (!url) continue;
+    if (auto parsed = revocation::parse_http_url(*url); !parsed) {
+      entry.problem(parsed.error().message);
+      continue;
+    }
+    out.crl_urls.push_back(*url);
+  }
+  {
+    std::filesystem::path dir(trust.text("crl_cache_dir", "../var/crls"));
+    if (dir.is_relative()) dir = (trust.file().parent_path() / dir).lexically_normal();
+    out.crl_cache_dir = dir;
+  }
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  out.crl_refresh_interval = trust.duration("crl_refresh_interval", milliseconds{100},
+                                            hours{24 * 7}, out.crl_refresh_interval);
+  out.crl_refresh_before =
+      trust.duration("crl_refresh_before", milliseconds{0}, hours{24 * 30}, out.crl_refresh_before);
+  out.crl_warn_before =
+      trust.duration("crl_warn_before", milliseconds{0}, hours{24 * 30}, out.crl_warn_before);
+  out.crl_fetch_timeout = trust.duration("crl_fetch_timeout", milliseconds{100},
+                                         std::chrono::minutes{10}, out.crl_fetch_timeout);
+  out.crl_max_bytes = trust.integer("crl_max_bytes", 1024, 1024LL * 1024 * 1024, out.crl_max_bytes);
+  if (auto url = trust.field("ocsp_url")) {
+    if (auto text = url->as_text()) {
+      if (auto parsed = revocation::parse_http_url(*text); !parsed) {
+        url->problem(parsed.error().message);
+      } else {
+        out.ocsp_url = *text;
+      }
+    }
+  }
+  out.ocsp_timeout =
+      trust.duration("ocsp_timeout", milliseconds{100}, std::chrono::minutes{1}, out.ocsp_timeout);
+  out.ocsp_max_age = trust.duration("ocsp_max_age", seconds{1}, hours{24 * 7}, out.ocsp_max_age);
+  out.ocsp_cache_size = trust.integer("ocsp_cache_size", 0, 10'000'000, out.ocsp_cache_size);
+  out.expiry_warn_before = trust.duration("expiry_warn_before", milliseconds{0}, hours{24 * 365},
+                                          out.expiry_warn_before);
   if (trust.field("allowed_algorithms")) {
     for (const auto& entry : trust.list("allowed_algorithms")) {
       auto uri = entry.as_text();
@@ -620,7 +689,29 @@ static Result<notify::Signer> load_signer(const OutboundConfig& config) {
   return notify::load_pkcs12_signer(config.signing_pkcs12, password);
 }
 
-std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics) {
+// How the trust store checks revocation: offline (inspect --offline), by the CRL files and the
+// cached CRLs alone.
+static intake::TrustSettings trust_settings(const TrustConfig& trust, bool offline) {
+  intake::TrustSettings settings;
+  settings.anchors = trust.anchors;
+  settings.crls = trust.crls;
+  settings.cache_size = trust.certificate_cache_size;
+  settings.min_rsa_bits = trust.min_rsa_bits;
+  settings.ec_curves = trust.ec_curves;
+  settings.revocation = offline ? intake::RevocationPolicy::crl : trust.revocation;
+  if (settings.revocation != intake::RevocationPolicy::crl) {
+    revocation::OcspSettings ocsp;
+    ocsp.url = trust.ocsp_url;
+    ocsp.limits.timeout = trust.ocsp_timeout;
+    ocsp.max_age = trust.ocsp_max_age;
+    ocsp.cache_size = static_cast<std::size_t>(trust.ocsp_cache_size);
+    settings.ocsp = std::make_shared<revocation::OcspClient>(std::move(ocsp));
+  }
+  return settings;
+}
+
+std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics,
+                                bool offline) {
   auto root = Reader::open(file, diagnostics);
   if (!root) return std::nullopt;
   auto config = read_config(*root, diagnostics);
@@ -657,13 +748,21 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     mappings.push_back(std::move(mapping));
   }
   std::vector<std::string> trust_problems;
-  auto trust = intake::TrustStore::load(
-      intake::TrustSettings{config->trust.anchors, config->trust.crls,
-                            config->trust.certificate_cache_size, config->trust.min_rsa_bits,
-                            config->trust.ec_curves},
-      trust_problems);
+  auto trust = intake::TrustStore::load(trust_settings(config->trust, offline), trust_problems);
   for (auto& trust_problem : trust_problems)
     diagnostics.add(std::move(trust_problem));
+  // The CRLs fetched in an earlier run (trust.crl_cache_dir): a start without network begins
+  // with the last good set. Each is checked again as if fetched now.
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+      config->clock.offset;
+  if (trust) {
+    std::vector<std::shared_ptr<X509_CRL>> cached;
+    for (const auto& entry : revocation::read_crl_cache(config->trust.crl_cache_dir)) {
+      if (!trust->check_crl(entry.crl.get(), now)) cached.push_back(entry.crl);
+    }
+    if (!cached.empty()) trust = trust->with_crls(cached, {});
+  }
 
   std::vector<std::shared_ptr<const notify::OutboundMapping>> outbound;
   std::set<std::string, std::less<>> outbound_documents;
@@ -681,8 +780,17 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     }
   }
   auto signer = load_signer(config->outbound);
-  if (!signer)
+  if (!signer) {
     diagnostics.add(fmt::format("{}: signing: {}", file.string(), signer.error().message));
+  } else if (auto until = revocation::to_instant(
+                 X509_get0_notAfter(signer.value().certificates.front().get()));
+             !until || *until <= now) {
+    // Nobody would accept what it signs: refused before the first notification, not after.
+    diagnostics.add(fmt::format(
+        "{}: signing: the certificate '{}' has ended ({}); install the renewed one", file.string(),
+        revocation::name_text(X509_get_subject_name(signer.value().certificates.front().get())),
+        until ? to_utc_string(*until) : std::string("no readable notAfter")));
+  }
 
   if (!working_calendar || !envelope || !trust || !signer || !diagnostics.empty())
     return std::nullopt;

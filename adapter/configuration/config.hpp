@@ -14,6 +14,7 @@
 #include "configuration/yaml_reader.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
+#include "intake/trust_store.hpp"
 #include "intake/xml_limits.hpp"
 #include "store/store.hpp"
 
@@ -51,11 +52,28 @@ struct IntakeConfig {
 
 struct TrustConfig {
   std::vector<std::filesystem::path> anchors;
-  std::vector<std::filesystem::path> crls;
+  std::vector<std::filesystem::path> crls;  // the offline option: files an operator replaces
   std::vector<std::string> allowed_algorithms;
   std::size_t certificate_cache_size = 10000;
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
+  intake::RevocationPolicy revocation = intake::RevocationPolicy::crl;
+  // CRLs fetched from the anchors' distribution points, these URLs, and those that verified
+  // signer certificates name; kept in crl_cache_dir.
+  bool crl_fetch = true;
+  std::vector<std::string> crl_urls;
+  std::filesystem::path crl_cache_dir;  // resolved against the configuration file's folder
+  std::chrono::milliseconds crl_refresh_interval{std::chrono::hours{1}};
+  std::chrono::milliseconds crl_refresh_before{std::chrono::hours{2}};
+  std::chrono::milliseconds crl_warn_before{std::chrono::hours{1}};
+  std::chrono::milliseconds crl_fetch_timeout{std::chrono::seconds{30}};
+  std::int64_t crl_max_bytes = 128LL * 1024 * 1024;
+  std::string ocsp_url;  // instead of the certificates' AIA
+  std::chrono::milliseconds ocsp_timeout{std::chrono::seconds{3}};
+  std::chrono::milliseconds ocsp_max_age{std::chrono::minutes{10}};
+  std::int64_t ocsp_cache_size = 10000;
+  // The adapter's signing certificate, the anchors and the CRL signers: said ahead of their end.
+  std::chrono::milliseconds expiry_warn_before{std::chrono::hours{24 * 30}};
 };
 
 // The monthly calculation index of each financial year, in tenge (domain.md "Money": set by the
@@ -189,6 +207,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics);
 // Reads the configuration and every file it names: calendars, the envelope schema, the mappings
 // with their schemas, the trust anchors and CRLs. Every problem is recorded; the result is empty if
 // there was any.
-std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics);
+// `offline`: revocation from the CRL files and the cached CRLs only, never OCSP (inspect
+// --offline).
+std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics,
+                                bool offline = false);
 
 }  // namespace nqs::configuration

@@ -11,6 +11,7 @@
 #include "daemon/outbox_relay.hpp"
 #include "daemon/processor.hpp"
 #include "daemon/timer_runner.hpp"
+#include "daemon/trust_keeper.hpp"
 #include "daemon/workers.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
@@ -133,6 +134,8 @@ void Daemon::check_stopped() {
                 {{"inProgress", processor_->in_progress()}});
     }
     if (timers_) timers_->stop();
+    if (trust_) trust_->stop();
+    expiry_timer_.cancel();
     if (http_) http_->stop();
     poll_timer_.cancel();
     clock_control_timer_.cancel();
@@ -158,6 +161,15 @@ void Daemon::warn_if_calendar_runs_out() const {
     log::warn("the working-day calendar does not cover the next 30 days",
               {{"today", calendar::to_string(today)}, {"covered", calendar.coverage()}});
   }
+}
+
+void Daemon::warn_expiring() {
+  if (stopping_) return;
+  trust_->warn_expiring(clock_.now());
+  expiry_timer_.expires_after(std::chrono::hours{24});
+  expiry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) warn_expiring();
+  });
 }
 
 void Daemon::watch_clock_control() {
@@ -215,6 +227,11 @@ void Daemon::reload() {
   timers_->replace(*workflow);
   // The old workflow goes before the calendar it refers to.
   workflow_ = std::move(workflow);
+  // The CRLs are fetched for the new anchors (from the cache first).
+  trust_->stop();
+  trust_ = std::make_unique<TrustKeeper>(*fresh, clock_);
+  trust_->start();
+  trust_->warn_expiring(clock_.now());
   setup_.calendar = fresh->calendar;
   setup_.intake = fresh->intake;
   setup_.notifications = fresh->notifications;
@@ -226,8 +243,8 @@ void Daemon::reload() {
   setup_.config.outbound = next.outbound;
   log::info("reloaded", {{"calendar", setup_.calendar->coverage()},
                          {"mappings", setup_.intake->mappings().size()},
-                         {"anchors", setup_.intake->trust().anchor_count()},
-                         {"crls", setup_.intake->trust().crl_count()},
+                         {"anchors", setup_.intake->trust()->anchor_count()},
+                         {"crls", setup_.intake->trust()->crl_count()},
                          {"deadlines", setup_.config.deadlines.rules.size()}});
   warn_if_calendar_runs_out();
 }
@@ -313,12 +330,10 @@ ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& out
   auto writable = store_->ping();
   check("store", writable.has_value(),
         writable ? "writable: " + writable.value() : writable.error().message);
-  const auto crl = setup_.intake->trust().earliest_crl_next_update();
-  check("trust", crl.has_value() && *crl > now,
-        crl ? fmt::format("{} anchors, {} CRLs, the earliest next update {}",
-                          setup_.intake->trust().anchor_count(), setup_.intake->trust().crl_count(),
-                          to_utc_string(*crl))
-            : "no CRL loaded");
+  const auto revocation = trust_->revocation(now);
+  check("trust", revocation.ok, revocation.detail);
+  const auto expiry = trust_->expiry(now);
+  check("certificates", expiry.ok, expiry.detail);
   const auto today = setup_.calendar->local_date(now);
   const bool covered =
       setup_.calendar->covers(today) && setup_.calendar->covers(today + date::days{30});
@@ -378,7 +393,8 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
       gauges.queues.push_back(
           {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});
     }
-    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(gauges)};
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            metrics_->render(gauges) + trust_->metrics(now)};
   }
   return {404, "text/plain; charset=utf-8", "not found: /healthz, /readyz, /metrics\n"};
 }
@@ -397,6 +413,7 @@ int Daemon::run() {
                {"now", to_utc_string(clock_.now())}});
   }
   warn_if_calendar_runs_out();
+  trust_ = std::make_unique<TrustKeeper>(setup_, clock_);
 
   auto opened = store::open_store(
       config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
@@ -454,6 +471,8 @@ int Daemon::run() {
     relay_->start();
     timers_->start();
     watch_clock_control();
+    trust_->start();
+    warn_expiring();
     start_ops();
   });
   io_.run();

@@ -39,6 +39,7 @@ std::vector<WatchedQueue> watched_queues(const configuration::AmqpConfig& names)
 std::string_view role_name(QueueRole role);
 class OutboxRelay;
 class Processor;
+class TrustKeeper;
 class TimerRunner;
 class Workers;
 
@@ -61,6 +62,8 @@ class Daemon {
   void begin_stop(const std::string& why);
   void check_stopped();
   void warn_if_calendar_runs_out() const;
+  // Daily: the certificates the adapter trusts or signs with that end soon.
+  void warn_expiring();
   // Reads clock.control_file (tests and rehearsals): the running clock moves forward.
   void watch_clock_control();
   // Operations (issue 7): the HTTP endpoints and the queue poller.
@@ -88,6 +91,8 @@ class Daemon {
   std::unique_ptr<workflow::Workflow> workflow_;
   std::unique_ptr<Processor> processor_;
   std::unique_ptr<TimerRunner> timers_;
+  std::unique_ptr<TrustKeeper> trust_;
+  boost::asio::steady_timer expiry_timer_{io_};
   std::unique_ptr<ops::Metrics> metrics_;
   std::unique_ptr<ops::HttpServer> http_;
   boost::asio::steady_timer poll_timer_{io_};

@@ -89,7 +89,7 @@ Intake::Intake(IntakeSettings settings, AlgorithmPolicy policy,
       policy_(std::move(policy)),
       envelope_(std::move(envelope)),
       mappings_(std::move(mappings)),
-      trust_(std::move(trust)) {
+      trust_(std::make_shared<TrustHolder>(std::move(trust))) {
   ensure_xml_security_initialised();
   for (const auto& mapping : mappings_)
     by_name_[{mapping->ns, mapping->element}] = mapping.get();
@@ -163,7 +163,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto* rejection = std::get_if<Rejection>(&profile)) return reject(std::move(*rejection));
   const auto& parts = std::get<SignatureParts>(profile);
 
-  auto certificate = trust_->verify(parts.leaf_der, parts.intermediates_der, now);
+  auto certificate = trust_->get()->verify(parts.leaf_der, parts.intermediates_der, now);
   if (auto* rejection = std::get_if<Rejection>(&certificate)) {
     // Who claims to have signed, for the operator reading the dead letter (not trusted).
     if (auto leaf = parse_certificate_der(parts.leaf_der))
@@ -203,7 +203,7 @@ std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo
                      "no transport signature (soap:Header/wsse:Security), and "
                      "intake.require_transport_signature is set"};
   }
-  auto certificate = trust_->verify(parts->certificate_der, {}, now);
+  auto certificate = trust_->get()->verify(parts->certificate_der, {}, now);
   if (auto* rejection = std::get_if<Rejection>(&certificate)) {
     rejection->detail = "transport signature: " + rejection->detail;
     return *rejection;

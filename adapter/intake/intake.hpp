@@ -85,7 +85,9 @@ class Intake {
       const {
     return mappings_;
   }
-  [[nodiscard]] const TrustStore& trust() const { return *trust_; }
+  // The trust store in use now (the CRL refresher replaces it; a caller keeps the one it got).
+  [[nodiscard]] std::shared_ptr<const TrustStore> trust() const { return trust_->get(); }
+  [[nodiscard]] const std::shared_ptr<TrustHolder>& trust_holder() const { return trust_; }
 
  private:
   [[nodiscard]] std::optional<Rejection> check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
@@ -96,7 +98,7 @@ class Intake {
   std::shared_ptr<const Schema> envelope_;
   std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings_;
   std::map<std::pair<std::string, std::string>, const mapping::DocumentMapping*> by_name_;
-  std::shared_ptr<const TrustStore> trust_;
+  std::shared_ptr<TrustHolder> trust_;
 };
 
 // The JSON of an outcome as `inspect` prints it (architecture.md): outcome, reason, detail,

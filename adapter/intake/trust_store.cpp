@@ -10,28 +10,16 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::intake {
 namespace {
 
-std::string name_text(const X509_NAME* name) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
-}
-
-std::optional<Instant> to_instant(const ASN1_TIME* time) {
-  std::tm parts{};
-  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::from_time_t(timegm(&parts)));
-}
+using revocation::name_text;
+using revocation::to_instant;
 
 std::string day_of(const ASN1_TIME* time) {
   auto instant = to_instant(time);
@@ -73,14 +61,8 @@ Rejection classify(int error, X509* certificate, int depth) {
                           day_of(X509_get0_notBefore(certificate)))};
     case X509_V_ERR_CERT_REVOKED:
       return {Reason::certificate_revoked,
-              fmt::format("{} '{}' (serial {}) is revoked by its CA's CRL", who, subject, [&] {
-                BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
-                char* hex = BN_bn2hex(serial);
-                std::string text = hex;
-                OPENSSL_free(hex);
-                BN_free(serial);
-                return text;
-              }())};
+              fmt::format("{} '{}' (serial {}) is revoked by its CA's CRL", who, subject,
+                          revocation::serial_hex(certificate))};
     case X509_V_ERR_UNABLE_TO_GET_CRL:
     case X509_V_ERR_CRL_HAS_EXPIRED:
     case X509_V_ERR_CRL_NOT_YET_VALID:
@@ -96,31 +78,71 @@ Rejection classify(int error, X509* certificate, int depth) {
   }
 }
 
-// A chain that ends at an issuing CA configured without its root: OpenSSL asks for that CA's own
-// revocation status, which only the root's CRL could give. A trust anchor's status is not part of
-// path validation (RFC 5280, 6.1), so that one question, and only at the top, is let pass.
-// The X509_STORE_CTX slot that carries the trust store to the callback below.
-int trust_store_slot() {
+// What one verification learns on the way (the X509_STORE_CTX slot below carries it to the
+// callback).
+struct VerifyState {
+  const TrustStore* trust = nullptr;
+  bool ocsp_decides_signer = false;
+  std::optional<Rejection> signer_crl;  // what the signer's CA's CRL said against it
+  std::vector<int> missing_crl;         // the certificates whose CA's CRL is not loaded
+  std::vector<int> unknown_crl;         // those, and the signer's when OCSP decides it
+};
+
+int verify_state_slot() {
   static const int slot = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return slot;
 }
 
-int accept_partial_anchor_status(int ok, X509_STORE_CTX* context) {
+bool about_crl(int error) {
+  switch (error) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CERT_REVOKED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int verify_callback(int ok, X509_STORE_CTX* context) {
   if (ok == 1) return ok;
+  auto* state = static_cast<VerifyState*>(X509_STORE_CTX_get_ex_data(context, verify_state_slot()));
+  if (state == nullptr) return ok;
   const int error = X509_STORE_CTX_get_error(context);
-  if (error != X509_V_ERR_UNABLE_TO_GET_CRL && error != X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER) {
-    return ok;
-  }
-  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
   const int depth = X509_STORE_CTX_get_error_depth(context);
-  const auto* trust =
-      static_cast<const TrustStore*>(X509_STORE_CTX_get_ex_data(context, trust_store_slot()));
-  if (chain == nullptr || trust == nullptr || depth != sk_X509_num(chain) - 1 ||
-      !trust->is_partial_anchor(sk_X509_value(chain, depth))) {
-    return ok;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  // A chain that ends at an issuing CA configured without its root: OpenSSL asks for that CA's
+  // own revocation status, which only the root's CRL could give. A trust anchor's status is not
+  // part of path validation (RFC 5280, 6.1), so that one question, and only at the top, is let
+  // pass.
+  if ((error == X509_V_ERR_UNABLE_TO_GET_CRL || error == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER) &&
+      chain != nullptr && depth == sk_X509_num(chain) - 1 &&
+      state->trust->is_partial_anchor(sk_X509_value(chain, depth))) {
+    X509_STORE_CTX_set_error(context, X509_V_OK);
+    return 1;
   }
-  X509_STORE_CTX_set_error(context, X509_V_OK);
-  return 1;
+  // OCSP decides the signer: what its CA's CRL says is kept for the fallback (ocsp_then_crl).
+  if (depth == 0 && state->ocsp_decides_signer && about_crl(error)) {
+    if (error == X509_V_ERR_UNABLE_TO_GET_CRL) state->unknown_crl.push_back(depth);
+    if (!state->signer_crl) {
+      state->signer_crl = classify(error, X509_STORE_CTX_get_current_cert(context), depth);
+    }
+    X509_STORE_CTX_set_error(context, X509_V_OK);
+    return 1;
+  }
+  // A CRL not loaded yet: the rest of the chain (its signatures above all) is verified first, so
+  // that its distribution point is read from a certificate known to come from the CA.
+  if (error == X509_V_ERR_UNABLE_TO_GET_CRL) {
+    state->missing_crl.push_back(depth);
+    state->unknown_crl.push_back(depth);
+    X509_STORE_CTX_set_error(context, X509_V_OK);
+    return 1;
+  }
+  return ok;
 }
 
 struct StoreContextFree {
@@ -193,21 +215,19 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
   // NCA's GOST keys must be known before the first certificate is read.
   gost::register_with_openssl();
   std::shared_ptr<TrustStore> trust(new TrustStore());
-  trust->store_ = X509_STORE_new();
   trust->cache_size_ = settings.cache_size;
   trust->min_rsa_bits_ = settings.min_rsa_bits;
   trust->ec_curves_ = settings.ec_curves;
-  // Every certificate of the chain must be checked against its CA's CRL.
-  X509_STORE_set_flags(trust->store_, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  trust->policy_ = settings.revocation;
+  trust->ocsp_ = settings.ocsp;
   const auto problems_before = problems.size();
 
-  std::vector<X509*> anchors;
   for (const auto& file : settings.anchors) {
     const std::string text = read_file(file);
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     std::size_t in_file = 0;
     while (X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      anchors.push_back(certificate);
+      trust->anchors_.emplace_back(certificate, X509_free);
       ++in_file;
     }
     ERR_clear_error();
@@ -215,56 +235,138 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
     // NCA publishes its CA certificates as DER (.cer): one certificate, nothing after it.
     if (in_file == 0) {
       if (auto certificate = parse_certificate_der(text)) {
-        X509_up_ref(certificate.get());
-        anchors.push_back(certificate.get());
+        trust->anchors_.push_back(std::move(certificate));
         ++in_file;
       }
     }
     if (in_file == 0)
       problems.push_back(fmt::format("{}: no certificate found (PEM or DER)", file.string()));
-    trust->anchor_count_ += in_file;
   }
   for (const auto& file : settings.crls) {
-    const std::string text = read_file(file);
-    BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
-    X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr);
-    if (crl == nullptr) {
-      ERR_clear_error();
-      const auto* data = reinterpret_cast<const unsigned char*>(text.data());
-      crl = d2i_X509_CRL(nullptr, &data, static_cast<long>(text.size()));
-    }
-    BIO_free(bio);
-    if (crl == nullptr) {
-      ERR_clear_error();
+    auto crl = revocation::parse_crl(read_file(file));
+    if (!crl) {
       problems.push_back(fmt::format("{}: not a CRL in PEM or DER", file.string()));
       continue;
     }
     // A CRL must come from one of the anchors and carry its signature.
-    bool issuer_known = false;
-    for (X509* anchor : anchors) {
-      if (X509_NAME_cmp(X509_get_subject_name(anchor), X509_CRL_get_issuer(crl)) == 0 &&
-          X509_CRL_verify(crl, X509_get0_pubkey(anchor)) == 1) {
-        issuer_known = true;
-      }
-    }
+    const bool issuer_known =
+        std::any_of(trust->anchors_.begin(), trust->anchors_.end(), [&](const auto& anchor) {
+          return X509_NAME_cmp(X509_get_subject_name(anchor.get()),
+                               X509_CRL_get_issuer(crl.get())) == 0 &&
+                 X509_CRL_verify(crl.get(), X509_get0_pubkey(anchor.get())) == 1;
+        });
     ERR_clear_error();
     if (!issuer_known) {
       problems.push_back(fmt::format("{}: the CRL of '{}' is not signed by any trust anchor",
-                                     file.string(), name_text(X509_CRL_get_issuer(crl))));
+                                     file.string(), name_text(X509_CRL_get_issuer(crl.get()))));
     }
-    if (auto next = to_instant(X509_CRL_get0_nextUpdate(crl))) {
-      if (!trust->crl_next_update_ || *next < *trust->crl_next_update_)
-        trust->crl_next_update_ = next;
-    }
-    X509_STORE_add_crl(trust->store_, crl);
-    X509_CRL_free(crl);
-    ++trust->crl_count_;
+    trust->file_crls_.push_back(std::move(crl));
   }
-  trust->place_anchors(anchors);
-  for (X509* anchor : anchors)
-    X509_free(anchor);
   if (problems.size() != problems_before) return nullptr;
+  trust->build({});
   return trust;
+}
+
+std::shared_ptr<TrustStore> TrustStore::with_crls(
+    const std::vector<std::shared_ptr<X509_CRL>>& fetched, CrlUrlSink sink) const {
+  std::shared_ptr<TrustStore> trust(new TrustStore());
+  trust->cache_size_ = cache_size_;
+  trust->min_rsa_bits_ = min_rsa_bits_;
+  trust->ec_curves_ = ec_curves_;
+  trust->policy_ = policy_;
+  trust->ocsp_ = ocsp_;
+  trust->crl_url_sink_ = std::move(sink);
+  trust->anchors_ = anchors_;
+  trust->file_crls_ = file_crls_;
+  trust->build(fetched);
+  return trust;
+}
+
+void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
+  store_ = X509_STORE_new();
+  // Every certificate of the chain must be checked against its CA's CRL, and a base CRL with its
+  // delta CRL when both are loaded (RFC 5280, 5.2.4 and 5.2.6).
+  X509_STORE_set_flags(store_,
+                       X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
+  place_anchors();
+  // Of one issuer's CRLs of one kind only the newest is used: OpenSSL takes any current one, and
+  // an older CRL still inside its nextUpdate would hide a revocation the newer one lists.
+  std::map<std::pair<std::string, bool>, std::pair<revocation::CrlFacts, std::shared_ptr<X509_CRL>>>
+      newest;
+  auto offer = [&](const std::shared_ptr<X509_CRL>& crl) {
+    auto facts = revocation::facts_of(crl.get());
+    unsigned char* issuer = nullptr;
+    const int length = i2d_X509_NAME(X509_CRL_get_issuer(crl.get()), &issuer);
+    std::pair key{
+        std::string(reinterpret_cast<char*>(issuer), static_cast<std::size_t>(std::max(length, 0))),
+        facts.delta_base.has_value()};
+    OPENSSL_free(issuer);
+    auto found = newest.find(key);
+    auto newer = [](const revocation::CrlFacts& a, const revocation::CrlFacts& b) {
+      return std::tuple(a.this_update.value_or(Instant::min()), a.number.value_or(-1)) >
+             std::tuple(b.this_update.value_or(Instant::min()), b.number.value_or(-1));
+    };
+    if (found == newest.end() || newer(facts, found->second.first)) {
+      newest.insert_or_assign(key, std::pair{std::move(facts), crl});
+    }
+  };
+  for (const auto& crl : file_crls_)
+    offer(crl);
+  for (const auto& crl : fetched)
+    offer(crl);
+  for (const auto& [key, entry] : newest) {
+    X509_STORE_add_crl(store_, entry.second.get());
+    crls_.push_back(entry.second);
+    if (const auto& next = entry.first.next_update;
+        next && (!crl_next_update_ || *next < *crl_next_update_)) {
+      crl_next_update_ = next;
+    }
+  }
+  // OCSP responders chain to any anchor; no CRL is asked of them (RFC 6960, 4.2.2.2.1).
+  responders_ = X509_STORE_new();
+  for (const auto& anchor : anchors_)
+    X509_STORE_add_cert(responders_, anchor.get());
+  X509_STORE_set_flags(responders_, X509_V_FLAG_PARTIAL_CHAIN);
+  ERR_clear_error();
+}
+
+std::optional<std::string> TrustStore::check_crl(X509_CRL* crl, Instant now) const {
+  const auto facts = revocation::facts_of(crl);
+  const bool signed_by_anchor = std::any_of(anchors_.begin(), anchors_.end(), [&](const auto& a) {
+    return X509_NAME_cmp(X509_get_subject_name(a.get()), X509_CRL_get_issuer(crl)) == 0 &&
+           X509_CRL_verify(crl, X509_get0_pubkey(a.get())) == 1;
+  });
+  ERR_clear_error();
+  if (!signed_by_anchor) {
+    return fmt::format("the CRL of '{}' is not signed by a trust anchor of that name",
+                       facts.issuer);
+  }
+  if (!facts.this_update || *facts.this_update > now + std::chrono::minutes{5}) {
+    return fmt::format("the CRL of '{}' has no thisUpdate or one ahead of now", facts.issuer);
+  }
+  if (!facts.next_update || *facts.next_update <= now) {
+    return fmt::format("the CRL of '{}' is stale: its nextUpdate {} has passed", facts.issuer,
+                       facts.next_update ? to_utc_string(*facts.next_update) : "is missing");
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> TrustStore::anchor_crl_points() const {
+  std::vector<std::string> out;
+  for (const auto& anchor : anchors_) {
+    for (auto url : revocation::crl_distribution_points(anchor.get()))
+      if (std::find(out.begin(), out.end(), url) == out.end()) out.push_back(std::move(url));
+    for (auto url : revocation::freshest_crl_points(anchor.get()))
+      if (std::find(out.begin(), out.end(), url) == out.end()) out.push_back(std::move(url));
+  }
+  return out;
+}
+
+std::vector<revocation::CrlFacts> TrustStore::crl_facts() const {
+  std::vector<revocation::CrlFacts> out;
+  for (const auto& crl : crls_)
+    out.push_back(revocation::facts_of(crl.get()));
+  return out;
 }
 
 // Roots are trusted as such. An issuing CA whose root is configured too is offered as an
@@ -272,21 +374,19 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
 // revocation (the root's CRL) and validity are checked. An issuing CA configured without its root
 // (NCA publishes its issuing CAs; a deployment may trust those alone) is a trust anchor itself: the
 // chain ends there, and its own status, which only its absent root could tell, is not asked.
-void TrustStore::place_anchors(const std::vector<X509*>& anchors) {
-  for (X509* anchor : anchors) {
-    const bool root = X509_self_signed(anchor, 0) == 1;
-    const bool issuer_configured = std::any_of(anchors.begin(), anchors.end(), [&](X509* other) {
-      return other != anchor && X509_check_issued(other, anchor) == X509_V_OK;
+void TrustStore::place_anchors() {
+  for (const auto& anchor : anchors_) {
+    const bool root = X509_self_signed(anchor.get(), 0) == 1;
+    const bool issuer_configured = std::any_of(anchors_.begin(), anchors_.end(), [&](auto& other) {
+      return other != anchor && X509_check_issued(other.get(), anchor.get()) == X509_V_OK;
     });
     if (!root && issuer_configured) {
-      X509_up_ref(anchor);
-      intermediates_.emplace_back(anchor, X509_free);
+      intermediates_.push_back(anchor);
       continue;
     }
-    X509_STORE_add_cert(store_, anchor);
+    X509_STORE_add_cert(store_, anchor.get());
     if (!root) {
-      X509_up_ref(anchor);
-      partial_anchors_.emplace_back(anchor, X509_free);
+      partial_anchors_.push_back(anchor);
       X509_STORE_set_flags(store_, X509_V_FLAG_PARTIAL_CHAIN);
     }
   }
@@ -327,6 +427,7 @@ bool TrustStore::is_partial_anchor(const X509* certificate) const {
 
 TrustStore::~TrustStore() {
   X509_STORE_free(store_);
+  X509_STORE_free(responders_);
 }
 
 std::size_t TrustStore::cached() const {
@@ -341,6 +442,7 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
   std::string key = leaf_der;
   for (const auto& der : intermediates_der)
     key += '\0' + der;
+  std::shared_ptr<const VerifiedCertificate> cached;
   {
     std::lock_guard lock(cache_mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) {
@@ -348,9 +450,13 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
       // A cached chain is reused only inside its validity; outside, the full check says why not.
       if (now >= verified->not_before() && now <= verified->not_after()) {
         cache_order_.splice(cache_order_.end(), cache_order_, found->second);
-        return verified;
+        cached = verified;
       }
     }
+  }
+  if (cached) {
+    if (policy_ == RevocationPolicy::crl) return cached;
+    return decide_by_ocsp(std::move(cached), now);
   }
   auto result = verify_uncached(leaf_der, intermediates_der, now);
   if (const auto* verified = std::get_if<std::shared_ptr<const VerifiedCertificate>>(&result);
@@ -367,7 +473,53 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
     cache_order_.emplace_back(key, *verified);
     cache_.emplace(std::move(key), std::prev(cache_order_.end()));
   }
+  if (policy_ == RevocationPolicy::crl) return result;
+  if (auto* verified = std::get_if<std::shared_ptr<const VerifiedCertificate>>(&result)) {
+    return decide_by_ocsp(std::move(*verified), now);
+  }
   return result;
+}
+
+CertificateCheck TrustStore::decide_by_ocsp(std::shared_ptr<const VerifiedCertificate> verified,
+                                            Instant now) const {
+  const std::string subject = verified->identity().subject;
+  const std::string serial = revocation::serial_hex(verified->certificate());
+  revocation::OcspAnswer answer;
+  if (verified->chain_.size() < 2 || !ocsp_) {
+    answer.detail = "no issuer certificate to ask about";
+  } else {
+    std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+    for (const auto& certificate : verified->chain_) {
+      X509_up_ref(certificate.get());
+      sk_X509_push(untrusted.get(), certificate.get());
+    }
+    answer = ocsp_->check(verified->certificate(), verified->chain_[1].get(), responders_,
+                          untrusted.get(), now);
+  }
+  switch (answer.status) {
+    case revocation::OcspStatus::good:
+      return verified;
+    case revocation::OcspStatus::revoked:
+      return Rejection{Reason::certificate_revoked,
+                       fmt::format("the signer certificate '{}' (serial {}) is {}", subject, serial,
+                                   answer.detail)};
+    case revocation::OcspStatus::unknown:
+      return Rejection{Reason::certificate_untrusted,
+                       fmt::format("the signer certificate '{}' (serial {}): {}", subject, serial,
+                                   answer.detail)};
+    case revocation::OcspStatus::unavailable:
+      break;
+  }
+  if (policy_ == RevocationPolicy::ocsp_then_crl) {
+    if (!verified->crl_says_) return verified;
+    auto rejection = *verified->crl_says_;
+    rejection.detail += fmt::format(" (OCSP could not answer: {})", answer.detail);
+    return rejection;
+  }
+  return Rejection{Reason::certificate_untrusted,
+                   fmt::format("the status of the signer certificate '{}' (serial {}) cannot be "
+                               "checked: {}",
+                               subject, serial, answer.detail)};
 }
 
 CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
@@ -399,10 +551,11 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()),
                              static_cast<time_t>(seconds.count()));
-  if (!partial_anchors_.empty()) {
-    X509_STORE_CTX_set_ex_data(context.get(), trust_store_slot(), const_cast<TrustStore*>(this));
-    X509_STORE_CTX_set_verify_cb(context.get(), accept_partial_anchor_status);
-  }
+  VerifyState state;
+  state.trust = this;
+  state.ocsp_decides_signer = policy_ != RevocationPolicy::crl;
+  X509_STORE_CTX_set_ex_data(context.get(), verify_state_slot(), &state);
+  X509_STORE_CTX_set_verify_cb(context.get(), verify_callback);
   if (X509_verify_cert(context.get()) != 1) {
     auto rejection = classify(X509_STORE_CTX_get_error(context.get()),
                               X509_STORE_CTX_get_current_cert(context.get()),
@@ -410,8 +563,33 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
     ERR_clear_error();
     return rejection;
   }
-  // A chain of strong keys only: a weak CA key would let anyone forge its certificates.
   STACK_OF(X509)* verified_chain = X509_STORE_CTX_get0_chain(context.get());
+  // The chain's signatures hold, but a CRL it needs is not loaded: its distribution points, read
+  // from the verified certificate, are handed to whoever fetches CRLs. Fail closed meanwhile.
+  if (crl_url_sink_) {
+    for (const int depth : state.unknown_crl) {
+      X509* needing = sk_X509_value(verified_chain, depth);
+      const auto why = fmt::format("the CRL distribution point of '{}'",
+                                   name_text(X509_get_subject_name(needing)));
+      for (const auto& url : revocation::crl_distribution_points(needing))
+        crl_url_sink_(url, why);
+      for (const auto& url : revocation::freshest_crl_points(needing))
+        crl_url_sink_(url, why);
+    }
+  }
+  if (!state.missing_crl.empty()) {
+    const int depth = state.missing_crl.front();
+    X509* certificate = sk_X509_value(verified_chain, depth);
+    auto rejection = classify(X509_V_ERR_UNABLE_TO_GET_CRL, certificate, depth);
+    const auto points = revocation::crl_distribution_points(certificate);
+    if (!points.empty()) {
+      rejection.detail +=
+          fmt::format("; its CA's CRL is {} {}",
+                      crl_url_sink_ ? "being fetched from" : "published at", points.front());
+    }
+    return rejection;
+  }
+  // A chain of strong keys only: a weak CA key would let anyone forge its certificates.
   for (int i = 0; i < sk_X509_num(verified_chain); ++i) {
     X509* certificate = sk_X509_value(verified_chain, i);
     if (auto weak = weak_key(certificate)) {
@@ -437,8 +615,15 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
     }
   }
   if (crl_next_update_ && *crl_next_update_ < not_after) not_after = *crl_next_update_;
-  return std::make_shared<const VerifiedCertificate>(leaf, identity_of(leaf.get()), not_before,
-                                                     not_after);
+  auto verified =
+      std::make_shared<VerifiedCertificate>(leaf, identity_of(leaf.get()), not_before, not_after);
+  for (int i = 0; i < sk_X509_num(chain); ++i) {
+    X509* certificate = sk_X509_value(chain, i);
+    X509_up_ref(certificate);
+    verified->chain_.emplace_back(certificate, X509_free);
+  }
+  verified->crl_says_ = state.signer_crl;
+  return verified;
 }
 
 }  // namespace nqs::intake

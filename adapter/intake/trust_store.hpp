@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,8 @@
 
 #include "common/instant.hpp"
 #include "intake/reason.hpp"
+#include "revocation/ocsp.hpp"
+#include "revocation/x509_facts.hpp"
 
 namespace nqs::intake {
 
@@ -39,6 +42,7 @@ class VerifiedCertificate {
   VerifiedCertificate(std::shared_ptr<X509> certificate, SignerIdentity identity,
                       Instant not_before, Instant not_after);
   [[nodiscard]] EVP_PKEY* public_key() const { return X509_get0_pubkey(certificate_.get()); }
+  [[nodiscard]] X509* certificate() const { return certificate_.get(); }
   [[nodiscard]] const SignerIdentity& identity() const { return identity_; }
   // The period in which the whole chain is valid.
   [[nodiscard]] Instant not_before() const { return not_before_; }
@@ -49,7 +53,23 @@ class VerifiedCertificate {
   SignerIdentity identity_;
   Instant not_before_;
   Instant not_after_;
+
+  friend class TrustStore;
+  // What the signer's own status needs when OCSP decides it (trust.revocation): the chain above
+  // it, and what its CA's CRL said (none when it said nothing against it).
+  std::vector<std::shared_ptr<X509>> chain_;
+  std::optional<Rejection> crl_says_;
 };
+
+// Where the status of a signer certificate comes from (trust.revocation): its CA's CRL; its CA's
+// OCSP responder; the responder, and the CRL when the responder cannot answer. The CA
+// certificates above a signer are always checked against their CAs' CRLs.
+enum class RevocationPolicy { crl, ocsp, ocsp_then_crl };
+inline constexpr std::string_view kRevocationPolicies[] = {"crl", "ocsp", "ocsp_then_crl"};
+
+// Told the http:// distribution points of a CRL that a verified certificate names and the trust
+// store does not have (the issuing CA's CRL, learnt from the first signer it issued).
+using CrlUrlSink = std::function<void(const std::string& url, const std::string& why)>;
 
 // The EC curves an ECDSA key may be on (trust.ec_curves): their NIST names.
 inline constexpr std::string_view kEcCurves[] = {"P-256", "P-384", "P-521"};
@@ -62,6 +82,8 @@ struct TrustSettings {
   // curves than these. NCA RK issues RSA-2048 and GOST.
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
+  RevocationPolicy revocation = RevocationPolicy::crl;
+  std::shared_ptr<revocation::OcspClient> ocsp;  // for the OCSP policies
 };
 
 using CertificateCheck = std::variant<std::shared_ptr<const VerifiedCertificate>, Rejection>;
@@ -82,10 +104,29 @@ class TrustStore {
                                         const std::vector<std::string>& intermediates_der,
                                         Instant now) const;
 
-  // The earliest nextUpdate of the loaded CRLs: after it, revocation cannot be checked.
+  // The same anchors and configured CRLs with `fetched` CRLs besides (of one issuer and kind,
+  // base or delta, only the newest is used), and an empty cache. `sink` learns the distribution
+  // points of CRLs that verified certificates need and the store lacks.
+  [[nodiscard]] std::shared_ptr<TrustStore> with_crls(
+      const std::vector<std::shared_ptr<X509_CRL>>& fetched, CrlUrlSink sink) const;
+
+  // Why a CRL fetched from a distribution point cannot be used at `now` (not signed by an anchor
+  // of the same name, not current); nullopt when it can.
+  [[nodiscard]] std::optional<std::string> check_crl(X509_CRL* crl, Instant now) const;
+
+  // The http:// CRL distribution points (and Freshest CRL points) the anchors name: the CRLs of
+  // the CAs that issued them.
+  [[nodiscard]] std::vector<std::string> anchor_crl_points() const;
+  [[nodiscard]] const std::vector<std::shared_ptr<X509>>& anchors() const { return anchors_; }
+  [[nodiscard]] RevocationPolicy policy() const { return policy_; }
+  [[nodiscard]] const std::shared_ptr<revocation::OcspClient>& ocsp() const { return ocsp_; }
+
+  // The earliest nextUpdate of the CRLs in use: after it, revocation cannot be checked.
   [[nodiscard]] std::optional<Instant> earliest_crl_next_update() const { return crl_next_update_; }
-  [[nodiscard]] std::size_t anchor_count() const { return anchor_count_; }
-  [[nodiscard]] std::size_t crl_count() const { return crl_count_; }
+  // What each CRL in use says of itself.
+  [[nodiscard]] std::vector<revocation::CrlFacts> crl_facts() const;
+  [[nodiscard]] std::size_t anchor_count() const { return anchors_.size(); }
+  [[nodiscard]] std::size_t crl_count() const { return crls_.size(); }
   [[nodiscard]] std::size_t cached() const;
   // An issuing CA of trust.anchors configured without its root: a trust anchor of its own.
   [[nodiscard]] bool is_partial_anchor(const X509* certificate) const;
@@ -96,22 +137,32 @@ class TrustStore {
 
  private:
   TrustStore() = default;
+  // A store of `anchors` and `crls` (the newest of each issuer and kind).
+  void build(const std::vector<std::shared_ptr<X509_CRL>>& crls);
+  // The signer's status from OCSP (and its CA's CRL, by the policy).
+  [[nodiscard]] CertificateCheck decide_by_ocsp(std::shared_ptr<const VerifiedCertificate> verified,
+                                                Instant now) const;
   [[nodiscard]] CertificateCheck verify_uncached(const std::string& leaf_der,
                                                  const std::vector<std::string>& intermediates_der,
                                                  Instant now) const;
 
-  void place_anchors(const std::vector<X509*>& anchors);
+  void place_anchors();
 
   // Why a certificate's key is too weak to be trusted (trust.min_rsa_bits, trust.ec_curves).
   [[nodiscard]] std::optional<std::string> weak_key(X509* certificate) const;
 
   X509_STORE* store_ = nullptr;
+  X509_STORE* responders_ = nullptr;  // the anchors alone: what OCSP responders chain to
   int min_rsa_bits_ = 2048;
   std::vector<std::string> ec_curves_;
+  RevocationPolicy policy_ = RevocationPolicy::crl;
+  std::shared_ptr<revocation::OcspClient> ocsp_;
+  CrlUrlSink crl_url_sink_;
+  std::vector<std::shared_ptr<X509>> anchors_;          // as configured
+  std::vector<std::shared_ptr<X509_CRL>> file_crls_;    // trust.crls
+  std::vector<std::shared_ptr<X509_CRL>> crls_;         // in use
   std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
-  std::size_t anchor_count_ = 0;
-  std::size_t crl_count_ = 0;
   std::optional<Instant> crl_next_update_;
   std::size_t cache_size_ = 0;
 
@@ -120,6 +171,25 @@ class TrustStore {
   mutable std::mutex cache_mutex_;
   mutable CacheList cache_order_;
   mutable std::unordered_map<std::string, CacheList::iterator> cache_;
+};
+
+// The trust store in use, replaced whole when the CRLs fetched change; a reader keeps the one it
+// got for as long as it needs it. Safe to use from several threads.
+class TrustHolder {
+ public:
+  explicit TrustHolder(std::shared_ptr<const TrustStore> trust) : trust_(std::move(trust)) {}
+  [[nodiscard]] std::shared_ptr<const TrustStore> get() const {
+    std::lock_guard lock(mutex_);
+    return trust_;
+  }
+  void set(std::shared_ptr<const TrustStore> trust) {
+    std::lock_guard lock(mutex_);
+    trust_ = std::move(trust);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const TrustStore> trust_;
 };
 
 // Reads the identity a certificate's subject and extensions give.

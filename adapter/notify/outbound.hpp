@@ -67,6 +67,7 @@ class NotificationBuilder {
                                           const std::string& message_id,
                                           const std::string& correlation_id, Instant now) const;
   [[nodiscard]] std::size_t documents() const { return by_element_.size(); }
+  [[nodiscard]] const Signer& signer() const { return signer_; }
 
  private:
   std::map<std::string, std::shared_ptr<const OutboundMapping>, std::less<>> by_element_;

@@ -130,9 +130,10 @@ class LifecycleWithBroker : public DaemonWithBroker {
     const auto& signature = std::get<intake::SignatureParts>(parts);
     std::vector<std::string> problems;
     const std::string pki = NQS_TEST_PKI_DIR;
-    auto trust = intake::TrustStore::load(
-        {{pki + "/gost-ca-chain.pem"}, {pki + "/gost-root.crl.pem", pki + "/gost-issuing.crl.pem"}},
-        problems);
+    intake::TrustSettings settings;
+    settings.anchors = {pki + "/gost-ca-chain.pem"};
+    settings.crls = {pki + "/gost-root.crl.pem", pki + "/gost-issuing.crl.pem"};
+    auto trust = intake::TrustStore::load(settings, problems);
     if (!trust) return join(problems);
     auto verified = trust->verify(
         signature.leaf_der, signature.intermediates_der,

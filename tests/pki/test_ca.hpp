@@ -77,6 +77,10 @@ inline const std::map<std::string, Profile>& profiles() {
          {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
          {NID_ext_key_usage, "1.2.398.3.3.4.1.2,1.2.398.3.3.4.1.2.1"},
          {NID_certificate_policies, "1.2.398.3.3.2.1"}}}},
+      {"ocsp_responder",
+       {{{NID_basic_constraints, "critical,CA:false"},
+         {NID_key_usage, "critical,digitalSignature"},
+         {NID_ext_key_usage, "OCSPSigning"}}}},
       {"sign_employee",
        {{{NID_basic_constraints, "critical,CA:false"},
          {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
@@ -98,10 +102,13 @@ inline long next_serial() {
 
 // Issues a certificate for `key` (self-signed when `issuer` is null), valid `from`..`until`
 // (YYYYMMDDHHMMSSZ).
+// `extra`: more extensions, e.g. {NID_crl_distribution_points, "URI:http://127.0.0.1:8080/ca.crl"},
+// {NID_info_access, "OCSP;URI:http://127.0.0.1:8081"}.
 inline Certificate issue(const std::string& subject, const Key& key, const std::string& profile,
                          const Certificate& issuer, const Key& issuer_key,
                          const std::string& from = "20200101000000Z",
-                         const std::string& until = "20451231000000Z") {
+                         const std::string& until = "20451231000000Z",
+                         const std::vector<std::pair<int, std::string>>& extra = {}) {
   Certificate certificate(X509_new(), X509_free);
   X509* x = certificate.get();
   X509_set_version(x, X509_VERSION_3);
@@ -121,6 +128,7 @@ inline Certificate issue(const std::string& subject, const Key& key, const std::
   auto extensions = profiles().at(profile).extensions;
   extensions.emplace_back(NID_subject_key_identifier, "hash");
   extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
+  extensions.insert(extensions.end(), extra.begin(), extra.end());
   for (const auto& [nid, value] : extensions) {
     X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
     if (extension == nullptr) fail("extension " + value);
@@ -147,16 +155,48 @@ inline Ca intermediate(const Ca& parent, const std::string& subject, Key key) {
   return {issue(subject, key, "ca", parent.certificate, parent.key), key, {}};
 }
 
-inline std::string crl_of(const Ca& ca) {
+// How a CRL is made: its times (seconds from now when `relative`, else the fixed test dates), its
+// number, a delta CRL's base number, the Freshest CRL URL of a base, another signing key.
+struct CrlOptions {
+  bool relative = false;
+  long this_update = -3600;
+  long next_update = 3600;
+  long number = -1;                  // none
+  long delta_base = -1;              // a base CRL
+  std::string freshest;              // URI of the delta CRLs
+  Key signing_key;                   // default: the CA's
+  std::vector<Certificate> revoked;  // instead of ca.revoked when not empty
+};
+
+inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
   std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
   X509_CRL_set_version(crl.get(), 1);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.certificate.get()));
   ASN1_TIME* time = ASN1_TIME_new();
-  ASN1_TIME_set_string(time, "20200101000000Z");
+  if (options.relative) {
+    X509_time_adj_ex(time, 0, options.this_update, nullptr);
+  } else {
+    ASN1_TIME_set_string(time, "20200101000000Z");
+  }
   X509_CRL_set1_lastUpdate(crl.get(), time);
-  ASN1_TIME_set_string(time, "20451231000000Z");
+  if (options.relative) {
+    X509_time_adj_ex(time, 0, options.next_update, nullptr);
+  } else {
+    ASN1_TIME_set_string(time, "20451231000000Z");
+  }
   X509_CRL_set1_nextUpdate(crl.get(), time);
-  for (const auto& certificate : ca.revoked) {
+  if (options.number >= 0) {
+    ASN1_INTEGER* number = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(number, options.number);
+    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number, 0, 0);
+    if (options.delta_base >= 0) {
+      ASN1_INTEGER_set(number, options.delta_base);
+      X509_CRL_add1_ext_i2d(crl.get(), NID_delta_crl, number, 1, 0);
+    }
+    ASN1_INTEGER_free(number);
+  }
+  const auto& revoked = options.revoked.empty() ? ca.revoked : options.revoked;
+  for (const auto& certificate : revoked) {
     X509_REVOKED* entry = X509_REVOKED_new();
     X509_REVOKED_set_serialNumber(entry, X509_get_serialNumber(certificate.get()));
     ASN1_TIME_set_string(time, "20240101000000Z");
@@ -174,9 +214,17 @@ inline std::string crl_of(const Ca& ca) {
       X509V3_EXT_conf_nid(nullptr, &context, NID_authority_key_identifier, "keyid:always");
   X509_CRL_add_ext(crl.get(), akid, -1);
   X509_EXTENSION_free(akid);
+  if (!options.freshest.empty()) {
+    X509_EXTENSION* freshest = X509V3_EXT_conf_nid(nullptr, &context, NID_freshest_crl,
+                                                   ("URI:" + options.freshest).c_str());
+    if (freshest == nullptr) fail("Freshest CRL extension");
+    X509_CRL_add_ext(crl.get(), freshest, -1);
+    X509_EXTENSION_free(freshest);
+  }
   X509_CRL_sort(crl.get());
-  const EVP_MD* md = gost::key_of(ca.key.get()) != nullptr ? nullptr : EVP_sha256();
-  if (X509_CRL_sign(crl.get(), ca.key.get(), md) <= 0) fail("signing a CRL");
+  const Key& key = options.signing_key ? options.signing_key : ca.key;
+  const EVP_MD* md = gost::key_of(key.get()) != nullptr ? nullptr : EVP_sha256();
+  if (X509_CRL_sign(crl.get(), key.get(), md) <= 0) fail("signing a CRL");
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509_CRL(bio, crl.get());
   char* data = nullptr;

@@ -100,8 +100,8 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_TRUE(setup->config.domain.policy.release_quota_on_annulment);
   ASSERT_NE(setup->notifications, nullptr);
   EXPECT_EQ(setup->notifications->documents(), 5U);
-  EXPECT_EQ(setup->intake->trust().anchor_count(), 4U);
-  EXPECT_EQ(setup->intake->trust().crl_count(), 4U);
+  EXPECT_EQ(setup->intake->trust()->anchor_count(), 4U);
+  EXPECT_EQ(setup->intake->trust()->crl_count(), 4U);
 }
 
 TEST(Config, IntakeAndTrustProblemsAreNamed) {
@@ -117,6 +117,7 @@ TEST(Config, IntakeAndTrustProblemsAreNamed) {
       "trust:\n"
       "  anchors: [not-a-cert.pem]\n"
       "  crls: []\n"
+      "  crl_fetch: false\n"
       "  allowed_algorithms: ['http://www.w3.org/2001/04/xmldsig-more#rsa-md5']\n",
       dir);
   EXPECT_THAT(
@@ -125,9 +126,9 @@ TEST(Config, IntakeAndTrustProblemsAreNamed) {
           "adapter.yaml:3:22: intake.max_message_bytes: 10 is out of range [1024, 67108864]",
           "adapter.yaml:4:20: intake.envelope_schema: file not found: missing.xsd",
           "adapter.yaml:5:13: intake.mappings: list at least one mapping",
-          "adapter.yaml:8:9: trust.crls: list the CRLs of the anchors: revocation is always "
-          "checked",
-          "adapter.yaml:9:24: trust.allowed_algorithms[0]: "
+          "adapter.yaml:8:9: trust.crls: list the CRLs of the anchors, or let the daemon fetch "
+          "them (trust.crl_fetch) or ask OCSP (trust.revocation): revocation is always checked",
+          "adapter.yaml:10:24: trust.allowed_algorithms[0]: "
           "'http://www.w3.org/2001/04/xmldsig-more#rsa-md5' is not a signature or digest "
           "algorithm xmlsec supports here"));
 }

@@ -128,7 +128,7 @@ TEST_F(ContainerConfiguration, LoadsInFullInTheProductionProfile) {
   EXPECT_EQ(config.outbound.mappings.size(), 5U);
   EXPECT_EQ(setup_->calendar->coverage(), "2023-2027");
   // NCA's two hierarchies, and the adapter's key as NCA delivers it.
-  EXPECT_EQ(setup_->intake->trust().anchor_count(), 4U);
+  EXPECT_EQ(setup_->intake->trust()->anchor_count(), 4U);
   EXPECT_EQ(config.outbound.signing_pkcs12.filename(), "gost-adapter-sign.p12");
   ASSERT_NE(setup_->notifications, nullptr);
 }

@@ -175,13 +175,13 @@ TEST_P(IntakeAccepted, IntermediatesMayFollowTheSignerCertificate) {
 
 TEST_P(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
   auto intake = make_intake();
-  EXPECT_EQ(intake->trust().cached(), 0U);
+  EXPECT_EQ(intake->trust()->cached(), 0U);
   expect_accepted(intake->process(signed_application(), test_now()));
   expect_accepted(
       intake->process(Envelope("sick-leave-notice").sign("individual-sign").bytes(), test_now()));
-  EXPECT_EQ(intake->trust().cached(), 1U) << "one signer, one cached chain";
+  EXPECT_EQ(intake->trust()->cached(), 1U) << "one signer, one cached chain";
   expect_accepted(intake->process(Envelope("service-act").sign("center-head").bytes(), test_now()));
-  EXPECT_EQ(intake->trust().cached(), 2U);
+  EXPECT_EQ(intake->trust()->cached(), 2U);
   // Outside the cached window the cache does not answer: the full check does (and after 2045 the
   // test CRLs have expired too, so revocation can no longer be checked).
   expect_rejected(intake->process(signed_application(), *parse_instant("2046-01-01T00:00:00Z")),

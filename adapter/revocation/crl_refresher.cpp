@@ -1,0 +1,298 @@
+#include "revocation/crl_refresher.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+namespace nqs::revocation {
+namespace {
+
+std::string file_stem(const std::string& url) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(url.data(), url.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned int i = 0; i < 12 && i < length; ++i)
+    out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Written beside, then renamed: a crash leaves the old file or the new one, never half of one.
+bool write_atomically(const std::filesystem::path& file, const std::string& bytes) {
+  const auto temporary = file.string() + ".new";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  return !ec;
+}
+
+std::string text_of(const boost::json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+bool newer_or_same(const CrlFacts& candidate, const CrlFacts& current) {
+  if (candidate.number && current.number) return *candidate.number >= *current.number;
+  return candidate.this_update.value_or(Instant::min()) >=
+         current.this_update.value_or(Instant::min());
+}
+
+}  // namespace
+
+std::vector<CachedCrl> read_crl_cache(const std::filesystem::path& dir) {
+  std::vector<CachedCrl> out;
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    boost::system::error_code parse_error;
+    auto meta = boost::json::parse(read_all(entry.path()), parse_error);
+    if (parse_error || !meta.is_object()) continue;
+    CachedCrl cached;
+    cached.url = text_of(meta.as_object(), "url");
+    cached.why = text_of(meta.as_object(), "why");
+    cached.etag = text_of(meta.as_object(), "etag");
+    cached.last_modified = text_of(meta.as_object(), "lastModified");
+    auto crl_file = entry.path();
+    crl_file.replace_extension(".crl");
+    cached.crl = parse_crl(read_all(crl_file));
+    if (cached.url.empty() || !cached.crl) continue;
+    out.push_back(std::move(cached));
+  }
+  return out;
+}
+
+CrlRefresher::CrlRefresher(CrlRefresherSettings settings, const Clock& clock, Check check,
+                           Publish publish, Report report)
+    : settings_(std::move(settings)),
+      clock_(clock),
+      check_(std::move(check)),
+      publish_(std::move(publish)),
+      report_(std::move(report)) {
+  for (const auto& [url, why] : settings_.sources) {
+    auto& source = sources_[url];
+    source.status.url = url;
+    source.status.why = why;
+  }
+}
+
+CrlRefresher::~CrlRefresher() {
+  stop();
+}
+
+void CrlRefresher::load_cache() {
+  const auto now = clock_.now();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& cached : read_crl_cache(settings_.cache_dir)) {
+      auto found = sources_.find(cached.url);
+      if (found == sources_.end()) {
+        // A source learnt in an earlier run (or one since removed from the configuration, which
+        // is dropped with its file).
+        if (cached.why.find("configuration") != std::string::npos ||
+            sources_.size() >= settings_.max_sources) {
+          continue;
+        }
+        found = sources_.emplace(cached.url, Source{}).first;
+        found->second.status.url = cached.url;
+        found->second.status.why = cached.why;
+        found->second.learnt = true;
+      }
+      if (auto problem = check_(cached.crl.get(), now)) {
+        found->second.status.last_error = "the cached CRL cannot be used: " + *problem;
+        continue;
+      }
+      found->second.crl = cached.crl;
+      found->second.status.crl = facts_of(cached.crl.get());
+      found->second.etag = cached.etag;
+      found->second.last_modified = cached.last_modified;
+    }
+  }
+  publish_current();
+}
+
+void CrlRefresher::add_source(const std::string& url, const std::string& why) {
+  if (!parse_http_url(url)) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (sources_.contains(url) || sources_.size() >= settings_.max_sources) return;
+    auto& source = sources_[url];
+    source.status.url = url;
+    source.status.why = why;
+    source.learnt = true;
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool CrlRefresher::due(const Source& source, Instant now) const {
+  const auto& status = source.status;
+  if (!status.last_attempt) return true;
+  const bool failed = !status.last_error.empty();
+  const auto retry =
+      std::min<std::chrono::milliseconds>(settings_.refresh_interval, std::chrono::seconds{60});
+  if (now >= *status.last_attempt + (failed ? retry : settings_.refresh_interval)) return true;
+  // Ahead of the CRL's nextUpdate: fetched again, then retried while the same CRL comes back.
+  if (status.crl && status.crl->next_update &&
+      now >= *status.crl->next_update - settings_.refresh_before &&
+      now >= *status.last_attempt + retry) {
+    return true;
+  }
+  return false;
+}
+
+void CrlRefresher::refresh(bool all) {
+  const auto now = clock_.now();
+  std::vector<std::string> urls;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [url, source] : sources_)
+      if (all || due(source, now)) urls.push_back(url);
+  }
+  bool changed = false;
+  for (const auto& url : urls) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    changed = fetch(url, now) || changed;
+  }
+  if (changed) publish_current();
+}
+
+bool CrlRefresher::fetch(const std::string& url, Instant now) {
+  HttpRequest request;
+  request.url = url;
+  {
+    std::lock_guard lock(mutex_);
+    const auto& source = sources_.at(url);
+    if (source.crl) {
+      // Conditional: an unchanged CRL is not sent again (NCA's base CRLs are megabytes).
+      if (!source.etag.empty()) request.headers.emplace_back("If-None-Match", source.etag);
+      if (!source.last_modified.empty())
+        request.headers.emplace_back("If-Modified-Since", source.last_modified);
+    }
+  }
+  auto answer = http_exchange(request, settings_.limits);
+  std::string error;
+  std::shared_ptr<X509_CRL> crl;
+  if (!answer) {
+    error = answer.error().message;
+  } else if (answer.value().status == 304) {
+    // Not modified: the CRL in use stays.
+  } else if (answer.value().status != 200) {
+    error = fmt::format("{}: HTTP status {}", url, answer.value().status);
+  } else if (crl = parse_crl(answer.value().body); !crl) {
+    error = fmt::format("{}: the answer is not a CRL (PEM or DER)", url);
+  } else if (auto problem = check_(crl.get(), now)) {
+    error = fmt::format("{}: {}", url, *problem);
+    crl.reset();
+  }
+  bool changed = false;
+  CrlSourceStatus reported;
+  std::vector<std::pair<std::string, std::string>> deltas;
+  {
+    std::lock_guard lock(mutex_);
+    auto& source = sources_.at(url);
+    source.status.last_attempt = now;
+    if (crl && source.status.crl && !newer_or_same(facts_of(crl.get()), *source.status.crl)) {
+      error = fmt::format("{}: the CRL offered is older than the one in use (a rollback)", url);
+      crl.reset();
+    }
+    source.status.last_error = error;
+    if (!error.empty()) {
+      ++source.status.failures;
+    } else {
+      source.status.last_success = now;
+    }
+    if (crl) {
+      const auto der_before = source.crl ? crl_to_der(source.crl.get()) : std::string();
+      changed = der_before != crl_to_der(crl.get());
+      source.crl = crl;
+      source.status.crl = facts_of(crl.get());
+      source.etag = answer.value().etag;
+      source.last_modified = answer.value().last_modified;
+      keep_on_disk(url, source);
+      for (const auto& delta_url : source.status.crl->freshest) {
+        deltas.emplace_back(delta_url, fmt::format("the Freshest CRL (delta CRLs) of '{}'",
+                                                   source.status.crl->issuer));
+      }
+    }
+    reported = source.status;
+  }
+  for (const auto& [delta_url, why] : deltas)
+    add_source(delta_url, why);
+  if (report_) report_(reported);
+  return changed;
+}
+
+void CrlRefresher::keep_on_disk(const std::string& url, const Source& source) const {
+  if (settings_.cache_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(settings_.cache_dir, ec);
+  const auto stem = settings_.cache_dir / file_stem(url);
+  boost::json::object meta;
+  meta["url"] = url;
+  meta["why"] = source.status.why;
+  meta["etag"] = source.etag;
+  meta["lastModified"] = source.last_modified;
+  auto crl_file = stem;
+  crl_file += ".crl";
+  auto meta_file = stem;
+  meta_file += ".json";
+  write_atomically(crl_file, crl_to_der(source.crl.get()));
+  write_atomically(meta_file, boost::json::serialize(meta));
+}
+
+void CrlRefresher::publish_current() {
+  std::vector<std::shared_ptr<X509_CRL>> crls;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [url, source] : sources_)
+      if (source.crl) crls.push_back(source.crl);
+  }
+  publish_(std::move(crls));
+}
+
+void CrlRefresher::start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      refresh();
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds{500}, [this] { return stopping_ || woken_; });
+      woken_ = false;
+    }
+  });
+}
+
+void CrlRefresher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<CrlSourceStatus> CrlRefresher::status() const {
+  std::lock_guard lock(mutex_);
+  std::vector<CrlSourceStatus> out;
+  for (const auto& [url, source] : sources_)
+    out.push_back(source.status);
+  return out;
+}
+
+}  // namespace nqs::revocation

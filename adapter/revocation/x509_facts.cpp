@@ -1,0 +1,148 @@
+#include "revocation/x509_facts.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace nqs::revocation {
+namespace {
+
+constexpr std::size_t kMaxUrls = 8;
+
+void add_http_uris(const GENERAL_NAMES* names, std::vector<std::string>& out) {
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    std::string text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                     static_cast<std::size_t>(ASN1_STRING_length(uri)));
+    if (text.starts_with("http://") && out.size() < kMaxUrls &&
+        std::find(out.begin(), out.end(), text) == out.end()) {
+      out.push_back(std::move(text));
+    }
+  }
+}
+
+std::vector<std::string> points_of(CRL_DIST_POINTS* points) {
+  std::vector<std::string> out;
+  for (int i = 0; points != nullptr && i < sk_DIST_POINT_num(points); ++i) {
+    const DIST_POINT* point = sk_DIST_POINT_value(points, i);
+    if (point->distpoint != nullptr && point->distpoint->type == 0) {
+      add_http_uris(point->distpoint->name.fullname, out);
+    }
+  }
+  CRL_DIST_POINTS_free(points);
+  return out;
+}
+
+std::optional<std::int64_t> small_integer(ASN1_INTEGER* value) {
+  if (value == nullptr) return std::nullopt;
+  std::int64_t out = 0;
+  const bool fits = ASN1_INTEGER_get_int64(&out, value) == 1;
+  ASN1_INTEGER_free(value);
+  if (!fits) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string name_text(const X509_NAME* name) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<std::size_t>(length));
+  BIO_free(bio);
+  return out;
+}
+
+std::optional<Instant> to_instant(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::from_time_t(timegm(&parts)));
+}
+
+std::string serial_hex(const X509* certificate) {
+  BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
+  char* hex = BN_bn2hex(serial);
+  std::string text = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(serial);
+  return text;
+}
+
+std::vector<std::string> crl_distribution_points(X509* certificate) {
+  return points_of(static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(certificate, NID_crl_distribution_points, nullptr, nullptr)));
+}
+
+std::vector<std::string> freshest_crl_points(X509* certificate) {
+  return points_of(static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(certificate, NID_freshest_crl, nullptr, nullptr)));
+}
+
+std::vector<std::string> ocsp_responders(X509* certificate) {
+  std::vector<std::string> out;
+  auto* access = static_cast<AUTHORITY_INFO_ACCESS*>(
+      X509_get_ext_d2i(certificate, NID_info_access, nullptr, nullptr));
+  for (int i = 0; access != nullptr && i < sk_ACCESS_DESCRIPTION_num(access); ++i) {
+    const ACCESS_DESCRIPTION* description = sk_ACCESS_DESCRIPTION_value(access, i);
+    if (OBJ_obj2nid(description->method) != NID_ad_OCSP) continue;
+    GENERAL_NAMES* one = sk_GENERAL_NAME_new_null();
+    sk_GENERAL_NAME_push(one, description->location);
+    add_http_uris(one, out);
+    sk_GENERAL_NAME_free(one);
+  }
+  AUTHORITY_INFO_ACCESS_free(access);
+  return out;
+}
+
+std::shared_ptr<X509_CRL> parse_crl(const std::string& bytes) {
+  BIO* bio = BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()));
+  X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (crl == nullptr) {
+    ERR_clear_error();
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    crl = d2i_X509_CRL(nullptr, &data, static_cast<long>(bytes.size()));
+  }
+  if (crl == nullptr) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return {crl, X509_CRL_free};
+}
+
+std::string crl_to_der(X509_CRL* crl) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_CRL(crl, &der);
+  if (length <= 0) return {};
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+CrlFacts facts_of(X509_CRL* crl) {
+  CrlFacts facts;
+  facts.issuer = name_text(X509_CRL_get_issuer(crl));
+  facts.this_update = to_instant(X509_CRL_get0_lastUpdate(crl));
+  facts.next_update = to_instant(X509_CRL_get0_nextUpdate(crl));
+  facts.number = small_integer(
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
+  facts.delta_base = small_integer(
+      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_delta_crl, nullptr, nullptr)));
+  facts.freshest = points_of(
+      static_cast<CRL_DIST_POINTS*>(X509_CRL_get_ext_d2i(crl, NID_freshest_crl, nullptr, nullptr)));
+  ERR_clear_error();
+  return facts;
+}
+
+}  // namespace nqs::revocation

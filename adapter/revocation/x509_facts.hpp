@@ -1,0 +1,43 @@
+#pragma once
+
+#include <openssl/x509.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/instant.hpp"
+
+namespace nqs::revocation {
+
+// A name as RFC 2253 text, for messages.
+std::string name_text(const X509_NAME* name);
+// An ASN.1 time; nullopt when absent or unreadable.
+std::optional<Instant> to_instant(const ASN1_TIME* time);
+// A certificate's serial number in hexadecimal.
+std::string serial_hex(const X509* certificate);
+
+// The http:// URLs a certificate names: its CRL distribution points, its Freshest CRL (where
+// delta CRLs are), its OCSP responders (Authority Information Access). Other schemes (ldap://)
+// are left out; at most 8 of each.
+std::vector<std::string> crl_distribution_points(X509* certificate);
+std::vector<std::string> freshest_crl_points(X509* certificate);
+std::vector<std::string> ocsp_responders(X509* certificate);
+
+// A CRL read from PEM or DER; nullptr when it is neither.
+std::shared_ptr<X509_CRL> parse_crl(const std::string& bytes);
+std::string crl_to_der(X509_CRL* crl);
+
+// What a CRL says of itself.
+struct CrlFacts {
+  std::string issuer;  // RFC 2253
+  std::optional<Instant> this_update;
+  std::optional<Instant> next_update;
+  std::optional<std::int64_t> number;      // cRLNumber, when it fits
+  std::optional<std::int64_t> delta_base;  // a delta CRL: the number of its base (RFC 5280, 5.2.4)
+  std::vector<std::string> freshest;       // a base CRL: where its delta CRLs are
+};
+CrlFacts facts_of(X509_CRL* crl);
+
+}  // namespace nqs::revocation
