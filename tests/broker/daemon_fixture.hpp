@@ -79,11 +79,14 @@ class DaemonWithBroker : public ::testing::Test {
     }
     const std::string pki = NQS_TEST_PKI_DIR;
     // NCA's two hierarchies, as in production: RSA and GOST.
-    const auto trust = fmt::format(
-        "trust:\n  anchors: [{0}/ca-chain.pem, {0}/gost-ca-chain.pem]\n"
-        "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem, {0}/gost-root.crl.pem, "
-        "{0}/gost-issuing.crl.pem]\n",
-        pki);
+    const auto trust =
+        !trust_.empty()
+            ? trust_
+            : fmt::format(
+                  "trust:\n  anchors: [{0}/ca-chain.pem, {0}/gost-ca-chain.pem]\n"
+                  "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem, {0}/gost-root.crl.pem, "
+                  "{0}/gost-issuing.crl.pem]\n",
+                  pki);
     config_ = dir_.write(
         "adapter.yaml",
         fmt::format(
@@ -187,6 +190,7 @@ processing:
   std::unique_ptr<DaemonProcess> daemon_;
   std::string extra_config_;  // appended to adapter.yaml by write_config
   std::string signing_;       // the signing section (YAML flow); empty: the RSA test key
+  std::string trust_;         // the trust section (block YAML); empty: the test PKI's files
   std::string store_url_;     // store.url; empty: a SQLite file in the test's folder
   std::string amqp_url_;      // amqp.url (one URL or a YAML flow list); empty: the test vhost
   std::string amqp_extra_;    // further lines of the amqp section, each indented by two spaces

@@ -160,6 +160,37 @@ case "$case_name" in
     stderr_has "store.url: 'postgresql://nqs:***@db:5432/nqs?target_session_attrs=any': target_session_attrs=any may land on a standby"
     if grep -q s3cret "$work/stderr"; then fail "a password in a message"; fi
     ;;
+  signing_pkcs12)
+    # The adapter's key as NCA RK delivers it: a password-protected PKCS#12, here made by
+    # `openssl pkcs12 -export`; its password from a file or the environment, never the configuration.
+    write_config
+    openssl pkcs12 -export -inkey config/trust/local/adapter-sign.key \
+      -in config/trust/local/adapter-chain.pem -passout pass:right-one -out "$work/adapter.p12" \
+      || fail "openssl pkcs12 -export"
+    printf 'right-one\n' > "$work/password"
+    sed -i "s#^signing: .*#signing: {pkcs12: $work/adapter.p12, password_file: $work/password}#" "$work/adapter.yaml"
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
+      -- "$nqs" check-config --config "$work/adapter.yaml"
+    sed -i "s#^signing: .*#signing: {pkcs12: $work/adapter.p12}#" "$work/adapter.yaml"
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
+      -- env NQS_SIGNING_PASSWORD=right-one "$nqs" check-config --config "$work/adapter.yaml"
+    # A wrong password: a clear error, and the daemon does not start.
+    expect_run 78 "" -- env NQS_SIGNING_PASSWORD=wrong "$nqs" run --config "$work/adapter.yaml"
+    stderr_has "signing: $work/adapter.p12: the password is wrong"
+    stderr_has "not started because of the configuration problems above"
+    if grep -q wrong "$work/adapter.yaml"; then fail "a password in the configuration"; fi
+    ;;
+  check_config_signing_certificate)
+    # A signing certificate that has ended, or that is not the key's, is refused before start.
+    write_config
+    sed -i "s#^signing: .*#signing: {key: $PWD/config/trust/local/individual-expired.key, certificate: $PWD/config/trust/local/individual-expired.pem}#" "$work/adapter.yaml"
+    expect_run 1 "" -- "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "signing: the certificate 'GN=IVAN,SN=IVANOV,serialNumber=IIN850101300124"
+    stderr_has "has ended (2021-01-01"
+    sed -i "s#^signing: .*#signing: {key: $PWD/config/trust/local/individual-sign.key, certificate: $PWD/config/trust/local/adapter-chain.pem}#" "$work/adapter.yaml"
+    expect_run 1 "" -- "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "the first certificate is not the one of the key"
+    ;;
   run_refuses_bad_config)
     printf 'calendar: {files: []}\n' > "$work/adapter.yaml"
     expect_run 78 "" -- "$nqs" run --config "$work/adapter.yaml"

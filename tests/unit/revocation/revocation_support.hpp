@@ -2,6 +2,7 @@
 
 // What the revocation tests serve on loopback: an HTTP server of their own (CRLs, hostile OCSP
 // answers), `openssl ocsp` as a real responder, and a PKI whose certificates name them.
+#include <fcntl.h>
 #include <openssl/ocsp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -44,6 +45,7 @@ class TestHttpServer {
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), port_});
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();
+    keep_from_children();
     thread_ = std::thread([this] { serve(); });
   }
   // Binds `port` again (a server that comes back).
@@ -52,6 +54,7 @@ class TestHttpServer {
     acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), port_});
     acceptor_.listen();
+    keep_from_children();
     thread_ = std::thread([this] { serve(); });
   }
   ~TestHttpServer() { stop(); }
@@ -77,6 +80,13 @@ class TestHttpServer {
   }
 
  private:
+  // A daemon the test starts must not inherit the listening socket: it would hold the port (and
+  // queue connections nobody answers) after stop().
+  void keep_from_children() {
+    const int fd = acceptor_.native_handle();
+    fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
+
   void serve() {
     namespace http = boost::beast::http;
     while (!stopping_) {
