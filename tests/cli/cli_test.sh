@@ -250,6 +250,20 @@ case "$case_name" in
     echo "$out" | jq -e -s '.[1] | .documentType=="ServiceAct" and .signer.bin=="120340501232"
       and .command.payload.totalTiyn==1250075' >/dev/null || fail "act line: $out"
     ;;
+  inspect_offline)
+    # inspect judges revocation as the daemon would: here by an OCSP responder that does not
+    # answer (a closed port), so the signer's status cannot be had; --offline uses the CRL files.
+    sign_fixture voucher-application individual-sign "$work/application.xml"
+    write_config
+    sed -i "s#^  crls: \(.*\)#  crls: \1\n  revocation: ocsp\n  ocsp_url: http://127.0.0.1:9/#" "$work/adapter.yaml"
+    out=$("$nqs" inspect --config "$work/adapter.yaml" "$work/application.xml" 2>"$work/stderr")
+    [ $? = 1 ] || fail "inspect should refuse: $out"
+    echo "$out" | jq -e '.reason=="certificate.untrusted" and (.detail|contains("cannot be checked"))' >/dev/null \
+      || fail "online: $out"
+    out=$("$nqs" inspect --offline --config "$work/adapter.yaml" "$work/application.xml") \
+      || fail "inspect --offline exited $?: $out"
+    echo "$out" | jq -e '.outcome=="accepted"' >/dev/null || fail "offline: $out"
+    ;;
   inspect_accepts_gost_kalkan_files)
     # Signed as NCALayer signs (GOST 34.10-2015/512 and a legal entity's 34.310-2004 key,
     # inclusive c14n #WithComments), by the local PKI's GOST half, with the shipped configuration.
