@@ -106,8 +106,36 @@ void Processor::start_intake(Work work) {
       [this, shared](Done done) {
         --in_intake_;
         if (metrics_ != nullptr) metrics_->intake_seconds(done.seconds);
+        if (const auto* rejected = std::get_if<intake::Rejected>(&done.outcome);
+            rejected != nullptr && rejected->rejection.status_pending &&
+            shared->retry.attempt + 1 < retry_.max_attempts) {
+          return hold_for_status(std::move(*shared), rejected->rejection.detail);
+        }
         shared->intake = std::make_shared<const intake::IntakeOutcome>(std::move(done.outcome));
         enqueue(std::move(*shared), false);
+      });
+}
+
+void Processor::hold_for_status(Work work, const std::string& why) {
+  // 1 s, 2 s, 4 s... (processing.retry_max_delay at most): a CRL fetch or an OCSP responder's
+  // blip, not a store's.
+  auto& retry = work.retry;
+  const auto delay = std::min<std::int64_t>(
+      retry_.max.count(), std::int64_t{1000} * (std::int64_t{1} << std::min(retry.attempt, 20)));
+  log::info("the signer's status cannot be had yet; the input is held and read again",
+            {{"messageId", work.delivery.properties.message_id},
+             {"detail", why},
+             {"attempt", retry.attempt + 1},
+             {"delayMs", delay}});
+  ++retrying_;
+  ++retry.attempt;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
+  timer->async_wait(
+      [this, timer, work = std::move(work)](const boost::system::error_code& ec) mutable {
+        --retrying_;
+        // Gone with its connection: the broker delivers it again.
+        if (ec || work.delivery.generation != link_.generation()) return;
+        start_intake(std::move(work));
       });
 }
 

@@ -134,6 +134,8 @@ class Processor {
 
   // A document's intake on a worker, then ready.
   void start_intake(Work work);
+  // A document whose signer's status could not be had yet: read again after a while.
+  void hold_for_status(Work work, const std::string& why);
   void enqueue(Work work, bool alone);
   void schedule_flush();
   Prepared prepare(Work work);

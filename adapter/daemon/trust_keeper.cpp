@@ -129,7 +129,7 @@ void TrustKeeper::report(const revocation::CrlSourceStatus& status) {
   }
   if (!status.crl) return;
   const auto said = fmt::format(
-      "{} {}", status.crl->number.value_or(-1),
+      "{} {}", status.crl->number ? status.crl->number->decimal : std::string("none"),
       status.crl->this_update ? to_utc_string(*status.crl->this_update) : std::string());
   {
     std::lock_guard lock(reported_mutex_);
@@ -140,8 +140,8 @@ void TrustKeeper::report(const revocation::CrlSourceStatus& status) {
   log::info("CRL in use",
             {{"url", status.url},
              {"issuer", status.crl->issuer},
-             {"kind", status.crl->delta_base ? "delta" : "base"},
-             {"number", status.crl->number.value_or(-1)},
+             {"kind", status.crl->delta ? "delta" : "base"},
+             {"number", status.crl->number ? status.crl->number->decimal : std::string("none")},
              {"nextUpdate", status.crl->next_update ? to_utc_string(*status.crl->next_update)
                                                     : std::string("none")}});
 }
@@ -159,7 +159,7 @@ Verdict TrustKeeper::revocation(Instant now) const {
     const bool lapsing = !crl.next_update || *crl.next_update <= now + config_.crl_warn_before;
     if (lapsing) verdict.ok = false;
     parts.push_back(fmt::format(
-        "the {}CRL of '{}' is current until {} ({}){}", crl.delta_base ? "delta " : "", crl.issuer,
+        "the {}CRL of '{}' is current until {} ({}){}", crl.delta ? "delta " : "", crl.issuer,
         crl.next_update ? to_utc_string(*crl.next_update) : std::string("never said"),
         crl.next_update ? in_words(*crl.next_update - now) : std::string("-"),
         lapsing ? fmt::format(": within trust.crl_warn_before and not refreshed") : ""));
@@ -229,7 +229,7 @@ std::string TrustKeeper::metrics(Instant now) const {
   for (const auto& crl : facts) {
     if (crl.next_update) {
       out += fmt::format("nqs_crl_next_update_timestamp_seconds{{issuer=\"{}\",kind=\"{}\"}} {}\n",
-                         ops::label(crl.issuer), crl.delta_base ? "delta" : "base",
+                         ops::label(crl.issuer), crl.delta ? "delta" : "base",
                          unix_seconds(*crl.next_update));
     }
   }
@@ -239,7 +239,7 @@ std::string TrustKeeper::metrics(Instant now) const {
   for (const auto& crl : facts) {
     if (crl.this_update) {
       out += fmt::format("nqs_crl_age_seconds{{issuer=\"{}\",kind=\"{}\"}} {}\n",
-                         ops::label(crl.issuer), crl.delta_base ? "delta" : "base",
+                         ops::label(crl.issuer), crl.delta ? "delta" : "base",
                          std::chrono::duration<double>(now - *crl.this_update).count());
     }
   }

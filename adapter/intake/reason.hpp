@@ -43,6 +43,9 @@ std::optional<Reason> reason_from_code(std::string_view code);
 struct Rejection {
   Reason reason;
   std::string detail;
+  // The signer's status could not be had yet (its CA's CRL is being fetched, the responder did
+  // not answer): the daemon holds the input and reads it again before dead-lettering it.
+  bool status_pending = false;
 };
 
 }  // namespace nqs::intake

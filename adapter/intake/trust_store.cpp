@@ -101,7 +101,6 @@ bool about_crl(int error) {
     case X509_V_ERR_CRL_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
     case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-    case X509_V_ERR_CERT_REVOKED:
       return true;
     default:
       return false;
@@ -126,7 +125,9 @@ int verify_callback(int ok, X509_STORE_CTX* context) {
     return 1;
   }
   // OCSP decides the signer: what its CA's CRL says is kept for the fallback (ocsp_then_crl).
-  if (depth == 0 && state->ocsp_decides_signer && about_crl(error)) {
+  // A revocation its CA signed in a CRL is final whatever a responder says.
+  if (depth == 0 && state->ocsp_decides_signer && about_crl(error) &&
+      error != X509_V_ERR_CERT_REVOKED) {
     if (error == X509_V_ERR_UNABLE_TO_GET_CRL) state->unknown_crl.push_back(depth);
     if (!state->signer_crl) {
       state->signer_crl = classify(error, X509_STORE_CTX_get_current_cert(context), depth);
@@ -289,38 +290,60 @@ void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
   X509_STORE_set_flags(store_,
                        X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
   place_anchors();
-  // Of one issuer's CRLs of one kind only the newest is used: OpenSSL takes any current one, and
-  // an older CRL still inside its nextUpdate would hide a revocation the newer one lists.
-  std::map<std::pair<std::string, bool>, std::pair<revocation::CrlFacts, std::shared_ptr<X509_CRL>>>
-      newest;
+  // Of one issuer's base CRLs only the newest is used: OpenSSL takes any current one, and an
+  // older CRL still inside its nextUpdate would hide a revocation the newer one lists. Of its
+  // delta CRLs, the newest that completes that base (RFC 5280, 5.2.4: its BaseCRLNumber no
+  // greater than the base's number, its own number greater), so that a delta whose base did not
+  // arrive never pushes out one that applies.
+  using Entry = std::pair<revocation::CrlFacts, std::shared_ptr<X509_CRL>>;
+  struct OfIssuer {
+    std::optional<Entry> base;
+    std::vector<Entry> deltas;
+  };
+  std::map<std::string, OfIssuer> by_issuer;
+  auto newer = [](const revocation::CrlFacts& a, const revocation::CrlFacts& b) {
+    if (a.number && b.number && *a.number != *b.number) return *a.number > *b.number;
+    return a.this_update.value_or(Instant::min()) > b.this_update.value_or(Instant::min());
+  };
   auto offer = [&](const std::shared_ptr<X509_CRL>& crl) {
     auto facts = revocation::facts_of(crl.get());
-    unsigned char* issuer = nullptr;
-    const int length = i2d_X509_NAME(X509_CRL_get_issuer(crl.get()), &issuer);
-    std::pair key{
-        std::string(reinterpret_cast<char*>(issuer), static_cast<std::size_t>(std::max(length, 0))),
-        facts.delta_base.has_value()};
-    OPENSSL_free(issuer);
-    auto found = newest.find(key);
-    auto newer = [](const revocation::CrlFacts& a, const revocation::CrlFacts& b) {
-      return std::tuple(a.this_update.value_or(Instant::min()), a.number.value_or(-1)) >
-             std::tuple(b.this_update.value_or(Instant::min()), b.number.value_or(-1));
-    };
-    if (found == newest.end() || newer(facts, found->second.first)) {
-      newest.insert_or_assign(key, std::pair{std::move(facts), crl});
+    unsigned char* der = nullptr;
+    const int length = i2d_X509_NAME(X509_CRL_get_issuer(crl.get()), &der);
+    std::string issuer(reinterpret_cast<char*>(der), static_cast<std::size_t>(std::max(length, 0)));
+    OPENSSL_free(der);
+    auto& entry = by_issuer[issuer];
+    if (facts.delta) {
+      entry.deltas.emplace_back(std::move(facts), crl);
+    } else if (!entry.base || newer(facts, entry.base->first)) {
+      entry.base = Entry{std::move(facts), crl};
     }
   };
   for (const auto& crl : file_crls_)
     offer(crl);
   for (const auto& crl : fetched)
     offer(crl);
-  for (const auto& [key, entry] : newest) {
+  auto use = [&](const Entry& entry) {
     X509_STORE_add_crl(store_, entry.second.get());
     crls_.push_back(entry.second);
     if (const auto& next = entry.first.next_update;
         next && (!crl_next_update_ || *next < *crl_next_update_)) {
       crl_next_update_ = next;
     }
+  };
+  for (const auto& [issuer, entry] : by_issuer) {
+    if (!entry.base) continue;  // a delta alone is no CRL
+    use(*entry.base);
+    const auto& base = entry.base->first;
+    const Entry* delta = nullptr;
+    for (const auto& candidate : entry.deltas) {
+      const auto& facts = candidate.first;
+      if (!base.number || !facts.number || !facts.delta_base || *facts.delta_base > *base.number ||
+          *facts.number <= *base.number) {
+        continue;
+      }
+      if (delta == nullptr || newer(facts, delta->first)) delta = &candidate;
+    }
+    if (delta != nullptr) use(*delta);
   }
   // OCSP responders chain to any anchor; no CRL is asked of them (RFC 6960, 4.2.2.2.1).
   responders_ = X509_STORE_new();
@@ -514,12 +537,14 @@ CertificateCheck TrustStore::decide_by_ocsp(std::shared_ptr<const VerifiedCertif
     if (!verified->crl_says_) return verified;
     auto rejection = *verified->crl_says_;
     rejection.detail += fmt::format(" (OCSP could not answer: {})", answer.detail);
+    rejection.status_pending = rejection.reason != Reason::certificate_revoked;
     return rejection;
   }
   return Rejection{Reason::certificate_untrusted,
                    fmt::format("the status of the signer certificate '{}' (serial {}) cannot be "
                                "checked: {}",
-                               subject, serial, answer.detail)};
+                               subject, serial, answer.detail),
+                   true};
 }
 
 CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
@@ -547,7 +572,11 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
     keep.push_back(std::move(intermediate));
   }
   std::unique_ptr<X509_STORE_CTX, StoreContextFree> context(X509_STORE_CTX_new());
-  X509_STORE_CTX_init(context.get(), store_, leaf.get(), untrusted.get());
+  if (!context || X509_STORE_CTX_init(context.get(), store_, leaf.get(), untrusted.get()) != 1) {
+    ERR_clear_error();
+    return Rejection{Reason::certificate_untrusted,
+                     "the certificate chain could not be verified: out of memory", true};
+  }
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()),
                              static_cast<time_t>(seconds.count()));
@@ -586,6 +615,7 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
       rejection.detail +=
           fmt::format("; its CA's CRL is {} {}",
                       crl_url_sink_ ? "being fetched from" : "published at", points.front());
+      rejection.status_pending = crl_url_sink_ != nullptr;
     }
     return rejection;
   }

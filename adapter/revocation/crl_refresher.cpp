@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 
@@ -46,6 +47,33 @@ bool newer_or_same(const CrlFacts& candidate, const CrlFacts& current) {
   if (candidate.number && current.number) return *candidate.number >= *current.number;
   return candidate.this_update.value_or(Instant::min()) >=
          current.this_update.value_or(Instant::min());
+}
+
+// What is written to the cache folder, copied out of the lock.
+struct ToKeep {
+  std::string url;
+  std::string why;
+  std::string etag;
+  std::string last_modified;
+  std::string der;
+};
+
+void keep_on_disk(const std::filesystem::path& dir, const ToKeep& kept) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto stem = dir / file_stem(kept.url);
+  boost::json::object meta;
+  meta["url"] = kept.url;
+  meta["why"] = kept.why;
+  meta["etag"] = kept.etag;
+  meta["lastModified"] = kept.last_modified;
+  auto crl_file = stem;
+  crl_file += ".crl";
+  auto meta_file = stem;
+  meta_file += ".json";
+  write_atomically(crl_file, kept.der);
+  write_atomically(meta_file, boost::json::serialize(meta));
 }
 
 }  // namespace
@@ -114,6 +142,7 @@ void CrlRefresher::load_cache() {
         continue;
       }
       found->second.crl = cached.crl;
+      found->second.der = crl_to_der(cached.crl.get());
       found->second.status.crl = facts_of(cached.crl.get());
       found->second.etag = cached.etag;
       found->second.last_modified = cached.last_modified;
@@ -144,10 +173,16 @@ bool CrlRefresher::due(const Source& source, Instant now) const {
       std::min<std::chrono::milliseconds>(settings_.refresh_interval, std::chrono::seconds{60});
   if (now >= *status.last_attempt + (failed ? retry : settings_.refresh_interval)) return true;
   // Ahead of the CRL's nextUpdate: fetched again, then retried while the same CRL comes back.
-  if (status.crl && status.crl->next_update &&
-      now >= *status.crl->next_update - settings_.refresh_before &&
-      now >= *status.last_attempt + retry) {
-    return true;
+  // The window is at most half the CRL's life, so that a short-lived (delta) CRL is not asked for
+  // every minute of it.
+  if (status.crl && status.crl->next_update) {
+    auto before = std::chrono::duration_cast<Instant::duration>(settings_.refresh_before);
+    if (status.crl->this_update) {
+      before = std::min(before, (*status.crl->next_update - *status.crl->this_update) / 2);
+    }
+    if (now >= *status.crl->next_update - before && now >= *status.last_attempt + retry) {
+      return true;
+    }
   }
   return false;
 }
@@ -166,7 +201,8 @@ void CrlRefresher::refresh(bool all) {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
     }
-    changed = fetch(url, now) || changed;
+    // The time of each attempt, not of the turn: a slow fetch must not make the next one due.
+    changed = fetch(url, clock_.now()) || changed;
   }
   if (changed) publish_current();
 }
@@ -190,7 +226,8 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
   if (!answer) {
     error = answer.error().message;
   } else if (answer.value().status == 304) {
-    // Not modified: the CRL in use stays.
+    // Not modified: the CRL in use stays (none in use: an answer to a question not asked).
+    if (request.headers.empty()) error = fmt::format("{}: 304 Not Modified, unasked", url);
   } else if (answer.value().status != 200) {
     error = fmt::format("{}: HTTP status {}", url, answer.value().status);
   } else if (crl = parse_crl(answer.value().body); !crl) {
@@ -199,16 +236,41 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
     error = fmt::format("{}: {}", url, *problem);
     crl.reset();
   }
+  // Read before the lock: a CRL may be megabytes.
+  std::optional<CrlFacts> facts;
+  std::string der;
+  if (crl) {
+    facts = facts_of(crl.get());
+    der = crl_to_der(crl.get());
+  }
   bool changed = false;
   CrlSourceStatus reported;
   std::vector<std::pair<std::string, std::string>> deltas;
+  std::optional<ToKeep> to_keep;
   {
     std::lock_guard lock(mutex_);
     auto& source = sources_.at(url);
     source.status.last_attempt = now;
-    if (crl && source.status.crl && !newer_or_same(facts_of(crl.get()), *source.status.crl)) {
+    if (crl && source.status.crl && !newer_or_same(*facts, *source.status.crl)) {
       error = fmt::format("{}: the CRL offered is older than the one in use (a rollback)", url);
       crl.reset();
+    }
+    // A delta CRL replaces the one in use only once its base is in use: one whose base did not
+    // arrive would leave the base alone, and the revocations of the delta it pushed out unseen.
+    if (crl && facts->delta) {
+      const bool base_in_use =
+          std::any_of(sources_.begin(), sources_.end(), [&](const auto& entry) {
+            const auto& other = entry.second.status.crl;
+            return other && !other->delta && other->issuer == facts->issuer && other->number &&
+                   facts->delta_base && *other->number >= *facts->delta_base;
+          });
+      if (!base_in_use) {
+        error = fmt::format(
+            "{}: a delta CRL of the base CRL number {}, which is not in use yet (the delta in use "
+            "stays)",
+            url, facts->delta_base ? facts->delta_base->decimal : std::string("?"));
+        crl.reset();
+      }
     }
     source.status.last_error = error;
     if (!error.empty()) {
@@ -217,13 +279,13 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
       source.status.last_success = now;
     }
     if (crl) {
-      const auto der_before = source.crl ? crl_to_der(source.crl.get()) : std::string();
-      changed = der_before != crl_to_der(crl.get());
+      changed = source.der != der;
       source.crl = crl;
-      source.status.crl = facts_of(crl.get());
+      source.der = std::move(der);
+      source.status.crl = std::move(facts);
       source.etag = answer.value().etag;
       source.last_modified = answer.value().last_modified;
-      keep_on_disk(url, source);
+      to_keep = ToKeep{url, source.status.why, source.etag, source.last_modified, source.der};
       for (const auto& delta_url : source.status.crl->freshest) {
         deltas.emplace_back(delta_url, fmt::format("the Freshest CRL (delta CRLs) of '{}'",
                                                    source.status.crl->issuer));
@@ -231,28 +293,12 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
     }
     reported = source.status;
   }
+  // Megabytes written outside the lock: /readyz and /metrics read the status meanwhile.
+  if (to_keep) keep_on_disk(settings_.cache_dir, *to_keep);
   for (const auto& [delta_url, why] : deltas)
     add_source(delta_url, why);
   if (report_) report_(reported);
   return changed;
-}
-
-void CrlRefresher::keep_on_disk(const std::string& url, const Source& source) const {
-  if (settings_.cache_dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(settings_.cache_dir, ec);
-  const auto stem = settings_.cache_dir / file_stem(url);
-  boost::json::object meta;
-  meta["url"] = url;
-  meta["why"] = source.status.why;
-  meta["etag"] = source.etag;
-  meta["lastModified"] = source.last_modified;
-  auto crl_file = stem;
-  crl_file += ".crl";
-  auto meta_file = stem;
-  meta_file += ".json";
-  write_atomically(crl_file, crl_to_der(source.crl.get()));
-  write_atomically(meta_file, boost::json::serialize(meta));
 }
 
 void CrlRefresher::publish_current() {

@@ -86,6 +86,7 @@ class CrlRefresher {
   struct Source {
     CrlSourceStatus status;
     std::shared_ptr<X509_CRL> crl;
+    std::string der;  // of `crl`: a new one is compared with it
     std::string etag;
     std::string last_modified;
     bool learnt = false;
@@ -93,7 +94,6 @@ class CrlRefresher {
   [[nodiscard]] bool due(const Source& source, Instant now) const;
   // Fetches one source; true when its CRL changed.
   bool fetch(const std::string& url, Instant now);
-  void keep_on_disk(const std::string& url, const Source& source) const;
   void publish_current();
 
   CrlRefresherSettings settings_;

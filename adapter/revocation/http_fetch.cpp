@@ -11,6 +11,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace nqs::revocation {
 
@@ -69,6 +72,49 @@ Result<HttpUrl> parse_http_url(const std::string& url) {
   return out;
 }
 
+namespace {
+
+// The addresses of `host` within `timeout`: a literal address at once; a name on a thread of its
+// own, left to finish alone if the deadline passes (getaddrinfo cannot be cancelled, and a
+// resolver of Asio's would make the caller wait for it when destroyed).
+Result<std::vector<asio::ip::tcp::endpoint>> resolve(const HttpUrl& url,
+                                                     std::chrono::milliseconds timeout) {
+  const auto port = static_cast<unsigned short>(std::stoi(url.port));
+  boost::system::error_code ec;
+  if (auto address = asio::ip::make_address(url.host, ec); !ec) {
+    return std::vector<asio::ip::tcp::endpoint>{{address, port}};
+  }
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    boost::system::error_code error;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::thread([shared, host = url.host, service = url.port] {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code error;
+    auto results = resolver.resolve(host, service, error);
+    std::lock_guard lock(shared->mutex);
+    for (const auto& entry : results)
+      shared->endpoints.push_back(entry.endpoint());
+    shared->error = error;
+    shared->done = true;
+    shared->done_cv.notify_all();
+  }).detach();
+  std::unique_lock lock(shared->mutex);
+  if (!shared->done_cv.wait_for(lock, timeout, [&] { return shared->done; })) {
+    return make_error(fmt::format("{}: not resolved within {} ms", url.host, timeout.count()));
+  }
+  if (shared->error) return make_error(fmt::format("{}: {}", url.host, shared->error.message()));
+  if (shared->endpoints.empty()) return make_error(fmt::format("{}: no address", url.host));
+  return shared->endpoints;
+}
+
+}  // namespace
+
 Result<HttpAnswer> http_exchange(const HttpRequest& request, const HttpLimits& limits) {
   BOOST_OUTCOME_TRY(auto url, parse_http_url(request.url));
   http::request<http::string_body> message{
@@ -84,10 +130,16 @@ Result<HttpAnswer> http_exchange(const HttpRequest& request, const HttpLimits& l
     message.prepare_payload();
   }
 
-  // A private loop on the calling thread: the deadline covers every step, resolution included
+  // The deadline covers every step: resolution, then a private loop on the calling thread
   // (run_for returns when it passes, and what is pending is dropped with the loop).
+  const auto started = std::chrono::steady_clock::now();
+  auto endpoints = resolve(url, limits.timeout);
+  if (!endpoints) {
+    return make_error(fmt::format("{}: resolve: {}", request.url, endpoints.error().message));
+  }
+  const auto left = limits.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started);
   asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -104,25 +156,19 @@ Result<HttpAnswer> http_exchange(const HttpRequest& request, const HttpLimits& l
     }
     done = true;
   };
-  stream.expires_after(limits.timeout);
-  resolver.async_resolve(
-      url.host, url.port,
-      [&](const beast::error_code& resolved, const asio::ip::tcp::resolver::results_type& results) {
-        if (resolved) return fail("resolve", resolved);
-        stream.async_connect(
-            results, [&](const beast::error_code& connected, const asio::ip::tcp::endpoint&) {
-              if (connected) return fail("connect", connected);
-              http::async_write(stream, message, [&](const beast::error_code& sent, std::size_t) {
-                if (sent) return fail("send", sent);
-                http::async_read(stream, buffer, parser,
-                                 [&](const beast::error_code& read, std::size_t) {
-                                   if (read) return fail("read", read);
-                                   done = true;
-                                 });
-              });
-            });
+  stream.expires_after(left);
+  stream.async_connect(
+      endpoints.value(), [&](const beast::error_code& connected, const asio::ip::tcp::endpoint&) {
+        if (connected) return fail("connect", connected);
+        http::async_write(stream, message, [&](const beast::error_code& sent, std::size_t) {
+          if (sent) return fail("send", sent);
+          http::async_read(stream, buffer, parser, [&](const beast::error_code& read, std::size_t) {
+            if (read) return fail("read", read);
+            done = true;
+          });
+        });
       });
-  io.run_for(limits.timeout);
+  io.run_for(left);
   if (!done) {
     return make_error(
         fmt::format("{}: no answer within {} ms", request.url, limits.timeout.count()));

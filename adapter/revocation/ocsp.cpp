@@ -71,10 +71,11 @@ OcspAnswer OcspClient::check(X509* certificate, X509* issuer, X509_STORE* anchor
   {
     std::lock_guard lock(mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) {
-      if (now < found->second.until) {
+      if (now < found->second.first.until) {
         ++stats_.answers["cached"];
-        return found->second.answer;
+        return found->second.first.answer;
       }
+      cache_order_.erase(found->second.second);
       cache_.erase(found);
     }
   }
@@ -118,11 +119,16 @@ OcspAnswer OcspClient::check(X509* certificate, X509* issuer, X509_STORE* anchor
     paused_.erase(url);
     if ((answer.status == OcspStatus::good || answer.status == OcspStatus::revoked) &&
         until > now && settings_.cache_size > 0) {
+      if (auto found = cache_.find(key); found != cache_.end()) {
+        cache_order_.erase(found->second.second);
+        cache_.erase(found);
+      }
       while (cache_.size() >= settings_.cache_size && !cache_order_.empty()) {
         cache_.erase(cache_order_.front());
         cache_order_.pop_front();
       }
-      if (cache_.insert_or_assign(key, Cached{answer, until}).second) cache_order_.push_back(key);
+      cache_order_.push_back(key);
+      cache_.emplace(key, std::pair{Cached{answer, until}, std::prev(cache_order_.end())});
     }
     return answer;
   }
@@ -138,7 +144,10 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
     OCSP_CERTID_free(id);
     return unavailable(url, "cannot build an OCSP request: " + openssl_error());
   }
-  OCSP_request_add1_nonce(request.get(), nullptr, -1);
+  // Without our nonce a replayed answer could not be told from a fresh one.
+  if (OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1) {
+    return unavailable(url, "cannot add a nonce to the OCSP request: " + openssl_error());
+  }
   unsigned char* der = nullptr;
   const int length = i2d_OCSP_REQUEST(request.get(), &der);
   std::string body(reinterpret_cast<char*>(der), static_cast<std::size_t>(std::max(length, 0)));
@@ -156,14 +165,20 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   std::unique_ptr<OCSP_RESPONSE, ResponseFree> response(
       d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(bytes.size())));
-  if (!response) return unavailable(url, fmt::format("{}: not an OCSP response", url));
+  if (!response) {
+    ERR_clear_error();
+    return unavailable(url, fmt::format("{}: not an OCSP response", url));
+  }
   if (const int status = OCSP_response_status(response.get());
       status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
     return unavailable(
         url, fmt::format("{}: the responder answered '{}'", url, OCSP_response_status_str(status)));
   }
   std::unique_ptr<OCSP_BASICRESP, BasicFree> basic(OCSP_response_get1_basic(response.get()));
-  if (!basic) return unavailable(url, fmt::format("{}: no basic OCSP response", url));
+  if (!basic) {
+    ERR_clear_error();
+    return unavailable(url, fmt::format("{}: no basic OCSP response", url));
+  }
 
   // The signature: the CA itself, or a responder it delegated (id-kp-OCSPSigning, issued by it),
   // chaining to the anchors (OpenSSL checks both, RFC 6960 4.2.2.2).
@@ -194,8 +209,10 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
   ASN1_GENERALIZEDTIME* this_update = nullptr;
   ASN1_GENERALIZEDTIME* next_update = nullptr;
   std::unique_ptr<OCSP_CERTID, IdFree> ours(OCSP_cert_to_id(EVP_sha1(), certificate, issuer));
+  if (!ours) return unavailable(url, "no OCSP certificate id: " + openssl_error());
   if (OCSP_resp_find_status(basic.get(), ours.get(), &status, &reason, &revoked_at, &this_update,
                             &next_update) != 1) {
+    ERR_clear_error();
     return unavailable(url, fmt::format("{}: the response is for another certificate", url));
   }
   const auto issued = to_instant(this_update);

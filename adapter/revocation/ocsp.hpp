@@ -4,7 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -76,8 +76,9 @@ class OcspClient {
 
   OcspSettings settings_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Cached> cache_;  // by issuer name hash, key hash and serial
-  std::deque<std::string> cache_order_;
+  // By certificate id (issuer name and key hashes, serial); the oldest first in the list.
+  std::list<std::string> cache_order_;
+  std::unordered_map<std::string, std::pair<Cached, std::list<std::string>::iterator>> cache_;
   std::set<std::string> nonce_responders_;  // URLs that echoed our nonce
   std::map<std::string, std::chrono::steady_clock::time_point> paused_;
   OcspStats stats_;

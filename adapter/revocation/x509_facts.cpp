@@ -28,6 +28,7 @@ void add_http_uris(const GENERAL_NAMES* names, std::vector<std::string>& out) {
 }
 
 std::vector<std::string> points_of(CRL_DIST_POINTS* points) {
+  ERR_clear_error();  // an absent or unreadable extension leaves an error behind
   std::vector<std::string> out;
   for (int i = 0; points != nullptr && i < sk_DIST_POINT_num(points); ++i) {
     const DIST_POINT* point = sk_DIST_POINT_value(points, i);
@@ -39,15 +40,19 @@ std::vector<std::string> points_of(CRL_DIST_POINTS* points) {
   return out;
 }
 
-std::optional<std::int64_t> small_integer(ASN1_INTEGER* value) {
-  if (value == nullptr) return std::nullopt;
-  std::int64_t out = 0;
-  const bool fits = ASN1_INTEGER_get_int64(&out, value) == 1;
-  ASN1_INTEGER_free(value);
-  if (!fits) {
+std::optional<CrlNumber> number_of(ASN1_INTEGER* value) {
+  if (value == nullptr) {
     ERR_clear_error();
     return std::nullopt;
   }
+  BIGNUM* number = ASN1_INTEGER_to_BN(value, nullptr);
+  ASN1_INTEGER_free(value);
+  char* text = number != nullptr ? BN_bn2dec(number) : nullptr;
+  std::optional<CrlNumber> out;
+  if (text != nullptr && text[0] != '-') out = CrlNumber{text};
+  OPENSSL_free(text);
+  BN_free(number);
+  ERR_clear_error();
   return out;
 }
 
@@ -93,6 +98,7 @@ std::vector<std::string> ocsp_responders(X509* certificate) {
   std::vector<std::string> out;
   auto* access = static_cast<AUTHORITY_INFO_ACCESS*>(
       X509_get_ext_d2i(certificate, NID_info_access, nullptr, nullptr));
+  ERR_clear_error();
   for (int i = 0; access != nullptr && i < sk_ACCESS_DESCRIPTION_num(access); ++i) {
     const ACCESS_DESCRIPTION* description = sk_ACCESS_DESCRIPTION_value(access, i);
     if (OBJ_obj2nid(description->method) != NID_ad_OCSP) continue;
@@ -135,9 +141,11 @@ CrlFacts facts_of(X509_CRL* crl) {
   facts.issuer = name_text(X509_CRL_get_issuer(crl));
   facts.this_update = to_instant(X509_CRL_get0_lastUpdate(crl));
   facts.next_update = to_instant(X509_CRL_get0_nextUpdate(crl));
-  facts.number = small_integer(
+  facts.number = number_of(
       static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr)));
-  facts.delta_base = small_integer(
+  // A delta CRL by the extension's presence, whatever its value.
+  facts.delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
+  facts.delta_base = number_of(
       static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_delta_crl, nullptr, nullptr)));
   facts.freshest = points_of(
       static_cast<CRL_DIST_POINTS*>(X509_CRL_get_ext_d2i(crl, NID_freshest_crl, nullptr, nullptr)));

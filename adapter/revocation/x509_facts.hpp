@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 
+#include <compare>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,14 +30,25 @@ std::vector<std::string> ocsp_responders(X509* certificate);
 std::shared_ptr<X509_CRL> parse_crl(const std::string& bytes);
 std::string crl_to_der(X509_CRL* crl);
 
+// A cRLNumber (up to 20 octets, RFC 5280 5.2.3) in decimal, compared as the number it is.
+struct CrlNumber {
+  std::string decimal;
+  friend bool operator==(const CrlNumber&, const CrlNumber&) = default;
+  friend std::strong_ordering operator<=>(const CrlNumber& a, const CrlNumber& b) {
+    if (auto by_length = a.decimal.size() <=> b.decimal.size(); by_length != 0) return by_length;
+    return a.decimal <=> b.decimal;
+  }
+};
+
 // What a CRL says of itself.
 struct CrlFacts {
   std::string issuer;  // RFC 2253
   std::optional<Instant> this_update;
   std::optional<Instant> next_update;
-  std::optional<std::int64_t> number;      // cRLNumber, when it fits
-  std::optional<std::int64_t> delta_base;  // a delta CRL: the number of its base (RFC 5280, 5.2.4)
-  std::vector<std::string> freshest;       // a base CRL: where its delta CRLs are
+  std::optional<CrlNumber> number;      // cRLNumber
+  bool delta = false;                   // a delta CRL (RFC 5280, 5.2.4)...
+  std::optional<CrlNumber> delta_base;  // ...and the number of its base
+  std::vector<std::string> freshest;    // a base CRL: where its delta CRLs are
 };
 CrlFacts facts_of(X509_CRL* crl);
 

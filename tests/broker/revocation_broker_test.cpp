@@ -192,12 +192,10 @@ TEST_F(FreshTrustByOcsp, ASignerRevokedAtTheResponderIsRefusedAtItsNextDocument)
 class FreshTrustByCrls : public FreshTrust {
  protected:
   void configure() override {
-    // The issuing CA's CRL from trust.crl_urls, the root's from the issuing CA certificate's
-    // distribution point; refreshed every second.
+    // Nothing but the anchors: the root's CRL from the issuing CA certificate's distribution
+    // point, the issuing CA's from its first signer's; refreshed every second.
     trust_ = trust_section(
-        fmt::format("  crl_urls: [{}]\n  crl_refresh_interval: 1s\n  crl_refresh_before: 30m\n"
-                    "  crl_warn_before: 1h\n",
-                    crls_->url("/issuing.crl")));
+        "  crl_refresh_interval: 1s\n  crl_refresh_before: 30m\n  crl_warn_before: 1h\n");
     // The adapter's signing certificate ends in 20 days.
     auto key = rsa_key();
     auto certificate =
@@ -214,8 +212,12 @@ class FreshTrustByCrls : public FreshTrust {
 TEST_F(FreshTrustByCrls, CrlsStayFreshWithoutAnOperator) {
   ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
       << get(port_, "/readyz").body << daemon_->log_text();
+  // The first document of the issuing CA: held while its CRL is fetched, then accepted.
   client_->publish(kGovIn, application(1, signer_), message_id_of(1));
   accepted(1);
+  EXPECT_THAT(daemon_->log_text(),
+              HasSubstr("the signer's status cannot be had yet; the input is held and read again"));
+  EXPECT_EQ(inbox_count("rejected"), 0);
   // The signing certificate's end, ahead of time.
   const auto certificates = readiness_check("certificates");
   EXPECT_TRUE(certificates.at("ok").as_bool());

@@ -100,11 +100,15 @@ class ContainerConfiguration : public ::testing::Test {
       std::filesystem::create_symlink(source_path(source), placed);
     }
     compose_ = YAML::LoadFile(source_path("containers/compose.yaml").string());
-    // The adapter's volumes: the trust material.
+    // The adapter's volumes: the trust material, and its state (the fetched CRLs).
     for (const auto& volume : compose_["services"]["adapter"]["volumes"]) {
       const auto text = volume.as<std::string>();
       const auto colon = text.find(':');
       const auto target = text.substr(colon + 1, text.find(':', colon + 1) - colon - 1);
+      if (target == "/var/lib/nqs-adapter") {
+        state_volume_ = target;
+        continue;
+      }
       ASSERT_TRUE(target.starts_with(prefix)) << text;
       std::filesystem::create_symlink(NQS_TEST_PKI_DIR,
                                       root_.path() / target.substr(prefix.size()));
@@ -116,6 +120,7 @@ class ContainerConfiguration : public ::testing::Test {
   }
 
   TempDir root_;
+  std::string state_volume_;
   YAML::Node compose_;
   std::optional<configuration::Setup> setup_;
 };
@@ -127,6 +132,9 @@ TEST_F(ContainerConfiguration, LoadsInFullInTheProductionProfile) {
   EXPECT_EQ(config.intake.mappings.size(), 5U);
   EXPECT_EQ(config.outbound.mappings.size(), 5U);
   EXPECT_EQ(setup_->calendar->coverage(), "2023-2027");
+  // Fetched CRLs outlive the container: kept in its state volume.
+  EXPECT_EQ(state_volume_, "/var/lib/nqs-adapter");
+  EXPECT_EQ(config.trust.crl_cache_dir, "/var/lib/nqs-adapter/crls");
   // NCA's two hierarchies, and the adapter's key as NCA delivers it.
   EXPECT_EQ(setup_->intake->trust()->anchor_count(), 4U);
   EXPECT_EQ(config.outbound.signing_pkcs12.filename(), "gost-adapter-sign.p12");

@@ -184,6 +184,7 @@ TEST_F(Revocation, TheIssuingCasCrlIsLearntFromAVerifiedSignerAndFetched) {
   auto first = trust.verify(signer_);
   EXPECT_EQ(verdict(first), "certificate.untrusted");
   EXPECT_THAT(detail(first), HasSubstr("being fetched from " + server_.url("/issuing.crl")));
+  EXPECT_TRUE(std::get<intake::Rejection>(first).status_pending) << "held and read again";
   trust.refresher->refresh();
   EXPECT_EQ(verdict(trust.verify(signer_)), "accepted");
   // Revoked this morning: refused after the next refresh.
@@ -277,6 +278,20 @@ TEST_F(Revocation, ADeltaCrlNamedByItsBaseIsFetchedAndUsed) {
   EXPECT_EQ(trust.holder->get()->crl_count(), 3U) << "root, issuing base and delta";
   EXPECT_EQ(verdict(trust.verify(signer_)), "certificate.revoked");
   EXPECT_EQ(verdict(trust.verify(other_)), "accepted");
+  // A newer delta whose base does not arrive: the delta in use, and its revocation, stay.
+  auto orphan = relative(21, {other_});
+  orphan.delta_base = 20;
+  serve("/issuing-delta.crl", test::crl_of(issuing_, orphan));
+  {
+    std::lock_guard lock(mutex_);
+    served_.erase("/issuing.crl");
+  }
+  trust.refresher->refresh(true);
+  EXPECT_EQ(verdict(trust.verify(signer_)), "certificate.revoked");
+  bool refused = false;
+  for (const auto& source : trust.refresher->status())
+    refused = refused || source.last_error.find("which is not in use yet") != std::string::npos;
+  EXPECT_TRUE(refused);
 }
 
 std::shared_ptr<revocation::OcspClient> ocsp_client(const std::string& url = "") {
@@ -327,15 +342,19 @@ class HostileOcsp : public Revocation {
           return test::HttpReply{200, body, {}};
         }) {}
 
-  CertificateCheck check(RevocationPolicy policy = RevocationPolicy::ocsp) {
+  // `whom`'s status (the signer by default); with ocsp_then_crl, the issuing CA's CRL (which
+  // lists `other_`) fetched too.
+  CertificateCheck check(RevocationPolicy policy = RevocationPolicy::ocsp,
+                         const test::Certificate* whom = nullptr) {
+    const auto& certificate = whom != nullptr ? *whom : signer_;
     auto trust = base(policy, client_);
     if (policy == RevocationPolicy::ocsp_then_crl) {
       serve("/issuing.crl", test::crl_of(issuing_, relative(1, {other_})));
       auto fetched = fetching(trust, {{server_.url("/issuing.crl"), "configuration"}});
       fetched.refresher->refresh(true);
-      return fetched.verify(signer_);
+      return fetched.verify(certificate);
     }
-    return trust->verify(test::der_of(signer_), {}, now());
+    return trust->verify(test::der_of(certificate), {}, now());
   }
   void answer_with(std::function<std::string(const test::HttpCall&)> make) {
     std::lock_guard lock(reply_mutex_);
@@ -372,7 +391,16 @@ TEST_F(HostileOcsp, AResponseSignedByTheWrongKeyIsRefused) {
   answer_with([&](const test::HttpCall& call) {
     return test::ocsp_response(call, signer_, issuing_, foreign.certificate, foreign.key);
   });
-  EXPECT_EQ(verdict(check()), "certificate.untrusted");
+  const auto foreign_answer = check();
+  EXPECT_EQ(verdict(foreign_answer), "certificate.untrusted");
+  EXPECT_THAT(detail(foreign_answer), HasSubstr("signature"));
+}
+
+TEST_F(HostileOcsp, ARevocationInTheCasCrlIsFinalWhateverTheResponderSays) {
+  answer_with([&](const test::HttpCall& call) {
+    return test::ocsp_response(call, other_, issuing_, issuing_.certificate, issuing_.key);
+  });
+  EXPECT_EQ(verdict(check(RevocationPolicy::ocsp_then_crl, &other_)), "certificate.revoked");
 }
 
 TEST_F(HostileOcsp, AStaleResponseOrOneForAnotherCertificateIsRefused) {
@@ -440,9 +468,11 @@ TEST_F(HostileOcsp, WhenTheResponderIsDownThePolicyDecides) {
   const auto ocsp_only = check(RevocationPolicy::ocsp);
   EXPECT_EQ(verdict(ocsp_only), "certificate.untrusted");
   EXPECT_THAT(detail(ocsp_only), HasSubstr("cannot be checked"));
+  EXPECT_TRUE(std::get<intake::Rejection>(ocsp_only).status_pending);
   client_ = ocsp_client(ocsp_server_.url("/"));
   // ocsp_then_crl: the CRL (which lists `other_`, not `signer_`) answers instead.
   EXPECT_EQ(verdict(check(RevocationPolicy::ocsp_then_crl)), "accepted");
+  EXPECT_EQ(verdict(check(RevocationPolicy::ocsp_then_crl, &other_)), "certificate.revoked");
 }
 
 }  // namespace
