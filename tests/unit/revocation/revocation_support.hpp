@@ -241,20 +241,26 @@ class OpensslResponder {
   }
 
   void start() {
+    // Everything the child needs is made before fork(): between fork and exec a threaded process
+    // may only call what is async-signal-safe (no allocation).
     const std::string port = std::to_string(port_);
-    std::filesystem::remove(dir_ / "responder.log");
+    const std::string index = (dir_ / "index.txt").string();
+    const std::string ca = (dir_ / "ca.pem").string();
+    const std::string rsigner = (dir_ / "responder.pem").string();
+    const std::string rkey = (dir_ / "responder.key").string();
+    const std::string log = (dir_ / "responder.log").string();
+    // (openssl ocsp takes a port alone: it listens on every address; the tests ask loopback.)
+    std::vector<const char*> arguments{"openssl", "ocsp",       "-index",      index.c_str(),
+                                       "-port",   port.c_str(), "-rsigner",    rsigner.c_str(),
+                                       "-rkey",   rkey.c_str(), "-CA",         ca.c_str(),
+                                       "-nmin",   "5",          "-ignore_err", nullptr};
+    std::filesystem::remove(log);
     pid_ = fork();
     if (pid_ == 0) {
-      const std::string index = (dir_ / "index.txt").string();
-      const std::string ca = (dir_ / "ca.pem").string();
-      const std::string rsigner = (dir_ / "responder.pem").string();
-      const std::string rkey = (dir_ / "responder.key").string();
-      std::freopen((dir_ / "responder.log").string().c_str(), "w", stderr);
-      dup2(2, 1);
-      // (openssl ocsp takes a port alone: it listens on every address; the tests ask loopback.)
-      execlp("openssl", "openssl", "ocsp", "-index", index.c_str(), "-port", port.c_str(),
-             "-rsigner", rsigner.c_str(), "-rkey", rkey.c_str(), "-CA", ca.c_str(), "-nmin", "5",
-             "-ignore_err", static_cast<char*>(nullptr));
+      const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(out, 1);
+      dup2(out, 2);
+      execvp("openssl", const_cast<char* const*>(arguments.data()));
       _exit(127);
     }
     // Ready when it says so. (Not probed with a connection: OpenSSL 3.0's responder then waits
