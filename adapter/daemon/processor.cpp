@@ -117,26 +117,34 @@ void Processor::start_intake(Work work) {
 }
 
 void Processor::hold_for_status(Work work, const std::string& why) {
-  // 1 s, 2 s, 4 s... (processing.retry_max_delay at most): a CRL fetch or an OCSP responder's
-  // blip, not a store's.
-  auto& retry = work.retry;
-  const auto delay = std::min<std::int64_t>(
-      retry_.max.count(), std::int64_t{1000} * (std::int64_t{1} << std::min(retry.attempt, 20)));
+  // 1 s, 2 s, 4 s...: a CRL fetch or an OCSP responder's blip, not a store's.
+  const auto delay = backoff(work.retry, std::chrono::seconds{1});
   log::info("the signer's status cannot be had yet; the input is held and read again",
             {{"messageId", work.delivery.properties.message_id},
              {"detail", why},
-             {"attempt", retry.attempt + 1},
-             {"delayMs", delay}});
+             {"attempt", work.retry.attempt + 1},
+             {"delayMs", delay.count()}});
+  hold(std::move(work), delay, [this](Work held) {
+    // Gone with its connection: the broker delivers it again.
+    if (held.delivery.generation == link_.generation()) start_intake(std::move(held));
+  });
+}
+
+std::chrono::milliseconds Processor::backoff(const Retry& retry,
+                                             std::chrono::milliseconds first) const {
+  return std::chrono::milliseconds{std::min<std::int64_t>(
+      retry_.max.count(), first.count() * (std::int64_t{1} << std::min(retry.attempt, 20)))};
+}
+
+void Processor::hold(Work work, std::chrono::milliseconds delay, std::function<void(Work)> then) {
   ++retrying_;
-  ++retry.attempt;
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
-  timer->async_wait(
-      [this, timer, work = std::move(work)](const boost::system::error_code& ec) mutable {
-        --retrying_;
-        // Gone with its connection: the broker delivers it again.
-        if (ec || work.delivery.generation != link_.generation()) return;
-        start_intake(std::move(work));
-      });
+  ++work.retry.attempt;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+  timer->async_wait([this, timer, work = std::move(work),
+                     then = std::move(then)](const boost::system::error_code& ec) mutable {
+    --retrying_;
+    if (!ec) then(std::move(work));
+  });
 }
 
 void Processor::enqueue(Work work, bool alone) {
@@ -522,21 +530,11 @@ void Processor::failed(Work work, const Error& error) {
 
 void Processor::retry_later(Work work, const Error& error) {
   ++counters_.transient_failures;
-  auto& retry = work.retry;
-  const auto delay = std::min<std::int64_t>(
-      retry_.max.count(),
-      retry_.initial.count() * (std::int64_t{1} << std::min(retry.attempt, 20)));
-  log::warn("transient failure; the input is held and retried",
-            {{"error", error.message}, {"attempt", retry.attempt + 1}, {"delayMs", delay}});
-  ++retrying_;
-  ++retry.attempt;
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds{delay});
-  timer->async_wait(
-      [this, timer, work = std::move(work)](const boost::system::error_code& ec) mutable {
-        --retrying_;
-        if (ec) return;
-        enqueue(std::move(work), true);
-      });
+  const auto delay = backoff(work.retry, retry_.initial);
+  log::warn(
+      "transient failure; the input is held and retried",
+      {{"error", error.message}, {"attempt", work.retry.attempt + 1}, {"delayMs", delay.count()}});
+  hold(std::move(work), delay, [this](Work held) { enqueue(std::move(held), true); });
 }
 
 void Processor::give_up(Work work, const Error& error) {

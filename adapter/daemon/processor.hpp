@@ -136,6 +136,11 @@ class Processor {
   void start_intake(Work work);
   // A document whose signer's status could not be had yet: read again after a while.
   void hold_for_status(Work work, const std::string& why);
+  // first × 2^attempt, processing.retry_max_delay at most.
+  [[nodiscard]] std::chrono::milliseconds backoff(const Retry& retry,
+                                                  std::chrono::milliseconds first) const;
+  // Keeps `work` (counted in progress) for `delay`, then hands it to `then` on the event loop.
+  void hold(Work work, std::chrono::milliseconds delay, std::function<void(Work)> then);
   void enqueue(Work work, bool alone);
   void schedule_flush();
   Prepared prepare(Work work);

@@ -13,6 +13,7 @@
 #include <map>
 #include <tuple>
 
+#include "common/files.hpp"
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::intake {
@@ -24,11 +25,6 @@ using revocation::to_instant;
 std::string day_of(const ASN1_TIME* time) {
   auto instant = to_instant(time);
   return instant ? to_utc_string(*instant).substr(0, 10) : "an unreadable date";
-}
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::optional<std::string> entry_text(const X509_NAME_ENTRY* entry) {
@@ -43,6 +39,21 @@ std::optional<std::string> entry_text(const X509_NAME_ENTRY* entry) {
 bool is_twelve_digits(std::string_view text) {
   return text.size() == 12 &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The errors that say revocation could not be checked (not that the certificate is revoked).
+bool revocation_unknown(int error) {
+  switch (error) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+      return true;
+    default:
+      return false;
+  }
 }
 
 Rejection classify(int error, X509* certificate, int depth) {
@@ -63,16 +74,12 @@ Rejection classify(int error, X509* certificate, int depth) {
       return {Reason::certificate_revoked,
               fmt::format("{} '{}' (serial {}) is revoked by its CA's CRL", who, subject,
                           revocation::serial_hex(certificate))};
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-      // Revocation that cannot be checked is not assumed absent: fail closed.
-      return {Reason::certificate_untrusted,
-              fmt::format("revocation of {} '{}' cannot be checked: {}", who, subject, reason)};
     default:
+      // Revocation that cannot be checked is not assumed absent: fail closed.
+      if (revocation_unknown(error)) {
+        return {Reason::certificate_untrusted,
+                fmt::format("revocation of {} '{}' cannot be checked: {}", who, subject, reason)};
+      }
       return {Reason::certificate_untrusted,
               fmt::format("{} '{}' does not chain to a trusted anchor: {}", who, subject, reason)};
   }
@@ -91,20 +98,6 @@ struct VerifyState {
 int verify_state_slot() {
   static const int slot = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return slot;
-}
-
-bool about_crl(int error) {
-  switch (error) {
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-      return true;
-    default:
-      return false;
-  }
 }
 
 int verify_callback(int ok, X509_STORE_CTX* context) {
@@ -126,7 +119,7 @@ int verify_callback(int ok, X509_STORE_CTX* context) {
   }
   // OCSP decides the signer: what its CA's CRL says is kept for the fallback (ocsp_then_crl).
   // A revocation its CA signed in a CRL is final whatever a responder says.
-  if (depth == 0 && state->ocsp_decides_signer && about_crl(error) &&
+  if (depth == 0 && state->ocsp_decides_signer && revocation_unknown(error) &&
       error != X509_V_ERR_CERT_REVOKED) {
     if (error == X509_V_ERR_UNABLE_TO_GET_CRL) state->unknown_crl.push_back(depth);
     if (!state->signer_crl) {
@@ -224,7 +217,7 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
   const auto problems_before = problems.size();
 
   for (const auto& file : settings.anchors) {
-    const std::string text = read_file(file);
+    const std::string text = read_file_bytes(file);
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     std::size_t in_file = 0;
     while (X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
@@ -244,7 +237,7 @@ std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
       problems.push_back(fmt::format("{}: no certificate found (PEM or DER)", file.string()));
   }
   for (const auto& file : settings.crls) {
-    auto crl = revocation::parse_crl(read_file(file));
+    auto crl = revocation::parse_crl(read_file_bytes(file));
     if (!crl) {
       problems.push_back(fmt::format("{}: not a CRL in PEM or DER", file.string()));
       continue;

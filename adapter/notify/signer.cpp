@@ -10,18 +10,11 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/openssl_error.hpp"
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::notify {
 namespace {
-
-std::string openssl_error() {
-  const unsigned long code = ERR_peek_last_error();
-  char text[256] = "unknown error";
-  if (code != 0) ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return text;
-}
 
 Result<Signer> checked(Signer signer, const std::string& where) {
   if (!signer.key) return make_error(fmt::format("{}: no private key", where));

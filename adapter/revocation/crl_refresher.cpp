@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "common/files.hpp"
+
 namespace nqs::revocation {
 namespace {
 
@@ -18,11 +20,6 @@ std::string file_stem(const std::string& url) {
   for (unsigned int i = 0; i < 12 && i < length; ++i)
     out += fmt::format("{:02x}", digest[i]);
   return out;
-}
-
-std::string read_all(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Written beside, then renamed: a crash leaves the old file or the new one, never half of one.
@@ -85,7 +82,7 @@ std::vector<CachedCrl> read_crl_cache(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().extension() != ".json") continue;
     boost::system::error_code parse_error;
-    auto meta = boost::json::parse(read_all(entry.path()), parse_error);
+    auto meta = boost::json::parse(read_file_bytes(entry.path()), parse_error);
     if (parse_error || !meta.is_object()) continue;
     CachedCrl cached;
     cached.url = text_of(meta.as_object(), "url");
@@ -94,7 +91,7 @@ std::vector<CachedCrl> read_crl_cache(const std::filesystem::path& dir) {
     cached.last_modified = text_of(meta.as_object(), "lastModified");
     auto crl_file = entry.path();
     crl_file.replace_extension(".crl");
-    cached.crl = parse_crl(read_all(crl_file));
+    cached.crl = parse_crl(read_file_bytes(crl_file));
     if (cached.url.empty() || !cached.crl) continue;
     out.push_back(std::move(cached));
   }

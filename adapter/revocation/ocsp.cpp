@@ -5,6 +5,7 @@
 #include <openssl/ocsp.h>
 
 #include "common/instant.hpp"
+#include "common/openssl_error.hpp"
 #include "revocation/x509_facts.hpp"
 
 namespace nqs::revocation {
@@ -26,14 +27,6 @@ struct BasicFree {
 struct IdFree {
   void operator()(OCSP_CERTID* id) const { OCSP_CERTID_free(id); }
 };
-
-std::string openssl_error() {
-  const unsigned long code = ERR_peek_last_error();
-  char text[256] = "no detail";
-  if (code != 0) ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return text;
-}
 
 std::string cache_key(OCSP_CERTID* id) {
   unsigned char* der = nullptr;

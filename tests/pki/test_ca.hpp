@@ -140,6 +140,15 @@ inline Certificate issue(const std::string& subject, const Key& key, const std::
   return certificate;
 }
 
+// What was written into a memory BIO, which is freed.
+inline std::string text_of(BIO* bio) {
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<std::size_t>(length));
+  BIO_free(bio);
+  return out;
+}
+
 struct Ca {
   Certificate certificate;
   Key key;
@@ -227,11 +236,7 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
   if (X509_CRL_sign(crl.get(), key.get(), md) <= 0) fail("signing a CRL");
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509_CRL(bio, crl.get());
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
+  return text_of(bio);
 }
 
 }  // namespace nqs::test

@@ -130,21 +130,13 @@ class TestHttpServer {
 inline std::string pem_of(const Certificate& certificate) {
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(bio, certificate.get());
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
+  return text_of(bio);
 }
 
 inline std::string pem_of(const Key& key) {
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
+  return text_of(bio);
 }
 
 inline std::string der_of(const Certificate& certificate) {
