@@ -477,11 +477,12 @@ void read_deadlines(Reader deadlines, domain::DeadlineTable& out) {
       for (const auto& stage : entry.list("stages")) {
         auto name = stage.as_text();
         if (!name) continue;
-        if (!domain::stage_named(*name)) {
+        const auto named = domain::stage_named(*name);
+        if (!named) {
           stage.problem(fmt::format("'{}' is not a stage of the voucher process", *name));
           continue;
         }
-        rule.stages.push_back(*name);
+        rule.stages.push_back(*named);
       }
       if (rule.stages.empty()) entry.problem("stages: list the stages the deadline covers");
       const bool working = entry.field("working_days").has_value();

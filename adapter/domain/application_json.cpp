@@ -9,21 +9,6 @@
 namespace nqs::domain {
 namespace {
 
-constexpr std::array kStages{Stage::refused_automatic,
-                             Stage::with_career_center,
-                             Stage::refused_career_center,
-                             Stage::with_lmc,
-                             Stage::with_recognition_center,
-                             Stage::rejected_by_center,
-                             Stage::refused_recognition_center,
-                             Stage::confirmed,
-                             Stage::voucher_active,
-                             Stage::extension_requested,
-                             Stage::used,
-                             Stage::act_received,
-                             Stage::paid,
-                             Stage::annulled};
-
 boost::json::value date_or_null(const std::optional<calendar::Date>& day) {
   return day ? boost::json::value(calendar::to_string(*day)) : boost::json::value(nullptr);
 }
@@ -124,13 +109,6 @@ class Read {
 };
 
 }  // namespace
-
-std::optional<Stage> stage_named(std::string_view name) {
-  for (auto stage : kStages) {
-    if (stage_name(stage) == name) return stage;
-  }
-  return std::nullopt;
-}
 
 boost::json::object to_json(const Application& a) {
   boost::json::object out;

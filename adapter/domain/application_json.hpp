@@ -13,6 +13,4 @@ namespace nqs::domain {
 boost::json::object to_json(const Application& application);
 Result<Application> application_from_json(const boost::json::object& json);
 
-std::optional<Stage> stage_named(std::string_view name);
-
 }  // namespace nqs::domain

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace nqs::domain {
 
 DeadlineTable statutory_deadlines() {
@@ -9,30 +11,30 @@ DeadlineTable statutory_deadlines() {
   table.rules = {
       {"career_center_review",
        "career_center",
-       {"with_career_center"},
+       {Stage::with_career_center},
        1,
        0,
        false,
        "",
        "Rules 380 art. 8"},
-      {"lmc_forwarding", "lmc", {"with_lmc"}, 1, 0, false, "", "Rules 380 art. 9"},
+      {"lmc_forwarding", "lmc", {Stage::with_lmc}, 1, 0, false, "", "Rules 380 art. 9"},
       // Not the recognition center's 3 working days of Rules 374 art. 5: they run from
       // registration at the center, which the adapter does not see (audit point 10).
-      {"lmc_refusal", "lmc", {"rejected_by_center"}, 1, 0, false, "", "Rules 380 art. 9"},
-      {"lmc_voucher_issue", "lmc", {"confirmed"}, 1, 0, false, "", "Rules 380 art. 10"},
-      {"lmc_extension", "lmc", {"extension_requested"}, 1, 0, false, "", "Rules 380 art. 13"},
+      {"lmc_refusal", "lmc", {Stage::rejected_by_center}, 1, 0, false, "", "Rules 380 art. 9"},
+      {"lmc_voucher_issue", "lmc", {Stage::confirmed}, 1, 0, false, "", "Rules 380 art. 10"},
+      {"lmc_extension", "lmc", {Stage::extension_requested}, 1, 0, false, "", "Rules 380 art. 13"},
       {"service_act",
        "recognition_center",
-       {"used"},
+       {Stage::used},
        3,
        0,
        false,
        "protocolSignedOn",
        "Rules 380 art. 16"},
-      {"lmc_payment", "lmc", {"act_received"}, 5, 0, false, "", "Rules 380 art. 17"},
+      {"lmc_payment", "lmc", {Stage::act_received}, 5, 0, false, "", "Rules 380 art. 17"},
       {"voucher_validity",
        "holder",
-       {"voucher_active", "extension_requested"},
+       {Stage::voucher_active, Stage::extension_requested},
        0,
        0,
        true,
@@ -40,6 +42,17 @@ DeadlineTable statutory_deadlines() {
        "Rules 380 art. 10-12"},
   };
   return table;
+}
+
+bool covers(const DeadlineRule& rule, Stage stage) {
+  return std::find(rule.stages.begin(), rule.stages.end(), stage) != rule.stages.end();
+}
+
+const DeadlineRule* deadline_on_entering(const DeadlineTable& table, Stage stage) {
+  for (const auto& rule : table.rules) {
+    if (covers(rule, stage) && !rule.until_valid && rule.from.empty()) return &rule;
+  }
+  return nullptr;
 }
 
 Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar& calendar,

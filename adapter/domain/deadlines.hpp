@@ -7,6 +7,7 @@
 
 #include "calendar/working_calendar.hpp"
 #include "common/result.hpp"
+#include "domain/stage.hpp"
 
 namespace nqs::domain {
 
@@ -18,7 +19,7 @@ namespace nqs::domain {
 struct DeadlineRule {
   std::string step;         // used in routing keys: sla.warning.<step>, sla.breached.<step>
   std::string responsible;  // career_center, lmc, recognition_center, holder, ...
-  std::vector<std::string> stages;
+  std::vector<Stage> stages;
   int working_days = 0;
   int calendar_days = 0;
   bool until_valid = false;
@@ -34,6 +35,15 @@ struct DeadlineTable {
 // The deadlines of domain.md, as shipped in config/adapter.yaml (used when the section is left
 // out).
 DeadlineTable statutory_deadlines();
+
+// Whether the rule runs while an application is in `stage`.
+bool covers(const DeadlineRule& rule, Stage stage);
+
+// The deadline an application opens by entering `stage`, counted from that day (no `from` date,
+// not the voucher's validity): its due date is the one the command that moves the application
+// there tells the AIS (reviewDueBy, actionDueBy, extendDueBy, payDueBy), so the AIS is told the
+// date the adapter enforces. The first such step of the table; null when it has none.
+const DeadlineRule* deadline_on_entering(const DeadlineTable& table, Stage stage);
 
 // When a deadline opened at `opened` (or counted from the document's date `from_date`) is due.
 Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar& calendar,

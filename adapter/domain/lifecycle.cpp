@@ -41,10 +41,24 @@ NotificationOut refusal(const Application& application, std::string_view stage,
   return out;
 }
 
+void put_due(boost::json::object& payload, std::string_view field,
+             const std::optional<Instant>& due) {
+  if (due) payload[field] = to_utc_string(*due);
+}
+
 class Decider {
  public:
   Decider(const Application* current, Instant now, const Context& context)
       : current_(current), now_(now), context_(context) {}
+
+  // The due date of the deadline entering `stage` opens (deadlines.steps), as the SLA timers
+  // compute it; none when the table has no such step.
+  Result<std::optional<Instant>> due_on_entering(Stage stage) const {
+    const auto* rule = deadline_on_entering(context_.deadlines, stage);
+    if (rule == nullptr) return std::optional<Instant>{};
+    BOOST_OUTCOME_TRY(auto due, due_of(*rule, context_.calendar, now_, std::nullopt, std::nullopt));
+    return std::optional<Instant>{due};
+  }
 
   Outcome operator()(const Submitted& input) {
     if (current_ != nullptr) {
@@ -81,13 +95,13 @@ class Decider {
       return decision;
     }
     // Art. 8: the career center reviews within 1 working day after the day of receipt.
-    auto due = context_.calendar.working_day_deadline(now_, 1);
+    auto due = due_on_entering(Stage::with_career_center);
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     application.stage = Stage::with_career_center;
     CommandOut command{"RegisterApplication", payload};
     // The application's own KATO is in the payload; the quota is its oblast's (audit point 3).
     command.payload["oblast"] = oblast_of(application.region);
-    command.payload["reviewDueBy"] = to_utc_string(due.value());
+    put_due(command.payload, "reviewDueBy", due.value());
     // What the automatic checks knew: an applicant the AIS never mentioned is registered for the
     // career center's review (art. 8), not refused (audit point 2).
     command.payload["checks"] = boost::json::object{
@@ -145,13 +159,13 @@ class Decider {
     Decision decision{*current_, {}, {}, {}, 0};
     decision.next.stage = input.accepted ? Stage::confirmed : Stage::rejected_by_center;
     // Art. 9-10: the LMC acts (issues the voucher or refuses) within 1 working day.
-    auto due = context_.calendar.working_day_deadline(now_, 1);
+    auto due = due_on_entering(decision.next.stage);
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     CommandOut command{"RecordCenterDecision", {}};
     command.payload["applicationId"] = current_->application_id;
     command.payload["decision"] = input.accepted ? "accepted" : "rejected";
     if (!input.reason.empty()) command.payload["reason"] = input.reason;
-    command.payload["actionDueBy"] = to_utc_string(due.value());
+    put_due(command.payload, "actionDueBy", due.value());
     decision.commands.push_back(std::move(command));
     return decision;
   }
@@ -221,7 +235,7 @@ class Decider {
     if (auto problem = annul_later(decision)) return *problem;
     if (input.from_ais) return decision;  // the AIS has the sheet already
     // Art. 13: the LMC extends within 1 working day after receiving the sheet.
-    auto due = context_.calendar.working_day_deadline(now_, 1);
+    auto due = due_on_entering(Stage::extension_requested);
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     CommandOut command{"RecordSickLeave", {}};
     command.payload["voucherId"] = application.voucher_id;
@@ -230,7 +244,7 @@ class Decider {
     command.payload["to"] = calendar::to_string(sheet.to);
     // The validity once the LMC has extended every sheet accepted (art. 12).
     command.payload["validUntil"] = calendar::to_string(counted_validity(application));
-    command.payload["extendDueBy"] = to_utc_string(due.value());
+    put_due(command.payload, "extendDueBy", due.value());
     decision.commands.push_back(std::move(command));
     return decision;
   }
@@ -331,7 +345,7 @@ class Decider {
                                current_->exam_region, current_->permanent_region, context_.mci);
     if (!money) return Rejection{Reason::domain_inconsistent, money.error().message};
     // Art. 17: paid within 5 working days after receiving the act.
-    auto due = context_.calendar.working_day_deadline(now_, 5);
+    auto due = due_on_entering(Stage::act_received);
     if (!due) return Rejection{Reason::domain_inconsistent, due.error().message};
     Decision decision{*current_, {}, {}, {}, 0};
     decision.next.stage = Stage::act_received;
@@ -350,7 +364,7 @@ class Decider {
     command.payload["centerAmountTiyn"] = money.value().center_tiyn;
     command.payload["holderAssistanceTiyn"] = money.value().holder_tiyn;
     command.payload["applicantShareTiyn"] = money.value().applicant_share_tiyn;
-    command.payload["payDueBy"] = to_utc_string(due.value());
+    put_due(command.payload, "payDueBy", due.value());
     decision.commands.push_back(std::move(command));
     return decision;
   }
@@ -528,40 +542,6 @@ bool on_its_way(Stage stage) {
     default:
       return false;
   }
-}
-
-std::string_view stage_name(Stage stage) {
-  switch (stage) {
-    case Stage::refused_automatic:
-      return "refused_automatic";
-    case Stage::with_career_center:
-      return "with_career_center";
-    case Stage::refused_career_center:
-      return "refused_career_center";
-    case Stage::with_lmc:
-      return "with_lmc";
-    case Stage::with_recognition_center:
-      return "with_recognition_center";
-    case Stage::rejected_by_center:
-      return "rejected_by_center";
-    case Stage::refused_recognition_center:
-      return "refused_recognition_center";
-    case Stage::confirmed:
-      return "confirmed";
-    case Stage::voucher_active:
-      return "voucher_active";
-    case Stage::extension_requested:
-      return "extension_requested";
-    case Stage::used:
-      return "used";
-    case Stage::act_received:
-      return "act_received";
-    case Stage::paid:
-      return "paid";
-    case Stage::annulled:
-      return "annulled";
-  }
-  return "unknown";
 }
 
 std::variant<Decision, intake::Rejection> decide(const Application* current, const Input& input,

@@ -9,29 +9,12 @@
 
 #include "calendar/working_calendar.hpp"
 #include "domain/ais_events.hpp"
+#include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
+#include "domain/stage.hpp"
 #include "intake/reason.hpp"
 
 namespace nqs::domain {
-
-// The stages of one application and its voucher (Rules 380 ch. 2; card FK-D.03).
-enum class Stage {
-  refused_automatic,   // failed the automatic checks (art. 3)
-  with_career_center,  // art. 8: review within 1 working day
-  refused_career_center,
-  with_lmc,  // art. 9: to the recognition center within 1 working day
-  with_recognition_center,
-  rejected_by_center,  // art. 9: the LMC refuses within 1 working day
-  refused_recognition_center,
-  confirmed,            // art. 10: the voucher within 1 working day
-  voucher_active,       // art. 10-11: 60 calendar days, then annulled
-  extension_requested,  // art. 13: the LMC extends within 1 working day
-  used,                 // the exam took place
-  act_received,         // art. 17: paid within 5 working days
-  paid,
-  annulled,  // art. 11
-};
-std::string_view stage_name(Stage stage);
 
 // One application and its voucher: the aggregate the state machine moves.
 struct Application {
@@ -152,6 +135,7 @@ struct Decision {
 struct Context {
   const calendar::WorkingCalendar& calendar;
   const MciTable& mci;
+  const DeadlineTable& deadlines;  // the due dates told to the AIS are the ones enforced
   Policy policy{};
 };
 

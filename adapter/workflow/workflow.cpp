@@ -211,22 +211,13 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
   return Decided{std::move(effects)};
 }
 
-namespace {
-
-bool covers(const domain::DeadlineRule& rule, std::string_view stage) {
-  return std::find(rule.stages.begin(), rule.stages.end(), stage) != rule.stages.end();
-}
-
-}  // namespace
-
 Result<std::optional<Rejection>> Workflow::track_deadlines(
     const domain::Application* before, const domain::Application& next, Effects& effects,
     StateView& view, Instant now, const boost::json::object* payload) const {
   const auto& id = next.application_id;
-  const auto after_stage = domain::stage_name(next.stage);
   for (const auto& rule : deadlines_.rules) {
-    const bool was = before != nullptr && covers(rule, domain::stage_name(before->stage));
-    const bool is = covers(rule, after_stage);
+    const bool was = before != nullptr && domain::covers(rule, before->stage);
+    const bool is = domain::covers(rule, next.stage);
     const bool moved = was && is && rule.until_valid && before->valid_until != next.valid_until;
     if (was && (!is || moved)) {
       // Left its stages: the deadline is met, or late if its breach was already reported.
@@ -326,7 +317,7 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
     }
     current = std::move(parsed).value();
   }
-  const domain::Context context{calendar_, mci_, policy_};
+  const domain::Context context{calendar_, mci_, deadlines_, policy_};
   auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
   if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
   BOOST_OUTCOME_TRY(auto effects,

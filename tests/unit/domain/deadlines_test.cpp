@@ -25,7 +25,7 @@ const DeadlineRule& rule(const std::string& step) {
     auto out = statutory_deadlines();
     out.rules.push_back({"center_document_check",
                          "recognition_center",
-                         {"with_recognition_center"},
+                         {Stage::with_recognition_center},
                          3,
                          0,
                          false,
@@ -93,7 +93,7 @@ TEST(Deadlines, Rules374Art5_TheCentersOwnDocumentCheckIsNoDefaultStep) {
   // (audit point 10).
   for (const auto& candidate : statutory_deadlines().rules) {
     EXPECT_NE(candidate.step, "center_document_check");
-    EXPECT_NE(candidate.stages, std::vector<std::string>{"with_recognition_center"});
+    EXPECT_NE(candidate.stages, std::vector<Stage>{Stage::with_recognition_center});
   }
 }
 

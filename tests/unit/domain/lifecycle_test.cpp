@@ -22,7 +22,8 @@ const calendar::WorkingCalendar& almaty() {
 }
 
 const MciTable kMci{{2025, 3932}, {2026, 4325}};
-const Context kContext{almaty(), kMci};
+const DeadlineTable kDeadlines = statutory_deadlines();
+const Context kContext{almaty(), kMci, kDeadlines};
 
 Instant at(const char* text) {
   return *parse_instant(text);
@@ -178,6 +179,44 @@ TEST(Lifecycle, TheHappyPathFromApplicationToPayment) {
   d = step(&d.next, PaymentMade{"ACT-42", false, 2'359'200, day("2025-10-21"), ""},
            "2025-10-21T10:00:00+05:00");
   EXPECT_EQ(d.next.stage, Stage::paid);
+}
+
+TEST(Lifecycle, TheAisIsToldTheDueDatesOfTheDeadlineTableTheAdapterEnforces) {
+  // One rule, one source: the SLA timers and the commands' due dates both come from
+  // deadlines.steps, so an edited table moves both.
+  auto table = statutory_deadlines();
+  for (auto& rule : table.rules) {
+    if (rule.step == "career_center_review") rule.working_days = 3;
+    if (rule.step == "lmc_payment") {
+      rule.working_days = 0;
+      rule.calendar_days = 10;
+    }
+  }
+  std::erase_if(table.rules, [](const DeadlineRule& rule) { return rule.step == "lmc_refusal"; });
+  const Context edited{almaty(), kMci, table};
+  const auto decided = [&](const Application* current, const Input& input, const char* now) {
+    auto outcome = decide(current, input, at(now), edited);
+    EXPECT_TRUE(std::holds_alternative<Decision>(outcome));
+    return std::get<Decision>(std::move(outcome));
+  };
+  // Monday 1 September 2025: three working days after it end with Thursday 4 September.
+  auto d = decided(nullptr, submitted(), "2025-09-01T10:20:00+05:00");
+  EXPECT_EQ(d.commands.at(0).payload.at("reviewDueBy").as_string(), "2025-09-04T18:59:59.999Z");
+  d = decided(&d.next, ApplicationReviewed{d.next.application_id, true, {}, {}, {}},
+              "2025-09-02T11:00:00+05:00");
+  d = decided(&d.next, ApplicationForwarded{d.next.application_id}, "2025-09-03T09:00:00+05:00");
+  // No step covers a refusing center's stage any more: the AIS is told no date for it.
+  const auto refused = decided(&d.next, CenterDecided{"120340501232", false, "no places"},
+                               "2025-09-04T09:30:00+05:00");
+  EXPECT_EQ(refused.next.stage, Stage::rejected_by_center);
+  EXPECT_FALSE(refused.commands.at(0).payload.contains("actionDueBy"));
+
+  auto used = with_voucher();
+  used = step(&used, outcome("2025-10-15", "2025-10-16"), "2025-10-16T10:00:00+05:00").next;
+  // Friday 17 October + 10 calendar days: Monday 27 October.
+  d = decided(&used, ActReceived{"120340501232", "ACT-42", 2025, 3'000'000, {}},
+              "2025-10-17T10:00:00+05:00");
+  EXPECT_EQ(d.commands.at(0).payload.at("payDueBy").as_string(), "2025-10-27T18:59:59.999Z");
 }
 
 TEST(Lifecycle, AutomaticRefusalIsABusinessOutcomeNotAnError) {
@@ -503,7 +542,7 @@ TEST(Lifecycle, Art11_TheGraceAndTheReleaseOfTheUnitAreConfigurable) {
   Policy policy;
   policy.annulment_grace = 0;
   policy.release_quota_on_annulment = false;
-  const Context strict{almaty(), kMci, policy};
+  const Context strict{almaty(), kMci, kDeadlines, policy};
   auto issued = decide(&a, VoucherExpired{}, at("2025-11-07T19:00:00Z"), strict);
   const auto& d = std::get<Decision>(issued);
   EXPECT_EQ(d.next.stage, Stage::annulled) << "no grace: annulled at the end of validity";
