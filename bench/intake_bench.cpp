@@ -24,9 +24,9 @@ const std::string& signed_application() {
 // As NCALayer signs: GOST 34.10-2015/512, inclusive c14n, the reference #WithComments.
 const std::string& gost_signed_application() {
   static const std::string bytes = [] {
-    nqs::intake::SigningOptions kalkan;
-    kalkan.c14n = nqs::intake::kInclusiveC14n;
-    kalkan.reference_c14n = nqs::intake::kInclusiveC14nWithComments;
+    nqs::xmldsig::SigningOptions kalkan;
+    kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
+    kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
     return Envelope("voucher-application").sign_exactly("gost-individual-sign", kalkan).bytes();
   }();
   return bytes;
@@ -43,9 +43,9 @@ const std::vector<std::string>& gost_new_signer_applications() {
         std::shared_ptr<X509>(X509_dup(pki.certificate("gost-issuing-ca")), X509_free),
         std::shared_ptr<EVP_PKEY>(pki.key("gost-issuing-ca"), [](EVP_PKEY*) {}),
         {}};
-    nqs::intake::SigningOptions kalkan;
-    kalkan.c14n = nqs::intake::kInclusiveC14n;
-    kalkan.reference_c14n = nqs::intake::kInclusiveC14nWithComments;
+    nqs::xmldsig::SigningOptions kalkan;
+    kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
+    kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
     std::vector<std::string> out;
     for (int i = 0; i < kNewGostSigners; ++i) {
       auto key = nqs::test::gost_key();
@@ -129,19 +129,19 @@ std::string limits_document(int kind) {
   };
   switch (kind) {
     case 0: {
-      nqs::intake::SigningOptions inclusive;
-      inclusive.c14n = nqs::intake::kInclusiveC14n;
+      nqs::xmldsig::SigningOptions inclusive;
+      inclusive.c14n = nqs::xmldsig::kInclusiveC14n;
       Envelope envelope("voucher-application");
       // 14 more on the envelope and 14 on the document: with soap, ns2, v and ds, 32 in scope.
       for (int i = 0; i < 14; ++i) {
         const auto name = "n" + std::to_string(i);
         const auto uri = "urn:n" + std::to_string(i);
-        xmlNewNs(xmlDocGetRootElement(envelope.doc()), nqs::intake::as_xml(uri.c_str()),
-                 nqs::intake::as_xml(name.c_str()));
+        xmlNewNs(xmlDocGetRootElement(envelope.doc()), nqs::xml::as_xml(uri.c_str()),
+                 nqs::xml::as_xml(name.c_str()));
         const auto inner = "m" + std::to_string(i);
         const auto inner_uri = "urn:m" + std::to_string(i);
-        xmlNewNs(envelope.document(), nqs::intake::as_xml(inner_uri.c_str()),
-                 nqs::intake::as_xml(inner.c_str()));
+        xmlNewNs(envelope.document(), nqs::xml::as_xml(inner_uri.c_str()),
+                 nqs::xml::as_xml(inner.c_str()));
       }
       return envelope.sign("individual-sign", inclusive).bytes();
     }
@@ -186,7 +186,7 @@ void BM_IntakeUnderLimits(benchmark::State& state) {
   const auto first = intake->process(bytes, now);
   const bool accepted = std::holds_alternative<nqs::intake::Accepted>(first);
   if (const auto* rejected = std::get_if<nqs::intake::Rejected>(&first)) {
-    state.counters["refused_" + std::string(nqs::intake::code(rejected->rejection.reason))] = 1;
+    state.counters["refused_" + std::string(nqs::code(rejected->rejection.reason))] = 1;
   }
   for (auto _ : state) {
     auto outcome = intake->process(bytes, now);
@@ -230,7 +230,7 @@ void BM_Rsa2048VerifyAlone(benchmark::State& state) {
 // schema and signed with `signer` (the chain in ds:X509Data).
 void run_notification(benchmark::State& state, nqs::Result<nqs::notify::Signer> signer) {
   if (!signer) return state.SkipWithError(signer.error().message.c_str());
-  nqs::configuration::Diagnostics diagnostics;
+  nqs::yaml::Diagnostics diagnostics;
   std::vector<std::shared_ptr<const nqs::notify::OutboundMapping>> mappings{
       nqs::notify::load_outbound_mapping(
           nqs::test::source_path("mappings/outbound/application-refused.yaml"), diagnostics)};

@@ -8,8 +8,8 @@
 namespace nqs::calendar {
 namespace {
 
-using configuration::Diagnostics;
-using configuration::Reader;
+using yaml::Diagnostics;
+using yaml::Reader;
 
 // Where an entry was written, for problems found later when the year is laid out.
 std::string where(const Reader& entry) {

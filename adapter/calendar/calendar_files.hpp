@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "calendar/working_calendar.hpp"
-#include "configuration/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::calendar {
 
@@ -19,8 +19,7 @@ namespace nqs::calendar {
 //
 // Problems inside the file (a date outside its year, a date listed twice, unknown keys) are
 // recorded in `diagnostics` and the file gives nothing.
-std::optional<YearRules> read_year_rules(configuration::Reader root,
-                                         configuration::Diagnostics& diagnostics);
+std::optional<YearRules> read_year_rules(yaml::Reader root, yaml::Diagnostics& diagnostics);
 
 // Finds a time zone in the tz database; for Asia/Almaty also checks that the database knows the
 // change to UTC+5 of 2024-03-01 (tzdata 2024a), since an older one shifts every deadline by an
@@ -30,6 +29,6 @@ const date::time_zone* find_time_zone(const std::string& name, std::string& prob
 // Reads the files and lays out the calendar, recording every problem found.
 std::optional<WorkingCalendar> load_calendar(const std::vector<std::filesystem::path>& files,
                                              const date::time_zone& zone,
-                                             configuration::Diagnostics& diagnostics);
+                                             yaml::Diagnostics& diagnostics);
 
 }  // namespace nqs::calendar

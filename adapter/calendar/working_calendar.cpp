@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "configuration/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::calendar {
 namespace {
@@ -39,7 +39,7 @@ std::string label(const NamedDay& named) {
 // Lays out one year: weekends, then holidays and religious days, then moves, then transfers.
 // Appends the year's days to `out`, recording any problem found in `diagnostics`.
 void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
-                  configuration::Diagnostics& diagnostics) {
+                  yaml::Diagnostics& diagnostics) {
   const Date first = first_day(rules.year);
   const Date last = first_day(rules.year + 1);
   const auto count = static_cast<std::size_t>((last - first).count());
@@ -139,7 +139,7 @@ std::string to_local_string(Instant instant, const date::time_zone& zone) {
 
 std::optional<WorkingCalendar> WorkingCalendar::build(std::vector<YearRules> years,
                                                       const date::time_zone& zone,
-                                                      configuration::Diagnostics& diagnostics) {
+                                                      yaml::Diagnostics& diagnostics) {
   const auto problems_before = diagnostics.problems().size();
   std::sort(years.begin(), years.end(),
             [](const YearRules& a, const YearRules& b) { return a.year < b.year; });

@@ -11,7 +11,7 @@
 #include "common/instant.hpp"
 #include "common/result.hpp"
 
-namespace nqs::configuration {
+namespace nqs::yaml {
 class Diagnostics;
 }
 
@@ -64,7 +64,7 @@ class WorkingCalendar {
   // are recorded in `diagnostics`; the result is then empty.
   static std::optional<WorkingCalendar> build(std::vector<YearRules> years,
                                               const date::time_zone& zone,
-                                              configuration::Diagnostics& diagnostics);
+                                              yaml::Diagnostics& diagnostics);
 
   [[nodiscard]] const date::time_zone& zone() const { return *zone_; }
   [[nodiscard]] const std::vector<int>& years() const { return years_; }

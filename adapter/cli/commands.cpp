@@ -17,7 +17,7 @@ namespace nqs::cli {
 namespace {
 
 std::optional<calendar::Date> parse_day_or_report(const std::string& text) {
-  auto day = configuration::parse_date(text);
+  auto day = yaml::parse_date(text);
   if (!day) {
     std::cerr << fmt::format("'{}' is not a date written YYYY-MM-DD\n", text);
     return std::nullopt;
@@ -25,7 +25,7 @@ std::optional<calendar::Date> parse_day_or_report(const std::string& text) {
   return calendar::Date{*day};
 }
 
-void print_problems(const configuration::Diagnostics& diagnostics) {
+void print_problems(const yaml::Diagnostics& diagnostics) {
   for (const auto& problem : diagnostics.problems())
     std::cerr << problem << '\n';
   const auto count = diagnostics.problems().size();
@@ -49,7 +49,7 @@ Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Co
 
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
                                                    bool offline) {
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   auto setup = configuration::load_setup(config_file, diagnostics, offline);
   if (!diagnostics.empty()) {
     print_problems(diagnostics);
@@ -273,7 +273,7 @@ int clock_show(const std::filesystem::path& config_file) {
 int clock_advance(const std::filesystem::path& config_file, const std::string& by_text) {
   auto setup = load_or_report(config_file);
   if (!setup) return kExitProblem;
-  const auto by = configuration::parse_duration(by_text);
+  const auto by = yaml::parse_duration(by_text);
   if (!by) {
     std::cerr << fmt::format("'{}' is not a duration (such as 90m, 36h or 70d)\n", by_text);
     return kExitUsage;

@@ -10,11 +10,11 @@
 #include "amqp/sync_client.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
-#include "configuration/yaml_reader.hpp"
 #include "daemon/daemon.hpp"
 #include "ops/dead_letters.hpp"
 #include "ops/management.hpp"
 #include "store/store.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::cli {
 namespace {
@@ -24,7 +24,7 @@ std::optional<Instant> parse_when(const std::string& text, const calendar::Worki
                                   bool& bad) {
   if (text.empty()) return std::nullopt;
   if (auto instant = parse_instant(text)) return instant;
-  if (auto day = configuration::parse_date(text)) {
+  if (auto day = yaml::parse_date(text)) {
     return zone.at_local_time(calendar::Date{*day}, std::chrono::minutes{0});
   }
   std::cerr << fmt::format("'{}' is not an instant (2025-09-01T10:00:00+05:00) or a date\n", text);

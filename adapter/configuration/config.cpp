@@ -14,7 +14,6 @@
 #include "domain/application_json.hpp"
 #include "gost/algorithms.hpp"
 #include "intake/intake.hpp"
-#include "intake/signature.hpp"
 #include "mapping/mapping.hpp"
 #include "notify/outbound.hpp"
 #include "revocation/crl_refresher.hpp"
@@ -22,8 +21,12 @@
 #include "revocation/x509_facts.hpp"
 #include "store/store.hpp"
 #include "workflow/workflow.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::configuration {
+
+using yaml::Diagnostics;
+using yaml::Reader;
 namespace {
 
 // The files of a list of paths, each checked to exist; an empty or absent list is reported with
@@ -99,7 +102,7 @@ std::vector<std::string> default_allowed_algorithms() {
     out.emplace_back(algorithm.signature_uri);
     out.emplace_back(algorithm.digest_uri);
   }
-  for (auto uri : {intake::kRsaSha256, intake::kEcdsaSha256, intake::kSha256})
+  for (auto uri : {xmldsig::kRsaSha256, xmldsig::kEcdsaSha256, xmldsig::kSha256})
     out.emplace_back(uri);
   return out;
 }
@@ -112,18 +115,18 @@ void read_trust(Reader trust, TrustConfig& out) {
     if (auto path = entry.as_existing_file()) out.crls.push_back(*path);
   }
   if (auto policy = trust.field("revocation")) {
-    std::initializer_list<std::string_view> policies{intake::kRevocationPolicies[0],
-                                                     intake::kRevocationPolicies[1],
-                                                     intake::kRevocationPolicies[2]};
+    std::initializer_list<std::string_view> policies{xmldsig::kRevocationPolicies[0],
+                                                     xmldsig::kRevocationPolicies[1],
+                                                     xmldsig::kRevocationPolicies[2]};
     if (auto chosen = policy->as_choice(policies)) {
-      out.revocation = *chosen == "ocsp"  ? intake::RevocationPolicy::ocsp
-                       : *chosen == "crl" ? intake::RevocationPolicy::crl
-                                          : intake::RevocationPolicy::ocsp_then_crl;
+      out.revocation = *chosen == "ocsp"  ? xmldsig::RevocationPolicy::ocsp
+                       : *chosen == "crl" ? xmldsig::RevocationPolicy::crl
+                                          : xmldsig::RevocationPolicy::ocsp_then_crl;
     }
   }
   out.crl_fetch = trust.flag("crl_fetch", out.crl_fetch);
   // Revocation is always checked: without CRL files, fetching or OCSP nothing could be accepted.
-  if (out.crls.empty() && !out.crl_fetch && out.revocation == intake::RevocationPolicy::crl) {
+  if (out.crls.empty() && !out.crl_fetch && out.revocation == xmldsig::RevocationPolicy::crl) {
     if (auto crls = trust.field("crls")) {
       crls->problem(
           "list the CRLs of the anchors, or let the daemon fetch them (trust.crl_fetch) or ask "
@@ -179,7 +182,7 @@ void read_trust(Reader trust, TrustConfig& out) {
     for (const auto& entry : trust.list("allowed_algorithms")) {
       auto uri = entry.as_text();
       if (!uri) continue;
-      if (!intake::is_supported_algorithm(*uri)) {
+      if (!xmldsig::is_supported_algorithm(*uri)) {
         entry.problem(
             fmt::format("'{}' is not a signature or digest algorithm xmlsec supports here", *uri));
         continue;
@@ -198,8 +201,8 @@ void read_trust(Reader trust, TrustConfig& out) {
   if (trust.field("ec_curves")) {
     out.ec_curves.clear();
     for (const auto& entry : trust.list("ec_curves")) {
-      std::initializer_list<std::string_view> curves{intake::kEcCurves[0], intake::kEcCurves[1],
-                                                     intake::kEcCurves[2]};
+      std::initializer_list<std::string_view> curves{xmldsig::kEcCurves[0], xmldsig::kEcCurves[1],
+                                                     xmldsig::kEcCurves[2]};
       if (auto curve = entry.as_choice(curves)) out.ec_curves.push_back(*curve);
     }
   }
@@ -576,7 +579,7 @@ Result<std::chrono::milliseconds> read_clock_control(const std::filesystem::path
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
     text.pop_back();
   if (text.empty()) return milliseconds{0};
-  auto parsed = parse_duration(text);
+  auto parsed = yaml::parse_duration(text);
   if (!parsed) {
     return make_error(
         fmt::format("{}: '{}' is not a duration (such as 36h or 70d)", file.string(), text));
@@ -646,8 +649,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
 
   auto log = root.section("log");
   config.log.level = log.choice("level", {"trace", "debug", "info", "warn", "error"}, "info");
-  config.log.format =
-      log.choice("format", {"text", "json"}, "text") == "json" ? LogFormat::json : LogFormat::text;
+  config.log.format = log.choice("format", {"text", "json"}, "text") == "json"
+                          ? log::LogFormat::json
+                          : log::LogFormat::text;
   log.finish();
 
   auto calendar = root.section("calendar");
@@ -692,15 +696,15 @@ static Result<notify::Signer> load_signer(const OutboundConfig& config) {
 
 // How the trust store checks revocation: offline (inspect --offline), by the CRL files and the
 // cached CRLs alone.
-static intake::TrustSettings trust_settings(const TrustConfig& trust, bool offline) {
-  intake::TrustSettings settings;
+static xmldsig::TrustSettings trust_settings(const TrustConfig& trust, bool offline) {
+  xmldsig::TrustSettings settings;
   settings.anchors = trust.anchors;
   settings.crls = trust.crls;
   settings.cache_size = trust.certificate_cache_size;
   settings.min_rsa_bits = trust.min_rsa_bits;
   settings.ec_curves = trust.ec_curves;
-  settings.revocation = offline ? intake::RevocationPolicy::crl : trust.revocation;
-  if (settings.revocation != intake::RevocationPolicy::crl) {
+  settings.revocation = offline ? xmldsig::RevocationPolicy::crl : trust.revocation;
+  if (settings.revocation != xmldsig::RevocationPolicy::crl) {
     revocation::OcspSettings ocsp;
     ocsp.url = trust.ocsp_url;
     ocsp.limits.timeout = trust.ocsp_timeout;
@@ -726,9 +730,9 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
   }
   auto working_calendar = calendar::load_calendar(config->calendar.files, *zone, diagnostics);
 
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   std::string schema_problem;
-  auto envelope = intake::Schema::load(config->intake.envelope_schema, schema_problem);
+  auto envelope = xml::Schema::load(config->intake.envelope_schema, schema_problem);
   if (!envelope) {
     diagnostics.add(fmt::format("{}: intake.envelope_schema: {}", file.string(), schema_problem));
   }
@@ -749,7 +753,7 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     mappings.push_back(std::move(mapping));
   }
   std::vector<std::string> trust_problems;
-  auto trust = intake::TrustStore::load(trust_settings(config->trust, offline), trust_problems);
+  auto trust = xmldsig::TrustStore::load(trust_settings(config->trust, offline), trust_problems);
   for (auto& trust_problem : trust_problems)
     diagnostics.add(std::move(trust_problem));
   // The CRLs fetched in an earlier run (trust.crl_cache_dir): a start without network begins
@@ -798,7 +802,7 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
   auto notifications = std::make_shared<const notify::NotificationBuilder>(
       std::move(outbound), std::move(signer).value(),
       notify::EnvelopeSettings{config->outbound.sender_id, config->outbound.service_id});
-  intake::AlgorithmPolicy policy;
+  xmldsig::AlgorithmPolicy policy;
   policy.allowed.insert(config->trust.allowed_algorithms.begin(),
                         config->trust.allowed_algorithms.end());
   auto intake_pipeline = std::make_shared<const intake::Intake>(

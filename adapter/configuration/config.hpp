@@ -11,12 +11,13 @@
 #include "amqp/url.hpp"
 #include "calendar/working_calendar.hpp"
 #include "common/result.hpp"
-#include "configuration/yaml_reader.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
-#include "intake/trust_store.hpp"
-#include "intake/xml_limits.hpp"
+#include "log/logging.hpp"
 #include "store/store.hpp"
+#include "xml/xml_limits.hpp"
+#include "xmldsig/trust_store.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::intake {
 class Intake;
@@ -26,13 +27,6 @@ class NotificationBuilder;
 }
 
 namespace nqs::configuration {
-
-enum class LogFormat { text, json };
-
-struct LogSettings {
-  std::string level = "info";
-  LogFormat format = LogFormat::text;
-};
 
 struct CalendarSettings {
   std::string time_zone = "Asia/Almaty";
@@ -44,7 +38,7 @@ struct IntakeConfig {
   bool strict_identifiers = true;
   bool require_transport_signature = false;
   std::vector<std::pair<std::string, std::string>> transport_senders;  // sender id, BIN
-  intake::XmlLimits limits;                                            // intake.limits
+  xml::XmlLimits limits;                                               // intake.limits
   std::chrono::milliseconds cpu_time{1000};  // intake.limits.cpu_time: one message's budget
   std::filesystem::path envelope_schema;
   std::vector<std::filesystem::path> mappings;
@@ -57,7 +51,7 @@ struct TrustConfig {
   std::size_t certificate_cache_size = 10000;
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
-  intake::RevocationPolicy revocation = intake::RevocationPolicy::crl;
+  xmldsig::RevocationPolicy revocation = xmldsig::RevocationPolicy::crl;
   // CRLs fetched from the anchors' distribution points, these URLs, and those that verified
   // signer certificates name; kept in crl_cache_dir.
   bool crl_fetch = true;
@@ -166,7 +160,7 @@ struct Config {
   std::string profile = "local";  // local | production
   ClockConfig clock;
   domain::DeadlineTable deadlines = domain::statutory_deadlines();
-  LogSettings log;
+  log::LogSettings log;
   CalendarSettings calendar;
   IntakeConfig intake;
   TrustConfig trust;
@@ -202,14 +196,14 @@ store::PostgresSettings postgres_settings(const StoreConfig& store,
                                           std::function<void(const std::string&)> on_notice);
 
 // Reads config/adapter.yaml alone (no referenced files are parsed).
-std::optional<Config> read_config(Reader root, Diagnostics& diagnostics);
+std::optional<Config> read_config(yaml::Reader root, yaml::Diagnostics& diagnostics);
 
 // Reads the configuration and every file it names: calendars, the envelope schema, the mappings
 // with their schemas, the trust anchors and CRLs. Every problem is recorded; the result is empty if
 // there was any.
 // `offline`: revocation from the CRL files and the cached CRLs only, never OCSP (inspect
 // --offline).
-std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics,
+std::optional<Setup> load_setup(const std::filesystem::path& file, yaml::Diagnostics& diagnostics,
                                 bool offline = false);
 
 }  // namespace nqs::configuration

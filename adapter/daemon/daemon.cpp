@@ -206,7 +206,7 @@ void Daemon::reload() {
   const auto& file = setup_.config.source;
   log::info("SIGHUP: reloading trust, calendars, mappings and deadlines",
             {{"config", file.string()}});
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   auto fresh = configuration::load_setup(file, diagnostics);
   if (!fresh || !diagnostics.empty()) {
     for (const auto& problem : diagnostics.problems())

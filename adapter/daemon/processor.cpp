@@ -161,8 +161,7 @@ void Processor::schedule_flush() {
 }
 
 std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& delivery,
-                                                         const std::string& key,
-                                                         intake::Reason reason,
+                                                         const std::string& key, Reason reason,
                                                          const std::string& detail,
                                                          const std::string& document_type) const {
   const auto now = clock_.now();
@@ -186,7 +185,7 @@ std::vector<store::OutboxMessage> Processor::dead_letter(const amqp::Delivery& d
   if (!properties.user_id.empty()) {
     properties.headers["x-nqs-user-id"] = std::exchange(properties.user_id, {});
   }
-  properties.headers["x-nqs-reason"] = intake::code(reason);
+  properties.headers["x-nqs-reason"] = code(reason);
   // Bounded, so that the dead letter fits a frame whatever the detail quotes.
   properties.headers["x-nqs-detail"] =
       detail.size() <= kMaxDetailBytes ? detail : shortened(detail);
@@ -227,11 +226,11 @@ Processor::Prepared Processor::prepare(Work work) {
   entry.received_at = now;
 
   // The input read, then decided against the state the inputs before it left.
-  std::optional<intake::Rejection> rejection;
+  std::optional<Rejection> rejection;
   // Properties that could not be read or carried as they came: the input is not read at all.
   if (!delivery.properties.problems.empty()) {
-    rejection = intake::Rejection{intake::Reason::amqp_invalid_properties,
-                                  fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
+    rejection = Rejection{Reason::amqp_invalid_properties,
+                          fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
     prepared.message_id = delivery.properties.message_id;
   }
   auto decide = [&](const std::string& key, auto&& run) {
@@ -256,7 +255,7 @@ Processor::Prepared Processor::prepare(Work work) {
       prepared.stage = std::move(effects->stage);
       prepared.late = std::move(effects->late);
     } else {
-      rejection = std::get<intake::Rejection>(std::move(decided).value());
+      rejection = std::get<Rejection>(std::move(decided).value());
     }
   };
   if (rejection) {
@@ -268,7 +267,7 @@ Processor::Prepared Processor::prepare(Work work) {
       entry.document_type = event->type;
       decide("ais:" + event->event_id, [&] { return workflow_->on_event(*event, view_, now); });
     } else {
-      rejection = std::get<intake::Rejection>(std::move(parsed));
+      rejection = std::get<Rejection>(std::move(parsed));
     }
   } else {
     const auto& outcome = *work.intake;
@@ -295,7 +294,7 @@ Processor::Prepared Processor::prepare(Work work) {
     } else {
       entry.key = std::move(key).value();
       entry.outcome = "rejected";
-      entry.reason = intake::code(rejection->reason);
+      entry.reason = code(rejection->reason);
       entry.detail = rejection->detail;
       prepared.input.outbox = dead_letter(delivery, entry.key, rejection->reason, rejection->detail,
                                           entry.document_type);
@@ -455,13 +454,13 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
       if (!conflict_key) return fail(conflict_key.error());
       conflict.key = std::move(conflict_key).value();
       conflict.outcome = "rejected";
-      conflict.reason = intake::code(intake::Reason::domain_inconsistent);
+      conflict.reason = code(Reason::domain_inconsistent);
       conflict.detail = fmt::format(
           "messageId {} was already used by another message (sha256 {}); this one (sha256 {}) "
           "was not processed",
           prepared.message_id, existing.value()->body_sha256, entry.body_sha256);
       auto kept = store_.record_input(
-          conflict, dead_letter(delivery, conflict.key, intake::Reason::domain_inconsistent,
+          conflict, dead_letter(delivery, conflict.key, Reason::domain_inconsistent,
                                 conflict.detail, conflict.document_type));
       if (!kept) return fail(kept.error());
       log_input(spdlog::level::warn, "messageId reused with other content: dead-lettered", delivery,
@@ -547,7 +546,7 @@ void Processor::give_up(Work work, const Error& error) {
   entry.body_sha256 = sha256_hex(delivery.body);
   entry.received_at = clock_.now();
   entry.outcome = "rejected";
-  entry.reason = intake::code(intake::Reason::processing_failed);
+  entry.reason = code(Reason::processing_failed);
   entry.detail = fmt::format("{} after {} attempt{}: {}",
                              error.kind == Failure::permanent ? "failed" : "kept failing",
                              retry.attempt + 1, retry.attempt == 0 ? "" : "s", error.message);
@@ -557,7 +556,7 @@ void Processor::give_up(Work work, const Error& error) {
   if (!key) return retry_later(std::move(work), key.error());
   entry.key = std::move(key).value();
   auto kept = store_.record_input(
-      entry, dead_letter(delivery, entry.key, intake::Reason::processing_failed, entry.detail, ""));
+      entry, dead_letter(delivery, entry.key, Reason::processing_failed, entry.detail, ""));
   // The dead letter itself cannot be kept: hold the input as the store's trouble.
   if (!kept) return retry_later(std::move(work), kept.error());
   ++counters_.failed;

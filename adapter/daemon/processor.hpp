@@ -165,7 +165,7 @@ class Processor {
   void give_up(Work work, const Error& error);
   void finish(const amqp::Delivery& delivery);
   std::vector<store::OutboxMessage> dead_letter(const amqp::Delivery& delivery,
-                                                const std::string& key, intake::Reason reason,
+                                                const std::string& key, Reason reason,
                                                 const std::string& detail,
                                                 const std::string& document_type) const;
   // What the store commits of a prepared input; notes whether it sets timers.

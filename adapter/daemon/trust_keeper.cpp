@@ -26,7 +26,7 @@ std::string in_words(Instant::duration left) {
 
 std::shared_ptr<revocation::CrlRefresher> make_crl_refresher(
     revocation::CrlRefresherSettings settings, const Clock& clock,
-    std::shared_ptr<const intake::TrustStore> base, std::shared_ptr<intake::TrustHolder> holder,
+    std::shared_ptr<const xmldsig::TrustStore> base, std::shared_ptr<xmldsig::TrustHolder> holder,
     revocation::CrlRefresher::Report report) {
   // The sink reaches the refresher weakly: a trust store may outlive it (a reload).
   auto self = std::make_shared<std::weak_ptr<revocation::CrlRefresher>>();
@@ -151,7 +151,7 @@ Verdict TrustKeeper::revocation(Instant now) const {
   Verdict verdict;
   std::vector<std::string> parts;
   const auto facts = trust->crl_facts();
-  if (facts.empty() && trust->policy() != intake::RevocationPolicy::ocsp) {
+  if (facts.empty() && trust->policy() != xmldsig::RevocationPolicy::ocsp) {
     verdict.ok = false;
     parts.emplace_back("no CRL loaded");
   }
@@ -171,13 +171,13 @@ Verdict TrustKeeper::revocation(Instant now) const {
             fmt::format("{}: the last fetch failed: {}", source.url, source.last_error));
     }
   }
-  if (const auto& ocsp = trust->ocsp(); ocsp && trust->policy() != intake::RevocationPolicy::crl) {
+  if (const auto& ocsp = trust->ocsp(); ocsp && trust->policy() != xmldsig::RevocationPolicy::crl) {
     const auto stats = ocsp->stats();
     std::string answers;
     for (const auto& [status, count] : stats.answers)
       answers += fmt::format("{}{} {}", answers.empty() ? "" : ", ", count, status);
     parts.push_back(fmt::format("OCSP ({}): {}",
-                                intake::kRevocationPolicies[static_cast<int>(trust->policy())],
+                                xmldsig::kRevocationPolicies[static_cast<int>(trust->policy())],
                                 answers.empty() ? std::string("no answer yet") : answers));
   }
   verdict.detail = fmt::format("{} anchors; {}", trust->anchor_count(), fmt::join(parts, "; "));

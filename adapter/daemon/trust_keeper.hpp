@@ -8,8 +8,8 @@
 
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
-#include "intake/trust_store.hpp"
 #include "revocation/crl_refresher.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs::daemon {
 
@@ -17,7 +17,7 @@ namespace nqs::daemon {
 // files), and whose sources grow with the distribution points that verified certificates name.
 std::shared_ptr<revocation::CrlRefresher> make_crl_refresher(
     revocation::CrlRefresherSettings settings, const Clock& clock,
-    std::shared_ptr<const intake::TrustStore> base, std::shared_ptr<intake::TrustHolder> holder,
+    std::shared_ptr<const xmldsig::TrustStore> base, std::shared_ptr<xmldsig::TrustHolder> holder,
     revocation::CrlRefresher::Report report);
 
 // One readiness check's verdict.
@@ -65,8 +65,8 @@ class TrustKeeper {
 
   configuration::TrustConfig config_;
   const Clock& clock_;
-  std::shared_ptr<intake::TrustHolder> holder_;
-  std::shared_ptr<const intake::TrustStore> base_;
+  std::shared_ptr<xmldsig::TrustHolder> holder_;
+  std::shared_ptr<const xmldsig::TrustStore> base_;
   std::vector<Watched> watched_;
   std::shared_ptr<revocation::CrlRefresher> refresher_;
   std::mutex reported_mutex_;

@@ -7,17 +7,14 @@
 #include <regex>
 #include <set>
 
+#include "common/identifiers.hpp"
 #include "common/strict_json.hpp"
-#include "configuration/yaml_reader.hpp"
 #include "domain/rules.hpp"
-#include "intake/identifiers.hpp"
 #include "mapping/mapping.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::domain {
 namespace {
-
-using intake::Reason;
-using intake::Rejection;
 
 // Thrown inside the parser only, caught at its boundary: the first problem ends the parse.
 struct Invalid {
@@ -82,7 +79,7 @@ class Fields {
   std::string iin(std::string_view key) {
     auto out = text(key, 12);
     if (!is_digits(out, 12)) invalid(fmt::format("{}: '{}' is not 12 digits", at(key), out));
-    if (auto problem = intake::check_iin_or_bin(out)) {
+    if (auto problem = check_iin_or_bin(out)) {
       throw Invalid{Reason::domain_invalid_identifier, fmt::format("{}: {}", at(key), *problem)};
     }
     return out;
@@ -105,7 +102,7 @@ class Fields {
   }
   calendar::Date date(std::string_view key) {
     auto out = text(key, 10);
-    auto parsed = configuration::parse_date(out);
+    auto parsed = yaml::parse_date(out);
     if (!parsed) invalid(fmt::format("{}: '{}' is not a date YYYY-MM-DD", at(key), out));
     return calendar::Date{*parsed};
   }

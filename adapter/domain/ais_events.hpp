@@ -10,7 +10,7 @@
 
 #include "calendar/working_calendar.hpp"
 #include "common/instant.hpp"
-#include "intake/reason.hpp"
+#include "common/reason.hpp"
 
 namespace nqs::domain {
 
@@ -104,7 +104,7 @@ struct AisEvent {
 
 // Parses one event. A body that is not such an event is json.invalid (what is wrong, where); an
 // IIN with a wrong check digit is domain.invalid_identifier.
-std::variant<AisEvent, intake::Rejection> parse_ais_event(std::string_view body,
-                                                          std::size_t max_bytes = 256 * 1024);
+std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body,
+                                                  std::size_t max_bytes = 256 * 1024);
 
 }  // namespace nqs::domain

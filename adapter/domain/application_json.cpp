@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "configuration/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::domain {
 namespace {
@@ -49,8 +49,7 @@ class Read {
   }
   std::optional<calendar::Date> date(const boost::json::value* value, const std::string& what) {
     if (value == nullptr || value->is_null()) return std::nullopt;
-    auto parsed =
-        value->is_string() ? configuration::parse_date(value->get_string()) : std::nullopt;
+    auto parsed = value->is_string() ? yaml::parse_date(value->get_string()) : std::nullopt;
     if (!parsed) {
       fail(fmt::format("{} is not a date", what));
       return std::nullopt;

@@ -9,8 +9,6 @@
 namespace nqs::domain {
 namespace {
 
-using intake::Reason;
-using intake::Rejection;
 using Outcome = std::variant<Decision, Rejection>;
 
 std::string text_at(const boost::json::object& payload, std::string_view path) {
@@ -544,8 +542,8 @@ bool on_its_way(Stage stage) {
   }
 }
 
-std::variant<Decision, intake::Rejection> decide(const Application* current, const Input& input,
-                                                 Instant now, const Context& context) {
+std::variant<Decision, Rejection> decide(const Application* current, const Input& input,
+                                         Instant now, const Context& context) {
   // Every input but a new application is about an application the adapter knows.
   if (current == nullptr && !std::holds_alternative<Submitted>(input)) {
     return Rejection{Reason::domain_unknown_subject,

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "calendar/working_calendar.hpp"
+#include "common/reason.hpp"
 #include "domain/ais_events.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
 #include "domain/stage.hpp"
-#include "intake/reason.hpp"
 
 namespace nqs::domain {
 
@@ -144,7 +144,7 @@ struct Context {
 // domain.invalid_transition (an operator replays them once the missing input has arrived); an
 // input about no known application is domain.unknown_subject; a fact that contradicts the
 // adapter's own computation is domain.inconsistent.
-std::variant<Decision, intake::Rejection> decide(const Application* current, const Input& input,
-                                                 Instant now, const Context& context);
+std::variant<Decision, Rejection> decide(const Application* current, const Input& input,
+                                         Instant now, const Context& context);
 
 }  // namespace nqs::domain

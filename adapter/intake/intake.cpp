@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/cpu_time.hpp"
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
 
 namespace nqs::intake {
 namespace {
@@ -14,8 +14,8 @@ constexpr std::string_view kSoapNs = "http://schemas.xmlsoap.org/soap/envelope/"
 constexpr std::string_view kShepNs = "http://bip.bee.kz/SyncChannel/v10/Types";
 
 std::string child_text(const xmlNode* parent, std::string_view name) {
-  const xmlNode* child = child_element(parent, "", name);
-  return child == nullptr ? std::string() : text_of(child);
+  const xmlNode* child = xml::child_element(parent, "", name);
+  return child == nullptr ? std::string() : xml::text_of(child);
 }
 
 bool has_oid_or_child(const std::vector<std::string>& oids, std::string_view oid) {
@@ -26,7 +26,7 @@ bool has_oid_or_child(const std::vector<std::string>& oids, std::string_view oid
 }
 
 // Signing keys only, of the holder type the document needs, with a role that may sign it.
-std::optional<Rejection> check_key_usage(const SignerIdentity& signer,
+std::optional<Rejection> check_key_usage(const xmldsig::SignerIdentity& signer,
                                          const mapping::SignerRule& rule,
                                          const std::string& document_type) {
   if (!signer.non_repudiation) {
@@ -36,7 +36,7 @@ std::optional<Rejection> check_key_usage(const SignerIdentity& signer,
                                  signer.subject)};
   }
   const bool individual = rule.holder == mapping::KeyHolder::individual;
-  const std::string_view needed = individual ? kEkuIndividual : kEkuLegalEntity;
+  const std::string_view needed = individual ? xmldsig::kEkuIndividual : xmldsig::kEkuLegalEntity;
   if (!has_oid_or_child(signer.extended_key_usages, needed)) {
     return Rejection{Reason::certificate_wrong_key_usage,
                      fmt::format("{} must be signed with {} key (extended key usage {}); the "
@@ -58,7 +58,7 @@ std::optional<Rejection> check_key_usage(const SignerIdentity& signer,
   return std::nullopt;
 }
 
-std::optional<Rejection> check_signer_binding(const SignerIdentity& signer,
+std::optional<Rejection> check_signer_binding(const xmldsig::SignerIdentity& signer,
                                               const mapping::SignerRule& rule,
                                               const boost::json::object& payload) {
   const auto* value = mapping::find_path(payload, rule.field);
@@ -81,16 +81,16 @@ std::optional<Rejection> check_signer_binding(const SignerIdentity& signer,
 
 }  // namespace
 
-Intake::Intake(IntakeSettings settings, AlgorithmPolicy policy,
-               std::shared_ptr<const Schema> envelope,
+Intake::Intake(IntakeSettings settings, xmldsig::AlgorithmPolicy policy,
+               std::shared_ptr<const xml::Schema> envelope,
                std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings,
-               std::shared_ptr<const TrustStore> trust)
+               std::shared_ptr<const xmldsig::TrustStore> trust)
     : settings_(settings),
       policy_(std::move(policy)),
       envelope_(std::move(envelope)),
       mappings_(std::move(mappings)),
-      trust_(std::make_shared<TrustHolder>(std::move(trust))) {
-  ensure_xml_security_initialised();
+      trust_(std::make_shared<xmldsig::TrustHolder>(std::move(trust))) {
+  xmldsig::ensure_xml_security_initialised();
   for (const auto& mapping : mappings_)
     by_name_[{mapping->ns, mapping->element}] = mapping.get();
 }
@@ -115,11 +115,11 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
                                  spent.count(), after, settings_.cpu_time.count())};
   };
 
-  auto parsed = parse_hostile_xml(bytes, settings_.max_message_bytes, settings_.limits);
+  auto parsed = xml::parse_hostile_xml(bytes, settings_.max_message_bytes, settings_.limits);
   if (auto* rejection = std::get_if<Rejection>(&parsed)) return reject(std::move(*rejection));
   if (auto over = over_budget("parsing")) return reject(std::move(*over));
-  XmlDoc doc = std::move(std::get<XmlDoc>(parsed));
-  if (auto rejection = check_wrapping(doc.get())) return reject(std::move(*rejection));
+  xml::XmlDoc doc = std::move(std::get<xml::XmlDoc>(parsed));
+  if (auto rejection = xmldsig::check_wrapping(doc.get())) return reject(std::move(*rejection));
 
   // The envelope: SOAP 1.1 with a SHEP SendMessage, exactly one element under data.
   if (auto problem = envelope_->validate_document(doc.get())) {
@@ -127,30 +127,31 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   }
   if (auto over = over_budget("the envelope's validation")) return reject(std::move(*over));
   xmlNode* envelope = xmlDocGetRootElement(doc.get());
-  xmlNode* body = child_element(envelope, kSoapNs, "Body");
-  xmlNode* request = child_element(child_element(body, kShepNs, "SendMessage"), "", "request");
-  xmlNode* info = child_element(request, "", "requestInfo");
+  xmlNode* body = xml::child_element(envelope, kSoapNs, "Body");
+  xmlNode* request =
+      xml::child_element(xml::child_element(body, kShepNs, "SendMessage"), "", "request");
+  xmlNode* info = xml::child_element(request, "", "requestInfo");
   EnvelopeInfo envelope_info;
   envelope_info.message_id = child_text(info, "messageId");
   envelope_info.correlation_id = child_text(info, "correlationId");
   envelope_info.service_id = child_text(info, "serviceId");
   envelope_info.message_date = child_text(info, "messageDate");
-  envelope_info.sender_id = child_text(child_element(info, "", "sender"), "senderId");
+  envelope_info.sender_id = child_text(xml::child_element(info, "", "sender"), "senderId");
   rejected.envelope = envelope_info;
   if (auto rejection = check_transport(doc.get(), envelope_info, now)) {
     return reject(std::move(*rejection));
   }
   if (auto over = over_budget("the transport signature")) return reject(std::move(*over));
-  xmlNode* data = child_element(child_element(request, "", "requestData"), "", "data");
-  xmlNode* document = element_children(data).front();
+  xmlNode* data = xml::child_element(xml::child_element(request, "", "requestData"), "", "data");
+  xmlNode* document = xml::element_children(data).front();
 
   // The qualified name of the one element under data alone decides the document type.
-  const auto found =
-      by_name_.find({std::string(namespace_of(document)), std::string(as_view(document->name))});
+  const auto found = by_name_.find(
+      {std::string(xml::namespace_of(document)), std::string(xml::as_view(document->name))});
   if (found == by_name_.end()) {
     return reject(
         {Reason::soap_unknown_document,
-         fmt::format("{} is not a document this adapter accepts", qualified_name(document))});
+         fmt::format("{} is not a document this adapter accepts", xml::qualified_name(document))});
   }
   const mapping::DocumentMapping& mapping = *found->second;
   rejected.document_type = mapping.document_type();
@@ -159,24 +160,24 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   }
   if (auto over = over_budget("the document's validation")) return reject(std::move(*over));
 
-  auto profile = check_signature_profile(document, policy_);
+  auto profile = xmldsig::check_signature_profile(document, policy_);
   if (auto* rejection = std::get_if<Rejection>(&profile)) return reject(std::move(*rejection));
-  const auto& parts = std::get<SignatureParts>(profile);
+  const auto& parts = std::get<xmldsig::SignatureParts>(profile);
 
   auto certificate = trust_->get()->verify(parts.leaf_der, parts.intermediates_der, now);
   if (auto* rejection = std::get_if<Rejection>(&certificate)) {
     // Who claims to have signed, for the operator reading the dead letter (not trusted).
-    if (auto leaf = parse_certificate_der(parts.leaf_der))
-      rejected.signer = identity_of(leaf.get());
+    if (auto leaf = xmldsig::parse_certificate_der(parts.leaf_der))
+      rejected.signer = xmldsig::identity_of(leaf.get());
     return reject(std::move(*rejection));
   }
   if (auto over = over_budget("the certificate's verification")) return reject(std::move(*over));
-  const auto& verified = std::get<std::shared_ptr<const VerifiedCertificate>>(certificate);
+  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
   rejected.signer = verified->identity();
   if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
     return reject(std::move(*rejection));
   }
-  if (auto rejection = verify_signature(parts, verified->public_key(), policy_)) {
+  if (auto rejection = xmldsig::verify_signature(parts, verified->public_key(), policy_)) {
     return reject(std::move(*rejection));
   }
   if (auto over = over_budget("the signature's verification")) return reject(std::move(*over));
@@ -194,9 +195,9 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
 
 std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
                                                  Instant now) const {
-  auto profile = check_transport_profile(doc, policy_);
+  auto profile = xmldsig::check_transport_profile(doc, policy_);
   if (auto* rejection = std::get_if<Rejection>(&profile)) return *rejection;
-  const auto& parts = std::get<std::optional<TransportParts>>(profile);
+  const auto& parts = std::get<std::optional<xmldsig::TransportParts>>(profile);
   if (!parts) {
     if (!settings_.require_transport_signature) return std::nullopt;
     return Rejection{Reason::signature_missing,
@@ -208,8 +209,9 @@ std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo
     rejection->detail = "transport signature: " + rejection->detail;
     return *rejection;
   }
-  const auto& verified = std::get<std::shared_ptr<const VerifiedCertificate>>(certificate);
-  if (auto rejection = verify_transport_signature(*parts, verified->public_key(), policy_)) {
+  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
+  if (auto rejection =
+          xmldsig::verify_transport_signature(*parts, verified->public_key(), policy_)) {
     rejection->detail = "transport signature: " + rejection->detail;
     return rejection;
   }
@@ -233,7 +235,7 @@ std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo
 }
 
 boost::json::object describe(const IntakeOutcome& outcome) {
-  auto signer_json = [](const SignerIdentity& signer) {
+  auto signer_json = [](const xmldsig::SignerIdentity& signer) {
     boost::json::object out;
     out["iin"] = signer.iin ? boost::json::value(*signer.iin) : nullptr;
     out["bin"] = signer.bin ? boost::json::value(*signer.bin) : nullptr;

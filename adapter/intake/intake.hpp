@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "common/instant.hpp"
-#include "intake/reason.hpp"
-#include "intake/schema_set.hpp"
-#include "intake/signature.hpp"
-#include "intake/trust_store.hpp"
-#include "intake/xml.hpp"
+#include "common/reason.hpp"
 #include "mapping/mapping.hpp"
+#include "xml/schema_set.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs::intake {
 
@@ -29,7 +29,7 @@ struct IntakeSettings {
   bool strict_identifiers = true;
   bool require_transport_signature = false;
   std::vector<TransportSender> transport_senders;
-  XmlLimits limits;
+  xml::XmlLimits limits;
   // The CPU time intake may spend on one message (intake.limits.cpu_time): checked between its
   // stages (parsing, envelope, transport signature, schema, certificate, signature), refused as
   // xml.too_complex once over. A backstop for what the structure limits let through.
@@ -49,7 +49,7 @@ struct EnvelopeInfo {
 struct Accepted {
   std::string document_type;  // the document element's local name, e.g. VoucherApplication
   EnvelopeInfo envelope;
-  SignerIdentity signer;
+  xmldsig::SignerIdentity signer;
   std::string command_type;  // from the mapping
   boost::json::object payload;
 };
@@ -60,7 +60,7 @@ struct Rejected {
   Rejection rejection;
   std::optional<std::string> document_type;
   std::optional<EnvelopeInfo> envelope;
-  std::optional<SignerIdentity> signer;
+  std::optional<xmldsig::SignerIdentity> signer;
 };
 
 using IntakeOutcome = std::variant<Accepted, Rejected>;
@@ -75,9 +75,10 @@ using IntakeOutcome = std::variant<Accepted, Rejected>;
 // the binding of the signer to the document.
 class Intake {
  public:
-  Intake(IntakeSettings settings, AlgorithmPolicy policy, std::shared_ptr<const Schema> envelope,
+  Intake(IntakeSettings settings, xmldsig::AlgorithmPolicy policy,
+         std::shared_ptr<const xml::Schema> envelope,
          std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings,
-         std::shared_ptr<const TrustStore> trust);
+         std::shared_ptr<const xmldsig::TrustStore> trust);
 
   [[nodiscard]] IntakeOutcome process(std::string_view bytes, Instant now) const;
 
@@ -86,19 +87,19 @@ class Intake {
     return mappings_;
   }
   // The trust store in use now (the CRL refresher replaces it; a caller keeps the one it got).
-  [[nodiscard]] std::shared_ptr<const TrustStore> trust() const { return trust_->get(); }
-  [[nodiscard]] const std::shared_ptr<TrustHolder>& trust_holder() const { return trust_; }
+  [[nodiscard]] std::shared_ptr<const xmldsig::TrustStore> trust() const { return trust_->get(); }
+  [[nodiscard]] const std::shared_ptr<xmldsig::TrustHolder>& trust_holder() const { return trust_; }
 
  private:
   [[nodiscard]] std::optional<Rejection> check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
                                                          Instant now) const;
 
   IntakeSettings settings_;
-  AlgorithmPolicy policy_;
-  std::shared_ptr<const Schema> envelope_;
+  xmldsig::AlgorithmPolicy policy_;
+  std::shared_ptr<const xml::Schema> envelope_;
   std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings_;
   std::map<std::pair<std::string, std::string>, const mapping::DocumentMapping*> by_name_;
-  std::shared_ptr<TrustHolder> trust_;
+  std::shared_ptr<xmldsig::TrustHolder> trust_;
 };
 
 // The JSON of an outcome as `inspect` prints it (architecture.md): outcome, reason, detail,

@@ -107,17 +107,17 @@ spdlog::level::level_enum parse_level(std::string_view name) {
   return spdlog::level::info;
 }
 
-std::unique_ptr<spdlog::formatter> make_formatter(configuration::LogFormat format) {
+std::unique_ptr<spdlog::formatter> make_formatter(log::LogFormat format) {
   switch (format) {
-    case configuration::LogFormat::json:
+    case log::LogFormat::json:
       return std::make_unique<JsonLineFormatter>();
-    case configuration::LogFormat::text:
+    case log::LogFormat::text:
       break;
   }
   return std::make_unique<TextFormatter>();
 }
 
-void configure(const configuration::LogSettings& settings) {
+void configure(const log::LogSettings& settings) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("nqs", std::move(sink));
   logger->set_formatter(make_formatter(settings.format));

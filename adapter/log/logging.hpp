@@ -5,9 +5,8 @@
 
 #include <boost/json/object.hpp>
 #include <memory>
+#include <string>
 #include <string_view>
-
-#include "configuration/config.hpp"
 
 namespace nqs::log {
 
@@ -15,11 +14,19 @@ namespace nqs::log {
 // follow the message as key=value.
 using Fields = boost::json::object;
 
+enum class LogFormat { text, json };
+
+// The `log` section of the configuration.
+struct LogSettings {
+  std::string level = "info";
+  LogFormat format = LogFormat::text;
+};
+
 // Sends logs to standard error in the configured format and level. Called once at start-up,
 // before any other thread exists.
-void configure(const configuration::LogSettings& settings);
+void configure(const LogSettings& settings);
 // The line format of the configuration: text, or one JSON object per line.
-std::unique_ptr<spdlog::formatter> make_formatter(configuration::LogFormat format);
+std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 // Parses a level name of the configuration (trace, debug, info, warn, error).
 spdlog::level::level_enum parse_level(std::string_view name);
 

@@ -6,17 +6,15 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/identifiers.hpp"
 #include "common/instant.hpp"
-#include "intake/identifiers.hpp"
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
 
 namespace nqs::mapping {
 namespace {
 
-using configuration::Diagnostics;
-using configuration::Reader;
-using intake::Reason;
-using intake::Rejection;
+using yaml::Diagnostics;
+using yaml::Reader;
 
 struct TypeName {
   std::string_view name;
@@ -154,8 +152,7 @@ class Mapper {
       : document_(document), options_(options) {
     context_.reset(xmlXPathNewContext(document->doc));
     for (const auto& [prefix, uri] : mapping.namespaces) {
-      xmlXPathRegisterNs(context_.get(), intake::as_xml(prefix.c_str()),
-                         intake::as_xml(uri.c_str()));
+      xmlXPathRegisterNs(context_.get(), xml::as_xml(prefix.c_str()), xml::as_xml(uri.c_str()));
     }
   }
 
@@ -221,7 +218,7 @@ class Mapper {
         } else {
           FieldSpec scalar = field;
           scalar.type = field.item_type;
-          auto value = convert(scalar, intake::text_of(nodes[i]), item_path);
+          auto value = convert(scalar, xml::text_of(nodes[i]), item_path);
           if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
           items.emplace_back(std::move(std::get<boost::json::value>(value)));
         }
@@ -239,7 +236,7 @@ class Mapper {
                        fmt::format("{}: {} elements match {}; exactly one is expected", path,
                                    nodes.size(), field.xpath->text())};
     }
-    auto value = convert(field, intake::text_of(nodes.front()), path);
+    auto value = convert(field, xml::text_of(nodes.front()), path);
     if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
     out[field.name] = std::move(std::get<boost::json::value>(value));
     return std::nullopt;
@@ -256,7 +253,7 @@ class Mapper {
         if (auto rejection = check_identifier(field.check, text, path)) return *rejection;
         return boost::json::value(text);
       case FieldType::date:
-        if (!configuration::parse_date(text)) return invalid("a date YYYY-MM-DD");
+        if (!yaml::parse_date(text)) return invalid("a date YYYY-MM-DD");
         return boost::json::value(text);
       case FieldType::instant: {
         auto instant = parse_instant(text);
@@ -308,17 +305,17 @@ class Mapper {
       case IdentifierCheck::iin:
       case IdentifierCheck::bin:
         // intake.strict_identifiers off accepts a wrong check digit, never a wrong shape.
-        problem = intake::check_iin_or_bin(text);
+        problem = check_iin_or_bin(text);
         if (problem && !options_.strict_identifiers && text.size() == 12 &&
             std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
           problem.reset();
         }
         break;
       case IdentifierCheck::iban:
-        problem = intake::check_iban(text);
+        problem = check_iban(text);
         break;
       case IdentifierCheck::certificate_number:
-        problem = intake::check_certificate_number(text);
+        problem = check_certificate_number(text);
         break;
     }
     if (!problem) return std::nullopt;
@@ -438,7 +435,7 @@ std::optional<Rejection> apply_rule(const RuleSpec& rule, const boost::json::obj
 }  // namespace
 
 CompiledXPath::CompiledXPath(std::string text)
-    : text_(std::move(text)), compiled_(xmlXPathCompile(intake::as_xml(text_.c_str()))) {}
+    : text_(std::move(text)), compiled_(xmlXPathCompile(xml::as_xml(text_.c_str()))) {}
 
 CompiledXPath::~CompiledXPath() {
   if (compiled_ != nullptr) xmlXPathFreeCompExpr(compiled_);
@@ -492,7 +489,7 @@ DocumentHeader read_document_header(Reader& root) {
   if (auto schema = root.required("schema")) {
     if (auto path = schema->as_existing_file()) {
       std::string problem;
-      header.schema = intake::Schema::load(*path, problem);
+      header.schema = xml::Schema::load(*path, problem);
       if (!header.schema) schema->problem(problem);
     }
   }

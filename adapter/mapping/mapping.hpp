@@ -12,9 +12,9 @@
 #include <variant>
 #include <vector>
 
-#include "configuration/yaml_reader.hpp"
-#include "intake/reason.hpp"
-#include "intake/schema_set.hpp"
+#include "common/reason.hpp"
+#include "xml/schema_set.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::mapping {
 
@@ -81,7 +81,7 @@ struct DocumentMapping {
   std::filesystem::path source;
   std::string ns;
   std::string element;
-  std::shared_ptr<const intake::Schema> schema;
+  std::shared_ptr<const xml::Schema> schema;
   std::vector<std::pair<std::string, std::string>> namespaces;  // prefix, URI
   std::string command;
   SignerRule signer;
@@ -96,13 +96,13 @@ struct DocumentMapping {
 struct DocumentHeader {
   std::string ns;
   std::string element;
-  std::shared_ptr<const intake::Schema> schema;
+  std::shared_ptr<const xml::Schema> schema;
 };
-DocumentHeader read_document_header(configuration::Reader& root);
+DocumentHeader read_document_header(yaml::Reader& root);
 
 // Reads a mapping file, compiling its schema and XPaths; problems are recorded and give nothing.
 std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path& file,
-                                                    configuration::Diagnostics& diagnostics);
+                                                    yaml::Diagnostics& diagnostics);
 
 struct MappingOptions {
   bool strict_identifiers = true;  // IIN/BIN check digits
@@ -111,9 +111,9 @@ struct MappingOptions {
 // Reads the command out of the signed document element: only nodes inside `document` are ever
 // read. Returns the command's payload, or a rejection (schema.invalid for a value that does not
 // fit, domain.invalid_identifier, domain.inconsistent).
-std::variant<boost::json::object, intake::Rejection> map_document(const DocumentMapping& mapping,
-                                                                  xmlNode* document,
-                                                                  const MappingOptions& options);
+std::variant<boost::json::object, Rejection> map_document(const DocumentMapping& mapping,
+                                                          xmlNode* document,
+                                                          const MappingOptions& options);
 
 // Reads a dotted path (applicant.iin) from a command payload.
 const boost::json::value* find_path(const boost::json::object& payload, std::string_view path);

@@ -3,16 +3,15 @@
 #include <fmt/format.h>
 #include <libxml/tree.h>
 
-#include "intake/signature.hpp"
-#include "intake/xml.hpp"
 #include "mapping/mapping.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::notify {
 namespace {
 
-using configuration::Diagnostics;
-using configuration::Reader;
-using intake::as_xml;
+using yaml::Diagnostics;
+using yaml::Reader;
 
 constexpr const char* kSoapNs = "http://schemas.xmlsoap.org/soap/envelope/";
 constexpr const char* kShepNs = "http://bip.bee.kz/SyncChannel/v10/Types";
@@ -54,7 +53,7 @@ Result<void> add_elements(xmlNode* parent, xmlNsPtr ns, const std::vector<Elemen
                           const boost::json::object& fields) {
   for (const auto& spec : specs) {
     if (!spec.elements.empty()) {
-      xmlNode* group = xmlNewChild(parent, ns, as_xml(spec.element.c_str()), nullptr);
+      xmlNode* group = xmlNewChild(parent, ns, xml::as_xml(spec.element.c_str()), nullptr);
       BOOST_OUTCOME_TRY(add_elements(group, ns, spec.elements, fields));
       continue;
     }
@@ -65,13 +64,15 @@ Result<void> add_elements(xmlNode* parent, xmlNsPtr ns, const std::vector<Elemen
     }
     if (!spec.each.empty()) {
       if (!value->is_array()) return make_error(fmt::format("field '{}' is not a list", spec.from));
-      xmlNode* list = xmlNewChild(parent, ns, as_xml(spec.element.c_str()), nullptr);
+      xmlNode* list = xmlNewChild(parent, ns, xml::as_xml(spec.element.c_str()), nullptr);
       for (const auto& item : value->get_array()) {
-        xmlNewTextChild(list, ns, as_xml(spec.each.c_str()), as_xml(scalar_text(item).c_str()));
+        xmlNewTextChild(list, ns, xml::as_xml(spec.each.c_str()),
+                        xml::as_xml(scalar_text(item).c_str()));
       }
       continue;
     }
-    xmlNewTextChild(parent, ns, as_xml(spec.element.c_str()), as_xml(scalar_text(*value).c_str()));
+    xmlNewTextChild(parent, ns, xml::as_xml(spec.element.c_str()),
+                    xml::as_xml(scalar_text(*value).c_str()));
   }
   return outcome::success();
 }
@@ -106,7 +107,7 @@ NotificationBuilder::NotificationBuilder(
     std::vector<std::shared_ptr<const OutboundMapping>> mappings, Signer signer,
     EnvelopeSettings envelope)
     : signer_(std::move(signer)), envelope_(std::move(envelope)) {
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   for (auto& mapping : mappings)
     by_element_[mapping->element] = std::move(mapping);
 }
@@ -120,22 +121,22 @@ Result<std::string> NotificationBuilder::compose(const domain::NotificationOut& 
     return make_error(fmt::format("no outbound mapping for {}", notification.document));
   }
   const auto& mapping = *found->second;
-  std::unique_ptr<xmlDoc, DocFree> doc(xmlNewDoc(as_xml("1.0")));
-  xmlNode* envelope = xmlNewNode(nullptr, as_xml("Envelope"));
-  xmlNsPtr soap = xmlNewNs(envelope, as_xml(kSoapNs), as_xml("soap"));
+  std::unique_ptr<xmlDoc, DocFree> doc(xmlNewDoc(xml::as_xml("1.0")));
+  xmlNode* envelope = xmlNewNode(nullptr, xml::as_xml("Envelope"));
+  xmlNsPtr soap = xmlNewNs(envelope, xml::as_xml(kSoapNs), xml::as_xml("soap"));
   xmlSetNs(envelope, soap);
   xmlDocSetRootElement(doc.get(), envelope);
-  xmlNewChild(envelope, soap, as_xml("Header"), nullptr);
-  xmlNode* body = xmlNewChild(envelope, soap, as_xml("Body"), nullptr);
+  xmlNewChild(envelope, soap, xml::as_xml("Header"), nullptr);
+  xmlNode* body = xmlNewChild(envelope, soap, xml::as_xml("Body"), nullptr);
   // SHEP's elements below SendMessage are unqualified: created without a namespace (xmlNewChild
   // would give them their parent's).
   auto unqualified = [&](xmlNode* parent, const char* name, const std::string* text = nullptr) {
-    xmlNode* node = xmlNewDocNode(doc.get(), nullptr, as_xml(name), nullptr);
-    if (text != nullptr) xmlNodeAddContent(node, as_xml(text->c_str()));
+    xmlNode* node = xmlNewDocNode(doc.get(), nullptr, xml::as_xml(name), nullptr);
+    if (text != nullptr) xmlNodeAddContent(node, xml::as_xml(text->c_str()));
     return xmlAddChild(parent, node);
   };
-  xmlNode* send = xmlNewChild(body, nullptr, as_xml("SendMessage"), nullptr);
-  xmlSetNs(send, xmlNewNs(send, as_xml(kShepNs), as_xml("ns2")));
+  xmlNode* send = xmlNewChild(body, nullptr, xml::as_xml("SendMessage"), nullptr);
+  xmlSetNs(send, xmlNewNs(send, xml::as_xml(kShepNs), xml::as_xml("ns2")));
   xmlNode* request = unqualified(send, "request");
   xmlNode* info = unqualified(request, "requestInfo");
   unqualified(info, "messageId", &message_id);
@@ -146,10 +147,10 @@ Result<std::string> NotificationBuilder::compose(const domain::NotificationOut& 
   unqualified(unqualified(info, "sender"), "senderId", &envelope_.sender_id);
   xmlNode* data = unqualified(unqualified(request, "requestData"), "data");
   xmlNode* document = unqualified(data, mapping.element.c_str());
-  xmlNsPtr v = xmlNewNs(document, as_xml(mapping.ns.c_str()), as_xml("v"));
+  xmlNsPtr v = xmlNewNs(document, xml::as_xml(mapping.ns.c_str()), xml::as_xml("v"));
   xmlSetNs(document, v);
   const std::string id = "n-" + message_id.substr(0, std::min<std::size_t>(message_id.size(), 8));
-  xmlSetProp(document, as_xml("Id"), as_xml(id.c_str()));
+  xmlSetProp(document, xml::as_xml("Id"), xml::as_xml(id.c_str()));
   BOOST_OUTCOME_TRY(add_elements(document, v, mapping.elements, notification.fields));
   // What the adapter sends is held to the same schema as what it receives.
   if (auto problem = mapping.schema->validate_element(document)) {
@@ -160,24 +161,25 @@ Result<std::string> NotificationBuilder::compose(const domain::NotificationOut& 
 
 Result<std::string> NotificationBuilder::sign(std::string_view composed) const {
   // The adapter's own text, read back as any XML is read here.
-  auto parsed = intake::parse_hostile_xml(composed, composed.size());
-  if (auto* rejection = std::get_if<intake::Rejection>(&parsed)) {
+  auto parsed = xml::parse_hostile_xml(composed, composed.size());
+  if (auto* rejection = std::get_if<Rejection>(&parsed)) {
     return make_error("a composed notification cannot be read back: " + rejection->detail);
   }
-  auto& doc = std::get<intake::XmlDoc>(parsed);
+  auto& doc = std::get<xml::XmlDoc>(parsed);
   xmlNode* node = xmlDocGetRootElement(doc.get());
-  node = intake::child_element(node, kSoapNs, "Body");
-  node = node == nullptr ? nullptr : intake::child_element(node, kShepNs, "SendMessage");
+  node = xml::child_element(node, kSoapNs, "Body");
+  node = node == nullptr ? nullptr : xml::child_element(node, kShepNs, "SendMessage");
   for (const char* name : {"request", "requestData", "data"}) {
-    if (node != nullptr) node = intake::child_element(node, "", name);
+    if (node != nullptr) node = xml::child_element(node, "", name);
   }
-  const auto documents = node == nullptr ? std::vector<xmlNode*>{} : intake::element_children(node);
+  const auto documents = node == nullptr ? std::vector<xmlNode*>{} : xml::element_children(node);
   if (documents.size() != 1) return make_error("a composed notification has no one document");
   const auto options = signing_options(signer_.key.get());
   std::vector<X509*> chain;
   for (const auto& certificate : signer_.certificates)
     chain.push_back(certificate.get());
-  if (auto problem = intake::sign_enveloped(documents.front(), signer_.key.get(), chain, options)) {
+  if (auto problem =
+          xmldsig::sign_enveloped(documents.front(), signer_.key.get(), chain, options)) {
     return make_error(*problem);
   }
   return serialized(doc.get());

@@ -11,10 +11,10 @@
 
 #include "common/instant.hpp"
 #include "common/result.hpp"
-#include "configuration/yaml_reader.hpp"
 #include "domain/lifecycle.hpp"
-#include "intake/schema_set.hpp"
 #include "notify/signer.hpp"
+#include "xml/schema_set.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::notify {
 
@@ -32,12 +32,12 @@ struct OutboundMapping {
   std::filesystem::path source;
   std::string ns;
   std::string element;
-  std::shared_ptr<const intake::Schema> schema;
+  std::shared_ptr<const xml::Schema> schema;
   std::vector<ElementSpec> elements;
 };
 
-std::shared_ptr<const OutboundMapping> load_outbound_mapping(
-    const std::filesystem::path& file, configuration::Diagnostics& diagnostics);
+std::shared_ptr<const OutboundMapping> load_outbound_mapping(const std::filesystem::path& file,
+                                                             yaml::Diagnostics& diagnostics);
 
 struct EnvelopeSettings {
   std::string sender_id = "nqs-adapter";

@@ -118,15 +118,15 @@ Result<Signer> load_pkcs12_signer(const std::filesystem::path& file, const std::
   return checked(std::move(signer), file.string());
 }
 
-intake::SigningOptions signing_options(EVP_PKEY* key) {
-  intake::SigningOptions options;
+xmldsig::SigningOptions signing_options(EVP_PKEY* key) {
+  xmldsig::SigningOptions options;
   if (const auto* gost_key = gost::key_of(key)) {
-    options.c14n = intake::kInclusiveC14n;
-    options.reference_c14n = intake::kInclusiveC14nWithComments;
+    options.c14n = xmldsig::kInclusiveC14n;
+    options.reference_c14n = xmldsig::kInclusiveC14nWithComments;
     options.signature_method = gost_key->public_key.algorithm->signature_uri;
     options.digest_method = gost_key->public_key.algorithm->digest_uri;
   } else if (EVP_PKEY_base_id(key) == EVP_PKEY_EC) {
-    options.signature_method = intake::kEcdsaSha256;
+    options.signature_method = xmldsig::kEcdsaSha256;
   }
   return options;
 }

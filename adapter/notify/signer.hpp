@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "intake/signature.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::notify {
 
@@ -34,6 +34,6 @@ Result<Signer> load_pkcs12_signer(const std::filesystem::path& file, const std::
 // produce (inclusive c14n of SignedInfo; enveloped, then inclusive c14n #WithComments on the
 // reference; the key's GOST methods), so that NCALayer-based systems verify it; RSA and ECDSA with
 // SHA-256 and exclusive c14n.
-intake::SigningOptions signing_options(EVP_PKEY* key);
+xmldsig::SigningOptions signing_options(EVP_PKEY* key);
 
 }  // namespace nqs::notify

@@ -11,7 +11,7 @@
 #include "amqp/fields.hpp"
 #include "amqp/properties_json.hpp"
 #include "common/ids.hpp"
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
 
 namespace nqs::ops {
 namespace {
@@ -77,8 +77,8 @@ std::string pretty_body(const std::string& body) {
   boost::system::error_code ec;
   auto json = boost::json::parse(body, ec);
   if (!ec) return pretty_json(json);
-  auto parsed = intake::parse_hostile_xml(body, 64 * 1024 * 1024);
-  if (auto* doc = std::get_if<intake::XmlDoc>(&parsed)) {
+  auto parsed = xml::parse_hostile_xml(body, 64 * 1024 * 1024);
+  if (auto* doc = std::get_if<xml::XmlDoc>(&parsed)) {
     xmlChar* text = nullptr;
     int size = 0;
     xmlDocDumpFormatMemoryEnc(doc->get(), &text, &size, "UTF-8", 1);

@@ -8,16 +8,13 @@
 
 #include "amqp/properties_json.hpp"
 #include "common/ids.hpp"
-#include "configuration/yaml_reader.hpp"
 #include "domain/application_json.hpp"
 #include "domain/commands.hpp"
 #include "mapping/mapping.hpp"
+#include "yaml/reader.hpp"
 
 namespace nqs::workflow {
 namespace {
-
-using intake::Reason;
-using intake::Rejection;
 
 std::string text_at(const boost::json::object& payload, std::string_view path) {
   const auto* value = mapping::find_path(payload, path);
@@ -25,7 +22,7 @@ std::string text_at(const boost::json::object& payload, std::string_view path) {
 }
 
 std::optional<calendar::Date> date_at(const boost::json::object& payload, std::string_view path) {
-  const auto parsed = configuration::parse_date(text_at(payload, path));
+  const auto parsed = yaml::parse_date(text_at(payload, path));
   if (!parsed) return std::nullopt;
   return calendar::Date{*parsed};
 }

@@ -9,12 +9,12 @@
 
 #include "calendar/working_calendar.hpp"
 #include "common/instant.hpp"
+#include "common/reason.hpp"
 #include "common/result.hpp"
 #include "domain/ais_events.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/lifecycle.hpp"
 #include "intake/intake.hpp"
-#include "intake/reason.hpp"
 #include "notify/outbound.hpp"
 #include "store/store.hpp"
 #include "workflow/state_view.hpp"
@@ -56,7 +56,7 @@ struct Effects {
   // off the event loop, before they are committed.
   std::vector<std::size_t> to_sign;
 };
-using Decided = std::variant<Effects, intake::Rejection>;
+using Decided = std::variant<Effects, Rejection>;
 
 // Signs the composed notifications among `rows` (those `to_sign` names) with `notifications`'
 // key; the first that cannot be signed is the error. Safe on any thread.
@@ -97,9 +97,10 @@ class Workflow {
                              const std::string& causation, StateView& view, Instant now,
                              const boost::json::object* payload) const;
   // Opens, closes or moves the deadlines the stage change touches (domain::DeadlineTable).
-  Result<std::optional<intake::Rejection>> track_deadlines(
-      const domain::Application* before, const domain::Application& next, Effects& effects,
-      StateView& view, Instant now, const boost::json::object* payload) const;
+  Result<std::optional<Rejection>> track_deadlines(const domain::Application* before,
+                                                   const domain::Application& next,
+                                                   Effects& effects, StateView& view, Instant now,
+                                                   const boost::json::object* payload) const;
   // A v:ServiceAct of one person or several (appendix 2): each person's application moves.
   Result<Decided> service_act(const intake::Accepted& document, StateView& view, Instant now) const;
   // PaymentMade: the center paid once for its act, the holders each.
@@ -107,10 +108,9 @@ class Workflow {
                                StateView& view, Instant now) const;
   // QuotaAllocated: one region's allocation for the period first..last, as allocation changes;
   // a Rejection if it contradicts what is reserved.
-  Result<std::optional<intake::Rejection>> allocate(const std::string& oblast,
-                                                    const domain::QuotaRegion& region, int first,
-                                                    int last, StateView& view,
-                                                    Effects& effects) const;
+  Result<std::optional<Rejection>> allocate(const std::string& oblast,
+                                            const domain::QuotaRegion& region, int first, int last,
+                                            StateView& view, Effects& effects) const;
   // VoucherIssued: the voucher, and what it means for the person's other applications.
   Result<Decided> voucher_issued(const domain::VoucherIssued& issued, const std::string& causation,
                                  StateView& view, Instant now) const;

@@ -117,31 +117,31 @@ class LifecycleWithBroker : public DaemonWithBroker {
   // A signed notification checked as a receiver on the bus would: the profile, the certificate
   // chain to the GOST test anchors with their CRLs, the signature value and digest.
   static std::optional<std::string> verify_as_a_receiver(const std::string& bytes) {
-    intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                                     XML_PARSE_NONET));
+    xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                  XML_PARSE_NONET));
     if (!doc) return "not XML";
     xmlNode* document = Envelope::find_in(xmlDocGetRootElement(doc.get()), "data");
     if (document == nullptr) return "no data";
-    document = intake::element_children(document).front();
-    intake::AlgorithmPolicy policy;
+    document = xml::element_children(document).front();
+    xmldsig::AlgorithmPolicy policy;
     policy.allowed = {std::string(gost::kGost2015_512Uri), std::string(gost::kStreebog512Uri)};
-    auto parts = intake::check_signature_profile(document, policy);
-    if (auto* rejection = std::get_if<intake::Rejection>(&parts)) return rejection->detail;
-    const auto& signature = std::get<intake::SignatureParts>(parts);
+    auto parts = xmldsig::check_signature_profile(document, policy);
+    if (auto* rejection = std::get_if<Rejection>(&parts)) return rejection->detail;
+    const auto& signature = std::get<xmldsig::SignatureParts>(parts);
     std::vector<std::string> problems;
     const std::string pki = NQS_TEST_PKI_DIR;
-    intake::TrustSettings settings;
+    xmldsig::TrustSettings settings;
     settings.anchors = {pki + "/gost-ca-chain.pem"};
     settings.crls = {pki + "/gost-root.crl.pem", pki + "/gost-issuing.crl.pem"};
-    auto trust = intake::TrustStore::load(settings, problems);
+    auto trust = xmldsig::TrustStore::load(settings, problems);
     if (!trust) return join(problems);
     auto verified = trust->verify(
         signature.leaf_der, signature.intermediates_der,
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
-    if (auto* rejection = std::get_if<intake::Rejection>(&verified)) return rejection->detail;
-    auto invalid = intake::verify_signature(
+    if (auto* rejection = std::get_if<Rejection>(&verified)) return rejection->detail;
+    auto invalid = xmldsig::verify_signature(
         signature,
-        std::get<std::shared_ptr<const intake::VerifiedCertificate>>(verified)->public_key(),
+        std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(verified)->public_key(),
         policy);
     if (invalid) return invalid->detail;
     return std::nullopt;
@@ -299,9 +299,9 @@ TEST_F(GostLifecycleWithBroker, GostDocumentsFromApplicationToActAndGostSignedNo
   confirmed(kApplication, 1);
   voucher_issued_today();
   // The center's outcome and act signed with its head's GOST 34.310-2004 key, as NCALayer signs.
-  intake::SigningOptions kalkan;
-  kalkan.c14n = intake::kInclusiveC14n;
-  kalkan.reference_c14n = intake::kInclusiveC14nWithComments;
+  xmldsig::SigningOptions kalkan;
+  kalkan.c14n = xmldsig::kInclusiveC14n;
+  kalkan.reference_c14n = xmldsig::kInclusiveC14nWithComments;
   publish_document(
       outcome(today_date(), today_date()).sign_exactly("gost-center-head-2004", kalkan).bytes(),
       message_id_of(4));

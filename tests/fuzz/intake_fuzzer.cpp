@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto outcome = intake().process(bytes, nqs::test::test_now());
   // Every rejection carries a reason with a wire spelling.
   if (const auto* rejected = std::get_if<nqs::intake::Rejected>(&outcome)) {
-    if (nqs::intake::code(rejected->rejection.reason) == "unknown") __builtin_trap();
+    if (nqs::code(rejected->rejection.reason) == "unknown") __builtin_trap();
   }
   return 0;
 }

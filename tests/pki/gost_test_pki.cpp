@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "gost/openssl_keys.hpp"
-#include "intake/signature.hpp"
-#include "intake/xml.hpp"
 #include "test_ca.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace {
 
@@ -160,7 +160,7 @@ void make_pki(const Writer& out) {
 
 // Every fixture document signed with the GOST keys, in the Kalkan profile (fuzzer seeds).
 void sign_fixtures(const fs::path& pki, const fs::path& source, const fs::path& corpus) {
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   fs::create_directories(corpus);
   const std::vector<std::pair<std::string, std::string>> documents{
       {"voucher-application", "gost-individual-sign"},
@@ -178,30 +178,30 @@ void sign_fixtures(const fs::path& pki, const fs::path& source, const fs::path& 
     std::fclose(key_file);
     std::fclose(certificate_file);
     const auto path = source / "tests/fixtures/documents" / (document + ".xml");
-    intake::XmlDoc doc(xmlReadFile(path.c_str(), nullptr, XML_PARSE_NONET));
+    xml::XmlDoc doc(xmlReadFile(path.c_str(), nullptr, XML_PARSE_NONET));
     xmlNode* element = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
     for (const char* step : {"Body", "SendMessage", "request", "requestData", "data"}) {
       for (xmlNode* child = element == nullptr ? nullptr : element->children; child != nullptr;
            child = child->next) {
-        if (child->type == XML_ELEMENT_NODE && intake::as_view(child->name) == step) {
+        if (child->type == XML_ELEMENT_NODE && xml::as_view(child->name) == step) {
           element = child;
           break;
         }
       }
     }
-    element = element == nullptr ? nullptr : intake::element_children(element).front();
+    element = element == nullptr ? nullptr : xml::element_children(element).front();
     if (element == nullptr) fail("no document in " + path.string());
-    if (xmlNode* old = intake::child_element(element, intake::kXmlDsigNs, "Signature")) {
+    if (xmlNode* old = xml::child_element(element, xmldsig::kXmlDsigNs, "Signature")) {
       xmlUnlinkNode(old);
       xmlFreeNode(old);
     }
     const auto* algorithm = gost::key_of(key.get())->public_key.algorithm;
-    intake::SigningOptions options;
-    options.c14n = intake::kInclusiveC14n;
-    options.reference_c14n = intake::kInclusiveC14nWithComments;
+    xmldsig::SigningOptions options;
+    options.c14n = xmldsig::kInclusiveC14n;
+    options.reference_c14n = xmldsig::kInclusiveC14nWithComments;
     options.signature_method = algorithm->signature_uri;
     options.digest_method = algorithm->digest_uri;
-    if (auto problem = intake::sign_enveloped(element, key.get(), {certificate.get()}, options)) {
+    if (auto problem = xmldsig::sign_enveloped(element, key.get(), {certificate.get()}, options)) {
       fail(*problem);
     }
     xmlSaveFormatFileEnc((corpus / ("gost-" + document + ".xml")).c_str(), doc.get(), "UTF-8", 0);

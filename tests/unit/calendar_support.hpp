@@ -13,7 +13,7 @@ inline const calendar::WorkingCalendar& almaty_calendar() {
   static const auto calendar = [] {
     std::string problem;
     const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     std::vector<std::filesystem::path> files;
     for (int year = 2023; year <= 2027; ++year) {
       files.push_back(source_path(fmt::format("config/calendar/kz-{}.yaml", year)));

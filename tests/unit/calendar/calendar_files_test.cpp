@@ -24,7 +24,7 @@ std::vector<std::string> problems_of(const std::vector<std::pair<std::string, st
   std::vector<std::filesystem::path> paths;
   for (const auto& [name, text] : files)
     paths.push_back(dir.write(name, text));
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   auto calendar = load_calendar(paths, almaty(), diagnostics);
   EXPECT_EQ(calendar.has_value(), diagnostics.empty());
   if (out != nullptr) *out = std::move(calendar);
@@ -98,7 +98,7 @@ TEST(CalendarFiles, AHolidayOnAWeekendCannotBeWorkedByDecree) {
                                               "built: religious_days_off[0]"});
   rules.transfers.push_back(Transfer{Date{date::year{2025} / 6 / 9}, Date{date::year{2025} / 6 / 7},
                                      "decree", "built: transfers[0]"});
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   EXPECT_FALSE(WorkingCalendar::build({rules}, almaty(), diagnostics).has_value());
   EXPECT_THAT(diagnostics.problems(),
               ElementsAre("built: transfers[0].worked_on: 2025-06-07 is a Saturday (religious day "

@@ -18,7 +18,7 @@ using ::testing::HasSubstr;
 
 const WorkingCalendar& shipped() {
   static const WorkingCalendar calendar = [] {
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     std::vector<std::filesystem::path> files;
     for (int year = 2023; year <= 2027; ++year) {
       files.push_back(test::source_path(fmt::format("config/calendar/kz-{}.yaml", year)));
@@ -34,7 +34,7 @@ const WorkingCalendar& shipped() {
 }
 
 Date day(std::string_view text) {
-  return Date{*configuration::parse_date(text)};
+  return Date{*yaml::parse_date(text)};
 }
 
 Instant instant(std::string_view iso) {

@@ -14,6 +14,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using yaml::closest_match;
+using yaml::Diagnostics;
+using yaml::parse_date;
+using yaml::parse_duration;
+using yaml::Reader;
 
 struct Loaded {
   std::optional<Setup> setup;
@@ -86,7 +91,7 @@ TEST(Config, TheShippedConfigurationIsValid) {
   ASSERT_TRUE(setup.has_value()) << test::join(diagnostics.problems());
   EXPECT_EQ(setup->calendar->coverage(), "2023-2027");
   EXPECT_EQ(setup->config.calendar.time_zone, "Asia/Almaty");
-  EXPECT_EQ(setup->config.log.format, LogFormat::text);
+  EXPECT_EQ(setup->config.log.format, log::LogFormat::text);
   EXPECT_EQ(setup->config.intake.max_message_bytes, 1048576U);
   EXPECT_TRUE(setup->config.intake.strict_identifiers);
   EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
@@ -138,7 +143,7 @@ TEST(Config, DefaultsApplyWhereKeysAreLeftOut) {
   auto loaded = load("calendar:\n  files: [calendar/kz-2025.yaml]\n", dir);
   ASSERT_TRUE(loaded.setup.has_value()) << test::join(loaded.problems);
   EXPECT_EQ(loaded.setup->config.log.level, "info");
-  EXPECT_EQ(loaded.setup->config.log.format, LogFormat::text);
+  EXPECT_EQ(loaded.setup->config.log.format, log::LogFormat::text);
   EXPECT_EQ(loaded.setup->config.calendar.time_zone, "Asia/Almaty");
   // Relative paths are relative to the configuration file's folder, not the working directory.
   EXPECT_EQ(loaded.setup->config.calendar.files.at(0), dir.path() / "calendar/kz-2025.yaml");

@@ -113,7 +113,7 @@ class ContainerConfiguration : public ::testing::Test {
       std::filesystem::create_symlink(NQS_TEST_PKI_DIR,
                                       root_.path() / target.substr(prefix.size()));
     }
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     setup_ = configuration::load_setup(root_.path() / "adapter.yaml", diagnostics);
     ASSERT_TRUE(diagnostics.empty()) << join(diagnostics.problems());
     ASSERT_TRUE(setup_.has_value());
@@ -128,7 +128,7 @@ class ContainerConfiguration : public ::testing::Test {
 TEST_F(ContainerConfiguration, LoadsInFullInTheProductionProfile) {
   const auto& config = setup_->config;
   EXPECT_EQ(config.profile, "production");
-  EXPECT_EQ(config.log.format, configuration::LogFormat::json);
+  EXPECT_EQ(config.log.format, log::LogFormat::json);
   EXPECT_EQ(config.intake.mappings.size(), 5U);
   EXPECT_EQ(config.outbound.mappings.size(), 5U);
   EXPECT_EQ(setup_->calendar->coverage(), "2023-2027");

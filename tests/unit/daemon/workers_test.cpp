@@ -37,7 +37,7 @@ TEST(Workers, WorkRunsOnAWorkerAndItsResultOnTheEventLoop) {
 // The reason code of an outcome, or "accepted".
 std::string verdict(const intake::IntakeOutcome& outcome) {
   if (std::holds_alternative<intake::Accepted>(outcome)) return "accepted";
-  return std::string(intake::code(std::get<intake::Rejected>(outcome).rejection.reason));
+  return std::string(code(std::get<intake::Rejected>(outcome).rejection.reason));
 }
 
 TEST(Workers, OneIntakeServesSeveralWorkersAtOnceAsItDoesAlone) {

@@ -17,18 +17,18 @@ std::string event(const std::string& type, const std::string& payload,
 
 AisEvent accepted(const std::string& body) {
   auto parsed = parse_ais_event(body);
-  if (auto* rejection = std::get_if<intake::Rejection>(&parsed)) {
+  if (auto* rejection = std::get_if<Rejection>(&parsed)) {
     ADD_FAILURE() << rejection->detail;
     return {};
   }
   return std::get<AisEvent>(parsed);
 }
 
-void rejected(const std::string& body, intake::Reason reason, const std::string& detail) {
+void rejected(const std::string& body, Reason reason, const std::string& detail) {
   auto parsed = parse_ais_event(body);
-  const auto* rejection = std::get_if<intake::Rejection>(&parsed);
+  const auto* rejection = std::get_if<Rejection>(&parsed);
   ASSERT_NE(rejection, nullptr) << body;
-  EXPECT_EQ(intake::code(rejection->reason), intake::code(reason));
+  EXPECT_EQ(code(rejection->reason), code(reason));
   EXPECT_THAT(rejection->detail, HasSubstr(detail));
 }
 
@@ -88,7 +88,7 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
       event(
           "SickLeaveRecorded",
           R"({"voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "holderIin": "850101300124", "sheetNumber": "LN-2", "from": "2025-09-20", "to": "2025-09-19"})"),
-      intake::Reason::json_invalid, "payload.to 2025-09-19 is before payload.from 2025-09-20");
+      Reason::json_invalid, "payload.to 2025-09-19 is before payload.from 2025-09-20");
   auto paid = accepted(event(
       "PaymentMade",
       R"({"actNumber": "ACT-1", "payee": "holder", "amount": "23592.00", "paidOn": "2025-10-20"})"));
@@ -104,7 +104,7 @@ TEST(AisEvents, EveryTypeOfMessagesMd) {
       event(
           "PaymentMade",
           R"({"actNumber": "ACT-1", "payee": "center", "voucherId": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", "amount": "23592.00", "paidOn": "2025-10-20"})"),
-      intake::Reason::json_invalid, "the center is paid per act");
+      Reason::json_invalid, "the center is paid per act");
 }
 
 // Audit point 9: the career center refuses on art. 8's grounds, a closed list, with an optional
@@ -139,7 +139,7 @@ TEST(AisEvents, Art8_TheCareerCentersGroundsAreAClosedListAndTheProfileComesWith
     if (c.problem == nullptr) {
       accepted(body);
     } else {
-      rejected(body, intake::Reason::json_invalid, c.problem);
+      rejected(body, Reason::json_invalid, c.problem);
     }
   }
   const auto profiled = accepted(event(
@@ -154,7 +154,6 @@ TEST(AisEvents, Art8_TheCareerCentersGroundsAreAClosedListAndTheProfileComesWith
 }
 
 TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
-  using intake::Reason;
   rejected("{not json", Reason::json_invalid, "not JSON");
   rejected("[1, 2]", Reason::json_invalid, "the event must be an object");
   // A key given twice is refused, never decided by the last one, and named with where it is.

@@ -29,7 +29,7 @@ Instant at(const char* text) {
   return *parse_instant(text);
 }
 calendar::Date day(const char* text) {
-  return calendar::Date{*configuration::parse_date(text)};
+  return calendar::Date{*yaml::parse_date(text)};
 }
 
 Submitted submitted(const char* submitted_at = "2025-09-01T10:15:00+05:00",
@@ -49,16 +49,16 @@ Submitted submitted(const char* submitted_at = "2025-09-01T10:15:00+05:00",
 
 Decision step(const Application* current, const Input& input, const char* now) {
   auto outcome = decide(current, input, at(now), kContext);
-  if (auto* rejection = std::get_if<intake::Rejection>(&outcome)) {
-    ADD_FAILURE() << intake::code(rejection->reason) << ": " << rejection->detail;
+  if (auto* rejection = std::get_if<Rejection>(&outcome)) {
+    ADD_FAILURE() << code(rejection->reason) << ": " << rejection->detail;
     return Decision{current ? *current : Application{}, {}, {}, {}, 0};
   }
   return std::get<Decision>(std::move(outcome));
 }
 
-intake::Rejection refused(const Application* current, const Input& input, const char* now) {
+Rejection refused(const Application* current, const Input& input, const char* now) {
   auto outcome = decide(current, input, at(now), kContext);
-  auto* rejection = std::get_if<intake::Rejection>(&outcome);
+  auto* rejection = std::get_if<Rejection>(&outcome);
   if (rejection == nullptr) {
     ADD_FAILURE() << "accepted, to stage " << stage_name(std::get<Decision>(outcome).next.stage);
     return {};
@@ -266,7 +266,7 @@ TEST(Lifecycle, Art3c_AnotherVoucherOfThePersonRefusesAnApplicationOnItsWay) {
   EXPECT_EQ(refused(&held, VoucherIssuedToPerson{"v-other", day("2025-09-10")},
                     "2025-09-10T10:00:00+05:00")
                 .reason,
-            intake::Reason::domain_invalid_transition);
+            Reason::domain_invalid_transition);
 }
 
 TEST(Lifecycle, RefusalsByTheCareerCenterAndAfterTheRecognitionCenter) {
@@ -301,7 +301,7 @@ TEST(Lifecycle, SickLeaveExtendsTheVoucherAndMovesItsExpiry) {
   // The AIS's date must equal the adapter's own computation.
   auto wrong = refused(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-18")},
                        "2025-10-01T10:00:00+05:00");
-  EXPECT_EQ(intake::code(wrong.reason), "domain.inconsistent");
+  EXPECT_EQ(code(wrong.reason), "domain.inconsistent");
   EXPECT_THAT(wrong.detail, HasSubstr("give 2025-11-17"));
   d = step(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-17")},
            "2025-10-01T10:00:00+05:00");
@@ -319,10 +319,10 @@ TEST(Lifecycle, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
   EXPECT_THAT(documents(d.notifications), ElementsAre("VoucherAnnulled"));
   EXPECT_EQ(d.quota_change, +1);
   // Annulled, it takes nothing more.
-  EXPECT_EQ(intake::code(refused(&d.next, outcome("2025-11-07", "2025-11-08", "75"),
-                                 "2025-11-08T10:00:00+05:00")
-                             .reason),
-            "domain.invalid_transition");
+  EXPECT_EQ(
+      code(refused(&d.next, outcome("2025-11-07", "2025-11-08", "75"), "2025-11-08T10:00:00+05:00")
+               .reason),
+      "domain.invalid_transition");
 }
 
 TEST(Lifecycle, InputsThatDoNotFitAreRefusedForReplay) {
@@ -332,17 +332,17 @@ TEST(Lifecycle, InputsThatDoNotFitAreRefusedForReplay) {
       &a,
       VoucherIssued{"6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", a.application_id, day("2025-09-08")},
       "2025-09-08T12:00:00+05:00");
-  EXPECT_EQ(intake::code(misfit.reason), "domain.invalid_transition");
+  EXPECT_EQ(code(misfit.reason), "domain.invalid_transition");
   EXPECT_THAT(misfit.detail,
               HasSubstr("VoucherIssued does not fit application "
                         "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10 at stage with_career_center"));
   // An act for an unknown voucher.
-  EXPECT_EQ(intake::code(refused(nullptr, ActReceived{"120340501232", "A", 2025, 1, {}},
-                                 "2025-10-17T10:00:00+05:00")
-                             .reason),
+  EXPECT_EQ(code(refused(nullptr, ActReceived{"120340501232", "A", 2025, 1, {}},
+                         "2025-10-17T10:00:00+05:00")
+                     .reason),
             "domain.unknown_subject");
   // The same application twice.
-  EXPECT_EQ(intake::code(refused(&a, submitted(), "2025-09-01T10:25:00+05:00").reason),
+  EXPECT_EQ(code(refused(&a, submitted(), "2025-09-01T10:25:00+05:00").reason),
             "domain.invalid_transition");
 }
 
@@ -352,15 +352,14 @@ TEST(Lifecycle, OnlyTheChosenCenterAndTheHolderAct) {
           .next;
   a = step(&a, ApplicationForwarded{a.application_id}, "2025-09-03T09:00:00+05:00").next;
   EXPECT_EQ(
-      intake::code(
+      code(
           refused(&a, CenterDecided{"140450600708", true, ""}, "2025-09-04T09:30:00+05:00").reason),
       "signer.mismatch");
   auto v = with_voucher();
-  EXPECT_EQ(
-      intake::code(refused(&v, notice("900515401230", {day("2025-09-20"), day("2025-09-21"), "LN"}),
-                           "2025-09-30T11:00:00+05:00")
-                       .reason),
-      "signer.mismatch");
+  EXPECT_EQ(code(refused(&v, notice("900515401230", {day("2025-09-20"), day("2025-09-21"), "LN"}),
+                         "2025-09-30T11:00:00+05:00")
+                     .reason),
+            "signer.mismatch");
 }
 
 TEST(Lifecycle, PaymentsMustMatchTheComputedAmounts) {
@@ -372,7 +371,7 @@ TEST(Lifecycle, PaymentsMustMatchTheComputedAmounts) {
   EXPECT_EQ(a.reimbursement->holder_tiyn, 0) << "examined in the home region";
   auto wrong = refused(&a, PaymentMade{"ACT-7", true, 999'999, day("2025-10-20"), ""},
                        "2025-10-20T10:00:00+05:00");
-  EXPECT_EQ(intake::code(wrong.reason), "domain.inconsistent");
+  EXPECT_EQ(code(wrong.reason), "domain.inconsistent");
   EXPECT_THAT(wrong.detail, HasSubstr("1000000 tiyn is due"));
   EXPECT_EQ(step(&a, PaymentMade{"ACT-7", true, 1'000'000, day("2025-10-20"), ""},
                  "2025-10-20T10:00:00+05:00")
@@ -420,19 +419,19 @@ TEST(Lifecycle, Art12_ASheetThatBeganWithinTheValidityIsAcceptedInTheGraceAndOnl
   // One that began after the last valid day extends nothing (art. 12 extends a valid voucher).
   auto after = refused(&a, notice({day("2025-11-08"), day("2025-11-09"), "LN-9"}),
                        "2025-11-10T10:00:00+05:00");
-  EXPECT_EQ(intake::code(after.reason), "domain.inconsistent");
+  EXPECT_EQ(code(after.reason), "domain.inconsistent");
   EXPECT_THAT(after.detail, HasSubstr("after the last valid day 2025-11-07"));
   // A sheet is submitted once closed: one that ends after it was submitted is not a sheet.
   auto open = refused(
       &a, notice({day("2025-11-03"), day("2025-11-09"), "LN-10"}, "2025-11-05T10:00:00+05:00"),
       "2025-11-05T10:00:05+05:00");
-  EXPECT_EQ(intake::code(open.reason), "domain.inconsistent");
+  EXPECT_EQ(code(open.reason), "domain.inconsistent");
   EXPECT_THAT(open.detail, HasSubstr("after it was submitted"));
   // After the grace the voucher is annulled and takes no sheet.
   auto annulled = step(&a, VoucherExpired{}, "2025-11-12T19:00:00Z").next;
-  EXPECT_EQ(intake::code(refused(&annulled, notice({day("2025-11-06"), day("2025-11-09"), "LN-8"}),
-                                 "2025-11-13T10:00:00+05:00")
-                             .reason),
+  EXPECT_EQ(code(refused(&annulled, notice({day("2025-11-06"), day("2025-11-09"), "LN-8"}),
+                         "2025-11-13T10:00:00+05:00")
+                     .reason),
             "domain.invalid_transition");
 }
 
@@ -470,9 +469,9 @@ TEST(Lifecycle, Art13_SeveralSheetsWaitTogetherAndAreExtendedOneByOne) {
       << "60 days, the 10 of LN-1 and the 3 of LN-2 it does not share";
   EXPECT_EQ(counted_validity(d.next), day("2025-11-20"));
   // An extension for a sheet nobody submitted.
-  EXPECT_EQ(intake::code(refused(&d.next, VoucherExtended{a.voucher_id, "LN-0", day("2025-11-17")},
-                                 "2025-10-06T10:00:00+05:00")
-                             .reason),
+  EXPECT_EQ(code(refused(&d.next, VoucherExtended{a.voucher_id, "LN-0", day("2025-11-17")},
+                         "2025-10-06T10:00:00+05:00")
+                     .reason),
             "domain.invalid_transition");
   d = step(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-17")},
            "2025-10-06T10:00:00+05:00");
@@ -494,9 +493,9 @@ TEST(Lifecycle, Art11_AnExtensionThatNeverComesHoldsTheAnnulmentOnlyToTheExtende
   EXPECT_EQ(d.next.stage, Stage::annulled);
   EXPECT_EQ(d.commands.at(0).payload.at("validUntil").as_string(), "2025-11-17");
   // An extension after the annulment is not recorded on an annulled voucher.
-  EXPECT_EQ(intake::code(refused(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-17")},
-                                 "2025-11-21T10:00:00+05:00")
-                             .reason),
+  EXPECT_EQ(code(refused(&d.next, VoucherExtended{a.voucher_id, "LN-1", day("2025-11-17")},
+                         "2025-11-21T10:00:00+05:00")
+                     .reason),
             "domain.invalid_transition");
 }
 
@@ -513,12 +512,11 @@ TEST(Lifecycle, Art11_AnExamOnTheLastValidDayWithItsProtocolTwoWorkingDaysLaterU
   EXPECT_FALSE(d.timers[0].due.has_value()) << "used: never annulled";
   // An exam after the last valid day did not use this voucher.
   auto late_exam = refused(&a, outcome("2025-11-08", "2025-11-10"), "2025-11-10T15:00:00+05:00");
-  EXPECT_EQ(intake::code(late_exam.reason), "domain.inconsistent");
+  EXPECT_EQ(code(late_exam.reason), "domain.inconsistent");
   EXPECT_THAT(late_exam.detail, HasSubstr("outside the validity"));
   // Nor one before it was issued.
   EXPECT_EQ(
-      intake::code(
-          refused(&a, outcome("2025-09-05", "2025-09-08"), "2025-09-09T15:00:00+05:00").reason),
+      code(refused(&a, outcome("2025-09-05", "2025-09-08"), "2025-09-09T15:00:00+05:00").reason),
       "domain.inconsistent");
 }
 
@@ -568,7 +566,7 @@ TEST(Lifecycle, Rules374Art20_AnAppealChangesTheOutcomeOnceAfterTheFirst) {
   auto appeal = outcome("2025-10-15", "2025-10-16", "191010000", true);
   appeal.appeal_decided_on = day("2025-10-27");
   // No appeal before a first outcome.
-  EXPECT_EQ(intake::code(refused(&a, appeal, "2025-10-27T10:00:00+05:00").reason),
+  EXPECT_EQ(code(refused(&a, appeal, "2025-10-27T10:00:00+05:00").reason),
             "domain.invalid_transition");
   auto d = step(&a, outcome("2025-10-15", "2025-10-16", "191010000", false),
                 "2025-10-16T10:00:00+05:00");
@@ -579,12 +577,12 @@ TEST(Lifecycle, Rules374Art20_AnAppealChangesTheOutcomeOnceAfterTheFirst) {
   // An appeal decided before the protocol it appeals is not one.
   auto early = appeal;
   early.appeal_decided_on = day("2025-10-15");
-  EXPECT_EQ(intake::code(refused(&d.next, early, "2025-10-20T10:00:00+05:00").reason),
+  EXPECT_EQ(code(refused(&d.next, early, "2025-10-20T10:00:00+05:00").reason),
             "domain.inconsistent");
   // From another center: not this voucher's.
   auto stranger = appeal;
   stranger.center_bin = "140450600708";
-  EXPECT_EQ(intake::code(refused(&d.next, stranger, "2025-10-27T10:00:00+05:00").reason),
+  EXPECT_EQ(code(refused(&d.next, stranger, "2025-10-27T10:00:00+05:00").reason),
             "signer.mismatch");
   auto changed = step(&d.next, appeal, "2025-10-27T10:00:00+05:00");
   EXPECT_EQ(changed.next.stage, Stage::act_received) << "the act registered stays";
@@ -592,7 +590,7 @@ TEST(Lifecycle, Rules374Art20_AnAppealChangesTheOutcomeOnceAfterTheFirst) {
   EXPECT_TRUE(changed.next.appealed);
   EXPECT_THAT(types(changed.commands), ElementsAre("RecordRecognitionOutcome"));
   // Once.
-  EXPECT_EQ(intake::code(refused(&changed.next, appeal, "2025-10-28T10:00:00+05:00").reason),
+  EXPECT_EQ(code(refused(&changed.next, appeal, "2025-10-28T10:00:00+05:00").reason),
             "domain.inconsistent");
 }
 

@@ -15,14 +15,14 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 calendar::Date day(const char* text) {
-  return calendar::Date{*configuration::parse_date(text)};
+  return calendar::Date{*yaml::parse_date(text)};
 }
 
 const calendar::WorkingCalendar& almaty() {
   static const auto calendar = [] {
     std::string problem;
     const auto* zone = calendar::find_time_zone("Asia/Almaty", problem);
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     return *calendar::load_calendar({test::source_path("config/calendar/kz-2025.yaml")}, *zone,
                                     diagnostics);
   }();

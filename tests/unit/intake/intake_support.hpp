@@ -12,9 +12,9 @@
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
 #include "intake/intake.hpp"
-#include "intake/signature.hpp"
-#include "intake/xml.hpp"
 #include "test_support.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::test {
 
@@ -35,11 +35,11 @@ inline std::string pki_name(const std::string& name) {
 
 // The signing options with the key's own methods where the test left the defaults (RSA-SHA256,
 // SHA-256): a GOST key signs with its GOST methods, canonicalization unchanged.
-inline intake::SigningOptions methods_for(intake::SigningOptions options, EVP_PKEY* key) {
+inline xmldsig::SigningOptions methods_for(xmldsig::SigningOptions options, EVP_PKEY* key) {
   const auto* gost_key = gost::key_of(key);
-  if (gost_key == nullptr || options.signature_method != intake::kRsaSha256) return options;
+  if (gost_key == nullptr || options.signature_method != xmldsig::kRsaSha256) return options;
   options.signature_method = gost_key->public_key.algorithm->signature_uri;
-  if (options.digest_method == intake::kSha256)
+  if (options.digest_method == xmldsig::kSha256)
     options.digest_method = gost_key->public_key.algorithm->digest_uri;
   return options;
 }
@@ -85,12 +85,12 @@ class TestPki {
 class Envelope {
  public:
   explicit Envelope(const std::string& fixture) {
-    intake::ensure_xml_security_initialised();
+    xmldsig::ensure_xml_security_initialised();
     const auto path = source_path("tests/fixtures/documents/" + fixture + ".xml");
     doc_.reset(xmlReadFile(path.c_str(), nullptr, XML_PARSE_NONET));
     if (!doc_) throw std::runtime_error("cannot read fixture " + path.string());
     // Drop the signature template that the xmlsec1 command-line tool fills.
-    if (xmlNode* old = intake::child_element(document(), intake::kXmlDsigNs, "Signature")) {
+    if (xmlNode* old = xml::child_element(document(), xmldsig::kXmlDsigNs, "Signature")) {
       xmlUnlinkNode(old);
       xmlFreeNode(old);
     }
@@ -101,7 +101,7 @@ class Envelope {
     xmlNode* node = xmlDocGetRootElement(doc_.get());
     for (const char* name : {"Body", "SendMessage", "request", "requestData", "data"}) {
       for (xmlNode* child = node->children; child != nullptr; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE && intake::as_view(child->name) == name) {
+        if (child->type == XML_ELEMENT_NODE && xml::as_view(child->name) == name) {
           node = child;
           break;
         }
@@ -109,30 +109,30 @@ class Envelope {
     }
     return node;
   }
-  xmlNode* document() const { return intake::element_children(data()).front(); }
+  xmlNode* document() const { return xml::element_children(data()).front(); }
   // The first element named v:NAME below the document element.
   xmlNode* field(const std::string& name) const { return find_in(document(), name); }
   void set_text(const std::string& name, const std::string& text) {
     xmlNode* node = field(name);
     if (node == nullptr) throw std::runtime_error("no element " + name + " in the fixture");
-    xmlNodeSetContent(node, intake::as_xml(text.c_str()));
+    xmlNodeSetContent(node, xml::as_xml(text.c_str()));
   }
   // Adds the element v:NAME with its text right after v:AFTER (same namespace).
   void insert_after(const std::string& after, const std::string& name, const std::string& text) {
     xmlNode* sibling = field(after);
     if (sibling == nullptr) throw std::runtime_error("no element " + after + " in the fixture");
-    xmlNode* node = xmlNewDocNode(doc_.get(), sibling->ns, intake::as_xml(name.c_str()),
-                                  intake::as_xml(text.c_str()));
+    xmlNode* node = xmlNewDocNode(doc_.get(), sibling->ns, xml::as_xml(name.c_str()),
+                                  xml::as_xml(text.c_str()));
     xmlAddNextSibling(sibling, node);
   }
 
   // Signs as `signer` of the current flavor's half of the test PKI (pki_name).
-  Envelope& sign(const std::string& signer, const intake::SigningOptions& options = {},
+  Envelope& sign(const std::string& signer, const xmldsig::SigningOptions& options = {},
                  std::vector<std::string> extra_certificates = {}) {
     return sign_exactly(pki_name(signer), options, extra_certificates);
   }
   // Signs as the test PKI's `signer` whatever the flavor.
-  Envelope& sign_exactly(const std::string& signer, const intake::SigningOptions& options = {},
+  Envelope& sign_exactly(const std::string& signer, const xmldsig::SigningOptions& options = {},
                          std::vector<std::string> extra_certificates = {}) {
     auto& pki = TestPki::get();
     std::vector<X509*> chain{pki.certificate(signer)};
@@ -142,21 +142,21 @@ class Envelope {
   }
   // Signs with `key`, `chain` (its certificate first) in ds:X509Data.
   Envelope& sign_with(EVP_PKEY* key, const std::vector<X509*>& chain,
-                      const intake::SigningOptions& options = {}) {
-    auto problem = intake::sign_enveloped(document(), key, chain, methods_for(options, key));
+                      const xmldsig::SigningOptions& options = {}) {
+    auto problem = xmldsig::sign_enveloped(document(), key, chain, methods_for(options, key));
     if (problem) throw std::runtime_error(*problem);
     return *this;
   }
   // Signs soap:Body as the bus would, into soap:Header/wsse:Security.
   Envelope& sign_transport(const std::string& signer) {
     auto& pki = TestPki::get();
-    auto problem = intake::sign_transport(doc_.get(), pki.key(pki_name(signer)),
-                                          pki.certificate(pki_name(signer)));
+    auto problem = xmldsig::sign_transport(doc_.get(), pki.key(pki_name(signer)),
+                                           pki.certificate(pki_name(signer)));
     if (problem) throw std::runtime_error(*problem);
     return *this;
   }
   xmlNode* signature() const {
-    return intake::child_element(document(), intake::kXmlDsigNs, "Signature");
+    return xml::child_element(document(), xmldsig::kXmlDsigNs, "Signature");
   }
 
   std::string bytes() const {
@@ -172,14 +172,14 @@ class Envelope {
   static xmlNode* find_in(xmlNode* node, const std::string& name) {
     for (xmlNode* child = node->children; child != nullptr; child = child->next) {
       if (child->type != XML_ELEMENT_NODE) continue;
-      if (intake::as_view(child->name) == name) return child;
+      if (xml::as_view(child->name) == name) return child;
       if (xmlNode* deeper = find_in(child, name)) return deeper;
     }
     return nullptr;
   }
 
  private:
-  intake::XmlDoc doc_;
+  xml::XmlDoc doc_;
 };
 
 // Both hierarchies are trusted and all the default methods allowed, whatever the flavor.
@@ -187,8 +187,8 @@ struct IntakeOptions {
   std::vector<std::string> allowed_algorithms = {
       std::string(gost::kGost2015_512Uri), std::string(gost::kStreebog512Uri),
       std::string(gost::kGost34310Uri),    std::string(gost::kGost34311Uri),
-      std::string(intake::kRsaSha256),     std::string(intake::kEcdsaSha256),
-      std::string(intake::kSha256)};
+      std::string(xmldsig::kRsaSha256),    std::string(xmldsig::kEcdsaSha256),
+      std::string(xmldsig::kSha256)};
   std::vector<std::string> crls = {"root.crl.pem", "issuing.crl.pem", "gost-root.crl.pem",
                                    "gost-issuing.crl.pem"};
   std::vector<std::string> anchors = {"ca-chain.pem", "gost-ca-chain.pem"};
@@ -198,26 +198,26 @@ struct IntakeOptions {
   std::size_t certificate_cache_size = 10000;
   int min_rsa_bits = 2048;
   std::vector<std::string> ec_curves = {"P-256"};
-  intake::XmlLimits limits;
+  xml::XmlLimits limits;
   std::chrono::milliseconds cpu_time{1000};
   std::vector<intake::TransportSender> transport_senders = {{"nqs-platform", "140450600708"}};
 };
 
 // An intake pipeline over the real schemas and mappings, trusting the test PKI.
 inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options = {}) {
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   std::string problem;
-  auto envelope = intake::Schema::load(source_path("xsd/envelope.xsd"), problem);
+  auto envelope = xml::Schema::load(source_path("xsd/envelope.xsd"), problem);
   if (!envelope) throw std::runtime_error(problem);
   std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings;
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   for (const char* name : {"voucher-application", "recognition-center-decision",
                            "sick-leave-notice", "recognition-outcome", "service-act"}) {
     mappings.push_back(
         mapping::load_mapping(source_path(std::string("mappings/") + name + ".yaml"), diagnostics));
   }
   if (!diagnostics.empty()) throw std::runtime_error(join(diagnostics.problems()));
-  intake::TrustSettings trust_settings;
+  xmldsig::TrustSettings trust_settings;
   for (const auto& name : options.anchors)
     trust_settings.anchors.push_back(TestPki::get().file(name));
   for (const auto& name : options.crls)
@@ -226,9 +226,9 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   trust_settings.min_rsa_bits = options.min_rsa_bits;
   trust_settings.ec_curves = options.ec_curves;
   std::vector<std::string> problems;
-  auto trust = intake::TrustStore::load(trust_settings, problems);
+  auto trust = xmldsig::TrustStore::load(trust_settings, problems);
   if (!trust) throw std::runtime_error(join(problems));
-  intake::AlgorithmPolicy policy;
+  xmldsig::AlgorithmPolicy policy;
   policy.allowed.insert(options.allowed_algorithms.begin(), options.allowed_algorithms.end());
   return std::make_shared<intake::Intake>(
       intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers,

@@ -102,9 +102,9 @@ class EveryDocument
 TEST_P(EveryDocument, IsAcceptedWithEachCanonicalization) {
   const auto& [document, profile, flavor] = GetParam();
   test::flavor() = flavor;
-  SigningOptions options;
-  options.c14n = profile == Profile::exclusive ? kExclusiveC14n : kInclusiveC14n;
-  if (profile == Profile::kalkan) options.reference_c14n = kInclusiveC14nWithComments;
+  xmldsig::SigningOptions options;
+  options.c14n = profile == Profile::exclusive ? xmldsig::kExclusiveC14n : xmldsig::kInclusiveC14n;
+  if (profile == Profile::kalkan) options.reference_c14n = xmldsig::kInclusiveC14nWithComments;
   const auto bytes = Envelope(document.fixture).sign(document.signer, options).bytes();
   if (profile == Profile::kalkan) {
     EXPECT_THAT(bytes, HasSubstr("#WithComments"));
@@ -163,8 +163,8 @@ TEST_P(IntakeAccepted, ServiceActMoneyIsIntegerTiyn) {
 }
 
 TEST(IntakeRsa, EcdsaSigningKeys) {
-  SigningOptions options;
-  options.signature_method = kEcdsaSha256;
+  xmldsig::SigningOptions options;
+  options.signature_method = xmldsig::kEcdsaSha256;
   expect_accepted(run(Envelope("voucher-application").sign("individual-ecdsa", options).bytes()));
 }
 
@@ -348,8 +348,8 @@ TEST_P(IntakeEnvelope, UnknownDocumentsByQualifiedNameOnly) {
   xmlNode* document = other.document();
   xmlUnlinkNode(document);
   xmlFreeNode(document);
-  xmlNewChild(data, xmlNewNs(data, as_xml("urn:kz:enbek:nqs:voucher:1"), as_xml("v")),
-              as_xml("VoucherTransfer"), nullptr);
+  xmlNewChild(data, xmlNewNs(data, xml::as_xml("urn:kz:enbek:nqs:voucher:1"), xml::as_xml("v")),
+              xml::as_xml("VoucherTransfer"), nullptr);
   expect_rejected(
       run(other.bytes()), Reason::soap_unknown_document,
       "{urn:kz:enbek:nqs:voucher:1}VoucherTransfer is not a document this adapter accepts");
@@ -415,8 +415,8 @@ TEST_P(IntakeSignature, AlteredAfterSigning) {
 TEST(IntakeRsa, SignedWithAnEcdsaKeyUnderAnRsaCertificate) {
   // The ECDSA key signs, the (trusted, same person) RSA certificate is presented.
   Envelope envelope("voucher-application");
-  SigningOptions ecdsa;
-  ecdsa.signature_method = kEcdsaSha256;
+  xmldsig::SigningOptions ecdsa;
+  ecdsa.signature_method = xmldsig::kEcdsaSha256;
   envelope.sign("individual-ecdsa", ecdsa);
   auto& pki = test::TestPki::get();
   unsigned char* der = nullptr;
@@ -426,7 +426,7 @@ TEST(IntakeRsa, SignedWithAnEcdsaKeyUnderAnRsaCertificate) {
   OPENSSL_free(der);
   base64.resize(std::strlen(base64.c_str()));
   xmlNode* certificate = test::Envelope::find_in(envelope.signature(), "X509Certificate");
-  xmlNodeSetContent(certificate, as_xml(base64.c_str()));
+  xmlNodeSetContent(certificate, xml::as_xml(base64.c_str()));
   expect_rejected(run(envelope.bytes()), Reason::signature_invalid, "could not be verified");
 }
 
@@ -446,8 +446,8 @@ TEST(IntakeRsa, WeakKeysAreRefused) {
   expect_rejected(run(Envelope("voucher-application").sign("individual-rsa1024").bytes()),
                   Reason::certificate_untrusted,
                   "has an RSA key of 1024 bits; trust.min_rsa_bits is 2048");
-  SigningOptions ecdsa;
-  ecdsa.signature_method = kEcdsaSha256;
+  xmldsig::SigningOptions ecdsa;
+  ecdsa.signature_method = xmldsig::kEcdsaSha256;
   const auto k1 = Envelope("voucher-application").sign("individual-ecdsa-k1", ecdsa).bytes();
   expect_rejected(run(k1), Reason::certificate_untrusted,
                   "has an EC key on the curve secp256k1, not in trust.ec_curves");
@@ -462,12 +462,12 @@ TEST(IntakeRsa, WeakKeysAreRefused) {
 }
 
 TEST(IntakeRsa, AlgorithmsOutsideTheAllowList) {
-  SigningOptions sha1;
+  xmldsig::SigningOptions sha1;
   sha1.signature_method = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
   expect_rejected(run(Envelope("voucher-application").sign("individual-sign", sha1).bytes()),
                   Reason::signature_algorithm_not_allowed,
                   "signature method 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'");
-  SigningOptions sha1_digest;
+  xmldsig::SigningOptions sha1_digest;
   sha1_digest.digest_method = "http://www.w3.org/2000/09/xmldsig#sha1";
   expect_rejected(run(Envelope("voucher-application").sign("individual-sign", sha1_digest).bytes()),
                   Reason::signature_algorithm_not_allowed, "digest method");
@@ -478,10 +478,10 @@ TEST(IntakeRsa, AlgorithmsOutsideTheAllowList) {
   expect_accepted(permissive->process(
       Envelope("voucher-application").sign("individual-sign", sha1).bytes(), test_now()));
   // ECDSA can be switched off.
-  options.allowed_algorithms = {std::string(kRsaSha256), std::string(kSha256)};
+  options.allowed_algorithms = {std::string(xmldsig::kRsaSha256), std::string(xmldsig::kSha256)};
   auto rsa_only = make_intake(options);
-  SigningOptions ecdsa;
-  ecdsa.signature_method = kEcdsaSha256;
+  xmldsig::SigningOptions ecdsa;
+  ecdsa.signature_method = xmldsig::kEcdsaSha256;
   expect_rejected(
       rsa_only->process(Envelope("voucher-application").sign("individual-ecdsa", ecdsa).bytes(),
                         test_now()),
@@ -510,7 +510,7 @@ TEST_P(IntakeWrapping, SignedElementMovedToTheHeader) {
   xmlUnlinkNode(original);
   xmlAddChild(header, original);
   xmlAddChild(envelope.data(), forged);
-  xmlNodeSetContent(test::Envelope::find_in(forged, "IIN"), as_xml("900515401230"));
+  xmlNodeSetContent(test::Envelope::find_in(forged, "IIN"), xml::as_xml("900515401230"));
   expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch,
                   "the Id 'app-1' is given on");
 }
@@ -520,13 +520,13 @@ TEST_P(IntakeWrapping, SignedElementMovedIntoADsObject) {
   envelope.sign("individual-sign");
   xmlNode* copy = xmlCopyNode(envelope.document(), 1);
   xmlNode* object =
-      xmlNewChild(envelope.signature(), envelope.signature()->ns, as_xml("Object"), nullptr);
+      xmlNewChild(envelope.signature(), envelope.signature()->ns, xml::as_xml("Object"), nullptr);
   xmlAddChild(object, copy);
   expect_rejected(run(envelope.bytes()), Reason::signature_reference_mismatch, "is given on");
   // A ds:Object without a copy is refused too: the profile has no place for one.
   Envelope plain("voucher-application");
   plain.sign("individual-sign");
-  xmlNewChild(plain.signature(), plain.signature()->ns, as_xml("Object"), nullptr);
+  xmlNewChild(plain.signature(), plain.signature()->ns, xml::as_xml("Object"), nullptr);
   expect_rejected(run(plain.bytes()), Reason::signature_reference_mismatch,
                   "xmldsig#}Object (line");
 }
@@ -549,8 +549,8 @@ TEST_P(IntakeWrapping, ReferenceToAnInnerElement) {
   // The signature covers only its own KeyInfo (an element inside the document), not the document.
   Envelope envelope("voucher-application");
   envelope.sign("individual-sign");
-  xmlNode* key_info = child_element(envelope.signature(), kXmlDsigNs, "KeyInfo");
-  xmlSetProp(key_info, as_xml("Id"), as_xml("inner"));
+  xmlNode* key_info = xml::child_element(envelope.signature(), xmldsig::kXmlDsigNs, "KeyInfo");
+  xmlSetProp(key_info, xml::as_xml("Id"), xml::as_xml("inner"));
   auto bytes = replace(envelope.bytes(), "URI=\"#app-1\"", "URI=\"#inner\"");
   expect_rejected(run(bytes), Reason::signature_reference_mismatch, "points at '#inner'");
   // The whole document (URI="") is not the document element either.
@@ -657,7 +657,8 @@ TEST_P(IntakeSigner, TheSignerMustBeThePersonTheDocumentNames) {
   expect_rejected(run(envelope.sign("individual-sign").bytes()), Reason::signer_mismatch,
                   "signed by IIN 850101300124 but applicant.iin names 900515401230");
   Envelope act("service-act");
-  xmlNodeSetContent(test::Envelope::find_in(act.field("Executor"), "BIN"), as_xml("140450600708"));
+  xmlNodeSetContent(test::Envelope::find_in(act.field("Executor"), "BIN"),
+                    xml::as_xml("140450600708"));
   expect_rejected(run(act.sign("center-head").bytes()), Reason::signer_mismatch,
                   "signed by BIN 120340501232 but executor.bin names 140450600708");
 }
@@ -826,13 +827,13 @@ TEST(IntakeGost, AKeyOfAnotherGostAlgorithmThanTheSignatureMethodIsRefused) {
   OPENSSL_free(der);
   base64.resize(std::strlen(base64.c_str()));
   xmlNodeSetContent(test::Envelope::find_in(envelope.signature(), "X509Certificate"),
-                    as_xml(base64.c_str()));
+                    xml::as_xml(base64.c_str()));
   expect_rejected(run(envelope.bytes()), Reason::signature_invalid, "could not be verified");
 }
 
 TEST(IntakeGost, GostMethodsCanBeSwitchedOff) {
   test::IntakeOptions options;
-  options.allowed_algorithms = {std::string(kRsaSha256), std::string(kSha256)};
+  options.allowed_algorithms = {std::string(xmldsig::kRsaSha256), std::string(xmldsig::kSha256)};
   auto rsa_only = make_intake(options);
   expect_rejected(
       rsa_only->process(

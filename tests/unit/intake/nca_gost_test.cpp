@@ -11,9 +11,9 @@
 
 #include "gost/algorithms.hpp"
 #include "gost_support.hpp"
-#include "intake/signature.hpp"
-#include "intake/trust_store.hpp"
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs::intake {
 namespace {
@@ -29,28 +29,28 @@ Instant in_2022() {
   return *parse_instant("2022-09-01T12:00:00+06:00");
 }
 
-std::shared_ptr<TrustStore> nca_trust(std::vector<std::string> anchors,
-                                      std::vector<std::string> crls) {
-  TrustSettings settings;
+std::shared_ptr<xmldsig::TrustStore> nca_trust(std::vector<std::string> anchors,
+                                               std::vector<std::string> crls) {
+  xmldsig::TrustSettings settings;
   for (const auto& name : anchors)
     settings.anchors.push_back(nca_fixture(name));
   for (const auto& name : crls)
     settings.crls.push_back(nca_fixture(name));
   std::vector<std::string> problems;
-  auto trust = TrustStore::load(settings, problems);
+  auto trust = xmldsig::TrustStore::load(settings, problems);
   if (!trust) throw std::runtime_error(test::join(problems));
   return trust;
 }
 
-const TrustStore& gost2022() {
+const xmldsig::TrustStore& gost2022() {
   static auto trust = nca_trust({"nca_gost2015_test.cer"}, {"nca_gost2022_test.crl"});
   return *trust;
 }
 
-AlgorithmPolicy policy() {
-  AlgorithmPolicy out;
+xmldsig::AlgorithmPolicy policy() {
+  xmldsig::AlgorithmPolicy out;
   for (auto uri : {gost::kGost2015_512Uri, gost::kStreebog512Uri, gost::kGost34310Uri,
-                   gost::kGost34311Uri, kRsaSha256, kSha256})
+                   gost::kGost34311Uri, xmldsig::kRsaSha256, xmldsig::kSha256})
     out.allowed.emplace(uri);
   return out;
 }
@@ -73,25 +73,26 @@ std::string der_of(const std::string& base64) {
 
 // What the adapter would say of signature number `index` of a signed file: the signer's chain,
 // then the signature over the whole document. Nothing: it verifies.
-std::optional<Rejection> judge(const std::string& bytes, std::size_t index, const TrustStore& trust,
-                               Instant at) {
-  ensure_xml_security_initialised();
-  XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                           XML_PARSE_NONET));
+std::optional<Rejection> judge(const std::string& bytes, std::size_t index,
+                               const xmldsig::TrustStore& trust, Instant at) {
+  xmldsig::ensure_xml_security_initialised();
+  xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                XML_PARSE_NONET));
   if (!doc) return Rejection{Reason::xml_malformed, "not XML"};
   std::vector<xmlNode*> signatures;
-  for (xmlNode* child : element_children(xmlDocGetRootElement(doc.get()))) {
-    if (is_element(child, kXmlDsigNs, "Signature")) signatures.push_back(child);
+  for (xmlNode* child : xml::element_children(xmlDocGetRootElement(doc.get()))) {
+    if (xml::is_element(child, xmldsig::kXmlDsigNs, "Signature")) signatures.push_back(child);
   }
   if (index >= signatures.size()) return Rejection{Reason::signature_missing, "no such signature"};
   xmlNode* signature = signatures[index];
-  xmlNode* key_info = child_element(signature, kXmlDsigNs, "KeyInfo");
-  xmlNode* data = child_element(key_info, kXmlDsigNs, "X509Data");
-  xmlNode* certificate = child_element(data, kXmlDsigNs, "X509Certificate");
-  auto verified = trust.verify(der_of(text_of(certificate)), {}, at);
+  xmlNode* key_info = xml::child_element(signature, xmldsig::kXmlDsigNs, "KeyInfo");
+  xmlNode* data = xml::child_element(key_info, xmldsig::kXmlDsigNs, "X509Data");
+  xmlNode* certificate = xml::child_element(data, xmldsig::kXmlDsigNs, "X509Certificate");
+  auto verified = trust.verify(der_of(xml::text_of(certificate)), {}, at);
   if (auto* rejection = std::get_if<Rejection>(&verified)) return *rejection;
-  return verify_whole_document_signature(
-      signature, std::get<std::shared_ptr<const VerifiedCertificate>>(verified)->public_key(),
+  return xmldsig::verify_whole_document_signature(
+      signature,
+      std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(verified)->public_key(),
       policy());
 }
 
@@ -114,7 +115,8 @@ TEST(NcaGost2015, TheSignerIsReadFromTheCertificate) {
         return out;
       }(),
       {}, in_2022());
-  const auto* certificate = std::get_if<std::shared_ptr<const VerifiedCertificate>>(&verified);
+  const auto* certificate =
+      std::get_if<std::shared_ptr<const xmldsig::VerifiedCertificate>>(&verified);
   ASSERT_NE(certificate, nullptr) << std::get<Rejection>(verified).detail;
   EXPECT_EQ((*certificate)->identity().iin, "123456789012");
   EXPECT_THAT((*certificate)->identity().extended_key_usages,
@@ -129,7 +131,8 @@ std::string der_of_certificate(const char* name) {
   return out;
 }
 
-void expect_refused(const CertificateCheck& check, Reason reason, const std::string& detail) {
+void expect_refused(const xmldsig::CertificateCheck& check, Reason reason,
+                    const std::string& detail) {
   const auto* rejection = std::get_if<Rejection>(&check);
   ASSERT_NE(rejection, nullptr) << "accepted, expected " << code(reason);
   EXPECT_EQ(code(rejection->reason), code(reason)) << rejection->detail;
@@ -156,11 +159,11 @@ TEST(NcaGost2015, NotYetValidAndExpiredAndLapsedCrl) {
 }
 
 TEST(NcaGost2015, TheCrlMustBeSignedByAnAnchor) {
-  TrustSettings settings;
+  xmldsig::TrustSettings settings;
   settings.anchors = {nca_fixture("nca_gost_test.crt")};
   settings.crls = {nca_fixture("nca_gost2022_test.crl")};
   std::vector<std::string> problems;
-  EXPECT_EQ(TrustStore::load(settings, problems), nullptr);
+  EXPECT_EQ(xmldsig::TrustStore::load(settings, problems), nullptr);
   EXPECT_THAT(test::join(problems), HasSubstr("is not signed by any trust anchor"));
 }
 
@@ -177,18 +180,20 @@ TEST(NcaGost34310, TheLegalEntitysSignatureVerifies) {
   std::smatch certificate;
   ASSERT_TRUE(std::regex_search(bytes, certificate,
                                 std::regex("<ds:X509Certificate>([^<]+)</ds:X509Certificate>")));
-  auto leaf = parse_certificate_der(der_of(certificate[1].str()));
+  auto leaf = xmldsig::parse_certificate_der(der_of(certificate[1].str()));
   ASSERT_NE(leaf, nullptr);
   auto ca = test::nca_certificate("nca_gost_test.crt");
   EXPECT_EQ(X509_verify(leaf.get(), X509_get0_pubkey(ca.get())), 1);
-  EXPECT_EQ(identity_of(leaf.get()).bin, "123456789021");
+  EXPECT_EQ(xmldsig::identity_of(leaf.get()).bin, "123456789021");
 
-  ensure_xml_security_initialised();
-  XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                           XML_PARSE_NONET));
-  xmlNode* signature = child_element(xmlDocGetRootElement(doc.get()), kXmlDsigNs, "Signature");
-  EXPECT_EQ(verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()), policy()),
-            std::nullopt);
+  xmldsig::ensure_xml_security_initialised();
+  xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                XML_PARSE_NONET));
+  xmlNode* signature =
+      xml::child_element(xmlDocGetRootElement(doc.get()), xmldsig::kXmlDsigNs, "Signature");
+  EXPECT_EQ(
+      xmldsig::verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()), policy()),
+      std::nullopt);
   auto trust = nca_trust({"nca_gost_test.crt"}, {});
   auto refused = judge(bytes, 0, *trust, *parse_instant("2020-06-01T00:00:00Z"));
   ASSERT_TRUE(refused.has_value());
@@ -222,7 +227,8 @@ TEST_P(NcaOneByteChanges, AreRefusedWithTheirReason) {
   ASSERT_NE(at, std::string::npos);
   bytes[at] = bytes[at] == 'A' ? 'B' : 'A';
   auto trust = change.file == std::string(kTwoSigners)
-                   ? std::shared_ptr<const TrustStore>(&gost2022(), [](const TrustStore*) {})
+                   ? std::shared_ptr<const xmldsig::TrustStore>(&gost2022(),
+                                                                [](const xmldsig::TrustStore*) {})
                    : nullptr;
   std::optional<Rejection> refused;
   if (trust) {
@@ -230,13 +236,15 @@ TEST_P(NcaOneByteChanges, AreRefusedWithTheirReason) {
   } else {
     // The 2004 file (no CRL of its CA among the fixtures): the link to NCA's 2004 CA, then the
     // signature with the certificate's key.
-    ensure_xml_security_initialised();
-    XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                             XML_PARSE_NONET));
-    xmlNode* signature = child_element(xmlDocGetRootElement(doc.get()), kXmlDsigNs, "Signature");
-    auto leaf = parse_certificate_der(der_of(text_of(child_element(
-        child_element(child_element(signature, kXmlDsigNs, "KeyInfo"), kXmlDsigNs, "X509Data"),
-        kXmlDsigNs, "X509Certificate"))));
+    xmldsig::ensure_xml_security_initialised();
+    xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                  XML_PARSE_NONET));
+    xmlNode* signature =
+        xml::child_element(xmlDocGetRootElement(doc.get()), xmldsig::kXmlDsigNs, "Signature");
+    auto leaf = xmldsig::parse_certificate_der(der_of(xml::text_of(xml::child_element(
+        xml::child_element(xml::child_element(signature, xmldsig::kXmlDsigNs, "KeyInfo"),
+                           xmldsig::kXmlDsigNs, "X509Data"),
+        xmldsig::kXmlDsigNs, "X509Certificate"))));
     auto ca = test::nca_certificate("nca_gost_test.crt");
     if (!leaf) {
       refused = Rejection{Reason::certificate_untrusted, "not a DER certificate"};
@@ -244,7 +252,8 @@ TEST_P(NcaOneByteChanges, AreRefusedWithTheirReason) {
       ERR_clear_error();
       refused = Rejection{Reason::certificate_untrusted, "does not chain to a trusted anchor"};
     } else {
-      refused = verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()), policy());
+      refused = xmldsig::verify_whole_document_signature(signature, X509_get0_pubkey(leaf.get()),
+                                                         policy());
     }
   }
   ASSERT_TRUE(refused.has_value()) << "a changed byte was accepted";

@@ -13,7 +13,7 @@ namespace {
 // Routes the default logger into a string for one test.
 class CapturedLog {
  public:
-  explicit CapturedLog(configuration::LogFormat format) {
+  explicit CapturedLog(log::LogFormat format) {
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
     auto logger = std::make_shared<spdlog::logger>("test", sink);
     logger->set_formatter(make_formatter(format));
@@ -31,7 +31,7 @@ class CapturedLog {
 };
 
 TEST(Logging, JsonLinesAreValidJsonWithFieldsAndEscaping) {
-  CapturedLog captured(configuration::LogFormat::json);
+  CapturedLog captured(log::LogFormat::json);
   info("input \"rejected\"\nsecond line",
        {{"messageId", "m-1"}, {"latencyMs", 12}, {"level", "x"}});
   const auto text = captured.text();
@@ -46,7 +46,7 @@ TEST(Logging, JsonLinesAreValidJsonWithFieldsAndEscaping) {
 }
 
 TEST(Logging, TextLinesCarryFieldsAsKeyValue) {
-  CapturedLog captured(configuration::LogFormat::text);
+  CapturedLog captured(log::LogFormat::text);
   warn("calendar runs out", {{"today", "2027-12-20"}, {"covered", "2023-2027"}, {"note", "a b"}});
   const auto text = captured.text();
   EXPECT_NE(text.find(" warn calendar runs out today=2027-12-20 covered=2023-2027 note=\"a b\"\n"),

@@ -12,11 +12,11 @@
 
 #include "gost/backend.hpp"
 #include "gost/openssl_keys.hpp"
-#include "intake/signature.hpp"
-#include "intake/trust_store.hpp"
-#include "intake/xml.hpp"
 #include "notify/outbound.hpp"
 #include "test_support.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs::notify {
 namespace {
@@ -49,7 +49,7 @@ TEST(GostSigner, NcasOwnPkcs12Files) {
       test::source_path("tests/fixtures/nca-gost/individual_valid_2015.p12"), "Aa123456");
   ASSERT_TRUE(gost.has_value()) << gost.error().message;
   ASSERT_NE(gost::key_of(gost.value().key.get()), nullptr);
-  EXPECT_EQ(intake::identity_of(gost.value().certificates.front().get()).iin, "123456789012");
+  EXPECT_EQ(xmldsig::identity_of(gost.value().certificates.front().get()).iin, "123456789012");
   // Its neighbour holds an RSA key despite its name; OpenSSL reads that one itself.
   auto rsa = load_pkcs12_signer(
       test::source_path("tests/fixtures/nca-gost/individual_valid_sign_2004.p12"), "Qwerty12");
@@ -103,14 +103,14 @@ std::vector<std::uint8_t> base64(const std::string& text) {
 xmlNode* test_find(xmlNode* node, const char* name) {
   for (xmlNode* child = node->children; child != nullptr; child = child->next) {
     if (child->type != XML_ELEMENT_NODE) continue;
-    if (intake::as_view(child->name) == name) return child;
+    if (xml::as_view(child->name) == name) return child;
     if (xmlNode* deeper = test_find(child, name)) return deeper;
   }
   return nullptr;
 }
 
 xmlNode* ds(xmlNode* parent, const char* name) {
-  return intake::child_element(parent, intake::kXmlDsigNs, name);
+  return xml::child_element(parent, xmldsig::kXmlDsigNs, name);
 }
 
 TEST(GostSigner, ANotificationVerifiesWithLibxml2AndLibgcrypt) {
@@ -118,7 +118,7 @@ TEST(GostSigner, ANotificationVerifiesWithLibxml2AndLibgcrypt) {
   auto signer = load_pkcs12_signer(pki + "/gost-adapter-sign.p12",
                                    password_of(pki + "/gost-adapter-sign.password"));
   ASSERT_TRUE(signer.has_value()) << signer.error().message;
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   std::vector<std::shared_ptr<const OutboundMapping>> mappings{load_outbound_mapping(
       test::source_path("mappings/outbound/voucher-annulled.yaml"), diagnostics)};
   ASSERT_TRUE(diagnostics.empty()) << test::join(diagnostics.problems());
@@ -134,17 +134,17 @@ TEST(GostSigner, ANotificationVerifiesWithLibxml2AndLibgcrypt) {
   EXPECT_THAT(bytes.value(), HasSubstr("xml-c14n-20010315#WithComments"));
   EXPECT_THAT(bytes.value(), HasSubstr(std::string(gost::kGost2015_512Uri)));
 
-  intake::XmlDoc doc(xmlReadMemory(bytes.value().data(), static_cast<int>(bytes.value().size()),
-                                   nullptr, nullptr, XML_PARSE_NONET));
+  xml::XmlDoc doc(xmlReadMemory(bytes.value().data(), static_cast<int>(bytes.value().size()),
+                                nullptr, nullptr, XML_PARSE_NONET));
   ASSERT_TRUE(doc);
   xmlNode* document = test_find(xmlDocGetRootElement(doc.get()), "VoucherAnnulled");
   ASSERT_NE(document, nullptr);
   xmlNode* signature = ds(document, "Signature");
   xmlNode* signed_info = ds(signature, "SignedInfo");
   xmlNode* reference = ds(signed_info, "Reference");
-  const auto certificate = intake::parse_certificate_der([&] {
+  const auto certificate = xmldsig::parse_certificate_der([&] {
     const auto der =
-        base64(intake::text_of(ds(ds(ds(signature, "KeyInfo"), "X509Data"), "X509Certificate")));
+        base64(xml::text_of(ds(ds(ds(signature, "KeyInfo"), "X509Data"), "X509Certificate")));
     return std::string(der.begin(), der.end());
   }());
   ASSERT_NE(certificate, nullptr);
@@ -155,12 +155,12 @@ TEST(GostSigner, ANotificationVerifiesWithLibxml2AndLibgcrypt) {
   // The reference: the document without its signature, inclusive c14n with comments.
   auto digest = gost::libgcrypt().digest(gost::Hash::streebog512);
   digest->update(canonical(doc.get(), {document, signature}, true));
-  EXPECT_EQ(digest->finish(), base64(intake::text_of(ds(reference, "DigestValue"))));
+  EXPECT_EQ(digest->finish(), base64(xml::text_of(ds(reference, "DigestValue"))));
   // The signature value over SignedInfo (inclusive c14n).
   auto signed_digest = gost::libgcrypt().digest(gost::Hash::streebog512);
   signed_digest->update(canonical(doc.get(), {signed_info, nullptr}, false));
   const auto signed_hash = signed_digest->finish();
-  const auto value = base64(intake::text_of(ds(signature, "SignatureValue")));
+  const auto value = base64(xml::text_of(ds(signature, "SignatureValue")));
   EXPECT_TRUE(verifier->verify(signed_hash, value));
   auto forged = value;
   forged[7] ^= 1;

@@ -12,9 +12,9 @@
 #include <fstream>
 #include <thread>
 
-#include "intake/signature.hpp"
-#include "intake/xml.hpp"
 #include "test_support.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::notify {
 namespace {
@@ -35,7 +35,7 @@ class Outbound : public ::testing::Test {
                                          std::string(std::istreambuf_iterator<char>(issuing), {}));
     auto signer = load_signer(pki + "/adapter-sign.key", chain_);
     ASSERT_TRUE(signer.has_value()) << signer.error().message;
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     std::vector<std::shared_ptr<const OutboundMapping>> mappings;
     for (const char* name : kDocuments) {
       mappings.push_back(load_outbound_mapping(
@@ -99,13 +99,13 @@ TEST_F(Outbound, EveryNotificationIsValidSignedAndVerifiableByXmlsec1) {
                        "reason": "expired"})"),
   };
   std::string problem;
-  const auto envelope = intake::Schema::load(test::source_path("xsd/envelope.xsd"), problem);
+  const auto envelope = xml::Schema::load(test::source_path("xsd/envelope.xsd"), problem);
   ASSERT_TRUE(envelope) << problem;
   for (const auto& item : all) {
     const auto bytes = build(item);
     ASSERT_FALSE(bytes.empty());
-    intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                                     XML_PARSE_NONET));
+    xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                  XML_PARSE_NONET));
     ASSERT_TRUE(doc);
     EXPECT_FALSE(envelope->validate_document(doc.get()).has_value()) << item.document;
     EXPECT_THAT(bytes, HasSubstr("<messageId>3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98</messageId>"));
@@ -141,24 +141,24 @@ TEST_F(Outbound, ComposedOnOneThreadAndSignedOnOthersIsWhatBuildingGives) {
 
 TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {
   const auto bytes = build(kDelivered);
-  intake::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                                   XML_PARSE_NONET));
+  xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                                XML_PARSE_NONET));
   xmlNode* data = xmlDocGetRootElement(doc.get());
   for (const char* name : {"Body", "SendMessage", "request", "requestData", "data"}) {
     for (xmlNode* child = data->children; child != nullptr; child = child->next) {
-      if (child->type == XML_ELEMENT_NODE && intake::as_view(child->name) == name) {
+      if (child->type == XML_ELEMENT_NODE && xml::as_view(child->name) == name) {
         data = child;
         break;
       }
     }
   }
-  xmlNode* document = intake::element_children(data).front();
-  intake::AlgorithmPolicy policy;
-  policy.allowed = {std::string(intake::kRsaSha256), std::string(intake::kSha256)};
-  auto parts = intake::check_signature_profile(document, policy);
-  ASSERT_TRUE(std::holds_alternative<intake::SignatureParts>(parts))
-      << std::get<intake::Rejection>(parts).detail;
-  EXPECT_EQ(std::get<intake::SignatureParts>(parts).intermediates_der.size(), 1U)
+  xmlNode* document = xml::element_children(data).front();
+  xmldsig::AlgorithmPolicy policy;
+  policy.allowed = {std::string(xmldsig::kRsaSha256), std::string(xmldsig::kSha256)};
+  auto parts = xmldsig::check_signature_profile(document, policy);
+  ASSERT_TRUE(std::holds_alternative<xmldsig::SignatureParts>(parts))
+      << std::get<Rejection>(parts).detail;
+  EXPECT_EQ(std::get<xmldsig::SignatureParts>(parts).intermediates_der.size(), 1U)
       << "the issuing CA follows";
 }
 

@@ -5,19 +5,18 @@
 #include <gtest/gtest.h>
 
 #include "daemon/trust_keeper.hpp"
-#include "intake/trust_store.hpp"
 #include "revocation/crl_refresher.hpp"
 #include "revocation/http_fetch.hpp"
 #include "revocation/ocsp.hpp"
 #include "revocation_support.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs {
 namespace {
 
-using intake::CertificateCheck;
-using intake::Reason;
-using intake::RevocationPolicy;
 using ::testing::HasSubstr;
+using xmldsig::CertificateCheck;
+using xmldsig::RevocationPolicy;
 
 Instant now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -25,13 +24,13 @@ Instant now() {
 
 // The reason of a refusal, or "accepted".
 std::string verdict(const CertificateCheck& check) {
-  if (const auto* rejection = std::get_if<intake::Rejection>(&check)) {
-    return std::string(intake::code(rejection->reason));
+  if (const auto* rejection = std::get_if<Rejection>(&check)) {
+    return std::string(code(rejection->reason));
   }
   return "accepted";
 }
 std::string detail(const CertificateCheck& check) {
-  if (const auto* rejection = std::get_if<intake::Rejection>(&check)) return rejection->detail;
+  if (const auto* rejection = std::get_if<Rejection>(&check)) return rejection->detail;
   return "";
 }
 
@@ -90,9 +89,10 @@ class Revocation : public ::testing::Test {
     return found->second;
   }
 
-  std::shared_ptr<intake::TrustStore> base(RevocationPolicy policy = RevocationPolicy::crl,
-                                           std::shared_ptr<revocation::OcspClient> ocsp = nullptr) {
-    intake::TrustSettings settings;
+  std::shared_ptr<xmldsig::TrustStore> base(
+      RevocationPolicy policy = RevocationPolicy::crl,
+      std::shared_ptr<revocation::OcspClient> ocsp = nullptr) {
+    xmldsig::TrustSettings settings;
     settings.anchors = {anchors_};
     // OCSP decides signers; the issuing CA itself is judged by the root's CRL (a file here).
     if (policy != RevocationPolicy::crl)
@@ -100,20 +100,20 @@ class Revocation : public ::testing::Test {
     settings.revocation = policy;
     settings.ocsp = std::move(ocsp);
     std::vector<std::string> problems;
-    auto trust = intake::TrustStore::load(settings, problems);
+    auto trust = xmldsig::TrustStore::load(settings, problems);
     EXPECT_TRUE(problems.empty()) << test::join(problems);
     return trust;
   }
 
   // The daemon's wiring: a refresher publishing into a holder.
   struct Fetching {
-    std::shared_ptr<intake::TrustHolder> holder;
+    std::shared_ptr<xmldsig::TrustHolder> holder;
     std::shared_ptr<revocation::CrlRefresher> refresher;
     CertificateCheck verify(const test::Certificate& certificate) const {
       return holder->get()->verify(test::der_of(certificate), {}, now());
     }
   };
-  Fetching fetching(std::shared_ptr<intake::TrustStore> trust,
+  Fetching fetching(std::shared_ptr<xmldsig::TrustStore> trust,
                     std::vector<std::pair<std::string, std::string>> sources = {}) {
     revocation::CrlRefresherSettings settings;
     settings.sources = std::move(sources);
@@ -121,7 +121,7 @@ class Revocation : public ::testing::Test {
       settings.sources.emplace_back(url, "named by a trust anchor (configuration)");
     settings.cache_dir = dir_.path() / "crls";
     settings.limits = {std::chrono::milliseconds{5000}, 1024 * 1024};
-    auto holder = std::make_shared<intake::TrustHolder>(trust);
+    auto holder = std::make_shared<xmldsig::TrustHolder>(trust);
     auto refresher = daemon::make_crl_refresher(settings, clock_, trust, holder, nullptr);
     refresher->load_cache();
     return {holder, refresher};
@@ -184,7 +184,7 @@ TEST_F(Revocation, TheIssuingCasCrlIsLearntFromAVerifiedSignerAndFetched) {
   auto first = trust.verify(signer_);
   EXPECT_EQ(verdict(first), "certificate.untrusted");
   EXPECT_THAT(detail(first), HasSubstr("being fetched from " + server_.url("/issuing.crl")));
-  EXPECT_TRUE(std::get<intake::Rejection>(first).status_pending) << "held and read again";
+  EXPECT_TRUE(std::get<Rejection>(first).status_pending) << "held and read again";
   trust.refresher->refresh();
   EXPECT_EQ(verdict(trust.verify(signer_)), "accepted");
   // Revoked this morning: refused after the next refresh.
@@ -468,7 +468,7 @@ TEST_F(HostileOcsp, WhenTheResponderIsDownThePolicyDecides) {
   const auto ocsp_only = check(RevocationPolicy::ocsp);
   EXPECT_EQ(verdict(ocsp_only), "certificate.untrusted");
   EXPECT_THAT(detail(ocsp_only), HasSubstr("cannot be checked"));
-  EXPECT_TRUE(std::get<intake::Rejection>(ocsp_only).status_pending);
+  EXPECT_TRUE(std::get<Rejection>(ocsp_only).status_pending);
   client_ = ocsp_client(ocsp_server_.url("/"));
   // ocsp_then_crl: the CRL (which lists `other_`, not `signer_`) answers instead.
   EXPECT_EQ(verdict(check(RevocationPolicy::ocsp_then_crl)), "accepted");

@@ -70,7 +70,7 @@ class WorkflowOnStore : public ::testing::Test {
     const std::string pki = NQS_TEST_PKI_DIR;
     auto signer = notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
     ASSERT_TRUE(signer.has_value()) << signer.error().message;
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     std::vector<std::shared_ptr<const notify::OutboundMapping>> mappings;
     for (const char* name :
          {"application-refused", "application-to-recognition-center", "voucher-delivered",
@@ -93,7 +93,7 @@ class WorkflowOnStore : public ::testing::Test {
   Effects commit(Result<Decided> decided, const std::string& key) {
     EXPECT_TRUE(decided.has_value()) << decided.error().message;
     auto* effects = std::get_if<Effects>(&decided.value());
-    EXPECT_NE(effects, nullptr) << std::get<intake::Rejection>(decided.value()).detail;
+    EXPECT_NE(effects, nullptr) << std::get<Rejection>(decided.value()).detail;
     if (effects == nullptr) return {};
     // As the daemon does before committing: the composed notifications signed.
     auto sealed = seal(*workflow_->notifications(), effects->outbox, effects->to_sign);
@@ -107,11 +107,11 @@ class WorkflowOnStore : public ::testing::Test {
     return *effects;
   }
 
-  intake::Rejection refused(Result<Decided> decided) {
+  Rejection refused(Result<Decided> decided) {
     EXPECT_TRUE(decided.has_value());
-    const auto* rejection = std::get_if<intake::Rejection>(&decided.value());
+    const auto* rejection = std::get_if<Rejection>(&decided.value());
     EXPECT_NE(rejection, nullptr) << "expected a rejection";
-    return rejection != nullptr ? *rejection : intake::Rejection{};
+    return rejection != nullptr ? *rejection : Rejection{};
   }
 
   void register_and_allocate(std::int64_t vouchers, const std::string& iin = kIin) {
@@ -410,7 +410,7 @@ TEST_F(WorkflowOnStore, Art18_APeriodTotalWithoutABreakdownIsSharedByItsYears) {
                         event("e-q0", domain::QuotaAllocated{2025, 2027, {{kRegion, 0, {}, 0}}}),
                         *view_, at("2026-01-05T09:00:00+05:00")))
                 .reason,
-            intake::Reason::domain_inconsistent);
+            Reason::domain_inconsistent);
   auto split = refused(
       workflow_->on_event(event("e-q1", domain::QuotaAllocated{2025, 2027, {{kRegion, 1, {}, -1}}}),
                           *view_, at("2026-01-05T09:00:00+05:00")));
@@ -419,7 +419,7 @@ TEST_F(WorkflowOnStore, Art18_APeriodTotalWithoutABreakdownIsSharedByItsYears) {
                         event("e-q2", domain::QuotaAllocated{2026, 2028, {{kRegion, 0, {}, 5}}}),
                         *view_, at("2026-01-05T09:00:00+05:00")))
                 .reason,
-            intake::Reason::domain_inconsistent)
+            Reason::domain_inconsistent)
       << "overlaps the period";
   // A larger total keeps what is reserved.
   commit(
@@ -515,7 +515,7 @@ TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) 
       event("v2", domain::VoucherIssued{"7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e", kA1,
                                         calendar::Date{date::year{2025} / 2 / 3}}),
       *view_, now));
-  EXPECT_EQ(second.reason, intake::Reason::domain_inconsistent);
+  EXPECT_EQ(second.reason, Reason::domain_inconsistent);
   EXPECT_THAT(second.detail, HasSubstr("already received voucher"));
 }
 
@@ -547,7 +547,7 @@ TEST_F(WorkflowOnStore, InputsThatDoNotFitAreRejectedWithTheirReason) {
   const auto now = at("2025-09-02T11:00:00+05:00");
   auto unknown = refused(workflow_->on_event(
       event("x", domain::ApplicationForwarded{"no-such-application"}), *view_, now));
-  EXPECT_EQ(unknown.reason, intake::Reason::domain_unknown_subject);
+  EXPECT_EQ(unknown.reason, Reason::domain_unknown_subject);
   EXPECT_THAT(unknown.detail, HasSubstr("no application no-such-application is known"));
   EXPECT_EQ(refused(workflow_->on_document(
                         document("RecordSickLeaveNotice", "m-s",
@@ -555,22 +555,22 @@ TEST_F(WorkflowOnStore, InputsThatDoNotFitAreRejectedWithTheirReason) {
                                      "sheetNumber": "1", "from": "2025-09-05", "to": "2025-09-06"})"),
                         *view_, now))
                 .reason,
-            intake::Reason::domain_unknown_subject);
+            Reason::domain_unknown_subject);
   commit(workflow_->on_document(application(), *view_, now), "gov:a");
   // A voucher for an application the career center has not even reviewed.
   auto early = refused(workflow_->on_event(
       event("v", domain::VoucherIssued{kVoucher, kApplication,
                                        calendar::Date{date::year{2025} / 9 / 3}}),
       *view_, now));
-  EXPECT_EQ(early.reason, intake::Reason::domain_invalid_transition);
+  EXPECT_EQ(early.reason, Reason::domain_invalid_transition);
   EXPECT_THAT(early.detail, HasSubstr("at stage with_career_center"));
   // The same application submitted again.
   EXPECT_EQ(refused(workflow_->on_document(application(), *view_, now)).reason,
-            intake::Reason::domain_invalid_transition);
+            Reason::domain_invalid_transition);
   // An allocation below what is reserved.
   auto quota = refused(workflow_->on_event(
       event("q2", domain::QuotaAllocated{2025, 2025, {{kRegion, 0, {}, -1}}}), *view_, now));
-  EXPECT_EQ(quota.reason, intake::Reason::domain_inconsistent);
+  EXPECT_EQ(quota.reason, Reason::domain_inconsistent);
   EXPECT_THAT(quota.detail, HasSubstr("1 are already reserved"));
 }
 
@@ -717,7 +717,7 @@ TEST_F(WorkflowOnStore, Art16_TheActsCustomerIsTheLmcOfTheVouchersOblastWhenConf
   const Workflow checking(almaty(), domain::MciTable{{2025, 3932}}, workflow_->notifications(),
                           Exchanges{}, domain::statutory_deadlines(), policy);
   auto wrong = refused(checking.on_document(act("120340501232"), *view_, now));
-  EXPECT_EQ(wrong.reason, intake::Reason::domain_inconsistent);
+  EXPECT_EQ(wrong.reason, Reason::domain_inconsistent);
   EXPECT_THAT(wrong.detail, HasSubstr("the LMC of oblast 750000000 is BIN 140450600708"));
   auto e = commit(checking.on_document(act("140450600708"), *view_, now), "gov:act");
   EXPECT_THAT(routes(e), ElementsAre("ais.commands/RegisterServiceAct"));
@@ -764,14 +764,14 @@ TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPe
                       "3500000"),
                   *view_, when))
           .reason,
-      intake::Reason::domain_inconsistent);
+      Reason::domain_inconsistent);
   EXPECT_EQ(refused(workflow_->on_document(act("m-x2",
                                                person(kVoucher, kIin, "3000000") + ", " +
                                                    person(kVoucher, kIin, "500000"),
                                                "3500000"),
                                            *view_, when))
                 .reason,
-            intake::Reason::domain_inconsistent);
+            Reason::domain_inconsistent);
   auto e = commit(
       workflow_->on_document(
           act("m-act", person(kVoucher, kIin, "3000000") + ", " + person(v2, other_iin, "500000"),
@@ -797,7 +797,7 @@ TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPe
   // The center is paid once, the sum of its persons' amounts.
   auto wrong = refused(workflow_->on_event(
       event("p0", domain::PaymentMade{"ACT-9", true, 2'752'400, {}, ""}), *view_, when));
-  EXPECT_EQ(wrong.reason, intake::Reason::domain_inconsistent);
+  EXPECT_EQ(wrong.reason, Reason::domain_inconsistent);
   EXPECT_THAT(wrong.detail, HasSubstr("3252400 tiyn is due for its 2 persons"));
   commit(workflow_->on_event(event("p1", domain::PaymentMade{"ACT-9", true, 3'252'400, {}, ""}),
                              *view_, when),
@@ -808,7 +808,7 @@ TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPe
                         event("p2", domain::PaymentMade{"ACT-9", false, 2'359'200, {}, ""}), *view_,
                         when))
                 .reason,
-            intake::Reason::json_invalid);
+            Reason::json_invalid);
   commit(workflow_->on_event(event("p3", domain::PaymentMade{"ACT-9", false, 2'359'200, {}, v2}),
                              *view_, when),
          "ais:p3");
@@ -854,7 +854,7 @@ TEST_F(WorkflowOnStore, Rules374Art20_AnAppealOutcomeIsRecordedOnce) {
   EXPECT_EQ(body(e.outbox[0]).at("payload").at("appealDecidedOn").as_string(), "2025-09-25");
   EXPECT_EQ(stage(), "used");
   EXPECT_EQ(refused(outcome("m-o3", R"(, "appealDecidedOn": "2025-09-26")")).reason,
-            intake::Reason::domain_inconsistent);
+            Reason::domain_inconsistent);
 }
 
 }  // namespace

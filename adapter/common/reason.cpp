@@ -1,9 +1,9 @@
-#include "intake/reason.hpp"
+#include "common/reason.hpp"
 
 #include <array>
 #include <utility>
 
-namespace nqs::intake {
+namespace nqs {
 namespace {
 
 constexpr std::array<std::pair<Reason, std::string_view>, 23> kCodes{{
@@ -48,4 +48,4 @@ std::optional<Reason> reason_from_code(std::string_view text) {
   return std::nullopt;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs

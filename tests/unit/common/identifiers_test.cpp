@@ -1,4 +1,4 @@
-#include "intake/identifiers.hpp"
+#include "common/identifiers.hpp"
 
 #include <gtest/gtest.h>
 

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "common/instant.hpp"
-#include "intake/reason.hpp"
+#include "common/reason.hpp"
 #include "revocation/ocsp.hpp"
 #include "revocation/x509_facts.hpp"
 
-namespace nqs::intake {
+namespace nqs::xmldsig {
 
 // Extended key usage OIDs of NCA RK certificates (domain.md, "Identity").
 inline constexpr std::string_view kEkuIndividual = "1.2.398.3.3.4.1.1";
@@ -197,4 +197,4 @@ SignerIdentity identity_of(X509* certificate);
 // Parses a DER certificate; nullptr if it is not one.
 std::shared_ptr<X509> parse_certificate_der(const std::string& der);
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace nqs::intake {
+namespace nqs::xml {
 
 // How much structure a message may have (intake.limits). libxml2 checks an element's attributes
 // for duplicates in quadratic time, and inclusive c14n works through every namespace declaration
@@ -26,4 +26,4 @@ struct XmlLimits {
 // parser (which refuses it as xml.malformed), and it stops at the first limit exceeded.
 std::optional<std::string> exceeds_limits(std::string_view bytes, const XmlLimits& limits);
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

@@ -1,4 +1,4 @@
-#include "intake/gost_xmldsig.hpp"
+#include "xmldsig/gost_xmldsig.hpp"
 
 #include <xmlsec/errors.h>
 #include <xmlsec/keysdata.h>
@@ -13,7 +13,7 @@
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
 
-namespace nqs::intake {
+namespace nqs::xmldsig {
 namespace {
 
 const xmlChar* xml(std::string_view text) {
@@ -275,4 +275,4 @@ xmlSecKeyDataPtr gost_key_data(EVP_PKEY* key) {
   return data;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace nqs::intake {
+namespace nqs {
 
 // Why an input is dead-lettered: the stable codes of messages.md, "Outcomes of an input".
 // Operators filter on them and the AIS side matches on them: never rename one.
@@ -48,4 +48,4 @@ struct Rejection {
   bool status_pending = false;
 };
 
-}  // namespace nqs::intake
+}  // namespace nqs

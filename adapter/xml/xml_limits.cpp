@@ -1,10 +1,10 @@
-#include "intake/xml_limits.hpp"
+#include "xml/xml_limits.hpp"
 
 #include <fmt/format.h>
 
 #include <vector>
 
-namespace nqs::intake {
+namespace nqs::xml {
 namespace {
 
 bool is_space(char c) {
@@ -191,4 +191,4 @@ std::optional<std::string> exceeds_limits(std::string_view bytes, const XmlLimit
   return Scanner(bytes, limits).run();
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

@@ -8,10 +8,10 @@
 #include <variant>
 #include <vector>
 
-#include "intake/reason.hpp"
-#include "intake/xml_limits.hpp"
+#include "common/reason.hpp"
+#include "xml/xml_limits.hpp"
 
-namespace nqs::intake {
+namespace nqs::xml {
 
 struct XmlDocFree {
   void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
@@ -47,4 +47,4 @@ std::string qualified_name(const xmlNode* node);
 // The value of an attribute without namespace, if present.
 std::optional<std::string> attribute(const xmlNode* node, const char* name);
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

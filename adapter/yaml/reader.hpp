@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace nqs::configuration {
+namespace nqs::yaml {
 
 // Every problem found while reading configuration files, each one line that says where it is
 // (file:line:column: key.path) and what is wrong. Reading goes on after a problem, so that an
@@ -115,4 +115,4 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::string closest_match(std::string_view word,
                           const std::set<std::string, std::less<>>& candidates);
 
-}  // namespace nqs::configuration
+}  // namespace nqs::yaml

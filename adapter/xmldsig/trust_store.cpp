@@ -1,4 +1,4 @@
-#include "intake/trust_store.hpp"
+#include "xmldsig/trust_store.hpp"
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
@@ -16,7 +16,7 @@
 #include "common/files.hpp"
 #include "gost/openssl_keys.hpp"
 
-namespace nqs::intake {
+namespace nqs::xmldsig {
 namespace {
 
 using revocation::name_text;
@@ -649,4 +649,4 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   return verified;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace nqs::intake {
+namespace nqs {
 
 // Each returns nothing when the identifier is valid, or what is wrong with it.
 
@@ -19,4 +19,4 @@ std::optional<std::string> check_iban(std::string_view value);
 // center accreditation number (4), sequence number (8).
 std::optional<std::string> check_certificate_number(std::string_view value);
 
-}  // namespace nqs::intake
+}  // namespace nqs

@@ -1,4 +1,4 @@
-#include "configuration/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,7 +9,7 @@
 #include <map>
 #include <system_error>
 
-namespace nqs::configuration {
+namespace nqs::yaml {
 namespace fs = std::filesystem;
 
 namespace {
@@ -396,4 +396,4 @@ std::chrono::milliseconds Reader::duration(std::string_view key, std::chrono::mi
   return value->as_duration(min, max).value_or(fallback);
 }
 
-}  // namespace nqs::configuration
+}  // namespace nqs::yaml

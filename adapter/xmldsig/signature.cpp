@@ -1,4 +1,4 @@
-#include "intake/signature.hpp"
+#include "xmldsig/signature.hpp"
 
 #include <fmt/format.h>
 #include <libxml/parser.h>
@@ -19,10 +19,10 @@
 
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
-#include "intake/gost_xmldsig.hpp"
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/gost_xmldsig.hpp"
 
-namespace nqs::intake {
+namespace nqs::xmldsig {
 namespace {
 
 // The last xmlsec error on this thread, for details; xmlsec prints nothing.
@@ -84,17 +84,17 @@ std::string line_of(const xmlNode* node) {
 }
 
 std::string algorithm_of(const xmlNode* node) {
-  return node == nullptr ? std::string() : attribute(node, "Algorithm").value_or("");
+  return node == nullptr ? std::string() : xml::attribute(node, "Algorithm").value_or("");
 }
 
 xmlNode* ds_child(const xmlNode* parent, std::string_view name) {
-  return child_element(parent, kXmlDsigNs, name);
+  return xml::child_element(parent, kXmlDsigNs, name);
 }
 
 // soap:Header, where a transport signature (wsse:Security) may stand.
 bool in_soap_header(const xmlNode* node) {
   for (const xmlNode* at = node; at != nullptr; at = at->parent) {
-    if (is_element(at, "http://schemas.xmlsoap.org/soap/envelope/", "Header")) return true;
+    if (xml::is_element(at, "http://schemas.xmlsoap.org/soap/envelope/", "Header")) return true;
   }
   return false;
 }
@@ -139,7 +139,8 @@ class RegisteredId {
  public:
   RegisteredId(xmlAttr* attribute, const std::string& id) : attribute_(attribute) {
     if (attribute_ != nullptr) {
-      registered_ = xmlAddID(nullptr, attribute_->doc, as_xml(id.c_str()), attribute_) != nullptr;
+      registered_ =
+          xmlAddID(nullptr, attribute_->doc, xml::as_xml(id.c_str()), attribute_) != nullptr;
     }
   }
   ~RegisteredId() {
@@ -185,14 +186,14 @@ struct CheckedSignedInfo {
 std::variant<CheckedSignedInfo, Rejection> check_signed_info(
     xmlNode* signature, const AlgorithmPolicy& policy, std::string_view label, bool exclusive_only,
     const std::string& uri_expected, const std::string& target) {
-  for (xmlNode* child : element_children(signature)) {
-    if (!is_element(child, kXmlDsigNs, "SignedInfo") &&
-        !is_element(child, kXmlDsigNs, "SignatureValue") &&
-        !is_element(child, kXmlDsigNs, "KeyInfo")) {
+  for (xmlNode* child : xml::element_children(signature)) {
+    if (!xml::is_element(child, kXmlDsigNs, "SignedInfo") &&
+        !xml::is_element(child, kXmlDsigNs, "SignatureValue") &&
+        !xml::is_element(child, kXmlDsigNs, "KeyInfo")) {
       return mismatch(
           fmt::format("the {}ds:Signature holds {} ({}); only SignedInfo, "
                       "SignatureValue and KeyInfo are accepted",
-                      label, qualified_name(child), line_of(child)));
+                      label, xml::qualified_name(child), line_of(child)));
     }
   }
   xmlNode* signed_info = ds_child(signature, "SignedInfo");
@@ -215,8 +216,8 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
         fmt::format("{}signature method '{}' is not in trust.allowed_algorithms", label, method)};
   }
   std::vector<xmlNode*> references;
-  for (xmlNode* child : element_children(signed_info)) {
-    if (is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
+  for (xmlNode* child : xml::element_children(signed_info)) {
+    if (xml::is_element(child, kXmlDsigNs, "Reference")) references.push_back(child);
   }
   if (references.size() != 1) {
     return mismatch(
@@ -225,7 +226,7 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
                     label, references.size(), target));
   }
   xmlNode* reference = references.front();
-  const auto uri = attribute(reference, "URI");
+  const auto uri = xml::attribute(reference, "URI");
   if (!uri || *uri != uri_expected) {
     return mismatch(fmt::format("the {}ds:Reference points at '{}', not at {} '{}'", label,
                                 uri.value_or("(no URI)"), target, uri_expected));
@@ -238,7 +239,7 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
   }
   CheckedSignedInfo checked;
   if (xmlNode* list = ds_child(reference, "Transforms")) {
-    for (xmlNode* transform : element_children(list)) {
+    for (xmlNode* transform : xml::element_children(list)) {
       checked.transforms.push_back(algorithm_of(transform));
     }
   }
@@ -249,7 +250,7 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
 void ignore_generic_error(void*, const char*, ...) {}
 
 bool is_id_attribute(const xmlAttr* attr) {
-  const auto name = as_view(attr->name);
+  const auto name = xml::as_view(attr->name);
   return name.size() == 2 && (name[0] == 'I' || name[0] == 'i') &&
          (name[1] == 'D' || name[1] == 'd');
 }
@@ -272,22 +273,23 @@ std::optional<Rejection> check_wrapping(xmlDoc* doc) {
     for (xmlAttr* attr = element->properties; attr != nullptr; attr = attr->next) {
       if (!is_id_attribute(attr)) continue;
       xmlChar* raw = xmlNodeListGetString(doc, attr->children, 1);
-      const std::string value(as_view(raw));
+      const std::string value(xml::as_view(raw));
       xmlFree(raw);
       const auto [at, inserted] = first_with.emplace(value, element);
       if (!inserted) {
         return mismatch(fmt::format("the Id '{}' is given on {} ({}) and again on {} ({})", value,
-                                    qualified_name(at->second), line_of(at->second),
-                                    qualified_name(element), line_of(element)));
+                                    xml::qualified_name(at->second), line_of(at->second),
+                                    xml::qualified_name(element), line_of(element)));
       }
     }
   }
   const xmlNode* signed_element = nullptr;
   for (xmlNode* element : elements) {
-    if (!is_element(element, kXmlDsigNs, "Signature") || in_soap_header(element)) continue;
+    if (!xml::is_element(element, kXmlDsigNs, "Signature") || in_soap_header(element)) continue;
     const xmlNode* parent = element->parent;
     const bool under_document = parent != nullptr && parent->type == XML_ELEMENT_NODE &&
-                                parent->parent != nullptr && is_element(parent->parent, "", "data");
+                                parent->parent != nullptr &&
+                                xml::is_element(parent->parent, "", "data");
     if (!under_document) {
       return mismatch(
           fmt::format("a ds:Signature at {} is not the last child of the document "
@@ -298,7 +300,7 @@ std::optional<Rejection> check_wrapping(xmlDoc* doc) {
       return mismatch(
           fmt::format("{} has more than one ds:Signature (again at {}); exactly one is "
                       "accepted",
-                      qualified_name(parent), line_of(element)));
+                      xml::qualified_name(parent), line_of(element)));
     }
     signed_element = parent;
   }
@@ -332,15 +334,15 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
                                                                 const AlgorithmPolicy& policy) {
   SignatureParts parts;
   parts.document = document;
-  const auto document_name = qualified_name(document);
-  parts.id = attribute(document, "Id").value_or("");
+  const auto document_name = xml::qualified_name(document);
+  parts.id = xml::attribute(document, "Id").value_or("");
   if (parts.id.empty()) return mismatch(fmt::format("{} has no Id attribute", document_name));
 
   std::vector<xmlNode*> elements;
   collect_elements(xmlDocGetRootElement(document->doc), elements);
   std::vector<xmlNode*> signatures;
   for (xmlNode* element : elements) {
-    if (is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
+    if (xml::is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
   }
 
   std::vector<xmlNode*> own;
@@ -361,7 +363,7 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
                                 document_name, own.size()));
   }
   parts.signature = own.front();
-  if (element_children(document).back() != parts.signature) {
+  if (xml::element_children(document).back() != parts.signature) {
     return mismatch(fmt::format("the ds:Signature is not the last child of {}", document_name));
   }
 
@@ -385,8 +387,8 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
   xmlNode* x509_data = key_info != nullptr ? ds_child(key_info, "X509Data") : nullptr;
   std::vector<xmlNode*> certificates;
   if (x509_data != nullptr) {
-    for (xmlNode* child : element_children(x509_data)) {
-      if (is_element(child, kXmlDsigNs, "X509Certificate")) certificates.push_back(child);
+    for (xmlNode* child : xml::element_children(x509_data)) {
+      if (xml::is_element(child, kXmlDsigNs, "X509Certificate")) certificates.push_back(child);
     }
   }
   if (certificates.empty()) {
@@ -397,7 +399,7 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
     return Rejection{Reason::certificate_untrusted, "more than 8 certificates in ds:X509Data"};
   }
   for (std::size_t i = 0; i < certificates.size(); ++i) {
-    auto der = decode_base64(text_of(certificates[i]));
+    auto der = decode_base64(xml::text_of(certificates[i]));
     if (!der) {
       return Rejection{Reason::certificate_untrusted,
                        fmt::format("ds:X509Certificate number {} is not base64", i + 1)};
@@ -465,14 +467,14 @@ static std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* 
   auto* reference = static_cast<xmlSecDSigReferenceCtxPtr>(
       xmlSecPtrListGetItem(&context->signedInfoReferences, 0));
   if (reference == nullptr || reference->uri == nullptr ||
-      as_view(reference->uri) != expected_uri) {
+      xml::as_view(reference->uri) != expected_uri) {
     return mismatch("xmlsec resolved a reference other than the signed element");
   }
   if (context->status != xmlSecDSigStatusSucceeded) {
     if (reference->status != xmlSecDSigStatusSucceeded) {
       return Rejection{Reason::signature_invalid,
                        fmt::format("the digest of {} does not match: it was changed after signing",
-                                   qualified_name(referenced))};
+                                   xml::qualified_name(referenced))};
     }
     return Rejection{Reason::signature_invalid,
                      "the signature value does not verify with the signer certificate's key"};
@@ -482,13 +484,13 @@ static std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* 
 
 std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
                                           const AlgorithmPolicy& policy) {
-  return verify_with_xmlsec(parts.signature, xmlHasProp(parts.document, as_xml("Id")), parts.id,
-                            parts.document, true, key, policy);
+  return verify_with_xmlsec(parts.signature, xmlHasProp(parts.document, xml::as_xml("Id")),
+                            parts.id, parts.document, true, key, policy);
 }
 
 std::optional<Rejection> verify_whole_document_signature(xmlNode* signature, EVP_PKEY* key,
                                                          const AlgorithmPolicy& policy) {
-  if (!is_element(signature, kXmlDsigNs, "Signature")) {
+  if (!xml::is_element(signature, kXmlDsigNs, "Signature")) {
     return Rejection{Reason::signature_missing, "not a ds:Signature"};
   }
   auto checked = check_signed_info(signature, policy, "", false, "", "the whole document");
@@ -501,7 +503,7 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
                                           const std::vector<X509*>& certificates,
                                           const SigningOptions& options) {
   ensure_xml_security_initialised();
-  const auto id = attribute(element, "Id");
+  const auto id = xml::attribute(element, "Id");
   if (!id) return "the element to sign has no Id attribute";
   auto method = algorithms().find(options.signature_method);
   auto digest = algorithms().find(options.digest_method);
@@ -515,11 +517,11 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
   xmlDoc* doc = element->doc;
   // The conventional ds: prefix, as the platform's own documents and tools write it.
   xmlNode* signature =
-      xmlSecTmplSignatureCreateNsPref(doc, c14n, method->second(), nullptr, as_xml("ds"));
+      xmlSecTmplSignatureCreateNsPref(doc, c14n, method->second(), nullptr, xml::as_xml("ds"));
   xmlAddChild(element, signature);
   const std::string uri = "#" + *id;
   xmlNode* reference = xmlSecTmplSignatureAddReference(signature, digest->second(), nullptr,
-                                                       as_xml(uri.c_str()), nullptr);
+                                                       xml::as_xml(uri.c_str()), nullptr);
   xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedId);
   xmlSecTmplReferenceAddTransform(reference, reference_c14n);
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
@@ -531,9 +533,10 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
     EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
     OPENSSL_free(der);
     base64.resize(std::strlen(base64.c_str()));
-    xmlNewTextChild(x509_data, signature->ns, as_xml("X509Certificate"), as_xml(base64.c_str()));
+    xmlNewTextChild(x509_data, signature->ns, xml::as_xml("X509Certificate"),
+                    xml::as_xml(base64.c_str()));
   }
-  RegisteredId registered(xmlHasProp(element, as_xml("Id")), *id);
+  RegisteredId registered(xmlHasProp(element, xml::as_xml("Id")), *id);
   std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
   context->signKey = adopt_key(private_key);
   last_xmlsec_error.clear();
@@ -546,11 +549,12 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
 std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
     xmlDoc* doc, const AlgorithmPolicy& policy) {
   xmlNode* envelope = xmlDocGetRootElement(doc);
-  xmlNode* header = child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Header");
+  xmlNode* header =
+      xml::child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Header");
   if (header == nullptr) return std::optional<TransportParts>{};
   std::vector<xmlNode*> securities;
-  for (xmlNode* child : element_children(header)) {
-    if (is_element(child, kWsseNs, "Security")) securities.push_back(child);
+  for (xmlNode* child : xml::element_children(header)) {
+    if (xml::is_element(child, kWsseNs, "Security")) securities.push_back(child);
   }
   if (securities.empty()) return std::optional<TransportParts>{};
   if (securities.size() > 1) {
@@ -558,8 +562,8 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
                                 securities.size()));
   }
   std::vector<xmlNode*> signatures;
-  for (xmlNode* child : element_children(securities.front())) {
-    if (is_element(child, kXmlDsigNs, "Signature")) signatures.push_back(child);
+  for (xmlNode* child : xml::element_children(securities.front())) {
+    if (xml::is_element(child, kXmlDsigNs, "Signature")) signatures.push_back(child);
   }
   if (signatures.size() != 1) {
     return Rejection{
@@ -570,11 +574,11 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
   }
   TransportParts parts;
   parts.signature = signatures.front();
-  parts.body = child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Body");
+  parts.body = xml::child_element(envelope, "http://schemas.xmlsoap.org/soap/envelope/", "Body");
   xmlChar* id = parts.body == nullptr
                     ? nullptr
-                    : xmlGetNsProp(parts.body, as_xml("Id"), as_xml(kWsuNs.data()));
-  parts.id = std::string(as_view(id));
+                    : xmlGetNsProp(parts.body, xml::as_xml("Id"), xml::as_xml(kWsuNs.data()));
+  parts.id = std::string(xml::as_view(id));
   xmlFree(id);
   if (parts.id.empty()) return mismatch("the transport signature needs a wsu:Id on soap:Body");
 
@@ -586,14 +590,16 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
     return mismatch("the transport signature's transforms must be exactly exclusive c14n");
   }
   xmlNode* key_info = ds_child(parts.signature, "KeyInfo");
-  xmlNode* token =
-      key_info == nullptr ? nullptr : child_element(key_info, kWsseNs, "SecurityTokenReference");
-  xmlNode* identifier = token == nullptr ? nullptr : child_element(token, kWsseNs, "KeyIdentifier");
+  xmlNode* token = key_info == nullptr
+                       ? nullptr
+                       : xml::child_element(key_info, kWsseNs, "SecurityTokenReference");
+  xmlNode* identifier =
+      token == nullptr ? nullptr : xml::child_element(token, kWsseNs, "KeyIdentifier");
   if (identifier == nullptr) {
     return Rejection{Reason::certificate_untrusted,
                      "no sender certificate in wsse:SecurityTokenReference/wsse:KeyIdentifier"};
   }
-  auto der = decode_base64(text_of(identifier));
+  auto der = decode_base64(xml::text_of(identifier));
   if (!der) return Rejection{Reason::certificate_untrusted, "wsse:KeyIdentifier is not base64"};
   parts.certificate_der = std::move(*der);
   return std::optional<TransportParts>{std::move(parts)};
@@ -602,25 +608,25 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
 std::optional<Rejection> verify_transport_signature(const TransportParts& parts, EVP_PKEY* key,
                                                     const AlgorithmPolicy& policy) {
   return verify_with_xmlsec(parts.signature,
-                            xmlHasNsProp(parts.body, as_xml("Id"), as_xml(kWsuNs.data())), parts.id,
-                            parts.body, false, key, policy);
+                            xmlHasNsProp(parts.body, xml::as_xml("Id"), xml::as_xml(kWsuNs.data())),
+                            parts.id, parts.body, false, key, policy);
 }
 
 std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X509* certificate) {
   ensure_xml_security_initialised();
   constexpr std::string_view kSoap = "http://schemas.xmlsoap.org/soap/envelope/";
   xmlNode* envelope = xmlDocGetRootElement(doc);
-  xmlNode* body = child_element(envelope, kSoap, "Body");
-  xmlNode* header = child_element(envelope, kSoap, "Header");
+  xmlNode* body = xml::child_element(envelope, kSoap, "Body");
+  xmlNode* header = xml::child_element(envelope, kSoap, "Header");
   if (body == nullptr) return "no soap:Body";
   if (header == nullptr) {
-    header = xmlNewNode(envelope->ns, as_xml("Header"));
+    header = xmlNewNode(envelope->ns, xml::as_xml("Header"));
     xmlAddPrevSibling(body, header);
   }
-  xmlNsPtr wsu = xmlNewNs(body, as_xml(kWsuNs.data()), as_xml("wsu"));
-  xmlAttr* id = xmlSetNsProp(body, wsu, as_xml("Id"), as_xml("body"));
-  xmlNode* security = xmlNewChild(header, nullptr, as_xml("Security"), nullptr);
-  xmlSetNs(security, xmlNewNs(security, as_xml(kWsseNs.data()), as_xml("wsse")));
+  xmlNsPtr wsu = xmlNewNs(body, xml::as_xml(kWsuNs.data()), xml::as_xml("wsu"));
+  xmlAttr* id = xmlSetNsProp(body, wsu, xml::as_xml("Id"), xml::as_xml("body"));
+  xmlNode* security = xmlNewChild(header, nullptr, xml::as_xml("Security"), nullptr);
+  xmlSetNs(security, xmlNewNs(security, xml::as_xml(kWsseNs.data()), xml::as_xml("wsse")));
   // The sender key's methods: its GOST ones, else RSA-SHA256.
   const auto* gost_key = gost::key_of(private_key);
   xmlSecTransformId method = gost_key != nullptr
@@ -630,24 +636,25 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
                                  ? gost_transform(gost_key->public_key.algorithm->digest_uri)
                                  : xmlSecTransformSha256Id;
   xmlNode* signature = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, method,
-                                                       nullptr, as_xml("ds"));
+                                                       nullptr, xml::as_xml("ds"));
   xmlAddChild(security, signature);
   xmlNode* reference =
-      xmlSecTmplSignatureAddReference(signature, digest, nullptr, as_xml("#body"), nullptr);
+      xmlSecTmplSignatureAddReference(signature, digest, nullptr, xml::as_xml("#body"), nullptr);
   xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NId);
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
-  xmlNode* token = xmlNewChild(key_info, security->ns, as_xml("SecurityTokenReference"), nullptr);
+  xmlNode* token =
+      xmlNewChild(key_info, security->ns, xml::as_xml("SecurityTokenReference"), nullptr);
   unsigned char* der = nullptr;
   const int length = i2d_X509(certificate, &der);
   std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
   EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
   OPENSSL_free(der);
   base64.resize(std::strlen(base64.c_str()));
-  xmlNode* identifier =
-      xmlNewTextChild(token, security->ns, as_xml("KeyIdentifier"), as_xml(base64.c_str()));
-  xmlSetProp(identifier, as_xml("ValueType"),
-             as_xml("http://docs.oasis-open.org/wss/2004/01/"
-                    "oasis-200401-wss-x509-token-profile-1.0#X509v3"));
+  xmlNode* identifier = xmlNewTextChild(token, security->ns, xml::as_xml("KeyIdentifier"),
+                                        xml::as_xml(base64.c_str()));
+  xmlSetProp(identifier, xml::as_xml("ValueType"),
+             xml::as_xml("http://docs.oasis-open.org/wss/2004/01/"
+                         "oasis-200401-wss-x509-token-profile-1.0#X509v3"));
   RegisteredId registered(id, "body");
   std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
   context->signKey = adopt_key(private_key);
@@ -658,4 +665,4 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
   return std::nullopt;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig

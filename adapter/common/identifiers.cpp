@@ -1,4 +1,4 @@
-#include "intake/identifiers.hpp"
+#include "common/identifiers.hpp"
 
 #include <date/date.h>
 #include <fmt/format.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <array>
 
-namespace nqs::intake {
+namespace nqs {
 namespace {
 
 bool all_digits(std::string_view text) {
@@ -98,4 +98,4 @@ std::optional<std::string> check_certificate_number(std::string_view value) {
   return std::nullopt;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs

@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "intake/reason.hpp"
+#include "common/reason.hpp"
 
-namespace nqs::intake {
+namespace nqs::xmldsig {
 
 inline constexpr std::string_view kXmlDsigNs = "http://www.w3.org/2000/09/xmldsig#";
 inline constexpr std::string_view kEnvelopedSignature =
@@ -120,4 +120,4 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
                                           const std::vector<X509*>& certificates,
                                           const SigningOptions& options = {});
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig

@@ -1,10 +1,10 @@
-#include "intake/schema_set.hpp"
+#include "xml/schema_set.hpp"
 
 #include <fmt/format.h>
 
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
 
-namespace nqs::intake {
+namespace nqs::xml {
 namespace {
 
 // Keeps the first error of a parse or validation, as "line N: message".
@@ -66,4 +66,4 @@ std::optional<std::string> Schema::validate_element(xmlNode* element) const {
   return validate(element->doc, element);
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace nqs::intake {
+namespace nqs::xml {
 
 // A compiled XML schema (libxml2). Compiled once at start-up and shared read-only; each
 // validation makes its own small context, so validations may run on several threads.
@@ -38,4 +38,4 @@ class Schema {
   xmlSchemaPtr schema_;
 };
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

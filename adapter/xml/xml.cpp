@@ -1,4 +1,4 @@
-#include "intake/xml.hpp"
+#include "xml/xml.hpp"
 
 #include <fmt/format.h>
 #include <libxml/parser.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace nqs::intake {
+namespace nqs::xml {
 namespace {
 
 // What the SAX hooks saw that is refused outright.
@@ -184,4 +184,4 @@ std::optional<std::string> attribute(const xmlNode* node, const char* name) {
   return out;
 }
 
-}  // namespace nqs::intake
+}  // namespace nqs::xml

@@ -4,8 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "intake/signature.hpp"
 #include "test_support.hpp"
+#include "xmldsig/signature.hpp"
 
 namespace nqs::mapping {
 namespace {
@@ -14,10 +14,10 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::vector<std::string> problems_of(const std::string& yaml) {
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   test::TempDir dir;
   const auto file = dir.write("m.yaml", yaml);
-  configuration::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   auto mapping = load_mapping(file, diagnostics);
   EXPECT_EQ(mapping == nullptr, !diagnostics.empty());
   std::vector<std::string> out;
@@ -42,10 +42,10 @@ std::string header() {
 }
 
 TEST(Mapping, TheShippedMappingsLoad) {
-  intake::ensure_xml_security_initialised();
+  xmldsig::ensure_xml_security_initialised();
   for (const char* name : {"voucher-application", "recognition-center-decision",
                            "sick-leave-notice", "recognition-outcome", "service-act"}) {
-    configuration::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     auto mapping =
         load_mapping(test::source_path(std::string("mappings/") + name + ".yaml"), diagnostics);
     ASSERT_NE(mapping, nullptr) << name << "\n" << test::join(diagnostics.problems());

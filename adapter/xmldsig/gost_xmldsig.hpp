@@ -10,7 +10,7 @@
 // profile"): xmlsec keeps canonicalization, references and the reading of the signature; the
 // transforms registered here hash with GOST and verify or sign with an NCA GOST key
 // (gost/openssl_keys.hpp) handed over in an xmlsec key of their own.
-namespace nqs::intake {
+namespace nqs::xmldsig {
 
 // Registers the transforms with xmlsec, once (ensure_xml_security_initialised calls it).
 void register_gost_transforms();
@@ -22,4 +22,4 @@ xmlSecTransformId gost_transform(std::string_view uri);
 // nullptr for another key.
 xmlSecKeyDataPtr gost_key_data(EVP_PKEY* key);
 
-}  // namespace nqs::intake
+}  // namespace nqs::xmldsig
