@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "amqp/connection.hpp"
+#include "daemon/ports.hpp"
 
 namespace nqs::daemon {
 
@@ -36,7 +37,7 @@ struct BrokerSettings {
 // whether it was `over_a_message`: the library could not send one, or the broker closed the
 // connection or channel over one it refused (406, 501, 502, 505). Which one, the broker does not
 // say: every message not yet confirmed is told so, and only one sent alone is known to be it.
-class BrokerLink {
+class BrokerLink final : public DeliveryAcks {
  public:
   using Completion =
       std::function<void(bool confirmed, const std::string& why, bool over_a_message)>;
@@ -47,7 +48,7 @@ class BrokerLink {
   };
 
   BrokerLink(boost::asio::io_context& io, BrokerSettings settings, Handlers handlers);
-  ~BrokerLink();
+  ~BrokerLink() override;
 
   void start();
   // Closes the connection; no reconnect after.
@@ -58,7 +59,7 @@ class BrokerLink {
   void publish(const amqp::Outgoing& message, Completion done);
   // Acknowledges a delivery on the connection it came on; false if that connection is gone
   // (the broker redelivers it).
-  bool ack(const amqp::Delivery& delivery);
+  bool ack(const amqp::Delivery& delivery) override;
 
   [[nodiscard]] bool connected() const { return connection_ && connection_->is_open(); }
   [[nodiscard]] bool blocked() const { return blocked_; }
@@ -76,7 +77,7 @@ class BrokerLink {
   // Every configured node (host:port), and why the last attempt on each failed (empty: it did
   // not, or was not tried since).
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> nodes() const;
-  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+  [[nodiscard]] std::uint64_t generation() const override { return generation_; }
 
  private:
   struct Pending {

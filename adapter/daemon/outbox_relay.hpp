@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "daemon/broker_link.hpp"
+#include "daemon/ports.hpp"
 #include "store/store.hpp"
 
 namespace nqs::daemon {
@@ -29,7 +30,7 @@ struct RelaySettings {
 // times while alone (or whose stored properties cannot be read) is set aside in the store: kept,
 // logged, counted, never sent again, so that one bad row cannot hold the connection in a loop of
 // reconnects nor the messages behind it.
-class OutboxRelay {
+class OutboxRelay final : public OutboxPublisher {
  public:
   using Sent = std::function<void(const store::OutboxMessage&)>;
   static constexpr int kParkAfter = 3;
@@ -40,7 +41,7 @@ class OutboxRelay {
   void start();
   void stop();
   // Rows just committed: send them now.
-  void submit(std::vector<store::OutboxMessage> rows);
+  void submit(std::vector<store::OutboxMessage> rows) override;
   // Looks for pending rows in the store (after a reconnect or a restart: all of them; on the
   // timer, `young_too` false: those older than a scan interval).
   void rescan(bool young_too = true);

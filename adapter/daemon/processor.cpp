@@ -53,8 +53,9 @@ void log_input(spdlog::level::level_enum level, std::string_view message,
 
 Processor::Processor(boost::asio::io_context& io, Workers& workers,
                      std::shared_ptr<const intake::Intake> intake,
-                     const workflow::Workflow& workflow, store::Store& store, OutboxRelay& relay,
-                     BrokerLink& link, const Clock& clock, QueueNames names, RetrySettings retry)
+                     const workflow::Workflow& workflow, store::Store& store,
+                     OutboxPublisher& relay, DeliveryAcks& link, const Clock& clock,
+                     QueueNames names, RetrySettings retry)
     : io_(io),
       workers_(workers),
       intake_(std::move(intake)),

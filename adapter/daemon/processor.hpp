@@ -9,8 +9,7 @@
 
 #include "amqp/connection.hpp"
 #include "common/clock.hpp"
-#include "daemon/broker_link.hpp"
-#include "daemon/outbox_relay.hpp"
+#include "daemon/ports.hpp"
 #include "daemon/workers.hpp"
 #include "intake/intake.hpp"
 #include "ops/metrics.hpp"
@@ -69,7 +68,7 @@ class Processor {
  public:
   Processor(boost::asio::io_context& io, Workers& workers,
             std::shared_ptr<const intake::Intake> intake, const workflow::Workflow& workflow,
-            store::Store& store, OutboxRelay& relay, BrokerLink& link, const Clock& clock,
+            store::Store& store, OutboxPublisher& relay, DeliveryAcks& link, const Clock& clock,
             QueueNames names, RetrySettings retry);
 
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
@@ -179,8 +178,8 @@ class Processor {
   std::function<void()> timers_changed_;
   ops::Metrics* metrics_ = nullptr;
   store::Store& store_;
-  OutboxRelay& relay_;
-  BrokerLink& link_;
+  OutboxPublisher& relay_;
+  DeliveryAcks& link_;
   const Clock& clock_;
   QueueNames names_;
   RetrySettings retry_;

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "amqp/connection.hpp"
+#include "store/store.hpp"
+
+namespace nqs::daemon {
+
+// What the processor needs of the broker, and no more, so that its ack contract can be driven by
+// a test without one.
+
+// Deliveries are acknowledged on the connection they came on.
+class DeliveryAcks {
+ public:
+  virtual ~DeliveryAcks() = default;
+  // Which connection is live: a delivery of an older one is the broker's to redeliver.
+  [[nodiscard]] virtual std::uint64_t generation() const = 0;
+  // False when the delivery's connection is gone (the broker redelivers it).
+  virtual bool ack(const amqp::Delivery& delivery) = 0;
+};
+
+// Outbox rows just committed, to be published with confirms; each confirm comes back to the
+// processor as Processor::on_sent.
+class OutboxPublisher {
+ public:
+  virtual ~OutboxPublisher() = default;
+  virtual void submit(std::vector<store::OutboxMessage> rows) = 0;
+};
+
+}  // namespace nqs::daemon
