@@ -1,0 +1,8 @@
+-- Art. 3 as the audit reads it: another application in progress is no ground; one voucher a
+-- person and calendar year of issue is the invariant, whoever decides.
+DROP INDEX applications_live;
+ALTER TABLE applications ADD COLUMN voucher_year INTEGER;
+UPDATE applications SET voucher_year = CAST(substr(json_extract(state, '$.issuedOn'), 1, 4) AS INTEGER)
+  WHERE voucher_id <> '' AND json_extract(state, '$.issuedOn') IS NOT NULL;
+CREATE UNIQUE INDEX applications_voucher_year ON applications (iin, voucher_year)
+  WHERE voucher_year IS NOT NULL;

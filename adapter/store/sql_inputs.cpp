@@ -1,0 +1,287 @@
+// The input log (inbox and outbox), migrations and the operators' queries, in the SQL both
+// dialects understand.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "store/sql_store.hpp"
+
+namespace nqs::store {
+namespace {
+
+constexpr std::string_view kOutboxColumns =
+    "id, message_key, input_key, exchange_name, routing_key, properties, body, created_at";
+
+std::vector<OutboxMessage> outbox_rows(const SqlRows& rows) {
+  std::vector<OutboxMessage> out;
+  out.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    OutboxMessage row;
+    row.id = rows.integer(i, 0);
+    row.key = rows.text(i, 1);
+    row.input_key = rows.text(i, 2);
+    row.exchange = rows.text(i, 3);
+    row.routing_key = rows.text(i, 4);
+    row.properties_json = rows.text(i, 5);
+    row.body = rows.text(i, 6);
+    row.created_at = rows.utc(i, 7);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string now_text() {
+  return to_utc_string(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+}
+
+}  // namespace
+
+std::int64_t SqlRows::integer(std::size_t row, std::size_t column) const {
+  const auto& cell = rows_.at(row).at(column);
+  if (!cell || cell->empty()) return 0;
+  return std::stoll(*cell);
+}
+
+std::optional<Instant> SqlRows::millis(std::size_t row, std::size_t column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return Instant{std::chrono::milliseconds{integer(row, column)}};
+}
+
+Instant SqlRows::utc(std::size_t row, std::size_t column) const {
+  return parse_instant(text(row, column)).value_or(Instant{});
+}
+
+Result<void> SqlStore::migrate() {
+  BOOST_OUTCOME_TRY(driver_->start_migrations());
+  auto migrated = [&]() -> Result<void> {
+    BOOST_OUTCOME_TRY(
+        driver_->run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+                     "PRIMARY KEY, applied_at TEXT NOT NULL)",
+                     {}, "creating schema_migrations"));
+    BOOST_OUTCOME_TRY(const int current, schema_version());
+    return migrate_from(current);
+  }();
+  auto ended = driver_->end_migrations();
+  if (!migrated) return migrated;
+  return ended;
+}
+
+Result<void> SqlStore::migrate_from(int current) {
+  const auto migrations = driver_->migrations();
+  if (current > static_cast<int>(migrations.size())) {
+    return make_error(
+        fmt::format("the store is at schema version {}, newer than this build "
+                    "knows ({}): refusing to touch it",
+                    current, migrations.size()));
+  }
+  for (auto version = static_cast<std::size_t>(current) + 1; version <= migrations.size();
+       ++version) {
+    BOOST_OUTCOME_TRY(driver_->begin());
+    auto applied = driver_->run_script(migrations[version - 1], "running a migration");
+    if (applied) {
+      auto recorded =
+          driver_->run("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                       SqlParams().integer(static_cast<std::int64_t>(version)).text(now_text()),
+                       "recording the migration");
+      if (!recorded) applied = recorded.error();
+    }
+    if (!applied) {
+      driver_->rollback();
+      return make_error(fmt::format("migration {} failed: {}", version, applied.error().message));
+    }
+    BOOST_OUTCOME_TRY(driver_->commit());
+  }
+  return outcome::success();
+}
+
+Result<std::optional<InboxEntry>> SqlStore::find_input(const std::string& key) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT input_key, source, outcome, reason, detail, "
+                                            "document_type, body_sha256, received_at FROM inbox "
+                                            "WHERE input_key = $1",
+                                            SqlParams().text(key), "reading the inbox"));
+  if (rows.empty()) return std::optional<InboxEntry>{};
+  return std::optional<InboxEntry>{InboxEntry{rows.text(0, 0), rows.text(0, 1), rows.text(0, 2),
+                                              rows.text(0, 3), rows.text(0, 4), rows.text(0, 5),
+                                              rows.text(0, 6), rows.utc(0, 7)}};
+}
+
+Result<Recorded> SqlStore::record_input(const InboxEntry& entry,
+                                        std::vector<OutboxMessage> outbox) {
+  std::vector<Input> inputs;
+  inputs.push_back(Input{entry, std::move(outbox), {}});
+  BOOST_OUTCOME_TRY(auto recorded, record_inputs(std::move(inputs)));
+  return std::move(recorded.front());
+}
+
+Result<std::vector<Recorded>> SqlStore::record_inputs(std::vector<Input> inputs) {
+  BOOST_OUTCOME_TRY(driver_->begin());
+  std::vector<Recorded> results;
+  for (auto& input : inputs) {
+    auto result = record_in_transaction(input.entry, std::move(input.outbox));
+    if (result && !result.value().duplicate) {
+      if (auto applied = apply(input.changes); !applied) result = applied.error();
+    }
+    if (!result) {
+      driver_->rollback();
+      return result.error();
+    }
+    results.push_back(std::move(result).value());
+  }
+  if (auto committed = driver_->commit(); !committed) {
+    driver_->rollback();
+    return committed.error();
+  }
+  return results;
+}
+
+Result<Recorded> SqlStore::record_in_transaction(const InboxEntry& entry,
+                                                 std::vector<OutboxMessage> outbox) {
+  Recorded recorded;
+  BOOST_OUTCOME_TRY(auto inserted,
+                    driver_->run("INSERT INTO inbox (input_key, source, outcome, reason, detail, "
+                                 "document_type, body_sha256, received_at) VALUES ($1, $2, $3, "
+                                 "$4, $5, $6, $7, $8) ON CONFLICT (input_key) DO NOTHING",
+                                 SqlParams()
+                                     .text(entry.key)
+                                     .text(entry.source)
+                                     .text(entry.outcome)
+                                     .text(entry.reason)
+                                     .text(entry.detail)
+                                     .text(entry.document_type)
+                                     .text(entry.body_sha256)
+                                     .text(to_utc_string(entry.received_at)),
+                                 "writing the inbox"));
+  if (inserted.changed() == 0) {
+    recorded.duplicate = true;
+    return recorded;
+  }
+  for (auto& row : outbox) {
+    BOOST_OUTCOME_TRY(
+        auto added,
+        driver_->run(
+            "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, "
+            "properties, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "RETURNING id",
+            SqlParams()
+                .text(row.key)
+                .text(entry.key)
+                .text(row.exchange)
+                .text(row.routing_key)
+                .text(row.properties_json.empty() ? std::string("{}") : row.properties_json)
+                .bytes(row.body)
+                .text(to_utc_string(row.created_at)),
+            "writing the outbox"));
+    row.id = added.integer(0, 0);
+    row.input_key = entry.key;
+    recorded.outbox.push_back(std::move(row));
+  }
+  return recorded;
+}
+
+Result<std::vector<OutboxMessage>> SqlStore::pending_outbox(std::size_t limit) {
+  BOOST_OUTCOME_TRY(
+      auto rows,
+      driver_->run(fmt::format("SELECT {} FROM outbox WHERE sent_at IS NULL ORDER "
+                               "BY id LIMIT $1",
+                               kOutboxColumns),
+                   SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the outbox"));
+  return outbox_rows(rows);
+}
+
+Result<std::vector<OutboxMessage>> SqlStore::pending_outbox_of(const std::string& input_key) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run(fmt::format("SELECT {} FROM outbox WHERE sent_at IS "
+                                                        "NULL AND input_key = $1 ORDER BY id",
+                                                        kOutboxColumns),
+                                            SqlParams().text(input_key), "reading the outbox"));
+  return outbox_rows(rows);
+}
+
+Result<void> SqlStore::mark_sent(const std::vector<std::int64_t>& ids, Instant at) {
+  if (ids.empty()) return outcome::success();
+  // The ids are the store's own integers: one statement for all of them.
+  BOOST_OUTCOME_TRY(driver_->run(fmt::format("UPDATE outbox SET sent_at = $1 WHERE id IN ({}) AND "
+                                             "sent_at IS NULL",
+                                             fmt::join(ids, ", ")),
+                                 SqlParams().text(to_utc_string(at)), "marking outbox rows sent"));
+  return outcome::success();
+}
+
+Result<void> SqlStore::park_outbox(std::int64_t id, const std::string& reason, Instant at) {
+  BOOST_OUTCOME_TRY(driver_->run(
+      "UPDATE outbox SET sent_at = $1, parked_reason = $2 WHERE id = $3 AND sent_at IS NULL",
+      SqlParams().text(to_utc_string(at)).text(reason).integer(id), "setting an outbox row aside"));
+  return outcome::success();
+}
+
+Result<void> SqlStore::record_audit(const AuditRow& row) {
+  BOOST_OUTCOME_TRY(
+      driver_->run("INSERT INTO audit (at, actor, action, dead_letter, queue, "
+                   "message_id, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, "
+                   "$7, $8)",
+                   SqlParams()
+                       .text(to_utc_string(row.at))
+                       .text(row.actor)
+                       .text(row.action)
+                       .text(row.dead_letter)
+                       .text(row.queue)
+                       .text(row.message_id)
+                       .text(row.outcome)
+                       .text(row.detail),
+                   "writing the audit"));
+  return outcome::success();
+}
+
+Result<std::vector<AuditRow>> SqlStore::audit_log(std::size_t limit) {
+  BOOST_OUTCOME_TRY(
+      auto rows,
+      driver_->run("SELECT id, at, actor, action, dead_letter, queue, message_id, "
+                   "outcome, detail FROM audit ORDER BY id DESC LIMIT $1",
+                   SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the audit"));
+  std::vector<AuditRow> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.push_back(AuditRow{rows.integer(i, 0), rows.utc(i, 1), rows.text(i, 2), rows.text(i, 3),
+                           rows.text(i, 4), rows.text(i, 5), rows.text(i, 6), rows.text(i, 7),
+                           rows.text(i, 8)});
+  }
+  return out;
+}
+
+Result<Store::OutboxStats> SqlStore::outbox_stats() {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT count(*), min(created_at), (SELECT count(*) "
+                                            "FROM outbox WHERE parked_reason IS NOT NULL) FROM "
+                                            "outbox WHERE sent_at IS NULL",
+                                            {}, "reading the outbox"));
+  OutboxStats stats;
+  stats.pending = rows.integer(0, 0);
+  if (!rows.is_null(0, 1)) stats.oldest = parse_instant(rows.text(0, 1));
+  stats.parked = rows.integer(0, 2);
+  return stats;
+}
+
+Result<Store::TimerStats> SqlStore::timer_stats(Instant now) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT count(*), coalesce(sum(CASE WHEN due_ms <= $1 "
+                                            "THEN 1 ELSE 0 END), 0) FROM timers",
+                                            SqlParams().instant(now), "reading the timers"));
+  return TimerStats{rows.integer(0, 0), rows.integer(0, 1)};
+}
+
+Result<std::int64_t> SqlStore::count_inbox(const std::string& outcome_name) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT count(*) FROM inbox WHERE outcome = $1",
+                                            SqlParams().text(outcome_name), "counting the inbox"));
+  return rows.integer(0, 0);
+}
+
+Result<std::int64_t> SqlStore::count_pending_outbox() {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT count(*) FROM outbox WHERE sent_at IS NULL", {},
+                                            "counting the outbox"));
+  return rows.integer(0, 0);
+}
+
+Result<int> SqlStore::schema_version() {
+  BOOST_OUTCOME_TRY(auto rows,
+                    driver_->run("SELECT coalesce(max(version), 0) FROM schema_migrations", {},
+                                 "reading the schema version"));
+  return static_cast<int>(rows.integer(0, 0));
+}
+
+}  // namespace nqs::store
