@@ -197,12 +197,33 @@ Result<std::vector<OutboxMessage>> SqlStore::pending_outbox_of(const std::string
 }
 
 Result<void> SqlStore::mark_sent(const std::vector<std::int64_t>& ids, Instant at) {
-  if (ids.empty()) return outcome::success();
-  // The ids are the store's own integers: one statement for all of them.
-  BOOST_OUTCOME_TRY(driver_->run(fmt::format("UPDATE outbox SET sent_at = $1 WHERE id IN ({}) AND "
-                                             "sent_at IS NULL",
-                                             fmt::join(ids, ", ")),
-                                 SqlParams().text(to_utc_string(at)), "marking outbox rows sent"));
+  // In groups of a fixed size (one statement text, prepared once), the rest of the last group
+  // padded with an id no row has.
+  constexpr std::size_t kGroup = 16;
+  static const std::string statement = [] {
+    std::vector<std::string> places;
+    for (std::size_t i = 0; i < kGroup; ++i)
+      places.push_back(fmt::format("${}", i + 2));
+    return fmt::format("UPDATE outbox SET sent_at = $1 WHERE id IN ({}) AND sent_at IS NULL",
+                       fmt::join(places, ", "));
+  }();
+  const auto when = to_utc_string(at);
+  const bool several = ids.size() > kGroup;
+  if (several) {
+    BOOST_OUTCOME_TRY(driver_->begin());
+  }
+  for (std::size_t start = 0; start < ids.size(); start += kGroup) {
+    SqlParams params;
+    params.text(when);
+    for (std::size_t i = start; i < start + kGroup; ++i)
+      params.integer(i < ids.size() ? ids[i] : -1);
+    auto marked = driver_->run(statement, params, "marking outbox rows sent");
+    if (!marked) {
+      if (several) driver_->rollback();
+      return marked.error();
+    }
+  }
+  if (several) return driver_->commit();
   return outcome::success();
 }
 

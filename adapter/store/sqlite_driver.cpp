@@ -32,6 +32,7 @@ class SqliteDriver final : public SqlDriver {
   explicit SqliteDriver(sqlite3* db) : db_(db) {}
   ~SqliteDriver() override {
     statements_.clear();
+    scratch_.reset();
     sqlite3_close_v2(db_);
   }
   SqliteDriver(const SqliteDriver&) = delete;
@@ -122,9 +123,13 @@ class SqliteDriver final : public SqlDriver {
     if (sqlite3_prepare_v2(db_, text.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
       return failure(fmt::format("preparing a statement for {}", doing));
     }
-    auto* raw = statement;
+    // A statement whose text varies (a list of ids) is not kept once the cache is full.
+    if (statements_.size() >= kKeptStatements) {
+      scratch_.reset(statement);
+      return statement;
+    }
     statements_.emplace(std::string(sql), Statement(statement));
-    return raw;
+    return statement;
   }
 
   static void bind(sqlite3_stmt* statement, int index, const SqlValue& value) {
@@ -192,8 +197,11 @@ class SqliteDriver final : public SqlDriver {
         fmt::format("SQLite error while {}: {} ({})", doing, sqlite3_errmsg(db_), code), kind);
   }
 
+  static constexpr std::size_t kKeptStatements = 64;
+
   sqlite3* db_;
   std::map<std::string, Statement, std::less<>> statements_;
+  Statement scratch_;  // the last statement not kept
 };
 
 }  // namespace

@@ -151,6 +151,24 @@ TEST_P(StoreContract, SentRowsLeaveThePendingList) {
   EXPECT_EQ(store->pending_outbox(1).value().size(), 1U);
 }
 
+TEST_P(StoreContract, ManyRowsConfirmedTogetherAreAllMarkedSent) {
+  auto store = open();
+  std::vector<OutboxMessage> messages;
+  for (int i = 0; i < 40; ++i)
+    messages.push_back(message(fmt::format("c-{}", i)));
+  auto rows = store->record_input(entry("m-1"), messages).value().outbox;
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i + 1 < rows.size(); ++i)
+    ids.push_back(rows[i].id);
+  ASSERT_TRUE(store->mark_sent(ids, at("2025-09-01T10:00:02Z")).has_value());
+  auto pending = store->pending_outbox(100).value();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending[0].key, "c-39");
+  // The same confirms again (a redelivered confirm) change nothing.
+  ASSERT_TRUE(store->mark_sent(ids, at("2025-09-01T10:00:03Z")).has_value());
+  EXPECT_EQ(store->count_pending_outbox().value(), 1);
+}
+
 TEST_P(StoreContract, AParkedRowIsKeptCountedAndNeverPendingAgain) {
   auto store = open();
   auto rows = store->record_input(entry("m-1"), {message("c-1"), message("c-2")}).value().outbox;
