@@ -1,4 +1,4 @@
-// Durable timers at scale (issue 6), with the real daemon on a local broker:
+// Durable timers at scale, with the real daemon on a local broker:
 //   one million pending timers in the store (990,000 due in a year, 10,000 SLA warnings due
 //   already, each with its open deadline): the daemon's start-up time and peak memory, against the
 //   same daemon on an empty store, and the time to fire the 10,000 that fell due while it was

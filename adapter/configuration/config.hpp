@@ -144,7 +144,7 @@ struct ClockConfig {
   std::filesystem::path control_file;
 };
 
-// What operators use (issue 7): the HTTP endpoints and the dead-letter tools.
+// What operators use: the HTTP endpoints and the dead-letter tools.
 struct OpsConfig {
   std::string listen = "127.0.0.1:9464";  // /healthz, /readyz, /metrics; empty: off
   std::int64_t replay_cap = 3;            // replays of one dead letter before --force is needed

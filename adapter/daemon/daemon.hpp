@@ -44,9 +44,29 @@ class TimerRunner;
 class Workers;
 
 // The long-running process: one event loop that the broker link, the processor and the outbox
-// relay run on. SIGTERM or SIGINT stops it gracefully: consumers are cancelled, inputs in flight
-// finish (committed, confirmed, acknowledged) and the outbox is flushed, within the grace period;
-// what is left is safe in the store and the queues.
+// relay run on.
+//
+// What runs on the loop, and what may hold it (each bounded, so that one slow part delays the
+// others by at most its bound, never for good):
+// - the broker: frames read and written without blocking; a connection attempt, the topology's
+//   declarations and the passive declares of the queue poller and readiness are synchronous
+//   RPCs, each bounded by amqp.connect_timeout (one node per turn of the loop);
+// - the store: every call is synchronous. SQLite waits at most store.busy_timeout for its lock
+//   and a commit waits for its fsync (group commit: one per batch); PostgreSQL statements are
+//   cancelled by the server at store.statement_timeout and given up by the client 5 s later;
+// - deciding a batch (the workflow against the store) and committing it; the timer runner's
+//   firings; marking confirmed outbox rows sent;
+// - the HTTP handlers (/healthz, /readyz, /metrics): store queries and, for readiness, the queue
+//   depths last polled;
+// - SIGHUP's reload: the trust anchors, CRL files, calendars, mappings and deadline table read
+//   and checked before they replace the running set (milliseconds for the shipped set);
+// - the clock file (tests and rehearsals), read every 200 ms.
+// What never runs on the loop: the intake of a signed document (parsing, schema, signature,
+// certificate path, OCSP) and the signing of notifications, on the worker threads (Workers); CRL
+// fetching and its name resolution, on the refresher's thread. Their results come back to the
+// loop as posted work. SIGTERM or SIGINT stops it gracefully: consumers are cancelled, inputs in
+// flight finish (committed, confirmed, acknowledged) and the outbox is flushed, within the grace
+// period; what is left is safe in the store and the queues.
 class Daemon {
  public:
   explicit Daemon(configuration::Setup setup);
@@ -66,7 +86,7 @@ class Daemon {
   void warn_expiring();
   // Reads clock.control_file (tests and rehearsals): the running clock moves forward.
   void watch_clock_control();
-  // Operations (issue 7): the HTTP endpoints and the queue poller.
+  // Operations: the HTTP endpoints and the queue poller.
   void start_ops();
   // SIGHUP: trust anchors, CRLs, calendars, mappings and the deadline table read again; a set
   // with any problem is refused and the old one stays.

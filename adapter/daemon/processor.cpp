@@ -304,7 +304,7 @@ Processor::Prepared Processor::prepare(Work work) {
     }
   } else {
     entry.outcome = "processed";
-    // Issue 6: an input that closes a step after its breach is processed, and recorded as late.
+    // An input that closes a step after its breach is processed, and recorded as late.
     if (!prepared.late.empty())
       entry.detail = fmt::format("late: {}", fmt::join(prepared.late, ", "));
   }

@@ -26,11 +26,11 @@ struct Verdict {
   std::string detail;
 };
 
-// Keeps the trust the intake uses fresh while the daemon runs (issue: trust that stays fresh by
-// itself): CRLs fetched from the anchors' distribution points, trust.crl_urls and those verified
-// signer certificates name, on a thread of its own, swapped into the intake as they change; and
-// says ahead of time what is about to lapse: a CRL that could not be refreshed
-// (trust.crl_warn_before), the adapter's signing certificate, an anchor (trust.expiry_warn_before).
+// Keeps the trust the intake uses fresh while the daemon runs, by itself: CRLs fetched from the
+// anchors' distribution points, trust.crl_urls and those verified signer certificates name, on a
+// thread of its own, swapped into the intake as they change; and says ahead of time what is about
+// to lapse: a CRL that could not be refreshed (trust.crl_warn_before), the adapter's signing
+// certificate, an anchor (trust.expiry_warn_before).
 class TrustKeeper {
  public:
   TrustKeeper(const configuration::Setup& setup, const Clock& clock);

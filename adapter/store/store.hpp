@@ -93,8 +93,8 @@ struct Quota {
   int pool_end = 0;
 };
 
-// A durable timer: a row written in the same transaction as the state change that sets it (issue
-// 6). One timer of a kind per subject: setting it again moves it.
+// A durable timer: a row written in the same transaction as the state change that sets it. One
+// timer of a kind per subject: setting it again moves it.
 struct TimerRow {
   std::string kind;     // voucher_expiry, ...
   std::string subject;  // the application it is about
@@ -135,7 +135,7 @@ struct DeadlineMark {
   Instant at{};
 };
 
-// What an operator did to one dead letter (issue 7: replay and purge are audited).
+// What an operator did to one dead letter (replays and purges are audited).
 struct AuditRow {
   std::int64_t id = 0;  // assigned by the store
   Instant at{};

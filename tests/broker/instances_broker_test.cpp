@@ -1,4 +1,4 @@
-// Two daemons on one broker and one PostgreSQL (issue 6): they share the queues and the
+// Two daemons on one broker and one PostgreSQL: they share the queues and the
 // database; the same person's applications racing on both are decided as the rules say, and
 // every deadline fires exactly once.
 #include <gmock/gmock.h>

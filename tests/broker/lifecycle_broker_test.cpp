@@ -527,7 +527,7 @@ TEST_F(LifecycleWithBroker, AisEventsAreDeduplicatedByEventIdAndMalformedOnesDea
   EXPECT_THAT(daemon_->log_text(), HasSubstr("duplicates=2"));
 }
 
-// Issue 6: deadlines as durable timers, with the daemon's clock moved forward through its
+// Deadlines as durable timers, with the daemon's clock moved forward through its
 // control file (as `nqs-adapter clock advance` does).
 class DeadlinesWithBroker : public LifecycleWithBroker {
  protected:
@@ -624,7 +624,7 @@ TEST_F(DeadlinesWithBroker, AnUnusedVoucherIsAnnulledAtTheEndOfItsValidity) {
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
-// Issue 13, the three readings that hurt most when the adapter got them wrong.
+// The three readings of the audit that hurt most when the adapter got them wrong.
 
 // Art. 12-13 (audit point 7): a sheet submitted on the last valid day, and the LMC extending on
 // the next working day, after that day has ended: extended, never annulled.
