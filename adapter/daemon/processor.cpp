@@ -214,94 +214,23 @@ Result<std::string> Processor::free_key(const std::string& prefix, bool redelive
   }
 }
 
+std::string_view Processor::source_of(const amqp::Delivery& delivery) const {
+  return delivery.queue == names_.ais_events ? "ais" : "gov";
+}
+
 Processor::Prepared Processor::prepare(Work work) {
   const auto& delivery = work.delivery;
-  const auto now = clock_.now();
-  const bool from_ais = delivery.queue == names_.ais_events;
-  const std::string source = from_ais ? "ais" : "gov";
-  const std::string body_hash = sha256_hex(delivery.body);
   Prepared prepared;
   auto& entry = prepared.input.entry;
   entry.source = delivery.queue;
-  entry.body_sha256 = body_hash;
-  entry.received_at = now;
-
+  entry.body_sha256 = sha256_hex(delivery.body);
+  entry.received_at = clock_.now();
   // The input read, then decided against the state the inputs before it left.
-  std::optional<Rejection> rejection;
-  // Properties that could not be read or carried as they came: the input is not read at all.
-  if (!delivery.properties.problems.empty()) {
-    rejection = Rejection{Reason::amqp_invalid_properties,
-                          fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
-    prepared.message_id = delivery.properties.message_id;
-  }
-  auto decide = [&](const std::string& key, auto&& run) {
-    entry.key = key;
-    auto taken = view_.key_taken(key);
-    if (!taken) {
-      prepared.failure = taken.error();
-      return;
-    }
-    // Seen before: the store will say duplicate (or conflict) without deciding it again.
-    if (taken.value()) return;
-    auto decided = run();
-    if (!decided) {
-      prepared.failure = decided.error();
-      return;
-    }
-    if (auto* effects = std::get_if<workflow::Effects>(&decided.value())) {
-      prepared.input.outbox = std::move(effects->outbox);
-      prepared.to_sign = std::move(effects->to_sign);
-      prepared.input.changes = std::move(effects->changes);
-      prepared.subject = std::move(effects->subject);
-      prepared.stage = std::move(effects->stage);
-      prepared.late = std::move(effects->late);
-    } else {
-      rejection = std::get<Rejection>(std::move(decided).value());
-    }
-  };
-  if (rejection) {
-    // Dead-lettered below, as it came (what could be carried of it).
-  } else if (from_ais) {
-    auto parsed = domain::parse_ais_event(delivery.body);
-    if (auto* event = std::get_if<domain::AisEvent>(&parsed)) {
-      prepared.message_id = event->event_id;
-      entry.document_type = event->type;
-      decide("ais:" + event->event_id, [&] { return workflow_->on_event(*event, view_, now); });
-    } else {
-      rejection = std::get<Rejection>(std::move(parsed));
-    }
-  } else {
-    const auto& outcome = *work.intake;
-    if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
-      prepared.message_id = accepted->envelope.message_id;
-      entry.document_type = accepted->document_type;
-      decide("gov:" + prepared.message_id,
-             [&] { return workflow_->on_document(*accepted, view_, now); });
-    } else {
-      const auto& rejected = std::get<intake::Rejected>(outcome);
-      rejection = rejected.rejection;
-      entry.document_type = rejected.document_type.value_or("");
-      if (rejected.envelope) prepared.message_id = rejected.envelope->message_id;
-    }
-  }
-  if (rejection && !prepared.failure) {
-    // A refused message is known by its bytes, never by the id it claims (a forged message must
-    // not take the id of a real one that comes later), and by its attempt: sent again (a replay,
-    // a fresh re-send), it is judged again; redelivered by the broker, it is the same attempt,
-    // and settles as a duplicate of its dead letter.
-    auto key = free_key(source + ":rejected:" + body_hash + ":", delivery.redelivered);
-    if (!key) {
-      prepared.failure = key.error();
-    } else {
-      entry.key = std::move(key).value();
-      entry.outcome = "rejected";
-      entry.reason = code(rejection->reason);
-      entry.detail = rejection->detail;
-      prepared.input.outbox = dead_letter(delivery, entry.key, rejection->reason, rejection->detail,
-                                          entry.document_type);
-      prepared.input.changes = {};
-      prepared.to_sign.clear();
-    }
+  auto rejection = read_and_decide(work, prepared);
+  if (prepared.failure) {
+    // Decided again later, by the failure's kind.
+  } else if (rejection) {
+    refuse(prepared, delivery, *rejection);
   } else {
     entry.outcome = "processed";
     // An input that closes a step after its breach is processed, and recorded as late.
@@ -311,6 +240,88 @@ Processor::Prepared Processor::prepare(Work work) {
   if (!prepared.failure) view_.apply(entry.key, prepared.input.changes);
   prepared.work = std::move(work);
   return prepared;
+}
+
+std::optional<Rejection> Processor::read_and_decide(const Work& work, Prepared& prepared) {
+  const auto& delivery = work.delivery;
+  auto& entry = prepared.input.entry;
+  const auto now = entry.received_at;
+  // Properties that could not be read or carried as they came: the input is not read at all.
+  if (!delivery.properties.problems.empty()) {
+    prepared.message_id = delivery.properties.message_id;
+    return Rejection{Reason::amqp_invalid_properties,
+                     fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
+  }
+  if (delivery.queue == names_.ais_events) {
+    auto parsed = domain::parse_ais_event(delivery.body);
+    auto* event = std::get_if<domain::AisEvent>(&parsed);
+    if (event == nullptr) return std::get<Rejection>(std::move(parsed));
+    prepared.message_id = event->event_id;
+    entry.document_type = event->type;
+    return decide_once(prepared, "ais:" + event->event_id,
+                       [&] { return workflow_->on_event(*event, view_, now); });
+  }
+  const auto& outcome = *work.intake;
+  if (const auto* accepted = std::get_if<intake::Accepted>(&outcome)) {
+    prepared.message_id = accepted->envelope.message_id;
+    entry.document_type = accepted->document_type;
+    return decide_once(prepared, "gov:" + prepared.message_id,
+                       [&] { return workflow_->on_document(*accepted, view_, now); });
+  }
+  const auto& rejected = std::get<intake::Rejected>(outcome);
+  entry.document_type = rejected.document_type.value_or("");
+  if (rejected.envelope) prepared.message_id = rejected.envelope->message_id;
+  return rejected.rejection;
+}
+
+std::optional<Rejection> Processor::decide_once(
+    Prepared& prepared, const std::string& key,
+    const std::function<Result<workflow::Decided>()>& decide) {
+  prepared.input.entry.key = key;
+  auto taken = view_.key_taken(key);
+  if (!taken) {
+    prepared.failure = taken.error();
+    return std::nullopt;
+  }
+  // Seen before: the store will say duplicate (or conflict) without deciding it again.
+  if (taken.value()) return std::nullopt;
+  auto decided = decide();
+  if (!decided) {
+    prepared.failure = decided.error();
+    return std::nullopt;
+  }
+  auto* effects = std::get_if<workflow::Effects>(&decided.value());
+  if (effects == nullptr) return std::get<Rejection>(std::move(decided).value());
+  prepared.input.outbox = std::move(effects->outbox);
+  prepared.to_sign = std::move(effects->to_sign);
+  prepared.input.changes = std::move(effects->changes);
+  prepared.subject = std::move(effects->subject);
+  prepared.stage = std::move(effects->stage);
+  prepared.late = std::move(effects->late);
+  return std::nullopt;
+}
+
+void Processor::refuse(Prepared& prepared, const amqp::Delivery& delivery,
+                       const Rejection& rejection) {
+  // A refused message is known by its bytes, never by the id it claims (a forged message must
+  // not take the id of a real one that comes later), and by its attempt: sent again (a replay, a
+  // fresh re-send), it is judged again; redelivered by the broker, it is the same attempt, and
+  // settles as a duplicate of its dead letter.
+  auto& entry = prepared.input.entry;
+  auto key = free_key(fmt::format("{}:rejected:{}:", source_of(delivery), entry.body_sha256),
+                      delivery.redelivered);
+  if (!key) {
+    prepared.failure = key.error();
+    return;
+  }
+  entry.key = std::move(key).value();
+  entry.outcome = "rejected";
+  entry.reason = code(rejection.reason);
+  entry.detail = rejection.detail;
+  prepared.input.outbox =
+      dead_letter(delivery, entry.key, rejection.reason, rejection.detail, entry.document_type);
+  prepared.input.changes = {};
+  prepared.to_sign.clear();
 }
 
 void Processor::flush() {
@@ -451,7 +462,8 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
       ++counters_.conflicts;
       store::InboxEntry conflict = entry;
       view_.clear();
-      auto conflict_key = free_key(entry.key.substr(0, 3) + ":conflict:" + entry.body_sha256 + ":");
+      auto conflict_key =
+          free_key(fmt::format("{}:conflict:{}:", source_of(delivery), entry.body_sha256));
       if (!conflict_key) return fail(conflict_key.error());
       conflict.key = std::move(conflict_key).value();
       conflict.outcome = "rejected";
@@ -541,7 +553,6 @@ void Processor::give_up(Work work, const Error& error) {
   const auto& delivery = work.delivery;
   const auto& retry = work.retry;
   if (delivery.generation != link_.generation()) return;  // redelivered with its connection
-  const bool from_ais = delivery.queue == names_.ais_events;
   store::InboxEntry entry;
   entry.source = delivery.queue;
   entry.body_sha256 = sha256_hex(delivery.body);
@@ -552,7 +563,7 @@ void Processor::give_up(Work work, const Error& error) {
                              error.kind == Failure::permanent ? "failed" : "kept failing",
                              retry.attempt + 1, retry.attempt == 0 ? "" : "s", error.message);
   view_.clear();
-  auto key = free_key(std::string(from_ais ? "ais" : "gov") + ":failed:" + entry.body_sha256 + ":");
+  auto key = free_key(fmt::format("{}:failed:{}:", source_of(delivery), entry.body_sha256));
   view_.clear();
   if (!key) return retry_later(std::move(work), key.error());
   entry.key = std::move(key).value();

@@ -143,6 +143,17 @@ class Processor {
   void enqueue(Work work, bool alone);
   void schedule_flush();
   Prepared prepare(Work work);
+  // Reads the input (its properties, the AIS event, the intake's outcome) and decides it once;
+  // the rejection, if it is refused; a store failure is left in `prepared.failure`.
+  std::optional<Rejection> read_and_decide(const Work& work, Prepared& prepared);
+  // Decides an input under its inbox key, unless the key is taken (a duplicate, or a conflict:
+  // the store says which).
+  std::optional<Rejection> decide_once(Prepared& prepared, const std::string& key,
+                                       const std::function<Result<workflow::Decided>()>& decide);
+  // A refused input: its inbox entry and its dead letter, nothing else.
+  void refuse(Prepared& prepared, const amqp::Delivery& delivery, const Rejection& rejection);
+  // "gov" or "ais": the first part of the input's inbox keys.
+  [[nodiscard]] std::string_view source_of(const amqp::Delivery& delivery) const;
   // The first key `<prefix><n>` not in the inbox nor in this batch; for a redelivery, the last
   // one taken (the attempt the broker is delivering again).
   Result<std::string> free_key(const std::string& prefix, bool redelivered = false);
