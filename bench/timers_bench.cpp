@@ -12,6 +12,7 @@
 
 #include "bench_support.hpp"
 #include "broker_support.hpp"
+#include "store/sql_store.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
 

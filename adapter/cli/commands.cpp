@@ -11,6 +11,7 @@
 #include "daemon/trust_keeper.hpp"
 #include "intake/intake.hpp"
 #include "log/logging.hpp"
+#include "store/sql_store.hpp"
 #include "store/store.hpp"
 
 namespace nqs::cli {
@@ -35,11 +36,15 @@ void print_problems(const yaml::Diagnostics& diagnostics) {
 }  // namespace
 
 Result<std::unique_ptr<store::Store>> open_configured_store(const configuration::Config& config) {
-  return store::open_store(
-      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
-      configuration::postgres_settings(config.store, [](const std::string& notice) {
-        std::cerr << "PostgreSQL: " << notice << '\n';
-      }));
+  BOOST_OUTCOME_TRY(
+      auto opened,
+      store::open_store(
+          config.store.url,
+          store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
+          configuration::postgres_settings(config.store, [](const std::string& notice) {
+            std::cerr << "PostgreSQL: " << notice << '\n';
+          })));
+  return std::unique_ptr<store::Store>(std::move(opened));
 }
 
 Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Config& config) {

@@ -17,6 +17,7 @@
 #include "log/logging.hpp"
 #include "ops/http_server.hpp"
 #include "ops/metrics.hpp"
+#include "store/sql_store.hpp"
 #include "store/store.hpp"
 #include "version.hpp"
 #include "workflow/workflow.hpp"

@@ -10,7 +10,7 @@
 
 namespace nqs::daemon {
 
-OutboxRelay::OutboxRelay(boost::asio::io_context& io, store::Store& store, BrokerLink& link,
+OutboxRelay::OutboxRelay(boost::asio::io_context& io, store::InputLog& store, BrokerLink& link,
                          const Clock& clock, RelaySettings settings, Sent on_sent)
     : io_(io),
       store_(store),

@@ -35,7 +35,7 @@ class OutboxRelay final : public OutboxPublisher {
   using Sent = std::function<void(const store::OutboxMessage&)>;
   static constexpr int kParkAfter = 3;
 
-  OutboxRelay(boost::asio::io_context& io, store::Store& store, BrokerLink& link,
+  OutboxRelay(boost::asio::io_context& io, store::InputLog& store, BrokerLink& link,
               const Clock& clock, RelaySettings settings, Sent on_sent);
 
   void start();
@@ -59,7 +59,7 @@ class OutboxRelay final : public OutboxPublisher {
   void park(const store::OutboxMessage& row, const std::string& why);
 
   boost::asio::io_context& io_;
-  store::Store& store_;
+  store::InputLog& store_;
   BrokerLink& link_;
   const Clock& clock_;
   RelaySettings settings_;

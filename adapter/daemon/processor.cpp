@@ -400,7 +400,7 @@ void Processor::flush() {
 
 void Processor::commit(std::vector<Prepared> prepared, bool alone) {
   if (prepared.empty()) return;
-  std::vector<store::Store::Input> inputs;
+  std::vector<store::InputLog::Input> inputs;
   inputs.reserve(prepared.size());
   bool sets_timers = false;
   for (auto& item : prepared)
@@ -428,7 +428,7 @@ void Processor::commit(std::vector<Prepared> prepared, bool alone) {
   }
 }
 
-store::Store::Input Processor::hand_over(Prepared& prepared, bool& sets_timers) {
+store::InputLog::Input Processor::hand_over(Prepared& prepared, bool& sets_timers) {
   // The outbox rows (signed bodies) and state changes move to the store; settling needs only the
   // entry. A failed commit decides the delivery again from its intake.
   sets_timers = sets_timers || !prepared.input.changes.timers.empty();

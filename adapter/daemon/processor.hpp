@@ -122,7 +122,7 @@ class Processor {
   // An input after intake, decided, ready to be committed.
   struct Prepared {
     Work work;
-    store::Store::Input input;
+    store::InputLog::Input input;
     std::vector<std::size_t> to_sign;  // composed notifications among input.outbox
     std::string message_id;
     std::string subject;  // the application it moved, for the logs
@@ -179,7 +179,7 @@ class Processor {
                                                 const std::string& detail,
                                                 const std::string& document_type) const;
   // What the store commits of a prepared input; notes whether it sets timers.
-  static store::Store::Input hand_over(Prepared& prepared, bool& sets_timers);
+  static store::InputLog::Input hand_over(Prepared& prepared, bool& sets_timers);
 
   boost::asio::io_context& io_;
   Workers& workers_;

@@ -64,7 +64,7 @@ void TimerRunner::fire() {
   }
   if (due.value().empty()) return reschedule();
   view_.clear();
-  std::vector<store::Store::Input> inputs;
+  std::vector<store::InputLog::Input> inputs;
   std::vector<workflow::Effects> effects;
   for (const auto& timer : due.value()) {
     const auto key = fmt::format("timer:{}:{}:{}", timer.kind, timer.subject,
@@ -76,7 +76,7 @@ void TimerRunner::fire() {
       log::warn("a timer cannot be fired; trying again", {{"error", done.error().message}});
       return arm(settings_.retry);
     }
-    store::Store::Input input;
+    store::InputLog::Input input;
     input.entry.key = key;
     input.entry.source = "timer";
     input.entry.outcome = "processed";
@@ -98,7 +98,7 @@ void TimerRunner::fire() {
   sealing_ = true;
   struct Batch {
     std::vector<store::TimerRow> due;
-    std::vector<store::Store::Input> inputs;
+    std::vector<store::InputLog::Input> inputs;
     std::vector<workflow::Effects> effects;
   };
   auto batch =
@@ -126,7 +126,7 @@ void TimerRunner::fire() {
 }
 
 void TimerRunner::commit(const std::vector<store::TimerRow>& due,
-                         std::vector<store::Store::Input> inputs,
+                         std::vector<store::InputLog::Input> inputs,
                          const std::vector<workflow::Effects>& effects) {
   auto recorded = store_.record_inputs(std::move(inputs));
   if (!recorded) {

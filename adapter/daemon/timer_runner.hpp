@@ -50,7 +50,7 @@ class TimerRunner {
   void arm(std::chrono::milliseconds delay);
   void fire();
   // Commits the firings decided (their notifications signed).
-  void commit(const std::vector<store::TimerRow>& due, std::vector<store::Store::Input> inputs,
+  void commit(const std::vector<store::TimerRow>& due, std::vector<store::InputLog::Input> inputs,
               const std::vector<workflow::Effects>& effects);
 
   Workers& workers_;

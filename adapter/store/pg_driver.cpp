@@ -314,7 +314,7 @@ class PgDriver final : public SqlDriver {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings) {
+Result<std::unique_ptr<SqlStore>> open_postgres(const PostgresSettings& settings) {
   BOOST_OUTCOME_TRY(check_postgres_url(settings.url));
   BOOST_OUTCOME_TRY(auto keywords, connection_keywords(settings));
   std::vector<const char*> names;
@@ -339,7 +339,7 @@ Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings) {
   PQsetNoticeProcessor(connection, &PgDriver::forward_notice, driver.get());
   auto store = std::make_unique<SqlStore>(std::move(driver));
   BOOST_OUTCOME_TRY(store->migrate());
-  return std::unique_ptr<Store>(std::move(store));
+  return store;
 }
 
 }  // namespace nqs::store

@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "common/redact.hpp"
+#include "store/sql_store.hpp"
 
 namespace nqs::store {
 namespace {
@@ -125,8 +126,8 @@ bool is_postgres_url(std::string_view url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
-Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite,
-                                          PostgresSettings postgres) {
+Result<std::unique_ptr<SqlStore>> open_store(const std::string& url, const SqliteSettings& sqlite,
+                                             PostgresSettings postgres) {
   if (!is_postgres_url(url)) return open_sqlite(sqlite);
   postgres.url = url;
   return open_postgres(postgres);

@@ -35,11 +35,9 @@ class SqlStore final : public Store {
   Result<std::vector<ApplicationRow>> find_applications_by_act(
       const std::string& act_number) override;
   Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) override;
-  Result<std::int64_t> quota_left(const std::string& region, int year) override;
   Result<std::optional<Quota>> quota(const std::string& region, int year) override;
   Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) override;
   Result<std::optional<Instant>> next_timer_due() override;
-  Result<std::vector<TimerRow>> timers_of(const std::string& subject) override;
   Result<std::optional<DeadlineRow>> deadline(const std::string& application_id,
                                               const std::string& step) override;
   Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
@@ -52,9 +50,14 @@ class SqlStore final : public Store {
   Result<std::string> ping() override { return driver_->ping(); }
   Result<OutboxStats> outbox_stats() override;
   Result<TimerStats> timer_stats(Instant now) override;
-  Result<std::int64_t> count_inbox(const std::string& outcome) override;
-  Result<std::int64_t> count_pending_outbox() override;
-  Result<int> schema_version() override;
+
+  // For tests and inspection, not part of any role: counts, a subject's timers, units left.
+  Result<std::int64_t> count_inbox(const std::string& outcome);
+  Result<std::int64_t> count_pending_outbox();
+  Result<int> schema_version();
+  Result<std::vector<TimerRow>> timers_of(const std::string& subject);
+  // Units left in a region's allocation for a year; 0 when no allocation is known.
+  Result<std::int64_t> quota_left(const std::string& region, int year);
 
  private:
   Result<Recorded> record_in_transaction(const InboxEntry& entry,

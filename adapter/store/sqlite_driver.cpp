@@ -206,7 +206,7 @@ class SqliteDriver final : public SqlDriver {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings) {
+Result<std::unique_ptr<SqlStore>> open_sqlite(const SqliteSettings& settings) {
   std::error_code ec;
   const auto folder = std::filesystem::path(settings.path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
@@ -223,7 +223,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings) {
   BOOST_OUTCOME_TRY(driver->configure(settings));
   auto store = std::make_unique<SqlStore>(std::move(driver));
   BOOST_OUTCOME_TRY(store->migrate());
-  return std::unique_ptr<Store>(std::move(store));
+  return store;
 }
 
 }  // namespace nqs::store

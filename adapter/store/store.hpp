@@ -167,13 +167,14 @@ struct Recorded {
   std::vector<OutboxMessage> outbox;  // the rows written (ids assigned)
 };
 
-// The durable state of the adapter. Every method is one transaction; an error means nothing was
-// written and the caller retries later (the store is busy, the disk is full or unavailable).
-// Not thread-safe: one Store per thread.
-class Store {
- public:
-  virtual ~Store() = default;
+// The store's roles, each the interface of the part that needs it. Every method is one
+// transaction; an error means nothing was written and the caller retries later (the store is
+// busy, the disk is full or unavailable). Not thread-safe: one store per thread.
 
+// The inputs and the messages they cause: the processor, the relay and the timer runner.
+class InputLog {
+ public:
+  virtual ~InputLog() = default;
   // The inbox entry of an input, if it was recorded before.
   virtual Result<std::optional<InboxEntry>> find_input(const std::string& key) = 0;
   // Records an input and the messages it causes, atomically. A key already present is a
@@ -197,7 +198,12 @@ class Store {
   // Sets a row aside that can never be published (the broker refuses it every time): kept, with
   // why, never sent again, counted by outbox_stats().parked.
   virtual Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) = 0;
-  // The domain's state.
+};
+
+// The domain's state as the workflow reads it.
+class StateReader {
+ public:
+  virtual ~StateReader() = default;
   virtual Result<std::optional<ApplicationRow>> find_application(
       const std::string& application_id) = 0;
   virtual Result<std::optional<ApplicationRow>> find_application_by_voucher(
@@ -208,44 +214,56 @@ class Store {
   // A person's applications of a quota year that were not refused (in progress, or with a
   // voucher): what the automatic checks of art. 3 need.
   virtual Result<std::vector<ApplicationRow>> applications_of(const std::string& iin, int year) = 0;
-  // Units left in a region's allocation for a year; 0 when no allocation is known.
-  virtual Result<std::int64_t> quota_left(const std::string& region, int year) = 0;
+  // A region's allocation for a year and the units reserved from it, if one is known.
   virtual Result<std::optional<Quota>> quota(const std::string& region, int year) = 0;
-  // Timers due at `now` or before, earliest first.
-  virtual Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) = 0;
-  // The earliest due time of all timers, if any.
-  virtual Result<std::optional<Instant>> next_timer_due() = 0;
-  virtual Result<std::vector<TimerRow>> timers_of(const std::string& subject) = 0;
+  virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
   virtual Result<std::optional<DeadlineRow>> deadline(const std::string& application_id,
                                                       const std::string& step) = 0;
-  // Open deadlines, earliest due first; with `overdue_at`, only those due before it.
-  virtual Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
-                                                          std::size_t limit) = 0;
-  virtual Result<std::optional<UnemploymentRecord>> unemployment(const std::string& iin) = 0;
-  // The audit of operators' actions on dead letters, newest first.
-  virtual Result<void> record_audit(const AuditRow& row) = 0;
-  virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
-  // Operations (readiness, metrics): a write is possible now (a lock taken and released), and
-  // where (the SQLite file, the PostgreSQL host); the unconfirmed outbox (how many, since when);
-  // the timers (how many, how many due at `now`).
+};
+
+// The durable timers, as the timer runner finds them.
+class TimerQueue {
+ public:
+  virtual ~TimerQueue() = default;
+  // Timers due at `now` or before, earliest first (claimed for a while where the database is
+  // shared, so that two instances never fire the same one).
+  virtual Result<std::vector<TimerRow>> due_timers(Instant now, std::size_t limit) = 0;
+  // The earliest time a timer is due, if any.
+  virtual Result<std::optional<Instant>> next_timer_due() = 0;
+};
+
+// What operators ask: readiness, metrics, the audit, the deadlines.
+class OperationsQueries {
+ public:
+  virtual ~OperationsQueries() = default;
+  // A write is possible now (a lock taken and released), and where (the SQLite file, the
+  // PostgreSQL host).
   virtual Result<std::string> ping() = 0;
   struct OutboxStats {
     std::int64_t pending = 0;
     std::optional<Instant> oldest;
     std::int64_t parked = 0;  // set aside: can never be published
   };
+  // The unconfirmed outbox: how many, since when.
   virtual Result<OutboxStats> outbox_stats() = 0;
   struct TimerStats {
     std::int64_t pending = 0;
     std::int64_t overdue = 0;
   };
+  // The timers: how many, how many due at `now`.
   virtual Result<TimerStats> timer_stats(Instant now) = 0;
-  // Counts, for tests and operations.
-  virtual Result<std::int64_t> count_inbox(const std::string& outcome) = 0;
-  virtual Result<std::int64_t> count_pending_outbox() = 0;
-  // The schema version after migrations.
-  virtual Result<int> schema_version() = 0;
+  // Open deadlines, earliest due first; with `overdue_at`, only those due before it.
+  virtual Result<std::vector<DeadlineRow>> open_deadlines(std::optional<Instant> overdue_at,
+                                                          std::size_t limit) = 0;
+  // The audit of operators' actions on dead letters, newest first.
+  virtual Result<void> record_audit(const AuditRow& row) = 0;
+  virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
 };
+
+// The durable state of the adapter: every role, over one database.
+class Store : public InputLog, public StateReader, public TimerQueue, public OperationsQueries {};
+
+class SqlStore;
 
 struct SqliteSettings {
   std::string path;
@@ -253,7 +271,7 @@ struct SqliteSettings {
 };
 
 // Opens (creating if needed) the SQLite store and applies pending migrations.
-Result<std::unique_ptr<Store>> open_sqlite(const SqliteSettings& settings);
+Result<std::unique_ptr<SqlStore>> open_sqlite(const SqliteSettings& settings);
 
 struct PostgresSettings {
   // postgresql://user[:password]@host:port[,host:port...]/database?options (libpq). With several
@@ -278,12 +296,12 @@ Result<void> check_postgres_url(const std::string& url);
 
 // Connects to PostgreSQL and applies pending migrations (one instance at a time: an advisory
 // lock). The same schema and semantics as SQLite; several daemons may share it.
-Result<std::unique_ptr<Store>> open_postgres(const PostgresSettings& settings);
+Result<std::unique_ptr<SqlStore>> open_postgres(const PostgresSettings& settings);
 
 // The store that `store.url` names: sqlite:PATH (PATH already resolved) or postgresql://...
 // `postgres` gives the PostgreSQL settings but its url, which is `url`.
-Result<std::unique_ptr<Store>> open_store(const std::string& url, const SqliteSettings& sqlite,
-                                          PostgresSettings postgres = {});
+Result<std::unique_ptr<SqlStore>> open_store(const std::string& url, const SqliteSettings& sqlite,
+                                             PostgresSettings postgres = {});
 bool is_postgres_url(std::string_view url);
 
 }  // namespace nqs::store

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pg_support.hpp"
+#include "store/sql_store.hpp"
 #include "store_contract.hpp"
 
 namespace nqs::store {
@@ -28,9 +29,9 @@ PostgresSettings settings_for(const std::string& url,
   return settings;
 }
 
-std::unique_ptr<Store> connect(const std::string& url,
-                               std::chrono::milliseconds statement_timeout = std::chrono::seconds{
-                                   15}) {
+std::unique_ptr<SqlStore> connect(
+    const std::string& url,
+    std::chrono::milliseconds statement_timeout = std::chrono::seconds{15}) {
   auto store = open_postgres(settings_for(url, statement_timeout));
   EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
   return std::move(store).value();
@@ -39,7 +40,7 @@ std::unique_ptr<Store> connect(const std::string& url,
 const StoreBackend kPostgres{
     "postgres", [] {
       const auto url = fresh_database();
-      return std::function<std::unique_ptr<Store>()>([url] { return connect(url); });
+      return std::function<std::unique_ptr<SqlStore>()>([url] { return connect(url); });
     }};
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract, ::testing::Values(kPostgres),
                          [](const auto& test_info) { return test_info.param.name; });
@@ -190,7 +191,7 @@ TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTime
   const auto url = fresh_database();
   PGconn* holder = PQconnectdb(url.c_str());
   PQclear(PQexec(holder, "SELECT pg_advisory_lock(7450001)"));
-  std::optional<Result<std::unique_ptr<Store>>> opened;
+  std::optional<Result<std::unique_ptr<SqlStore>>> opened;
   std::thread opener(
       [&] { opened.emplace(open_postgres(settings_for(url, std::chrono::seconds{1}))); });
   std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // past the statement timeout

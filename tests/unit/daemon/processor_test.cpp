@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "calendar_support.hpp"
+#include "store/sql_store.hpp"
 #include "test_support.hpp"
 
 namespace nqs::daemon {
@@ -38,7 +39,7 @@ class FixedClock final : public Clock {
 // Acknowledgements, recorded with what the store held at that moment.
 class FakeAcks final : public DeliveryAcks {
  public:
-  explicit FakeAcks(store::Store& store) : store_(store) {}
+  explicit FakeAcks(store::SqlStore& store) : store_(store) {}
   [[nodiscard]] std::uint64_t generation() const override { return generation_; }
   bool ack(const amqp::Delivery& delivery) override {
     if (delivery.generation != generation_) return false;
@@ -53,7 +54,7 @@ class FakeAcks final : public DeliveryAcks {
   std::vector<std::int64_t> committed_at_ack;  // inbox entries when each ack was given
 
  private:
-  store::Store& store_;
+  store::SqlStore& store_;
 };
 
 class FakePublisher final : public OutboxPublisher {
@@ -118,9 +119,6 @@ class FaultyStore final : public store::Store {
                                                              int year) override {
     return store_.applications_of(iin, year);
   }
-  Result<std::int64_t> quota_left(const std::string& region, int year) override {
-    return store_.quota_left(region, year);
-  }
   Result<std::optional<store::Quota>> quota(const std::string& region, int year) override {
     return store_.quota(region, year);
   }
@@ -128,9 +126,6 @@ class FaultyStore final : public store::Store {
     return store_.due_timers(now, limit);
   }
   Result<std::optional<Instant>> next_timer_due() override { return store_.next_timer_due(); }
-  Result<std::vector<store::TimerRow>> timers_of(const std::string& subject) override {
-    return store_.timers_of(subject);
-  }
   Result<std::optional<store::DeadlineRow>> deadline(const std::string& id,
                                                      const std::string& step) override {
     return store_.deadline(id, step);
@@ -151,11 +146,6 @@ class FaultyStore final : public store::Store {
   Result<std::string> ping() override { return store_.ping(); }
   Result<OutboxStats> outbox_stats() override { return store_.outbox_stats(); }
   Result<TimerStats> timer_stats(Instant now) override { return store_.timer_stats(now); }
-  Result<std::int64_t> count_inbox(const std::string& outcome) override {
-    return store_.count_inbox(outcome);
-  }
-  Result<std::int64_t> count_pending_outbox() override { return store_.count_pending_outbox(); }
-  Result<int> schema_version() override { return store_.schema_version(); }
 
  private:
   store::Store& store_;
@@ -227,7 +217,7 @@ class ProcessorContract : public ::testing::Test {
   Workers workers_{io_, 1};
   FixedClock clock_;
   QueueNames names_;
-  std::unique_ptr<store::Store> sqlite_;
+  std::unique_ptr<store::SqlStore> sqlite_;
   std::unique_ptr<FaultyStore> store_;
   std::unique_ptr<FakeAcks> acks_;
   FakePublisher publisher_;

@@ -4,12 +4,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "store/sql_store.hpp"
 #include "store_contract.hpp"
 
 namespace nqs::store {
 namespace {
 
-std::unique_ptr<Store> open(const test::TempDir& dir) {
+std::unique_ptr<SqlStore> open(const test::TempDir& dir) {
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
   return std::move(store).value();
@@ -76,7 +77,7 @@ TEST(SqliteStore, AnUnwritablePathIsAnError) {
 const StoreBackend kSqlite{
     "sqlite", [] {
       auto dir = std::make_shared<test::TempDir>();
-      return std::function<std::unique_ptr<Store>()>([dir] {
+      return std::function<std::unique_ptr<SqlStore>()>([dir] {
         auto store = open_sqlite(SqliteSettings{(dir->path() / "db" / "store.sqlite").string()});
         EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
         return std::move(store).value();

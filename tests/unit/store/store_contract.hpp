@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "store/sql_store.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
 
@@ -16,7 +17,7 @@ namespace nqs::store {
 // A backend for the contract: `make` gives a fresh, empty store; `open` opens it (again).
 struct StoreBackend {
   std::string name;
-  std::function<std::function<std::unique_ptr<Store>()>()> make;
+  std::function<std::function<std::unique_ptr<SqlStore>()>()> make;
 };
 
 inline void PrintTo(const StoreBackend& backend, std::ostream* out) {
@@ -26,10 +27,10 @@ inline void PrintTo(const StoreBackend& backend, std::ostream* out) {
 class StoreContract : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override { open_ = GetParam().make(); }
-  std::unique_ptr<Store> open() { return open_(); }
+  std::unique_ptr<SqlStore> open() { return open_(); }
 
  private:
-  std::function<std::unique_ptr<Store>()> open_;
+  std::function<std::unique_ptr<SqlStore>()> open_;
 };
 
 namespace contract {

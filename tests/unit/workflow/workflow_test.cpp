@@ -11,6 +11,7 @@
 
 #include "calendar_support.hpp"
 #include "domain/application_json.hpp"
+#include "store/sql_store.hpp"
 #include "test_support.hpp"
 
 namespace nqs::workflow {
@@ -200,7 +201,7 @@ class WorkflowOnStore : public ::testing::Test {
 
   test::TempDir dir_;
   std::unique_ptr<Workflow> workflow_;
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::SqlStore> store_;
   std::unique_ptr<StateView> view_;
 };
 
