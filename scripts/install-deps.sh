@@ -19,6 +19,7 @@ packages=(
   libsqlite3-dev                       # the embedded store
   libpq-dev                            # the PostgreSQL store (libpq), for several instances
   librabbitmq-dev                      # AMQP 0-9-1 client (rabbitmq-c)
+  prometheus-cpp-dev                   # the metrics registry and its text exposition
   rabbitmq-server                      # the broker run-local.sh starts when none is configured
   iproute2                             # ss: is a port taken (scripts/run-local.sh, tests/broker)
   libgtest-dev libgmock-dev            # the unit tests are built with the daemon

@@ -394,8 +394,10 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
       gauges.queues.push_back(
           {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});
     }
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            metrics_->render(gauges) + trust_->metrics(now)};
+    auto families = metrics_->collect(gauges);
+    for (auto& family : trust_->metrics(now))
+      families.push_back(std::move(family));
+    return {200, "text/plain; version=0.0.4; charset=utf-8", ops::exposition(families)};
   }
   return {404, "text/plain; charset=utf-8", "not found: /healthz, /readyz, /metrics\n"};
 }

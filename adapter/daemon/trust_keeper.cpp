@@ -219,96 +219,79 @@ void TrustKeeper::warn_expiring(Instant now) const {
   }
 }
 
-std::string TrustKeeper::metrics(Instant now) const {
+std::vector<prometheus::MetricFamily> TrustKeeper::metrics(Instant now) const {
+  using prometheus::MetricType;
   const auto trust = holder_->get();
-  std::string out;
-  out +=
-      "# HELP nqs_crl_next_update_timestamp_seconds When a CRL in use lapses (its nextUpdate).\n"
-      "# TYPE nqs_crl_next_update_timestamp_seconds gauge\n";
   const auto facts = trust->crl_facts();
+  ops::Scrape scrape;
+  scrape.family("nqs_crl_next_update_timestamp_seconds",
+                "When a CRL in use lapses (its nextUpdate).", MetricType::Gauge);
   for (const auto& crl : facts) {
     if (crl.next_update) {
-      out += fmt::format("nqs_crl_next_update_timestamp_seconds{{issuer=\"{}\",kind=\"{}\"}} {}\n",
-                         ops::label(crl.issuer), crl.delta ? "delta" : "base",
-                         unix_seconds(*crl.next_update));
+      scrape.sample(unix_seconds(*crl.next_update),
+                    {{"issuer", crl.issuer}, {"kind", crl.delta ? "delta" : "base"}});
     }
   }
-  out +=
-      "# HELP nqs_crl_age_seconds Time since a CRL in use was issued (its thisUpdate).\n"
-      "# TYPE nqs_crl_age_seconds gauge\n";
+  scrape.family("nqs_crl_age_seconds", "Time since a CRL in use was issued (its thisUpdate).",
+                MetricType::Gauge);
   for (const auto& crl : facts) {
     if (crl.this_update) {
-      out += fmt::format("nqs_crl_age_seconds{{issuer=\"{}\",kind=\"{}\"}} {}\n",
-                         ops::label(crl.issuer), crl.delta ? "delta" : "base",
-                         std::chrono::duration<double>(now - *crl.this_update).count());
+      scrape.sample(std::chrono::duration<double>(now - *crl.this_update).count(),
+                    {{"issuer", crl.issuer}, {"kind", crl.delta ? "delta" : "base"}});
     }
   }
   if (refresher_) {
     const auto sources = refresher_->status();
-    out +=
-        "# HELP nqs_crl_fetch_ok 1 when the last fetch from a distribution point succeeded.\n"
-        "# TYPE nqs_crl_fetch_ok gauge\n";
+    scrape.family("nqs_crl_fetch_ok", "1 when the last fetch from a distribution point succeeded.",
+                  MetricType::Gauge);
     for (const auto& source : sources) {
-      if (source.last_attempt) {
-        out += fmt::format("nqs_crl_fetch_ok{{url=\"{}\"}} {}\n", ops::label(source.url),
-                           source.last_error.empty() ? 1 : 0);
-      }
+      if (source.last_attempt)
+        scrape.sample(source.last_error.empty() ? 1 : 0, {{"url", source.url}});
     }
-    out +=
-        "# HELP nqs_crl_fetch_failures_total Failed fetches from a distribution point.\n"
-        "# TYPE nqs_crl_fetch_failures_total counter\n";
+    scrape.family("nqs_crl_fetch_failures_total", "Failed fetches from a distribution point.",
+                  MetricType::Counter);
+    for (const auto& source : sources)
+      scrape.sample(static_cast<double>(source.failures), {{"url", source.url}});
+    scrape.family("nqs_crl_last_fetch_timestamp_seconds",
+                  "When a distribution point was last asked.", MetricType::Gauge);
     for (const auto& source : sources) {
-      out += fmt::format("nqs_crl_fetch_failures_total{{url=\"{}\"}} {}\n", ops::label(source.url),
-                         source.failures);
-    }
-    out +=
-        "# HELP nqs_crl_last_fetch_timestamp_seconds When a distribution point was last asked.\n"
-        "# TYPE nqs_crl_last_fetch_timestamp_seconds gauge\n";
-    for (const auto& source : sources) {
-      if (source.last_attempt) {
-        out += fmt::format("nqs_crl_last_fetch_timestamp_seconds{{url=\"{}\"}} {}\n",
-                           ops::label(source.url), unix_seconds(*source.last_attempt));
-      }
+      if (source.last_attempt)
+        scrape.sample(unix_seconds(*source.last_attempt), {{"url", source.url}});
     }
   }
   if (const auto& ocsp = trust->ocsp()) {
     const auto stats = ocsp->stats();
-    out +=
-        "# HELP nqs_ocsp_answers_total OCSP answers by status (cached: from the cache).\n"
-        "# TYPE nqs_ocsp_answers_total counter\n";
+    scrape.family("nqs_ocsp_answers_total", "OCSP answers by status (cached: from the cache).",
+                  MetricType::Counter);
     for (const auto& [status, count] : stats.answers)
-      out += fmt::format("nqs_ocsp_answers_total{{status=\"{}\"}} {}\n", ops::label(status), count);
-    out += fmt::format(
-        "# HELP nqs_ocsp_request_seconds Time spent asking OCSP responders.\n"
-        "# TYPE nqs_ocsp_request_seconds summary\nnqs_ocsp_request_seconds_sum {}\n"
-        "nqs_ocsp_request_seconds_count {}\n",
-        stats.seconds_sum, stats.requests);
-    out += fmt::format(
-        "# HELP nqs_ocsp_cache_entries OCSP answers kept until their nextUpdate.\n"
-        "# TYPE nqs_ocsp_cache_entries gauge\nnqs_ocsp_cache_entries {}\n",
-        stats.cached);
+      scrape.sample(static_cast<double>(count), {{"status", status}});
+    scrape
+        .family("nqs_ocsp_request_seconds", "Time spent asking OCSP responders.",
+                MetricType::Summary)
+        .summary(stats.seconds_sum, stats.requests);
+    scrape
+        .family("nqs_ocsp_cache_entries", "OCSP answers kept until their nextUpdate.",
+                MetricType::Gauge)
+        .sample(static_cast<double>(stats.cached));
   }
-  out += fmt::format(
-      "# HELP nqs_certificate_cache_entries Verified certificate chains kept.\n"
-      "# TYPE nqs_certificate_cache_entries gauge\nnqs_certificate_cache_entries {}\n",
-      trust->cached());
-  out +=
-      "# HELP nqs_certificate_not_after_timestamp_seconds When a certificate the adapter signs "
-      "with or trusts ends.\n# TYPE nqs_certificate_not_after_timestamp_seconds gauge\n";
+  scrape
+      .family("nqs_certificate_cache_entries", "Verified certificate chains kept.",
+              MetricType::Gauge)
+      .sample(static_cast<double>(trust->cached()));
+  scrape.family("nqs_certificate_not_after_timestamp_seconds",
+                "When a certificate the adapter signs with or trusts ends.", MetricType::Gauge);
   for (const auto& watched : watched_) {
-    out += fmt::format(
-        "nqs_certificate_not_after_timestamp_seconds{{role=\"{}\",subject=\"{}\"}} {}\n",
-        ops::label(watched.role), ops::label(watched.subject), unix_seconds(watched.not_after));
+    scrape.sample(unix_seconds(watched.not_after),
+                  {{"role", watched.role}, {"subject", watched.subject}});
   }
-  out +=
-      "# HELP nqs_certificate_expires_in_seconds Time left before a certificate the adapter signs "
-      "with or trusts ends.\n# TYPE nqs_certificate_expires_in_seconds gauge\n";
+  scrape.family("nqs_certificate_expires_in_seconds",
+                "Time left before a certificate the adapter signs with or trusts ends.",
+                MetricType::Gauge);
   for (const auto& watched : watched_) {
-    out += fmt::format("nqs_certificate_expires_in_seconds{{role=\"{}\",subject=\"{}\"}} {}\n",
-                       ops::label(watched.role), ops::label(watched.subject),
-                       std::chrono::duration<double>(watched.not_after - now).count());
+    scrape.sample(std::chrono::duration<double>(watched.not_after - now).count(),
+                  {{"role", watched.role}, {"subject", watched.subject}});
   }
-  return out;
+  return std::move(scrape).families();
 }
 
 }  // namespace nqs::daemon

@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
+#include "ops/metrics.hpp"
 #include "revocation/crl_refresher.hpp"
 #include "xmldsig/trust_store.hpp"
 
@@ -52,8 +53,8 @@ class TrustKeeper {
   [[nodiscard]] Verdict expiry(Instant now) const;
   // Logs the certificates ending within trust.expiry_warn_before (at start-up and daily).
   void warn_expiring(Instant now) const;
-  // The trust part of /metrics, in the Prometheus text format.
-  [[nodiscard]] std::string metrics(Instant now) const;
+  // The trust part of /metrics.
+  [[nodiscard]] std::vector<prometheus::MetricFamily> metrics(Instant now) const;
 
  private:
   struct Watched {

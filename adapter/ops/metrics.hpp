@@ -1,30 +1,35 @@
 #pragma once
 
-#include <array>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
 #include <cstdint>
-#include <map>
-#include <optional>
+#include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace nqs::ops {
 
-// A Prometheus histogram with fixed buckets (seconds).
-class Histogram {
+// Families of values read at scrape time (queue depths, the outbox, a CRL's nextUpdate), built
+// for one exposition: a family, then its samples.
+class Scrape {
  public:
-  explicit Histogram(std::vector<double> bounds)
-      : bounds_(std::move(bounds)), counts_(bounds_.size()) {}
-  void observe(double seconds);
-  // The text exposition of this histogram under `name`.
-  [[nodiscard]] std::string render(const std::string& name, const std::string& help) const;
+  Scrape& family(std::string name, std::string help, prometheus::MetricType type);
+  Scrape& sample(double value, prometheus::Labels labels = {});
+  // A summary's sum and count (no quantiles).
+  Scrape& summary(double sum, std::uint64_t count);
+  // The families; empty ones are left out.
+  [[nodiscard]] std::vector<prometheus::MetricFamily> families() &&;
 
  private:
-  std::vector<double> bounds_;
-  std::vector<std::uint64_t> counts_;  // per bucket (not cumulative)
-  std::uint64_t count_ = 0;
-  double sum_ = 0;
+  std::vector<prometheus::MetricFamily> families_;
 };
+
+// The Prometheus text format of these families (prometheus-cpp's serializer).
+std::string exposition(const std::vector<prometheus::MetricFamily>& families);
 
 struct QueueGauge {
   std::string queue;
@@ -50,9 +55,9 @@ struct Gauges {
   std::vector<QueueGauge> queues;
 };
 
-// The daemon's counters, owned by its one event-loop thread (no locking), exposed in the
-// Prometheus text format by /metrics. Names follow the Prometheus conventions: nqs_ prefix,
-// _total for counters, _seconds for durations.
+// The daemon's counters and histograms, in a prometheus-cpp registry, with the values read at
+// scrape time beside them. Names follow the Prometheus conventions: nqs_ prefix, _total for
+// counters, _seconds for durations.
 class Metrics {
  public:
   Metrics();
@@ -61,25 +66,24 @@ class Metrics {
   void duplicate(const std::string& queue);
   // A commit lost to another writer (an application's version, a unique index, the quota): the
   // input is decided again. Normal traffic with several inputs or instances.
-  void decided_again() { ++decided_again_; }
-  void intake_seconds(double seconds) { intake_.observe(seconds); }
-  void end_to_end_seconds(double seconds) { end_to_end_.observe(seconds); }
+  void decided_again() { decided_again_.Increment(); }
+  void intake_seconds(double seconds) { intake_.Observe(seconds); }
+  void end_to_end_seconds(double seconds) { end_to_end_.Observe(seconds); }
   void sla(bool breached, const std::string& step);
   void timer_fired(const std::string& kind);
-  [[nodiscard]] std::string render(const Gauges& gauges) const;
+  // Every family: the values of `gauges`, then what was counted.
+  [[nodiscard]] std::vector<prometheus::MetricFamily> collect(const Gauges& gauges) const;
 
  private:
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::uint64_t> inputs_;
-  std::map<std::string, std::uint64_t> duplicates_;
-  std::uint64_t decided_again_ = 0;
-  std::map<std::string, std::uint64_t> warnings_;
-  std::map<std::string, std::uint64_t> breaches_;
-  std::map<std::string, std::uint64_t> timers_;
-  Histogram intake_;
-  Histogram end_to_end_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& inputs_;
+  prometheus::Family<prometheus::Counter>& duplicates_;
+  prometheus::Counter& decided_again_;
+  prometheus::Family<prometheus::Counter>& warnings_;
+  prometheus::Family<prometheus::Counter>& breaches_;
+  prometheus::Family<prometheus::Counter>& timers_;
+  prometheus::Histogram& intake_;
+  prometheus::Histogram& end_to_end_;
 };
-
-// A label value escaped for the text format.
-std::string label(const std::string& value);
 
 }  // namespace nqs::ops

@@ -74,17 +74,16 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
            sample(metrics, "nqs_outbox_pending") == 0;
   })) << metrics;
   EXPECT_EQ(sample(metrics,
-                   "nqs_inputs_total{queue=\"nqs.gov.in\",document_type="
-                   "\"VoucherApplication\",outcome=\"processed\",reason=\"\"}"),
+                   "nqs_inputs_total{document_type=\"VoucherApplication\",outcome="
+                   "\"processed\",queue=\"nqs.gov.in\",reason=\"\"}"),
             2);
   EXPECT_EQ(sample(metrics,
-                   "nqs_inputs_total{queue=\"nqs.gov.in\",document_type="
-                   "\"VoucherApplication\",outcome=\"rejected\",reason="
-                   "\"signature.invalid\"}"),
+                   "nqs_inputs_total{document_type=\"VoucherApplication\",outcome="
+                   "\"rejected\",queue=\"nqs.gov.in\",reason=\"signature.invalid\"}"),
             1);
   EXPECT_EQ(sample(metrics,
-                   "nqs_inputs_total{queue=\"nqs.ais.events\",document_type=\"\","
-                   "outcome=\"rejected\",reason=\"json.invalid\"}"),
+                   "nqs_inputs_total{document_type=\"\",outcome=\"rejected\",queue="
+                   "\"nqs.ais.events\",reason=\"json.invalid\"}"),
             1);
   EXPECT_EQ(sample(metrics, "nqs_duplicates_total{queue=\"nqs.gov.in\"}"), 1);
   EXPECT_EQ(sample(metrics, "nqs_intake_duration_seconds_count"), 4) << "the duplicate too";
