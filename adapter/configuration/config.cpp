@@ -11,7 +11,6 @@
 #include <set>
 
 #include "calendar/calendar_files.hpp"
-#include "domain/application_json.hpp"
 #include "gost/algorithms.hpp"
 #include "intake/intake.hpp"
 #include "mapping/mapping.hpp"
@@ -20,6 +19,7 @@
 #include "revocation/http_fetch.hpp"
 #include "revocation/x509_facts.hpp"
 #include "store/store.hpp"
+#include "workflow/application_json.hpp"
 #include "workflow/workflow.hpp"
 #include "xmldsig/signature.hpp"
 

@@ -9,7 +9,7 @@
 
 #include "amqp/properties_json.hpp"
 #include "common/ids.hpp"
-#include "domain/ais_events.hpp"
+#include "intake/ais_event_parser.hpp"
 #include "log/logging.hpp"
 
 namespace nqs::daemon {
@@ -253,7 +253,7 @@ std::optional<Rejection> Processor::read_and_decide(const Work& work, Prepared& 
                      fmt::format("{}", fmt::join(delivery.properties.problems, "; "))};
   }
   if (delivery.queue == names_.ais_events) {
-    auto parsed = domain::parse_ais_event(delivery.body);
+    auto parsed = intake::parse_ais_event(delivery.body);
     auto* event = std::get_if<domain::AisEvent>(&parsed);
     if (event == nullptr) return std::get<Rejection>(std::move(parsed));
     prepared.message_id = event->event_id;

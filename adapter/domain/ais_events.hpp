@@ -14,8 +14,8 @@
 
 namespace nqs::domain {
 
-// The JSON events of the AIS (messages.md, "Events from the AIS"), parsed strictly: every field
-// of its type and format, nothing missing, nothing unknown.
+// The events of the AIS (messages.md, "Events from the AIS"), typed: intake/ais_event_parser
+// reads them from their JSON.
 
 struct UnemployedStatusChanged {
   std::string iin;
@@ -101,10 +101,5 @@ struct AisEvent {
   Instant occurred_at{};
   AisPayload payload;
 };
-
-// Parses one event. A body that is not such an event is json.invalid (what is wrong, where); an
-// IIN with a wrong check digit is domain.invalid_identifier.
-std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body,
-                                                  std::size_t max_bytes = 256 * 1024);
 
 }  // namespace nqs::domain

@@ -4,17 +4,10 @@
 
 #include <algorithm>
 
-#include "mapping/mapping.hpp"
-
 namespace nqs::domain {
 namespace {
 
 using Outcome = std::variant<Decision, Rejection>;
-
-std::string text_at(const boost::json::object& payload, std::string_view path) {
-  const auto* value = mapping::find_path(payload, path);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
-}
 
 boost::json::array strings(const std::vector<std::string>& items) {
   boost::json::array out;
@@ -67,16 +60,14 @@ class Decider {
     Decision decision;
     auto& application = decision.next;
     const auto& payload = input.payload;
-    application.application_id = text_at(payload, "applicationId");
-    application.iin = text_at(payload, "applicant.iin");
-    application.region = text_at(payload, "region");
-    application.permanent_region = text_at(payload, "applicant.permanentRegion");
-    application.profile = text_at(payload, "profession.profile") == "social_humanitarian"
-                              ? Profile::social_humanitarian
-                              : Profile::technical;
-    application.center_bin = text_at(payload, "recognitionCenter.bin");
-    application.center_name = text_at(payload, "recognitionCenter.name");
-    const auto submitted = parse_instant(text_at(payload, "submittedAt")).value_or(now_);
+    application.application_id = input.application_id;
+    application.iin = input.iin;
+    application.region = input.region;
+    application.permanent_region = input.permanent_region;
+    application.profile = input.profile;
+    application.center_bin = input.center_bin;
+    application.center_name = input.center_name;
+    const auto submitted = input.submitted_at.value_or(now_);
     const auto submitted_day = context_.calendar.local_date(submitted);
     application.quota_year = static_cast<int>(date::year_month_day{submitted_day}.year());
 

@@ -52,9 +52,19 @@ struct Application {
 
 // --- inputs --------------------------------------------------------------------------------------
 
-// A verified VoucherApplication with what is known of its applicant.
+// A verified VoucherApplication, its fields typed once by the workflow, with what is known of its
+// applicant.
 struct Submitted {
-  boost::json::object payload;  // the mapped document (mappings/voucher-application.yaml)
+  std::string application_id;
+  std::string iin;
+  std::string region;                    // KATO applied to
+  std::string permanent_region;          // KATO of permanent registration (art. 15)
+  Profile profile = Profile::technical;  // as the applicant declared it
+  std::string center_bin;
+  std::string center_name;
+  std::optional<Instant> submitted_at;
+  // The mapped document (mappings/voucher-application.yaml), which RegisterApplication carries.
+  boost::json::object payload;
   ApplicantFacts facts;
 };
 struct CenterDecided {

@@ -8,9 +8,9 @@
 
 #include "amqp/properties_json.hpp"
 #include "common/ids.hpp"
-#include "domain/application_json.hpp"
 #include "domain/commands.hpp"
 #include "mapping/mapping.hpp"
+#include "workflow/application_json.hpp"
 #include "yaml/reader.hpp"
 
 namespace nqs::workflow {
@@ -91,7 +91,7 @@ store::ApplicationRow row_of(const domain::Application& application) {
   if (application.issued_on) {
     row.voucher_year = static_cast<int>(date::year_month_day{*application.issued_on}.year());
   }
-  row.state_json = boost::json::serialize(domain::to_json(application));
+  row.state_json = boost::json::serialize(workflow::to_json(application));
   return row;
 }
 
@@ -304,7 +304,7 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
   if (row) {
     boost::system::error_code ec;
     auto json = boost::json::parse(row->state_json, ec);
-    auto parsed = !ec && json.is_object() ? domain::application_from_json(json.as_object())
+    auto parsed = !ec && json.is_object() ? workflow::application_from_json(json.as_object())
                                           : Result<domain::Application>(make_error("not JSON"));
     if (!parsed) {
       // A row that cannot be read will not get better by retrying: say so on the input.
@@ -328,23 +328,42 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
   return effects;
 }
 
+namespace {
+
+// The application's fields, read once from the mapped document (mappings/voucher-application.yaml).
+domain::Submitted submitted_form(const boost::json::object& payload) {
+  domain::Submitted form;
+  form.application_id = text_at(payload, "applicationId");
+  form.iin = text_at(payload, "applicant.iin");
+  form.region = text_at(payload, "region");
+  form.permanent_region = text_at(payload, "applicant.permanentRegion");
+  form.profile = text_at(payload, "profession.profile") == "social_humanitarian"
+                     ? domain::Profile::social_humanitarian
+                     : domain::Profile::technical;
+  form.center_bin = text_at(payload, "recognitionCenter.bin");
+  form.center_name = text_at(payload, "recognitionCenter.name");
+  form.submitted_at = parse_instant(text_at(payload, "submittedAt"));
+  form.payload = payload;
+  return form;
+}
+
+}  // namespace
+
 Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView& view,
                                     Instant now) const {
   const auto& payload = document.payload;
   const auto& causation = document.envelope.message_id;
-  const auto application_id = text_at(payload, "applicationId");
-  BOOST_OUTCOME_TRY(auto existing, view.application(application_id));
-  if (existing) {
-    return step(existing, domain::Submitted{payload, {}}, causation, view, now, &payload);
-  }
+  auto form = submitted_form(payload);
+  BOOST_OUTCOME_TRY(auto existing, view.application(form.application_id));
+  if (existing) return step(existing, form, causation, view, now, &payload);
   // Art. 3: the facts the automatic checks need, as known now (the quota year is the year of the
   // local date of submission).
-  const auto iin = text_at(payload, "applicant.iin");
-  const auto region = text_at(payload, "region");
-  const auto submitted_at = parse_instant(text_at(payload, "submittedAt")).value_or(now);
+  const auto& iin = form.iin;
+  const auto& region = form.region;
+  const auto submitted_at = form.submitted_at.value_or(now);
   const int year =
       static_cast<int>(date::year_month_day{calendar_.local_date(submitted_at)}.year());
-  domain::ApplicantFacts facts;
+  auto& facts = form.facts;
   BOOST_OUTCOME_TRY(auto unemployment, view.unemployment(iin));
   if (unemployment) facts.registered_unemployed = unemployment->registered;
   BOOST_OUTCOME_TRY(auto quota, view.quota(domain::oblast_of(region), year));
@@ -357,7 +376,7 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
       if (row.voucher_year == year) facts.voucher_received_this_year = true;
     }
   }
-  return step(std::nullopt, domain::Submitted{payload, facts}, causation, view, now, &payload);
+  return step(std::nullopt, form, causation, view, now, &payload);
 }
 
 Result<Decided> Workflow::on_document(const intake::Accepted& document, StateView& view,
@@ -604,7 +623,7 @@ Result<Decided> Workflow::payment_made(const domain::PaymentMade& payment,
   for (const auto& row : rows) {
     boost::system::error_code ec;
     auto json = boost::json::parse(row.state_json, ec);
-    auto parsed = !ec && json.is_object() ? domain::application_from_json(json.as_object())
+    auto parsed = !ec && json.is_object() ? workflow::application_from_json(json.as_object())
                                           : Result<domain::Application>(make_error("not JSON"));
     if (!parsed || !parsed.value().reimbursement) {
       return Decided{

@@ -8,14 +8,16 @@
 #include <boost/json/parse.hpp>
 
 #include "calendar_support.hpp"
-#include "domain/application_json.hpp"
 #include "test_support.hpp"
+#include "workflow/application_json.hpp"
 
 namespace nqs::domain {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using workflow::application_from_json;
+using workflow::to_json;
 
 const calendar::WorkingCalendar& almaty() {
   return test::almaty_calendar();
@@ -42,6 +44,16 @@ Submitted submitted(const char* submitted_at = "2025-09-01T10:15:00+05:00",
     "recognitionCenter": {{"bin": "120340501232", "name": "Test center"}}}})",
                                                  submitted_at, profile))
                       .as_object();
+  // As the workflow types them from the document.
+  input.application_id = "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10";
+  input.iin = "850101300124";
+  input.region = "750000000";
+  input.permanent_region = "751110000";
+  input.profile = std::string_view(profile) == "social_humanitarian" ? Profile::social_humanitarian
+                                                                     : Profile::technical;
+  input.center_bin = "120340501232";
+  input.center_name = "Test center";
+  input.submitted_at = parse_instant(submitted_at);
   input.facts.registered_unemployed = true;
   input.facts.quota_left = 10;
   return input;

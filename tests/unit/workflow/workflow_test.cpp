@@ -10,9 +10,9 @@
 #include <fstream>
 
 #include "calendar_support.hpp"
-#include "domain/application_json.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
+#include "workflow/application_json.hpp"
 
 namespace nqs::workflow {
 namespace {

@@ -1,10 +1,12 @@
 // AIS events are parsed strictly: each problem is json.invalid with where it is.
-#include "domain/ais_events.hpp"
+#include "intake/ais_event_parser.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace nqs::domain {
+namespace nqs::intake {
+
+using namespace domain;
 namespace {
 
 using ::testing::HasSubstr;
@@ -253,4 +255,4 @@ TEST(AisEvents, InvalidEventsSayWhatAndWhere) {
 }
 
 }  // namespace
-}  // namespace nqs::domain
+}  // namespace nqs::intake

@@ -1,4 +1,4 @@
-#include "domain/application_json.hpp"
+#include "workflow/application_json.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,9 @@
 
 #include "yaml/reader.hpp"
 
-namespace nqs::domain {
+namespace nqs::workflow {
+
+using namespace domain;
 namespace {
 
 boost::json::value date_or_null(const std::optional<calendar::Date>& day) {
@@ -199,4 +201,4 @@ Result<Application> application_from_json(const boost::json::object& json) {
   return a;
 }
 
-}  // namespace nqs::domain
+}  // namespace nqs::workflow

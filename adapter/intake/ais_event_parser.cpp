@@ -1,4 +1,4 @@
-#include "domain/ais_events.hpp"
+#include "intake/ais_event_parser.hpp"
 
 #include <fmt/format.h>
 
@@ -13,7 +13,9 @@
 #include "mapping/mapping.hpp"
 #include "yaml/reader.hpp"
 
-namespace nqs::domain {
+namespace nqs::intake {
+
+using namespace domain;
 namespace {
 
 // Thrown inside the parser only, caught at its boundary: the first problem ends the parse.
@@ -300,7 +302,8 @@ AisPayload parse_payload(const std::string& type, Fields& payload) {
 
 }  // namespace
 
-std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body, std::size_t max_bytes) {
+std::variant<domain::AisEvent, Rejection> parse_ais_event(std::string_view body,
+                                                          std::size_t max_bytes) {
   if (body.size() > max_bytes) {
     return Rejection{
         Reason::json_invalid,
@@ -331,4 +334,4 @@ std::variant<AisEvent, Rejection> parse_ais_event(std::string_view body, std::si
   }
 }
 
-}  // namespace nqs::domain
+}  // namespace nqs::intake
