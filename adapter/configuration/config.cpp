@@ -45,7 +45,7 @@ std::vector<std::filesystem::path> existing_files(Reader& section, std::string_v
   return files;
 }
 
-void read_intake(Reader intake, IntakeConfig& out) {
+void read_intake(Reader intake, intake::IntakeSettings& out) {
   // Checked before parsing: a larger message is xml.too_large without being read.
   out.max_message_bytes =
       static_cast<std::size_t>(intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,
@@ -82,7 +82,7 @@ void read_intake(Reader intake, IntakeConfig& out) {
       bin_text.reset();
     }
     sender.finish();
-    if (id_text && bin_text) out.transport_senders.emplace_back(*id_text, *bin_text);
+    if (id_text && bin_text) out.transport_senders.push_back({*id_text, *bin_text});
   }
   if (out.require_transport_signature && out.transport_senders.empty()) {
     intake.problem(
@@ -805,20 +805,9 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
   xmldsig::AlgorithmPolicy policy;
   policy.allowed.insert(config->trust.allowed_algorithms.begin(),
                         config->trust.allowed_algorithms.end());
-  auto intake_pipeline = std::make_shared<const intake::Intake>(
-      [&] {
-        intake::IntakeSettings settings{config->intake.max_message_bytes,
-                                        config->intake.strict_identifiers,
-                                        config->intake.require_transport_signature,
-                                        {},
-                                        config->intake.limits,
-                                        config->intake.cpu_time};
-        for (const auto& [sender_id, bin] : config->intake.transport_senders) {
-          settings.transport_senders.push_back({sender_id, bin});
-        }
-        return settings;
-      }(),
-      std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
+  auto intake_pipeline =
+      std::make_shared<const intake::Intake>(config->intake, std::move(policy), std::move(envelope),
+                                             std::move(mappings), std::move(trust));
   return Setup{std::move(*config),
                std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar)),
                std::move(intake_pipeline), std::move(notifications)};

@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "amqp/names.hpp"
 #include "amqp/url.hpp"
 #include "calendar/working_calendar.hpp"
 #include "common/result.hpp"
 #include "domain/deadlines.hpp"
 #include "domain/rules.hpp"
+#include "intake/intake.hpp"
 #include "log/logging.hpp"
 #include "store/store.hpp"
 #include "xml/xml_limits.hpp"
@@ -31,17 +33,6 @@ namespace nqs::configuration {
 struct CalendarSettings {
   std::string time_zone = "Asia/Almaty";
   std::vector<std::filesystem::path> files;
-};
-
-struct IntakeConfig {
-  std::size_t max_message_bytes = 1024 * 1024;
-  bool strict_identifiers = true;
-  bool require_transport_signature = false;
-  std::vector<std::pair<std::string, std::string>> transport_senders;  // sender id, BIN
-  xml::XmlLimits limits;                                               // intake.limits
-  std::chrono::milliseconds cpu_time{1000};  // intake.limits.cpu_time: one message's budget
-  std::filesystem::path envelope_schema;
-  std::vector<std::filesystem::path> mappings;
 };
 
 struct TrustConfig {
@@ -95,7 +86,8 @@ struct AmqpTlsConfig {
   bool verify_hostname = true;
 };
 
-struct AmqpConfig {
+// The queue and exchange names are amqp::Names, which it extends.
+struct AmqpConfig : amqp::Names {
   // One URL, or the nodes of one cluster (same scheme, credentials and vhost), checked by
   // amqp::parse_amqp_urls when read.
   std::vector<std::string> urls{"amqp://guest:guest@127.0.0.1:5672/"};
@@ -107,13 +99,6 @@ struct AmqpConfig {
   std::int64_t prefetch = 32;
   std::int64_t max_header_bytes = 32768;
   std::int64_t delivery_limit = 20;
-  std::string gov_in = "nqs.gov.in";
-  std::string ais_events = "nqs.ais.events";
-  std::string ais_commands = "ais.commands";
-  std::string gov_outbound = "gov.outbound";
-  std::string notifications = "nqs.notifications";
-  std::string sla_queue = "nqs.sla";  // bound to notifications with sla.#: nothing unroutable
-  std::string dead_letters = "nqs.dlx";
 };
 
 struct StoreConfig {
@@ -162,7 +147,7 @@ struct Config {
   domain::DeadlineTable deadlines = domain::statutory_deadlines();
   log::LogSettings log;
   CalendarSettings calendar;
-  IntakeConfig intake;
+  intake::IntakeSettings intake;
   TrustConfig trust;
   DomainConfig domain;
   OutboundConfig outbound;

@@ -79,8 +79,7 @@ std::unique_ptr<workflow::Workflow> workflow_for(const configuration::Setup& loa
                                                  const configuration::AmqpConfig& names) {
   return std::make_unique<workflow::Workflow>(
       *loaded.calendar, loaded.config.domain.mci, loaded.notifications,
-      workflow::Exchanges{names.ais_commands, names.gov_outbound, names.notifications},
-      loaded.config.deadlines, loaded.config.domain.policy);
+      static_cast<const amqp::Names&>(names), loaded.config.deadlines, loaded.config.domain.policy);
 }
 
 }  // namespace
@@ -457,7 +456,7 @@ int Daemon::run() {
   workers_ = std::make_unique<Workers>(io_, static_cast<std::size_t>(config.processing.workers));
   processor_ = std::make_unique<Processor>(
       io_, *workers_, setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
-      QueueNames{config.amqp.gov_in, config.amqp.ais_events, config.amqp.dead_letters},
+      static_cast<const amqp::Names&>(config.amqp),
       RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay,
                     config.processing.max_attempts});
   timers_ = std::make_unique<TimerRunner>(io_, *workers_, *workflow_, *store_, *relay_, clock_,

@@ -55,7 +55,7 @@ Processor::Processor(boost::asio::io_context& io, Workers& workers,
                      std::shared_ptr<const intake::Intake> intake,
                      const workflow::Workflow& workflow, store::Store& store,
                      OutboxPublisher& relay, DeliveryAcks& link, const Clock& clock,
-                     QueueNames names, RetrySettings retry)
+                     amqp::Names names, RetrySettings retry)
     : io_(io),
       workers_(workers),
       intake_(std::move(intake)),

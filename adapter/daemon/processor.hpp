@@ -8,6 +8,7 @@
 #include <set>
 
 #include "amqp/connection.hpp"
+#include "amqp/names.hpp"
 #include "common/clock.hpp"
 #include "daemon/ports.hpp"
 #include "daemon/workers.hpp"
@@ -18,12 +19,6 @@
 #include "workflow/workflow.hpp"
 
 namespace nqs::daemon {
-
-struct QueueNames {
-  std::string gov_in = "nqs.gov.in";
-  std::string ais_events = "nqs.ais.events";
-  std::string dead_letters = "nqs.dlx";  // the exchange
-};
 
 struct RetrySettings {
   std::chrono::milliseconds initial{200};
@@ -69,7 +64,7 @@ class Processor {
   Processor(boost::asio::io_context& io, Workers& workers,
             std::shared_ptr<const intake::Intake> intake, const workflow::Workflow& workflow,
             store::Store& store, OutboxPublisher& relay, DeliveryAcks& link, const Clock& clock,
-            QueueNames names, RetrySettings retry);
+            amqp::Names names, RetrySettings retry);
 
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
   // SIGHUP: the next inputs are read with these (an intake already started finishes with the set
@@ -192,7 +187,7 @@ class Processor {
   OutboxPublisher& relay_;
   DeliveryAcks& link_;
   const Clock& clock_;
-  QueueNames names_;
+  amqp::Names names_;
   RetrySettings retry_;
   std::map<std::string, Awaiting> awaiting_;  // by inbox key
   std::deque<Ready> ready_;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +26,7 @@ struct TransportSender {
   std::string bin;
 };
 
+// The `intake` section of the configuration.
 struct IntakeSettings {
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
@@ -34,6 +37,9 @@ struct IntakeSettings {
   // stages (parsing, envelope, transport signature, schema, certificate, signature), refused as
   // xml.too_complex once over. A backstop for what the structure limits let through.
   std::chrono::milliseconds cpu_time{1000};
+  // The files the intake is built from: the SOAP envelope's schema, one mapping a document.
+  std::filesystem::path envelope_schema{};
+  std::vector<std::filesystem::path> mappings{};
 };
 
 // requestInfo of the SHEP envelope.

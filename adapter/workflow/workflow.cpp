@@ -140,7 +140,7 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
 
 Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
                    std::shared_ptr<const notify::NotificationBuilder> notifications,
-                   Exchanges exchanges, domain::DeadlineTable deadlines, domain::Policy policy)
+                   amqp::Names exchanges, domain::DeadlineTable deadlines, domain::Policy policy)
     : calendar_(calendar),
       mci_(std::move(mci)),
       policy_(policy),

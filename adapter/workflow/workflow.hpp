@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "amqp/names.hpp"
 #include "calendar/working_calendar.hpp"
 #include "common/instant.hpp"
 #include "common/reason.hpp"
@@ -20,12 +21,6 @@
 #include "workflow/state_view.hpp"
 
 namespace nqs::workflow {
-
-struct Exchanges {
-  std::string ais_commands = "ais.commands";
-  std::string gov_outbound = "gov.outbound";
-  std::string notifications = "nqs.notifications";
-};
 
 // The commands of the inbound mappings the workflow takes, and the notifications it sends (each
 // needs its outbound mapping): check-config refuses a configuration without them.
@@ -71,7 +66,7 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
 class Workflow {
  public:
   Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
-           std::shared_ptr<const notify::NotificationBuilder> notifications, Exchanges exchanges,
+           std::shared_ptr<const notify::NotificationBuilder> notifications, amqp::Names exchanges,
            domain::DeadlineTable deadlines = domain::statutory_deadlines(),
            domain::Policy policy = {});
 
@@ -121,7 +116,7 @@ class Workflow {
   domain::MciTable mci_;
   domain::Policy policy_;
   std::shared_ptr<const notify::NotificationBuilder> notifications_;
-  Exchanges exchanges_;
+  amqp::Names exchanges_;
   domain::DeadlineTable deadlines_;
 };
 

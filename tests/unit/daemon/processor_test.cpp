@@ -161,7 +161,7 @@ class ProcessorContract : public ::testing::Test {
     acks_ = std::make_unique<FakeAcks>(*sqlite_);
     // AIS events of these kinds compose no notification: no signer is needed.
     workflow_ = std::make_unique<workflow::Workflow>(
-        test::almaty_calendar(), domain::MciTable{{2025, 3932}}, nullptr, workflow::Exchanges{});
+        test::almaty_calendar(), domain::MciTable{{2025, 3932}}, nullptr, amqp::Names{});
     start();
   }
 
@@ -216,7 +216,7 @@ class ProcessorContract : public ::testing::Test {
   boost::asio::io_context io_;
   Workers workers_{io_, 1};
   FixedClock clock_;
-  QueueNames names_;
+  amqp::Names names_;
   std::unique_ptr<store::SqlStore> sqlite_;
   std::unique_ptr<FaultyStore> store_;
   std::unique_ptr<FakeAcks> acks_;

@@ -83,7 +83,7 @@ class WorkflowOnStore : public ::testing::Test {
     auto builder = std::make_shared<const notify::NotificationBuilder>(
         std::move(mappings), std::move(signer).value(), notify::EnvelopeSettings{});
     workflow_ = std::make_unique<Workflow>(almaty(), domain::MciTable{{2025, 3932}},
-                                           std::move(builder), Exchanges{});
+                                           std::move(builder), amqp::Names{});
     auto opened = store::open_sqlite({(dir_.path() / "store.sqlite").string()});
     ASSERT_TRUE(opened.has_value()) << opened.error().message;
     store_ = std::move(opened).value();
@@ -716,7 +716,7 @@ TEST_F(WorkflowOnStore, Art16_TheActsCustomerIsTheLmcOfTheVouchersOblastWhenConf
   domain::Policy policy;
   policy.lmc_bins = {{"750000000", "140450600708"}};
   const Workflow checking(almaty(), domain::MciTable{{2025, 3932}}, workflow_->notifications(),
-                          Exchanges{}, domain::statutory_deadlines(), policy);
+                          amqp::Names{}, domain::statutory_deadlines(), policy);
   auto wrong = refused(checking.on_document(act("120340501232"), *view_, now));
   EXPECT_EQ(wrong.reason, Reason::domain_inconsistent);
   EXPECT_THAT(wrong.detail, HasSubstr("the LMC of oblast 750000000 is BIN 140450600708"));
