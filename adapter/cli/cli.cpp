@@ -29,29 +29,8 @@ void add_config_option(CLI::App& command, Arguments& arguments) {
                      "(relative paths inside it are relative to its folder)");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "nqs-adapter: verifies EDS-signed voucher applications from the government bus, keeps the "
-      "statutory deadlines of Rules 380 in working days, and exchanges commands and events with "
-      "the labour-market AIS over RabbitMQ.",
-      "nqs-adapter"};
-  app.set_version_flag("--version", kVersion);
-  app.require_subcommand(1);
-  app.footer(
-      "Exit codes: 0 ok, 1 a problem with what was asked, 2 usage error, 78 run refused "
-      "to start on a configuration problem.");
-
-  Arguments arguments;
-  // The environment gives the default and --config overrides it. (CLI11's envname would apply the
-  // variable to every subcommand's option, overwriting a --config given to another one.)
-  if (const char* from_environment = std::getenv("NQS_ADAPTER_CONFIG");
-      from_environment != nullptr && *from_environment != '\0') {
-    arguments.config = from_environment;
-  }
-  int exit_code = kExitOk;
-
+// run, check-config and inspect: the daemon and what reads its configuration as it would.
+void add_daemon_commands(CLI::App& app, Arguments& arguments, int& exit_code) {
   auto* run = app.add_subcommand("run", "run the daemon until SIGTERM or SIGINT");
   add_config_option(*run, arguments);
   run->callback([&] { exit_code = run_daemon(arguments.config); });
@@ -76,7 +55,10 @@ int main(int argc, char** argv) {
   inspect_command->callback([&] {
     exit_code = inspect(arguments.config, arguments.files, arguments.at, arguments.offline);
   });
+}
 
+// calendar is-working, add, year.
+void add_calendar_commands(CLI::App& app, Arguments& arguments, int& exit_code) {
   auto* calendar = app.add_subcommand("calendar", "ask the working-day calendar");
   calendar->require_subcommand(1);
   add_config_option(*calendar, arguments);
@@ -102,7 +84,10 @@ int main(int argc, char** argv) {
   year->add_option("YYYY", arguments.year, "the year")->required()->check(CLI::Range(1, 9999));
   year->fallthrough();
   year->callback([&] { exit_code = calendar_year(arguments.config, arguments.year); });
+}
 
+// sla list, clock show and advance, queues: what operators look at.
+void add_operations_commands(CLI::App& app, Arguments& arguments, int& exit_code) {
   auto* sla = app.add_subcommand("sla", "the statutory deadlines being tracked");
   sla->require_subcommand(1);
   auto* sla_list_command =
@@ -125,7 +110,15 @@ int main(int argc, char** argv) {
   advance->add_option("DURATION", arguments.duration, "such as 90m, 36h or 70d")->required();
   advance->callback([&] { exit_code = clock_advance(arguments.config, arguments.duration); });
 
-  DlqArguments dlq_arguments;
+  auto* queues_command = app.add_subcommand(
+      "queues", "the adapter's queues: ready, consumers, state (exit 1 if one needs attention)");
+  add_config_option(*queues_command, arguments);
+  queues_command->add_flag("--json", arguments.json, "one JSON object per line");
+  queues_command->callback([&] { exit_code = queues(arguments.config, arguments.json); });
+}
+
+// dlq list, show, replay, purge, audit.
+void add_dlq_commands(CLI::App& app, DlqArguments& dlq_arguments, int& exit_code) {
   auto* dlq = app.add_subcommand("dlq", "the dead letters: list, show, replay, purge, audit");
   dlq->require_subcommand(1);
   auto add_filters = [&](CLI::App& command) {
@@ -170,12 +163,35 @@ int main(int argc, char** argv) {
   dlq_audit_command->add_option("--limit", dlq_arguments.limit, "the newest this many (100)");
   dlq_audit_command->add_flag("--json", dlq_arguments.json, "one JSON object per line");
   dlq_audit_command->callback([&] { exit_code = dlq_audit(dlq_arguments); });
+}
 
-  auto* queues_command = app.add_subcommand(
-      "queues", "the adapter's queues: ready, consumers, state (exit 1 if one needs attention)");
-  add_config_option(*queues_command, arguments);
-  queues_command->add_flag("--json", arguments.json, "one JSON object per line");
-  queues_command->callback([&] { exit_code = queues(arguments.config, arguments.json); });
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "nqs-adapter: verifies EDS-signed voucher applications from the government bus, keeps the "
+      "statutory deadlines of Rules 380 in working days, and exchanges commands and events with "
+      "the labour-market AIS over RabbitMQ.",
+      "nqs-adapter"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok, 1 a problem with what was asked, 2 usage error, 78 run refused "
+      "to start on a configuration problem.");
+
+  Arguments arguments;
+  // The environment gives the default and --config overrides it. (CLI11's envname would apply the
+  // variable to every subcommand's option, overwriting a --config given to another one.)
+  if (const char* from_environment = std::getenv("NQS_ADAPTER_CONFIG");
+      from_environment != nullptr && *from_environment != '\0') {
+    arguments.config = from_environment;
+  }
+  int exit_code = kExitOk;
+  add_daemon_commands(app, arguments, exit_code);
+  add_calendar_commands(app, arguments, exit_code);
+  add_operations_commands(app, arguments, exit_code);
+  DlqArguments dlq_arguments;
+  add_dlq_commands(app, dlq_arguments, exit_code);
 
   try {
     dlq_arguments.config = arguments.config;
