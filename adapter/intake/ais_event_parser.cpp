@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -152,152 +153,188 @@ class Fields {
   std::set<std::string> read_;
 };
 
+UnemployedStatusChanged read_unemployed_status_changed(Fields& payload) {
+  UnemployedStatusChanged out;
+  out.iin = payload.iin("iin");
+  out.registered = payload.flag("registered");
+  out.region = payload.kato("region");
+  out.since = payload.date("since");
+  return out;
+}
+
+QuotaAllocated read_quota_allocated(Fields& payload) {
+  QuotaAllocated out;
+  out.period_start = static_cast<int>(payload.integer("periodStart", 2000, 2100));
+  out.period_end = static_cast<int>(payload.integer("periodEnd", 2000, 2100));
+  if (out.period_end < out.period_start) {
+    invalid(fmt::format("payload.periodEnd {} is before periodStart {}", out.period_end,
+                        out.period_start));
+  }
+  const auto& regions = payload.required("regions");
+  if (!regions.is_array() || regions.get_array().empty()) {
+    invalid("payload.regions must be a non-empty array");
+  }
+  std::set<std::string> seen;
+  std::size_t index = 0;
+  for (const auto& item : regions.get_array()) {
+    Fields region(item, fmt::format("payload.regions[{}]", index++));
+    QuotaRegion quota;
+    quota.region = region.kato("region");
+    // Audit point 4: `vouchers` for the period, and an optional breakdown `vouchersPerYear`
+    // (one number for every year, or {year: n}); without it the years share the total.
+    const int years = out.period_end - out.period_start + 1;
+    std::optional<std::int64_t> total;
+    if (region.optional("vouchers") != nullptr)
+      total = region.integer("vouchers", 0, 1'000'000 * std::int64_t{years});
+    const auto* breakdown = region.optional("vouchersPerYear");
+    std::int64_t sum = 0;
+    if (breakdown == nullptr) {
+      if (!total) invalid(fmt::format("{}: give vouchers, vouchersPerYear or both", region.path()));
+      quota.shared = *total;
+    } else if (breakdown->is_object()) {
+      Fields per_year(*breakdown, region.at("vouchersPerYear"));
+      for (int year = out.period_start; year <= out.period_end; ++year) {
+        const auto n = per_year.integer(std::to_string(year), 0, 1'000'000);
+        quota.by_year[year] = n;
+        sum += n;
+      }
+      per_year.finish();  // a year outside the period is refused
+    } else {
+      quota.vouchers_per_year = region.integer("vouchersPerYear", 0, 1'000'000);
+      sum = quota.vouchers_per_year * years;
+    }
+    if (breakdown != nullptr && total && *total != sum) {
+      invalid(fmt::format("{}: vouchersPerYear adds up to {} for {}-{}, vouchers says {}",
+                          region.path(), sum, out.period_start, out.period_end, *total));
+    }
+    region.finish();
+    // Taken at oblast level (audit point 3): one entry an oblast.
+    if (!seen.insert(oblast_of(quota.region)).second) {
+      invalid(fmt::format("payload.regions: region {} is in oblast {}, given already", quota.region,
+                          oblast_of(quota.region)));
+    }
+    out.regions.push_back(quota);
+  }
+  return out;
+}
+
+ApplicationReviewed read_application_reviewed(Fields& payload) {
+  ApplicationReviewed out;
+  out.application_id = payload.uuid("applicationId");
+  out.forward = payload.choice("decision", {"forward", "refuse"}) == "forward";
+  out.reasons = payload.texts("reasons");
+  // Rules 380 art. 8: a refusal is motivated, on the grounds art. 8 gives (audit point 9).
+  if (!out.forward && out.reasons.empty())
+    invalid("payload.reasons is required when the decision is refuse");
+  for (std::size_t i = 0; i < out.reasons.size(); ++i) {
+    const auto& reason = out.reasons[i];
+    if (std::find(std::begin(kCareerCenterReasons), std::end(kCareerCenterReasons), reason) ==
+        std::end(kCareerCenterReasons)) {
+      invalid(
+          fmt::format("payload.reasons[{}]: '{}' is not one of: incomplete_documents, "
+                      "application_incorrect, requirements_not_met",
+                      i, reason));
+    }
+  }
+  if (payload.optional("comment") != nullptr) out.comment = payload.text("comment", 2000);
+  if (payload.optional("profile") != nullptr) {
+    if (!out.forward) invalid("payload.profile is given only with the decision forward");
+    out.profile = payload.choice("profile", {"technical", "social_humanitarian"});
+  }
+  return out;
+}
+
+ApplicationForwarded read_application_forwarded(Fields& payload) {
+  return ApplicationForwarded{payload.uuid("applicationId")};
+}
+
+ApplicationRefused read_application_refused(Fields& payload) {
+  ApplicationRefused out;
+  out.application_id = payload.uuid("applicationId");
+  out.reasons = payload.texts("reasons");
+  if (out.reasons.empty()) invalid("payload.reasons is required");
+  return out;
+}
+
+VoucherIssued read_voucher_issued(Fields& payload) {
+  VoucherIssued out;
+  out.voucher_id = payload.uuid("voucherId");
+  out.application_id = payload.uuid("applicationId");
+  out.issued_on = payload.date("issuedOn");
+  return out;
+}
+
+VoucherExtended read_voucher_extended(Fields& payload) {
+  VoucherExtended out;
+  out.voucher_id = payload.uuid("voucherId");
+  out.sheet_number = payload.text("sheetNumber", 128);
+  out.valid_until = payload.date("validUntil");
+  return out;
+}
+
+SickLeaveRecorded read_sick_leave_recorded(Fields& payload) {
+  SickLeaveRecorded out;
+  out.voucher_id = payload.uuid("voucherId");
+  out.holder_iin = payload.iin("holderIin");
+  out.sheet_number = payload.text("sheetNumber", 128);
+  out.from = payload.date("from");
+  out.to = payload.date("to");
+  if (out.to < out.from) {
+    invalid(fmt::format("payload.to {} is before payload.from {}", calendar::to_string(out.to),
+                        calendar::to_string(out.from)));
+  }
+  return out;
+}
+
+PaymentMade read_payment_made(Fields& payload) {
+  PaymentMade out;
+  out.act_number = payload.text("actNumber", 128);
+  out.to_center = payload.choice("payee", {"center", "holder"}) == "center";
+  const auto amount = payload.text("amount", 20);
+  auto tiyn = mapping::parse_money_tiyn(amount);
+  if (!tiyn) {
+    invalid(fmt::format("payload.amount: '{}' is not an amount of tenge with at most 2 decimals",
+                        amount));
+  }
+  out.amount_tiyn = *tiyn;
+  out.paid_on = payload.date("paidOn");
+  if (payload.optional("voucherId") != nullptr) {
+    if (out.to_center) invalid("payload.voucherId names a holder: the center is paid per act");
+    out.voucher_id = payload.uuid("voucherId");
+  }
+  return out;
+}
+
+// Each event type and its reader.
+using PayloadReader = AisPayload (*)(Fields&);
+const std::map<std::string_view, PayloadReader>& payload_readers() {
+  static const std::map<std::string_view, PayloadReader> readers{
+      {"UnemployedStatusChanged",
+       [](Fields& payload) -> AisPayload { return read_unemployed_status_changed(payload); }},
+      {"QuotaAllocated",
+       [](Fields& payload) -> AisPayload { return read_quota_allocated(payload); }},
+      {"ApplicationReviewed",
+       [](Fields& payload) -> AisPayload { return read_application_reviewed(payload); }},
+      {"ApplicationForwarded",
+       [](Fields& payload) -> AisPayload { return read_application_forwarded(payload); }},
+      {"ApplicationRefused",
+       [](Fields& payload) -> AisPayload { return read_application_refused(payload); }},
+      {"VoucherIssued", [](Fields& payload) -> AisPayload { return read_voucher_issued(payload); }},
+      {"VoucherExtended",
+       [](Fields& payload) -> AisPayload { return read_voucher_extended(payload); }},
+      {"SickLeaveRecorded",
+       [](Fields& payload) -> AisPayload { return read_sick_leave_recorded(payload); }},
+      {"PaymentMade", [](Fields& payload) -> AisPayload { return read_payment_made(payload); }},
+  };
+  return readers;
+}
+
 AisPayload parse_payload(const std::string& type, Fields& payload) {
-  if (type == "UnemployedStatusChanged") {
-    UnemployedStatusChanged out;
-    out.iin = payload.iin("iin");
-    out.registered = payload.flag("registered");
-    out.region = payload.kato("region");
-    out.since = payload.date("since");
-    return out;
-  }
-  if (type == "QuotaAllocated") {
-    QuotaAllocated out;
-    out.period_start = static_cast<int>(payload.integer("periodStart", 2000, 2100));
-    out.period_end = static_cast<int>(payload.integer("periodEnd", 2000, 2100));
-    if (out.period_end < out.period_start) {
-      invalid(fmt::format("payload.periodEnd {} is before periodStart {}", out.period_end,
-                          out.period_start));
-    }
-    const auto& regions = payload.required("regions");
-    if (!regions.is_array() || regions.get_array().empty()) {
-      invalid("payload.regions must be a non-empty array");
-    }
-    std::set<std::string> seen;
-    std::size_t index = 0;
-    for (const auto& item : regions.get_array()) {
-      Fields region(item, fmt::format("payload.regions[{}]", index++));
-      QuotaRegion quota;
-      quota.region = region.kato("region");
-      // Audit point 4: `vouchers` for the period, and an optional breakdown `vouchersPerYear`
-      // (one number for every year, or {year: n}); without it the years share the total.
-      const int years = out.period_end - out.period_start + 1;
-      std::optional<std::int64_t> total;
-      if (region.optional("vouchers") != nullptr)
-        total = region.integer("vouchers", 0, 1'000'000 * std::int64_t{years});
-      const auto* breakdown = region.optional("vouchersPerYear");
-      std::int64_t sum = 0;
-      if (breakdown == nullptr) {
-        if (!total)
-          invalid(fmt::format("{}: give vouchers, vouchersPerYear or both", region.path()));
-        quota.shared = *total;
-      } else if (breakdown->is_object()) {
-        Fields per_year(*breakdown, region.at("vouchersPerYear"));
-        for (int year = out.period_start; year <= out.period_end; ++year) {
-          const auto n = per_year.integer(std::to_string(year), 0, 1'000'000);
-          quota.by_year[year] = n;
-          sum += n;
-        }
-        per_year.finish();  // a year outside the period is refused
-      } else {
-        quota.vouchers_per_year = region.integer("vouchersPerYear", 0, 1'000'000);
-        sum = quota.vouchers_per_year * years;
-      }
-      if (breakdown != nullptr && total && *total != sum) {
-        invalid(fmt::format("{}: vouchersPerYear adds up to {} for {}-{}, vouchers says {}",
-                            region.path(), sum, out.period_start, out.period_end, *total));
-      }
-      region.finish();
-      // Taken at oblast level (audit point 3): one entry an oblast.
-      if (!seen.insert(oblast_of(quota.region)).second) {
-        invalid(fmt::format("payload.regions: region {} is in oblast {}, given already",
-                            quota.region, oblast_of(quota.region)));
-      }
-      out.regions.push_back(quota);
-    }
-    return out;
-  }
-  if (type == "ApplicationReviewed") {
-    ApplicationReviewed out;
-    out.application_id = payload.uuid("applicationId");
-    out.forward = payload.choice("decision", {"forward", "refuse"}) == "forward";
-    out.reasons = payload.texts("reasons");
-    // Rules 380 art. 8: a refusal is motivated, on the grounds art. 8 gives (audit point 9).
-    if (!out.forward && out.reasons.empty())
-      invalid("payload.reasons is required when the decision is refuse");
-    for (std::size_t i = 0; i < out.reasons.size(); ++i) {
-      const auto& reason = out.reasons[i];
-      if (std::find(std::begin(kCareerCenterReasons), std::end(kCareerCenterReasons), reason) ==
-          std::end(kCareerCenterReasons)) {
-        invalid(
-            fmt::format("payload.reasons[{}]: '{}' is not one of: incomplete_documents, "
-                        "application_incorrect, requirements_not_met",
-                        i, reason));
-      }
-    }
-    if (payload.optional("comment") != nullptr) out.comment = payload.text("comment", 2000);
-    if (payload.optional("profile") != nullptr) {
-      if (!out.forward) invalid("payload.profile is given only with the decision forward");
-      out.profile = payload.choice("profile", {"technical", "social_humanitarian"});
-    }
-    return out;
-  }
-  if (type == "ApplicationForwarded") {
-    return ApplicationForwarded{payload.uuid("applicationId")};
-  }
-  if (type == "ApplicationRefused") {
-    ApplicationRefused out;
-    out.application_id = payload.uuid("applicationId");
-    out.reasons = payload.texts("reasons");
-    if (out.reasons.empty()) invalid("payload.reasons is required");
-    return out;
-  }
-  if (type == "VoucherIssued") {
-    VoucherIssued out;
-    out.voucher_id = payload.uuid("voucherId");
-    out.application_id = payload.uuid("applicationId");
-    out.issued_on = payload.date("issuedOn");
-    return out;
-  }
-  if (type == "VoucherExtended") {
-    VoucherExtended out;
-    out.voucher_id = payload.uuid("voucherId");
-    out.sheet_number = payload.text("sheetNumber", 128);
-    out.valid_until = payload.date("validUntil");
-    return out;
-  }
-  if (type == "SickLeaveRecorded") {
-    SickLeaveRecorded out;
-    out.voucher_id = payload.uuid("voucherId");
-    out.holder_iin = payload.iin("holderIin");
-    out.sheet_number = payload.text("sheetNumber", 128);
-    out.from = payload.date("from");
-    out.to = payload.date("to");
-    if (out.to < out.from) {
-      invalid(fmt::format("payload.to {} is before payload.from {}", calendar::to_string(out.to),
-                          calendar::to_string(out.from)));
-    }
-    return out;
-  }
-  if (type == "PaymentMade") {
-    PaymentMade out;
-    out.act_number = payload.text("actNumber", 128);
-    out.to_center = payload.choice("payee", {"center", "holder"}) == "center";
-    const auto amount = payload.text("amount", 20);
-    auto tiyn = mapping::parse_money_tiyn(amount);
-    if (!tiyn) {
-      invalid(fmt::format("payload.amount: '{}' is not an amount of tenge with at most 2 decimals",
-                          amount));
-    }
-    out.amount_tiyn = *tiyn;
-    out.paid_on = payload.date("paidOn");
-    if (payload.optional("voucherId") != nullptr) {
-      if (out.to_center) invalid("payload.voucherId names a holder: the center is paid per act");
-      out.voucher_id = payload.uuid("voucherId");
-    }
-    return out;
-  }
-  invalid(fmt::format("type: '{}' is not an AIS event this adapter knows", type));
+  const auto& readers = payload_readers();
+  const auto reader = readers.find(type);
+  if (reader == readers.end())
+    invalid(fmt::format("type: '{}' is not an AIS event this adapter knows", type));
+  return reader->second(payload);
 }
 
 }  // namespace
