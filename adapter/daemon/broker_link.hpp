@@ -37,10 +37,9 @@ struct BrokerSettings {
 // whether it was `over_a_message`: the library could not send one, or the broker closed the
 // connection or channel over one it refused (406, 501, 502, 505). Which one, the broker does not
 // say: every message not yet confirmed is told so, and only one sent alone is known to be it.
-class BrokerLink final : public DeliveryAcks {
+class BrokerLink final : public DeliveryAcks, public ConfirmedPublisher {
  public:
-  using Completion =
-      std::function<void(bool confirmed, const std::string& why, bool over_a_message)>;
+  using Completion = ConfirmedPublisher::Completion;
   struct Handlers {
     std::function<void(amqp::Delivery)> on_delivery;
     std::function<void()> on_connected;
@@ -56,13 +55,13 @@ class BrokerLink final : public DeliveryAcks {
   // Stops consuming (graceful stop): deliveries already received are still acknowledged.
   void stop_consuming();
 
-  void publish(const amqp::Outgoing& message, Completion done);
+  void publish(const amqp::Outgoing& message, Completion done) override;
   // Acknowledges a delivery on the connection it came on; false if that connection is gone
   // (the broker redelivers it).
   bool ack(const amqp::Delivery& delivery) override;
 
-  [[nodiscard]] bool connected() const { return connection_ && connection_->is_open(); }
-  [[nodiscard]] bool blocked() const { return blocked_; }
+  [[nodiscard]] bool connected() const override { return connection_ && connection_->is_open(); }
+  [[nodiscard]] bool blocked() const override { return blocked_; }
   // Connected and consuming (not stopped for a graceful stop).
   [[nodiscard]] bool consuming() const { return connected() && consuming_; }
   // Passive declare of a queue on the live connection (an RPC on the event loop).

@@ -10,8 +10,9 @@
 
 namespace nqs::daemon {
 
-OutboxRelay::OutboxRelay(boost::asio::io_context& io, store::InputLog& store, BrokerLink& link,
-                         const Clock& clock, RelaySettings settings, Sent on_sent)
+OutboxRelay::OutboxRelay(boost::asio::io_context& io, store::InputLog& store,
+                         ConfirmedPublisher& link, const Clock& clock, RelaySettings settings,
+                         Sent on_sent)
     : io_(io),
       store_(store),
       link_(link),

@@ -35,7 +35,7 @@ class OutboxRelay final : public OutboxPublisher {
   using Sent = std::function<void(const store::OutboxMessage&)>;
   static constexpr int kParkAfter = 3;
 
-  OutboxRelay(boost::asio::io_context& io, store::InputLog& store, BrokerLink& link,
+  OutboxRelay(boost::asio::io_context& io, store::InputLog& store, ConfirmedPublisher& link,
               const Clock& clock, RelaySettings settings, Sent on_sent);
 
   void start();
@@ -60,7 +60,7 @@ class OutboxRelay final : public OutboxPublisher {
 
   boost::asio::io_context& io_;
   store::InputLog& store_;
-  BrokerLink& link_;
+  ConfirmedPublisher& link_;
   const Clock& clock_;
   RelaySettings settings_;
   Sent on_sent_;

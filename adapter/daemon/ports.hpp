@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "amqp/connection.hpp"
@@ -27,6 +29,20 @@ class OutboxPublisher {
  public:
   virtual ~OutboxPublisher() = default;
   virtual void submit(std::vector<store::OutboxMessage> rows) = 0;
+};
+
+// Publishing with confirms, as the outbox relay needs it of the broker link: each publish
+// completes once, confirmed or not; `over_a_message` when the broker refused it (or one sent
+// with it) rather than losing the connection.
+class ConfirmedPublisher {
+ public:
+  using Completion =
+      std::function<void(bool confirmed, const std::string& why, bool over_a_message)>;
+  virtual ~ConfirmedPublisher() = default;
+  [[nodiscard]] virtual bool connected() const = 0;
+  // The broker asked publishers to wait (connection.blocked).
+  [[nodiscard]] virtual bool blocked() const = 0;
+  virtual void publish(const amqp::Outgoing& message, Completion done) = 0;
 };
 
 }  // namespace nqs::daemon
