@@ -10,7 +10,7 @@ namespace nqs::daemon {
 
 TimerRunner::TimerRunner(boost::asio::io_context& io, Workers& workers,
                          const workflow::Workflow& workflow, store::Store& store,
-                         OutboxRelay& relay, const Clock& clock, TimerSettings settings)
+                         OutboxPublisher& relay, const Clock& clock, TimerSettings settings)
     : workers_(workers),
       workflow_(&workflow),
       store_(store),

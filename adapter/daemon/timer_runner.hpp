@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "common/clock.hpp"
-#include "daemon/outbox_relay.hpp"
+#include "daemon/ports.hpp"
 #include "daemon/workers.hpp"
 #include "ops/metrics.hpp"
 #include "store/store.hpp"
@@ -36,7 +36,8 @@ struct TimerCounters {
 class TimerRunner {
  public:
   TimerRunner(boost::asio::io_context& io, Workers& workers, const workflow::Workflow& workflow,
-              store::Store& store, OutboxRelay& relay, const Clock& clock, TimerSettings settings);
+              store::Store& store, OutboxPublisher& relay, const Clock& clock,
+              TimerSettings settings);
 
   void start();
   void stop();
@@ -56,7 +57,7 @@ class TimerRunner {
   Workers& workers_;
   const workflow::Workflow* workflow_;
   store::Store& store_;
-  OutboxRelay& relay_;
+  OutboxPublisher& relay_;
   const Clock& clock_;
   TimerSettings settings_;
   workflow::StateView view_;
