@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "loop_support.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
 
@@ -13,11 +14,6 @@ namespace nqs::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-
-class FixedClock final : public Clock {
- public:
-  [[nodiscard]] Instant now() const override { return *parse_instant("2025-09-01T10:00:00Z"); }
-};
 
 class FakeBroker final : public ConfirmedPublisher {
  public:
@@ -73,23 +69,13 @@ class RelayOnStore : public ::testing::Test {
     return recorded.value().outbox;
   }
 
-  bool run_until(const std::function<bool()>& done) {
-    for (int turn = 0; turn < 5000 && !done(); ++turn) {
-      io_.restart();
-      io_.run_one_for(20ms);
-    }
-    return done();
-  }
-  void drain() {
-    io_.restart();
-    while (io_.poll() > 0) {
-    }
-  }
+  bool run_until(const std::function<bool()>& done) { return test::run_until(io_, done); }
+  void drain() { test::drain(io_); }
   std::int64_t pending() { return store_->count_pending_outbox().value(); }
 
   test::TempDir dir_;
   boost::asio::io_context io_;
-  FixedClock clock_;
+  test::FixedClock clock_{*parse_instant("2025-09-01T10:00:00Z")};
   FakeBroker broker_;
   std::unique_ptr<store::SqlStore> store_;
   std::unique_ptr<OutboxRelay> relay_;

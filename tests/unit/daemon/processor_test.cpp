@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "calendar_support.hpp"
+#include "loop_support.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
 
@@ -30,11 +31,6 @@ std::string unemployed(int event, const std::string& iin = kIin, bool registered
       fmt::format("e9000000-0000-4000-8000-{:012}", event), iin, registered);
 }
 constexpr const char* kNotJson = "{not json";
-
-class FixedClock final : public Clock {
- public:
-  [[nodiscard]] Instant now() const override { return *parse_instant("2025-09-01T10:00:00Z"); }
-};
 
 // Acknowledgements, recorded with what the store held at that moment.
 class FakeAcks final : public DeliveryAcks {
@@ -55,15 +51,6 @@ class FakeAcks final : public DeliveryAcks {
 
  private:
   store::SqlStore& store_;
-};
-
-class FakePublisher final : public OutboxPublisher {
- public:
-  void submit(std::vector<store::OutboxMessage> rows) override {
-    for (auto& row : rows)
-      submitted.push_back(std::move(row));
-  }
-  std::vector<store::OutboxMessage> submitted;
 };
 
 // The real store, whose next group commits fail as told (a fault a real SQLite file does not give
@@ -183,20 +170,9 @@ class ProcessorContract : public ::testing::Test {
     processor_->on_delivery(std::move(delivery));
   }
 
-  // Runs the event loop until `done` holds or nothing is left to run (a backoff's timer waits).
-  bool run_until(const std::function<bool()>& done) {
-    for (int turn = 0; turn < 5000 && !done(); ++turn) {
-      io_.restart();
-      io_.run_one_for(20ms);
-    }
-    return done();
-  }
+  bool run_until(const std::function<bool()>& done) { return test::run_until(io_, done); }
   // Runs everything that is ready now.
-  void drain() {
-    io_.restart();
-    while (io_.poll() > 0) {
-    }
-  }
+  void drain() { test::drain(io_); }
 
   void confirm_all() {
     for (const auto& row : publisher_.submitted)
@@ -215,12 +191,12 @@ class ProcessorContract : public ::testing::Test {
   test::TempDir dir_;
   boost::asio::io_context io_;
   Workers workers_{io_, 1};
-  FixedClock clock_;
+  test::FixedClock clock_{*parse_instant("2025-09-01T10:00:00Z")};
   amqp::Names names_;
   std::unique_ptr<store::SqlStore> sqlite_;
   std::unique_ptr<FaultyStore> store_;
   std::unique_ptr<FakeAcks> acks_;
-  FakePublisher publisher_;
+  test::KeptRows publisher_;
   std::unique_ptr<workflow::Workflow> workflow_;
   std::unique_ptr<Processor> processor_;
 };

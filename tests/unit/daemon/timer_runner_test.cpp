@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "calendar_support.hpp"
+#include "loop_support.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
 
@@ -22,20 +23,6 @@ constexpr const char* kApplication = "00000000-0000-4000-8000-000000000001";
 Instant at(const char* text) {
   return *parse_instant(text);
 }
-
-class FixedClock final : public Clock {
- public:
-  [[nodiscard]] Instant now() const override { return at("2025-10-24T04:00:00Z"); }
-};
-
-class FakePublisher final : public OutboxPublisher {
- public:
-  void submit(std::vector<store::OutboxMessage> rows) override {
-    for (auto& row : rows)
-      submitted.push_back(std::move(row));
-  }
-  std::vector<store::OutboxMessage> submitted;
-};
 
 class TimersOnStore : public ::testing::Test {
  protected:
@@ -77,19 +64,13 @@ class TimersOnStore : public ::testing::Test {
     ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
   }
 
-  bool run_until(const std::function<bool()>& done) {
-    for (int turn = 0; turn < 5000 && !done(); ++turn) {
-      io_.restart();
-      io_.run_one_for(20ms);
-    }
-    return done();
-  }
+  bool run_until(const std::function<bool()>& done) { return test::run_until(io_, done); }
 
   test::TempDir dir_;
   boost::asio::io_context io_;
   Workers workers_{io_, 1};
-  FixedClock clock_;
-  FakePublisher publisher_;
+  test::FixedClock clock_{*parse_instant("2025-10-24T04:00:00Z")};
+  test::KeptRows publisher_;
   std::unique_ptr<store::SqlStore> store_;
   std::unique_ptr<workflow::Workflow> workflow_;
   std::unique_ptr<TimerRunner> runner_;
