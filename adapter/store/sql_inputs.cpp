@@ -89,7 +89,11 @@ Result<void> SqlStore::migrate_from(int current) {
       driver_->rollback();
       return make_error(fmt::format("migration {} failed: {}", version, applied.error().message));
     }
-    BOOST_OUTCOME_TRY(driver_->commit());
+    // SQLite leaves a transaction whose COMMIT failed open: end it.
+    if (auto committed = driver_->commit(); !committed) {
+      driver_->rollback();
+      return committed.error();
+    }
   }
   return outcome::success();
 }
@@ -223,7 +227,12 @@ Result<void> SqlStore::mark_sent(const std::vector<std::int64_t>& ids, Instant a
       return marked.error();
     }
   }
-  if (several) return driver_->commit();
+  if (!several) return outcome::success();
+  if (auto committed = driver_->commit(); !committed) {
+    driver_->rollback();
+    return committed.error();
+  }
+  return outcome::success();
   return outcome::success();
 }
 
