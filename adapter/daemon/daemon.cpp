@@ -76,10 +76,10 @@ namespace {
 
 // The workflow of a loaded configuration, publishing to the exchanges named in `names`.
 std::unique_ptr<workflow::Workflow> workflow_for(const configuration::Setup& loaded,
-                                                 const configuration::AmqpConfig& names) {
-  return std::make_unique<workflow::Workflow>(
-      *loaded.calendar, loaded.config.domain.mci, loaded.notifications,
-      static_cast<const amqp::Names&>(names), loaded.config.deadlines, loaded.config.domain.policy);
+                                                 const amqp::Names& names) {
+  return std::make_unique<workflow::Workflow>(*loaded.calendar, loaded.config.domain.mci,
+                                              loaded.notifications, names, loaded.config.deadlines,
+                                              loaded.config.domain.policy);
 }
 
 }  // namespace
@@ -455,8 +455,7 @@ int Daemon::run() {
   workflow_ = workflow_for(setup_, config.amqp);
   workers_ = std::make_unique<Workers>(io_, static_cast<std::size_t>(config.processing.workers));
   processor_ = std::make_unique<Processor>(
-      io_, *workers_, setup_.intake, *workflow_, *store_, *relay_, *link_, clock_,
-      static_cast<const amqp::Names&>(config.amqp),
+      io_, *workers_, setup_.intake, *workflow_, *store_, *relay_, *link_, clock_, config.amqp,
       RetrySettings{config.processing.retry_initial_delay, config.processing.retry_max_delay,
                     config.processing.max_attempts});
   timers_ = std::make_unique<TimerRunner>(io_, *workers_, *workflow_, *store_, *relay_, clock_,

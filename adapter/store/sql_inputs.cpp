@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/clock.hpp"
 #include "store/sql_store.hpp"
 
 namespace nqs::store {
@@ -27,11 +28,6 @@ std::vector<OutboxMessage> outbox_rows(const SqlRows& rows) {
     out.push_back(std::move(row));
   }
   return out;
-}
-
-std::string now_text() {
-  return to_utc_string(
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
 }
 
 }  // namespace
@@ -81,7 +77,9 @@ Result<void> SqlStore::migrate_from(int current) {
     if (applied) {
       auto recorded =
           driver_->run("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                       SqlParams().integer(static_cast<std::int64_t>(version)).text(now_text()),
+                       SqlParams()
+                           .integer(static_cast<std::int64_t>(version))
+                           .text(to_utc_string(SystemClock().now())),
                        "recording the migration");
       if (!recorded) applied = recorded.error();
     }
