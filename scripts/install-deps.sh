@@ -20,6 +20,7 @@ packages=(
   libpq-dev                            # the PostgreSQL store (libpq), for several instances
   librabbitmq-dev                      # AMQP 0-9-1 client (rabbitmq-c)
   prometheus-cpp-dev                   # the metrics registry and its text exposition
+  libvalijson-dev                      # the AIS events against their JSON Schema (header-only)
   rabbitmq-server                      # the broker run-local.sh starts when none is configured
   iproute2                             # ss: is a port taken (scripts/run-local.sh, tests/broker)
   libgtest-dev libgmock-dev            # the unit tests are built with the daemon
