@@ -82,7 +82,7 @@ double seed(const std::filesystem::path& file, std::size_t pending, std::size_t 
     store::InboxEntry entry;
     entry.key = fmt::format("seed:{}", from);
     entry.source = "bench";
-    entry.outcome = "processed";
+    entry.outcome = store::InputOutcome::processed;
     entry.body_sha256 = "";
     entry.received_at = now;
     inputs.push_back({entry, {}, std::move(changes)});

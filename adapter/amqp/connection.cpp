@@ -236,33 +236,9 @@ void Connection::handle(const amqp_frame_t& frame) {
   if (frame.frame_type != AMQP_FRAME_METHOD) return;  // heartbeats are the library's
   const auto& method = frame.payload.method;
   switch (method.id) {
-    case AMQP_BASIC_DELIVER_METHOD: {
-      const auto* deliver = static_cast<amqp_basic_deliver_t*>(method.decoded);
-      Delivery delivery;
-      delivery.delivery_tag = deliver->delivery_tag;
-      delivery.generation = generation_;
-      delivery.exchange = to_string(deliver->exchange);
-      delivery.routing_key = to_string(deliver->routing_key);
-      delivery.redelivered = deliver->redelivered != 0;
-      delivery.received = std::chrono::steady_clock::now();
-      const std::string consumer_tag = to_string(deliver->consumer_tag);
-      for (const auto& [tag, queue] : consumers_) {
-        if (tag == consumer_tag) delivery.queue = queue;
-      }
-      // The header and body frames follow the method at once; read them (bounded by the RPC
-      // timeout and heartbeats, never indefinitely).
-      amqp_message_t message;
-      const auto read = amqp_read_message(state_, frame.channel, &message, 0);
-      if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-        lose(fmt::format("reading a delivery failed: {}", reply_text(read)));
-        return;
-      }
-      delivery.properties = read_properties(message.properties, settings_.max_header_bytes);
-      delivery.body = to_string(message.body);
-      amqp_destroy_message(&message);
-      if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
+    case AMQP_BASIC_DELIVER_METHOD:
+      handle_delivery(frame);
       return;
-    }
     case AMQP_BASIC_ACK_METHOD: {
       const auto* ack = static_cast<amqp_basic_ack_t*>(method.decoded);
       if (handlers_.on_confirm) handlers_.on_confirm(ack->delivery_tag, ack->multiple != 0, true);
@@ -274,37 +250,12 @@ void Connection::handle(const amqp_frame_t& frame) {
         handlers_.on_confirm(nack->delivery_tag, nack->multiple != 0, false);
       return;
     }
-    case AMQP_BASIC_RETURN_METHOD: {
-      const auto* returned = static_cast<amqp_basic_return_t*>(method.decoded);
-      const std::string reply =
-          fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
-                      to_string(returned->reply_text), to_string(returned->exchange),
-                      to_string(returned->routing_key));
-      amqp_message_t message;
-      const auto read = amqp_read_message(state_, frame.channel, &message, 0);
-      if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-        lose(fmt::format("reading a returned message failed: {}", reply_text(read)));
-        return;
-      }
-      std::string message_id = (message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-                                   ? to_string(message.properties.message_id)
-                                   : std::string();
-      amqp_destroy_message(&message);
-      if (handlers_.on_return) handlers_.on_return(std::move(message_id), reply);
+    case AMQP_BASIC_RETURN_METHOD:
+      handle_return(frame);
       return;
-    }
-    case AMQP_BASIC_CANCEL_METHOD: {
-      const auto* cancel = static_cast<amqp_basic_cancel_t*>(method.decoded);
-      const std::string consumer_tag = to_string(cancel->consumer_tag);
-      std::string queue;
-      std::erase_if(consumers_, [&](const auto& consumer) {
-        if (consumer.first != consumer_tag) return false;
-        queue = consumer.second;
-        return true;
-      });
-      if (handlers_.on_consumer_cancelled) handlers_.on_consumer_cancelled(queue);
+    case AMQP_BASIC_CANCEL_METHOD:
+      handle_consumer_cancel(*static_cast<amqp_basic_cancel_t*>(method.decoded));
       return;
-    }
     case AMQP_CONNECTION_BLOCKED_METHOD: {
       const auto* blocked = static_cast<amqp_connection_blocked_t*>(method.decoded);
       if (handlers_.on_blocked) handlers_.on_blocked(true, to_string(blocked->reason));
@@ -332,6 +283,63 @@ void Connection::handle(const amqp_frame_t& frame) {
     default:
       return;
   }
+}
+
+void Connection::handle_delivery(const amqp_frame_t& frame) {
+  const auto* deliver = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
+  Delivery delivery;
+  delivery.delivery_tag = deliver->delivery_tag;
+  delivery.generation = generation_;
+  delivery.exchange = to_string(deliver->exchange);
+  delivery.routing_key = to_string(deliver->routing_key);
+  delivery.redelivered = deliver->redelivered != 0;
+  delivery.received = std::chrono::steady_clock::now();
+  const std::string consumer_tag = to_string(deliver->consumer_tag);
+  for (const auto& [tag, queue] : consumers_) {
+    if (tag == consumer_tag) delivery.queue = queue;
+  }
+  // The header and body frames follow the method at once; read them (bounded by the RPC
+  // timeout and heartbeats, never indefinitely).
+  amqp_message_t message;
+  const auto read = amqp_read_message(state_, frame.channel, &message, 0);
+  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+    lose(fmt::format("reading a delivery failed: {}", reply_text(read)));
+    return;
+  }
+  delivery.properties = read_properties(message.properties, settings_.max_header_bytes);
+  delivery.body = to_string(message.body);
+  amqp_destroy_message(&message);
+  if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
+}
+
+void Connection::handle_return(const amqp_frame_t& frame) {
+  const auto* returned = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
+  const std::string reply =
+      fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
+                  to_string(returned->reply_text), to_string(returned->exchange),
+                  to_string(returned->routing_key));
+  amqp_message_t message;
+  const auto read = amqp_read_message(state_, frame.channel, &message, 0);
+  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+    lose(fmt::format("reading a returned message failed: {}", reply_text(read)));
+    return;
+  }
+  std::string message_id = (message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+                               ? to_string(message.properties.message_id)
+                               : std::string();
+  amqp_destroy_message(&message);
+  if (handlers_.on_return) handlers_.on_return(std::move(message_id), reply);
+}
+
+void Connection::handle_consumer_cancel(const amqp_basic_cancel_t& cancel) {
+  const std::string consumer_tag = to_string(cancel.consumer_tag);
+  std::string queue;
+  std::erase_if(consumers_, [&](const auto& consumer) {
+    if (consumer.first != consumer_tag) return false;
+    queue = consumer.second;
+    return true;
+  });
+  if (handlers_.on_consumer_cancelled) handlers_.on_consumer_cancelled(queue);
 }
 
 void Connection::release_socket() {

@@ -147,6 +147,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reads every frame that is buffered or readable now, without blocking.
   void drain();
   void handle(const amqp_frame_t& frame);
+  // A delivery with its header and body frames, which follow at once.
+  void handle_delivery(const amqp_frame_t& frame);
+  // A message the broker could not route, with its header and body frames.
+  void handle_return(const amqp_frame_t& frame);
+  // The broker cancelled a consumer (its queue was deleted, say).
+  void handle_consumer_cancel(const amqp_basic_cancel_t& cancel);
   Result<void> check_rpc(std::string_view doing);
   void lose(std::string reason);
   void release_socket();

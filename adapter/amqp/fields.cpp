@@ -186,6 +186,56 @@ std::size_t string_size(std::size_t length) {
   return 4 + length;
 }
 
+std::int64_t signed_of(const boost::json::value& inner) {
+  return inner.is_int64()    ? inner.get_int64()
+         : inner.is_uint64() ? static_cast<std::int64_t>(inner.get_uint64())
+                             : 0;
+}
+
+std::uint64_t unsigned_of(const boost::json::value& inner) {
+  return inner.is_uint64()  ? inner.get_uint64()
+         : inner.is_int64() ? static_cast<std::uint64_t>(inner.get_int64())
+                            : 0;
+}
+
+// Fills out from a tagged number ($i8 to $u64, $timestamp, $f32, $f64); false for other tags.
+bool number_field(std::string_view name, const boost::json::value& inner, amqp_field_value_t& out) {
+  if (name == "$i8") {
+    out.kind = AMQP_FIELD_KIND_I8;
+    out.value.i8 = static_cast<std::int8_t>(signed_of(inner));
+  } else if (name == "$u8") {
+    out.kind = AMQP_FIELD_KIND_U8;
+    out.value.u8 = static_cast<std::uint8_t>(unsigned_of(inner));
+  } else if (name == "$i16") {
+    out.kind = AMQP_FIELD_KIND_I16;
+    out.value.i16 = static_cast<std::int16_t>(signed_of(inner));
+  } else if (name == "$u16") {
+    out.kind = AMQP_FIELD_KIND_U16;
+    out.value.u16 = static_cast<std::uint16_t>(unsigned_of(inner));
+  } else if (name == "$i32") {
+    out.kind = AMQP_FIELD_KIND_I32;
+    out.value.i32 = static_cast<std::int32_t>(signed_of(inner));
+  } else if (name == "$u32") {
+    out.kind = AMQP_FIELD_KIND_U32;
+    out.value.u32 = static_cast<std::uint32_t>(unsigned_of(inner));
+  } else if (name == "$u64") {
+    out.kind = AMQP_FIELD_KIND_U64;
+    out.value.u64 = unsigned_of(inner);
+  } else if (name == "$timestamp") {
+    out.kind = AMQP_FIELD_KIND_TIMESTAMP;
+    out.value.u64 = unsigned_of(inner);
+  } else if (name == "$f32") {
+    out.kind = AMQP_FIELD_KIND_F32;
+    out.value.f32 = float_of<float, std::uint32_t>(inner);
+  } else if (name == "$f64") {
+    out.kind = AMQP_FIELD_KIND_F64;
+    out.value.f64 = float_of<double, std::uint64_t>(inner);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 boost::json::object table_to_json(const amqp_table_t& table, std::vector<std::string>& problems,
@@ -311,47 +361,8 @@ amqp_field_value_t TableBuilder::field(const boost::json::value& value) {
   if (tag == nullptr) return out;
   const std::string_view name = tag->key();
   const auto& inner = tag->value();
-  auto integer = [&]() -> std::int64_t {
-    return inner.is_int64()    ? inner.get_int64()
-           : inner.is_uint64() ? static_cast<std::int64_t>(inner.get_uint64())
-                               : 0;
-  };
-  auto unsigned_integer = [&]() -> std::uint64_t {
-    return inner.is_uint64()  ? inner.get_uint64()
-           : inner.is_int64() ? static_cast<std::uint64_t>(inner.get_int64())
-                              : 0;
-  };
-  if (name == "$i8") {
-    out.kind = AMQP_FIELD_KIND_I8;
-    out.value.i8 = static_cast<std::int8_t>(integer());
-  } else if (name == "$u8") {
-    out.kind = AMQP_FIELD_KIND_U8;
-    out.value.u8 = static_cast<std::uint8_t>(unsigned_integer());
-  } else if (name == "$i16") {
-    out.kind = AMQP_FIELD_KIND_I16;
-    out.value.i16 = static_cast<std::int16_t>(integer());
-  } else if (name == "$u16") {
-    out.kind = AMQP_FIELD_KIND_U16;
-    out.value.u16 = static_cast<std::uint16_t>(unsigned_integer());
-  } else if (name == "$i32") {
-    out.kind = AMQP_FIELD_KIND_I32;
-    out.value.i32 = static_cast<std::int32_t>(integer());
-  } else if (name == "$u32") {
-    out.kind = AMQP_FIELD_KIND_U32;
-    out.value.u32 = static_cast<std::uint32_t>(unsigned_integer());
-  } else if (name == "$u64") {
-    out.kind = AMQP_FIELD_KIND_U64;
-    out.value.u64 = unsigned_integer();
-  } else if (name == "$timestamp") {
-    out.kind = AMQP_FIELD_KIND_TIMESTAMP;
-    out.value.u64 = unsigned_integer();
-  } else if (name == "$f32") {
-    out.kind = AMQP_FIELD_KIND_F32;
-    out.value.f32 = float_of<float, std::uint32_t>(inner);
-  } else if (name == "$f64") {
-    out.kind = AMQP_FIELD_KIND_F64;
-    out.value.f64 = float_of<double, std::uint64_t>(inner);
-  } else if (name == "$decimal" && inner.is_array() && inner.get_array().size() == 2) {
+  if (number_field(name, inner, out)) return out;
+  if (name == "$decimal" && inner.is_array() && inner.get_array().size() == 2) {
     out.kind = AMQP_FIELD_KIND_DECIMAL;
     const auto& parts = inner.get_array();
     out.value.decimal.decimals = static_cast<std::uint8_t>(parts[0].to_number<std::int64_t>());

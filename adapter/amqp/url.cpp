@@ -52,6 +52,57 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
          });
 }
 
+// Reads "host", "host:port" or "[ipv6]:port" (what follows the credentials) into settings.
+Result<void> read_host_and_port(std::string_view authority, std::string_view shown,
+                                ConnectionSettings& settings) {
+  if (authority.find(',') != std::string_view::npos) {
+    return make_error(fmt::format(
+        "'{}' names several hosts in one URL; give amqp.url a list of URLs, one a node (in "
+        "NQS_AMQP_URL, separated by commas)",
+        shown));
+  }
+  std::string_view host = authority;
+  std::optional<std::string_view> port_text;
+  const bool ipv6 = authority.starts_with('[');
+  if (ipv6) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return make_error(fmt::format("'{}': an IPv6 address without its ']'", shown));
+    }
+    host = authority.substr(1, close - 1);
+    const auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (!after.starts_with(':')) {
+        return make_error(fmt::format("'{}': '{}' after the IPv6 address", shown, after));
+      }
+      port_text = after.substr(1);
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), is_ipv6_character)) {
+      return make_error(fmt::format("'{}': '{}' is not an IPv6 address", shown, host));
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port_text = authority.substr(colon + 1);
+  }
+  if (port_text) {
+    int port = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text->data(), port_text->data() + port_text->size(), port);
+    if (port_text->empty() || ec != std::errc{} || end != port_text->data() + port_text->size() ||
+        port < 1 || port > 65535) {
+      return make_error(fmt::format("'{}': '{}' is not a port (1 to 65535)", shown, *port_text));
+    }
+    settings.port = port;
+  }
+  if (host.empty()) return make_error(fmt::format("'{}' names no host", shown));
+  if (!ipv6 && !std::all_of(host.begin(), host.end(), is_name_character)) {
+    return make_error(fmt::format(
+        "'{}': '{}' is not a host name or address (letters, digits, '-', '.', '_')", shown, host));
+  }
+  settings.host = std::string(host);
+  return outcome::success();
+}
+
 }  // namespace
 
 std::string ConnectionSettings::node() const {
@@ -109,51 +160,7 @@ Result<ConnectionSettings> parse_amqp_url(std::string_view url, ConnectionSettin
     base.user = *user;
     base.password = *password;
   }
-  if (authority.find(',') != std::string_view::npos) {
-    return make_error(fmt::format(
-        "'{}' names several hosts in one URL; give amqp.url a list of URLs, one a node (in "
-        "NQS_AMQP_URL, separated by commas)",
-        shown));
-  }
-  std::string_view host = authority;
-  std::optional<std::string_view> port_text;
-  const bool ipv6 = authority.starts_with('[');
-  if (ipv6) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return make_error(fmt::format("'{}': an IPv6 address without its ']'", shown));
-    }
-    host = authority.substr(1, close - 1);
-    const auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!after.starts_with(':')) {
-        return make_error(fmt::format("'{}': '{}' after the IPv6 address", shown, after));
-      }
-      port_text = after.substr(1);
-    }
-    if (host.empty() || !std::all_of(host.begin(), host.end(), is_ipv6_character)) {
-      return make_error(fmt::format("'{}': '{}' is not an IPv6 address", shown, host));
-    }
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port_text = authority.substr(colon + 1);
-  }
-  if (port_text) {
-    int port = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text->data(), port_text->data() + port_text->size(), port);
-    if (port_text->empty() || ec != std::errc{} || end != port_text->data() + port_text->size() ||
-        port < 1 || port > 65535) {
-      return make_error(fmt::format("'{}': '{}' is not a port (1 to 65535)", shown, *port_text));
-    }
-    base.port = port;
-  }
-  if (host.empty()) return make_error(fmt::format("'{}' names no host", shown));
-  if (!ipv6 && !std::all_of(host.begin(), host.end(), is_name_character)) {
-    return make_error(fmt::format(
-        "'{}': '{}' is not a host name or address (letters, digits, '-', '.', '_')", shown, host));
-  }
-  base.host = std::string(host);
+  BOOST_OUTCOME_TRY(read_host_and_port(authority, shown, base));
   return base;
 }
 

@@ -155,4 +155,14 @@ std::optional<WorkingCalendar> load_calendar(const std::vector<std::filesystem::
   return calendar;
 }
 
+void read_calendar_settings(yaml::Reader calendar, CalendarSettings& out) {
+  out.time_zone = calendar.text("time_zone", out.time_zone);
+  if (auto zone_field = calendar.field("time_zone")) {
+    std::string problem;
+    if (find_time_zone(out.time_zone, problem) == nullptr) zone_field->problem(problem);
+  }
+  out.files = yaml::existing_files(calendar, "files", "list at least one calendar file");
+  calendar.finish();
+}
+
 }  // namespace nqs::calendar

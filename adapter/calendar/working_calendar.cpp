@@ -36,95 +36,118 @@ std::string label(const NamedDay& named) {
   return named.provisional ? named.name + ", provisional" : named.name;
 }
 
-// Lays out one year: weekends, then holidays and religious days, then moves, then transfers.
-// Appends the year's days to `out`, recording any problem found in `diagnostics`.
-void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
-                  yaml::Diagnostics& diagnostics) {
-  const Date first = first_day(rules.year);
-  const Date last = first_day(rules.year + 1);
-  const auto count = static_cast<std::size_t>((last - first).count());
-  std::vector<DayStatus> year(count);
-  // Whether each day is still a plain weekend day (not a holiday that fell on it).
-  std::vector<bool> plain_weekend(count, false);
-  auto index = [&](Date day) { return static_cast<std::size_t>((day - first).count()); };
-  auto at = [&](Date day) -> DayStatus& { return year[index(day)]; };
-  auto in_year = [&](Date day) { return day >= first && day < last; };
+// One year's days while they are laid out.
+struct YearLayout {
+  explicit YearLayout(int year)
+      : first(first_day(year)),
+        last(first_day(year + 1)),
+        statuses(static_cast<std::size_t>((last - first).count())),
+        plain_weekend(statuses.size(), false) {}
 
-  // Five-day working week: Saturday and Sunday off.
-  for (Date day = first; day < last; day += days{1}) {
-    if (!is_weekend(day)) continue;
-    at(day) = DayStatus{false, fmt::format("weekend ({})", weekday_name(day))};
-    plain_weekend[index(day)] = true;
+  [[nodiscard]] std::size_t index(Date day) const {
+    return static_cast<std::size_t>((day - first).count());
   }
-  // Law "On holidays", art. 5: public holidays are days off.
-  std::vector<const NamedDay*> holidays;
-  for (const auto& holiday : rules.public_holidays) {
-    if (!in_year(holiday.day)) continue;  // reported when the file was read
-    at(holiday.day) = DayStatus{false, fmt::format("public holiday: {}", label(holiday))};
-    plain_weekend[index(holiday.day)] = false;
-    holidays.push_back(&holiday);
-  }
-  // Religious days off (Orthodox Christmas, the first day of Kurban ait) are never moved.
-  for (const auto& religious : rules.religious_days_off) {
-    if (!in_year(religious.day)) continue;
-    at(religious.day) =
-        DayStatus{false, fmt::format("religious day off, never moved: {}", label(religious))};
-    plain_weekend[index(religious.day)] = false;
-  }
-  // A public holiday on a Saturday or Sunday moves to the next working day that is not itself a
-  // holiday, a religious day off or a day another holiday already moved to; taking holidays in
-  // date order moves a run such as Nauryz (21-23 March) as a whole.
+  DayStatus& at(Date day) { return statuses[index(day)]; }
+  [[nodiscard]] bool in_year(Date day) const { return day >= first && day < last; }
+
+  Date first;
+  Date last;
+  std::vector<DayStatus> statuses;
+  // Whether each day is still a plain weekend day (not a holiday that fell on it).
+  std::vector<bool> plain_weekend;
+};
+
+// A public holiday on a Saturday or Sunday moves to the next working day that is not itself a
+// holiday, a religious day off or a day another holiday already moved to; taking holidays in
+// date order moves a run such as Nauryz (21-23 March) as a whole.
+void move_weekend_holidays(std::vector<const NamedDay*> holidays, YearLayout& year,
+                           yaml::Diagnostics& diagnostics) {
   std::sort(holidays.begin(), holidays.end(),
             [](const NamedDay* a, const NamedDay* b) { return a->day < b->day; });
   for (const NamedDay* holiday : holidays) {
     if (!is_weekend(holiday->day)) continue;
     Date target = holiday->day + days{1};
-    while (in_year(target) && !at(target).working)
+    while (year.in_year(target) && !year.at(target).working)
       target += days{1};
-    if (!in_year(target)) {
+    if (!year.in_year(target)) {
       diagnostics.add(fmt::format(
           "{}: {} falls on a weekend and would move into the next year; write the move as a "
           "transfer instead",
           holiday->where, to_string(holiday->day)));
       continue;
     }
-    at(holiday->day).why +=
+    year.at(holiday->day).why +=
         fmt::format(" (on a {}; moved to {})", weekday_name(holiday->day), to_string(target));
-    at(target) =
+    year.at(target) =
         DayStatus{false, fmt::format("day off moved from {} {} ({})", weekday_name(holiday->day),
                                      to_string(holiday->day), label(*holiday))};
   }
-  // Decreed transfers: a working weekday becomes a day off and a weekend day is worked instead.
-  for (const auto& transfer : rules.transfers) {
-    if (!in_year(transfer.day_off) || !in_year(transfer.worked_on)) continue;
+}
+
+// Decreed transfers: a working weekday becomes a day off and a weekend day is worked instead.
+void apply_transfers(const std::vector<Transfer>& transfers, YearLayout& year,
+                     yaml::Diagnostics& diagnostics) {
+  for (const auto& transfer : transfers) {
+    if (!year.in_year(transfer.day_off) || !year.in_year(transfer.worked_on)) continue;
     bool sensible = true;
-    if (!at(transfer.day_off).working) {
+    if (!year.at(transfer.day_off).working) {
       diagnostics.add(fmt::format("{}.day_off: {} is already a day off ({})", transfer.where,
-                                  to_string(transfer.day_off), at(transfer.day_off).why));
+                                  to_string(transfer.day_off), year.at(transfer.day_off).why));
       sensible = false;
     }
-    if (at(transfer.worked_on).working) {
+    if (year.at(transfer.worked_on).working) {
       diagnostics.add(fmt::format("{}.worked_on: {} is already a working day", transfer.where,
                                   to_string(transfer.worked_on)));
       sensible = false;
-    } else if (!plain_weekend[index(transfer.worked_on)]) {
+    } else if (!year.plain_weekend[year.index(transfer.worked_on)]) {
       diagnostics.add(
           fmt::format("{}.worked_on: {} is a {} ({}); only a plain weekend day can be "
                       "worked in exchange for a day off",
                       transfer.where, to_string(transfer.worked_on),
-                      weekday_name(transfer.worked_on), at(transfer.worked_on).why));
+                      weekday_name(transfer.worked_on), year.at(transfer.worked_on).why));
       sensible = false;
     }
     if (!sensible) continue;
-    at(transfer.day_off) = DayStatus{
+    year.at(transfer.day_off) = DayStatus{
         false, fmt::format("day off transferred from {} {} ({})", weekday_name(transfer.worked_on),
                            to_string(transfer.worked_on), transfer.basis)};
-    at(transfer.worked_on) =
+    year.at(transfer.worked_on) =
         DayStatus{true, fmt::format("decreed working day in exchange for {} {} ({})",
                                     weekday_name(transfer.day_off), to_string(transfer.day_off),
                                     transfer.basis)};
   }
-  out.insert(out.end(), std::make_move_iterator(year.begin()), std::make_move_iterator(year.end()));
+}
+
+// Lays out one year: weekends, then holidays and religious days, then moves, then transfers.
+// Appends the year's days to `out`, recording any problem found in `diagnostics`.
+void lay_out_year(const YearRules& rules, std::vector<DayStatus>& out,
+                  yaml::Diagnostics& diagnostics) {
+  YearLayout year(rules.year);
+  // Five-day working week: Saturday and Sunday off.
+  for (Date day = year.first; day < year.last; day += days{1}) {
+    if (!is_weekend(day)) continue;
+    year.at(day) = DayStatus{false, fmt::format("weekend ({})", weekday_name(day))};
+    year.plain_weekend[year.index(day)] = true;
+  }
+  // Law "On holidays", art. 5: public holidays are days off.
+  std::vector<const NamedDay*> holidays;
+  for (const auto& holiday : rules.public_holidays) {
+    if (!year.in_year(holiday.day)) continue;  // reported when the file was read
+    year.at(holiday.day) = DayStatus{false, fmt::format("public holiday: {}", label(holiday))};
+    year.plain_weekend[year.index(holiday.day)] = false;
+    holidays.push_back(&holiday);
+  }
+  // Religious days off (Orthodox Christmas, the first day of Kurban ait) are never moved.
+  for (const auto& religious : rules.religious_days_off) {
+    if (!year.in_year(religious.day)) continue;
+    year.at(religious.day) =
+        DayStatus{false, fmt::format("religious day off, never moved: {}", label(religious))};
+    year.plain_weekend[year.index(religious.day)] = false;
+  }
+  move_weekend_holidays(std::move(holidays), year, diagnostics);
+  apply_transfers(rules.transfers, year, diagnostics);
+  out.insert(out.end(), std::make_move_iterator(year.statuses.begin()),
+             std::make_move_iterator(year.statuses.end()));
 }
 
 }  // namespace
@@ -263,15 +286,15 @@ Instant WorkingCalendar::at_local_time(Date day, std::chrono::minutes time_of_da
       zone_->to_sys(local, date::choose::earliest));
 }
 
-Result<Instant> WorkingCalendar::working_day_deadline(Instant start, int n) const {
-  BOOST_OUTCOME_TRY(auto due_day, working_days_after(local_date(start), n));
+Result<Instant> WorkingCalendar::working_day_deadline(Date day_of_x, int n) const {
+  BOOST_OUTCOME_TRY(auto due_day, working_days_after(day_of_x, n));
   return end_of_local_day(due_day);
 }
 
-Result<Instant> WorkingCalendar::calendar_day_deadline(Instant start, int n) const {
+Result<Instant> WorkingCalendar::calendar_day_deadline(Date day_of_x, int n) const {
   if (n < 0)
     return make_error(fmt::format("the number of calendar days must not be negative ({})", n));
-  return end_of_local_day(local_date(start) + days{n});
+  return end_of_local_day(day_of_x + days{n});
 }
 
 }  // namespace nqs::calendar

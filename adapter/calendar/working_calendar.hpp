@@ -84,14 +84,14 @@ class WorkingCalendar {
   // The last millisecond of a local date, as an instant (23:59:59.999 local time).
   [[nodiscard]] Instant end_of_local_day(Date day) const;
   // "Within N working days after the day of X": the end of the N-th working day strictly after
-  // the local date of `start` (domain.md, "Deadline semantics"). N = 0 is the end of that date.
-  [[nodiscard]] Result<Instant> working_day_deadline(Instant start, int n) const;
+  // the day of X (domain.md, "Deadline semantics"). N = 0 is the end of that day.
+  [[nodiscard]] Result<Instant> working_day_deadline(Date day_of_x, int n) const;
   // An instant as local ISO 8601 with its offset.
   [[nodiscard]] std::string local_string(Instant instant) const;
   // The instant a local date reaches a local time of day (the earliest, if it happened twice).
   [[nodiscard]] Instant at_local_time(Date day, std::chrono::minutes time_of_day) const;
-  // "N calendar days after the day of X" (Rules 380 art. 10): the end of local date + N.
-  [[nodiscard]] Result<Instant> calendar_day_deadline(Instant start, int n) const;
+  // "N calendar days after the day of X" (Rules 380 art. 10): the end of the day of X + N.
+  [[nodiscard]] Result<Instant> calendar_day_deadline(Date day_of_x, int n) const;
 
  private:
   struct Day {

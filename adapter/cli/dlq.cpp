@@ -1,4 +1,6 @@
 // nqs-adapter dlq list | show | replay | purge | audit: the dead letters of the input queues.
+#include "cli/dlq.hpp"
+
 #include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -10,13 +12,29 @@
 #include "amqp/sync_client.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
-#include "daemon/daemon.hpp"
 #include "ops/dead_letters.hpp"
-#include "ops/management.hpp"
 #include "store/store.hpp"
 #include "yaml/reader.hpp"
 
 namespace nqs::cli {
+
+void put_back(amqp::SyncClient& client) {
+  if (auto back = client.put_back(); !back) {
+    std::cerr << "a dead letter read could not be put back as a copy (the broker returns it): "
+              << back.error().message << '\n';
+  }
+}
+
+std::unique_ptr<store::Store> open_audit(const configuration::Config& config, int& exit_code) {
+  auto store = open_configured_store(config);
+  if (!store) {
+    std::cerr << store.error().message << '\n';
+    exit_code = kExitProblem;
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
 namespace {
 
 // --since/--until: an instant, or a date (its local midnight, Asia/Almaty).
@@ -39,15 +57,6 @@ std::string actor_name(const std::string& given) {
   }
   if (const passwd* entry = ::getpwuid(::geteuid())) return entry->pw_name;
   return fmt::format("uid {}", ::geteuid());
-}
-
-// Every dead letter read and left: a copy back at the end of its queue, the original
-// acknowledged (amqp::SyncClient::put_back); what could not be put back the broker returns.
-void put_back(amqp::SyncClient& client) {
-  if (auto back = client.put_back(); !back) {
-    std::cerr << "a dead letter read could not be put back as a copy (the broker returns it): "
-              << back.error().message << '\n';
-  }
 }
 
 struct Session {
@@ -141,16 +150,6 @@ void print_table(const std::vector<const ops::DeadLetter*>& letters) {
   }
 }
 
-std::unique_ptr<store::Store> open_audit(const configuration::Config& config, int& exit_code) {
-  auto store = open_configured_store(config);
-  if (!store) {
-    std::cerr << store.error().message << '\n';
-    exit_code = kExitProblem;
-    return nullptr;
-  }
-  return std::move(store).value();
-}
-
 int print_settled(const std::vector<ops::Settled>& settled, bool json) {
   int failures = 0;
   for (const auto& item : settled) {
@@ -166,14 +165,6 @@ int print_settled(const std::vector<ops::Settled>& settled, bool json) {
     }
   }
   return failures == 0 ? kExitOk : kExitProblem;
-}
-
-std::string age_text(std::chrono::seconds age) {
-  const auto minutes = age.count() / 60;
-  if (minutes < 1) return fmt::format("{}s", age.count());
-  if (minutes < 60) return fmt::format("{}m", minutes);
-  if (minutes < 48 * 60) return fmt::format("{}h{:02d}m", minutes / 60, minutes % 60);
-  return fmt::format("{}d{:02d}h", minutes / (24 * 60), (minutes / 60) % 24);
 }
 
 // Replay and purge act on what is named: ids, or at least one filter; never "everything" by
@@ -304,129 +295,6 @@ int dlq_audit(const DlqArguments& arguments) {
     }
   }
   return kExitOk;
-}
-
-int queues(const std::string& config_file, bool json) {
-  auto setup = load_or_report(config_file);
-  if (!setup) return kExitProblem;
-  const auto& names = setup->config.amqp;
-  auto client = connect_broker(setup->config);
-  if (!client) {
-    std::cerr << client.error().message << '\n';
-    return kExitProblem;
-  }
-  const auto vhost = configuration::broker_nodes(names).value().front().vhost;
-  const auto rows = daemon::watched_queues(names);
-  if (!json) {
-    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "QUEUE", "ROLE",
-                             "READY", "UNACKED", "CONSUMERS", "OLDEST", "STATE");
-  }
-  int problems = 0;
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  const auto alert_after =
-      std::chrono::duration_cast<std::chrono::seconds>(setup->config.ops.dead_letter_alert_after);
-  for (const auto& row : rows) {
-    auto state = client.value()->inspect(row.name);
-    std::string verdict = "ok";
-    if (!state) {
-      verdict = "missing: " + state.error().message;
-      ++problems;
-    } else if (row.role == daemon::QueueRole::input && state.value().messages > 0 &&
-               state.value().consumers == 0) {
-      verdict = "messages waiting with no consumer";
-      ++problems;
-    }
-    // The oldest dead letter's age, from its own record of when it failed (x-nqs-failed-at or
-    // the broker's x-death). It is read and returned, never taken. (Input queues are quorum
-    // queues, which do not expose the head message's timestamp: their age is not measured.)
-    // Unacknowledged messages: only the management API knows them (when configured).
-    std::optional<std::int64_t> unacked;
-    if (state && !setup->config.ops.management_url.empty()) {
-      auto managed = ops::managed_queue(setup->config.ops.management_url, vhost, row.name);
-      if (managed) {
-        unacked = managed.value().unacked;
-      } else {
-        std::cerr << managed.error().message << '\n';
-      }
-    }
-    std::optional<std::chrono::seconds> oldest;
-    if (state && row.role == daemon::QueueRole::dead_letters && state.value().messages > 0) {
-      if (auto head = client.value()->get(row.name); head && head.value()) {
-        const auto letter = ops::describe(row.name, std::move(*head.value()));
-        if (letter.failed_at) {
-          oldest = std::chrono::duration_cast<std::chrono::seconds>(now - *letter.failed_at);
-        }
-      }
-      verdict = "dead letters waiting (nqs-adapter dlq list)";
-      if (oldest && *oldest > alert_after) {
-        verdict = fmt::format("dead letters waiting, the oldest for {} (over {})",
-                              age_text(*oldest), age_text(alert_after));
-        ++problems;
-      }
-    }
-    if (json) {
-      boost::json::object line;
-      line["queue"] = row.name;
-      line["role"] = daemon::role_name(row.role);
-      line["ready"] = state ? boost::json::value(state.value().messages) : nullptr;
-      line["consumers"] = state ? boost::json::value(state.value().consumers) : nullptr;
-      line["unacked"] = unacked ? boost::json::value(*unacked) : nullptr;
-      line["oldestAgeSeconds"] = oldest ? boost::json::value(oldest->count()) : nullptr;
-      line["state"] = verdict;
-      std::cout << boost::json::serialize(line) << '\n';
-    } else {
-      std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", row.name,
-                               daemon::role_name(row.role),
-                               state ? std::to_string(state.value().messages) : "-",
-                               unacked ? std::to_string(*unacked) : "-",
-                               state ? std::to_string(state.value().consumers) : "-",
-                               oldest ? age_text(*oldest) : "-", verdict);
-    }
-  }
-  // The adapter's own queue, the outbox: what is committed and not yet confirmed, and what the
-  // broker refused every time and was set aside (the daemon's log names each, with its outboxId).
-  int exit_code = kExitOk;
-  auto store = open_audit(setup->config, exit_code);
-  auto outbox = store ? store->outbox_stats()
-                      : Result<store::Store::OutboxStats>(make_error("the store cannot be opened"));
-  if (!outbox) {
-    if (store) std::cerr << outbox.error().message << '\n';
-    ++problems;
-  }
-  std::string verdict = "ok";
-  std::optional<std::chrono::seconds> oldest;
-  if (outbox) {
-    if (outbox.value().oldest) {
-      oldest = std::chrono::duration_cast<std::chrono::seconds>(now - *outbox.value().oldest);
-    }
-    if (outbox.value().parked > 0) {
-      verdict = fmt::format("{} set aside: the broker refused them every time (see the log)",
-                            outbox.value().parked);
-      ++problems;
-    } else if (oldest && *oldest > setup->config.ops.outbox_stuck_after) {
-      verdict = "not moving: is the broker confirming?";
-      ++problems;
-    }
-  } else {
-    verdict = "the store cannot be read";
-  }
-  if (json) {
-    boost::json::object line;
-    line["queue"] = "outbox";
-    line["role"] = "outbox";
-    line["ready"] = outbox ? boost::json::value(outbox.value().pending) : nullptr;
-    line["parked"] = outbox ? boost::json::value(outbox.value().parked) : nullptr;
-    line["oldestAgeSeconds"] = oldest ? boost::json::value(oldest->count()) : nullptr;
-    line["state"] = verdict;
-    std::cout << boost::json::serialize(line) << '\n';
-  } else {
-    std::cout << fmt::format("{:<24}  {:<12}  {:>8}  {:>8}  {:>9}  {:>8}  {}\n", "outbox", "outbox",
-                             outbox ? std::to_string(outbox.value().pending) : "-", "-", "-",
-                             oldest ? age_text(*oldest) : "-", verdict);
-  }
-  put_back(*client.value());
-  return problems == 0 ? kExitOk : kExitProblem;
 }
 
 }  // namespace nqs::cli

@@ -99,13 +99,7 @@ void BrokerLink::connect() {
   boost::asio::post(io_, [this] { connect(); });
 }
 
-bool BrokerLink::try_next_node() {
-  if (stopped_) return true;
-  if (round_.empty()) return false;
-  const std::size_t index = round_.front();
-  round_.erase(round_.begin());
-  const auto& node = settings_.nodes[index];
-  ++generation_;
+amqp::Connection::Handlers BrokerLink::connection_handlers() {
   amqp::Connection::Handlers handlers;
   handlers.on_delivery = [this](amqp::Delivery delivery) {
     if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
@@ -142,7 +136,18 @@ bool BrokerLink::try_next_node() {
       if (generation == generation_) on_lost(why);
     });
   };
-  auto connection = std::make_shared<amqp::Connection>(io_, node, handlers, generation_);
+  return handlers;
+}
+
+bool BrokerLink::try_next_node() {
+  if (stopped_) return true;
+  if (round_.empty()) return false;
+  const std::size_t index = round_.front();
+  round_.erase(round_.begin());
+  const auto& node = settings_.nodes[index];
+  ++generation_;
+  auto connection =
+      std::make_shared<amqp::Connection>(io_, node, connection_handlers(), generation_);
   auto fail = [&](const std::string& what) {
     connection->close();
     node_errors_[index] = what;

@@ -88,6 +88,8 @@ class BrokerLink final : public DeliveryAcks, public ConfirmedPublisher {
   void connect();
   // Tries the next node of the round; false when the round is over.
   bool try_next_node();
+  // What the events of a new connection do to the link.
+  amqp::Connection::Handlers connection_handlers();
   void start_round(std::optional<std::size_t> last);
   void schedule_reconnect(const std::string& why);
   void on_lost(const std::string& why);

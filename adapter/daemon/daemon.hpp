@@ -5,43 +5,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
-#include "amqp/connection.hpp"
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
+#include "daemon/components.hpp"
+#include "daemon/topology.hpp"
 #include "store/store.hpp"
 
-namespace nqs::workflow {
-class Workflow;
-}
 namespace nqs::ops {
 class HttpServer;
-class Metrics;
 struct HttpResponse;
 }  // namespace nqs::ops
 
 namespace nqs::daemon {
-
-class BrokerLink;
-
-// The topology of messages.md: quorum queues that dead-letter at least once to the dead-letter
-// exchange (which needs x-overflow: reject-publish), a delivery limit, one DLQ per input queue,
-// and the SLA queue. Declared at every connection; containers/rabbitmq/definitions.json must
-// agree (a test compares them).
-amqp::Topology topology_of(const configuration::AmqpConfig& names);
-
-// The queues operators watch (the daemon's poller and `nqs-adapter queues`), with their role.
-enum class QueueRole { input, dead_letters, sla };
-struct WatchedQueue {
-  std::string name;
-  QueueRole role = QueueRole::input;
-};
-std::vector<WatchedQueue> watched_queues(const configuration::AmqpConfig& names);
-std::string_view role_name(QueueRole role);
-class OutboxRelay;
-class Processor;
-class TrustKeeper;
-class TimerRunner;
-class Workers;
 
 // The long-running process: one event loop that the broker link, the processor and the outbox
 // relay run on.
@@ -104,16 +79,8 @@ class Daemon {
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer clock_control_timer_;
   std::string clock_control_problem_;  // said once, not every 200 ms
-  std::unique_ptr<Workers> workers_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<BrokerLink> link_;
-  std::unique_ptr<OutboxRelay> relay_;
-  std::unique_ptr<workflow::Workflow> workflow_;
-  std::unique_ptr<Processor> processor_;
-  std::unique_ptr<TimerRunner> timers_;
-  std::unique_ptr<TrustKeeper> trust_;
+  std::unique_ptr<Components> parts_;
   boost::asio::steady_timer expiry_timer_{io_};
-  std::unique_ptr<ops::Metrics> metrics_;
   std::unique_ptr<ops::HttpServer> http_;
   boost::asio::steady_timer poll_timer_{io_};
   struct Polled {

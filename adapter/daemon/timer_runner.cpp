@@ -79,7 +79,7 @@ void TimerRunner::fire() {
     store::InputLog::Input input;
     input.entry.key = key;
     input.entry.source = "timer";
-    input.entry.outcome = "processed";
+    input.entry.outcome = store::InputOutcome::processed;
     input.entry.document_type = timer.kind;
     input.entry.detail = done.value().note;
     input.entry.body_sha256 = "";
@@ -151,10 +151,10 @@ void TimerRunner::commit(const std::vector<store::TimerRow>& due,
       metrics_->timer_fired(timer.kind);
       // An SLA message was sent (not a timer that found its deadline closed).
       if (!result.outbox.empty()) {
-        for (const auto prefix : {workflow::kSlaWarning, workflow::kSlaBreach}) {
-          if (timer.kind.starts_with(prefix)) {
-            metrics_->sla(prefix == workflow::kSlaBreach, timer.kind.substr(prefix.size()));
-          }
+        using Type = workflow::TimerKind::Type;
+        if (auto kind = workflow::timer_kind_of(timer.kind);
+            kind && kind->type != Type::voucher_expiry) {
+          metrics_->sla(kind->type == Type::sla_breach, kind->step);
         }
       }
     }

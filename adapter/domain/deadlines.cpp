@@ -64,11 +64,8 @@ Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar
   }
   // "Within N days after the day of X": X is the document's date when the rule says so.
   const auto day = from_date.value_or(calendar.local_date(opened));
-  if (rule.working_days > 0) {
-    BOOST_OUTCOME_TRY(auto due_day, calendar.working_days_after(day, rule.working_days));
-    return calendar.end_of_local_day(due_day);
-  }
-  return calendar.end_of_local_day(day + date::days{rule.calendar_days});
+  if (rule.working_days > 0) return calendar.working_day_deadline(day, rule.working_days);
+  return calendar.calendar_day_deadline(day, rule.calendar_days);
 }
 
 Instant warning_of(const DeadlineTable& table, const calendar::WorkingCalendar& calendar,

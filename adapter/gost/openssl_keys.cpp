@@ -12,25 +12,27 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <deque>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 
 #include "gost/der.hpp"
+#include "gost/openssl_keys_internal.hpp"
 
 namespace nqs::gost {
-namespace {
 
-constexpr std::size_t kCount = 3;
+using detail::index_of;
+using detail::item_sign;
+using detail::item_verify;
+using detail::kCount;
+using detail::key_data;
+using detail::oid_text;
+using detail::pkey_ctrl;
+using detail::pkey_sign;
+using detail::pkey_verify;
+using detail::registration;
+using detail::siginf_set;
 
-struct Registration {
-  std::array<int, kCount> key_nids{};
-  std::array<int, kCount> signature_nids{};
-  std::array<EVP_PKEY_ASN1_METHOD*, kCount> ameths{};
-  std::array<EVP_PKEY_METHOD*, kCount> pmeths{};
-  ENGINE* engine = nullptr;
-};
+namespace detail {
 
 Registration& registration() {
   static Registration instance;
@@ -41,19 +43,27 @@ std::size_t index_of(const Algorithm& algorithm) {
   return static_cast<std::size_t>(&algorithm - algorithms().data());
 }
 
+std::string oid_text(const ASN1_OBJECT* object) {
+  char text[128];
+  const int length = OBJ_obj2txt(text, sizeof text, object, 1);
+  return length > 0 && static_cast<std::size_t>(length) < sizeof text ? std::string(text)
+                                                                      : std::string();
+}
+
+OpenSslKey* key_data(const EVP_PKEY* key) {
+  return static_cast<OpenSslKey*>(EVP_PKEY_get0(key));
+}
+
+}  // namespace detail
+
+namespace {
+
 const Algorithm* algorithm_by_nid(int nid) {
   const auto& r = registration();
   for (std::size_t i = 0; i < kCount; ++i) {
     if (r.key_nids[i] == nid) return &algorithms()[i];
   }
   return nullptr;
-}
-
-std::string oid_text(const ASN1_OBJECT* object) {
-  char text[128];
-  const int length = OBJ_obj2txt(text, sizeof text, object, 1);
-  return length > 0 && static_cast<std::size_t>(length) < sizeof text ? std::string(text)
-                                                                      : std::string();
 }
 
 int nid_for(std::string_view oid, std::string_view short_name, std::string_view long_name) {
@@ -102,10 +112,6 @@ std::optional<Bytes> octets(const unsigned char* p, int length, std::size_t size
   }
   ASN1_OCTET_STRING_free(string);
   return out;
-}
-
-OpenSslKey* key_data(const EVP_PKEY* key) {
-  return static_cast<OpenSslKey*>(EVP_PKEY_get0(key));
 }
 
 int assign(EVP_PKEY* key, std::unique_ptr<OpenSslKey> data) {
@@ -216,136 +222,6 @@ void key_free(EVP_PKEY* key) {
   if (data == nullptr) return;
   OPENSSL_cleanse(data->private_key.data(), data->private_key.size());
   delete data;
-}
-
-// The digest of what is signed: the DER of the to-be-signed structure.
-std::optional<Bytes> digest_of(const ASN1_ITEM* item, const void* value, Hash hash) {
-  unsigned char* der = nullptr;
-  const int length = ASN1_item_i2d(static_cast<const ASN1_VALUE*>(value), &der, item);
-  if (length <= 0) return std::nullopt;
-  Bytes digest = gost::hash(hash, std::span(der, static_cast<std::size_t>(length)));
-  OPENSSL_free(der);
-  return digest;
-}
-
-// Signatures of certificates and CRLs that verified: OpenSSL verifies every link of every chain
-// and every CRL it consults again for each document, and a GOST verify costs 30 times an RSA one.
-// A (key, digest, signature) that verified once verifies again; only successes are kept, so
-// nothing a sender presents can make a failure stick or a forgery pass. Bounded, oldest out.
-class VerifiedSignatures {
- public:
-  static constexpr std::size_t kCapacity = 4096;
-  bool contains(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    return set_.contains(key);
-  }
-  void insert(std::string key) {
-    std::lock_guard lock(mutex_);
-    if (!set_.insert(key).second) return;
-    order_.push_back(std::move(key));
-    if (order_.size() > kCapacity) {
-      set_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_set<std::string> set_;
-  std::deque<std::string> order_;
-};
-
-VerifiedSignatures& verified_signatures() {
-  static VerifiedSignatures instance;
-  return instance;
-}
-
-// X509_verify, X509_CRL_verify and OCSP: 1 if `signature` over `value` verifies with the key and
-// names the key's own signature algorithm, without parameters (NCA writes NULL).
-int item_verify(EVP_MD_CTX*, const ASN1_ITEM* item, const void* value, const X509_ALGOR* method,
-                const ASN1_BIT_STRING* signature, EVP_PKEY* key) {
-  const auto* data = key_data(key);
-  const Algorithm& algorithm = *data->public_key.algorithm;
-  const ASN1_OBJECT* object = nullptr;
-  int type = 0;
-  X509_ALGOR_get0(&object, &type, nullptr, method);
-  if (oid_text(object) != algorithm.signature_oid ||
-      (type != V_ASN1_UNDEF && type != V_ASN1_NULL)) {
-    return 0;
-  }
-  auto digest = digest_of(item, value, algorithm.hash);
-  if (!digest) return 0;
-  const std::span<const std::uint8_t> bytes(signature->data,
-                                            static_cast<std::size_t>(signature->length));
-  std::string remembered(algorithm.name);
-  remembered.append(data->public_key.xy.begin(), data->public_key.xy.end());
-  remembered.append(digest->begin(), digest->end());
-  remembered.append(bytes.begin(), bytes.end());
-  if (verified_signatures().contains(remembered)) return 1;
-  if (!data->verifier->verify(*digest, bytes)) return 0;
-  verified_signatures().insert(std::move(remembered));
-  return 1;
-}
-
-// X509_sign, X509_CRL_sign: sets both algorithm identifiers and the signature (1: all done).
-int item_sign(EVP_MD_CTX* context, const ASN1_ITEM* item, const void* value, X509_ALGOR* method1,
-              X509_ALGOR* method2, ASN1_BIT_STRING* signature) {
-  EVP_PKEY* key = EVP_PKEY_CTX_get0_pkey(EVP_MD_CTX_get_pkey_ctx(context));
-  const auto* data = key == nullptr ? nullptr : key_data(key);
-  if (data == nullptr || !data->signing_key) return 0;
-  const Algorithm& algorithm = *data->public_key.algorithm;
-  const int nid = registration().signature_nids[index_of(algorithm)];
-  for (X509_ALGOR* method : {method1, method2}) {
-    if (method != nullptr) X509_ALGOR_set0(method, OBJ_nid2obj(nid), V_ASN1_NULL, nullptr);
-  }
-  auto digest = digest_of(item, value, algorithm.hash);
-  auto bytes = digest ? data->signing_key->sign(*digest) : std::nullopt;
-  if (!bytes) return 0;
-  ASN1_BIT_STRING_set(signature, bytes->data(), static_cast<int>(bytes->size()));
-  signature->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-  signature->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-  return 1;
-}
-
-int siginf_set(X509_SIG_INFO* info, const X509_ALGOR* method, const ASN1_STRING*) {
-  const ASN1_OBJECT* object = nullptr;
-  X509_ALGOR_get0(&object, nullptr, nullptr, method);
-  const Algorithm* algorithm = by_signature_oid(oid_text(object));
-  if (algorithm == nullptr) return 0;
-  X509_SIG_INFO_set(info, NID_undef, registration().key_nids[index_of(*algorithm)],
-                    static_cast<int>(algorithm->size * 4), X509_SIG_INFO_TLS);
-  return 1;
-}
-
-// --- the EVP methods: signatures of a digest (EVP_PKEY_sign/verify) ---
-
-int pkey_sign(EVP_PKEY_CTX* context, unsigned char* out, size_t* length, const unsigned char* tbs,
-              size_t tbs_length) {
-  const auto* data = key_data(EVP_PKEY_CTX_get0_pkey(context));
-  if (data == nullptr || !data->signing_key) return 0;
-  const std::size_t needed = 2 * data->public_key.algorithm->size;
-  if (out == nullptr) {
-    *length = needed;
-    return 1;
-  }
-  if (*length < needed) return 0;
-  auto signature = data->signing_key->sign(std::span(tbs, tbs_length));
-  if (!signature) return 0;
-  std::copy(signature->begin(), signature->end(), out);
-  *length = signature->size();
-  return 1;
-}
-
-int pkey_verify(EVP_PKEY_CTX* context, const unsigned char* signature, size_t length,
-                const unsigned char* tbs, size_t tbs_length) {
-  const auto* data = key_data(EVP_PKEY_CTX_get0_pkey(context));
-  return data != nullptr &&
-         data->verifier->verify(std::span(tbs, tbs_length), std::span(signature, length));
-}
-
-// The signature's digest is the algorithm's own: whatever digest a caller names is ignored.
-int pkey_ctrl(EVP_PKEY_CTX*, int type, int, void*) {
-  return type == EVP_PKEY_CTRL_MD || type == EVP_PKEY_CTRL_DIGESTINIT ? 1 : -2;
 }
 
 // An ENGINE's answer for its key methods: the list of key NIDs, or the method of one.

@@ -79,6 +79,132 @@ std::optional<Rejection> check_signer_binding(const xmldsig::SignerIdentity& sig
   return std::nullopt;
 }
 
+// The CPU time this message may take, checked after each stage: none of them can be cut short,
+// but each is bounded by the structure limits, and none starts once the budget is spent.
+class CpuBudget {
+ public:
+  explicit CpuBudget(std::chrono::milliseconds limit)
+      : limit_(limit), started_(thread_cpu_time()) {}
+
+  // xml.too_complex once the CPU time spent by the end of the stage `after` is over the budget.
+  [[nodiscard]] std::optional<Rejection> over(const char* after) const {
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_time() - started_);
+    if (spent <= limit_) return std::nullopt;
+    return Rejection{Reason::xml_too_complex,
+                     fmt::format("{} ms of CPU time by the end of {}: over the budget of {} ms "
+                                 "(intake.limits.cpu_time)",
+                                 spent.count(), after, limit_.count())};
+  }
+
+ private:
+  std::chrono::milliseconds limit_;
+  std::chrono::nanoseconds started_;
+};
+
+// The message parsed, checked for signature wrapping, and valid against the envelope's schema.
+std::variant<xml::XmlDoc, Rejection> read_message(std::string_view bytes,
+                                                  const IntakeSettings& settings,
+                                                  const xml::Schema& envelope,
+                                                  const CpuBudget& budget) {
+  auto parsed = xml::parse_hostile_xml(bytes, settings.max_message_bytes, settings.limits);
+  if (auto* rejection = std::get_if<Rejection>(&parsed)) return std::move(*rejection);
+  if (auto over = budget.over("parsing")) return std::move(*over);
+  xml::XmlDoc doc = std::move(std::get<xml::XmlDoc>(parsed));
+  if (auto rejection = xmldsig::check_wrapping(doc.get())) return std::move(*rejection);
+
+  // The envelope: SOAP 1.1 with a SHEP SendMessage, exactly one element under data.
+  if (auto problem = envelope.validate_document(doc.get())) {
+    return Rejection{Reason::soap_invalid_envelope, *problem};
+  }
+  if (auto over = budget.over("the envelope's validation")) return std::move(*over);
+  return doc;
+}
+
+// SendMessage's request in an envelope its schema has accepted.
+const xmlNode* request_of(xmlDoc* doc) {
+  xmlNode* envelope = xmlDocGetRootElement(doc);
+  xmlNode* body = xml::child_element(envelope, kSoapNs, "Body");
+  return xml::child_element(xml::child_element(body, kShepNs, "SendMessage"), "", "request");
+}
+
+EnvelopeInfo read_envelope_info(const xmlNode* request) {
+  const xmlNode* info = xml::child_element(request, "", "requestInfo");
+  EnvelopeInfo envelope_info;
+  envelope_info.message_id = child_text(info, "messageId");
+  envelope_info.correlation_id = child_text(info, "correlationId");
+  envelope_info.service_id = child_text(info, "serviceId");
+  envelope_info.message_date = child_text(info, "messageDate");
+  envelope_info.sender_id = child_text(xml::child_element(info, "", "sender"), "senderId");
+  return envelope_info;
+}
+
+// The one element under requestData/data: the document.
+xmlNode* document_of(const xmlNode* request) {
+  xmlNode* data = xml::child_element(xml::child_element(request, "", "requestData"), "", "data");
+  return xml::element_children(data).front();
+}
+
+using MappingsByName =
+    std::map<std::pair<std::string, std::string>, const mapping::DocumentMapping*>;
+
+// The qualified name of the one element under data alone decides the document type.
+std::variant<const mapping::DocumentMapping*, Rejection> find_mapping(const MappingsByName& by_name,
+                                                                      const xmlNode* document) {
+  const auto found = by_name.find(
+      {std::string(xml::namespace_of(document)), std::string(xml::as_view(document->name))});
+  if (found == by_name.end()) {
+    return Rejection{
+        Reason::soap_unknown_document,
+        fmt::format("{} is not a document this adapter accepts", xml::qualified_name(document))};
+  }
+  return found->second;
+}
+
+// The document's signature: its profile, the signer's certificate (chain, revocation, validity),
+// the key usage the document needs, then the signature value and digest. Who signed is recorded
+// in `rejected` as soon as it is known.
+std::variant<std::shared_ptr<const xmldsig::VerifiedCertificate>, Rejection>
+verify_document_signature(xmlNode* document, const mapping::DocumentMapping& mapping,
+                          const xmldsig::AlgorithmPolicy& policy, const xmldsig::TrustHolder& trust,
+                          Instant now, const CpuBudget& budget, Rejected& rejected) {
+  auto profile = xmldsig::check_signature_profile(document, policy);
+  if (auto* rejection = std::get_if<Rejection>(&profile)) return std::move(*rejection);
+  const auto& parts = std::get<xmldsig::SignatureParts>(profile);
+
+  auto certificate = trust.get()->verify(parts.leaf_der, parts.intermediates_der, now);
+  if (auto* rejection = std::get_if<Rejection>(&certificate)) {
+    // Who claims to have signed, for the operator reading the dead letter (not trusted).
+    if (auto leaf = xmldsig::parse_certificate_der(parts.leaf_der))
+      rejected.signer = xmldsig::identity_of(leaf.get());
+    return std::move(*rejection);
+  }
+  if (auto over = budget.over("the certificate's verification")) return std::move(*over);
+  auto verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
+  rejected.signer = verified->identity();
+  if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
+    return std::move(*rejection);
+  }
+  if (auto rejection = xmldsig::verify_signature(parts, verified->public_key(), policy)) {
+    return std::move(*rejection);
+  }
+  if (auto over = budget.over("the signature's verification")) return std::move(*over);
+  return verified;
+}
+
+// The command read from the document, then the binding of its signer to the one it names.
+std::variant<boost::json::object, Rejection> map_signed_document(
+    const mapping::DocumentMapping& mapping, xmlNode* document,
+    const xmldsig::SignerIdentity& signer, const mapping::MappingOptions& options) {
+  auto mapped = mapping::map_document(mapping, document, options);
+  if (std::holds_alternative<Rejection>(mapped)) return mapped;
+  if (auto rejection =
+          check_signer_binding(signer, mapping.signer, std::get<boost::json::object>(mapped))) {
+    return std::move(*rejection);
+  }
+  return mapped;
+}
+
 }  // namespace
 
 Intake::Intake(IntakeSettings settings, xmldsig::AlgorithmPolicy policy,
@@ -101,96 +227,39 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
     rejected.rejection = std::move(rejection);
     return rejected;
   };
+  const CpuBudget budget(settings_.cpu_time);
 
-  // The CPU time this message may take, checked after each stage: none of them can be cut short,
-  // but each is bounded by the structure limits, and none starts once the budget is spent.
-  const auto started = thread_cpu_time();
-  auto over_budget = [&](const char* after) -> std::optional<Rejection> {
-    const auto spent =
-        std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_time() - started);
-    if (spent <= settings_.cpu_time) return std::nullopt;
-    return Rejection{Reason::xml_too_complex,
-                     fmt::format("{} ms of CPU time by the end of {}: over the budget of {} ms "
-                                 "(intake.limits.cpu_time)",
-                                 spent.count(), after, settings_.cpu_time.count())};
-  };
-
-  auto parsed = xml::parse_hostile_xml(bytes, settings_.max_message_bytes, settings_.limits);
-  if (auto* rejection = std::get_if<Rejection>(&parsed)) return reject(std::move(*rejection));
-  if (auto over = over_budget("parsing")) return reject(std::move(*over));
-  xml::XmlDoc doc = std::move(std::get<xml::XmlDoc>(parsed));
-  if (auto rejection = xmldsig::check_wrapping(doc.get())) return reject(std::move(*rejection));
-
-  // The envelope: SOAP 1.1 with a SHEP SendMessage, exactly one element under data.
-  if (auto problem = envelope_->validate_document(doc.get())) {
-    return reject({Reason::soap_invalid_envelope, *problem});
-  }
-  if (auto over = over_budget("the envelope's validation")) return reject(std::move(*over));
-  xmlNode* envelope = xmlDocGetRootElement(doc.get());
-  xmlNode* body = xml::child_element(envelope, kSoapNs, "Body");
-  xmlNode* request =
-      xml::child_element(xml::child_element(body, kShepNs, "SendMessage"), "", "request");
-  xmlNode* info = xml::child_element(request, "", "requestInfo");
-  EnvelopeInfo envelope_info;
-  envelope_info.message_id = child_text(info, "messageId");
-  envelope_info.correlation_id = child_text(info, "correlationId");
-  envelope_info.service_id = child_text(info, "serviceId");
-  envelope_info.message_date = child_text(info, "messageDate");
-  envelope_info.sender_id = child_text(xml::child_element(info, "", "sender"), "senderId");
+  auto message = read_message(bytes, settings_, *envelope_, budget);
+  if (auto* rejection = std::get_if<Rejection>(&message)) return reject(std::move(*rejection));
+  const xml::XmlDoc& doc = std::get<xml::XmlDoc>(message);
+  const xmlNode* request = request_of(doc.get());
+  EnvelopeInfo envelope_info = read_envelope_info(request);
   rejected.envelope = envelope_info;
   if (auto rejection = check_transport(doc.get(), envelope_info, now)) {
     return reject(std::move(*rejection));
   }
-  if (auto over = over_budget("the transport signature")) return reject(std::move(*over));
-  xmlNode* data = xml::child_element(xml::child_element(request, "", "requestData"), "", "data");
-  xmlNode* document = xml::element_children(data).front();
+  if (auto over = budget.over("the transport signature")) return reject(std::move(*over));
+  xmlNode* document = document_of(request);
 
-  // The qualified name of the one element under data alone decides the document type.
-  const auto found = by_name_.find(
-      {std::string(xml::namespace_of(document)), std::string(xml::as_view(document->name))});
-  if (found == by_name_.end()) {
-    return reject(
-        {Reason::soap_unknown_document,
-         fmt::format("{} is not a document this adapter accepts", xml::qualified_name(document))});
-  }
-  const mapping::DocumentMapping& mapping = *found->second;
+  auto found = find_mapping(by_name_, document);
+  if (auto* rejection = std::get_if<Rejection>(&found)) return reject(std::move(*rejection));
+  const mapping::DocumentMapping& mapping = *std::get<const mapping::DocumentMapping*>(found);
   rejected.document_type = mapping.document_type();
   if (auto problem = mapping.schema->validate_element(document)) {
     return reject({Reason::schema_invalid, fmt::format("{}: {}", mapping.element, *problem)});
   }
-  if (auto over = over_budget("the document's validation")) return reject(std::move(*over));
+  if (auto over = budget.over("the document's validation")) return reject(std::move(*over));
 
-  auto profile = xmldsig::check_signature_profile(document, policy_);
-  if (auto* rejection = std::get_if<Rejection>(&profile)) return reject(std::move(*rejection));
-  const auto& parts = std::get<xmldsig::SignatureParts>(profile);
+  auto signed_by =
+      verify_document_signature(document, mapping, policy_, *trust_, now, budget, rejected);
+  if (auto* rejection = std::get_if<Rejection>(&signed_by)) return reject(std::move(*rejection));
+  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(signed_by);
 
-  auto certificate = trust_->get()->verify(parts.leaf_der, parts.intermediates_der, now);
-  if (auto* rejection = std::get_if<Rejection>(&certificate)) {
-    // Who claims to have signed, for the operator reading the dead letter (not trusted).
-    if (auto leaf = xmldsig::parse_certificate_der(parts.leaf_der))
-      rejected.signer = xmldsig::identity_of(leaf.get());
-    return reject(std::move(*rejection));
-  }
-  if (auto over = over_budget("the certificate's verification")) return reject(std::move(*over));
-  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
-  rejected.signer = verified->identity();
-  if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
-    return reject(std::move(*rejection));
-  }
-  if (auto rejection = xmldsig::verify_signature(parts, verified->public_key(), policy_)) {
-    return reject(std::move(*rejection));
-  }
-  if (auto over = over_budget("the signature's verification")) return reject(std::move(*over));
-
-  auto mapped = mapping::map_document(mapping, document,
-                                      mapping::MappingOptions{settings_.strict_identifiers});
+  auto mapped = map_signed_document(mapping, document, verified->identity(),
+                                    mapping::MappingOptions{settings_.strict_identifiers});
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return reject(std::move(*rejection));
-  auto& payload = std::get<boost::json::object>(mapped);
-  if (auto rejection = check_signer_binding(verified->identity(), mapping.signer, payload)) {
-    return reject(std::move(*rejection));
-  }
   return Accepted{mapping.document_type(), std::move(envelope_info), verified->identity(),
-                  mapping.command, std::move(payload)};
+                  mapping.command, std::move(std::get<boost::json::object>(mapped))};
 }
 
 std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,

@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "yaml/reader.hpp"
+
 namespace nqs::log {
 namespace {
 
@@ -131,6 +133,15 @@ void write(spdlog::level::level_enum level, std::string_view message, const Fiel
   current_fields = fields.empty() ? nullptr : &fields;
   spdlog::default_logger_raw()->log(level, "{}", message);
   current_fields = nullptr;
+}
+
+LogSettings read_log_settings(yaml::Reader log) {
+  LogSettings out;
+  out.level = log.choice("level", {"trace", "debug", "info", "warn", "error"}, out.level);
+  out.format =
+      log.choice("format", {"text", "json"}, "text") == "json" ? LogFormat::json : LogFormat::text;
+  log.finish();
+  return out;
 }
 
 }  // namespace nqs::log

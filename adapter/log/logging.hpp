@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+namespace nqs::yaml {
+class Reader;
+}
+
 namespace nqs::log {
 
 // Structured context of one log line: in JSON lines they are fields of the object, in text they
@@ -21,6 +25,9 @@ struct LogSettings {
   std::string level = "info";
   LogFormat format = LogFormat::text;
 };
+
+// Reads the `log` section.
+LogSettings read_log_settings(yaml::Reader log);
 
 // Sends logs to standard error in the configured format and level. Called once at start-up,
 // before any other thread exists.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/reason.hpp"
+#include "mapping/amounts.hpp"
 #include "xml/schema_set.hpp"
 #include "yaml/reader.hpp"
 
@@ -117,8 +118,5 @@ std::variant<boost::json::object, Rejection> map_document(const DocumentMapping&
 
 // Reads a dotted path (applicant.iin) from a command payload.
 const boost::json::value* find_path(const boost::json::object& payload, std::string_view path);
-
-// Parses tenge with at most 2 fraction digits to integer tiyn; nothing if not exact money.
-std::optional<std::int64_t> parse_money_tiyn(std::string_view text);
 
 }  // namespace nqs::mapping

@@ -102,6 +102,101 @@ Result<void> acknowledge(amqp::SyncClient& client, const DeadLetter& letter) {
   return outcome::success();
 }
 
+// Why a letter may not be replayed (not from an input queue, or replayed too often), or nothing.
+std::optional<std::string> why_refused(const DeadLetter& letter, const ReplaySettings& settings) {
+  const auto& queues = settings.input_queues;
+  if (std::find(queues.begin(), queues.end(), letter.original_queue) == queues.end()) {
+    return fmt::format("its queue '{}' is not an input queue of this adapter ({})",
+                       letter.original_queue, fmt::join(queues, ", "));
+  }
+  if (letter.replay_count >= settings.cap && !settings.force) {
+    return fmt::format(
+        "replayed {} times already (ops.replay_cap {}); --force to send "
+        "it again",
+        letter.replay_count, settings.cap);
+  }
+  return std::nullopt;
+}
+
+// The original message: its properties and headers, replay count incremented. x-death (the
+// broker's record, nested) is the broker's to write.
+amqp::Outgoing replayed_message(const DeadLetter& letter, const ReplaySettings& settings,
+                                Instant now) {
+  amqp::Outgoing message;
+  message.exchange = "";
+  message.routing_key = letter.original_queue;
+  message.properties = letter.held.properties;
+  message.properties.headers.erase("x-death");
+  // What the dead letter could not carry as a property, it carried as a header.
+  for (const auto& [header, property] :
+       {std::pair{"x-nqs-message-id", &amqp::Properties::message_id},
+        std::pair{"x-nqs-expiration", &amqp::Properties::expiration}}) {
+    if (auto original = header_text(message.properties.headers, header); !original.empty()) {
+      message.properties.*property = std::move(original);
+    }
+  }
+  // The broker takes a user_id only from the user who publishes: given back when it is ours.
+  if (auto user = header_text(message.properties.headers, "x-nqs-user-id");
+      !user.empty() && user == settings.user) {
+    message.properties.user_id = std::move(user);
+  }
+  message.properties.headers["x-nqs-replay-count"] = letter.replay_count + 1;
+  message.properties.headers["x-nqs-replayed-at"] = to_utc_string(now);
+  message.properties.headers["x-nqs-replayed-by"] = settings.actor;
+  message.body = letter.held.body;
+  message.mandatory = true;
+  return message;
+}
+
+// Replays one letter (refused, or only said with a dry run): what became of it.
+Settled replay_one(amqp::SyncClient& client, store::Store& audit, const DeadLetter& letter,
+                   const ReplaySettings& settings, Instant now) {
+  Settled result{&letter, "", ""};
+  auto write_audit = [&](const std::string& outcome, const std::string& detail) {
+    auto written = audit.record_audit({0, now, settings.actor, "replay", letter.id, letter.dlq,
+                                       letter.message_id, outcome, detail});
+    return written;
+  };
+  if (auto refused = why_refused(letter, settings)) {
+    result.outcome = "refused";
+    result.detail = std::move(*refused);
+    if (!settings.dry_run) (void)write_audit(result.outcome, result.detail);
+    return result;
+  }
+  if (settings.dry_run) {
+    result.outcome = "would replay";
+    result.detail = "to " + letter.original_queue;
+    return result;
+  }
+  if (auto published = client.publish(replayed_message(letter, settings, now)); !published) {
+    result.outcome = "failed";
+    result.detail = outcome_detail(published);
+    (void)write_audit(result.outcome, result.detail);
+    return result;  // it stays in the dead-letter queue
+  }
+  // A fault we cannot produce on demand: die between the confirm and the acknowledgement
+  // (tests only). The message is then both back in its queue and still a dead letter.
+  if (const char* fault = std::getenv("NQS_FAULT_EXIT_AFTER_REPLAY_CONFIRM");
+      fault != nullptr && *fault == '1') {
+    std::_Exit(137);
+  }
+  if (auto written = write_audit("replayed", "to " + letter.original_queue); !written) {
+    result.outcome = "failed";
+    result.detail = "published, but not audited (so left in the dead-letter queue too): " +
+                    written.error().message;
+    return result;
+  }
+  if (auto acked = acknowledge(client, letter); !acked) {
+    result.outcome = "failed";
+    result.detail =
+        "published and audited, still in the dead-letter queue: " + acked.error().message;
+    return result;
+  }
+  result.outcome = "replayed";
+  result.detail = "to " + letter.original_queue;
+  return result;
+}
+
 }  // namespace
 
 DeadLetter describe(const std::string& dlq, amqp::Held held) {
@@ -217,90 +312,7 @@ std::vector<Settled> replay(amqp::SyncClient& client, store::Store& audit,
                             const ReplaySettings& settings, Instant now) {
   std::vector<Settled> settled;
   for (const auto* letter : letters) {
-    Settled result{letter, "", ""};
-    auto write_audit = [&](const std::string& outcome, const std::string& detail) {
-      auto written = audit.record_audit({0, now, settings.actor, "replay", letter->id, letter->dlq,
-                                         letter->message_id, outcome, detail});
-      return written;
-    };
-    const auto& queues = settings.input_queues;
-    if (std::find(queues.begin(), queues.end(), letter->original_queue) == queues.end()) {
-      result.outcome = "refused";
-      result.detail = fmt::format("its queue '{}' is not an input queue of this adapter ({})",
-                                  letter->original_queue, fmt::join(queues, ", "));
-    } else if (letter->replay_count >= settings.cap && !settings.force) {
-      result.outcome = "refused";
-      result.detail = fmt::format(
-          "replayed {} times already (ops.replay_cap {}); --force to send "
-          "it again",
-          letter->replay_count, settings.cap);
-    }
-    if (!result.outcome.empty()) {
-      if (!settings.dry_run) (void)write_audit(result.outcome, result.detail);
-      settled.push_back(std::move(result));
-      continue;
-    }
-    if (settings.dry_run) {
-      result.outcome = "would replay";
-      result.detail = "to " + letter->original_queue;
-      settled.push_back(std::move(result));
-      continue;
-    }
-    // The original message: its properties and headers, replay count incremented. x-death (the
-    // broker's record, nested) is the broker's to write.
-    amqp::Outgoing message;
-    message.exchange = "";
-    message.routing_key = letter->original_queue;
-    message.properties = letter->held.properties;
-    message.properties.headers.erase("x-death");
-    // What the dead letter could not carry as a property, it carried as a header.
-    for (const auto& [header, property] :
-         {std::pair{"x-nqs-message-id", &amqp::Properties::message_id},
-          std::pair{"x-nqs-expiration", &amqp::Properties::expiration}}) {
-      if (auto original = header_text(message.properties.headers, header); !original.empty()) {
-        message.properties.*property = std::move(original);
-      }
-    }
-    // The broker takes a user_id only from the user who publishes: given back when it is ours.
-    if (auto user = header_text(message.properties.headers, "x-nqs-user-id");
-        !user.empty() && user == settings.user) {
-      message.properties.user_id = std::move(user);
-    }
-    message.properties.headers["x-nqs-replay-count"] = letter->replay_count + 1;
-    message.properties.headers["x-nqs-replayed-at"] = to_utc_string(now);
-    message.properties.headers["x-nqs-replayed-by"] = settings.actor;
-    message.body = letter->held.body;
-    message.mandatory = true;
-    if (auto published = client.publish(message); !published) {
-      result.outcome = "failed";
-      result.detail = outcome_detail(published);
-      (void)write_audit(result.outcome, result.detail);
-      settled.push_back(std::move(result));
-      continue;  // it stays in the dead-letter queue
-    }
-    // A fault we cannot produce on demand: die between the confirm and the acknowledgement
-    // (tests only). The message is then both back in its queue and still a dead letter.
-    if (const char* fault = std::getenv("NQS_FAULT_EXIT_AFTER_REPLAY_CONFIRM");
-        fault != nullptr && *fault == '1') {
-      std::_Exit(137);
-    }
-    if (auto written = write_audit("replayed", "to " + letter->original_queue); !written) {
-      result.outcome = "failed";
-      result.detail = "published, but not audited (so left in the dead-letter queue too): " +
-                      written.error().message;
-      settled.push_back(std::move(result));
-      continue;
-    }
-    if (auto acked = acknowledge(client, *letter); !acked) {
-      result.outcome = "failed";
-      result.detail =
-          "published and audited, still in the dead-letter queue: " + acked.error().message;
-      settled.push_back(std::move(result));
-      continue;
-    }
-    result.outcome = "replayed";
-    result.detail = "to " + letter->original_queue;
-    settled.push_back(std::move(result));
+    settled.push_back(replay_one(client, audit, *letter, settings, now));
   }
   return settled;
 }

@@ -204,21 +204,24 @@ void CrlRefresher::refresh(bool all) {
   if (changed) publish_current();
 }
 
-bool CrlRefresher::fetch(const std::string& url, Instant now) {
+HttpRequest CrlRefresher::request_for(const std::string& url) const {
   HttpRequest request;
   request.url = url;
-  {
-    std::lock_guard lock(mutex_);
-    const auto& source = sources_.at(url);
-    if (source.crl) {
-      // Conditional: an unchanged CRL is not sent again (NCA's base CRLs are megabytes).
-      if (!source.etag.empty()) request.headers.emplace_back("If-None-Match", source.etag);
-      if (!source.last_modified.empty())
-        request.headers.emplace_back("If-Modified-Since", source.last_modified);
-    }
+  std::lock_guard lock(mutex_);
+  const auto& source = sources_.at(url);
+  if (source.crl) {
+    // Conditional: an unchanged CRL is not sent again (NCA's base CRLs are megabytes).
+    if (!source.etag.empty()) request.headers.emplace_back("If-None-Match", source.etag);
+    if (!source.last_modified.empty())
+      request.headers.emplace_back("If-Modified-Since", source.last_modified);
   }
-  auto answer = http_exchange(request, settings_.limits);
-  std::string error;
+  return request;
+}
+
+std::shared_ptr<X509_CRL> CrlRefresher::crl_of(const HttpRequest& request,
+                                               const Result<HttpAnswer>& answer, Instant now,
+                                               std::string& error) const {
+  const auto& url = request.url;
   std::shared_ptr<X509_CRL> crl;
   if (!answer) {
     error = answer.error().message;
@@ -233,6 +236,22 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
     error = fmt::format("{}: {}", url, *problem);
     crl.reset();
   }
+  return crl;
+}
+
+bool CrlRefresher::base_in_use(const CrlFacts& delta) const {
+  return std::any_of(sources_.begin(), sources_.end(), [&](const auto& entry) {
+    const auto& other = entry.second.status.crl;
+    return other && !other->delta && other->issuer == delta.issuer && other->number &&
+           delta.delta_base && *other->number >= *delta.delta_base;
+  });
+}
+
+bool CrlRefresher::fetch(const std::string& url, Instant now) {
+  const auto request = request_for(url);
+  auto answer = http_exchange(request, settings_.limits);
+  std::string error;
+  std::shared_ptr<X509_CRL> crl = crl_of(request, answer, now, error);
   // Read before the lock: a CRL may be megabytes.
   std::optional<CrlFacts> facts;
   std::string der;
@@ -254,20 +273,12 @@ bool CrlRefresher::fetch(const std::string& url, Instant now) {
     }
     // A delta CRL replaces the one in use only once its base is in use: one whose base did not
     // arrive would leave the base alone, and the revocations of the delta it pushed out unseen.
-    if (crl && facts->delta) {
-      const bool base_in_use =
-          std::any_of(sources_.begin(), sources_.end(), [&](const auto& entry) {
-            const auto& other = entry.second.status.crl;
-            return other && !other->delta && other->issuer == facts->issuer && other->number &&
-                   facts->delta_base && *other->number >= *facts->delta_base;
-          });
-      if (!base_in_use) {
-        error = fmt::format(
-            "{}: a delta CRL of the base CRL number {}, which is not in use yet (the delta in use "
-            "stays)",
-            url, facts->delta_base ? facts->delta_base->decimal : std::string("?"));
-        crl.reset();
-      }
+    if (crl && facts->delta && !base_in_use(*facts)) {
+      error = fmt::format(
+          "{}: a delta CRL of the base CRL number {}, which is not in use yet (the delta in use "
+          "stays)",
+          url, facts->delta_base ? facts->delta_base->decimal : std::string("?"));
+      crl.reset();
     }
     source.status.last_error = error;
     if (!error.empty()) {

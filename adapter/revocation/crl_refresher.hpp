@@ -92,6 +92,14 @@ class CrlRefresher {
     bool learnt = false;
   };
   [[nodiscard]] bool due(const Source& source, Instant now) const;
+  // The request for one source: conditional when a CRL from it is in use.
+  [[nodiscard]] HttpRequest request_for(const std::string& url) const;
+  // The CRL of an answer to `request` that `check` accepts, or none with `error` set (none and no
+  // error: not modified).
+  std::shared_ptr<X509_CRL> crl_of(const HttpRequest& request, const Result<HttpAnswer>& answer,
+                                   Instant now, std::string& error) const;
+  // Whether the base CRL of a delta CRL is in use (mutex_ held).
+  [[nodiscard]] bool base_in_use(const CrlFacts& delta) const;
   // Fetches one source; true when its CRL changed.
   bool fetch(const std::string& url, Instant now);
   void publish_current();

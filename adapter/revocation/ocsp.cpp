@@ -40,6 +40,75 @@ OcspAnswer unavailable(const std::string& url, std::string detail) {
   return {OcspStatus::unavailable, std::move(detail), std::nullopt, url};
 }
 
+// A request for the status of `certificate`, with our nonce.
+Result<std::unique_ptr<OCSP_REQUEST, RequestFree>> nonced_request(X509* certificate, X509* issuer) {
+  std::unique_ptr<OCSP_REQUEST, RequestFree> request(OCSP_REQUEST_new());
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), certificate, issuer);
+  if (id == nullptr || OCSP_request_add0_id(request.get(), id) == nullptr) {
+    OCSP_CERTID_free(id);
+    return make_error("cannot build an OCSP request: " + openssl_error());
+  }
+  // Without our nonce a replayed answer could not be told from a fresh one.
+  if (OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1) {
+    return make_error("cannot add a nonce to the OCSP request: " + openssl_error());
+  }
+  return request;
+}
+
+std::string der_of(OCSP_REQUEST* request) {
+  unsigned char* der = nullptr;
+  const int length = i2d_OCSP_REQUEST(request, &der);
+  std::string body(reinterpret_cast<char*>(der), static_cast<std::size_t>(std::max(length, 0)));
+  OPENSSL_free(der);
+  return body;
+}
+
+// The basic response in a responder's HTTP answer (its signature not checked yet).
+Result<std::unique_ptr<OCSP_BASICRESP, BasicFree>> basic_response(const std::string& url,
+                                                                  const HttpAnswer& reply) {
+  if (reply.status != 200) return make_error(fmt::format("{}: HTTP status {}", url, reply.status));
+  const auto& bytes = reply.body;
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::unique_ptr<OCSP_RESPONSE, ResponseFree> response(
+      d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(bytes.size())));
+  if (!response) {
+    ERR_clear_error();
+    return make_error(fmt::format("{}: not an OCSP response", url));
+  }
+  if (const int status = OCSP_response_status(response.get());
+      status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return make_error(
+        fmt::format("{}: the responder answered '{}'", url, OCSP_response_status_str(status)));
+  }
+  std::unique_ptr<OCSP_BASICRESP, BasicFree> basic(OCSP_response_get1_basic(response.get()));
+  if (!basic) {
+    ERR_clear_error();
+    return make_error(fmt::format("{}: no basic OCSP response", url));
+  }
+  return basic;
+}
+
+// What a verified, current response says of the certificate.
+OcspAnswer answer_of(const std::string& url, int status, int reason,
+                     ASN1_GENERALIZEDTIME* revoked_at) {
+  switch (status) {
+    case V_OCSP_CERTSTATUS_GOOD:
+      return {OcspStatus::good, "good", std::nullopt, url};
+    case V_OCSP_CERTSTATUS_REVOKED: {
+      const auto when = to_instant(revoked_at);
+      return {OcspStatus::revoked,
+              fmt::format("revoked on {} ({}), says the OCSP responder {}",
+                          when ? to_utc_string(*when) : std::string("an unreadable date"),
+                          reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given", url),
+              when, url};
+    }
+    default:
+      return {OcspStatus::unknown,
+              fmt::format("the OCSP responder {} does not know this certificate", url),
+              std::nullopt, url};
+  }
+}
+
 }  // namespace
 
 std::string_view status_name(OcspStatus status) {
@@ -128,74 +197,49 @@ OcspAnswer OcspClient::check(X509* certificate, X509* issuer, X509_STORE* anchor
   return answer;
 }
 
+std::optional<std::string> OcspClient::nonce_problem(const std::string& url, int nonce) {
+  std::lock_guard lock(mutex_);
+  if (nonce == 0) {
+    return fmt::format(
+        "{}: the response carries another request's nonce "
+        "(a replay)",
+        url);
+  }
+  if (nonce == 1) {
+    nonce_responders_.insert(url);
+  } else if (nonce_responders_.contains(url)) {
+    return fmt::format(
+        "{}: the response lacks our nonce, which this responder "
+        "echoes (a replay)",
+        url);
+  }
+  return std::nullopt;
+}
+
 OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issuer,
                            X509_STORE* anchors, STACK_OF(X509) * untrusted, Instant now,
                            Instant& until, bool& unreachable) {
-  std::unique_ptr<OCSP_REQUEST, RequestFree> request(OCSP_REQUEST_new());
-  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), certificate, issuer);
-  if (id == nullptr || OCSP_request_add0_id(request.get(), id) == nullptr) {
-    OCSP_CERTID_free(id);
-    return unavailable(url, "cannot build an OCSP request: " + openssl_error());
-  }
-  // Without our nonce a replayed answer could not be told from a fresh one.
-  if (OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1) {
-    return unavailable(url, "cannot add a nonce to the OCSP request: " + openssl_error());
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_OCSP_REQUEST(request.get(), &der);
-  std::string body(reinterpret_cast<char*>(der), static_cast<std::size_t>(std::max(length, 0)));
-  OPENSSL_free(der);
-
-  auto reply = http_exchange({url, "POST", "application/ocsp-request", body, {}}, settings_.limits);
+  auto request = nonced_request(certificate, issuer);
+  if (!request) return unavailable(url, request.error().message);
+  auto reply =
+      http_exchange({url, "POST", "application/ocsp-request", der_of(request.value().get()), {}},
+                    settings_.limits);
   if (!reply) {
     unreachable = true;
     return unavailable(url, reply.error().message);
   }
-  if (reply.value().status != 200) {
-    return unavailable(url, fmt::format("{}: HTTP status {}", url, reply.value().status));
-  }
-  const auto& bytes = reply.value().body;
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::unique_ptr<OCSP_RESPONSE, ResponseFree> response(
-      d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(bytes.size())));
-  if (!response) {
-    ERR_clear_error();
-    return unavailable(url, fmt::format("{}: not an OCSP response", url));
-  }
-  if (const int status = OCSP_response_status(response.get());
-      status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    return unavailable(
-        url, fmt::format("{}: the responder answered '{}'", url, OCSP_response_status_str(status)));
-  }
-  std::unique_ptr<OCSP_BASICRESP, BasicFree> basic(OCSP_response_get1_basic(response.get()));
-  if (!basic) {
-    ERR_clear_error();
-    return unavailable(url, fmt::format("{}: no basic OCSP response", url));
-  }
+  auto basic = basic_response(url, reply.value());
+  if (!basic) return unavailable(url, basic.error().message);
 
   // The signature: the CA itself, or a responder it delegated (id-kp-OCSPSigning, issued by it),
   // chaining to the anchors (OpenSSL checks both, RFC 6960 4.2.2.2).
-  if (OCSP_basic_verify(basic.get(), untrusted, anchors, 0) != 1) {
+  if (OCSP_basic_verify(basic.value().get(), untrusted, anchors, 0) != 1) {
     return unavailable(url, fmt::format("{}: the response's signature is not the CA's nor a "
                                         "responder's it authorised: {}",
                                         url, openssl_error()));
   }
-  const int nonce = OCSP_check_nonce(request.get(), basic.get());
-  {
-    std::lock_guard lock(mutex_);
-    if (nonce == 0) {
-      return unavailable(url, fmt::format("{}: the response carries another request's nonce "
-                                          "(a replay)",
-                                          url));
-    }
-    if (nonce == 1) {
-      nonce_responders_.insert(url);
-    } else if (nonce_responders_.contains(url)) {
-      return unavailable(url, fmt::format("{}: the response lacks our nonce, which this responder "
-                                          "echoes (a replay)",
-                                          url));
-    }
-  }
+  const int nonce = OCSP_check_nonce(request.value().get(), basic.value().get());
+  if (auto problem = nonce_problem(url, nonce)) return unavailable(url, std::move(*problem));
   int status = 0;
   int reason = 0;
   ASN1_GENERALIZEDTIME* revoked_at = nullptr;
@@ -203,8 +247,8 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
   ASN1_GENERALIZEDTIME* next_update = nullptr;
   std::unique_ptr<OCSP_CERTID, IdFree> ours(OCSP_cert_to_id(EVP_sha1(), certificate, issuer));
   if (!ours) return unavailable(url, "no OCSP certificate id: " + openssl_error());
-  if (OCSP_resp_find_status(basic.get(), ours.get(), &status, &reason, &revoked_at, &this_update,
-                            &next_update) != 1) {
+  if (OCSP_resp_find_status(basic.value().get(), ours.get(), &status, &reason, &revoked_at,
+                            &this_update, &next_update) != 1) {
     ERR_clear_error();
     return unavailable(url, fmt::format("{}: the response is for another certificate", url));
   }
@@ -221,22 +265,7 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
   }
   until = *issued + settings_.max_age;
   if (next && *next < until) until = *next;
-  switch (status) {
-    case V_OCSP_CERTSTATUS_GOOD:
-      return {OcspStatus::good, "good", std::nullopt, url};
-    case V_OCSP_CERTSTATUS_REVOKED: {
-      const auto when = to_instant(revoked_at);
-      return {OcspStatus::revoked,
-              fmt::format("revoked on {} ({}), says the OCSP responder {}",
-                          when ? to_utc_string(*when) : std::string("an unreadable date"),
-                          reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given", url),
-              when, url};
-    }
-    default:
-      return {OcspStatus::unknown,
-              fmt::format("the OCSP responder {} does not know this certificate", url),
-              std::nullopt, url};
-  }
+  return answer_of(url, status, reason, revoked_at);
 }
 
 OcspStats OcspClient::stats() const {

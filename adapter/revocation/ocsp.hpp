@@ -73,6 +73,9 @@ class OcspClient {
   };
   OcspAnswer ask(const std::string& url, X509* certificate, X509* issuer, X509_STORE* anchors,
                  STACK_OF(X509) * untrusted, Instant now, Instant& until, bool& unreachable);
+  // What is wrong with the nonce check's result (OCSP_check_nonce) for a responder's answer, or
+  // nothing; a responder that echoes our nonce is remembered.
+  std::optional<std::string> nonce_problem(const std::string& url, int nonce);
 
   OcspSettings settings_;
   mutable std::mutex mutex_;

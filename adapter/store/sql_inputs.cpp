@@ -96,13 +96,26 @@ Result<void> SqlStore::migrate_from(int current) {
   return outcome::success();
 }
 
+std::string_view outcome_name(InputOutcome outcome) {
+  return outcome == InputOutcome::processed ? "processed" : "rejected";
+}
+
+std::optional<InputOutcome> outcome_named(std::string_view name) {
+  if (name == "processed") return InputOutcome::processed;
+  if (name == "rejected") return InputOutcome::rejected;
+  return std::nullopt;
+}
+
 Result<std::optional<InboxEntry>> SqlStore::find_input(const std::string& key) {
   BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT input_key, source, outcome, reason, detail, "
                                             "document_type, body_sha256, received_at FROM inbox "
                                             "WHERE input_key = $1",
                                             SqlParams().text(key), "reading the inbox"));
   if (rows.empty()) return std::optional<InboxEntry>{};
-  return std::optional<InboxEntry>{InboxEntry{rows.text(0, 0), rows.text(0, 1), rows.text(0, 2),
+  const auto outcome = outcome_named(rows.text(0, 2));
+  if (!outcome)
+    return make_error(fmt::format("the inbox holds an unknown outcome '{}'", rows.text(0, 2)));
+  return std::optional<InboxEntry>{InboxEntry{rows.text(0, 0), rows.text(0, 1), *outcome,
                                               rows.text(0, 3), rows.text(0, 4), rows.text(0, 5),
                                               rows.text(0, 6), rows.utc(0, 7)}};
 }
@@ -146,7 +159,7 @@ Result<Recorded> SqlStore::record_in_transaction(const InboxEntry& entry,
                                  SqlParams()
                                      .text(entry.key)
                                      .text(entry.source)
-                                     .text(entry.outcome)
+                                     .text(std::string(outcome_name(entry.outcome)))
                                      .text(entry.reason)
                                      .text(entry.detail)
                                      .text(entry.document_type)

@@ -62,7 +62,12 @@ Result<std::vector<ApplicationRow>> SqlStore::applications_where(std::string_vie
     row.iin = rows.text(i, 1);
     row.quota_year = static_cast<int>(rows.integer(i, 2));
     row.region = rows.text(i, 3);
-    row.stage = rows.text(i, 4);
+    const auto stage = domain::stage_named(rows.text(i, 4));
+    if (!stage) {
+      return make_error(fmt::format("application {} has an unknown stage '{}'", row.application_id,
+                                    rows.text(i, 4)));
+    }
+    row.stage = *stage;
     row.voucher_id = rows.text(i, 5);
     row.act_number = rows.text(i, 6);
     row.state_json = rows.text(i, 7);
@@ -226,7 +231,7 @@ Result<void> SqlStore::apply_applications(const std::vector<ApplicationRow>& row
         .text(row.iin)
         .integer(row.quota_year)
         .text(row.region)
-        .text(row.stage)
+        .text(std::string(domain::stage_name(row.stage)))
         .text(row.voucher_id)
         .text(row.act_number)
         .text(row.state_json)

@@ -11,16 +11,23 @@
 
 #include "common/instant.hpp"
 #include "common/result.hpp"
+#include "domain/stage.hpp"
 
 namespace nqs::store {
+
+// What became of an input: processed (its effects committed with it) or rejected (with a reason
+// code, and no effect).
+enum class InputOutcome { processed, rejected };
+std::string_view outcome_name(InputOutcome outcome);
+std::optional<InputOutcome> outcome_named(std::string_view name);
 
 // One input as the inbox remembers it: its key (messageId or eventId, or a hash of the body when
 // the input was unreadable), what became of it, and why.
 struct InboxEntry {
   std::string key;
-  std::string source;   // the queue it came from
-  std::string outcome;  // processed | rejected
-  std::string reason;   // the reason code of a rejection
+  std::string source;  // the queue it came from
+  InputOutcome outcome = InputOutcome::processed;
+  std::string reason;  // the reason code of a rejection
   std::string detail;
   std::string document_type;
   std::string body_sha256;
@@ -47,7 +54,7 @@ struct ApplicationRow {
   std::string iin;
   int quota_year = 0;
   std::string region;
-  std::string stage;
+  domain::Stage stage{};
   std::string voucher_id;  // empty until issued
   std::string act_number;  // empty until the act
   // The calendar year of the voucher's issue (art. 3 (c): one voucher a person and year).

@@ -32,11 +32,15 @@ inline constexpr std::array<std::string_view, 5> kNotifications{
     "VoucherValidityExtended", "VoucherAnnulled"};
 bool takes_command(std::string_view command);
 
-// The timer kinds the workflow sets (store::TimerRow::kind).
-inline constexpr std::string_view kVoucherExpiry = "voucher_expiry";
-// sla.warning.<step> and sla.breach.<step>: a deadline's warning and breach.
-inline constexpr std::string_view kSlaWarning = "sla.warning.";
-inline constexpr std::string_view kSlaBreach = "sla.breach.";
+// The timers the workflow sets: the voucher's expiry, and a deadline's warning and breach.
+// Stored as text (store::TimerRow::kind): voucher_expiry, sla.warning.<step>, sla.breach.<step>.
+struct TimerKind {
+  enum class Type { voucher_expiry, sla_warning, sla_breach };
+  Type type = Type::voucher_expiry;
+  std::string step;  // the deadline's, for a warning or a breach
+};
+std::string timer_kind_text(const TimerKind& kind);
+std::optional<TimerKind> timer_kind_of(std::string_view text);
 
 // What one input does, ready to be committed with it: the messages it causes and the state it
 // changes.

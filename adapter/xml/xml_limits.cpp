@@ -92,6 +92,58 @@ class Scanner {
     return bytes_.substr(from, at_ - from);
   }
 
+  // Reads one attribute, name="value", and gives its name; nothing when the scan stops there (not
+  // well-formed, or a value too long).
+  std::optional<std::string_view> read_attribute() {
+    const auto attribute = name();
+    skip_spaces();
+    if (attribute.empty() || at_ >= bytes_.size() || bytes_[at_] != '=') {
+      gave_up_ = true;
+      return std::nullopt;
+    }
+    advance(at_ + 1);
+    skip_spaces();
+    if (at_ >= bytes_.size() || (bytes_[at_] != '"' && bytes_[at_] != '\'')) {
+      gave_up_ = true;
+      return std::nullopt;
+    }
+    const auto close = bytes_.find(bytes_[at_], at_ + 1);
+    if (close == std::string_view::npos) {
+      gave_up_ = true;
+      return std::nullopt;
+    }
+    check_size(close - at_ - 1, "an attribute value");
+    advance(close + 1);
+    if (problem_) return std::nullopt;
+    return attribute;
+  }
+
+  // Counts an attribute of `element`, whose tag opens at `tag_line`, against the limits of one
+  // element (`attributes` and `declarations` so far) and of the message; false past one of them.
+  bool count_attribute(std::string_view attribute, std::string_view element, std::size_t tag_line,
+                       std::size_t& attributes, std::size_t& declarations) {
+    if (++attributes > limits_.max_attributes) {
+      line_ = tag_line;
+      fail(fmt::format("the element {} has more than {} attributes", element,
+                       limits_.max_attributes));
+      return false;
+    }
+    if (++all_attributes_ > limits_.max_attributes_total) {
+      line_ = tag_line;
+      fail(fmt::format("more than {} attributes in all", limits_.max_attributes_total));
+      return false;
+    }
+    if (attribute == "xmlns" || attribute.starts_with("xmlns:")) {
+      if (++declarations > limits_.max_namespace_declarations) {
+        line_ = tag_line;
+        fail(fmt::format("the element {} declares more than {} namespaces", element,
+                         limits_.max_namespace_declarations));
+        return false;
+      }
+    }
+    return true;
+  }
+
   void start_tag() {
     const auto tag_line = line_;
     ++at_;
@@ -118,41 +170,9 @@ class Scanner {
         empty = true;
         break;
       }
-      const auto attribute = name();
-      skip_spaces();
-      if (attribute.empty() || at_ >= bytes_.size() || bytes_[at_] != '=') {
-        gave_up_ = true;
+      const auto attribute = read_attribute();
+      if (!attribute || !count_attribute(*attribute, element, tag_line, attributes, declarations)) {
         return;
-      }
-      advance(at_ + 1);
-      skip_spaces();
-      if (at_ >= bytes_.size() || (bytes_[at_] != '"' && bytes_[at_] != '\'')) {
-        gave_up_ = true;
-        return;
-      }
-      const auto close = bytes_.find(bytes_[at_], at_ + 1);
-      if (close == std::string_view::npos) {
-        gave_up_ = true;
-        return;
-      }
-      check_size(close - at_ - 1, "an attribute value");
-      advance(close + 1);
-      if (problem_) return;
-      if (++attributes > limits_.max_attributes) {
-        line_ = tag_line;
-        return fail(fmt::format("the element {} has more than {} attributes", element,
-                                limits_.max_attributes));
-      }
-      if (++all_attributes_ > limits_.max_attributes_total) {
-        line_ = tag_line;
-        return fail(fmt::format("more than {} attributes in all", limits_.max_attributes_total));
-      }
-      if (attribute == "xmlns" || attribute.starts_with("xmlns:")) {
-        if (++declarations > limits_.max_namespace_declarations) {
-          line_ = tag_line;
-          return fail(fmt::format("the element {} declares more than {} namespaces", element,
-                                  limits_.max_namespace_declarations));
-        }
       }
     }
     const auto line = line_;

@@ -145,6 +145,13 @@ class TrustStore {
   [[nodiscard]] CertificateCheck verify_uncached(const std::string& leaf_der,
                                                  const std::vector<std::string>& intermediates_der,
                                                  Instant now) const;
+  // Why a verified chain is not trusted for the weak key of one of its certificates.
+  [[nodiscard]] std::optional<Rejection> weak_chain_key(STACK_OF(X509) * chain) const;
+  // The signer `leaf` of the verified `chain`, valid while the chain and the CRLs in use are;
+  // `signer_crl` what its CA's CRL said against it.
+  [[nodiscard]] std::shared_ptr<VerifiedCertificate> verified_of(
+      const std::shared_ptr<X509>& leaf, STACK_OF(X509) * chain,
+      const std::optional<Rejection>& signer_crl) const;
 
   void place_anchors();
 

@@ -107,6 +107,11 @@ class Reader {
   std::shared_ptr<std::set<std::string, std::less<>>> known_keys_;
 };
 
+// The files of a list of paths, each checked to exist; an empty or absent list is reported with
+// `if_empty` (a list whose entries are all missing is already reported entry by entry).
+std::vector<std::filesystem::path> existing_files(Reader& section, std::string_view key,
+                                                  std::string_view if_empty);
+
 // Parses "YYYY-MM-DD" strictly (a real date, four-digit year, two-digit month and day).
 std::optional<date::year_month_day> parse_date(std::string_view text);
 // Parses "<whole number><unit>" with unit ms, s, m, h or d (24 h).

@@ -88,7 +88,7 @@ TEST(PostgresStore, OfTwoInstancesDecidingOneApplicationOnlyOneWrites) {
   auto lost = record(*second, with_changes("e-2", refuse));
   ASSERT_FALSE(lost.has_value());
   EXPECT_THAT(lost.error().message, ::testing::HasSubstr("changed since it was read"));
-  EXPECT_EQ(second->find_application("a-1").value()->stage, "with_lmc");
+  EXPECT_EQ(second->find_application("a-1").value()->stage, domain::Stage::with_lmc);
   EXPECT_FALSE(second->find_input("e-2").value().has_value()) << "nothing of the loser remains";
 }
 

@@ -235,47 +235,59 @@ TEST(LocalTime, InstantsJustBeforeAndAfterLocalMidnight) {
 TEST(WorkingDayDeadline, EndsAtTheEndOfTheNthWorkingDayAfterTheLocalDate) {
   const auto& c = shipped();
   // Art. 8: received Thursday 20 March 2025 at noon; due at the end of Wednesday the 26th.
-  EXPECT_EQ(to_local_string(c.working_day_deadline(instant("2025-03-20T12:00:00+05:00"), 1).value(),
-                            c.zone()),
-            "2025-03-26T23:59:59.999+05:00");
+  EXPECT_EQ(
+      to_local_string(
+          c.working_day_deadline(c.local_date(instant("2025-03-20T12:00:00+05:00")), 1).value(),
+          c.zone()),
+      "2025-03-26T23:59:59.999+05:00");
   // The last millisecond of Tuesday 2 Sep 2025 counts from the 2nd; the next from the 3rd.
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2025-09-02T18:59:59.999Z"), 1).value()),
-            "2025-09-03T18:59:59.999Z");
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2025-09-02T19:00:00Z"), 1).value()),
+  EXPECT_EQ(
+      utc(c.working_day_deadline(c.local_date(instant("2025-09-02T18:59:59.999Z")), 1).value()),
+      "2025-09-03T18:59:59.999Z");
+  EXPECT_EQ(utc(c.working_day_deadline(c.local_date(instant("2025-09-02T19:00:00Z")), 1).value()),
             "2025-09-04T18:59:59.999Z");
   // Received on a day off (Monday 1 Sep 2025, moved Constitution Day): the count starts after it.
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2025-09-01T10:00:00+05:00"), 1).value()),
-            "2025-09-02T18:59:59.999Z");
+  EXPECT_EQ(
+      utc(c.working_day_deadline(c.local_date(instant("2025-09-01T10:00:00+05:00")), 1).value()),
+      "2025-09-02T18:59:59.999Z");
   // N = 0: the end of the local date of the start.
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2025-09-02T10:00:00+05:00"), 0).value()),
-            "2025-09-02T18:59:59.999Z");
+  EXPECT_EQ(
+      utc(c.working_day_deadline(c.local_date(instant("2025-09-02T10:00:00+05:00")), 0).value()),
+      "2025-09-02T18:59:59.999Z");
 }
 
 TEST(WorkingDayDeadline, AcrossTheOffsetChange) {
   const auto& c = shipped();
   // Received Wednesday 28 Feb 2024 (UTC+6); 3 working days: 29 Feb, 1 Mar, 4 Mar (UTC+5).
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2024-02-28T10:00:00+06:00"), 3).value()),
-            "2024-03-04T18:59:59.999Z");
+  EXPECT_EQ(
+      utc(c.working_day_deadline(c.local_date(instant("2024-02-28T10:00:00+06:00")), 3).value()),
+      "2024-03-04T18:59:59.999Z");
   // 1 working day from 28 Feb ends with 29 Feb, the day whose last local hour happened twice.
-  EXPECT_EQ(utc(c.working_day_deadline(instant("2024-02-28T10:00:00+06:00"), 1).value()),
-            "2024-02-29T18:59:59.999Z");
+  EXPECT_EQ(
+      utc(c.working_day_deadline(c.local_date(instant("2024-02-28T10:00:00+06:00")), 1).value()),
+      "2024-02-29T18:59:59.999Z");
   // Before the change: 5 July 2023, then holidays and a decree: due Monday 10 July, UTC+6.
-  EXPECT_EQ(to_local_string(c.working_day_deadline(instant("2023-07-05T10:00:00+06:00"), 1).value(),
-                            c.zone()),
-            "2023-07-10T23:59:59.999+06:00");
+  EXPECT_EQ(
+      to_local_string(
+          c.working_day_deadline(c.local_date(instant("2023-07-05T10:00:00+06:00")), 1).value(),
+          c.zone()),
+      "2023-07-10T23:59:59.999+06:00");
 }
 
 TEST(CalendarDayDeadline, SixtyCalendarDaysAfterTheDayOfIssue) {
   const auto& c = shipped();
   // Art. 10: a voucher issued on 1 September 2025 is valid to the end of 31 October 2025.
   EXPECT_EQ(
-      to_local_string(c.calendar_day_deadline(instant("2025-09-01T15:00:00+05:00"), 60).value(),
-                      c.zone()),
+      to_local_string(
+          c.calendar_day_deadline(c.local_date(instant("2025-09-01T15:00:00+05:00")), 60).value(),
+          c.zone()),
       "2025-10-31T23:59:59.999+05:00");
   // Issued in January 2024 at UTC+6, it expires after the change, at UTC+5.
-  EXPECT_EQ(utc(c.calendar_day_deadline(instant("2024-01-15T10:00:00+06:00"), 60).value()),
-            "2024-03-15T18:59:59.999Z");
-  EXPECT_FALSE(c.calendar_day_deadline(instant("2024-01-15T10:00:00+06:00"), -1).has_value());
+  EXPECT_EQ(
+      utc(c.calendar_day_deadline(c.local_date(instant("2024-01-15T10:00:00+06:00")), 60).value()),
+      "2024-03-15T18:59:59.999Z");
+  EXPECT_FALSE(
+      c.calendar_day_deadline(c.local_date(instant("2024-01-15T10:00:00+06:00")), -1).has_value());
 }
 
 TEST(TimeZone, UnknownZoneIsReported) {

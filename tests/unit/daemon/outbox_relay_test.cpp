@@ -62,9 +62,10 @@ class RelayOnStore : public ::testing::Test {
       row.created_at = clock_.now();
       rows.push_back(row);
     }
-    auto recorded = store_->record_input(
-        store::InboxEntry{input, "test", "processed", "", "", "", "", clock_.now()},
-        std::move(rows));
+    auto recorded =
+        store_->record_input(store::InboxEntry{input, "test", store::InputOutcome::processed, "",
+                                               "", "", "", clock_.now()},
+                             std::move(rows));
     EXPECT_TRUE(recorded.has_value());
     return recorded.value().outbox;
   }

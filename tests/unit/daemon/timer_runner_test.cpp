@@ -59,8 +59,10 @@ class TimersOnStore : public ::testing::Test {
   }
   void record(const std::string& input, store::StateChanges changes) {
     std::vector<store::InputLog::Input> inputs;
-    inputs.push_back(
-        {store::InboxEntry{input, "test", "processed", "", "", "", "", clock_.now()}, {}, changes});
+    inputs.push_back({store::InboxEntry{input, "test", store::InputOutcome::processed, "", "", "",
+                                        "", clock_.now()},
+                      {},
+                      changes});
     ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
   }
 

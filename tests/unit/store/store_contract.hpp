@@ -41,7 +41,7 @@ inline Instant at(const char* text) {
   return *parsed;
 }
 
-inline InboxEntry entry(const std::string& key, const std::string& outcome = "processed") {
+inline InboxEntry entry(const std::string& key, InputOutcome outcome = InputOutcome::processed) {
   InboxEntry e;
   e.key = key;
   e.source = "nqs.gov.in";
@@ -76,9 +76,15 @@ inline ApplicationRow application(const std::string& id, const std::string& stag
                                   const std::string& iin = "850101300124") {
   // A voucher's year of issue is 2025 in these rows whenever there is a voucher.
   const std::optional<int> voucher_year = voucher.empty() ? std::nullopt : std::optional<int>(2025);
-  return ApplicationRow{id,          iin,          2025,
-                        "750000000", stage,        voucher,
-                        act,         voucher_year, "{\"stage\":\"" + stage + "\"}",
+  return ApplicationRow{id,
+                        iin,
+                        2025,
+                        "750000000",
+                        domain::stage_named(stage).value(),
+                        voucher,
+                        act,
+                        voucher_year,
+                        "{\"stage\":\"" + stage + "\"}",
                         version};
 }
 
@@ -104,7 +110,7 @@ TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
 
   auto found = store->find_input("m-1").value();
   ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->outcome, "processed");
+  EXPECT_EQ(found->outcome, InputOutcome::processed);
   EXPECT_EQ(found->received_at, at("2025-09-01T10:00:00Z"));
   EXPECT_FALSE(store->find_input("m-2").value().has_value());
 
@@ -119,11 +125,11 @@ TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
 TEST_P(StoreContract, ADuplicateKeyWritesNothing) {
   auto store = open();
   ASSERT_TRUE(store->record_input(entry("m-1"), {message("c-1")}).has_value());
-  auto again = store->record_input(entry("m-1", "rejected"), {message("c-9")});
+  auto again = store->record_input(entry("m-1", InputOutcome::rejected), {message("c-9")});
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again.value().duplicate);
   EXPECT_TRUE(again.value().outbox.empty());
-  EXPECT_EQ(store->find_input("m-1").value()->outcome, "processed");
+  EXPECT_EQ(store->find_input("m-1").value()->outcome, InputOutcome::processed);
   EXPECT_EQ(store->count_pending_outbox().value(), 1);
   EXPECT_EQ(store->count_inbox("rejected").value(), 0);
 }
@@ -192,7 +198,8 @@ TEST_P(StoreContract, AParkedRowIsKeptCountedAndNeverPendingAgain) {
 TEST_P(StoreContract, CommittedDataSurvivesReopening) {
   {
     auto store = open();
-    ASSERT_TRUE(store->record_input(entry("m-1", "rejected"), {message("d-1")}).has_value());
+    ASSERT_TRUE(
+        store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
   EXPECT_EQ(reopened->schema_version().value(), 7) << "migrations are applied once";
@@ -209,7 +216,7 @@ TEST_P(StoreContract, ApplicationsAreFoundByIdVoucherActAndPerson) {
   ASSERT_TRUE(record(*store, with_changes("m-2", changes)).has_value());
   auto found = store->find_application("a-1").value();
   ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->stage, "voucher_active");
+  EXPECT_EQ(found->stage, domain::Stage::voucher_active);
   EXPECT_EQ(found->state_json, "{\"stage\":\"voucher_active\"}");
   EXPECT_EQ(store->find_application_by_voucher("v-1").value()->application_id, "a-1");
   EXPECT_TRUE(store->find_applications_by_act("act-1").value().empty());
@@ -329,7 +336,7 @@ TEST_P(StoreContract, ADuplicateInputChangesNothing) {
   auto duplicate = record(*store, with_changes("m-1", again));
   ASSERT_TRUE(duplicate.has_value());
   EXPECT_TRUE(duplicate.value().front().duplicate);
-  EXPECT_EQ(store->find_application("a-1").value()->stage, "with_career_center");
+  EXPECT_EQ(store->find_application("a-1").value()->stage, domain::Stage::with_career_center);
 }
 
 TEST_P(StoreContract, TimersAreSetMovedFoundWhenDueAndCancelledOnlyIfNotMoved) {
@@ -394,7 +401,7 @@ TEST_P(StoreContract, AnApplicationIsWrittenOnlyFromTheVersionItWasDecidedOn) {
   StateChanges stale;
   stale.applications = {application("a-1", "refused_career_center", "", "", 1)};
   ASSERT_FALSE(record(*store, with_changes("m-4", stale)).has_value());
-  EXPECT_EQ(store->find_application("a-1").value()->stage, "with_lmc");
+  EXPECT_EQ(store->find_application("a-1").value()->stage, domain::Stage::with_lmc);
   EXPECT_FALSE(store->find_input("m-4").value().has_value());
 }
 

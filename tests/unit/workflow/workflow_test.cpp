@@ -100,8 +100,9 @@ class WorkflowOnStore : public ::testing::Test {
     auto sealed = seal(*workflow_->notifications(), effects->outbox, effects->to_sign);
     EXPECT_TRUE(sealed.has_value()) << sealed.error().message;
     std::vector<store::Store::Input> inputs;
-    inputs.push_back({store::InboxEntry{key, "test", "processed", "", "", "", "", {}},
-                      effects->outbox, effects->changes});
+    inputs.push_back(
+        {store::InboxEntry{key, "test", store::InputOutcome::processed, "", "", "", "", {}},
+         effects->outbox, effects->changes});
     auto recorded = store_->record_inputs(std::move(inputs));
     EXPECT_TRUE(recorded.has_value()) << recorded.error().message;
     view_->clear();
@@ -186,7 +187,7 @@ class WorkflowOnStore : public ::testing::Test {
 
   std::string stage(const std::string& id = kApplication) {
     auto row = store_->find_application(id).value();
-    return row ? row->stage : "none";
+    return row ? std::string(domain::stage_name(row->stage)) : "none";
   }
 
   static std::vector<std::string> routes(const Effects& effects) {
@@ -338,7 +339,8 @@ TEST_F(WorkflowOnStore, InputsOfOneBatchSeeEachOtherBeforeTheyAreCommitted) {
   std::vector<store::Store::Input> inputs;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     inputs.push_back(
-        {store::InboxEntry{"gov:" + std::to_string(i), "t", "processed", "", "", "", "", {}},
+        {store::InboxEntry{
+             "gov:" + std::to_string(i), "t", store::InputOutcome::processed, "", "", "", "", {}},
          batch[i].outbox, batch[i].changes});
   }
   ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());

@@ -1,0 +1,146 @@
+#include <fmt/format.h>
+#include <libxml/xpathInternals.h>
+
+#include "mapping/field_values.hpp"
+#include "mapping/mapping.hpp"
+#include "mapping/rules.hpp"
+#include "xml/xml.hpp"
+
+namespace nqs::mapping {
+namespace {
+
+struct XPathContextFree {
+  void operator()(xmlXPathContext* context) const { xmlXPathFreeContext(context); }
+};
+struct XPathObjectFree {
+  void operator()(xmlXPathObject* object) const { xmlXPathFreeObject(object); }
+};
+
+bool is_inside(const xmlNode* node, const xmlNode* ancestor) {
+  for (const xmlNode* at = node; at != nullptr; at = at->parent) {
+    if (at == ancestor) return true;
+    if (at->type == XML_ATTRIBUTE_NODE) at = at->parent;  // an attribute's parent is its element
+    if (at == nullptr) break;
+  }
+  return false;
+}
+
+class Mapper {
+ public:
+  Mapper(const DocumentMapping& mapping, xmlNode* document, const MappingOptions& options)
+      : document_(document), options_(options) {
+    context_.reset(xmlXPathNewContext(document->doc));
+    for (const auto& [prefix, uri] : mapping.namespaces) {
+      xmlXPathRegisterNs(context_.get(), xml::as_xml(prefix.c_str()), xml::as_xml(uri.c_str()));
+    }
+  }
+
+  std::optional<Rejection> read_object(const std::vector<FieldSpec>& fields, xmlNode* context_node,
+                                       const std::string& path, boost::json::object& out) {
+    for (const auto& field : fields) {
+      const std::string field_path = path.empty() ? field.name : path + "." + field.name;
+      if (auto rejection = read_field(field, context_node, field_path, out)) return rejection;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::variant<std::vector<xmlNode*>, Rejection> select(const FieldSpec& field,
+                                                        xmlNode* context_node,
+                                                        const std::string& path) {
+    context_->node = context_node;
+    std::unique_ptr<xmlXPathObject, XPathObjectFree> result(
+        xmlXPathCompiledEval(field.xpath->get(), context_.get()));
+    std::vector<xmlNode*> nodes;
+    if (!result || result->type != XPATH_NODESET) {
+      return Rejection{Reason::schema_invalid,
+                       fmt::format("{}: the mapping's XPath '{}' does not select elements", path,
+                                   field.xpath->text())};
+    }
+    if (result->nodesetval != nullptr) {
+      for (int i = 0; i < result->nodesetval->nodeNr; ++i) {
+        xmlNode* node = result->nodesetval->nodeTab[i];
+        // The mapper reads only what the verified reference covers.
+        if (!is_inside(node, document_)) {
+          return Rejection{Reason::signature_reference_mismatch,
+                           fmt::format("{}: the mapping read outside the signed element", path)};
+        }
+        nodes.push_back(node);
+      }
+    }
+    return nodes;
+  }
+
+  std::optional<Rejection> read_field(const FieldSpec& field, xmlNode* context_node,
+                                      const std::string& path, boost::json::object& out) {
+    if (field.type == FieldType::object) {
+      boost::json::object nested;
+      if (auto rejection = read_object(field.children, context_node, path, nested))
+        return rejection;
+      out[field.name] = std::move(nested);
+      return std::nullopt;
+    }
+    auto selected = select(field, context_node, path);
+    if (auto* rejection = std::get_if<Rejection>(&selected)) return *rejection;
+    auto& nodes = std::get<std::vector<xmlNode*>>(selected);
+
+    if (field.type == FieldType::list) return read_list(field, nodes, path, out);
+    if (nodes.empty()) {
+      if (field.optional) return std::nullopt;
+      return Rejection{Reason::schema_invalid, fmt::format("{}: required element {} is missing",
+                                                           path, field.xpath->text())};
+    }
+    if (nodes.size() > 1) {
+      return Rejection{Reason::schema_invalid,
+                       fmt::format("{}: {} elements match {}; exactly one is expected", path,
+                                   nodes.size(), field.xpath->text())};
+    }
+    auto value = convert_field_value(field, xml::text_of(nodes.front()), path, options_);
+    if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
+    out[field.name] = std::move(std::get<boost::json::value>(value));
+    return std::nullopt;
+  }
+
+  std::optional<Rejection> read_list(const FieldSpec& field, const std::vector<xmlNode*>& nodes,
+                                     const std::string& path, boost::json::object& out) {
+    boost::json::array items;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const std::string item_path = fmt::format("{}[{}]", path, i);
+      if (field.item_type == FieldType::object) {
+        boost::json::object item;
+        if (auto rejection = read_object(field.children, nodes[i], item_path, item)) {
+          return rejection;
+        }
+        items.emplace_back(std::move(item));
+      } else {
+        FieldSpec scalar = field;
+        scalar.type = field.item_type;
+        auto value = convert_field_value(scalar, xml::text_of(nodes[i]), item_path, options_);
+        if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
+        items.emplace_back(std::move(std::get<boost::json::value>(value)));
+      }
+    }
+    out[field.name] = std::move(items);
+    return std::nullopt;
+  }
+
+  xmlNode* document_;
+  const MappingOptions& options_;
+  std::unique_ptr<xmlXPathContext, XPathContextFree> context_;
+};
+
+}  // namespace
+
+std::variant<boost::json::object, Rejection> map_document(const DocumentMapping& mapping,
+                                                          xmlNode* document,
+                                                          const MappingOptions& options) {
+  Mapper mapper(mapping, document, options);
+  boost::json::object payload;
+  if (auto rejection = mapper.read_object(mapping.fields, document, "", payload)) return *rejection;
+  for (const auto& rule : mapping.rules) {
+    if (auto rejection = apply_rule(rule, payload)) return *rejection;
+  }
+  return payload;
+}
+
+}  // namespace nqs::mapping

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/reason.hpp"
+#include "xml/xml.hpp"
+#include "xmldsig/signature.hpp"
+
+// What the signature files share (signature.cpp, signature_profile.cpp, transport_signature.cpp):
+// xmlsec's error, contexts, keys and IDs, and the checks of ds:SignedInfo both profiles make.
+namespace nqs::xmldsig::detail {
+
+// The last xmlsec error on this thread, for details; xmlsec prints nothing.
+extern thread_local std::string last_xmlsec_error;
+
+xmlSecTransformId c14n_transform(std::string_view uri);
+
+// The reference's canonicalization may keep comments (NCALayer and KalkanCrypt sign with
+// inclusive c14n #WithComments): comments are then signed content like any other.
+xmlSecTransformId reference_c14n_transform(std::string_view uri);
+
+inline xmlNode* ds_child(const xmlNode* parent, std::string_view name) {
+  return xml::child_element(parent, kXmlDsigNs, name);
+}
+
+std::optional<std::string> decode_base64(std::string_view text);
+
+inline Rejection mismatch(std::string detail) {
+  return Rejection{Reason::signature_reference_mismatch, std::move(detail)};
+}
+
+struct DsigContextFree {
+  void operator()(xmlSecDSigCtx* context) const { xmlSecDSigCtxDestroy(context); }
+};
+
+// Registers one attribute (an element's Id, or soap:Body's wsu:Id) as the document's one ID, for
+// the length of a verification or signing, and unregisters it after.
+class RegisteredId {
+ public:
+  RegisteredId(xmlAttr* attribute, const std::string& id) : attribute_(attribute) {
+    if (attribute_ != nullptr) {
+      registered_ =
+          xmlAddID(nullptr, attribute_->doc, xml::as_xml(id.c_str()), attribute_) != nullptr;
+    }
+  }
+  ~RegisteredId() {
+    if (registered_) xmlRemoveID(attribute_->doc, attribute_);
+  }
+  RegisteredId(const RegisteredId&) = delete;
+  RegisteredId& operator=(const RegisteredId&) = delete;
+  [[nodiscard]] bool ok() const { return registered_; }
+
+ private:
+  xmlAttr* attribute_ = nullptr;
+  bool registered_ = false;
+};
+
+xmlSecKeyPtr adopt_key(EVP_PKEY* key);
+
+// What the document and transport profiles share: ds:Signature holds only SignedInfo,
+// SignatureValue and KeyInfo (no ds:Object, where a moved copy of the signed element or a Manifest
+// could hide); the canonicalization method is exclusive c14n (or, unless `exclusive_only`,
+// inclusive c14n); the signature and digest methods are allowed; exactly one ds:Reference, to
+// `#id`. Returns the reference's transforms, whose profile differs.
+struct CheckedSignedInfo {
+  std::vector<std::string> transforms;
+};
+
+std::variant<CheckedSignedInfo, Rejection> check_signed_info(
+    xmlNode* signature, const AlgorithmPolicy& policy, std::string_view label, bool exclusive_only,
+    const std::string& uri_expected, const std::string& target);
+
+// Verifies `signature` (one reference, to the element `referenced` whose ID attribute is
+// `id_attribute`, or with no ID attribute to the whole document, URI="") with xmlsec: only a
+// same-document reference, only the profile's transforms and the allowed methods, and `key`
+// instead of anything in ds:KeyInfo.
+std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* id_attribute,
+                                            const std::string& id, const xmlNode* referenced,
+                                            bool enveloped, EVP_PKEY* key,
+                                            const AlgorithmPolicy& policy);
+
+}  // namespace nqs::xmldsig::detail

@@ -1,0 +1,79 @@
+// The hostile-XML layer on its own: the structure scan and the parser, without intake around them.
+#include "xml/xml.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "xml/xml_limits.hpp"
+
+namespace nqs::xml {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string nested(int depth) {
+  std::string out;
+  for (int i = 0; i < depth; ++i)
+    out += "<d>";
+  for (int i = 0; i < depth; ++i)
+    out += "</d>";
+  return out;
+}
+
+TEST(XmlLimits, TheScanNamesTheFirstLimitExceededAndWhere) {
+  XmlLimits limits;
+  EXPECT_EQ(exceeds_limits(nested(64), limits), std::nullopt);
+  EXPECT_THAT(exceeds_limits(nested(65), limits).value_or(""),
+              HasSubstr("elements nested deeper than 64"));
+  limits.max_depth = 3;
+  EXPECT_THAT(exceeds_limits(nested(4), limits).value_or(""),
+              HasSubstr("elements nested deeper than 3"));
+  std::string attributes = "<a";
+  for (int i = 0; i < 5; ++i)
+    attributes += " x" + std::to_string(i) + "=\"v\"";
+  attributes += "/>";
+  limits.max_attributes = 4;
+  EXPECT_THAT(exceeds_limits(attributes, limits).value_or(""),
+              HasSubstr("the element a has more than 4 attributes at line 1"));
+  // Markup inside comments, CDATA and attribute values is text, not structure.
+  limits = XmlLimits{};
+  limits.max_elements = 2;
+  EXPECT_EQ(
+      exceeds_limits("<r><!-- <a/><b/><c/> --><![CDATA[<a/><b/>]]><e k=\"<a/>\"/></r>", limits),
+      std::nullopt);
+  EXPECT_THAT(exceeds_limits("<r><a/><b/></r>", limits).value_or(""),
+              HasSubstr("more than 2 elements"));
+}
+
+TEST(ParseHostileXml, EachReasonOfItsOwn) {
+  auto reason_of = [](std::string_view bytes, std::size_t max_bytes = 1 << 20) {
+    auto parsed = parse_hostile_xml(bytes, max_bytes);
+    const auto* rejection = std::get_if<Rejection>(&parsed);
+    return rejection == nullptr ? std::string("accepted") : std::string(code(rejection->reason));
+  };
+  EXPECT_EQ(reason_of("<r xmlns=\"urn:x\"><a>text &amp; more</a></r>"), "accepted");
+  EXPECT_EQ(reason_of("<r>" + std::string(100, 'x') + "</r>", 64), "xml.too_large");
+  EXPECT_EQ(reason_of(nested(65)), "xml.too_complex");
+  EXPECT_EQ(reason_of("<r><a></r>"), "xml.malformed");
+  EXPECT_EQ(reason_of("<r>\xC3\x28</r>"), "xml.malformed");
+  EXPECT_EQ(reason_of("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>"), "xml.forbidden_construct");
+  EXPECT_EQ(reason_of("<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/r.dtd\"><r/>"),
+            "xml.forbidden_construct");
+}
+
+TEST(XmlHelpers, ElementsAreMatchedByNamespaceAndLocalName) {
+  auto parsed = parse_hostile_xml(
+      "<r xmlns=\"urn:a\" xmlns:b=\"urn:b\"><b:x>1</b:x><x>2</x><!-- c --><y>3</y></r>", 1 << 20);
+  ASSERT_TRUE(std::holds_alternative<XmlDoc>(parsed));
+  const auto* root = xmlDocGetRootElement(std::get<XmlDoc>(parsed).get());
+  EXPECT_EQ(element_children(root).size(), 3U);
+  const auto* x = child_element(root, "urn:a", "x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(text_of(x), "2");
+  EXPECT_EQ(text_of(child_element(root, "urn:b", "x")), "1");
+  EXPECT_EQ(child_element(root, "urn:c", "x"), nullptr);
+  EXPECT_EQ(qualified_name(root), "{urn:a}r");
+}
+
+}  // namespace
+}  // namespace nqs::xml
