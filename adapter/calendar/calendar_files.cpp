@@ -155,7 +155,7 @@ std::optional<WorkingCalendar> load_calendar(const std::vector<std::filesystem::
   return calendar;
 }
 
-void read_calendar_settings(yaml::Reader calendar, CalendarSettings& out) {
+void read_calendar_config(yaml::Reader calendar, CalendarConfig& out) {
   out.time_zone = calendar.text("time_zone", out.time_zone);
   if (auto zone_field = calendar.field("time_zone")) {
     std::string problem;

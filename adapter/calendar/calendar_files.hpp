@@ -27,12 +27,12 @@ std::optional<YearRules> read_year_rules(yaml::Reader root, yaml::Diagnostics& d
 const date::time_zone* find_time_zone(const std::string& name, std::string& problem);
 
 // The `calendar` section of the configuration.
-struct CalendarSettings {
+struct CalendarConfig {
   std::string time_zone = "Asia/Almaty";
   std::vector<std::filesystem::path> files;
 };
 // Reads the `calendar` section: a time zone the tz database knows, and at least one file.
-void read_calendar_settings(yaml::Reader calendar, CalendarSettings& out);
+void read_calendar_config(yaml::Reader calendar, CalendarConfig& out);
 
 // Reads the files and lays out the calendar, recording every problem found.
 std::optional<WorkingCalendar> load_calendar(const std::vector<std::filesystem::path>& files,

@@ -135,9 +135,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   read_clock(root.section("clock"), config.profile, config.clock);
   read_deadlines(root.section("deadlines"), config.deadlines);
 
-  config.log = log::read_log_settings(root.section("log"));
-  calendar::read_calendar_settings(root.section("calendar"), config.calendar);
-  intake::read_intake_settings(root.section("intake"), config.intake);
+  config.log = log::read_log_config(root.section("log"));
+  calendar::read_calendar_config(root.section("calendar"), config.calendar);
+  intake::read_intake_config(root.section("intake"), config.intake);
   xmldsig::read_trust_config(root.section("trust"), config.trust);
   read_domain(root.section("domain"), config.domain);
   notify::read_outbound_config(root.section("signing"), root.section("outbound"), config.outbound);

@@ -34,7 +34,7 @@ namespace nqs::configuration {
 // The settings of each component, read beside it; the configuration is their sum.
 using amqp::AmqpConfig;
 using amqp::broker_nodes;
-using calendar::CalendarSettings;
+using calendar::CalendarConfig;
 using notify::OutboundConfig;
 using store::postgres_settings;
 using store::StoreConfig;
@@ -82,7 +82,7 @@ struct StartupConfig {
   std::filesystem::path source;
   std::string profile = "local";  // local | production
   ClockConfig clock;
-  log::LogSettings log;
+  log::LogConfig log;
   AmqpConfig amqp;
   StoreConfig store;
   ProcessingConfig processing;
@@ -93,8 +93,8 @@ struct StartupConfig {
 // the trust.
 struct ReloadableConfig {
   domain::DeadlineTable deadlines = domain::statutory_deadlines();
-  CalendarSettings calendar;
-  intake::IntakeSettings intake;
+  CalendarConfig calendar;
+  intake::IntakeConfig intake;
   TrustConfig trust;
   DomainConfig domain;
   OutboundConfig outbound;

@@ -104,7 +104,7 @@ class CpuBudget {
 
 // The message parsed, checked for signature wrapping, and valid against the envelope's schema.
 std::variant<xml::XmlDoc, Rejection> read_message(std::string_view bytes,
-                                                  const IntakeSettings& settings,
+                                                  const IntakeConfig& settings,
                                                   const xml::Schema& envelope,
                                                   const CpuBudget& budget) {
   auto parsed = xml::parse_hostile_xml(bytes, settings.max_message_bytes, settings.limits);
@@ -207,7 +207,7 @@ std::variant<boost::json::object, Rejection> map_signed_document(
 
 }  // namespace
 
-Intake::Intake(IntakeSettings settings, xmldsig::AlgorithmPolicy policy,
+Intake::Intake(IntakeConfig settings, xmldsig::AlgorithmPolicy policy,
                std::shared_ptr<const xml::Schema> envelope,
                std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings,
                std::shared_ptr<const xmldsig::TrustStore> trust)

@@ -27,7 +27,7 @@ struct TransportSender {
 };
 
 // The `intake` section of the configuration.
-struct IntakeSettings {
+struct IntakeConfig {
   std::size_t max_message_bytes = 1024 * 1024;
   bool strict_identifiers = true;
   bool require_transport_signature = false;
@@ -81,7 +81,7 @@ using IntakeOutcome = std::variant<Accepted, Rejected>;
 // the binding of the signer to the document.
 class Intake {
  public:
-  Intake(IntakeSettings settings, xmldsig::AlgorithmPolicy policy,
+  Intake(IntakeConfig settings, xmldsig::AlgorithmPolicy policy,
          std::shared_ptr<const xml::Schema> envelope,
          std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings,
          std::shared_ptr<const xmldsig::TrustStore> trust);
@@ -100,7 +100,7 @@ class Intake {
   [[nodiscard]] std::optional<Rejection> check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
                                                          Instant now) const;
 
-  IntakeSettings settings_;
+  IntakeConfig settings_;
   xmldsig::AlgorithmPolicy policy_;
   std::shared_ptr<const xml::Schema> envelope_;
   std::vector<std::shared_ptr<const mapping::DocumentMapping>> mappings_;

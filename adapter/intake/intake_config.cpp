@@ -6,7 +6,7 @@
 
 namespace nqs::intake {
 
-void read_intake_settings(yaml::Reader intake, IntakeSettings& out) {
+void read_intake_config(yaml::Reader intake, IntakeConfig& out) {
   // Checked before parsing: a larger message is xml.too_large without being read.
   out.max_message_bytes =
       static_cast<std::size_t>(intake.integer("max_message_bytes", 1024, 64 * 1024 * 1024,

@@ -6,6 +6,6 @@
 namespace nqs::intake {
 
 // Reads the `intake` section.
-void read_intake_settings(yaml::Reader intake, IntakeSettings& out);
+void read_intake_config(yaml::Reader intake, IntakeConfig& out);
 
 }  // namespace nqs::intake

@@ -119,7 +119,7 @@ std::unique_ptr<spdlog::formatter> make_formatter(log::LogFormat format) {
   return std::make_unique<TextFormatter>();
 }
 
-void configure(const log::LogSettings& settings) {
+void configure(const log::LogConfig& settings) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("nqs", std::move(sink));
   logger->set_formatter(make_formatter(settings.format));
@@ -135,8 +135,8 @@ void write(spdlog::level::level_enum level, std::string_view message, const Fiel
   current_fields = nullptr;
 }
 
-LogSettings read_log_settings(yaml::Reader log) {
-  LogSettings out;
+LogConfig read_log_config(yaml::Reader log) {
+  LogConfig out;
   out.level = log.choice("level", {"trace", "debug", "info", "warn", "error"}, out.level);
   out.format =
       log.choice("format", {"text", "json"}, "text") == "json" ? LogFormat::json : LogFormat::text;

@@ -21,17 +21,17 @@ using Fields = boost::json::object;
 enum class LogFormat { text, json };
 
 // The `log` section of the configuration.
-struct LogSettings {
+struct LogConfig {
   std::string level = "info";
   LogFormat format = LogFormat::text;
 };
 
 // Reads the `log` section.
-LogSettings read_log_settings(yaml::Reader log);
+LogConfig read_log_config(yaml::Reader log);
 
 // Sends logs to standard error in the configured format and level. Called once at start-up,
 // before any other thread exists.
-void configure(const LogSettings& settings);
+void configure(const LogConfig& settings);
 // The line format of the configuration: text, or one JSON object per line.
 std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 // Parses a level name of the configuration (trace, debug, info, warn, error).

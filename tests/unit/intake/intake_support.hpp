@@ -231,9 +231,9 @@ inline std::shared_ptr<intake::Intake> make_intake(const IntakeOptions& options 
   xmldsig::AlgorithmPolicy policy;
   policy.allowed.insert(options.allowed_algorithms.begin(), options.allowed_algorithms.end());
   return std::make_shared<intake::Intake>(
-      intake::IntakeSettings{options.max_message_bytes, options.strict_identifiers,
-                             options.require_transport_signature, options.transport_senders,
-                             options.limits, options.cpu_time},
+      intake::IntakeConfig{options.max_message_bytes, options.strict_identifiers,
+                           options.require_transport_signature, options.transport_senders,
+                           options.limits, options.cpu_time},
       std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
 }
 
