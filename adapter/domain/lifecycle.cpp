@@ -51,6 +51,16 @@ calendar::Date counted_validity(const Application& application) {
   return valid_until(application.issued_on.value_or(calendar::Date{}), sheets);
 }
 
+std::optional<Instant> waiting_since(const Application& application) {
+  if (application.stage != Stage::extension_requested) return std::nullopt;
+  std::optional<Instant> earliest;
+  for (const auto& sheet : application.pending_sick_leaves) {
+    if (sheet.received_at && (!earliest || *sheet.received_at < *earliest))
+      earliest = sheet.received_at;
+  }
+  return earliest;
+}
+
 bool on_its_way(Stage stage) {
   switch (stage) {
     case Stage::with_career_center:

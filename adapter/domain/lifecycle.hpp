@@ -118,6 +118,12 @@ bool on_its_way(Stage stage);
 // The voucher's last valid day counting every sheet accepted, extended or not (audit point 7).
 calendar::Date counted_validity(const Application& application);
 
+// When the wait of the application's stage began, for the stage that one more request can enter
+// again while it lasts: extension_requested waits for its earliest sheet still pending (art. 13:
+// the LMC extends each within 1 working day after receiving it). None for other stages, and for
+// sheets stored before their receipt was kept.
+std::optional<Instant> waiting_since(const Application& application);
+
 // --- outputs -------------------------------------------------------------------------------------
 
 struct CommandOut {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "calendar/working_calendar.hpp"
+#include "common/instant.hpp"
 #include "common/result.hpp"
 
 namespace nqs::domain {
@@ -50,6 +51,9 @@ struct SickLeave {
   calendar::Date from;
   calendar::Date to;
   std::string sheet_number;
+  // A sheet waiting for the LMC: when the adapter received it (art. 13 counts the LMC's working
+  // day from it). Unknown for sheets stored before it was kept.
+  std::optional<Instant> received_at{};
 };
 
 // Art. 10: valid 60 calendar days after the day of issue; art. 12: extended by the period of

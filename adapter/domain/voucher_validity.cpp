@@ -80,6 +80,7 @@ Outcome Decider::operator()(const SickLeaveSubmitted& input) {
   }
   application.stage = Stage::extension_requested;
   application.pending_sick_leaves.push_back(sheet);
+  application.pending_sick_leaves.back().received_at = now_;
   // The adapter's own annulment moves now, not when the LMC acts: nothing waits on the LMC.
   if (auto problem = annul_later(decision)) return *problem;
   if (input.from_ais) return decision;  // the AIS has the sheet already

@@ -16,9 +16,11 @@ boost::json::value date_or_null(const std::optional<calendar::Date>& day) {
 }
 
 boost::json::object leave_json(const SickLeave& leave) {
-  return {{"from", calendar::to_string(leave.from)},
-          {"to", calendar::to_string(leave.to)},
-          {"sheetNumber", leave.sheet_number}};
+  boost::json::object out{{"from", calendar::to_string(leave.from)},
+                          {"to", calendar::to_string(leave.to)},
+                          {"sheetNumber", leave.sheet_number}};
+  if (leave.received_at) out["receivedAt"] = to_utc_string(*leave.received_at);
+  return out;
 }
 
 boost::json::array leaves_json(const std::vector<SickLeave>& leaves) {
@@ -74,9 +76,16 @@ class Read {
     }
     // Stored before sheets kept their number (schema 6): none.
     const auto* number = object.if_contains("sheetNumber");
-    return SickLeave{*from, *to,
-                     number != nullptr && number->is_string() ? std::string(number->get_string())
-                                                              : std::string()};
+    SickLeave out{*from, *to,
+                  number != nullptr && number->is_string() ? std::string(number->get_string())
+                                                           : std::string()};
+    // Stored before pending sheets kept when they came: unknown.
+    if (const auto* received = object.if_contains("receivedAt");
+        received != nullptr && received->is_string()) {
+      out.received_at = parse_instant(received->get_string());
+      if (!out.received_at) fail(fmt::format("{}.receivedAt is not an instant", what));
+    }
+    return out;
   }
   std::vector<SickLeave> leaves(const char* key) {
     std::vector<SickLeave> out;

@@ -19,14 +19,21 @@ Result<std::optional<Rejection>> Workflow::track_deadlines(
     const domain::Application* before, const domain::Application& next, Effects& effects,
     StateView& view, Instant now, const boost::json::object* payload) const {
   const auto& id = next.application_id;
+  // A stage one more request can enter while it lasts (a second sheet for the LMC) keeps its
+  // deadline while the earliest request waits; once that one is answered, the deadline moves to
+  // the next, counted from when it came (Rules 380 art. 13: each sheet within 1 working day).
+  const auto since = domain::waiting_since(next);
+  const bool waits_again =
+      before != nullptr && since.has_value() && domain::waiting_since(*before) != since;
   for (const auto& rule : deadlines_.rules) {
     const bool was = before != nullptr && domain::covers(rule, before->stage);
     const bool is = domain::covers(rule, next.stage);
-    const bool moved = was && is && rule.until_valid && before->valid_until != next.valid_until;
+    const bool moved =
+        was && is && (rule.until_valid ? before->valid_until != next.valid_until : waits_again);
     if (was && (!is || moved)) {
-      // Left its stages: the deadline is met, or late if its breach was already reported.
+      // Left its stages or answered: met, or late if its breach was already reported.
       BOOST_OUTCOME_TRY(auto row, view.deadline(id, rule.step));
-      if (row && !row->closed && row->breached && !is) effects.late.push_back(rule.step);
+      if (row && !row->closed && row->breached) effects.late.push_back(rule.step);
       effects.changes.closed_deadlines.push_back({id, rule.step, now});
       for (const auto type : {TimerKind::Type::sla_warning, TimerKind::Type::sla_breach}) {
         effects.changes.cancelled_timers.push_back(
@@ -36,7 +43,8 @@ Result<std::optional<Rejection>> Workflow::track_deadlines(
     if (!is || (was && !moved)) continue;
     std::optional<calendar::Date> from_date;
     if (!rule.from.empty() && payload != nullptr) from_date = date_at(*payload, rule.from);
-    auto due = domain::due_of(rule, calendar_, now, from_date, next.valid_until);
+    const auto started = !rule.until_valid && since ? *since : now;
+    auto due = domain::due_of(rule, calendar_, started, from_date, next.valid_until);
     if (!due) {
       return std::optional<Rejection>{
           Rejection{Reason::domain_inconsistent,
@@ -44,12 +52,12 @@ Result<std::optional<Rejection>> Workflow::track_deadlines(
                                 rule.step, id, due.error().message)}};
     }
     effects.changes.opened_deadlines.push_back(
-        {id, rule.step, rule.responsible, rule.basis, now, due.value(), {}, {}, {}});
+        {id, rule.step, rule.responsible, rule.basis, started, due.value(), {}, {}, {}});
     boost::json::object facts;
     facts["step"] = rule.step;
     facts["responsible"] = rule.responsible;
     facts["basis"] = rule.basis;
-    facts["started"] = to_utc_string(now);
+    facts["started"] = to_utc_string(started);
     facts["due"] = to_utc_string(due.value());
     const auto facts_text = boost::json::serialize(facts);
     effects.changes.timers.push_back({timer_kind_text({TimerKind::Type::sla_warning, rule.step}),

@@ -660,6 +660,65 @@ TEST_F(WorkflowOnStore, AnExtensionMovesTheValidityAndItsTimers) {
   EXPECT_TRUE(fire_due(at("2025-11-03T00:00:00+05:00")).empty()) << "the old times are gone";
 }
 
+// Art. 13: the LMC extends each sheet within 1 working day after receiving it. A second sheet
+// while the first waits keeps the first's deadline; once the first is extended, the deadline is
+// the second's, the one the AIS was told (extendDueBy), not a breach at the first's.
+TEST_F(WorkflowOnStore, Art13_EachSheetHasItsOwnWorkingDayAndTheAisIsToldTheOneEnforced) {
+  register_and_allocate(5);
+  issue_voucher();
+  auto sheet = [&](const std::string& number, const char* from, const char* to,
+                   const char* submitted, Instant now) {
+    auto effects = commit(
+        workflow_->on_document(
+            document("RecordSickLeaveNotice", "m-s" + number,
+                     fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "sheetNumber": "{}",
+                                      "from": "{}", "to": "{}", "submittedAt": "{}"}})",
+                                 kVoucher, kIin, number, from, to, submitted)),
+            *view_, now),
+        "gov:s" + number);
+    for (const auto& row : effects.outbox) {
+      const auto command = body(row);
+      if (command.at("type") == "RecordSickLeave")
+        return parse_instant(command.at("payload").at("extendDueBy").as_string()).value();
+    }
+    ADD_FAILURE() << "no RecordSickLeave for sheet " << number;
+    return Instant{};
+  };
+  const auto first_due = sheet("7", "2025-09-20", "2025-09-29", "2025-09-30T10:00:00+05:00",
+                               at("2025-09-30T10:00:00+05:00"));
+  EXPECT_EQ(first_due, at("2025-10-01T23:59:59.999+05:00"));
+  const auto second_due = sheet("8", "2025-09-25", "2025-09-30", "2025-10-01T10:00:00+05:00",
+                                at("2025-10-01T10:00:00+05:00"));
+  EXPECT_EQ(second_due, at("2025-10-02T23:59:59.999+05:00"));
+  EXPECT_EQ(store_->deadline(kApplication, "lmc_extension").value()->due, first_due)
+      << "the first sheet still waits";
+  // The first is extended on time: the deadline is now the second sheet's.
+  auto e = commit(
+      workflow_->on_event(
+          event("x7",
+                domain::VoucherExtended{kVoucher, "7", calendar::Date{date::year{2025} / 11 / 12}}),
+          *view_, at("2025-10-01T15:00:00+05:00")),
+      "ais:x7");
+  EXPECT_TRUE(e.late.empty());
+  EXPECT_EQ(stage(), "extension_requested");
+  const auto deadline = store_->deadline(kApplication, "lmc_extension").value();
+  ASSERT_TRUE(deadline.has_value());
+  EXPECT_FALSE(deadline->closed.has_value());
+  EXPECT_EQ(deadline->due, second_due);
+  EXPECT_EQ(timer("sla.breach.lmc_extension")->due, second_due + std::chrono::milliseconds{1});
+  EXPECT_TRUE(fire_due(at("2025-10-02T12:00:00+05:00")).size() == 1)
+      << "the warning of the second sheet's day, and no breach of the first's";
+  // The second is extended: nothing waits for the LMC any more.
+  commit(workflow_->on_event(
+             event("x8", domain::VoucherExtended{kVoucher, "8",
+                                                 calendar::Date{date::year{2025} / 11 / 13}}),
+             *view_, at("2025-10-02T15:00:00+05:00")),
+         "ais:x8");
+  EXPECT_EQ(stage(), "voucher_active");
+  EXPECT_TRUE(store_->deadline(kApplication, "lmc_extension").value()->closed.has_value());
+  EXPECT_FALSE(timer("sla.breach.lmc_extension").has_value());
+}
+
 TEST_F(WorkflowOnStore, Art12_ASheetFromTheAisExtendsLikeTheHoldersAndCountsOnce) {
   register_and_allocate(5);
   issue_voucher();
