@@ -72,6 +72,8 @@ int check_config(const std::filesystem::path& config_file) {
       config_file.string(), setup->calendar->coverage(), setup->config.calendar.time_zone,
       setup->intake->mappings().size(), setup->intake->trust()->anchor_count(),
       setup->intake->trust()->crl_count());
+  for (const auto& note : domain::due_dates_not_sent(setup->config.deadlines))
+    std::cerr << "note: " << note << "\n";
   return kExitOk;
 }
 
@@ -82,6 +84,8 @@ int run_daemon(const std::filesystem::path& config_file) {
     return kExitConfig;
   }
   log::configure(setup->config.log);
+  for (const auto& note : domain::due_dates_not_sent(setup->config.deadlines))
+    log::warn("a command will tell the AIS no due date", {{"note", note}});
   daemon::Daemon daemon(std::move(*setup));
   return daemon.run();
 }

@@ -55,6 +55,18 @@ const DeadlineRule* deadline_on_entering(const DeadlineTable& table, Stage stage
   return nullptr;
 }
 
+std::vector<std::string> due_dates_not_sent(const DeadlineTable& table) {
+  std::vector<std::string> out;
+  for (const auto& due : kCommandDueDates) {
+    if (deadline_on_entering(table, due.stage) != nullptr) continue;
+    out.push_back(fmt::format(
+        "{} carries no {} when the application enters {}: no step of deadlines.steps counts from "
+        "entering it",
+        due.command, due.field, stage_name(due.stage)));
+  }
+  return out;
+}
+
 Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar& calendar,
                        Instant opened, std::optional<calendar::Date> from_date,
                        std::optional<calendar::Date> valid_until) {

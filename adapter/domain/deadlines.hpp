@@ -1,8 +1,10 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "calendar/working_calendar.hpp"
@@ -44,6 +46,26 @@ bool covers(const DeadlineRule& rule, Stage stage);
 // there tells the AIS (reviewDueBy, actionDueBy, extendDueBy, payDueBy), so the AIS is told the
 // date the adapter enforces. The first such step of the table; null when it has none.
 const DeadlineRule* deadline_on_entering(const DeadlineTable& table, Stage stage);
+
+// The commands that tell the AIS a due date, and the stage whose deadline gives it.
+struct CommandDueDate {
+  std::string_view command;
+  std::string_view field;
+  Stage stage;
+};
+inline constexpr std::array<CommandDueDate, 5> kCommandDueDates{{
+    {"RegisterApplication", "reviewDueBy", Stage::with_career_center},
+    {"RecordCenterDecision", "actionDueBy", Stage::confirmed},
+    {"RecordCenterDecision", "actionDueBy", Stage::rejected_by_center},
+    {"RecordSickLeave", "extendDueBy", Stage::extension_requested},
+    {"RegisterServiceAct", "payDueBy", Stage::act_received},
+}};
+
+// The due dates the AIS will not be told because the table has no step for their stage, in
+// words ("RecordSickLeave carries no extendDueBy: no step of deadlines.steps opens on entering
+// extension_requested"). Allowed (a table may leave a step out), but said by check-config and at
+// start-up.
+std::vector<std::string> due_dates_not_sent(const DeadlineTable& table);
 
 // When a deadline opened at `opened` (or counted from the document's date `from_date`) is due.
 Result<Instant> due_of(const DeadlineRule& rule, const calendar::WorkingCalendar& calendar,

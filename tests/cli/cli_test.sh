@@ -134,6 +134,21 @@ case "$case_name" in
     stderr_has "trust.anchor: unknown key, did you mean 'anchors'?"
     stderr_has "3 problems found"
     ;;
+  check_config_due_dates)
+    # A table without the LMC's extension step: allowed, but the AIS is told no extendDueBy.
+    write_config
+    printf 'deadlines:\n  steps:\n    - {step: lmc_payment, responsible: lmc, stages: [act_received], working_days: 5, basis: Rules 380 art. 17}\n' >> "$work/adapter.yaml"
+    expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
+      -- "$nqs" check-config --config "$work/adapter.yaml"
+    stderr_has "note: RecordSickLeave carries no extendDueBy when the application enters extension_requested"
+    stderr_has "note: RegisterApplication carries no reviewDueBy"
+    grep -q "payDueBy" "$work/stderr" && fail "payDueBy has its step: $(cat "$work/stderr")"
+    # The shipped table gives every due date.
+    expect_run 0 "config/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 4 trust anchors, 4 CRLs)" \
+      -- "$nqs" check-config
+    grep -q "note:" "$work/stderr" && fail "a note for the shipped table: $(cat "$work/stderr")"
+    true
+    ;;
   check_config_env)
     printf 'bogus: 1\n' > "$work/adapter.yaml"
     expect_run 1 "" -- env NQS_ADAPTER_CONFIG="$work/adapter.yaml" "$nqs" check-config

@@ -88,6 +88,21 @@ TEST(Deadlines, EachStepIsDueAtTheEndOfItsLastDay) {
   }
 }
 
+// Every due date a command tells the AIS comes from a step of the table; a table that leaves
+// one out is said, command by command.
+TEST(Deadlines, ATableWithoutTheStepOfACommandsStageIsSaid) {
+  EXPECT_THAT(due_dates_not_sent(statutory_deadlines()), ::testing::IsEmpty());
+  auto table = statutory_deadlines();
+  std::erase_if(table.rules, [](const DeadlineRule& rule) {
+    return rule.step == "lmc_extension" || rule.step == "lmc_refusal";
+  });
+  EXPECT_THAT(due_dates_not_sent(table),
+              ::testing::ElementsAre(
+                  ::testing::StartsWith("RecordCenterDecision carries no actionDueBy when the "
+                                        "application enters rejected_by_center"),
+                  ::testing::StartsWith("RecordSickLeave carries no extendDueBy")));
+}
+
 TEST(Deadlines, Rules374Art5_TheCentersOwnDocumentCheckIsNoDefaultStep) {
   // Rules 374 art. 5 counts from registration at the center, which the adapter does not see
   // (audit point 10).
