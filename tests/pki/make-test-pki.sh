@@ -15,14 +15,14 @@
 #   center-employee     the same center, an employee (EKU ...1.2 and ...1.2.5)
 #   adapter-sign        the adapter's own key (LMC BIN 140450600708): signs outbound notifications
 #   platform-transport  the NQS platform's system key, BIN 140450600708 (transport signatures)
-# Each has NAME.key (PKCS#8 PEM) and NAME.pem. Trust material: ca-chain.pem (root + issuing CA),
+# Each has NAME.key (PKCS#8 PEM) and NAME.pem (issuing-ca too). Trust material: ca-chain.pem (root + issuing CA),
 # root.crl.pem, issuing.crl.pem. Idempotent: an OUTDIR made by this version of the script (its
 # pki-version file) is kept unless --force is given.
 #   make-test-pki.sh OUTDIR [--force]
 set -euo pipefail
 out=$1
 # Bump when the set of certificates changes: an older PKI is then made anew.
-version=4
+version=5
 if [[ "$(cat "$out/pki-version" 2>/dev/null)" == "$version" && "${2:-}" != "--force" ]]; then exit 0; fi
 rm -rf "$out"
 mkdir -p "$out"
@@ -171,6 +171,8 @@ cat "$work/root/ca.pem" "$work/issuing/ca.pem" > ca-chain.pem
 cat "$work/adapter-sign.pem" "$work/issuing/ca.pem" > adapter-chain.pem
 cp "$work/root/ca.pem" root-ca.pem
 cp "$work/issuing/ca.pem" issuing-ca.pem
+# The issuing CA's key: the benchmark issues thousands of applicant certificates under it.
+openssl pkcs8 -topk8 -nocrypt -in "$work/issuing/ca.key" -out issuing-ca.key
 cp "$work/foreign-issuing/ca.pem" foreign-issuing-ca.pem
 cp "$work/foreign-root/ca.pem" foreign-root-ca.pem
 for name in individual-sign individual-auth individual-ecdsa individual-rsa1024 individual-ecdsa-k1 \
