@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <memory>
 #include <stdexcept>
 #include <valijson/adapters/boost_json_adapter.hpp>
@@ -48,8 +49,11 @@ Place place_of(const std::vector<std::string>& context, const boost::json::value
     out.value = nullptr;
     if (here != nullptr && here->is_array()) {
       out.path += step;
-      const auto index = std::stoul(name);
-      if (index < here->get_array().size()) out.value = &here->get_array()[index];
+      // Never throws: a step that is not an index names no value.
+      std::size_t index = 0;
+      const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), index);
+      if (ec == std::errc{} && end == name.data() + name.size() && index < here->get_array().size())
+        out.value = &here->get_array()[index];
     } else {
       out.path += (out.path.empty() ? "" : ".") + name;
       if (here != nullptr && here->is_object()) out.value = here->get_object().if_contains(name);
