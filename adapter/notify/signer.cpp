@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "common/openssl_error.hpp"
+#include "common/openssl_key_methods.hpp"
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::notify {
@@ -18,6 +19,7 @@ namespace {
 
 Result<Signer> checked(Signer signer, const std::string& where) {
   if (!signer.key) return make_error(fmt::format("{}: no private key", where));
+  signer.key = with_builtin_methods(signer.key.get());
   if (signer.certificates.empty()) return make_error(fmt::format("{}: no certificate", where));
   if (X509_check_private_key(signer.certificates.front().get(), signer.key.get()) != 1) {
     ERR_clear_error();
@@ -54,6 +56,7 @@ std::shared_ptr<X509> reparsed(X509* certificate) {
 Result<Signer> load_signer(const std::filesystem::path& key,
                            const std::filesystem::path& certificates) {
   gost::register_with_openssl();
+  use_builtin_key_methods();
   Signer signer;
   FILE* key_file = std::fopen(key.c_str(), "r");
   if (key_file == nullptr) return make_error(fmt::format("{}: cannot be read", key.string()));
@@ -80,6 +83,7 @@ Result<Signer> load_signer(const std::filesystem::path& key,
 
 Result<Signer> load_pkcs12_signer(const std::filesystem::path& file, const std::string& password) {
   gost::register_with_openssl();
+  use_builtin_key_methods();
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(fmt::format("{}: cannot be read", file.string()));
   const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

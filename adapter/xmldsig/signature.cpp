@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/openssl_key_methods.hpp"
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
 #include "xml/xml.hpp"
@@ -196,6 +197,7 @@ void ensure_xml_security_initialised() {
     xmlSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
     xmlThrDefSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
     register_gost_transforms();
+    use_builtin_key_methods();
   });
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/openssl_key_methods.hpp"
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::test {
@@ -136,7 +137,8 @@ inline Certificate issue(const std::string& subject, const Key& key, const std::
     X509_EXTENSION_free(extension);
   }
   const EVP_MD* md = gost::key_of(issuer_key.get()) != nullptr ? nullptr : EVP_sha256();
-  if (X509_sign(x, issuer_key.get(), md) <= 0) fail("signing " + subject);
+  if (X509_sign(x, with_builtin_methods(issuer_key.get()).get(), md) <= 0)
+    fail("signing " + subject);
   return certificate;
 }
 
@@ -233,7 +235,8 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
   X509_CRL_sort(crl.get());
   const Key& key = options.signing_key ? options.signing_key : ca.key;
   const EVP_MD* md = gost::key_of(key.get()) != nullptr ? nullptr : EVP_sha256();
-  if (X509_CRL_sign(crl.get(), key.get(), md) <= 0) fail("signing a CRL");
+  if (X509_CRL_sign(crl.get(), with_builtin_methods(key.get()).get(), md) <= 0)
+    fail("signing a CRL");
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509_CRL(bio, crl.get());
   return text_of(bio);

@@ -172,7 +172,9 @@ inline std::string ocsp_response(const HttpCall& call, const Certificate& certif
       options.status == V_OCSP_CERTSTATUS_REVOKED ? revoked_at : nullptr, this_update, next_update);
   if (options.copy_nonce && request != nullptr) OCSP_copy_nonce(basic, request);
   STACK_OF(X509)* extra = sk_X509_new_null();
-  OCSP_basic_sign(basic, signer.get(), key.get(), EVP_sha256(), extra, 0);
+  // The adapter has made RSA use the built-in method (common/openssl_key_methods.hpp).
+  OCSP_basic_sign(basic, signer.get(), nqs::with_builtin_methods(key.get()).get(), EVP_sha256(),
+                  extra, 0);
   OCSP_RESPONSE* response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic);
   unsigned char* der = nullptr;
   const int length = i2d_OCSP_RESPONSE(response, &der);
