@@ -1,22 +1,30 @@
-// End-to-end throughput and latency through a local RabbitMQ (scripts/bench.sh starts it):
-//   adapter mode: N signed applications published to nqs.gov.in, the real daemon (a child
-//                 process) verifies, commits and publishes each command with confirms;
-//   null mode:    the same N messages through a relay that only consumes, republishes with
-//                 confirms and acks (no intake, no store): the broker's own ceiling here.
-// Latency is from the publish of an input to the arrival of its command. Reported, not asserted.
+// End-to-end throughput and latency through a local RabbitMQ (scripts/bench.sh starts it), the
+// real daemon as a child process verifying, committing and publishing with confirms:
+//   accepted:    N applicants never seen before, each with a certificate of its own, each
+//                registered as unemployed by an AIS event, then their signed application, which
+//                passes the automatic checks (RegisterApplication): real traffic;
+//   worst case:  N applications refused by the automatic checks (no quota): a command and a signed
+//                notification per input;
+//   null relay:  the same N documents through a relay that only consumes, republishes with
+//                confirms and acks (no intake, no store): the broker's own ceiling here;
+//   steady rate: another N accepted applicants published at half the accepted throughput, not in
+//                a burst: the latency an applicant sees.
+// Latency is from the publish of a document to the arrival of its command. Reported, not asserted.
 //   e2e_bench [N]
 #include <amqp.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/json/parse.hpp>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "bench_support.hpp"
 #include "broker_support.hpp"
+#include "common/identifiers.hpp"
 #include "intake_support.hpp"
+#include "test_ca.hpp"
 
 namespace {
 
@@ -24,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 using nqs::test::broker_port;
 
 constexpr const char* kGovIn = "nqs.gov.in";
+constexpr const char* kAisEvents = "nqs.ais.events";
 constexpr const char* kCommands = "bench.commands";
 
 amqp_connection_state_t connect(const std::string& vhost) {
@@ -44,26 +53,50 @@ std::string bytes_to_string(amqp_bytes_t bytes) {
   return {static_cast<const char*>(bytes.bytes), bytes.len};
 }
 
-// Publishes every input (pipelined confirms) and records when each went out.
-void publish_all(const std::string& vhost, const std::vector<std::string>& bodies,
-                 const std::vector<std::string>& ids,
-                 std::map<std::string, Clock::time_point>& sent) {
-  auto state = connect(vhost);
-  amqp_confirm_select(state, 1);
+// What one run publishes: signed documents to nqs.gov.in, each after its AIS event (if any).
+struct Workload {
+  std::vector<std::string> ids;     // the documents' message ids
+  std::vector<std::string> bodies;  // the signed documents
+  std::vector<std::string> events;  // none, or one AIS event published before each document
+  bool quota = false;               // a QuotaAllocated event first, so applications pass
+};
+
+void publish_one(amqp_connection_state_t state, const char* queue, const std::string& id,
+                 const std::string& body, const char* content_type) {
   amqp_basic_properties_t properties{};
   properties._flags =
       AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
   properties.delivery_mode = 2;
-  properties.content_type = amqp_cstring_bytes("text/xml");
-  for (std::size_t i = 0; i < bodies.size(); ++i) {
-    properties.message_id = amqp_cstring_bytes(ids[i].c_str());
-    sent[ids[i]] = Clock::now();
-    amqp_basic_publish(state, 1, amqp_empty_bytes, amqp_cstring_bytes(kGovIn), 1, 0, &properties,
-                       amqp_bytes_t{bodies[i].size(), const_cast<char*>(bodies[i].data())});
+  properties.content_type = amqp_cstring_bytes(content_type);
+  properties.message_id = amqp_cstring_bytes(id.c_str());
+  amqp_basic_publish(state, 1, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0, &properties,
+                     amqp_bytes_t{body.size(), const_cast<char*>(body.data())});
+}
+
+// Publishes every input (pipelined confirms), at once or one document every `interval`, and
+// records when each document went out.
+void publish_all(const std::string& vhost, const Workload& work, Clock::duration interval,
+                 std::map<std::string, Clock::time_point>& sent) {
+  auto state = connect(vhost);
+  amqp_confirm_select(state, 1);
+  const auto start = Clock::now();
+  std::uint64_t published = 0;
+  for (std::size_t i = 0; i < work.bodies.size(); ++i) {
+    if (!work.events.empty()) {
+      publish_one(state, kAisEvents, fmt::format("event-{}", i), work.events[i],
+                  "application/json");
+      ++published;
+    }
+    sent[work.ids[i]] = Clock::now();
+    publish_one(state, kGovIn, work.ids[i], work.bodies[i], "text/xml");
+    ++published;
+    if (interval > Clock::duration::zero()) {
+      std::this_thread::sleep_until(start + (static_cast<long>(i) + 1) * interval);
+    }
   }
   // Wait for the last confirm.
   std::uint64_t confirmed = 0;
-  while (confirmed < bodies.size()) {
+  while (confirmed < published) {
     amqp_frame_t frame;
     if (amqp_simple_wait_frame(state, &frame) != AMQP_STATUS_OK) break;
     if (frame.frame_type == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_BASIC_ACK_METHOD) {
@@ -74,34 +107,46 @@ void publish_all(const std::string& vhost, const std::vector<std::string>& bodie
   amqp_destroy_connection(state);
 }
 
-// Consumes commands until all N arrived (or the limit), recording arrival per causing input.
-std::map<std::string, Clock::time_point> receive_all(const std::string& vhost, std::size_t n,
-                                                     std::atomic<bool>& ready) {
-  std::map<std::string, Clock::time_point> arrived;
+std::string json_field(const std::string& body, const std::string& name) {
+  const auto key = "\"" + name + "\":\"";
+  const auto at = body.find(key);
+  if (at == std::string::npos) return {};
+  const auto from = at + key.size();
+  return body.substr(from, body.find('"', from) - from);
+}
+
+struct Arrivals {
+  std::map<std::string, Clock::time_point> at;  // by causing document
+  std::map<std::string, int> types;             // commands by type
+};
+
+// Consumes commands until one for each of `expected` arrived (or five minutes passed).
+Arrivals receive_all(const std::string& vhost, const std::set<std::string>& expected,
+                     std::atomic<bool>& ready) {
+  Arrivals arrivals;
   auto state = connect(vhost);
   amqp_basic_consume(state, 1, amqp_cstring_bytes(kCommands), amqp_empty_bytes, 0, 1, 0,
                      amqp_empty_table);
   ready = true;
   const auto deadline = Clock::now() + std::chrono::minutes{5};
   timeval wait{1, 0};
-  while (arrived.size() < n && Clock::now() < deadline) {
+  while (arrivals.at.size() < expected.size() && Clock::now() < deadline) {
     amqp_envelope_t envelope;
     amqp_maybe_release_buffers(state);
     const auto reply = amqp_consume_message(state, &envelope, &wait, 0);
     if (reply.reply_type != AMQP_RESPONSE_NORMAL) continue;
     const auto now = Clock::now();
     const auto body = bytes_to_string(envelope.message.body);
-    const auto key = std::string("\"causationId\":\"");
-    const auto at = body.find(key);
-    if (at != std::string::npos) {
-      const auto from = at + key.size();
-      arrived.emplace(body.substr(from, body.find('"', from) - from), now);
+    const auto cause = json_field(body, "causationId");
+    if (expected.contains(cause)) {
+      arrivals.at.emplace(cause, now);
+      ++arrivals.types[json_field(body, "type")];
     }
     amqp_destroy_envelope(&envelope);
   }
   amqp_connection_close(state, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(state);
-  return arrived;
+  return arrivals;
 }
 
 // The null relay: consume nqs.gov.in, republish a tiny command with confirms, ack after confirm.
@@ -153,9 +198,10 @@ void null_relay(const std::string& vhost, std::size_t n, std::atomic<bool>& stop
 }
 
 struct Figures {
-  double per_second = 0;
+  double per_second = 0;  // documents
   double p50_ms = 0;
   double p99_ms = 0;
+  double p999_ms = 0;
   std::size_t received = 0;
 };
 
@@ -175,8 +221,12 @@ Figures figures_of(const std::map<std::string, Clock::time_point>& sent,
   out.received = latencies.size();
   if (latencies.empty()) return out;
   std::sort(latencies.begin(), latencies.end());
-  out.p50_ms = latencies[latencies.size() / 2];
-  out.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  auto at = [&](std::size_t per_mille) {
+    return latencies[std::min(latencies.size() - 1, latencies.size() * per_mille / 1000)];
+  };
+  out.p50_ms = at(500);
+  out.p99_ms = at(990);
+  out.p999_ms = at(999);
   out.per_second =
       static_cast<double>(latencies.size()) / std::chrono::duration<double>(last - first).count();
   return out;
@@ -191,29 +241,108 @@ std::size_t peak_rss_kib(pid_t pid) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace nqs::test;
-  const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 2000;
-  // Each a new application (its own applicationId) of the one applicant the test PKI has: nothing
-  // is known of the applicant, so each is refused by the automatic checks, which costs the most
-  // (a command to the AIS and a signed ApplicationRefused to the bus).
-  std::vector<std::string> ids;
-  std::vector<std::string> bodies;
-  std::size_t application_size = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ids.push_back(fmt::format("00000000-0000-4000-8000-{:012d}", i + 1));
-    Envelope envelope("voucher-application");
-    envelope.set_text("ApplicationId", fmt::format("b0000000-0000-4000-8000-{:012d}", i + 1));
-    std::string body = envelope.sign("individual-sign").bytes();
-    const auto from = body.find("<messageId>") + 11;
-    body.replace(from, body.find("</messageId>") - from, ids.back());
-    application_size = body.size();
-    bodies.push_back(std::move(body));
+// An IIN of 1985 with a valid check digit, different for each `i` (empty when no digit fits).
+std::string iin_number(std::size_t i) {
+  const auto base =
+      fmt::format("85{:02d}{:02d}3{:04d}", 1 + (i / 280000) % 12, 1 + (i / 10000) % 28, i % 10000);
+  for (char digit = '0'; digit <= '9'; ++digit) {
+    if (!nqs::check_iin_or_bin(base + digit)) return base + digit;
   }
+  return {};
+}
 
-  // Adapter mode.
+std::string document_id(std::size_t i) {
+  return fmt::format("00000000-0000-4000-8000-{:012d}", i + 1);
+}
+
+std::string with_message_id(std::string body, const std::string& id) {
+  const auto from = body.find("<messageId>") + 11;
+  body.replace(from, body.find("</messageId>") - from, id);
+  return body;
+}
+
+// `n` applicants from number `first` on, each never seen before: a certificate of their own under
+// the test issuing CA (keys from a pool of 20: making RSA keys is slow, and the key does not
+// change what the adapter does), an UnemployedStatusChanged event, then their application.
+Workload accepted_workload(std::size_t n, std::size_t first) {
+  auto& pki = nqs::test::TestPki::get();
+  nqs::test::Certificate ca(X509_dup(pki.certificate("issuing-ca")), X509_free);
+  nqs::test::Key ca_key(pki.key("issuing-ca"), [](EVP_PKEY*) {});
+  static const std::vector<nqs::test::Key> keys = [] {
+    std::vector<nqs::test::Key> out;
+    for (int i = 0; i < 20; ++i)
+      out.push_back(nqs::test::rsa_key());
+    return out;
+  }();
+  Workload work;
+  work.quota = true;
+  for (std::size_t i = first; work.bodies.size() < n; ++i) {
+    const auto iin = iin_number(i);
+    if (iin.empty()) continue;
+    const auto& key = keys[i % keys.size()];
+    auto certificate =
+        nqs::test::issue("/C=KZ/SN=IVANOV/GN=IVAN/CN=IVANOV IVAN/serialNumber=IIN" + iin, key,
+                         "sign_individual", ca, ca_key);
+    nqs::test::Envelope envelope("voucher-application");
+    envelope.set_text("ApplicationId", fmt::format("b0000000-0000-4000-8000-{:012d}", i + 1));
+    envelope.set_text("IIN", iin);
+    work.ids.push_back(document_id(i));
+    work.bodies.push_back(with_message_id(
+        envelope.sign_with(key.get(), {certificate.get()}, {}).bytes(), work.ids.back()));
+    work.events.push_back(fmt::format(
+        R"({{"eventId": "e0000000-0000-4000-8000-{:012d}", "type": "UnemployedStatusChanged",
+            "occurredAt": "2025-08-01T09:00:00+05:00", "payload": {{"iin": "{}",
+            "registered": true, "region": "750000000", "since": "2025-01-10"}}}})",
+        i + 1, iin));
+  }
+  return work;
+}
+
+// `n` new applications of the test PKI's one applicant, with no quota allocated: each is refused
+// by the automatic checks, which costs the most (a command and a signed ApplicationRefused).
+Workload refused_workload(std::size_t n) {
+  Workload work;
+  for (std::size_t i = 0; i < n; ++i) {
+    nqs::test::Envelope envelope("voucher-application");
+    envelope.set_text("ApplicationId", fmt::format("b0000000-0000-4000-8000-{:012d}", i + 1));
+    work.ids.push_back(document_id(i));
+    work.bodies.push_back(
+        with_message_id(envelope.sign("individual-sign").bytes(), work.ids.back()));
+  }
+  return work;
+}
+
+// The null relay on `vhost`, whose queues a daemon declared: the same documents, no intake, no
+// store.
+Figures run_null_relay(const std::string& vhost, const Workload& work) {
+  const std::set<std::string> expected(work.ids.begin(), work.ids.end());
+  std::map<std::string, Clock::time_point> sent;
+  std::atomic<bool> ready = false;
+  std::atomic<bool> stop = false;
+  Arrivals arrivals;
+  Workload documents_only = work;
+  documents_only.events.clear();
+  std::thread relay([&] { null_relay(vhost, work.ids.size(), stop); });
+  std::thread receiver([&] { arrivals = receive_all(vhost, expected, ready); });
+  while (!ready)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  publish_all(vhost, documents_only, Clock::duration::zero(), sent);
+  receiver.join();
+  stop = true;
+  relay.join();
+  return figures_of(sent, arrivals.at);
+}
+
+struct Run {
+  Figures figures;
+  std::map<std::string, int> types;
+  std::size_t rss_kib = 0;
+};
+
+// One daemon with a store of its own on a vhost of its own, fed `work`; then, when `null_after`,
+// the null relay on the same vhost with the same documents.
+Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_after = nullptr) {
+  using namespace nqs::test;
   TestVhost vhost;
   TempDir dir;
   {
@@ -221,61 +350,92 @@ int main(int argc, char** argv) {
     client.bind_queue(kCommands, "ais.commands", "#");
     client.bind_queue("bench.outbound", "gov.outbound", "#");
   }
-  const auto config = bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite");
-  DaemonProcess daemon(config, dir.path() / "daemon.log");
+  DaemonProcess daemon(bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite"),
+                       dir.path() / "daemon.log");
   daemon.start();
-  {
-    TestClient client(vhost.name());
+  TestClient client(vhost.name());
+  if (!eventually([&] {
+        auto state = client.queue_state(kGovIn);
+        return state && state->second >= 1;
+      })) {
+    throw std::runtime_error("the daemon did not start:\n" + daemon.log_text());
+  }
+  if (work.quota) {
+    client.publish(kAisEvents, R"({"eventId": "e1000000-0000-4000-8000-000000000001",
+        "type": "QuotaAllocated", "occurredAt": "2025-01-05T09:00:00+05:00",
+        "payload": {"periodStart": 2025, "periodEnd": 2025,
+                    "regions": [{"region": "750000000", "vouchersPerYear": 1000000}]}})",
+                   "quota", "application/json");
     if (!eventually([&] {
-          auto state = client.queue_state(kGovIn);
-          return state && state->second >= 1;
+          auto state = client.queue_state(kAisEvents);
+          return state && state->first == 0;
         })) {
-      std::cerr << "the daemon did not start:\n" << daemon.log_text();
-      return 1;
+      throw std::runtime_error("the quota was not taken:\n" + daemon.log_text());
     }
   }
+  const std::set<std::string> expected(work.ids.begin(), work.ids.end());
   std::map<std::string, Clock::time_point> sent;
   std::atomic<bool> ready = false;
-  std::map<std::string, Clock::time_point> arrived;
-  std::thread receiver([&] { arrived = receive_all(vhost.name(), n, ready); });
+  Arrivals arrivals;
+  std::thread receiver([&] { arrivals = receive_all(vhost.name(), expected, ready); });
   while (!ready)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  publish_all(vhost.name(), bodies, ids, sent);
+  publish_all(vhost.name(), work, interval, sent);
   receiver.join();
-  const auto adapter = figures_of(sent, arrived);
-  const auto rss = peak_rss_kib(daemon.pid());
+  Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid())};
   daemon.stop();
+  if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work);
+  return run;
+}
 
-  // Null mode: the same messages, the same broker, no intake and no store.
-  std::map<std::string, Clock::time_point> null_sent;
-  std::map<std::string, Clock::time_point> null_arrived;
-  std::atomic<bool> null_ready = false;
-  std::atomic<bool> stop = false;
-  std::thread relay([&] { null_relay(vhost.name(), n, stop); });
-  std::thread null_receiver([&] { null_arrived = receive_all(vhost.name(), n, null_ready); });
-  while (!null_ready)
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  publish_all(vhost.name(), bodies, ids, null_sent);
-  null_receiver.join();
-  stop = true;
-  relay.join();
-  const auto null_figures = figures_of(null_sent, null_arrived);
+std::string types_text(const std::map<std::string, int>& types) {
+  std::string out;
+  for (const auto& [type, count] : types)
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", count, type);
+  return out;
+}
 
+void report(const std::string& what, const Run& run, std::size_t n, double inputs_per_document) {
+  const auto& f = run.figures;
   std::cout << fmt::format(
-      "inputs: {} signed applications of {} bytes (RSA-2048), each refused with a command and a "
-      "signed notification\n",
-      n, application_size);
+      "{}: {:.0f} documents/s = {:.0f} inputs/s, latency p50 {:.1f} ms, p99 {:.1f} ms, p999 {:.1f} "
+      "ms; {} of {} commands ({}); peak RSS {} MiB\n",
+      what, f.per_second, f.per_second * inputs_per_document, f.p50_ms, f.p99_ms, f.p999_ms,
+      f.received, n, types_text(run.types), run.rss_kib / 1024);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 2000;
+  const auto accepted_work = accepted_workload(n, 0);
+  const auto steady_work = accepted_workload(n, n);
+  const auto refused_work = refused_workload(n);
   std::cout << fmt::format(
-      "adapter: {:.0f} inputs/s end to end, latency p50 {:.1f} ms, p99 {:.1f} ms, {} of {} "
-      "commands, peak RSS {} MiB\n",
-      adapter.per_second, adapter.p50_ms, adapter.p99_ms, adapter.received, n, rss / 1024);
+      "inputs: {} signed applications of {} bytes (RSA-2048) per run; accepted runs: each from an "
+      "applicant never seen before, after an AIS event registering them\n",
+      n, accepted_work.bodies.front().size());
+
+  Figures null_figures;
+  const auto accepted = run_adapter(accepted_work, Clock::duration::zero(), &null_figures);
+  report("accepted, distinct applicants", accepted, n, 2.0);
+  const auto worst = run_adapter(refused_work, Clock::duration::zero());
+  report("worst case, each refused with a command and a signed notification", worst, n, 1.0);
   std::cout << fmt::format(
       "null relay (broker only): {:.0f} messages/s, latency p50 {:.1f} ms, p99 {:.1f} ms, {} of "
       "{}\n",
       null_figures.per_second, null_figures.p50_ms, null_figures.p99_ms, null_figures.received, n);
   if (null_figures.per_second > 0) {
-    std::cout << fmt::format("ratio adapter / null: {:.2f}\n",
-                             adapter.per_second / null_figures.per_second);
+    std::cout << fmt::format("ratio to the null relay: accepted inputs {:.2f}, worst case {:.2f}\n",
+                             2 * accepted.figures.per_second / null_figures.per_second,
+                             worst.figures.per_second / null_figures.per_second);
   }
-  return adapter.received == n ? 0 : 1;
+  if (accepted.figures.per_second > 0) {
+    const double rate = accepted.figures.per_second / 2;
+    const auto steady = run_adapter(steady_work, std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(1 / rate)));
+    report(fmt::format("steady rate, {:.0f} applicants/s (half the accepted throughput)", rate),
+           steady, n, 2.0);
+  }
+  return accepted.figures.received == n && worst.figures.received == n ? 0 : 1;
 }
