@@ -29,6 +29,29 @@ TEST(SqliteStore, UsesWalWithFullSynchronousCommits) {
   sqlite3_close(db);
 }
 
+// Art. 3's reading of a person's applications (SqlStore::applications_of) goes through the index
+// of applications not refused: a person's refused applications are not walked for each new one.
+TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
+  test::TempDir dir;
+  auto store = open(dir);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT * FROM applications WHERE iin = ? AND "
+                               "quota_year = ? AND stage NOT IN ('refused_automatic', "
+                               "'refused_career_center', 'refused_recognition_center') ORDER BY "
+                               "application_id",
+                               -1, &statement, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(statement) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(statement, 3)) + std::string("\n");
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  EXPECT_THAT(plan, testing::HasSubstr("USING INDEX applications_not_refused")) << plan;
+}
+
 TEST(SqliteStore, RefusesASchemaNewerThanItKnows) {
   test::TempDir dir;
   { auto store = open(dir); }
@@ -49,7 +72,8 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DELETE FROM schema_migrations WHERE version = 7;"
+                         "DELETE FROM schema_migrations WHERE version >= 7;"
+                         "DROP INDEX applications_not_refused;"
                          "ALTER TABLE quota DROP COLUMN pool_start;"
                          "ALTER TABLE quota DROP COLUMN pool_end;"
                          "INSERT INTO quota (region, year, allocated, reserved) VALUES "
@@ -61,7 +85,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 7);
+  EXPECT_EQ(store.value()->schema_version().value(), 8);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);
