@@ -42,5 +42,7 @@ echo "=== end to end through a local RabbitMQ (${NQS_BENCH_INPUTS:-5000} inputs)
 tests/broker/broker.sh start build/bench-broker 27872 >/dev/null
 trap 'tests/broker/broker.sh stop build/bench-broker 27872' EXIT
 build/e2e_bench "${NQS_BENCH_INPUTS:-5000}"
+echo "=== a long run: 50,000 applicants never seen before (100,000 inputs), the daemon's peak RSS"
+build/e2e_bench 50000 accepted
 echo "=== durable timers: one million pending, ten thousand due at once (the real daemon)"
 build/timers_bench 1000000 10000
