@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "amqp/sync_client.hpp"
+#include "common/openssl_key_methods.hpp"
 #include "daemon_fixture.hpp"
 
 namespace nqs::test {
@@ -41,6 +42,18 @@ TEST(BrokerTls, AClientCertificateIsPresentedWhenGiven) {
   auto mismatched = amqp::SyncClient::connect(node);
   ASSERT_FALSE(mismatched.has_value());
   EXPECT_THAT(mismatched.error().message, HasSubstr("cannot be used"));
+}
+
+// The same with RSA on OpenSSL's built-in method, as the daemon runs it (it reads certificates
+// that way): the client's key signs the handshake, the broker's certificate verifies.
+TEST(BrokerTls, AClientCertificateWorksWithTheBuiltInRsaMethod) {
+  use_builtin_key_methods();
+  auto node = tls_node("localhost", kTls + "/ca.pem");
+  node.tls.certificate = kTls + "/client.pem";
+  node.tls.key = kTls + "/client.key";
+  auto client = amqp::SyncClient::connect(node);
+  ASSERT_TRUE(client.has_value()) << client.error().message;
+  EXPECT_EQ(client.value()->server().product, "RabbitMQ");
 }
 
 TEST(BrokerTls, ACertificateThatDoesNotVerifyIsAClearErrorNamingTheNode) {

@@ -1,6 +1,7 @@
 #include "common/openssl_key_methods.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -44,27 +45,34 @@ TEST(OpenSslKeyMethods, ACertificatesRsaKeyIsReadByTheBuiltInMethod) {
   }
 }
 
-// A provider's RSA key signs an X.509 structure once copied to the built-in method (OpenSSL 3.0
-// cannot otherwise, once RSA goes through the built-in method), and the signature verifies.
+// An RSA key read from a file is a provider's, which OpenSSL 3.0 cannot ASN.1-sign with once the
+// built-in RSA method is in use; its copy from with_builtin_methods can, and the signature holds.
 TEST(OpenSslKeyMethods, AProvidersRsaKeySignsThroughItsBuiltInCopy) {
   use_builtin_key_methods();
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+  FILE* in = std::fopen((std::string(NQS_TEST_PKI_DIR) + "/adapter-sign.key").c_str(), "r");
+  ASSERT_NE(in, nullptr) << "test PKI missing: run the pki fixture";
+  std::shared_ptr<EVP_PKEY> key(PEM_read_PrivateKey(in, nullptr, nullptr, nullptr), EVP_PKEY_free);
+  std::fclose(in);
   ASSERT_NE(key, nullptr);
-  auto usable = with_builtin_methods(key);
-  X509* certificate = X509_new();
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(certificate), "CN", MBSTRING_UTF8,
+  EXPECT_EQ(std::string(EVP_PKEY_get0_description(key.get())), "OpenSSL RSA implementation");
+  std::shared_ptr<X509> certificate(X509_new(), X509_free);
+  X509* x = certificate.get();
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
-  X509_set_issuer_name(certificate, X509_get_subject_name(certificate));
-  X509_gmtime_adj(X509_getm_notBefore(certificate), 0);
-  X509_gmtime_adj(X509_getm_notAfter(certificate), 3600);
-  X509_set_pubkey(certificate, key);
-  EXPECT_GT(X509_sign(certificate, usable.get(), EVP_sha256()), 0);
-  EXPECT_EQ(X509_verify(certificate, key), 1);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key.get());
+  auto usable = with_builtin_methods(key.get());
   if (builtin_methods_expected()) {
+    EXPECT_LE(X509_sign(x, key.get(), EVP_sha256()), 0) << "OpenSSL 3.0's limit, documented";
+    ERR_clear_error();
     EXPECT_EQ(std::string(EVP_PKEY_get0_description(usable.get())), "OpenSSL RSA method");
   }
-  X509_free(certificate);
-  EVP_PKEY_free(key);
+  ASSERT_GT(X509_sign(x, usable.get(), EVP_sha256()), 0);
+  EXPECT_EQ(X509_verify(x, key.get()), 1);
+  // A key no provider holds is handed back as it is.
+  EXPECT_EQ(with_builtin_methods(usable.get()).get(), usable.get());
 }
 
 }  // namespace
