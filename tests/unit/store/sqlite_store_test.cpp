@@ -16,17 +16,30 @@ std::unique_ptr<SqlStore> open(const test::TempDir& dir) {
   return std::move(store).value();
 }
 
+// Column `column` of every row `sql` gives on the store's file, one line each, read over a
+// connection of its own.
+std::string column_of(const test::TempDir& dir, const char* sql, int column) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open the store's file";
+  } else if (sqlite3_stmt* statement = nullptr;
+             sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sqlite3_errmsg(db);
+  } else {
+    while (sqlite3_step(statement) == SQLITE_ROW)
+      out +=
+          reinterpret_cast<const char*>(sqlite3_column_text(statement, column)) + std::string("\n");
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
 TEST(SqliteStore, UsesWalWithFullSynchronousCommits) {
   test::TempDir dir;
   auto store = open(dir);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr);
-  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
+  EXPECT_EQ(column_of(dir, "PRAGMA journal_mode", 0), "wal\n");
 }
 
 // Art. 3's reading of a person's applications (SqlStore::applications_of) goes through the index
@@ -34,21 +47,12 @@ TEST(SqliteStore, UsesWalWithFullSynchronousCommits) {
 TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
   test::TempDir dir;
   auto store = open(dir);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "EXPLAIN QUERY PLAN SELECT * FROM applications WHERE iin = ? AND "
-                               "quota_year = ? AND stage NOT IN ('refused_automatic', "
-                               "'refused_career_center', 'refused_recognition_center') ORDER BY "
-                               "application_id",
-                               -1, &statement, nullptr),
-            SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(statement) == SQLITE_ROW)
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(statement, 3)) + std::string("\n");
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
+  const auto plan = column_of(dir,
+                              "EXPLAIN QUERY PLAN SELECT * FROM applications WHERE iin = ? AND "
+                              "quota_year = ? AND stage NOT IN ('refused_automatic', "
+                              "'refused_career_center', 'refused_recognition_center') ORDER BY "
+                              "application_id",
+                              3);
   EXPECT_THAT(plan, testing::HasSubstr("USING INDEX applications_not_refused")) << plan;
 }
 
