@@ -252,16 +252,6 @@ std::string iin_number(std::size_t i) {
   return {};
 }
 
-std::string document_id(std::size_t i) {
-  return fmt::format("00000000-0000-4000-8000-{:012d}", i + 1);
-}
-
-std::string with_message_id(std::string body, const std::string& id) {
-  const auto from = body.find("<messageId>") + 11;
-  body.replace(from, body.find("</messageId>") - from, id);
-  return body;
-}
-
 // `n` applicants from number `first` on, each never seen before: a certificate of their own under
 // the test issuing CA (keys from a pool of 20: making RSA keys is slow, and the key does not
 // change what the adapter does), an UnemployedStatusChanged event, then their application.
@@ -287,8 +277,8 @@ Workload accepted_workload(std::size_t n, std::size_t first) {
     nqs::test::Envelope envelope("voucher-application");
     envelope.set_text("ApplicationId", fmt::format("b0000000-0000-4000-8000-{:012d}", i + 1));
     envelope.set_text("IIN", iin);
-    work.ids.push_back(document_id(i));
-    work.bodies.push_back(with_message_id(
+    work.ids.push_back(nqs::test::message_id_of(static_cast<int>(i) + 1));
+    work.bodies.push_back(nqs::test::with_message_id(
         envelope.sign_with(key.get(), {certificate.get()}, {}).bytes(), work.ids.back()));
     work.events.push_back(fmt::format(
         R"({{"eventId": "e0000000-0000-4000-8000-{:012d}", "type": "UnemployedStatusChanged",

@@ -22,18 +22,6 @@ constexpr const char* kOutbound = "test.outbound";  // the test's queue on gov.o
 constexpr const char* kAisEvents = "nqs.ais.events";
 constexpr const char* kAisDeadLetters = "nqs.ais.events.dlq";
 
-inline std::string with_message_id(std::string envelope, const std::string& message_id) {
-  const std::string open = "<messageId>";
-  const auto from = envelope.find(open) + open.size();
-  const auto to = envelope.find("</messageId>", from);
-  envelope.replace(from, to - from, message_id);
-  return envelope;
-}
-
-inline std::string message_id_of(int n) {
-  return fmt::format("00000000-0000-4000-8000-{:012d}", n);
-}
-
 // The fixture's application, signed by the applicant.
 inline const std::string& signed_application() {
   static const std::string bytes = Envelope("voucher-application").sign("individual-sign").bytes();

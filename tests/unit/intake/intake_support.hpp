@@ -1,5 +1,6 @@
 #pragma once
 
+#include <fmt/format.h>
 #include <libxml/parser.h>
 #include <openssl/pem.h>
 
@@ -80,6 +81,20 @@ class TestPki {
   std::map<std::string, std::shared_ptr<EVP_PKEY>> keys_;
   std::map<std::string, std::shared_ptr<X509>> certificates_;
 };
+
+// `envelope` with its requestInfo/messageId replaced.
+inline std::string with_message_id(std::string envelope, const std::string& message_id) {
+  const std::string open = "<messageId>";
+  const auto from = envelope.find(open) + open.size();
+  const auto to = envelope.find("</messageId>", from);
+  envelope.replace(from, to - from, message_id);
+  return envelope;
+}
+
+// The message id numbered `n` (a UUID).
+inline std::string message_id_of(int n) {
+  return fmt::format("00000000-0000-4000-8000-{:012d}", n);
+}
 
 // A fixture envelope (tests/fixtures/documents/NAME.xml) as a DOM to change and sign.
 class Envelope {
