@@ -12,6 +12,7 @@
 // Latency is from the publish of a document to the arrival of its command. Reported, not asserted.
 //   e2e_bench [N]           all four runs, N documents each
 //   e2e_bench N accepted    the accepted run alone (a long one: its peak RSS)
+//   e2e_bench N steady R    the steady-rate run alone, R applicants a second
 #include <amqp.h>
 
 #include <algorithm>
@@ -399,6 +400,14 @@ int main(int argc, char** argv) {
     report(fmt::format("accepted, {} applicants never seen before ({} inputs)", n, 2 * n), accepted,
            n, 2.0);
     return accepted.figures.received == n ? 0 : 1;
+  }
+  if (argc > 3 && std::string_view(argv[2]) == "steady") {
+    const double rate = std::stod(argv[3]);
+    const auto steady = run_adapter(
+        accepted_workload(n, 0),
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)));
+    report(fmt::format("steady rate, {:.0f} applicants/s", rate), steady, n, 2.0);
+    return steady.figures.received == n ? 0 : 1;
   }
   const auto accepted_work = accepted_workload(n, 0);
   const auto steady_work = accepted_workload(n, n);

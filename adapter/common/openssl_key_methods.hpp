@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
 #include <memory>
 
 namespace nqs {
@@ -12,6 +13,10 @@ namespace nqs {
 // decoders and key managers for each certificate), eight times a whole RSA-2048 verify, and every
 // applicant's certificate is one never seen before. The built-in method is the same RSA code;
 // only the look-up is skipped. Idempotent and thread-safe; call before reading certificates.
+//
+// Its RSA verification remembers the signatures that verified (verified_signatures.hpp; PKCS #1
+// v1.5 only): a new applicant's chain then costs one RSA verify, its own certificate's, instead of
+// four (the issuing CA's link and both CRLs again).
 //
 // Only on OpenSSL before 3.2, which caches its decoders itself (there it does nothing). Once
 // called, every RSA operation of the process uses the built-in method (an ENGINE claims RSA:
@@ -24,6 +29,9 @@ namespace nqs {
 // What the adapter does with RSA works with either kind of key: verifying signatures and chains,
 // signing through xmlsec, comparing a key with its certificate, TLS with a client certificate.
 void use_builtin_key_methods();
+
+// How many RSA verifications were answered from memory since the process started.
+std::uint64_t rsa_verifications_remembered();
 
 // `key` itself, or, while an ENGINE claims RSA, for an RSA key held by a provider, a copy held by
 // the built-in RSA method.

@@ -5,13 +5,11 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
 
+#include "common/verified_signatures.hpp"
 #include "gost/openssl_keys_internal.hpp"
 
 namespace nqs::gost {
@@ -27,35 +25,9 @@ std::optional<Bytes> digest_of(const ASN1_ITEM* item, const void* value, Hash ha
   return digest;
 }
 
-// Signatures of certificates and CRLs that verified: OpenSSL verifies every link of every chain
-// and every CRL it consults again for each document, and a GOST verify costs 30 times an RSA one.
-// A (key, digest, signature) that verified once verifies again; only successes are kept, so
-// nothing a sender presents can make a failure stick or a forgery pass. Bounded, oldest out.
-class VerifiedSignatures {
- public:
-  static constexpr std::size_t kCapacity = 4096;
-  bool contains(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    return set_.contains(key);
-  }
-  void insert(std::string key) {
-    std::lock_guard lock(mutex_);
-    if (!set_.insert(key).second) return;
-    order_.push_back(std::move(key));
-    if (order_.size() > kCapacity) {
-      set_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_set<std::string> set_;
-  std::deque<std::string> order_;
-};
-
+// Certificates' and CRLs' signatures that verified: a GOST verify costs 30 times an RSA one.
 VerifiedSignatures& verified_signatures() {
-  static VerifiedSignatures instance;
+  static VerifiedSignatures instance(4096);
   return instance;
 }
 

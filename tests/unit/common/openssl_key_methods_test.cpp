@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -26,6 +27,15 @@ std::string test_pki_der(const std::string& name) {
   OPENSSL_free(der);
   X509_free(certificate);
   return out;
+}
+
+std::shared_ptr<X509> test_pki_certificate(const std::string& name) {
+  return xmldsig::parse_certificate_der(test_pki_der(name));
+}
+
+std::string flip_last_byte(std::string der) {
+  der.back() = static_cast<char>(der.back() ^ 0x01);
+  return der;
 }
 
 bool builtin_methods_expected() {
@@ -73,6 +83,92 @@ TEST(OpenSslKeyMethods, AProvidersRsaKeySignsThroughItsBuiltInCopy) {
   EXPECT_EQ(X509_verify(x, key.get()), 1);
   // A key no provider holds is handed back as it is.
   EXPECT_EQ(with_builtin_methods(usable.get()).get(), usable.get());
+}
+
+// The issuing CA's link to its root, verified for one applicant, is not verified again for the
+// next (one RSA verify of four per new applicant's chain).
+TEST(OpenSslKeyMethods, AnRsaSignatureThatVerifiedIsAnsweredFromMemory) {
+  if (!builtin_methods_expected()) GTEST_SKIP() << "OpenSSL 3.2 or later: providers' methods";
+  auto issuing = test_pki_certificate("issuing-ca.pem");
+  auto root = test_pki_certificate("root-ca.pem");
+  ASSERT_TRUE(issuing && root);
+  ASSERT_EQ(X509_verify(issuing.get(), X509_get0_pubkey(root.get())), 1);
+  const auto before = rsa_verifications_remembered();
+  ASSERT_EQ(X509_verify(issuing.get(), X509_get0_pubkey(root.get())), 1);
+  EXPECT_EQ(rsa_verifications_remembered(), before + 1);
+}
+
+// Memory answers only the very same key, digest and signature: a changed signature, another key
+// or a changed certificate is verified again, and fails; a failure is never remembered.
+TEST(OpenSslKeyMethods, OnlyTheVerySameSignatureKeyAndDigestAreAnsweredFromMemory) {
+  auto issuing = test_pki_certificate("issuing-ca.pem");
+  auto root = test_pki_certificate("root-ca.pem");
+  auto leaf = test_pki_certificate("individual-sign.pem");
+  ASSERT_TRUE(issuing && root && leaf);
+  ASSERT_EQ(X509_verify(issuing.get(), X509_get0_pubkey(root.get())), 1);
+  const auto before = rsa_verifications_remembered();
+  // The signature is the certificate's last field: its last byte changed.
+  auto forged = xmldsig::parse_certificate_der(flip_last_byte(test_pki_der("issuing-ca.pem")));
+  ASSERT_NE(forged, nullptr);
+  EXPECT_NE(X509_verify(forged.get(), X509_get0_pubkey(root.get())), 1);
+  EXPECT_NE(X509_verify(forged.get(), X509_get0_pubkey(root.get())), 1) << "not remembered";
+  EXPECT_NE(X509_verify(issuing.get(), X509_get0_pubkey(leaf.get())), 1) << "another key";
+  // The same signature over another certificate (the issuer's name changed: another digest).
+  auto der = test_pki_der("issuing-ca.pem");
+  const auto at = der.find("Root");
+  ASSERT_NE(at, std::string::npos);
+  der[at] = 'B';
+  auto renamed = xmldsig::parse_certificate_der(der);
+  ASSERT_NE(renamed, nullptr);
+  EXPECT_NE(X509_verify(renamed.get(), X509_get0_pubkey(root.get())), 1);
+  EXPECT_EQ(rsa_verifications_remembered(), before);
+  ERR_clear_error();
+}
+
+// A PSS signature depends on parameters of its own (salt length, mask digest): it is always
+// verified, never answered from memory.
+TEST(OpenSslKeyMethods, PssSignaturesAreNotRemembered) {
+  use_builtin_key_methods();
+  FILE* in = std::fopen((std::string(NQS_TEST_PKI_DIR) + "/adapter-sign.key").c_str(), "r");
+  ASSERT_NE(in, nullptr) << "test PKI missing: run the pki fixture";
+  std::shared_ptr<EVP_PKEY> read(PEM_read_PrivateKey(in, nullptr, nullptr, nullptr), EVP_PKEY_free);
+  std::fclose(in);
+  ASSERT_NE(read, nullptr);
+  auto key = with_builtin_methods(read.get());
+  auto certificate = test_pki_certificate("adapter-sign.pem");
+  ASSERT_NE(certificate, nullptr);
+  const std::string data = "a notification";
+  auto pss = [](EVP_MD_CTX* context, EVP_PKEY* pkey, bool sign, int salt) {
+    EVP_PKEY_CTX* pkey_context = nullptr;
+    const int initialised =
+        sign ? EVP_DigestSignInit(context, &pkey_context, EVP_sha256(), nullptr, pkey)
+             : EVP_DigestVerifyInit(context, &pkey_context, EVP_sha256(), nullptr, pkey);
+    return initialised == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(pkey_context, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pkey_context, salt) == 1;
+  };
+  std::shared_ptr<EVP_MD_CTX> signing(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  ASSERT_TRUE(pss(signing.get(), key.get(), true, 32));
+  std::string signature(512, '\0');
+  std::size_t length = signature.size();
+  ASSERT_EQ(
+      EVP_DigestSign(signing.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+      1);
+  signature.resize(length);
+  auto verify = [&](int salt) {
+    std::shared_ptr<EVP_MD_CTX> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!pss(context.get(), X509_get0_pubkey(certificate.get()), false, salt)) return -1;
+    return EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size());
+  };
+  const auto before = rsa_verifications_remembered();
+  EXPECT_EQ(verify(32), 1);
+  EXPECT_EQ(verify(32), 1);
+  EXPECT_NE(verify(20), 1) << "another salt length";
+  EXPECT_EQ(rsa_verifications_remembered(), before);
+  ERR_clear_error();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <regex>
 
+#include "common/openssl_key_methods.hpp"
 #include "intake_support.hpp"
 
 namespace nqs::intake {
@@ -186,6 +187,23 @@ TEST_P(IntakeAccepted, VerifiedChainsAreCachedByTheirBytes) {
   // test CRLs have expired too, so revocation can no longer be checked).
   expect_rejected(intake->process(signed_application(), *parse_instant("2046-01-01T00:00:00Z")),
                   Reason::certificate_untrusted, "CRL has expired");
+}
+
+// A new applicant's chain costs one RSA verify, their own certificate's: the issuing CA's link to
+// its root and both CRLs verified for the signer before are remembered, and what is remembered
+// is only that a signature verified, never that a certificate is good: a revoked certificate
+// under the same CA is still refused.
+TEST(IntakeRsa, ANewSignersChainReusesTheCaLinkAndCrlsVerifiedBefore) {
+  auto intake = make_intake();
+  expect_accepted(intake->process(signed_application(), test_now()));
+  const auto before = rsa_verifications_remembered();
+  expect_accepted(intake->process(Envelope("service-act").sign("center-head").bytes(), test_now()));
+  EXPECT_GE(rsa_verifications_remembered() - before, 3U)
+      << "the issuing CA's certificate, the root's CRL and the issuing CA's CRL";
+  expect_rejected(
+      intake->process(Envelope("voucher-application").sign("individual-revoked").bytes(),
+                      test_now()),
+      Reason::certificate_revoked, "is revoked by its CA's CRL");
 }
 
 // --- xml.* ---------------------------------------------------------------------------------------

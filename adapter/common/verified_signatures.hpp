@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+namespace nqs {
+
+// Signatures that verified, each named by everything its verification depends on (the
+// algorithm, the whole public key, the digest or data signed, the signature): OpenSSL verifies
+// every link of every chain and every CRL it consults again for each new signer's certificate,
+// though the issuing CA's certificate and its CRLs are the same for thousands of them. What
+// verified once verifies again; only successes are kept, so nothing a sender presents can make a
+// failure stick or a forgery pass. A name must be unambiguous: parts of varying length carry
+// their length. Bounded, oldest out (a link still in use is verified again and comes back).
+// Thread-safe.
+class VerifiedSignatures {
+ public:
+  explicit VerifiedSignatures(std::size_t capacity) : capacity_(capacity) {}
+
+  // Whether `name` verified before (counted as remembered when it did).
+  bool contains(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    if (!set_.contains(name)) return false;
+    ++remembered_;
+    return true;
+  }
+
+  void insert(std::string name) {
+    std::lock_guard lock(mutex_);
+    if (!set_.insert(name).second) return;
+    order_.push_back(std::move(name));
+    if (order_.size() > capacity_) {
+      set_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+  // How many verifications were answered from memory.
+  std::uint64_t remembered() {
+    std::lock_guard lock(mutex_);
+    return remembered_;
+  }
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::unordered_set<std::string> set_;
+  std::deque<std::string> order_;
+  std::uint64_t remembered_ = 0;
+};
+
+}  // namespace nqs
