@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -162,23 +161,6 @@ int execute(xmlSecTransformPtr transform, int last, xmlSecTransformCtxPtr) {
   return 0;
 }
 
-int verify_digest(xmlSecTransformPtr transform, const xmlSecByte* data, xmlSecSize size,
-                  xmlSecTransformCtxPtr) {
-  const auto& value = context_slot(transform)->value;
-  const bool same = size == value.size() && std::memcmp(data, value.data(), size) == 0;
-  transform->status = same ? xmlSecTransformStatusOk : xmlSecTransformStatusFail;
-  return 0;
-}
-
-int verify_signature(xmlSecTransformPtr transform, const xmlSecByte* data, xmlSecSize size,
-                     xmlSecTransformCtxPtr) {
-  const auto* context = context_slot(transform);
-  const auto* key = gost::key_of(context->key);
-  const bool valid = key != nullptr && key->verifier->verify(context->value, std::span(data, size));
-  transform->status = valid ? xmlSecTransformStatusOk : xmlSecTransformStatusFail;
-  return 0;
-}
-
 int set_key_requirements(xmlSecTransformPtr transform, xmlSecKeyReqPtr requirements) {
   requirements->keyId = &key_klass;
   const bool sign = transform->operation == xmlSecTransformOperationSign;
@@ -220,7 +202,6 @@ _xmlSecTransformKlass digest_klass(const gost::Algorithm& algorithm) {
   klass.usage = xmlSecTransformUsageDigestMethod;
   klass.initialize = initialize;
   klass.finalize = finalize;
-  klass.verify = verify_digest;
   klass.getDataType = xmlSecTransformDefaultGetDataType;
   klass.pushBin = xmlSecTransformDefaultPushBin;
   klass.popBin = xmlSecTransformDefaultPopBin;
@@ -235,7 +216,6 @@ _xmlSecTransformKlass signature_klass(const gost::Algorithm& algorithm) {
   klass.usage = xmlSecTransformUsageSignatureMethod;
   klass.setKeyReq = set_key_requirements;
   klass.setKey = set_key;
-  klass.verify = verify_signature;
   return klass;
 }
 

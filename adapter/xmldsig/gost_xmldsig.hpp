@@ -7,9 +7,10 @@
 #include <string_view>
 
 // NCA's GOST signature and digest methods as xmlsec transforms (messages.md, "Signature
-// profile"): xmlsec keeps canonicalization, references and the reading of the signature; the
-// transforms registered here hash with GOST and verify or sign with an NCA GOST key
-// (gost/openssl_keys.hpp) handed over in an xmlsec key of their own.
+// profile"), for signing: xmlsec keeps the template, canonicalization and references; the
+// transforms registered here hash with GOST and sign with an NCA GOST key (gost/openssl_keys.hpp)
+// handed over in an xmlsec key of their own. Verification does not go through xmlsec
+// (signed_info_verification.cpp): these transforms refuse to verify.
 namespace nqs::xmldsig {
 
 // Registers the transforms with xmlsec, once (ensure_xml_security_initialised calls it).

@@ -33,7 +33,7 @@ using detail::DsigContextFree;
 using detail::last_xmlsec_error;
 using detail::reference_c14n_transform;
 using detail::RegisteredId;
-using detail::verify_with_xmlsec;
+using detail::verify_signed_info;
 
 namespace {
 
@@ -114,71 +114,6 @@ xmlSecKeyPtr adopt_key(EVP_PKEY* key) {
   return adopted;
 }
 
-std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* id_attribute,
-                                            const std::string& id, const xmlNode* referenced,
-                                            bool enveloped, EVP_PKEY* key,
-                                            const AlgorithmPolicy& policy) {
-  ensure_xml_security_initialised();
-  const bool whole_document = id_attribute == nullptr;
-  std::optional<RegisteredId> registered;
-  if (!whole_document) {
-    registered.emplace(id_attribute, id);
-    if (!registered->ok()) return mismatch(fmt::format("the Id '{}' cannot be registered", id));
-  }
-  const std::string expected_uri = whole_document ? "" : "#" + id;
-
-  std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
-  if (!context) return Rejection{Reason::signature_invalid, "xmlsec context not created"};
-  context->enabledReferenceUris =
-      whole_document ? xmlSecTransformUriTypeEmpty : xmlSecTransformUriTypeSameDocument;
-  if (enveloped) {
-    xmlSecDSigCtxEnableReferenceTransform(context.get(), xmlSecTransformEnvelopedId);
-    for (auto* c14n :
-         {xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NWithCommentsId})
-      xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
-  }
-  for (auto* c14n : {xmlSecTransformExclC14NId, xmlSecTransformInclC14NId}) {
-    xmlSecDSigCtxEnableReferenceTransform(context.get(), c14n);
-    xmlSecDSigCtxEnableSignatureTransform(context.get(), c14n);
-  }
-  for (const auto& uri : policy.allowed) {
-    auto found = algorithms().find(uri);
-    if (found == algorithms().end()) continue;
-    xmlSecDSigCtxEnableReferenceTransform(context.get(), found->second());
-    xmlSecDSigCtxEnableSignatureTransform(context.get(), found->second());
-  }
-  context->signKey = adopt_key(key);
-  if (context->signKey == nullptr) {
-    return Rejection{Reason::signature_invalid, "the certificate's key cannot be used by xmlsec"};
-  }
-  last_xmlsec_error.clear();
-  if (xmlSecDSigCtxVerify(context.get(), signature) < 0) {
-    return Rejection{Reason::signature_invalid,
-                     fmt::format("the signature could not be verified: {}",
-                                 last_xmlsec_error.empty() ? "unknown error" : last_xmlsec_error)};
-  }
-  // Defence in depth: xmlsec must have used exactly the one reference checked before.
-  if (xmlSecPtrListGetSize(&context->signedInfoReferences) != 1) {
-    return mismatch("xmlsec processed an unexpected number of references");
-  }
-  auto* reference = static_cast<xmlSecDSigReferenceCtxPtr>(
-      xmlSecPtrListGetItem(&context->signedInfoReferences, 0));
-  if (reference == nullptr || reference->uri == nullptr ||
-      xml::as_view(reference->uri) != expected_uri) {
-    return mismatch("xmlsec resolved a reference other than the signed element");
-  }
-  if (context->status != xmlSecDSigStatusSucceeded) {
-    if (reference->status != xmlSecDSigStatusSucceeded) {
-      return Rejection{Reason::signature_invalid,
-                       fmt::format("the digest of {} does not match: it was changed after signing",
-                                   xml::qualified_name(referenced))};
-    }
-    return Rejection{Reason::signature_invalid,
-                     "the signature value does not verify with the signer certificate's key"};
-  }
-  return std::nullopt;
-}
-
 }  // namespace detail
 
 void ensure_xml_security_initialised() {
@@ -207,8 +142,8 @@ bool is_supported_algorithm(std::string_view uri) {
 
 std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
                                           const AlgorithmPolicy& policy) {
-  return verify_with_xmlsec(parts.signature, xmlHasProp(parts.document, xml::as_xml("Id")),
-                            parts.id, parts.document, true, key, policy);
+  ensure_xml_security_initialised();
+  return verify_signed_info(parts.signature, parts.document, false, true, key, policy);
 }
 
 std::optional<Rejection> verify_whole_document_signature(xmlNode* signature, EVP_PKEY* key,
@@ -218,7 +153,8 @@ std::optional<Rejection> verify_whole_document_signature(xmlNode* signature, EVP
   }
   auto checked = check_signed_info(signature, policy, "", false, "", "the whole document");
   if (auto* rejection = std::get_if<Rejection>(&checked)) return *rejection;
-  return verify_with_xmlsec(signature, nullptr, "", xmlDocGetRootElement(signature->doc), true, key,
+  ensure_xml_security_initialised();
+  return verify_signed_info(signature, xmlDocGetRootElement(signature->doc), true, true, key,
                             policy);
 }
 

@@ -79,13 +79,13 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
     xmlNode* signature, const AlgorithmPolicy& policy, std::string_view label, bool exclusive_only,
     const std::string& uri_expected, const std::string& target);
 
-// Verifies `signature` (one reference, to the element `referenced` whose ID attribute is
-// `id_attribute`, or with no ID attribute to the whole document, URI="") with xmlsec: only a
-// same-document reference, only the profile's transforms and the allowed methods, and `key`
-// instead of anything in ds:KeyInfo.
-std::optional<Rejection> verify_with_xmlsec(xmlNode* signature, xmlAttr* id_attribute,
-                                            const std::string& id, const xmlNode* referenced,
-                                            bool enveloped, EVP_PKEY* key,
+// Verifies `signature`, whose ds:SignedInfo check_signed_info accepted, with `key` (never
+// anything in ds:KeyInfo): its one reference, to `referenced` (the element the profile found,
+// never looked up by ID) or, when `whole_document`, to the whole document (URI=""), through
+// enveloped-signature (only when `enveloped`) and one canonicalization, then the signature value
+// over ds:SignedInfo. Only the allowed methods (signed_info_verification.cpp).
+std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* referenced,
+                                            bool whole_document, bool enveloped, EVP_PKEY* key,
                                             const AlgorithmPolicy& policy);
 
 }  // namespace nqs::xmldsig::detail

@@ -26,7 +26,7 @@ using detail::DsigContextFree;
 using detail::last_xmlsec_error;
 using detail::mismatch;
 using detail::RegisteredId;
-using detail::verify_with_xmlsec;
+using detail::verify_signed_info;
 
 std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
     xmlDoc* doc, const AlgorithmPolicy& policy) {
@@ -89,9 +89,8 @@ std::variant<std::optional<TransportParts>, Rejection> check_transport_profile(
 
 std::optional<Rejection> verify_transport_signature(const TransportParts& parts, EVP_PKEY* key,
                                                     const AlgorithmPolicy& policy) {
-  return verify_with_xmlsec(parts.signature,
-                            xmlHasNsProp(parts.body, xml::as_xml("Id"), xml::as_xml(kWsuNs.data())),
-                            parts.id, parts.body, false, key, policy);
+  ensure_xml_security_initialised();
+  return verify_signed_info(parts.signature, parts.body, false, false, key, policy);
 }
 
 std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X509* certificate) {

@@ -430,6 +430,41 @@ TEST_P(IntakeSignature, AlteredAfterSigning) {
                   Reason::signature_invalid, "does not match: it was changed after signing");
 }
 
+// What a signature covers is XML-DSig's (and xmlsec's) node set, made by the adapter itself:
+// the signed element without comments (a reference by Id), without the ds:Signature
+// (enveloped-signature), with the namespaces in scope that the canonicalization renders.
+std::string signed_with(const std::string& c14n, const std::string& reference_c14n = "") {
+  xmldsig::SigningOptions options;
+  options.c14n = c14n;
+  options.reference_c14n = reference_c14n;
+  return Envelope("voucher-application").sign("individual-sign", options).bytes();
+}
+
+TEST_P(IntakeSignature, CommentsAreNotSignedContentOfAReferenceById) {
+  const auto bytes = signed_with(std::string(xmldsig::kInclusiveC14n),
+                                 std::string(xmldsig::kInclusiveC14nWithComments));
+  expect_accepted(run(replace(bytes, "<v:IIN>", "<!-- added after signing --><v:IIN>")));
+  expect_rejected(run(replace(bytes, "<v:IIN>", "\n<v:IIN>")), Reason::signature_invalid,
+                  "does not match: it was changed after signing");
+}
+
+TEST_P(IntakeSignature, InclusiveC14nSignsTheNamespacesInScopeExclusiveOnlyThoseUsed) {
+  const std::string extra = "<soap:Envelope xmlns:extra=\"urn:extra\"";
+  expect_accepted(
+      run(replace(signed_with(std::string(xmldsig::kExclusiveC14n)), "<soap:Envelope", extra)));
+  expect_rejected(
+      run(replace(signed_with(std::string(xmldsig::kInclusiveC14n)), "<soap:Envelope", extra)),
+      Reason::signature_invalid, "does not match: it was changed after signing");
+}
+
+TEST_P(IntakeSignature, TheSignatureIsLeftOutOfTheDigestAndSignedInfoIsWhatIsSigned) {
+  const auto bytes = signed_application();
+  expect_accepted(run(replace(bytes, "<ds:X509Data>", "\n<ds:X509Data>")));
+  expect_rejected(run(replace(bytes, "<ds:SignatureMethod", "\n<ds:SignatureMethod")),
+                  Reason::signature_invalid,
+                  "the signature value does not verify with the signer certificate's key");
+}
+
 TEST(IntakeRsa, SignedWithAnEcdsaKeyUnderAnRsaCertificate) {
   // The ECDSA key signs, the (trusted, same person) RSA certificate is presented.
   Envelope envelope("voucher-application");
