@@ -25,15 +25,50 @@ bool is_inside(const xmlNode* node, const xmlNode* ancestor) {
   return false;
 }
 
+// An XPath context for the mapping of one document. A new context registers all of XPath's
+// functions in a hash of its own (a sixth of a document's mapping), so each thread keeps one and
+// lends it to one mapping at a time; only the document and the mapping's namespaces change.
+class LentContext {
+ public:
+  LentContext(const DocumentMapping& mapping, xmlDoc* doc) {
+    thread_local std::unique_ptr<xmlXPathContext, XPathContextFree> kept(
+        xmlXPathNewContext(nullptr));
+    thread_local bool lent = false;
+    if (!lent && kept) {
+      context_ = kept.get();
+      lent_ = &lent;
+      lent = true;
+      xmlXPathRegisteredNsCleanup(context_);
+      context_->doc = doc;
+    } else {  // a mapping within a mapping: a context of its own
+      owned_.reset(xmlXPathNewContext(doc));
+      context_ = owned_.get();
+    }
+    if (context_ == nullptr) return;
+    for (const auto& [prefix, uri] : mapping.namespaces) {
+      xmlXPathRegisterNs(context_, xml::as_xml(prefix.c_str()), xml::as_xml(uri.c_str()));
+    }
+  }
+  ~LentContext() {
+    if (lent_ == nullptr) return;
+    context_->doc = nullptr;
+    context_->node = nullptr;
+    *lent_ = false;
+  }
+  LentContext(const LentContext&) = delete;
+  LentContext& operator=(const LentContext&) = delete;
+  xmlXPathContext* get() const { return context_; }
+
+ private:
+  xmlXPathContext* context_ = nullptr;
+  bool* lent_ = nullptr;
+  std::unique_ptr<xmlXPathContext, XPathContextFree> owned_;
+};
+
 class Mapper {
  public:
   Mapper(const DocumentMapping& mapping, xmlNode* document, const MappingOptions& options)
-      : document_(document), options_(options) {
-    context_.reset(xmlXPathNewContext(document->doc));
-    for (const auto& [prefix, uri] : mapping.namespaces) {
-      xmlXPathRegisterNs(context_.get(), xml::as_xml(prefix.c_str()), xml::as_xml(uri.c_str()));
-    }
-  }
+      : document_(document), options_(options), context_(mapping, document->doc) {}
 
   std::optional<Rejection> read_object(const std::vector<FieldSpec>& fields, xmlNode* context_node,
                                        const std::string& path, boost::json::object& out) {
@@ -48,9 +83,12 @@ class Mapper {
   std::variant<std::vector<xmlNode*>, Rejection> select(const FieldSpec& field,
                                                         xmlNode* context_node,
                                                         const std::string& path) {
-    context_->node = context_node;
-    std::unique_ptr<xmlXPathObject, XPathObjectFree> result(
-        xmlXPathCompiledEval(field.xpath->get(), context_.get()));
+    xmlXPathContext* context = context_.get();
+    std::unique_ptr<xmlXPathObject, XPathObjectFree> result;
+    if (context != nullptr) {
+      context->node = context_node;
+      result.reset(xmlXPathCompiledEval(field.xpath->get(), context));
+    }
     std::vector<xmlNode*> nodes;
     if (!result || result->type != XPATH_NODESET) {
       return Rejection{Reason::schema_invalid,
@@ -126,7 +164,7 @@ class Mapper {
 
   xmlNode* document_;
   const MappingOptions& options_;
-  std::unique_ptr<xmlXPathContext, XPathContextFree> context_;
+  LentContext context_;
 };
 
 }  // namespace
