@@ -33,41 +33,55 @@ using VerifyFunction = int (*)(EVP_PKEY_CTX*, const unsigned char*, std::size_t,
                                const unsigned char*, std::size_t);
 VerifyFunction builtin_verify = nullptr;
 
+// The largest RSA modulus (and exponent) a verification is remembered for: 16,384 bits.
+constexpr int kMaxNumberBytes = 2048;
+
 void append_part(std::string& name, const unsigned char* bytes, std::size_t length) {
   const auto size = static_cast<std::uint32_t>(length);
   name.append(reinterpret_cast<const char*>(&size), sizeof size);
   name.append(reinterpret_cast<const char*>(bytes), length);
 }
 
-void append_number(std::string& name, const BIGNUM* number) {
-  std::array<unsigned char, 2048> bytes{};  // RSA keys up to 16,384 bits
-  const int length = BN_bn2binpad(number, bytes.data(), BN_num_bytes(number));
-  if (length < 0 || static_cast<std::size_t>(length) > bytes.size()) return;
-  append_part(name, bytes.data(), static_cast<std::size_t>(length));
+// The number's bytes, with their length, written straight into `name`; false (nothing written)
+// for a number larger than kMaxNumberBytes.
+bool append_number(std::string& name, const BIGNUM* number) {
+  const int length = BN_num_bytes(number);
+  if (length < 0 || length > kMaxNumberBytes) return false;
+  const auto size = static_cast<std::uint32_t>(length);
+  name.append(reinterpret_cast<const char*>(&size), sizeof size);
+  const std::size_t at = name.size();
+  name.resize(at + static_cast<std::size_t>(length));
+  if (BN_bn2bin(number, reinterpret_cast<unsigned char*>(name.data() + at)) != length) {
+    name.resize(at - sizeof size);
+    return false;
+  }
+  return true;
 }
 
 // Everything an RSA verification with PKCS #1 v1.5 padding depends on: the key's modulus and
 // exponent, the digest algorithm, the digest, the signature. Empty when the verification is not
-// one to remember (another padding: PSS has parameters of its own).
+// one to remember: another padding (PSS has parameters of its own), or a modulus or exponent
+// beyond 16,384 bits (which OpenSSL refuses anyway).
 std::string verification_name(EVP_PKEY_CTX* context, const unsigned char* signature,
                               std::size_t signature_length, const unsigned char* digest,
                               std::size_t digest_length) {
   int padding = 0;
   const EVP_MD* md = nullptr;
   const RSA* rsa = EVP_PKEY_get0_RSA(EVP_PKEY_CTX_get0_pkey(context));
-  if (rsa == nullptr || EVP_PKEY_CTX_get_rsa_padding(context, &padding) <= 0 ||
-      padding != RSA_PKCS1_PADDING || EVP_PKEY_CTX_get_signature_md(context, &md) <= 0) {
-    ERR_clear_error();
-    return {};
-  }
+  // Whatever the look-ups queue on OpenSSL's error stack is theirs alone: the caller's stays.
+  ERR_set_mark();
+  const bool remembered = rsa != nullptr && EVP_PKEY_CTX_get_rsa_padding(context, &padding) > 0 &&
+                          padding == RSA_PKCS1_PADDING &&
+                          EVP_PKEY_CTX_get_signature_md(context, &md) > 0;
+  ERR_pop_to_mark();
+  if (!remembered) return {};
   const BIGNUM* modulus = nullptr;
   const BIGNUM* exponent = nullptr;
   RSA_get0_key(rsa, &modulus, &exponent, nullptr);
-  if (modulus == nullptr || exponent == nullptr || BN_num_bytes(modulus) > 2048) return {};
+  if (modulus == nullptr || exponent == nullptr) return {};
   std::string name;
-  name.reserve(signature_length + digest_length + 2 * BN_num_bytes(modulus) + 32);
-  append_number(name, modulus);
-  append_number(name, exponent);
+  name.reserve(signature_length + digest_length + 600);  // a 2048-bit key's name in one piece
+  if (!append_number(name, modulus) || !append_number(name, exponent)) return {};
   const int md_type = md != nullptr ? EVP_MD_get_type(md) : 0;
   append_part(name, reinterpret_cast<const unsigned char*>(&md_type), sizeof md_type);
   append_part(name, digest, digest_length);

@@ -31,10 +31,11 @@ class VerifiedSignatures {
 
   void insert(std::string name) {
     std::lock_guard lock(mutex_);
-    if (!set_.insert(name).second) return;
-    order_.push_back(std::move(name));
+    const auto [at, inserted] = set_.insert(std::move(name));
+    if (!inserted) return;
+    order_.push_back(&*at);  // the set's elements stay where they are until erased
     if (order_.size() > capacity_) {
-      set_.erase(order_.front());
+      set_.erase(set_.find(*order_.front()));
       order_.pop_front();
     }
   }
@@ -49,7 +50,7 @@ class VerifiedSignatures {
   const std::size_t capacity_;
   std::mutex mutex_;
   std::unordered_set<std::string> set_;
-  std::deque<std::string> order_;
+  std::deque<const std::string*> order_;  // oldest first
   std::uint64_t remembered_ = 0;
 };
 

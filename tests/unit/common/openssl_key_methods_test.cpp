@@ -1,6 +1,10 @@
+// RSA_set0_key and EVP_PKEY_assign_RSA (deprecated in OpenSSL 3) make the key with an exponent no
+// certificate parser would hand over.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "common/openssl_key_methods.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -121,6 +125,38 @@ TEST(OpenSslKeyMethods, OnlyTheVerySameSignatureKeyAndDigestAreAnsweredFromMemor
   auto renamed = xmldsig::parse_certificate_der(der);
   ASSERT_NE(renamed, nullptr);
   EXPECT_NE(X509_verify(renamed.get(), X509_get0_pubkey(root.get())), 1);
+  EXPECT_EQ(rsa_verifications_remembered(), before);
+  ERR_clear_error();
+}
+
+// A key's numbers go into the name of its verification only up to 16,384 bits: a key with a
+// longer exponent (an OCSP responder's certificate is used before its chain is checked) is
+// verified, refused by OpenSSL, and never remembered; nothing is written past a buffer.
+TEST(OpenSslKeyMethods, AKeyWithAnOversizedExponentIsVerifiedAndNotRemembered) {
+  if (!builtin_methods_expected()) GTEST_SKIP() << "OpenSSL 3.2 or later: providers' methods";
+  auto leaf = test_pki_certificate("individual-sign.pem");
+  ASSERT_NE(leaf, nullptr);
+  const BIGNUM* modulus = nullptr;
+  RSA_get0_key(EVP_PKEY_get0_RSA(X509_get0_pubkey(leaf.get())), &modulus, nullptr, nullptr);
+  BIGNUM* exponent = BN_new();
+  ASSERT_EQ(BN_set_bit(exponent, 3000 * 8), 1);
+  ASSERT_EQ(BN_add_word(exponent, 1), 1);
+  RSA* rsa = RSA_new();
+  ASSERT_EQ(RSA_set0_key(rsa, BN_dup(modulus), exponent, nullptr), 1);
+  std::shared_ptr<EVP_PKEY> key(EVP_PKEY_new(), EVP_PKEY_free);
+  ASSERT_EQ(EVP_PKEY_assign_RSA(key.get(), rsa), 1);
+  const std::string data = "an OCSP response";
+  const std::string signature(256, '\x5a');
+  const auto before = rsa_verifications_remembered();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<EVP_MD_CTX> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    ASSERT_EQ(EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()), 1);
+    EXPECT_NE(
+        EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                         data.size()),
+        1);
+  }
   EXPECT_EQ(rsa_verifications_remembered(), before);
   ERR_clear_error();
 }
