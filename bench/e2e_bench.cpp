@@ -13,6 +13,7 @@
 //   e2e_bench [N]           all four runs, N documents each
 //   e2e_bench N accepted    the accepted run alone (a long one: its peak RSS)
 //   e2e_bench N steady R    the steady-rate run alone, R applicants a second
+//   e2e_bench N refused     the worst case alone
 #include <amqp.h>
 
 #include <algorithm>
@@ -400,6 +401,11 @@ int main(int argc, char** argv) {
     report(fmt::format("accepted, {} applicants never seen before ({} inputs)", n, 2 * n), accepted,
            n, 2.0);
     return accepted.figures.received == n ? 0 : 1;
+  }
+  if (argc > 2 && std::string_view(argv[2]) == "refused") {
+    const auto worst = run_adapter(refused_workload(n, 0), Clock::duration::zero());
+    report("worst case, each refused with a command and a signed notification", worst, n, 1.0);
+    return worst.figures.received == n ? 0 : 1;
   }
   if (argc > 3 && std::string_view(argv[2]) == "steady") {
     const double rate = std::stod(argv[3]);

@@ -97,21 +97,25 @@ std::optional<C14nMethod> c14n_method(const xmlNode* element) {
       !xml::is_element(children.front(), kExclusiveC14nNs, "InclusiveNamespaces")) {
     return std::nullopt;
   }
-  const auto list = xml::attribute(children.front(), "PrefixList").value_or("");
-  std::size_t at = 0;
-  while (at < list.size()) {
-    const auto start = list.find_first_not_of(" \t\r\n", at);
-    if (start == std::string::npos) break;
-    const auto end = std::min(list.find_first_of(" \t\r\n", start), list.size());
-    method.inclusive_prefixes.push_back(list.substr(start, end - start));
-    at = end;
+  // Split as xmlsec splits it, at each space: "a  b" names a, the default namespace ("") and b.
+  const auto list = xml::attribute(children.front(), "PrefixList");
+  if (!list) return std::nullopt;
+  for (std::size_t at = 0; at < list->size();) {
+    const auto space = std::min(list->find(' ', at), list->size());
+    method.inclusive_prefixes.push_back(list->substr(at, space - at));
+    at = space + 1;
   }
   return method;
 }
 
+// libxml2's output callback: no exception may cross its C frames.
 int append_to_string(void* context, const char* bytes, int length) {
-  static_cast<std::string*>(context)->append(bytes, static_cast<std::size_t>(length));
-  return length;
+  try {
+    static_cast<std::string*>(context)->append(bytes, static_cast<std::size_t>(length));
+    return length;
+  } catch (...) {
+    return -1;
+  }
 }
 
 std::optional<std::string> canonical(xmlDoc* doc, const NodeSet& nodes, const C14nMethod& method) {
@@ -161,6 +165,7 @@ const OpenSslMethod* openssl_method(std::string_view uri) {
         {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", Kind::ecdsa, sha512},
     }};
   }();
+  ERR_clear_error();  // a digest this OpenSSL lacks stays null: its methods are unsupported
   for (const auto& method : methods) {
     if (method.uri == uri) return method.md != nullptr ? &method : nullptr;
   }
@@ -182,9 +187,11 @@ std::optional<gost::Bytes> digest_of(std::string_view uri, std::string_view data
   return out;
 }
 
-// XML-DSig's ECDSA signature value is r and s, each of the order's size; OpenSSL's is DER.
-std::optional<std::string> ecdsa_der(std::string_view raw) {
-  if (raw.empty() || raw.size() % 2 != 0) return std::nullopt;
+// XML-DSig's ECDSA signature value is r and s, each of the order's size (shorter is accepted, as
+// xmlsec accepts it from Java signers); OpenSSL's is DER.
+std::optional<std::string> ecdsa_der(std::string_view raw, int order_bits) {
+  const auto most = 2 * static_cast<std::size_t>((order_bits + 7) / 8);
+  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > most) return std::nullopt;
   const auto half = static_cast<int>(raw.size() / 2);
   const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
   std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> signature(ECDSA_SIG_new(), ECDSA_SIG_free);
@@ -193,11 +200,15 @@ std::optional<std::string> ecdsa_der(std::string_view raw) {
   if (!signature || r == nullptr || s == nullptr || ECDSA_SIG_set0(signature.get(), r, s) != 1) {
     BN_free(r);
     BN_free(s);
+    ERR_clear_error();
     return std::nullopt;
   }
   unsigned char* der = nullptr;
   const int length = i2d_ECDSA_SIG(signature.get(), &der);
-  if (length <= 0) return std::nullopt;
+  if (length <= 0) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
   std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
   OPENSSL_free(der);
   return out;
@@ -232,7 +243,7 @@ std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY*
   }
   std::string der;
   if (ecdsa) {
-    auto converted = ecdsa_der(signature_value);
+    auto converted = ecdsa_der(signature_value, EVP_PKEY_get_bits(key));
     if (!converted) return false;
     der = std::move(*converted);
     signature_value = der;
@@ -249,11 +260,54 @@ std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY*
   return holds;
 }
 
+// The names of `element`'s children, each prefixed with "?" when not in XML-DSig's namespace.
+std::vector<std::string> child_names(const xmlNode* element) {
+  std::vector<std::string> names;
+  for (const xmlNode* child : xml::element_children(element)) {
+    const bool dsig = child->ns != nullptr && xml::as_view(child->ns->href) == kXmlDsigNs;
+    std::string name(dsig ? 0 : 1, '?');
+    name.append(xml::as_view(child->name));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+using Names = std::vector<std::string>;
+
+// ds:Signature, ds:SignedInfo, ds:Reference and ds:Transforms hold XML-DSig's elements in its
+// order, each once (as xmlsec's reader required): what is read is the one element there is.
+std::optional<Rejection> check_structure(const xmlNode* signature) {
+  const auto outer = child_names(signature);
+  if (outer != Names{"SignedInfo", "SignatureValue"} &&
+      outer != Names{"SignedInfo", "SignatureValue", "KeyInfo"}) {
+    return mismatch(
+        "ds:Signature holds other than SignedInfo, SignatureValue and KeyInfo, in order");
+  }
+  const xmlNode* signed_info = ds_child(signature, "SignedInfo");
+  if (child_names(signed_info) != Names{"CanonicalizationMethod", "SignatureMethod", "Reference"}) {
+    return mismatch(
+        "ds:SignedInfo holds other than CanonicalizationMethod, SignatureMethod and one Reference");
+  }
+  const xmlNode* reference = ds_child(signed_info, "Reference");
+  const auto inner = child_names(reference);
+  if (inner != Names{"DigestMethod", "DigestValue"} &&
+      inner != Names{"Transforms", "DigestMethod", "DigestValue"}) {
+    return mismatch("ds:Reference holds other than Transforms, DigestMethod and DigestValue");
+  }
+  if (const xmlNode* transforms = ds_child(reference, "Transforms")) {
+    for (const auto& name : child_names(transforms)) {
+      if (name != "Transform") return mismatch("ds:Transforms holds other than ds:Transform");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* referenced,
                                             bool whole_document, bool enveloped, EVP_PKEY* key,
                                             const AlgorithmPolicy& policy) {
+  if (auto rejection = check_structure(signature)) return rejection;
   xmlNode* signed_info = ds_child(signature, "SignedInfo");
   xmlNode* reference = signed_info != nullptr ? ds_child(signed_info, "Reference") : nullptr;
   xmlNode* signature_value = ds_child(signature, "SignatureValue");

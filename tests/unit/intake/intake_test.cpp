@@ -169,6 +169,44 @@ TEST(IntakeRsa, EcdsaSigningKeys) {
   expect_accepted(run(Envelope("voucher-application").sign("individual-ecdsa", options).bytes()));
 }
 
+// An ECDSA signature value is r and s of the curve's size at most: the same signature with r and
+// s each given a leading zero byte is another encoding of it, refused as xmlsec refuses it.
+TEST(IntakeRsa, AnEcdsaSignatureValueLongerThanTheCurvesIsRefused) {
+  xmldsig::SigningOptions options;
+  options.signature_method = xmldsig::kEcdsaSha256;
+  const auto bytes = Envelope("voucher-application").sign("individual-ecdsa", options).bytes();
+  std::smatch value;
+  ASSERT_TRUE(std::regex_search(bytes, value, std::regex("<ds:SignatureValue>([^<]+)<")));
+  std::string base64 = value[1].str();
+  base64.erase(std::remove(base64.begin(), base64.end(), '\n'), base64.end());
+  std::string raw(base64.size(), '\0');
+  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                               reinterpret_cast<const unsigned char*>(base64.data()),
+                               static_cast<int>(base64.size()));
+  ASSERT_GT(length, 0);
+  raw.resize(64);  // P-256: r and s of 32 bytes (the decoder's padding bytes dropped)
+  const std::string padded =
+      std::string(1, '\0') + raw.substr(0, 32) + std::string(1, '\0') + raw.substr(32);
+  std::string encoded(4 * ((padded.size() + 2) / 3) + 1, '\0');
+  length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                           reinterpret_cast<const unsigned char*>(padded.data()),
+                           static_cast<int>(padded.size()));
+  encoded.resize(static_cast<std::size_t>(length));
+  expect_rejected(run(replace(bytes, value[1].str(), encoded)), Reason::signature_invalid,
+                  "does not verify");
+}
+
+// ds:Signature, ds:SignedInfo and ds:Reference hold XML-DSig's elements once each, in order.
+TEST(IntakeRsa, ASignaturesElementsGivenTwiceAreRefused) {
+  const auto bytes = signed_application();
+  expect_rejected(run(replace(bytes, "</ds:SignatureValue>",
+                              "</ds:SignatureValue><ds:SignatureValue>AAAA</ds:SignatureValue>")),
+                  Reason::signature_reference_mismatch, "ds:Signature holds other than");
+  expect_rejected(run(replace(bytes, "</ds:DigestValue>",
+                              "</ds:DigestValue><ds:DigestValue>AAAA</ds:DigestValue>")),
+                  Reason::signature_reference_mismatch, "ds:Reference holds other than");
+}
+
 TEST_P(IntakeAccepted, IntermediatesMayFollowTheSignerCertificate) {
   expect_accepted(
       run(Envelope("voucher-application").sign("individual-sign", {}, {"issuing-ca"}).bytes()));
