@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "gost/backend.hpp"
 
@@ -82,12 +84,52 @@ std::optional<Bytes> fixed(gcry_mpi_t mpi, std::size_t size) {
   return out;
 }
 
+// Each thread keeps the handles its digests finished with, a few of each algorithm, reset: a new
+// handle costs more than hashing a document (gcry_md_open polls for entropy, getrusage and
+// clock included, every time).
+class KeptHandles {
+ public:
+  static constexpr std::size_t kPerAlgorithm = 4;
+  ~KeptHandles() {
+    for (const auto& [algorithm, handle] : kept_)
+      gcry_md_close(handle);
+  }
+  gcry_md_hd_t take(int algorithm) {
+    for (auto at = kept_.begin(); at != kept_.end(); ++at) {
+      if (at->first != algorithm) continue;
+      gcry_md_hd_t handle = at->second;
+      kept_.erase(at);
+      return handle;
+    }
+    gcry_md_hd_t handle = nullptr;
+    return gcry_md_open(&handle, algorithm, 0) == 0 ? handle : nullptr;
+  }
+  void give_back(int algorithm, gcry_md_hd_t handle) {
+    if (handle == nullptr) return;
+    const auto same = std::count_if(kept_.begin(), kept_.end(),
+                                    [&](const auto& kept) { return kept.first == algorithm; });
+    if (static_cast<std::size_t>(same) >= kPerAlgorithm) {
+      gcry_md_close(handle);
+      return;
+    }
+    gcry_md_reset(handle);
+    kept_.emplace_back(algorithm, handle);
+  }
+
+ private:
+  std::vector<std::pair<int, gcry_md_hd_t>> kept_;
+};
+
+KeptHandles& kept_handles() {
+  thread_local KeptHandles handles;
+  return handles;
+}
+
 class GcryptDigest final : public Digest {
  public:
-  explicit GcryptDigest(Hash hash) : algorithm_(md_algorithm(hash)) {
-    gcry_md_open(&handle_, algorithm_, 0);
-  }
-  ~GcryptDigest() override { gcry_md_close(handle_); }
+  explicit GcryptDigest(Hash hash)
+      : algorithm_(md_algorithm(hash)), handle_(kept_handles().take(algorithm_)) {}
+  ~GcryptDigest() override { kept_handles().give_back(algorithm_, handle_); }
   GcryptDigest(const GcryptDigest&) = delete;
   GcryptDigest& operator=(const GcryptDigest&) = delete;
   void update(std::span<const std::uint8_t> data) override {
