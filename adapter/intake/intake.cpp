@@ -80,14 +80,21 @@ std::optional<Rejection> check_signer_binding(const xmldsig::SignerIdentity& sig
 }
 
 // The CPU time this message may take, checked after each stage: none of them can be cut short,
-// but each is bounded by the structure limits, and none starts once the budget is spent.
+// but each is bounded by the structure limits, and none starts once the budget is spent. A thread
+// cannot spend more CPU time than the time that passed, so the thread's CPU clock (a system call,
+// 1.5 us on this project's machine, eight times a message) is read only once the steady clock
+// (vDSO, 35 ns) says the budget could be spent.
 class CpuBudget {
  public:
   explicit CpuBudget(std::chrono::milliseconds limit)
-      : limit_(limit), started_(thread_cpu_time()) {}
+      : limit_(limit), started_(thread_cpu_time()), started_at_(Clock::now()) {}
 
   // xml.too_complex once the CPU time spent by the end of the stage `after` is over the budget.
   [[nodiscard]] std::optional<Rejection> over(const char* after) const {
+    if (std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_) <=
+        limit_) {
+      return std::nullopt;
+    }
     const auto spent =
         std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_time() - started_);
     if (spent <= limit_) return std::nullopt;
@@ -98,8 +105,10 @@ class CpuBudget {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
   std::chrono::milliseconds limit_;
   std::chrono::nanoseconds started_;
+  Clock::time_point started_at_;
 };
 
 // The message parsed, checked for signature wrapping, and valid against the envelope's schema.
