@@ -15,12 +15,15 @@
 //   e2e_bench N steady R    the steady-rate run alone, R applicants a second
 //   e2e_bench N refused     the worst case alone
 #include <amqp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "bench_support.hpp"
@@ -200,8 +203,67 @@ void null_relay(const std::string& vhost, std::size_t n, std::atomic<bool>& stop
   amqp_destroy_connection(state);
 }
 
+// The CPU time a process has used so far (user and system), from /proc; zero when it is gone.
+std::chrono::microseconds cpu_time_of(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command's closing ")".
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stol(field);
+  }
+  return std::chrono::microseconds{ticks * 1000000 / ::sysconf(_SC_CLK_TCK)};
+}
+
+// The broker's Erlang VM (scripts/bench.sh starts it with broker.sh, which keeps its pid).
+pid_t broker_pid() {
+  std::ifstream file(nqs::test::broker_dir() + "/rabbitmq.pid");
+  pid_t pid = 0;
+  file >> pid;
+  return pid;
+}
+
+// The CPU each part used during one run, from its start: the daemon, the broker, and this
+// process (the publisher and the consumer of commands, and the null relay when it runs).
+class CpuMeter {
+ public:
+  explicit CpuMeter(pid_t daemon = 0)
+      : daemon_(daemon),
+        broker_(broker_pid()),
+        broker_from_(cpu_time_of(broker_)),
+        daemon_from_(daemon > 0 ? cpu_time_of(daemon) : std::chrono::microseconds{}),
+        self_from_(cpu_time_of(::getpid())) {}
+
+  // What each used, in microseconds a document, so far.
+  void stop(std::size_t documents) {
+    const auto per = [&](std::chrono::microseconds used) {
+      return documents == 0 ? 0.0
+                            : static_cast<double>(used.count()) / static_cast<double>(documents);
+    };
+    if (daemon_ > 0) daemon_us = per(cpu_time_of(daemon_) - daemon_from_);
+    broker_us = per(cpu_time_of(broker_) - broker_from_);
+    self_us = per(cpu_time_of(::getpid()) - self_from_);
+  }
+
+  double daemon_us = 0;
+  double broker_us = 0;
+  double self_us = 0;
+
+ private:
+  pid_t daemon_;
+  pid_t broker_;
+  std::chrono::microseconds broker_from_;
+  std::chrono::microseconds daemon_from_;
+  std::chrono::microseconds self_from_;
+};
+
 struct Figures {
   double per_second = 0;  // documents
+  CpuMeter cpu;
   double p50_ms = 0;
   double p99_ms = 0;
   double p999_ms = 0;
@@ -310,6 +372,7 @@ Figures run_null_relay(const std::string& vhost, const Workload& work) {
   Arrivals arrivals;
   Workload documents_only = work;
   documents_only.events.clear();
+  CpuMeter cpu;
   std::thread relay([&] { null_relay(vhost, work.ids.size(), stop); });
   std::thread receiver([&] { arrivals = receive_all(vhost, expected, ready); });
   while (!ready)
@@ -318,7 +381,10 @@ Figures run_null_relay(const std::string& vhost, const Workload& work) {
   receiver.join();
   stop = true;
   relay.join();
-  return figures_of(sent, arrivals.at);
+  auto figures = figures_of(sent, arrivals.at);
+  cpu.stop(work.ids.size());
+  figures.cpu = cpu;
+  return figures;
 }
 
 struct Run {
@@ -368,12 +434,26 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   std::thread receiver([&] { arrivals = receive_all(vhost.name(), expected, ready); });
   while (!ready)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  CpuMeter cpu(daemon.pid());
   publish_all(vhost.name(), work, interval, sent);
   receiver.join();
+  cpu.stop(work.ids.size());
   Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid())};
+  run.figures.cpu = cpu;
   daemon.stop();
   if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work);
   return run;
+}
+
+// Where a document's CPU time went, and the rate the machine's cores would allow if nothing but
+// these three ran and none waited.
+std::string cpu_text(const CpuMeter& cpu) {
+  const double all = cpu.daemon_us + cpu.broker_us + cpu.self_us;
+  const auto cores = static_cast<double>(std::thread::hardware_concurrency());
+  return fmt::format(
+      "  CPU a document: daemon {:.0f} us, broker {:.0f} us, this benchmark {:.0f} us; {:.0f} us "
+      "in all, so {:.0f} cores allow at most {:.0f} documents/s\n",
+      cpu.daemon_us, cpu.broker_us, cpu.self_us, all, cores, all > 0 ? cores * 1e6 / all : 0.0);
 }
 
 std::string types_text(const std::map<std::string, int>& types) {
@@ -390,6 +470,7 @@ void report(const std::string& what, const Run& run, std::size_t n, double input
       "ms; {} of {} commands ({}); peak RSS {} MiB\n",
       what, f.per_second, f.per_second * inputs_per_document, f.p50_ms, f.p99_ms, f.p999_ms,
       f.received, n, types_text(run.types), run.rss_kib / 1024);
+  std::cout << cpu_text(f.cpu);
 }
 
 }  // namespace
@@ -432,6 +513,7 @@ int main(int argc, char** argv) {
       "null relay (broker only): {:.0f} messages/s, latency p50 {:.1f} ms, p99 {:.1f} ms, {} of "
       "{}\n",
       null_figures.per_second, null_figures.p50_ms, null_figures.p99_ms, null_figures.received, n);
+  std::cout << cpu_text(null_figures.cpu);
   if (null_figures.per_second > 0) {
     std::cout << fmt::format("ratio to the null relay: accepted inputs {:.2f}, worst case {:.2f}\n",
                              2 * accepted.figures.per_second / null_figures.per_second,
