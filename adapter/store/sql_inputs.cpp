@@ -244,7 +244,6 @@ Result<void> SqlStore::mark_sent(const std::vector<std::int64_t>& ids, Instant a
     return committed.error();
   }
   return outcome::success();
-  return outcome::success();
 }
 
 Result<void> SqlStore::park_outbox(std::int64_t id, const std::string& reason, Instant at) {
