@@ -40,7 +40,8 @@ Result<std::unique_ptr<store::Store>> open_configured_store(const configuration:
       auto opened,
       store::open_store(
           config.store.url,
-          store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
+          store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout,
+                                config.store.sqlite_cache_mib},
           configuration::postgres_settings(config.store, [](const std::string& notice) {
             std::cerr << "PostgreSQL: " << notice << '\n';
           })));

@@ -47,7 +47,9 @@ Result<std::unique_ptr<Components>> Components::build(boost::asio::io_context& i
   std::unique_ptr<Components> out(new Components(io, clock));
   out->trust_ = std::make_unique<TrustKeeper>(setup, clock);
   auto opened = store::open_store(
-      config.store.url, store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout},
+      config.store.url,
+      store::SqliteSettings{config.store.sqlite_path, config.store.busy_timeout,
+                            config.store.sqlite_cache_mib},
       configuration::postgres_settings(config.store, [](const std::string& notice) {
         log::warn("PostgreSQL", {{"notice", notice}});
       }));

@@ -44,6 +44,9 @@ class SqliteDriver final : public SqlDriver {
     // readers do not block the writer.
     BOOST_OUTCOME_TRY(run_script("PRAGMA journal_mode = WAL", "configuring"));
     BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = FULL", "configuring"));
+    // A negative cache_size is in KiB.
+    BOOST_OUTCOME_TRY(run_script(fmt::format("PRAGMA cache_size = -{}", settings.cache_mib * 1024),
+                                 "configuring"));
     return run_script("PRAGMA foreign_keys = ON", "configuring");
   }
 
@@ -107,7 +110,10 @@ class SqliteDriver final : public SqlDriver {
     BOOST_OUTCOME_TRY(begin());
     rollback();
     const char* file = sqlite3_db_filename(db_, "main");
-    return fmt::format("SQLite {}", file != nullptr && *file != '\0' ? file : ":memory:");
+    BOOST_OUTCOME_TRY(auto cache, run("PRAGMA cache_size", {}, "reading the page cache's size"));
+    const auto kib = cache.empty() ? 0 : -cache.integer(0, 0);
+    return fmt::format("SQLite {} (page cache {} MiB)",
+                       file != nullptr && *file != '\0' ? file : ":memory:", kib / 1024);
   }
 
  private:

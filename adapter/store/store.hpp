@@ -275,6 +275,10 @@ class SqlStore;
 struct SqliteSettings {
   std::string path;
   std::chrono::milliseconds busy_timeout{5000};
+  // SQLite's page cache of this connection. The store grows for as long as the adapter runs, and
+  // each input inserts into indexes by random keys (message ids, IINs): with SQLite's default of
+  // 2 MiB most of those pages were read from the file again for every input.
+  std::int64_t cache_mib = 64;
 };
 
 // Opens (creating if needed) the SQLite store and applies pending migrations.

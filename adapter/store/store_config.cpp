@@ -16,6 +16,7 @@ void read_store_config(Reader store, StoreConfig& out) {
   out.url = store.text("url", "sqlite:../var/nqs-adapter.sqlite");
   if (auto url = from_environment("NQS_STORE_URL")) out.url = *url;
   out.busy_timeout = store.duration("busy_timeout", milliseconds{0}, minutes{5}, out.busy_timeout);
+  out.sqlite_cache_mib = store.integer("sqlite_cache_mib", 1, 16384, out.sqlite_cache_mib);
   out.connect_timeout =
       store.duration("connect_timeout", seconds{2}, minutes{5}, out.connect_timeout);
   out.statement_timeout =

@@ -42,6 +42,17 @@ TEST(SqliteStore, UsesWalWithFullSynchronousCommits) {
   EXPECT_EQ(column_of(dir, "PRAGMA journal_mode", 0), "wal\n");
 }
 
+// store.sqlite_cache_mib sets the connection's page cache (read back from SQLite by ping).
+TEST(SqliteStore, KeepsThePageCacheItIsGiven) {
+  test::TempDir dir;
+  auto store = open_sqlite(
+      SqliteSettings{(dir.path() / "store.sqlite").string(), std::chrono::milliseconds{100}, 8});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  auto where = store.value()->ping();
+  ASSERT_TRUE(where.has_value()) << where.error().message;
+  EXPECT_THAT(where.value(), testing::HasSubstr("(page cache 8 MiB)"));
+}
+
 // Art. 3's reading of a person's applications (SqlStore::applications_of) goes through the index
 // of applications not refused: a person's refused applications are not walked for each new one.
 TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
