@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/openssl_key_methods.hpp"
 #include "gost/der.hpp"
 #include "gost/openssl_keys_internal.hpp"
 
@@ -298,6 +299,11 @@ void register_methods() {
 void register_with_openssl() {
   static std::once_flag once;
   std::call_once(once, register_methods);
+}
+
+void register_key_methods() {
+  register_with_openssl();
+  use_builtin_key_methods();
 }
 
 const OpenSslKey* key_of(const EVP_PKEY* key) {

@@ -20,6 +20,11 @@ namespace nqs::gost {
 // before it stays unusable). The trust store and the signer call it.
 void register_with_openssl();
 
+// What the adapter reads certificates and keys with: the GOST algorithms above, and OpenSSL's
+// built-in RSA method for RSA keys (common/openssl_key_methods.hpp). Idempotent and thread-safe;
+// the trust store and the signer loaders call it before they read anything.
+void register_key_methods();
+
 // What an EVP_PKEY holds when it is an NCA GOST key; nullptr for any other key.
 struct OpenSslKey {
   PublicKey public_key;

@@ -55,8 +55,7 @@ std::shared_ptr<X509> reparsed(X509* certificate) {
 
 Result<Signer> load_signer(const std::filesystem::path& key,
                            const std::filesystem::path& certificates) {
-  gost::register_with_openssl();
-  use_builtin_key_methods();
+  gost::register_key_methods();
   Signer signer;
   FILE* key_file = std::fopen(key.c_str(), "r");
   if (key_file == nullptr) return make_error(fmt::format("{}: cannot be read", key.string()));
@@ -82,8 +81,7 @@ Result<Signer> load_signer(const std::filesystem::path& key,
 }
 
 Result<Signer> load_pkcs12_signer(const std::filesystem::path& file, const std::string& password) {
-  gost::register_with_openssl();
-  use_builtin_key_methods();
+  gost::register_key_methods();
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(fmt::format("{}: cannot be read", file.string()));
   const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -10,7 +10,6 @@
 #include <map>
 
 #include "common/files.hpp"
-#include "common/openssl_key_methods.hpp"
 #include "gost/openssl_keys.hpp"
 
 namespace nqs::xmldsig {
@@ -25,8 +24,7 @@ VerifiedCertificate::VerifiedCertificate(std::shared_ptr<X509> certificate, Sign
       not_after_(not_after) {}
 
 std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
-  gost::register_with_openssl();
-  use_builtin_key_methods();
+  gost::register_key_methods();
   const auto* data = reinterpret_cast<const unsigned char*>(der.data());
   X509* certificate = d2i_X509(nullptr, &data, static_cast<long>(der.size()));
   // Trailing bytes after the certificate are refused: one certificate, exactly.
@@ -45,8 +43,7 @@ std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
 std::shared_ptr<TrustStore> TrustStore::load(const TrustSettings& settings,
                                              std::vector<std::string>& problems) {
   // NCA's GOST keys must be known before the first certificate is read.
-  gost::register_with_openssl();
-  use_builtin_key_methods();
+  gost::register_key_methods();
   std::shared_ptr<TrustStore> trust(new TrustStore());
   trust->cache_size_ = settings.cache_size;
   trust->min_rsa_bits_ = settings.min_rsa_bits;
