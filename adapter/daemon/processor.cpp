@@ -159,39 +159,50 @@ void Processor::flush() {
     commit(std::move(prepared), alone);
     return schedule_flush();
   }
-  // The notifications are signed on a worker; meanwhile the loop goes on, and the next batch
-  // waits for this one.
+  // The notifications are signed on the workers, the batch's inputs dealt out among them (an
+  // input's notifications stay together); meanwhile the loop goes on, and the next batch waits
+  // for this one. Each worker writes only its own inputs and their problems; the parts meet
+  // again on the event loop.
   sealing_ = prepared.size();
+  const auto signing = static_cast<std::size_t>(
+      std::count_if(prepared.begin(), prepared.end(),
+                    [](const Prepared& item) { return !item.to_sign.empty(); }));
+  const std::size_t parts = std::max<std::size_t>(1, std::min(workers_.threads(), signing));
   auto shared = std::make_shared<std::vector<Prepared>>(std::move(prepared));
-  workers_.run(
-      [shared, notifications = workflow_->notifications()] {
-        std::vector<std::optional<Error>> problems(shared->size());
-        for (std::size_t i = 0; i < shared->size(); ++i) {
-          auto& item = (*shared)[i];
-          if (auto sealed = workflow::seal(*notifications, item.input.outbox, item.to_sign);
-              !sealed) {
-            problems[i] = sealed.error();
+  auto problems = std::make_shared<std::vector<std::optional<Error>>>(shared->size());
+  auto parts_left = std::make_shared<std::size_t>(parts);
+  for (std::size_t part = 0; part < parts; ++part) {
+    workers_.run(
+        [shared, problems, part, parts, notifications = workflow_->notifications()] {
+          for (std::size_t i = part; i < shared->size(); i += parts) {
+            auto& item = (*shared)[i];
+            if (item.to_sign.empty()) continue;
+            if (auto sealed = workflow::seal(*notifications, item.input.outbox, item.to_sign);
+                !sealed) {
+              (*problems)[i] = sealed.error();
+            }
           }
-        }
-        return problems;
-      },
-      [this, shared, alone](std::vector<std::optional<Error>> problems) {
-        sealing_ = 0;
-        auto sealed = std::move(*shared);
-        const bool all_signed =
-            std::none_of(problems.begin(), problems.end(),
-                         [](const auto& problem) { return problem.has_value(); });
-        if (all_signed) {
-          commit(std::move(sealed), alone);
-        } else if (alone || sealed.size() == 1) {
-          failed(std::move(sealed.front().work), *problems.front());
-        } else {
-          // The others were decided with it: each is decided again on its own.
-          for (auto& item : sealed)
-            enqueue(std::move(item.work), true);
-        }
-        schedule_flush();
-      });
+          return part;
+        },
+        [this, shared, problems, parts_left, alone](std::size_t) {
+          if (--*parts_left > 0) return;
+          sealing_ = 0;
+          auto sealed = std::move(*shared);
+          const auto first_problem =
+              std::find_if(problems->begin(), problems->end(),
+                           [](const auto& problem) { return problem.has_value(); });
+          if (first_problem == problems->end()) {
+            commit(std::move(sealed), alone);
+          } else if (alone || sealed.size() == 1) {
+            failed(std::move(sealed.front().work), **first_problem);
+          } else {
+            // The others were decided with it: each is decided again on its own.
+            for (auto& item : sealed)
+              enqueue(std::move(item.work), true);
+          }
+          schedule_flush();
+        });
+  }
 }
 
 void Processor::commit(std::vector<Prepared> prepared, bool alone) {

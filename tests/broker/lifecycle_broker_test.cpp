@@ -272,6 +272,29 @@ class LifecycleWithBroker : public DaemonWithBroker {
     return false;
   }
 
+  // A burst of refusals: the daemon decides them in batches and signs each batch's notifications
+  // on all its workers at once (processing.workers, one per core). Each notification is signed
+  // whole and verifies, and each goes out with its own command.
+  void a_burst_of_refusals() {
+    const auto deregistered =
+        publish_event("UnemployedStatusChanged",
+                      fmt::format(R"({{"iin": "{}", "registered": false, "region": "750000000",
+                        "since": "2025-02-10"}})",
+                                  kIin));
+    await_input("ais:" + deregistered);
+    constexpr int kBurst = 16;
+    for (int i = 0; i < kBurst; ++i)
+      publish_document(application(application_id(100 + i)), message_id_of(100 + i));
+    for (int i = 0; i < kBurst; ++i) {
+      EXPECT_THAT(payload_of(await_command("RecordAutomaticRefusal", application_id(100 + i)))
+                      .at("reasons")
+                      .as_array(),
+                  ElementsAre("not_registered_unemployed", "no_quota_left"));
+      auto refusal = await_notification("ApplicationRefused", application_id(100 + i));
+      EXPECT_THAT(refusal.body, HasSubstr(application_id(100 + i)));
+    }
+  }
+
   int events_ = 0;
   bool gost_ = false;  // GOST documents and a GOST-signing adapter
   std::map<std::string, std::vector<Received>> seen_;
@@ -439,6 +462,15 @@ TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   EXPECT_TRUE(client_->drain(kDeadLetters).empty());
   EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(LifecycleWithBroker, ABurstOfRefusalsIsSignedOnTheWorkersTogetherAndEachVerifies) {
+  a_burst_of_refusals();
+}
+
+// The same with GOST: the adapter's GOST key signs on both workers at once.
+TEST_F(GostLifecycleWithBroker, ABurstOfRefusalsIsSignedOnTheWorkersTogetherAndEachVerifies) {
+  a_burst_of_refusals();
 }
 
 TEST_F(LifecycleWithBroker, AnEventBeforeItsTimeIsDeadLetteredAndAcceptedWhenReplayedLater) {
