@@ -159,6 +159,10 @@ void Processor::flush() {
     commit(std::move(prepared), alone);
     return schedule_flush();
   }
+  seal_and_commit(std::move(prepared), alone);
+}
+
+void Processor::seal_and_commit(std::vector<Prepared> prepared, bool alone) {
   // The notifications are signed on the workers, the batch's inputs dealt out among them (an
   // input's notifications stay together); meanwhile the loop goes on, and the next batch waits
   // for this one. Each worker writes only its own inputs and their problems; the parts meet

@@ -156,6 +156,8 @@ class Processor {
   // and commits it in one transaction. One batch at a time: the next is decided against the state
   // this one committed.
   void flush();
+  // Signs the batch's notifications on the workers, then commits it on the event loop.
+  void seal_and_commit(std::vector<Prepared> prepared, bool alone);
   void commit(std::vector<Prepared> prepared, bool alone);
   // A commit succeeded (for the give-up rule of RetrySettings::max_attempts).
   void committed();
