@@ -193,13 +193,18 @@ class LifecycleWithBroker : public DaemonWithBroker {
     return count("SELECT reserved FROM quota WHERE region = ? AND year = 2025", region);
   }
 
+  // Publishes the AIS's word that the applicant is (or is no longer) registered as unemployed
+  // since `since`; returns its eventId.
+  std::string unemployment_changed(bool registered, const std::string& since) {
+    return publish_event("UnemployedStatusChanged",
+                         fmt::format(R"({{"iin": "{}", "registered": {}, "region": "750000000",
+                                         "since": "{}"}})",
+                                     kIin, registered, since));
+  }
+
   // The applicant is registered as unemployed and the region has vouchers for 2025-2027.
   void registered_with_quota() {
-    const auto unemployed =
-        publish_event("UnemployedStatusChanged",
-                      fmt::format(R"({{"iin": "{}", "registered": true, "region": "750000000",
-                                      "since": "2025-01-10"}})",
-                                  kIin));
+    const auto unemployed = unemployment_changed(true, "2025-01-10");
     const auto quota = publish_event("QuotaAllocated", R"({"periodStart": 2025, "periodEnd": 2027,
         "regions": [{"region": "750000000", "vouchersPerYear": 5}]})");
     await_input("ais:" + unemployed);
@@ -276,11 +281,7 @@ class LifecycleWithBroker : public DaemonWithBroker {
   // on all its workers at once (processing.workers, one per core). Each notification is signed
   // whole and verifies, and each goes out with its own command.
   void a_burst_of_refusals() {
-    const auto deregistered =
-        publish_event("UnemployedStatusChanged",
-                      fmt::format(R"({{"iin": "{}", "registered": false, "region": "750000000",
-                        "since": "2025-02-10"}})",
-                                  kIin));
+    const auto deregistered = unemployment_changed(false, "2025-02-10");
     await_input("ais:" + deregistered);
     constexpr int kBurst = 16;
     for (int i = 0; i < kBurst; ++i)
@@ -409,11 +410,7 @@ TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   // The AIS then says the person is no longer registered as unemployed: a second application is
   // refused on ground (a) of art. 3, to the AIS and, signed, to the bus (the first one in progress
   // is no ground of its own).
-  const auto deregistered =
-      publish_event("UnemployedStatusChanged",
-                    fmt::format(R"({{"iin": "{}", "registered": false, "region": "750000000",
-                      "since": "2025-02-10"}})",
-                                kIin));
+  const auto deregistered = unemployment_changed(false, "2025-02-10");
   await_input("ais:" + deregistered);
   publish_document(application(application_id(2)), message_id_of(2));
   EXPECT_THAT(payload_of(await_command("RecordAutomaticRefusal", application_id(2)))
@@ -422,11 +419,7 @@ TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
               ElementsAre("not_registered_unemployed"));
   auto refusal = await_notification("ApplicationRefused", application_id(2));
   EXPECT_THAT(refusal.body, HasSubstr("<v:Stage>automatic</v:Stage>"));
-  const auto registered_again =
-      publish_event("UnemployedStatusChanged",
-                    fmt::format(R"({{"iin": "{}", "registered": true, "region": "750000000",
-                      "since": "2025-03-10"}})",
-                                kIin));
+  const auto registered_again = unemployment_changed(true, "2025-03-10");
   await_input("ais:" + registered_again);
 
   // Art. 8: the career center refuses the first.
