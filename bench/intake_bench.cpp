@@ -8,9 +8,12 @@
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "intake_support.hpp"
 #include "notify/outbound.hpp"
@@ -36,34 +39,41 @@ const std::string& gost_signed_application() {
   return bytes;
 }
 
+// An issuing CA of the test PKI ("issuing-ca", "gost-issuing-ca"), to issue and revoke with.
+nqs::test::Ca test_ca(const std::string& name) {
+  auto& pki = nqs::test::TestPki::get();
+  return {std::shared_ptr<X509>(X509_dup(pki.certificate(name)), X509_free),
+          std::shared_ptr<EVP_PKEY>(pki.key(name), [](EVP_PKEY*) {}),
+          {}};
+}
+
 // Applications from applicants never seen before, each with a GOST 34.10-2015/512 certificate of
 // its own under the test GOST issuing CA, as NCALayer signs: each document is processed once.
 constexpr int kNewGostSigners = 400;
 
+// `set` as for the RSA applicants below.
+std::vector<std::string> make_gost_new_signer_applications(int set) {
+  // The GOST methods first: a GOST key read before them is not one the signer can use.
+  nqs::xmldsig::ensure_xml_security_initialised();
+  const auto issuing = test_ca("gost-issuing-ca");
+  nqs::xmldsig::SigningOptions kalkan;
+  kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
+  kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
+  const auto subject = "/C=KZ/CN=IVANOV IVAN " + std::to_string(set) +
+                       "/serialNumber=IIN850101300124/SN=IVANOV/GN=IVAN";
+  std::vector<std::string> out;
+  for (int i = 0; i < kNewGostSigners; ++i) {
+    auto key = nqs::test::gost_key();
+    auto certificate =
+        nqs::test::issue(subject, key, "sign_individual", issuing.certificate, issuing.key);
+    out.push_back(
+        Envelope("voucher-application").sign_with(key.get(), {certificate.get()}, kalkan).bytes());
+  }
+  return out;
+}
+
 const std::vector<std::string>& gost_new_signer_applications() {
-  static const std::vector<std::string> documents = [] {
-    // The GOST methods first: a GOST key read before them is not one the signer can use.
-    nqs::xmldsig::ensure_xml_security_initialised();
-    auto& pki = nqs::test::TestPki::get();
-    nqs::test::Ca issuing{
-        std::shared_ptr<X509>(X509_dup(pki.certificate("gost-issuing-ca")), X509_free),
-        std::shared_ptr<EVP_PKEY>(pki.key("gost-issuing-ca"), [](EVP_PKEY*) {}),
-        {}};
-    nqs::xmldsig::SigningOptions kalkan;
-    kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
-    kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
-    std::vector<std::string> out;
-    for (int i = 0; i < kNewGostSigners; ++i) {
-      auto key = nqs::test::gost_key();
-      auto certificate =
-          nqs::test::issue("/C=KZ/CN=IVANOV IVAN/serialNumber=IIN850101300124/SN=IVANOV/GN=IVAN",
-                           key, "sign_individual", issuing.certificate, issuing.key);
-      out.push_back(Envelope("voucher-application")
-                        .sign_with(key.get(), {certificate.get()}, kalkan)
-                        .bytes());
-    }
-    return out;
-  }();
+  static const auto documents = make_gost_new_signer_applications(0);
   return documents;
 }
 
@@ -73,27 +83,51 @@ const std::vector<std::string>& gost_new_signer_applications() {
 // nothing less and saves minutes of key generation.
 constexpr int kNewRsaSigners = 2000;
 
+// `set` tells two sets apart: each benchmark has applicants of its own, so that no verification
+// one remembers (the process keeps them) speeds up another.
+std::vector<std::string> make_rsa_new_signer_applications(int set) {
+  const auto issuing = test_ca("issuing-ca");
+  std::vector<nqs::test::Key> keys;
+  for (int i = 0; i < 20; ++i)
+    keys.push_back(nqs::test::rsa_key());
+  const auto subject = "/C=KZ/SN=IVANOV/GN=IVAN/CN=IVANOV IVAN " + std::to_string(set) +
+                       "/serialNumber=IIN850101300124";
+  std::vector<std::string> out;
+  for (int i = 0; i < kNewRsaSigners; ++i) {
+    const auto& key = keys[static_cast<std::size_t>(i) % keys.size()];
+    auto certificate =
+        nqs::test::issue(subject, key, "sign_individual", issuing.certificate, issuing.key);
+    out.push_back(
+        Envelope("voucher-application").sign_with(key.get(), {certificate.get()}, {}).bytes());
+  }
+  return out;
+}
+
 const std::vector<std::string>& rsa_new_signer_applications() {
-  static const std::vector<std::string> documents = [] {
-    auto& pki = nqs::test::TestPki::get();
-    nqs::test::Ca issuing{std::shared_ptr<X509>(X509_dup(pki.certificate("issuing-ca")), X509_free),
-                          std::shared_ptr<EVP_PKEY>(pki.key("issuing-ca"), [](EVP_PKEY*) {}),
-                          {}};
-    std::vector<nqs::test::Key> keys;
-    for (int i = 0; i < 20; ++i)
-      keys.push_back(nqs::test::rsa_key());
-    std::vector<std::string> out;
-    for (int i = 0; i < kNewRsaSigners; ++i) {
-      const auto& key = keys[static_cast<std::size_t>(i) % keys.size()];
-      auto certificate =
-          nqs::test::issue("/C=KZ/SN=IVANOV/GN=IVAN/CN=IVANOV IVAN/serialNumber=IIN850101300124",
-                           key, "sign_individual", issuing.certificate, issuing.key);
-      out.push_back(
-          Envelope("voucher-application").sign_with(key.get(), {certificate.get()}, {}).bytes());
-    }
-    return out;
-  }();
+  static const auto documents = make_rsa_new_signer_applications(0);
   return documents;
+}
+
+// An issuing CA's CRL the size of a national CA's: 100,000 entries (2.3 MB), in a file of its
+// own for the run. Every new signer's chain is checked against it.
+constexpr long kNationalCrlEntries = 100000;
+
+std::string national_crl_file(const std::string& ca) {
+  struct File {
+    std::filesystem::path path;
+    explicit File(const std::string& of) {
+      path = std::filesystem::temp_directory_path() /
+             ("nqs-bench-" + of + "-" + std::to_string(::getpid()) + ".crl.pem");
+      nqs::test::CrlOptions options;
+      options.unissued_revoked = kNationalCrlEntries;
+      std::ofstream(path) << nqs::test::crl_of(test_ca(of), options);
+    }
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File() { std::filesystem::remove(path); }
+  };
+  static std::map<std::string, File> files;
+  return files.try_emplace(ca, ca).first->second.path.string();
 }
 
 void run_intake(benchmark::State& state, std::size_t cache_size,
@@ -132,8 +166,8 @@ void BM_IntakeGostApplication(benchmark::State& state) {
 // processed before timing, so that the CA links and CRLs are verified once, as the daemon's first
 // document would.
 void run_new_signers(benchmark::State& state, const std::vector<std::string>& documents,
-                     const std::string& first) {
-  auto intake = nqs::test::make_intake();
+                     const std::string& first, const nqs::test::IntakeOptions& options = {}) {
+  auto intake = nqs::test::make_intake(options);
   benchmark::DoNotOptimize(intake->process(first, nqs::test::test_now()));
   std::size_t next = 0;
   for (auto _ : state) {
@@ -152,6 +186,21 @@ void BM_IntakeGostNewSigner(benchmark::State& state) {
 }
 void BM_IntakeRsaNewSigner(benchmark::State& state) {
   run_new_signers(state, rsa_new_signer_applications(), signed_application());
+}
+// As above, with the issuing CA's CRL as large as a national CA's.
+void BM_IntakeNationalCrlRsaNewSigner(benchmark::State& state) {
+  static const auto documents = make_rsa_new_signer_applications(1);
+  nqs::test::IntakeOptions options;
+  options.crls = {"root.crl.pem", national_crl_file("issuing-ca"), "gost-root.crl.pem",
+                  "gost-issuing.crl.pem"};
+  run_new_signers(state, documents, signed_application(), options);
+}
+void BM_IntakeNationalCrlGostNewSigner(benchmark::State& state) {
+  static const auto documents = make_gost_new_signer_applications(1);
+  nqs::test::IntakeOptions options;
+  options.crls = {"root.crl.pem", "issuing.crl.pem", "gost-root.crl.pem",
+                  national_crl_file("gost-issuing-ca")};
+  run_new_signers(state, documents, gost_signed_application(), options);
 }
 
 // The worst a message can cost under intake.limits (the defaults), and what refusing one over them
@@ -344,6 +393,12 @@ BENCHMARK(BM_IntakeGostApplication)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeUnderLimits)->DenseRange(0, 4)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeGostNewSigner)->Iterations(kNewGostSigners)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IntakeRsaNewSigner)->Iterations(kNewRsaSigners)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IntakeNationalCrlRsaNewSigner)
+    ->Iterations(kNewRsaSigners)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IntakeNationalCrlGostNewSigner)
+    ->Iterations(kNewGostSigners)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GostNotificationBuildAndSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Rsa2048VerifyAlone)->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

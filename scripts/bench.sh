@@ -29,6 +29,8 @@ awk -F'"' '
     if (name == "BM_Rsa2048VerifyAlone") rsa_verify = us
     if (name ~ /^BM_IntakeGostNewSigner/) gost_new = us
     if (name == "BM_GostVerify/lib:0/alg:0") gost_verify = us
+    if (name ~ /^BM_IntakeNationalCrlRsaNewSigner/) rsa_national = us
+    if (name ~ /^BM_IntakeNationalCrlGostNewSigner/) gost_national = us
   }
   END {
     if (rsa_new && rsa_verify)
@@ -37,6 +39,12 @@ awk -F'"' '
     if (gost_new && gost_verify)
       printf "GOST 2015/512: %6.0f us a document (%5.0f/s), its two verifies %5.0f us: x%.2f\n",
              gost_new, 1e6 / gost_new, 2 * gost_verify, gost_new / (2 * gost_verify)
+    if (rsa_national && rsa_verify)
+      printf "RSA-2048, the issuing CA'"'"'s CRL of 100,000 entries:      %6.0f us (%5.0f/s): x%.2f\n",
+             rsa_national, 1e6 / rsa_national, rsa_national / (2 * rsa_verify)
+    if (gost_national && gost_verify)
+      printf "GOST 2015/512, the issuing CA'"'"'s CRL of 100,000 entries: %6.0f us (%5.0f/s): x%.2f\n",
+             gost_national, 1e6 / gost_national, gost_national / (2 * gost_verify)
   }' build/bench-intake.json build/bench-gost.json
 echo "=== end to end through a local RabbitMQ (${NQS_BENCH_INPUTS:-5000} inputs)"
 tests/broker/broker.sh start build/bench-broker 27872 >/dev/null

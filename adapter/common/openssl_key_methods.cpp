@@ -22,8 +22,9 @@ namespace {
 // RSA only: xmlsec's ECDSA verification fails with OpenSSL's built-in EC method.
 constexpr std::array<int, 1> kKeyNids{EVP_PKEY_RSA};
 
-// RSA signatures that verified (verified_signatures.hpp): per new applicant, three of the four
-// RSA verifies X509_verify_cert makes are the issuing CA's link to its root and the two CRLs.
+// RSA signatures that verified (verified_signatures.hpp): per new applicant, one of the two RSA
+// verifies X509_verify_cert makes is the issuing CA's link to its root (its CRLs remember their
+// signatures themselves: revocation/crl_signatures.hpp).
 VerifiedSignatures& rsa_signatures() {
   static VerifiedSignatures instance(4096);
   return instance;

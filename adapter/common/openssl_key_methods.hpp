@@ -16,7 +16,7 @@ namespace nqs {
 //
 // Its RSA verification remembers the signatures that verified (verified_signatures.hpp; PKCS #1
 // v1.5 only): a new applicant's chain then costs one RSA verify, its own certificate's, instead of
-// four (the issuing CA's link and both CRLs again).
+// two (the issuing CA's link again; the CRLs remember theirs, revocation/crl_signatures.hpp).
 //
 // Only on OpenSSL before 3.2, which caches its decoders itself (there it does nothing). Once
 // called, every RSA operation of the process uses the built-in method (an ENGINE claims RSA:

@@ -11,8 +11,9 @@ namespace nqs {
 
 // Signatures that verified, each named by everything its verification depends on (the
 // algorithm, the whole public key, the digest or data signed, the signature): OpenSSL verifies
-// every link of every chain and every CRL it consults again for each new signer's certificate,
-// though the issuing CA's certificate and its CRLs are the same for thousands of them. What
+// every link of every chain again for each new signer's certificate, though the issuing CA's
+// certificate is the same for thousands of them (CRLs, whose digest alone costs more, remember
+// theirs before this is asked: revocation/crl_signatures.hpp). What
 // verified once verifies again; only successes are kept, so nothing a sender presents can make a
 // failure stick or a forgery pass. A name must be unambiguous: parts of varying length carry
 // their length. Bounded, oldest out (a link still in use is verified again and comes back).

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "revocation/crl_signatures.hpp"
+
 namespace nqs::revocation {
 namespace {
 
@@ -112,6 +114,7 @@ std::vector<std::string> ocsp_responders(X509* certificate) {
 }
 
 std::shared_ptr<X509_CRL> parse_crl(const std::string& bytes) {
+  remember_crl_signatures();
   BIO* bio = BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()));
   X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -177,6 +178,8 @@ struct CrlOptions {
   std::string freshest;              // URI of the delta CRLs
   Key signing_key;                   // default: the CA's
   std::vector<Certificate> revoked;  // instead of ca.revoked when not empty
+  long unissued_revoked = 0;         // that many more entries, serials no certificate here has
+  long reason = CRL_REASON_KEY_COMPROMISE;  // of the entries of `revoked`
 };
 
 inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
@@ -213,9 +216,20 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
     ASN1_TIME_set_string(time, "20240101000000Z");
     X509_REVOKED_set_revocationDate(entry, time);
     ASN1_ENUMERATED* reason = ASN1_ENUMERATED_new();
-    ASN1_ENUMERATED_set(reason, CRL_REASON_KEY_COMPROMISE);
+    ASN1_ENUMERATED_set(reason, options.reason);
     X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, reason, 0, 0);
     ASN1_ENUMERATED_free(reason);
+    X509_CRL_add0_revoked(crl.get(), entry);
+  }
+  // A national CA's CRL: serials from 2^40 up, far from the test certificates' own.
+  for (long i = 0; i < options.unissued_revoked; ++i) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    ASN1_INTEGER* serial = ASN1_INTEGER_new();
+    ASN1_INTEGER_set_int64(serial, (std::int64_t{1} << 40) + i * 7919);
+    X509_REVOKED_set_serialNumber(entry, serial);
+    ASN1_INTEGER_free(serial);
+    ASN1_TIME_set_string(time, "20240101000000Z");
+    X509_REVOKED_set_revocationDate(entry, time);
     X509_CRL_add0_revoked(crl.get(), entry);
   }
   ASN1_TIME_free(time);

@@ -1,0 +1,225 @@
+#include "revocation/crl_signatures.hpp"
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace nqs::revocation {
+namespace {
+
+// A CRL entry as OpenSSL's look-up sees it (x_crl.c, crl_set_issuers and def_crl_lookup).
+struct Entry {
+  const ASN1_INTEGER* serial = nullptr;
+  X509_REVOKED* revoked = nullptr;
+  const GENERAL_NAMES* issuer = nullptr;  // the certificate issuer in force (indirect CRLs)
+  bool issuer_unreadable = false;         // matches every name: fail closed
+  bool remove_from_crl = false;
+};
+
+bool serial_before(const Entry& a, const Entry& b) {
+  return ASN1_INTEGER_cmp(a.serial, b.serial) < 0;
+}
+
+// What each CRL object carries (its X509_CRL_METHOD data): its entries by serial number, and the
+// public keys its signature verified with.
+struct CrlMemory {
+  std::vector<Entry> entries;           // sorted by serial number; fixed once made
+  std::vector<GENERAL_NAMES*> issuers;  // owned
+  std::mutex mutex;
+  std::vector<EVP_PKEY*> verified_with;  // owned references; under `mutex`
+
+  CrlMemory() = default;
+  CrlMemory(const CrlMemory&) = delete;
+  CrlMemory& operator=(const CrlMemory&) = delete;
+  ~CrlMemory() {
+    for (auto* names : issuers)
+      GENERAL_NAMES_free(names);
+    for (auto* key : verified_with)
+      EVP_PKEY_free(key);
+  }
+};
+
+// A CRL verified with a few keys at most (its issuer's, as each chain presents it).
+constexpr std::size_t kMaxKeysRemembered = 8;
+
+std::atomic<std::uint64_t> remembered{0};
+
+CrlMemory* memory_of(X509_CRL* crl) {
+  return static_cast<CrlMemory*>(X509_CRL_get_meth_data(crl));
+}
+
+Entry entry_of(X509_REVOKED* revoked, const GENERAL_NAMES* issuer, bool issuer_unreadable) {
+  Entry entry{X509_REVOKED_get0_serialNumber(revoked), revoked, issuer, issuer_unreadable, false};
+  int found = -1;
+  auto* reason = static_cast<ASN1_ENUMERATED*>(
+      X509_REVOKED_get_ext_d2i(revoked, NID_crl_reason, &found, nullptr));
+  entry.remove_from_crl =
+      reason != nullptr && ASN1_ENUMERATED_get(reason) == CRL_REASON_REMOVE_FROM_CRL;
+  ASN1_ENUMERATED_free(reason);
+  return entry;
+}
+
+// Called by OpenSSL once a CRL is parsed (x_crl.c, ASN1_OP_D2I_POST).
+int crl_init(X509_CRL* crl) {
+  try {
+    auto memory = std::make_unique<CrlMemory>();
+    STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+    const GENERAL_NAMES* in_force = nullptr;  // an indirect CRL's certificate issuer carries on
+    bool unreadable = false;
+    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+      X509_REVOKED* entry = sk_X509_REVOKED_value(revoked, i);
+      int found = -1;
+      auto* names = static_cast<GENERAL_NAMES*>(
+          X509_REVOKED_get_ext_d2i(entry, NID_certificate_issuer, &found, nullptr));
+      if (names != nullptr) {
+        memory->issuers.push_back(names);
+        in_force = names;
+        unreadable = false;
+      } else if (found != -1) {
+        unreadable = true;
+      }
+      memory->entries.push_back(entry_of(entry, in_force, unreadable));
+    }
+    ERR_clear_error();
+    std::stable_sort(memory->entries.begin(), memory->entries.end(), serial_before);
+    X509_CRL_set_meth_data(crl, memory.release());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    return 0;
+  }
+}
+
+int crl_free(X509_CRL* crl) {
+  delete memory_of(crl);
+  X509_CRL_set_meth_data(crl, nullptr);
+  return 1;
+}
+
+// crl_revoked_issuer_match of x_crl.c: an entry names the certificate of issuer `name` (none: any
+// issuer), by the CRL's issuer or, in an indirect CRL, by the certificate issuer in force.
+bool issuer_matches(X509_CRL* crl, const X509_NAME* name, const Entry& entry) {
+  if (entry.issuer_unreadable) return true;
+  if (entry.issuer == nullptr) {
+    return name == nullptr || X509_NAME_cmp(name, X509_CRL_get_issuer(crl)) == 0;
+  }
+  if (name == nullptr) name = X509_CRL_get_issuer(crl);
+  for (int i = 0; i < sk_GENERAL_NAME_num(entry.issuer); ++i) {
+    const GENERAL_NAME* general = sk_GENERAL_NAME_value(entry.issuer, i);
+    if (general->type == GEN_DIRNAME && X509_NAME_cmp(name, general->d.directoryName) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int found(X509_REVOKED** out, const Entry& entry) {
+  if (out != nullptr) *out = entry.revoked;
+  return entry.remove_from_crl ? 2 : 1;
+}
+
+// A CRL made in this process (X509_CRL_new) was never parsed and has no memory: its entries are
+// read as they are.
+int lookup_unparsed(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* serial,
+                    const X509_NAME* issuer) {
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    X509_REVOKED* candidate = sk_X509_REVOKED_value(revoked, i);
+    if (ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(candidate), serial) != 0) continue;
+    const Entry entry = entry_of(candidate, nullptr, false);
+    if (issuer_matches(crl, issuer, entry)) return found(out, entry);
+  }
+  return 0;
+}
+
+int crl_lookup(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* serial,
+               const X509_NAME* issuer) {
+  const CrlMemory* memory = memory_of(crl);
+  if (memory == nullptr) return lookup_unparsed(crl, out, serial, issuer);
+  Entry wanted;
+  wanted.serial = serial;
+  const auto [first, last] =
+      std::equal_range(memory->entries.begin(), memory->entries.end(), wanted, serial_before);
+  for (auto entry = first; entry != last; ++entry) {
+    if (issuer_matches(crl, issuer, *entry)) return found(out, *entry);
+  }
+  return 0;
+}
+
+// The check OpenSSL's own method makes (def_crl_verify): the signature over the CRL's tbsCertList
+// as it was received. X509_CRL_INFO keeps the encoding it was read from, so the CRL's encoding
+// holds those bytes; they are read into a structure of their own, which verifies them.
+int verify_in_full(X509_CRL* crl, EVP_PKEY* key) {
+  const ASN1_BIT_STRING* signature = nullptr;
+  const X509_ALGOR* algorithm = nullptr;
+  X509_CRL_get0_signature(crl, &signature, &algorithm);
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_CRL(crl, &der);
+  if (length <= 0) return -1;
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(
+      der, [](unsigned char* bytes) { OPENSSL_free(bytes); });
+  const unsigned char* at = der;
+  long content = 0;
+  int tag = 0;
+  int kind = 0;
+  if ((ASN1_get_object(&at, &content, &tag, &kind, length) & 0x80) != 0) return -1;
+  X509_CRL_INFO* tbs = d2i_X509_CRL_INFO(nullptr, &at, content);
+  if (tbs == nullptr) return -1;
+  const int verified =
+      ASN1_item_verify(ASN1_ITEM_rptr(X509_CRL_INFO), algorithm, signature, tbs, key);
+  X509_CRL_INFO_free(tbs);
+  return verified;
+}
+
+bool verified_before(CrlMemory& memory, const EVP_PKEY* key) {
+  std::lock_guard lock(memory.mutex);
+  // A comparison of keys of different kinds says so on the error stack: not the caller's error.
+  ERR_set_mark();
+  const bool known = std::any_of(memory.verified_with.begin(), memory.verified_with.end(),
+                                 [&](const EVP_PKEY* kept) { return EVP_PKEY_eq(kept, key) == 1; });
+  ERR_pop_to_mark();
+  return known;
+}
+
+int crl_verify(X509_CRL* crl, EVP_PKEY* key) {
+  CrlMemory* memory = memory_of(crl);
+  if (memory != nullptr && key != nullptr && verified_before(*memory, key)) {
+    remembered.fetch_add(1, std::memory_order_relaxed);
+    return 1;
+  }
+  const int verified = verify_in_full(crl, key);
+  if (verified == 1 && memory != nullptr) {
+    std::lock_guard lock(memory->mutex);
+    if (memory->verified_with.size() < kMaxKeysRemembered && EVP_PKEY_up_ref(key) == 1) {
+      memory->verified_with.push_back(key);
+    }
+  }
+  return verified;
+}
+
+// Kept for the life of the process: OpenSSL uses it for every CRL parsed after.
+X509_CRL_METHOD* method = nullptr;
+
+}  // namespace
+
+void remember_crl_signatures() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    method = X509_CRL_METHOD_new(crl_init, crl_free, crl_lookup, crl_verify);
+    if (method != nullptr) X509_CRL_set_default_method(method);  // else only slower
+  });
+}
+
+std::uint64_t crl_signatures_remembered() {
+  return remembered.load(std::memory_order_relaxed);
+}
+
+}  // namespace nqs::revocation
