@@ -156,7 +156,8 @@ int crl_lookup(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* serial,
 
 // The check OpenSSL's own method makes (def_crl_verify): the signature over the CRL's tbsCertList
 // as it was received. X509_CRL_INFO keeps the encoding it was read from, so the CRL's encoding
-// holds those bytes; they are read into a structure of their own, which verifies them.
+// holds those bytes; they are verified as they are, held by an ASN.1 ANY (whose encoding is
+// those bytes), without reading the entries a second time.
 int verify_in_full(X509_CRL* crl, EVP_PKEY* key) {
   const ASN1_BIT_STRING* signature = nullptr;
   const X509_ALGOR* algorithm = nullptr;
@@ -166,17 +167,27 @@ int verify_in_full(X509_CRL* crl, EVP_PKEY* key) {
   if (length <= 0) return -1;
   std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(
       der, [](unsigned char* bytes) { OPENSSL_free(bytes); });
+  // The outer SEQUENCE's header, then the tbsCertList, a SEQUENCE: its header and content.
   const unsigned char* at = der;
   long content = 0;
   int tag = 0;
   int kind = 0;
   if ((ASN1_get_object(&at, &content, &tag, &kind, length) & 0x80) != 0) return -1;
-  X509_CRL_INFO* tbs = d2i_X509_CRL_INFO(nullptr, &at, content);
-  if (tbs == nullptr) return -1;
-  const int verified =
-      ASN1_item_verify(ASN1_ITEM_rptr(X509_CRL_INFO), algorithm, signature, tbs, key);
-  X509_CRL_INFO_free(tbs);
-  return verified;
+  const unsigned char* tbs = at;
+  const long left = length - (at - der);
+  if ((ASN1_get_object(&at, &content, &tag, &kind, left) & 0x80) != 0 || tag != V_ASN1_SEQUENCE) {
+    return -1;
+  }
+  const long tbs_length = (at - tbs) + content;
+  if (tbs_length > left) return -1;
+  std::unique_ptr<ASN1_TYPE, void (*)(ASN1_TYPE*)> any(ASN1_TYPE_new(), ASN1_TYPE_free);
+  ASN1_STRING* bytes = ASN1_STRING_type_new(V_ASN1_SEQUENCE);
+  if (!any || bytes == nullptr || ASN1_STRING_set(bytes, tbs, static_cast<int>(tbs_length)) != 1) {
+    ASN1_STRING_free(bytes);
+    return -1;
+  }
+  ASN1_TYPE_set(any.get(), V_ASN1_SEQUENCE, bytes);
+  return ASN1_item_verify(ASN1_ITEM_rptr(ASN1_ANY), algorithm, signature, any.get(), key);
 }
 
 bool verified_before(CrlMemory& memory, const EVP_PKEY* key) {
