@@ -32,6 +32,10 @@ bool serial_before(const Entry& a, const Entry& b) {
 // What each CRL object carries (its X509_CRL_METHOD data): its entries by serial number, and the
 // public keys its signature verified with.
 struct CrlMemory {
+  // The list of entries it was made from, and their number: a CRL changed since (which the
+  // adapter never does) is read and verified as it is now.
+  const STACK_OF(X509_REVOKED) * revoked = nullptr;
+  int count = 0;
   std::vector<Entry> entries;           // sorted by serial number; fixed once made
   std::vector<GENERAL_NAMES*> issuers;  // owned
   std::mutex mutex;
@@ -57,39 +61,61 @@ CrlMemory* memory_of(X509_CRL* crl) {
   return static_cast<CrlMemory*>(X509_CRL_get_meth_data(crl));
 }
 
-Entry entry_of(X509_REVOKED* revoked, const GENERAL_NAMES* issuer, bool issuer_unreadable) {
-  Entry entry{X509_REVOKED_get0_serialNumber(revoked), revoked, issuer, issuer_unreadable, false};
+// The memory of `crl` while its entries are those it was made from; else nullptr.
+CrlMemory* current_memory_of(X509_CRL* crl) {
+  CrlMemory* memory = memory_of(crl);
+  const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+  if (memory == nullptr || memory->revoked != revoked ||
+      memory->count != sk_X509_REVOKED_num(revoked)) {
+    return nullptr;
+  }
+  return memory;
+}
+
+// `unreadable` is set, for good, by an entry whose reasonCode cannot be read.
+Entry entry_of(X509_REVOKED* revoked, const GENERAL_NAMES* issuer, bool& unreadable) {
   int found = -1;
   auto* reason = static_cast<ASN1_ENUMERATED*>(
       X509_REVOKED_get_ext_d2i(revoked, NID_crl_reason, &found, nullptr));
+  if (reason == nullptr && found != -1) unreadable = true;
+  Entry entry{X509_REVOKED_get0_serialNumber(revoked), revoked, issuer, unreadable, false};
   entry.remove_from_crl =
       reason != nullptr && ASN1_ENUMERATED_get(reason) == CRL_REASON_REMOVE_FROM_CRL;
   ASN1_ENUMERATED_free(reason);
   return entry;
 }
 
-// Called by OpenSSL once a CRL is parsed (x_crl.c, ASN1_OP_D2I_POST).
+// Called by OpenSSL once a CRL is parsed (x_crl.c, ASN1_OP_D2I_POST). OpenSSL stops reading
+// entries at the first certificateIssuer or reasonCode it cannot read (the entries after it then
+// name the CRL's issuer); here every entry from there on matches every issuer: whatever OpenSSL
+// would find revoked is found revoked.
 int crl_init(X509_CRL* crl) {
   try {
     auto memory = std::make_unique<CrlMemory>();
+    memory->verified_with.reserve(kMaxKeysRemembered);
     STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+    memory->revoked = revoked;
+    memory->count = sk_X509_REVOKED_num(revoked);
+    memory->entries.reserve(static_cast<std::size_t>(std::max(memory->count, 0)));
     const GENERAL_NAMES* in_force = nullptr;  // an indirect CRL's certificate issuer carries on
     bool unreadable = false;
-    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    ERR_set_mark();  // an unreadable extension is this CRL's, not an error of the caller's parse
+    for (int i = 0; i < memory->count; ++i) {
       X509_REVOKED* entry = sk_X509_REVOKED_value(revoked, i);
       int found = -1;
-      auto* names = static_cast<GENERAL_NAMES*>(
-          X509_REVOKED_get_ext_d2i(entry, NID_certificate_issuer, &found, nullptr));
-      if (names != nullptr) {
-        memory->issuers.push_back(names);
-        in_force = names;
-        unreadable = false;
+      std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
+          static_cast<GENERAL_NAMES*>(
+              X509_REVOKED_get_ext_d2i(entry, NID_certificate_issuer, &found, nullptr)),
+          GENERAL_NAMES_free);
+      if (names) {
+        memory->issuers.push_back(names.get());
+        in_force = names.release();
       } else if (found != -1) {
         unreadable = true;
       }
       memory->entries.push_back(entry_of(entry, in_force, unreadable));
     }
-    ERR_clear_error();
+    ERR_pop_to_mark();
     std::stable_sort(memory->entries.begin(), memory->entries.end(), serial_before);
     X509_CRL_set_meth_data(crl, memory.release());
     return 1;
@@ -126,15 +152,18 @@ int found(X509_REVOKED** out, const Entry& entry) {
   return entry.remove_from_crl ? 2 : 1;
 }
 
-// A CRL made in this process (X509_CRL_new) was never parsed and has no memory: its entries are
-// read as they are.
+// A CRL made in this process (X509_CRL_new) was never parsed and has no memory, and one changed
+// since it was parsed has outgrown it: its entries are read as they are.
 int lookup_unparsed(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* serial,
                     const X509_NAME* issuer) {
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+  bool unreadable = false;
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
     X509_REVOKED* candidate = sk_X509_REVOKED_value(revoked, i);
     if (ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(candidate), serial) != 0) continue;
-    const Entry entry = entry_of(candidate, nullptr, false);
+    ERR_set_mark();
+    const Entry entry = entry_of(candidate, nullptr, unreadable);
+    ERR_pop_to_mark();
     if (issuer_matches(crl, issuer, entry)) return found(out, entry);
   }
   return 0;
@@ -142,7 +171,7 @@ int lookup_unparsed(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* seria
 
 int crl_lookup(X509_CRL* crl, X509_REVOKED** out, const ASN1_INTEGER* serial,
                const X509_NAME* issuer) {
-  const CrlMemory* memory = memory_of(crl);
+  const CrlMemory* memory = current_memory_of(crl);
   if (memory == nullptr) return lookup_unparsed(crl, out, serial, issuer);
   Entry wanted;
   wanted.serial = serial;
@@ -190,8 +219,8 @@ int verify_in_full(X509_CRL* crl, EVP_PKEY* key) {
   return ASN1_item_verify(ASN1_ITEM_rptr(ASN1_ANY), algorithm, signature, any.get(), key);
 }
 
-bool verified_before(CrlMemory& memory, const EVP_PKEY* key) {
-  std::lock_guard lock(memory.mutex);
+// Under memory.mutex.
+bool verified_with(const CrlMemory& memory, const EVP_PKEY* key) {
   // A comparison of keys of different kinds says so on the error stack: not the caller's error.
   ERR_set_mark();
   const bool known = std::any_of(memory.verified_with.begin(), memory.verified_with.end(),
@@ -201,15 +230,20 @@ bool verified_before(CrlMemory& memory, const EVP_PKEY* key) {
 }
 
 int crl_verify(X509_CRL* crl, EVP_PKEY* key) {
-  CrlMemory* memory = memory_of(crl);
-  if (memory != nullptr && key != nullptr && verified_before(*memory, key)) {
-    remembered.fetch_add(1, std::memory_order_relaxed);
-    return 1;
+  CrlMemory* memory = key != nullptr ? current_memory_of(crl) : nullptr;
+  if (memory != nullptr) {
+    std::lock_guard lock(memory->mutex);
+    if (verified_with(*memory, key)) {
+      remembered.fetch_add(1, std::memory_order_relaxed);
+      return 1;
+    }
   }
   const int verified = verify_in_full(crl, key);
   if (verified == 1 && memory != nullptr) {
     std::lock_guard lock(memory->mutex);
-    if (memory->verified_with.size() < kMaxKeysRemembered && EVP_PKEY_up_ref(key) == 1) {
+    // Room reserved when the CRL was parsed: nothing here allocates.
+    if (memory->verified_with.size() < kMaxKeysRemembered && !verified_with(*memory, key) &&
+        EVP_PKEY_up_ref(key) == 1) {
       memory->verified_with.push_back(key);
     }
   }
@@ -227,6 +261,10 @@ void remember_crl_signatures() {
     method = X509_CRL_METHOD_new(crl_init, crl_free, crl_lookup, crl_verify);
     if (method != nullptr) X509_CRL_set_default_method(method);  // else only slower
   });
+}
+
+const X509_CRL_METHOD* crl_signatures_method() {
+  return method;
 }
 
 std::uint64_t crl_signatures_remembered() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <cstdint>
 
 namespace nqs::revocation {
@@ -11,9 +13,10 @@ namespace nqs::revocation {
 // hundreds of thousands of revoked certificates (2.3 MB for 100,000 entries): 1.7 ms of SHA-256 a
 // new signer with RSA, many times that with Streebog, and paid again for a forged certificate
 // that names the CA as issuer (revocation is checked before the chain's signatures). A CRL object
-// never changes once parsed (the adapter never edits one), so what its signature verified with
-// once it verifies with again: each CRL keeps the keys that verified it (only successes; another
-// key, or another CRL object however alike, is verified in full).
+// does not change once parsed (the adapter never edits one; one whose entries did change is read
+// and verified as it is, without memory), so what its signature verified with once it verifies
+// with again: each CRL keeps the keys that verified it (only successes; another key, or another
+// CRL object however alike, is verified in full).
 //
 // OpenSSL lets a program choose this only for every CRL of the process (X509_CRL_METHOD, its
 // look-up of a serial number and its signature check together), so the method's look-up is
@@ -26,5 +29,9 @@ void remember_crl_signatures();
 
 // How many CRL signature checks were answered from memory since the process started.
 std::uint64_t crl_signatures_remembered();
+
+// The method remember_crl_signatures installs (nullptr before), for tests that compare it with
+// OpenSSL's own.
+const X509_CRL_METHOD* crl_signatures_method();
 
 }  // namespace nqs::revocation

@@ -180,6 +180,8 @@ struct CrlOptions {
   std::vector<Certificate> revoked;  // instead of ca.revoked when not empty
   long unissued_revoked = 0;         // that many more entries, serials no certificate here has
   long reason = CRL_REASON_KEY_COMPROMISE;  // of the entries of `revoked`
+  std::vector<std::int64_t> serials;        // more entries, with these serials, in this order
+  bool sorted = true;                       // false: the entries in the order given
 };
 
 inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
@@ -222,10 +224,13 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
     X509_CRL_add0_revoked(crl.get(), entry);
   }
   // A national CA's CRL: serials from 2^40 up, far from the test certificates' own.
-  for (long i = 0; i < options.unissued_revoked; ++i) {
+  auto serials = options.serials;
+  for (long i = 0; i < options.unissued_revoked; ++i)
+    serials.push_back((std::int64_t{1} << 40) + i * 7919);
+  for (const auto number : serials) {
     X509_REVOKED* entry = X509_REVOKED_new();
     ASN1_INTEGER* serial = ASN1_INTEGER_new();
-    ASN1_INTEGER_set_int64(serial, (std::int64_t{1} << 40) + i * 7919);
+    ASN1_INTEGER_set_int64(serial, number);
     X509_REVOKED_set_serialNumber(entry, serial);
     ASN1_INTEGER_free(serial);
     ASN1_TIME_set_string(time, "20240101000000Z");
@@ -246,7 +251,7 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
     X509_CRL_add_ext(crl.get(), freshest, -1);
     X509_EXTENSION_free(freshest);
   }
-  X509_CRL_sort(crl.get());
+  if (options.sorted) X509_CRL_sort(crl.get());
   const Key& key = options.signing_key ? options.signing_key : ca.key;
   const EVP_MD* md = gost::key_of(key.get()) != nullptr ? nullptr : EVP_sha256();
   if (X509_CRL_sign(crl.get(), with_builtin_methods(key.get()).get(), md) <= 0)

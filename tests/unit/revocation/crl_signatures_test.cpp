@@ -8,6 +8,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "common/files.hpp"
+#include "gost/openssl_keys.hpp"
 #include "revocation/x509_facts.hpp"
 #include "revocation_support.hpp"
 #include "xmldsig/trust_store.hpp"
@@ -114,6 +116,79 @@ TEST_F(CrlSignatures, EverySerialOfALargeCrlIsFoundAndNoOtherNorAnotherIssuers) 
   EXPECT_EQ(X509_CRL_get0_by_cert(crl.get(), nullptr, foreign.get()), 0);
 }
 
+TEST_F(CrlSignatures, AnEqualKeyOfAnotherCertificateObjectIsRecognised) {
+  const auto crl = issuing_crl({}, 10);
+  ASSERT_TRUE(crl);
+  // The issuing CA's certificate read again: the same key in another object, compared in full.
+  const test::Certificate copy(X509_dup(issuing_.certificate.get()), X509_free);
+  ASSERT_NE(X509_get0_pubkey(copy.get()), X509_get0_pubkey(issuing_.certificate.get()));
+  ASSERT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(issuing_.certificate.get())), 1);
+  const auto before = revocation::crl_signatures_remembered();
+  EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(copy.get())), 1);
+  EXPECT_EQ(revocation::crl_signatures_remembered(), before + 1);
+}
+
+TEST_F(CrlSignatures, AGostCrlIsRememberedByItsGostKeyAndNoOther) {
+  gost::register_key_methods();
+  const auto pki = std::filesystem::path(NQS_TEST_PKI_DIR);
+  const auto crl = revocation::parse_crl(read_file_bytes(pki / "gost-issuing.crl.pem"));
+  ASSERT_TRUE(crl);
+  auto certificate = [&] {
+    const auto text = read_file_bytes(pki / "gost-issuing-ca.pem");
+    BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+    test::Certificate read(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr), X509_free);
+    BIO_free(bio);
+    return read;
+  };
+  const auto one = certificate();
+  const auto two = certificate();
+  ASSERT_TRUE(one && two);
+  EXPECT_NE(X509_CRL_verify(crl.get(), X509_get0_pubkey(issuing_.certificate.get())), 1);
+  ASSERT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(one.get())), 1);
+  const auto before = revocation::crl_signatures_remembered();
+  EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(two.get())), 1);
+  EXPECT_EQ(revocation::crl_signatures_remembered(), before + 1);
+  EXPECT_NE(X509_CRL_verify(crl.get(), X509_get0_pubkey(issuing_.certificate.get())), 1);
+}
+
+TEST_F(CrlSignatures, AnUnsortedCrlWithRepeatedAndNegativeSerialsIsReadAsOpenSslReadsIt) {
+  const auto revoked = leaf("REVOKED");
+  test::CrlOptions options;
+  options.revoked = {revoked};
+  options.serials = {900, -5, 17, 900, 3, 1'000'000'007, -5, 255, 256, 0, 65'535};
+  options.sorted = false;
+  const auto der = der_of_crl(revocation::parse_crl(test::crl_of(issuing_, options)).get());
+  auto parse = [&] {
+    const auto* at = reinterpret_cast<const unsigned char*>(der.data());
+    return std::shared_ptr<X509_CRL>(d2i_X509_CRL(nullptr, &at, static_cast<long>(der.size())),
+                                     X509_CRL_free);
+  };
+  revocation::remember_crl_signatures();
+  const auto ours = parse();
+  X509_CRL_set_default_method(nullptr);
+  const auto openssls = parse();
+  X509_CRL_set_default_method(revocation::crl_signatures_method());
+  ASSERT_TRUE(ours && openssls);
+  ASN1_INTEGER* serial = ASN1_INTEGER_new();
+  for (std::int64_t number = -7; number <= 1100; ++number) {
+    for (const std::int64_t probe : {number, number + 1'000'000'000, number * 255}) {
+      ASN1_INTEGER_set_int64(serial, probe);
+      X509_REVOKED* our_entry = nullptr;
+      X509_REVOKED* their_entry = nullptr;
+      ASSERT_EQ(X509_CRL_get0_by_serial(ours.get(), &our_entry, serial),
+                X509_CRL_get0_by_serial(openssls.get(), &their_entry, serial))
+          << probe;
+      ASSERT_EQ(our_entry == nullptr, their_entry == nullptr) << probe;
+      if (our_entry != nullptr) {
+        EXPECT_EQ(ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(our_entry), serial), 0);
+      }
+    }
+  }
+  ASN1_INTEGER_free(serial);
+  EXPECT_EQ(X509_CRL_get0_by_cert(ours.get(), nullptr, revoked.get()), 1);
+  EXPECT_EQ(X509_CRL_get0_by_cert(openssls.get(), nullptr, revoked.get()), 1);
+}
+
 TEST_F(CrlSignatures, ARemoveFromCrlEntryIsAnsweredAsOpenSslAnswersIt) {
   const auto removed = leaf("REMOVED");
   const auto crl = issuing_crl({removed}, 3, CRL_REASON_REMOVE_FROM_CRL);
@@ -149,6 +224,42 @@ TEST_F(CrlSignatures, ANewSignersChainIsCheckedWithoutVerifyingItsCrlsAgain) {
   const auto check = trust->verify(test::der_of(revoked), {}, now);
   ASSERT_TRUE(std::holds_alternative<Rejection>(check));
   EXPECT_EQ(std::get<Rejection>(check).reason, Reason::certificate_revoked);
+}
+
+// A certificate on hold in the base CRL and taken off in its delta CRL (RFC 5280, 5.2.4):
+// OpenSSL finds it in the delta first (through this look-up) and then leaves the base unread.
+TEST_F(CrlSignatures, ADeltaCrlTakesACertificateOffHoldThroughTheLookUp) {
+  test::TempDir dir;
+  const auto held = leaf("HELD");
+  const auto still_held = leaf("STILL HELD");
+  test::CrlOptions base;
+  base.number = 1;
+  base.freshest = "http://127.0.0.1:9/delta.crl";
+  base.revoked = {held, still_held};
+  base.reason = CRL_REASON_CERTIFICATE_HOLD;
+  base.unissued_revoked = 100;
+  test::CrlOptions delta;
+  delta.number = 2;
+  delta.delta_base = 1;
+  delta.revoked = {held};
+  delta.reason = CRL_REASON_REMOVE_FROM_CRL;
+  xmldsig::TrustSettings settings;
+  settings.anchors = {dir.write(
+      "anchors.pem", test::pem_of(root_.certificate) + test::pem_of(issuing_.certificate))};
+  settings.crls = {dir.write("root.crl.pem", test::crl_of(root_)),
+                   dir.write("issuing.crl.pem", test::crl_of(issuing_, base)),
+                   dir.write("issuing-delta.crl.pem", test::crl_of(issuing_, delta))};
+  std::vector<std::string> problems;
+  const auto trust = xmldsig::TrustStore::load(settings, problems);
+  ASSERT_TRUE(trust) << test::join(problems);
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto off_hold = trust->verify(test::der_of(held), {}, now);
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const xmldsig::VerifiedCertificate>>(off_hold))
+      << std::get<Rejection>(off_hold).detail;
+  const auto on_hold = trust->verify(test::der_of(still_held), {}, now);
+  ASSERT_TRUE(std::holds_alternative<Rejection>(on_hold));
+  EXPECT_EQ(std::get<Rejection>(on_hold).reason, Reason::certificate_revoked);
 }
 
 }  // namespace
