@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <libxml/xpathInternals.h>
 
+#include <optional>
+
 #include "mapping/field_values.hpp"
 #include "mapping/mapping.hpp"
 #include "mapping/rules.hpp"
@@ -68,7 +70,7 @@ class LentContext {
 class Mapper {
  public:
   Mapper(const DocumentMapping& mapping, xmlNode* document, const MappingOptions& options)
-      : document_(document), options_(options), context_(mapping, document->doc) {}
+      : mapping_(mapping), document_(document), options_(options) {}
 
   std::optional<Rejection> read_object(const std::vector<FieldSpec>& fields, xmlNode* context_node,
                                        const std::string& path, boost::json::object& out) {
@@ -80,33 +82,58 @@ class Mapper {
   }
 
  private:
+  // The children of `context_node` along `steps`, in document order: XPath's node set for a path
+  // of child steps.
+  static std::vector<xmlNode*> walk(const std::vector<std::pair<std::string, std::string>>& steps,
+                                    xmlNode* context_node) {
+    std::vector<xmlNode*> nodes{context_node};
+    for (const auto& [ns, name] : steps) {
+      std::vector<xmlNode*> next;
+      for (const xmlNode* parent : nodes) {
+        for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
+          if (xml::is_element(child, ns, name)) next.push_back(child);
+        }
+      }
+      nodes = std::move(next);
+    }
+    return nodes;
+  }
+
+  // XPath's node set for the field's xpath, or nullopt when it is not one.
+  std::optional<std::vector<xmlNode*>> evaluate(const FieldSpec& field, xmlNode* context_node) {
+    if (!field.child_steps.empty()) return walk(field.child_steps, context_node);
+    if (!context_) context_.emplace(mapping_, document_->doc);
+    xmlXPathContext* context = context_->get();
+    if (context == nullptr) return std::nullopt;
+    context->node = context_node;
+    std::unique_ptr<xmlXPathObject, XPathObjectFree> result(
+        xmlXPathCompiledEval(field.xpath->get(), context));
+    if (!result || result->type != XPATH_NODESET) return std::nullopt;
+    std::vector<xmlNode*> nodes;
+    if (result->nodesetval != nullptr) {
+      nodes.assign(result->nodesetval->nodeTab,
+                   result->nodesetval->nodeTab + result->nodesetval->nodeNr);
+    }
+    return nodes;
+  }
+
   std::variant<std::vector<xmlNode*>, Rejection> select(const FieldSpec& field,
                                                         xmlNode* context_node,
                                                         const std::string& path) {
-    xmlXPathContext* context = context_.get();
-    std::unique_ptr<xmlXPathObject, XPathObjectFree> result;
-    if (context != nullptr) {
-      context->node = context_node;
-      result.reset(xmlXPathCompiledEval(field.xpath->get(), context));
-    }
-    std::vector<xmlNode*> nodes;
-    if (!result || result->type != XPATH_NODESET) {
+    auto nodes = evaluate(field, context_node);
+    if (!nodes) {
       return Rejection{Reason::schema_invalid,
                        fmt::format("{}: the mapping's XPath '{}' does not select elements", path,
                                    field.xpath->text())};
     }
-    if (result->nodesetval != nullptr) {
-      for (int i = 0; i < result->nodesetval->nodeNr; ++i) {
-        xmlNode* node = result->nodesetval->nodeTab[i];
-        // The mapper reads only what the verified reference covers.
-        if (!is_inside(node, document_)) {
-          return Rejection{Reason::signature_reference_mismatch,
-                           fmt::format("{}: the mapping read outside the signed element", path)};
-        }
-        nodes.push_back(node);
+    // The mapper reads only what the verified reference covers.
+    for (const xmlNode* node : *nodes) {
+      if (!is_inside(node, document_)) {
+        return Rejection{Reason::signature_reference_mismatch,
+                         fmt::format("{}: the mapping read outside the signed element", path)};
       }
     }
-    return nodes;
+    return std::move(*nodes);
   }
 
   std::optional<Rejection> read_field(const FieldSpec& field, xmlNode* context_node,
@@ -162,9 +189,10 @@ class Mapper {
     return std::nullopt;
   }
 
+  const DocumentMapping& mapping_;
   xmlNode* document_;
   const MappingOptions& options_;
-  LentContext context_;
+  std::optional<LentContext> context_;  // lent at the first XPath evaluated
 };
 
 }  // namespace

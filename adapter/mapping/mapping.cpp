@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "xml/xml.hpp"
 
 namespace nqs::mapping {
@@ -41,6 +43,43 @@ std::optional<std::string> relative_xpath_problem(std::string_view text) {
     }
   }
   return std::nullopt;
+}
+
+// An ASCII NCName (letters, digits, '_', '-', '.', not starting with a digit, '-' or '.'); a name
+// beyond ASCII is left to XPath.
+bool is_plain_name(std::string_view name) {
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  auto other = [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; };
+  return !name.empty() && letter(name.front()) && std::all_of(name.begin() + 1, name.end(), other);
+}
+
+// `text` as steps to child elements (prefix:name/prefix:name...), each prefix one of the
+// mapping's; empty when it is anything more (predicates, axes, functions, spaces, no prefix).
+std::vector<std::pair<std::string, std::string>> child_steps_of(
+    std::string_view text, const std::vector<std::pair<std::string, std::string>>& namespaces) {
+  std::vector<std::pair<std::string, std::string>> steps;
+  for (std::size_t at = 0; at <= text.size();) {
+    const auto end = std::min(text.find('/', at), text.size());
+    const auto step = text.substr(at, end - at);
+    const auto colon = step.find(':');
+    if (colon == std::string_view::npos) return {};
+    const auto prefix = step.substr(0, colon);
+    const auto name = step.substr(colon + 1);
+    const auto bound = std::find_if(namespaces.begin(), namespaces.end(),
+                                    [&](const auto& entry) { return entry.first == prefix; });
+    if (!is_plain_name(prefix) || !is_plain_name(name) || bound == namespaces.end()) return {};
+    steps.emplace_back(bound->second, std::string(name));
+    at = end + 1;
+  }
+  return steps;
+}
+
+void resolve_child_steps(std::vector<FieldSpec>& fields,
+                         const std::vector<std::pair<std::string, std::string>>& namespaces) {
+  for (auto& field : fields) {
+    if (field.xpath) field.child_steps = child_steps_of(field.xpath->text(), namespaces);
+    resolve_child_steps(field.children, namespaces);
+  }
 }
 
 std::optional<FieldType> read_type(Reader& spec) {
@@ -219,6 +258,7 @@ std::shared_ptr<const DocumentMapping> load_mapping(const std::filesystem::path&
   }
   root->finish();
   if (diagnostics.problems().size() != problems_before) return nullptr;
+  resolve_child_steps(mapping->fields, mapping->namespaces);
   return mapping;
 }
 

@@ -4,7 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+#include <functional>
+
 #include "test_support.hpp"
+#include "xml/xml.hpp"
 #include "xmldsig/signature.hpp"
 
 namespace nqs::mapping {
@@ -94,6 +98,82 @@ TEST(Mapping, MissingSchemaAndSections) {
                           HasSubstr("command: required key is missing"),
                           HasSubstr("signer.field: required key is missing"),
                           HasSubstr("fields: a mapping needs at least one field")));
+}
+
+TEST(Mapping, PlainChildPathsAreWalkedAndEverythingElseLeftToXPath) {
+  xmldsig::ensure_xml_security_initialised();
+  test::TempDir dir;
+  const auto file = dir.write("m.yaml", header() +
+                                            "fields:\n"
+                                            "  a: {xpath: v:A, type: string}\n"
+                                            "  b: {xpath: v:A/v:B_2.x-y, type: string}\n"
+                                            "  c: {xpath: 'v:A[1]', type: string}\n"
+                                            "  d: {xpath: v:A/text(), type: string}\n"
+                                            "  e: {xpath: A, type: string}\n"
+                                            "  f: {xpath: w:A, type: string}\n"
+                                            "  g: {xpath: 'v:A / v:B', type: string}\n"
+                                            "  h: {xpath: v:A//v:B, type: string}\n"
+                                            "  i: {xpath: '*', type: string}\n");
+  yaml::Diagnostics diagnostics;
+  const auto mapping = load_mapping(file, diagnostics);
+  ASSERT_NE(mapping, nullptr) << test::join(diagnostics.problems());
+  using Steps = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(mapping->fields[0].child_steps, (Steps{{"urn:x", "A"}}));
+  EXPECT_EQ(mapping->fields[1].child_steps, (Steps{{"urn:x", "A"}, {"urn:x", "B_2.x-y"}}));
+  for (std::size_t i = 2; i < mapping->fields.size(); ++i)
+    EXPECT_TRUE(mapping->fields[i].child_steps.empty()) << mapping->fields[i].name;
+}
+
+// The element named by a mapping's document header, wherever it is in `node`.
+xmlNode* document_element(xmlNode* node, const DocumentMapping& mapping) {
+  for (; node != nullptr; node = node->next) {
+    if (xml::is_element(node, mapping.ns, mapping.element)) return node;
+    if (auto* found = document_element(node->children, mapping)) return found;
+  }
+  return nullptr;
+}
+
+std::string command_of(const DocumentMapping& mapping, xmlNode* document) {
+  auto mapped = map_document(mapping, document, {});
+  if (auto* rejection = std::get_if<Rejection>(&mapped)) return "refused: " + rejection->detail;
+  return boost::json::serialize(std::get<boost::json::object>(mapped));
+}
+
+TEST(Mapping, WalkingTheTreeSelectsWhatXPathSelects) {
+  xmldsig::ensure_xml_security_initialised();
+  for (const char* name : {"voucher-application", "recognition-center-decision",
+                           "sick-leave-notice", "recognition-outcome", "service-act"}) {
+    yaml::Diagnostics diagnostics;
+    const auto walked =
+        load_mapping(test::source_path(std::string("mappings/") + name + ".yaml"), diagnostics);
+    ASSERT_NE(walked, nullptr) << name;
+    // The same mapping with every path evaluated by XPath.
+    DocumentMapping evaluated = *walked;
+    std::function<void(std::vector<FieldSpec>&)> clear = [&](std::vector<FieldSpec>& fields) {
+      for (auto& field : fields) {
+        field.child_steps.clear();
+        clear(field.children);
+      }
+    };
+    clear(evaluated.fields);
+    const auto fixture =
+        test::source_path(std::string("tests/fixtures/documents/") + name + ".xml");
+    std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(xmlReadFile(fixture.c_str(), nullptr, 0),
+                                                       xmlFreeDoc);
+    ASSERT_TRUE(doc) << name;
+    xmlNode* document = document_element(xmlDocGetRootElement(doc.get()), *walked);
+    ASSERT_NE(document, nullptr) << name;
+    const auto command = command_of(*walked, document);
+    EXPECT_EQ(command, command_of(evaluated, document)) << name;
+    EXPECT_EQ(command.rfind("refused", 0), std::string::npos) << name << ": " << command;
+    // Every element of the document twice: lists grow, single fields are refused alike.
+    std::vector<xmlNode*> children;
+    for (xmlNode* child = document->children; child != nullptr; child = child->next)
+      children.push_back(child);
+    for (xmlNode* child : children)
+      xmlAddChild(document, xmlCopyNode(child, 1));
+    EXPECT_EQ(command_of(*walked, document), command_of(evaluated, document)) << name;
+  }
 }
 
 }  // namespace
