@@ -48,6 +48,24 @@ class CrlSignatures : public ::testing::Test {
     return revocation::parse_crl(test::crl_of(issuing_, options));
   }
 
+  // A trust store of the root and the issuing CA, with the root's CRL and `issuing_crls` (the
+  // issuing CA's, made with these options), written to `dir`.
+  std::shared_ptr<xmldsig::TrustStore> trust_with(
+      const test::TempDir& dir, const std::vector<test::CrlOptions>& issuing_crls) {
+    xmldsig::TrustSettings settings;
+    settings.anchors = {dir.write(
+        "anchors.pem", test::pem_of(root_.certificate) + test::pem_of(issuing_.certificate))};
+    settings.crls = {dir.write("root.crl.pem", test::crl_of(root_))};
+    for (std::size_t i = 0; i < issuing_crls.size(); ++i) {
+      settings.crls.push_back(dir.write("issuing-" + std::to_string(i) + ".crl.pem",
+                                        test::crl_of(issuing_, issuing_crls[i])));
+    }
+    std::vector<std::string> problems;
+    auto trust = xmldsig::TrustStore::load(settings, problems);
+    EXPECT_TRUE(trust) << test::join(problems);
+    return trust;
+  }
+
   test::Key signer_key_ = test::rsa_key();
   test::Ca root_;
   test::Ca issuing_;
@@ -199,17 +217,11 @@ TEST_F(CrlSignatures, ARemoveFromCrlEntryIsAnsweredAsOpenSslAnswersIt) {
 TEST_F(CrlSignatures, ANewSignersChainIsCheckedWithoutVerifyingItsCrlsAgain) {
   test::TempDir dir;
   const auto revoked = leaf("REVOKED");
-  xmldsig::TrustSettings settings;
-  settings.anchors = {dir.write(
-      "anchors.pem", test::pem_of(root_.certificate) + test::pem_of(issuing_.certificate))};
   test::CrlOptions with_revoked;
   with_revoked.revoked = {revoked};
   with_revoked.unissued_revoked = 1000;
-  settings.crls = {dir.write("root.crl.pem", test::crl_of(root_)),
-                   dir.write("issuing.crl.pem", test::crl_of(issuing_, with_revoked))};
-  std::vector<std::string> problems;
-  const auto trust = xmldsig::TrustStore::load(settings, problems);
-  ASSERT_TRUE(trust) << test::join(problems);
+  const auto trust = trust_with(dir, {with_revoked});
+  ASSERT_TRUE(trust);
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   const auto before = revocation::crl_signatures_remembered();
@@ -243,15 +255,8 @@ TEST_F(CrlSignatures, ADeltaCrlTakesACertificateOffHoldThroughTheLookUp) {
   delta.delta_base = 1;
   delta.revoked = {held};
   delta.reason = CRL_REASON_REMOVE_FROM_CRL;
-  xmldsig::TrustSettings settings;
-  settings.anchors = {dir.write(
-      "anchors.pem", test::pem_of(root_.certificate) + test::pem_of(issuing_.certificate))};
-  settings.crls = {dir.write("root.crl.pem", test::crl_of(root_)),
-                   dir.write("issuing.crl.pem", test::crl_of(issuing_, base)),
-                   dir.write("issuing-delta.crl.pem", test::crl_of(issuing_, delta))};
-  std::vector<std::string> problems;
-  const auto trust = xmldsig::TrustStore::load(settings, problems);
-  ASSERT_TRUE(trust) << test::join(problems);
+  const auto trust = trust_with(dir, {base, delta});
+  ASSERT_TRUE(trust);
   const auto now =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   const auto off_hold = trust->verify(test::der_of(held), {}, now);
