@@ -56,6 +56,9 @@ class SqlStore final : public Store {
   Result<std::int64_t> count_pending_outbox();
   Result<int> schema_version();
   Result<std::vector<TimerRow>> timers_of(const std::string& subject);
+  // The statement next_timer_due runs after every commit that wrote a timer; tests ask the
+  // database how it would answer it (by indexes, never by reading every timer).
+  static const char* const kNextTimerDue;
   // Units left in a region's allocation for a year; 0 when no allocation is known.
   Result<std::int64_t> quota_left(const std::string& region, int year);
 

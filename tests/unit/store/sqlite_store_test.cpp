@@ -67,6 +67,18 @@ TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
   EXPECT_THAT(plan, testing::HasSubstr("USING INDEX applications_not_refused")) << plan;
 }
 
+// The next timer due is read after every commit that wrote a timer: by the index of due times
+// (the first unclaimed one) and of claims, never by reading every pending timer.
+TEST(SqliteStore, TheNextTimerDueIsFoundByIndexesAlone) {
+  test::TempDir dir;
+  auto store = open(dir);
+  const auto plan =
+      column_of(dir, (std::string("EXPLAIN QUERY PLAN ") + SqlStore::kNextTimerDue).c_str(), 3);
+  EXPECT_THAT(plan, testing::HasSubstr("SCAN timers USING INDEX timers_by_due\n")) << plan;
+  EXPECT_THAT(plan, testing::HasSubstr("SEARCH timers USING INDEX timers_claimed")) << plan;
+  EXPECT_THAT(plan, testing::Not(testing::ContainsRegex("(SCAN|SEARCH) timers\n"))) << plan;
+}
+
 TEST(SqliteStore, RefusesASchemaNewerThanItKnows) {
   test::TempDir dir;
   { auto store = open(dir); }
@@ -89,6 +101,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DELETE FROM schema_migrations WHERE version >= 7;"
                          "DROP INDEX applications_not_refused;"
+                         "DROP INDEX timers_claimed;"
                          "ALTER TABLE quota DROP COLUMN pool_start;"
                          "ALTER TABLE quota DROP COLUMN pool_end;"
                          "INSERT INTO quota (region, year, allocated, reserved) VALUES "
@@ -100,7 +113,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 8);
+  EXPECT_EQ(store.value()->schema_version().value(), 9);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);
