@@ -1,6 +1,7 @@
 // The hostile-XML layer on its own: the structure scan and the parser, without intake around them.
 #include "xml/xml.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -59,6 +60,46 @@ TEST(ParseHostileXml, EachReasonOfItsOwn) {
   EXPECT_EQ(reason_of("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>"), "xml.forbidden_construct");
   EXPECT_EQ(reason_of("<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/r.dtd\"><r/>"),
             "xml.forbidden_construct");
+}
+
+// A thread's parser is reused: nothing of one message (a refusal, an error, a declared encoding)
+// carries into the next, and the documents it gave stay whole when the parser is replaced.
+TEST(ParseHostileXml, OneParserAThreadCarriesNothingFromOneMessageToTheNext) {
+  auto parse = [](std::string_view bytes) { return parse_hostile_xml(bytes, 1 << 20); };
+  auto accepted = [](const auto& parsed) { return std::holds_alternative<XmlDoc>(parsed); };
+  auto message_of = [](const auto& parsed) {
+    const auto* rejection = std::get_if<Rejection>(&parsed);
+    return rejection == nullptr ? std::string("accepted") : rejection->detail;
+  };
+  EXPECT_FALSE(accepted(parse("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>")));
+  auto first = parse("<r xmlns=\"urn:a\"><x>one</x></r>");
+  ASSERT_TRUE(accepted(first)) << message_of(first);
+  EXPECT_THAT(message_of(parse("<r>\n\n<a></r>")), HasSubstr("at line 3"));
+  EXPECT_THAT(message_of(parse("<r/>\n<r/>")), HasSubstr("at line 2"));
+  EXPECT_FALSE(accepted(parse("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>")));
+  auto second = parse("<r xmlns=\"urn:b\"><y>two</y></r>");
+  ASSERT_TRUE(accepted(second)) << message_of(second);
+  const xmlDoc* one = std::get<XmlDoc>(first).get();
+  const xmlDoc* two = std::get<XmlDoc>(second).get();
+  EXPECT_EQ(two->encoding, nullptr);
+  EXPECT_EQ(one->dict, two->dict) << "the parser (and its dictionary of names) is reused";
+
+  // Messages of names never seen before: the dictionary is not kept past 20,000 names.
+  const xmlDict* dict = one->dict;
+  int message = 0;
+  for (; message < 40 && std::get<XmlDoc>(second)->dict == dict; ++message) {
+    std::string names = "<r>";
+    for (int i = 0; i < 1000; ++i)
+      names += fmt::format("<n{}_{}/>", message, i);
+    names += "</r>";
+    second = parse(names);
+    ASSERT_TRUE(accepted(second)) << message_of(second);
+  }
+  EXPECT_NE(std::get<XmlDoc>(second)->dict, dict) << "a parser that has seen too many names";
+  EXPECT_GE(message, 20);
+  const auto* root = xmlDocGetRootElement(one);
+  EXPECT_EQ(qualified_name(root), "{urn:a}r");
+  EXPECT_EQ(text_of(child_element(root, "urn:a", "x")), "one");
 }
 
 TEST(XmlHelpers, ElementsAreMatchedByNamespaceAndLocalName) {
