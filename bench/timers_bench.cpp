@@ -85,7 +85,7 @@ double seed(const std::filesystem::path& file, std::size_t pending, std::size_t 
     entry.outcome = store::InputOutcome::processed;
     entry.body_sha256 = "";
     entry.received_at = now;
-    inputs.push_back({entry, {}, std::move(changes)});
+    inputs.push_back({entry, {}, std::move(changes), {}});
     if (auto recorded = store->record_inputs(std::move(inputs)); !recorded) {
       std::cerr << recorded.error().message << "\n";
       std::exit(1);

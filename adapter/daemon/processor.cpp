@@ -243,8 +243,8 @@ store::InputLog::Input Processor::hand_over(Prepared& prepared, bool& sets_timer
   // The outbox rows (signed bodies) and state changes move to the store; settling needs only the
   // entry. A failed commit decides the delivery again from its intake.
   sets_timers = sets_timers || !prepared.input.changes.timers.empty();
-  return {prepared.input.entry, std::move(prepared.input.outbox),
-          std::move(prepared.input.changes)};
+  return {prepared.input.entry, std::move(prepared.input.outbox), std::move(prepared.input.changes),
+          std::move(prepared.input.evidence)};
 }
 
 }  // namespace nqs::daemon

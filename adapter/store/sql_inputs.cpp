@@ -123,7 +123,7 @@ Result<std::optional<InboxEntry>> SqlStore::find_input(const std::string& key) {
 Result<Recorded> SqlStore::record_input(const InboxEntry& entry,
                                         std::vector<OutboxMessage> outbox) {
   std::vector<Input> inputs;
-  inputs.push_back(Input{entry, std::move(outbox), {}});
+  inputs.push_back(Input{entry, std::move(outbox), {}, {}});
   BOOST_OUTCOME_TRY(auto recorded, record_inputs(std::move(inputs)));
   return std::move(recorded.front());
 }
@@ -131,16 +131,25 @@ Result<Recorded> SqlStore::record_input(const InboxEntry& entry,
 Result<std::vector<Recorded>> SqlStore::record_inputs(std::vector<Input> inputs) {
   BOOST_OUTCOME_TRY(driver_->begin());
   std::vector<Recorded> results;
+  std::vector<EvidenceRecord*> evidence;
   for (auto& input : inputs) {
     auto result = record_in_transaction(input.entry, std::move(input.outbox));
     if (result && !result.value().duplicate) {
       if (auto applied = apply(input.changes); !applied) result = applied.error();
+      for (auto& record : input.evidence)
+        evidence.push_back(&record);
     }
     if (!result) {
       driver_->rollback();
       return result.error();
     }
     results.push_back(std::move(result).value());
+  }
+  if (!evidence.empty()) {
+    if (auto archived = append_evidence(evidence); !archived) {
+      driver_->rollback();
+      return archived.error();
+    }
   }
   if (auto committed = driver_->commit(); !committed) {
     driver_->rollback();

@@ -28,6 +28,17 @@ class SqlStore final : public Store {
   Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override;
   Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) override;
 
+  // Evidence archive (sql_evidence.cpp). The chain's last record (0 and kEvidenceChainStart when
+  // empty); `limit` records after `after_seq`, in chain order; the records an evidence id, message
+  // id or application id names, in chain order.
+  struct EvidenceHead {
+    std::int64_t seq = 0;
+    std::string record_sha256;
+  };
+  Result<EvidenceHead> evidence_head();
+  Result<std::vector<EvidenceRecord>> evidence_after(std::int64_t after_seq, std::size_t limit);
+  Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id);
+
   // State (sql_state.cpp).
   Result<std::optional<ApplicationRow>> find_application(const std::string& id) override;
   Result<std::optional<ApplicationRow>> find_application_by_voucher(
@@ -63,6 +74,9 @@ class SqlStore final : public Store {
   Result<std::int64_t> quota_left(const std::string& region, int year);
 
  private:
+  // Appends records to the chain in the open transaction: numbered after the head, linked,
+  // hashed; the head moves to the last.
+  Result<void> append_evidence(std::span<EvidenceRecord*> records);
   Result<Recorded> record_in_transaction(const InboxEntry& entry,
                                          std::vector<OutboxMessage> outbox);
   // Writes the state an input changes, inside its transaction (sql_state.cpp).

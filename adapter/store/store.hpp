@@ -12,6 +12,7 @@
 #include "common/instant.hpp"
 #include "common/result.hpp"
 #include "domain/stage.hpp"
+#include "store/evidence.hpp"
 
 namespace nqs::store {
 
@@ -194,6 +195,8 @@ class InputLog {
     InboxEntry entry;
     std::vector<OutboxMessage> outbox;
     StateChanges changes;  // applied only if the input is not a duplicate
+    // Archived (evidence.hpp) only if the input is not a duplicate, chained in the order given.
+    std::vector<EvidenceRecord> evidence;
   };
   virtual Result<std::vector<Recorded>> record_inputs(std::vector<Input> inputs) = 0;
   // Outbox rows not yet confirmed by the broker, oldest first.

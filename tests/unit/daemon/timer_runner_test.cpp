@@ -62,7 +62,8 @@ class TimersOnStore : public ::testing::Test {
     inputs.push_back({store::InboxEntry{input, "test", store::InputOutcome::processed, "", "", "",
                                         "", clock_.now()},
                       {},
-                      changes});
+                      changes,
+                      {}});
     ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
   }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/ids.hpp"
 #include "store/sql_store.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
@@ -67,7 +68,7 @@ inline OutboxMessage message(const std::string& id) {
 // ---------------------------------------------------------------------------
 
 inline Store::Input with_changes(const std::string& key, StateChanges changes) {
-  return Store::Input{entry(key), {}, std::move(changes)};
+  return Store::Input{entry(key), {}, std::move(changes), {}};
 }
 
 inline ApplicationRow application(const std::string& id, const std::string& stage,
@@ -88,6 +89,26 @@ inline ApplicationRow application(const std::string& id, const std::string& stag
                         version};
 }
 
+// A signed message as the archive keeps it; the body has a NUL byte and bytes that are not UTF-8.
+inline EvidenceRecord evidence(const std::string& id, const std::string& input_key) {
+  EvidenceRecord record;
+  record.evidence_id = "received:" + id;
+  record.day = "2025-09-01";
+  record.direction = "received";
+  record.outcome = "accepted";
+  record.input_key = input_key;
+  record.message_id = id;
+  record.document_type = "VoucherApplication";
+  record.application_id = "app-" + id;
+  record.signer_json = R"({"iin":"850101300124","serial":"01"})";
+  record.chain_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  record.revocation_json = R"({"crl":{"number":"7"}})";
+  record.verified_at = at("2025-09-01T10:00:00.250Z");
+  record.caused = {"command:" + id, "notification:" + id};
+  record.body = std::string("<signed>\0\xFF", 10) + id + "</signed>";
+  return record;
+}
+
 inline Result<std::vector<Recorded>> record(Store& store, Store::Input input) {
   std::vector<Store::Input> inputs;
   inputs.push_back(std::move(input));
@@ -100,7 +121,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 9);
+  EXPECT_EQ(store->schema_version().value(), 10);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -202,7 +223,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
         store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 9) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 10) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -510,6 +531,63 @@ TEST_P(StoreContract, OperationsSeeTheOutboxAndTheTimers) {
   const auto timer_stats = store->timer_stats(at("2025-11-01T00:00:00Z")).value();
   EXPECT_EQ(timer_stats.pending, 2);
   EXPECT_EQ(timer_stats.overdue, 1);
+}
+
+// Issue 18: the signed messages of an input are archived in its transaction, exactly, in one
+// chain; a duplicate input or a transaction that fails archives nothing.
+TEST_P(StoreContract, ArchivesSignedMessagesInTheInputsTransactionInOneChain) {
+  {
+    auto store = open();
+    EXPECT_EQ(store->evidence_head().value().seq, 0);
+    auto first = with_changes("m-1", {});
+    first.evidence = {evidence("m-1", "m-1"), evidence("n-1", "m-1")};
+    auto second = with_changes("m-2", {});
+    second.evidence = {evidence("m-2", "m-2")};
+    std::vector<Store::Input> inputs;
+    inputs.push_back(std::move(first));
+    inputs.push_back(std::move(second));
+    ASSERT_TRUE(store->record_inputs(std::move(inputs)).has_value());
+    auto again = with_changes("m-2", {});
+    again.evidence = {evidence("m-2-again", "m-2")};
+    ASSERT_TRUE(record(*store, std::move(again)).value().front().duplicate);
+    // A transaction that fails (a stale application version) archives nothing.
+    StateChanges create;
+    create.applications = {application("a-1", "with_career_center")};
+    ASSERT_TRUE(record(*store, with_changes("m-3", create)).has_value());
+    auto stale = with_changes("m-4", create);
+    stale.evidence = {evidence("m-4", "m-4")};
+    ASSERT_FALSE(record(*store, std::move(stale)).has_value());
+  }
+  auto store = open();
+  const auto records = store->evidence_after(0, 100).value();
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_EQ(records[0].evidence_id, "received:m-1");
+  EXPECT_EQ(records[1].evidence_id, "received:n-1");
+  EXPECT_EQ(records[2].evidence_id, "received:m-2");
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].seq, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(records[i].prev_sha256,
+              i == 0 ? std::string(kEvidenceChainStart) : records[i - 1].record_sha256);
+  }
+  const auto expected = evidence("n-1", "m-1");
+  EXPECT_EQ(records[1].body, expected.body) << "the exact bytes, NUL and all";
+  EXPECT_EQ(records[1].body_sha256, sha256_hex(expected.body));
+  EXPECT_EQ(records[1].caused, expected.caused);
+  EXPECT_EQ(records[1].verified_at, expected.verified_at);
+  EXPECT_EQ(records[1].chain_pem, expected.chain_pem);
+  EXPECT_EQ(records[1].signer_json, expected.signer_json);
+  EXPECT_TRUE(check_evidence_chain(records, 0, kEvidenceChainStart).empty());
+  const auto head = store->evidence_head().value();
+  EXPECT_EQ(head.seq, 3);
+  EXPECT_EQ(head.record_sha256, records[2].record_sha256);
+  // Found by evidence id, message id or application id; after a seq, in pages.
+  EXPECT_EQ(store->find_evidence("received:m-2").value().size(), 1U);
+  EXPECT_EQ(store->find_evidence("n-1").value().front().seq, 2);
+  EXPECT_EQ(store->find_evidence("app-m-1").value().front().seq, 1);
+  EXPECT_TRUE(store->find_evidence("").value().empty());
+  const auto page = store->evidence_after(1, 1).value();
+  ASSERT_EQ(page.size(), 1U);
+  EXPECT_EQ(page.front().seq, 2);
 }
 
 }  // namespace nqs::store

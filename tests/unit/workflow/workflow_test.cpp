@@ -102,7 +102,9 @@ class WorkflowOnStore : public ::testing::Test {
     std::vector<store::Store::Input> inputs;
     inputs.push_back(
         {store::InboxEntry{key, "test", store::InputOutcome::processed, "", "", "", "", {}},
-         effects->outbox, effects->changes});
+         effects->outbox,
+         effects->changes,
+         {}});
     auto recorded = store_->record_inputs(std::move(inputs));
     EXPECT_TRUE(recorded.has_value()) << recorded.error().message;
     view_->clear();
@@ -341,7 +343,9 @@ TEST_F(WorkflowOnStore, InputsOfOneBatchSeeEachOtherBeforeTheyAreCommitted) {
     inputs.push_back(
         {store::InboxEntry{
              "gov:" + std::to_string(i), "t", store::InputOutcome::processed, "", "", "", "", {}},
-         batch[i].outbox, batch[i].changes});
+         batch[i].outbox,
+         batch[i].changes,
+         {}});
   }
   ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
   EXPECT_EQ(store_->quota_left(kRegion, 2025).value(), 0);
