@@ -138,6 +138,8 @@ class Processor {
   void enqueue(Work work, bool alone);
   void schedule_flush();
   Prepared prepare(Work work);
+  // An accepted signed document's evidence record, into the input the store commits.
+  void archive_received(const Work& work, Prepared& prepared);
   // Reads the input (its properties, the AIS event, the intake's outcome) and decides it once;
   // the rejection, if it is refused; a store failure is left in `prepared.failure`.
   std::optional<Rejection> read_and_decide(const Work& work, Prepared& prepared);
@@ -176,7 +178,7 @@ class Processor {
                                                 const std::string& detail,
                                                 const std::string& document_type) const;
   // What the store commits of a prepared input; notes whether it sets timers.
-  static store::InputLog::Input hand_over(Prepared& prepared, bool& sets_timers);
+  store::InputLog::Input hand_over(Prepared& prepared, bool& sets_timers);
 
   boost::asio::io_context& io_;
   Workers& workers_;

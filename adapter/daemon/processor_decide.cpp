@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <boost/json.hpp>
+
 #include "common/ids.hpp"
 #include "daemon/processor.hpp"
 #include "intake/ais_event_parser.hpp"
@@ -45,8 +47,40 @@ Processor::Prepared Processor::prepare(Work work) {
       entry.detail = fmt::format("late: {}", fmt::join(prepared.late, ", "));
   }
   if (!prepared.failure) view_.apply(entry.key, prepared.input.changes);
+  if (!prepared.failure && !rejection) archive_received(work, prepared);
   prepared.work = std::move(work);
   return prepared;
+}
+
+void Processor::archive_received(const Work& work, Prepared& prepared) {
+  // Issue 18: a signed document accepted is kept exactly as received, with what it was accepted
+  // on and what it caused (the store keeps it only if the input is not a duplicate).
+  const auto* accepted = work.intake ? std::get_if<intake::Accepted>(&*work.intake) : nullptr;
+  if (accepted == nullptr) return;
+  const auto& entry = prepared.input.entry;
+  store::EvidenceRecord record;
+  record.evidence_id = store::received_evidence_id(accepted->envelope.message_id);
+  record.day = calendar::to_string(workflow_->calendar().local_date(entry.received_at));
+  record.direction = "received";
+  record.outcome = "accepted";
+  record.input_key = entry.key;
+  record.message_id = accepted->envelope.message_id;
+  record.document_type = accepted->document_type;
+  record.application_id = prepared.subject;
+  boost::json::object signer{{"subject", accepted->signer.subject},
+                             {"serial", accepted->evidence.serial},
+                             {"issuer", accepted->evidence.issuer}};
+  if (accepted->signer.iin) signer["iin"] = *accepted->signer.iin;
+  if (accepted->signer.bin) signer["bin"] = *accepted->signer.bin;
+  record.signer_json = boost::json::serialize(signer);
+  record.chain_pem = accepted->evidence.chain_pem;
+  record.revocation_json = accepted->evidence.revocation_json;
+  record.verified_at = entry.received_at;
+  for (const auto& message : prepared.input.outbox)
+    record.caused.push_back(message.key);
+  record.body = work.delivery.body;
+  record.body_sha256 = accepted->evidence.body_sha256;
+  prepared.input.evidence.push_back(std::move(record));
 }
 
 std::optional<Rejection> Processor::read_and_decide(const Work& work, Prepared& prepared) {

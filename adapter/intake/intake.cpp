@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 
 #include "common/cpu_time.hpp"
+#include "common/ids.hpp"
+#include "revocation/x509_facts.hpp"
 #include "xml/xml.hpp"
 
 namespace nqs::intake {
@@ -170,18 +174,46 @@ std::variant<const mapping::DocumentMapping*, Rejection> find_mapping(const Mapp
   return found->second;
 }
 
+// What the evidence archive keeps of a verified signature: the certificates as presented, and
+// the facts of the CRLs of the signer certificate's issuer in the trust store that judged it.
+void note_accepted_on(const xmldsig::SignatureParts& parts,
+                      const xmldsig::VerifiedCertificate& verified,
+                      const xmldsig::TrustStore& trust, AcceptedOn& on) {
+  on.chain_pem = revocation::pem_certificate(parts.leaf_der);
+  for (const auto& der : parts.intermediates_der)
+    on.chain_pem += revocation::pem_certificate(der);
+  on.serial = revocation::serial_hex(verified.certificate());
+  on.issuer = revocation::name_text(X509_get_issuer_name(verified.certificate()));
+  boost::json::array crls;
+  auto instant = [](const std::optional<Instant>& at) -> boost::json::value {
+    return at ? boost::json::value(to_utc_string(*at)) : boost::json::value(nullptr);
+  };
+  for (const auto& crl : trust.crl_facts()) {
+    if (crl.issuer != on.issuer) continue;
+    crls.push_back(boost::json::object{
+        {"issuer", crl.issuer},
+        {"number", crl.number ? boost::json::value(crl.number->decimal) : nullptr},
+        {"thisUpdate", instant(crl.this_update)},
+        {"nextUpdate", instant(crl.next_update)},
+        {"delta", crl.delta}});
+  }
+  on.revocation_json = boost::json::serialize(crls);
+}
+
 // The document's signature: its profile, the signer's certificate (chain, revocation, validity),
 // the key usage the document needs, then the signature value and digest. Who signed is recorded
-// in `rejected` as soon as it is known.
+// in `rejected` as soon as it is known; what it was accepted on in `on`.
 std::variant<std::shared_ptr<const xmldsig::VerifiedCertificate>, Rejection>
 verify_document_signature(xmlNode* document, const mapping::DocumentMapping& mapping,
                           const xmldsig::AlgorithmPolicy& policy, const xmldsig::TrustHolder& trust,
-                          Instant now, const CpuBudget& budget, Rejected& rejected) {
+                          Instant now, const CpuBudget& budget, Rejected& rejected,
+                          AcceptedOn& on) {
   auto profile = xmldsig::check_signature_profile(document, policy);
   if (auto* rejection = std::get_if<Rejection>(&profile)) return std::move(*rejection);
   const auto& parts = std::get<xmldsig::SignatureParts>(profile);
 
-  auto certificate = trust.get()->verify(parts.leaf_der, parts.intermediates_der, now);
+  const auto store = trust.get();
+  auto certificate = store->verify(parts.leaf_der, parts.intermediates_der, now);
   if (auto* rejection = std::get_if<Rejection>(&certificate)) {
     // Who claims to have signed, for the operator reading the dead letter (not trusted).
     if (auto leaf = xmldsig::parse_certificate_der(parts.leaf_der))
@@ -198,6 +230,7 @@ verify_document_signature(xmlNode* document, const mapping::DocumentMapping& map
     return std::move(*rejection);
   }
   if (auto over = budget.over("the signature's verification")) return std::move(*over);
+  note_accepted_on(parts, *verified, *store, on);
   return verified;
 }
 
@@ -259,16 +292,19 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   }
   if (auto over = budget.over("the document's validation")) return reject(std::move(*over));
 
+  AcceptedOn on;
   auto signed_by =
-      verify_document_signature(document, mapping, policy_, *trust_, now, budget, rejected);
+      verify_document_signature(document, mapping, policy_, *trust_, now, budget, rejected, on);
   if (auto* rejection = std::get_if<Rejection>(&signed_by)) return reject(std::move(*rejection));
   const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(signed_by);
 
   auto mapped = map_signed_document(mapping, document, verified->identity(),
                                     mapping::MappingOptions{settings_.strict_identifiers});
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return reject(std::move(*rejection));
+  on.body_sha256 = sha256_hex(bytes);
   return Accepted{mapping.document_type(), std::move(envelope_info), verified->identity(),
-                  mapping.command, std::move(std::get<boost::json::object>(mapped))};
+                  mapping.command, std::move(std::get<boost::json::object>(mapped)),
+                  std::move(on)};
 }
 
 std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,

@@ -51,6 +51,17 @@ struct EnvelopeInfo {
   std::string sender_id;
 };
 
+// What a document was accepted on, kept with it in the evidence archive (issue 18).
+struct AcceptedOn {
+  std::string body_sha256;  // of the message's exact bytes
+  std::string chain_pem;    // the certificates of ds:KeyInfo as presented, signer's first
+  std::string serial;       // the signer certificate's serial (hex) and issuer (RFC 2253)
+  std::string issuer;
+  // The CRLs of the signer certificate's issuer in the trust store that judged it (JSON array:
+  // issuer, number, thisUpdate, nextUpdate, delta).
+  std::string revocation_json;
+};
+
 // A verified document turned into a command.
 struct Accepted {
   std::string document_type;  // the document element's local name, e.g. VoucherApplication
@@ -58,6 +69,7 @@ struct Accepted {
   xmldsig::SignerIdentity signer;
   std::string command_type;  // from the mapping
   boost::json::object payload;
+  AcceptedOn evidence;
 };
 
 // A refused input, with whatever was learnt about it before the refusal (for logs and dead

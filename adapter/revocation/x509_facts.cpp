@@ -86,6 +86,18 @@ std::string serial_hex(const X509* certificate) {
   return text;
 }
 
+std::string pem_certificate(std::string_view der) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!out || PEM_write_bio(out.get(), "CERTIFICATE", "",
+                            reinterpret_cast<const unsigned char*>(der.data()),
+                            static_cast<long>(der.size())) <= 0) {
+    return {};
+  }
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(out.get(), &data);
+  return {data, static_cast<std::size_t>(length)};
+}
+
 std::vector<std::string> crl_distribution_points(X509* certificate) {
   return points_of(static_cast<CRL_DIST_POINTS*>(
       X509_get_ext_d2i(certificate, NID_crl_distribution_points, nullptr, nullptr)));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/instant.hpp"
@@ -18,6 +19,8 @@ std::string name_text(const X509_NAME* name);
 std::optional<Instant> to_instant(const ASN1_TIME* time);
 // A certificate's serial number in hexadecimal.
 std::string serial_hex(const X509* certificate);
+// DER bytes of a certificate as PEM text (as received: not parsed).
+std::string pem_certificate(std::string_view der);
 
 // The http:// URLs a certificate names: its CRL distribution points, its Freshest CRL (where
 // delta CRLs are), its OCSP responders (Authority Information Access). Other schemes (ldap://)

@@ -8,6 +8,14 @@
 
 namespace nqs::store {
 
+std::string received_evidence_id(std::string_view message_id) {
+  return fmt::format("received:{}", message_id);
+}
+
+std::string sent_evidence_id(std::string_view message_key) {
+  return fmt::format("sent:{}", message_key);
+}
+
 std::string evidence_record_hash(const EvidenceRecord& record) {
   // The version tag first: a later layout hashes under a tag of its own, and old records keep
   // verifying under theirs.

@@ -37,6 +37,10 @@ struct EvidenceRecord {
   std::string record_sha256;        // assigned by the store
 };
 
+// The evidence id of a signed message received (its messageId) and of one sent (its outbox key).
+std::string received_evidence_id(std::string_view message_id);
+std::string sent_evidence_id(std::string_view message_key);
+
 // The hash before the first record.
 inline constexpr std::string_view kEvidenceChainStart =
     "0000000000000000000000000000000000000000000000000000000000000000";

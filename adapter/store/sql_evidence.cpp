@@ -81,6 +81,9 @@ Result<void> SqlStore::append_evidence(std::span<EvidenceRecord*> records) {
     record->seq = ++seq;
     record->prev_sha256 = previous;
     if (record->body_sha256.empty()) record->body_sha256 = sha256_hex(record->body);
+    // As kept (and hashed): what is unknown is an empty JSON object.
+    if (record->signer_json.empty()) record->signer_json = "{}";
+    if (record->revocation_json.empty()) record->revocation_json = "{}";
     record->record_sha256 = evidence_record_hash(*record);
     BOOST_OUTCOME_TRY(driver_->run(
         fmt::format("INSERT INTO evidence ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
@@ -97,9 +100,9 @@ Result<void> SqlStore::append_evidence(std::span<EvidenceRecord*> records) {
             .text(record->message_id)
             .text(record->document_type)
             .text(record->application_id)
-            .text(record->signer_json.empty() ? std::string("{}") : record->signer_json)
+            .text(record->signer_json)
             .text(record->chain_pem)
-            .text(record->revocation_json.empty() ? std::string("{}") : record->revocation_json)
+            .text(record->revocation_json)
             .instant(record->verified_at)
             .text(caused_text(record->caused))
             .bytes(record->body)

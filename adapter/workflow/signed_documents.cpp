@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
 #include "workflow/workflow.hpp"
 #include "workflow/workflow_internal.hpp"
 
@@ -65,6 +67,27 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
 
 Result<Decided> Workflow::on_document(const intake::Accepted& document, StateView& view,
                                       Instant now) const {
+  BOOST_OUTCOME_TRY(auto decided, decide_document(document, view, now));
+  auto* effects = std::get_if<Effects>(&decided);
+  if (effects == nullptr) return decided;
+  const boost::json::object link{
+      {"id", store::received_evidence_id(document.envelope.message_id)},
+      {"sha256", document.evidence.body_sha256}};
+  for (auto& message : effects->outbox) {
+    if (message.exchange != exchanges_.ais_commands) continue;
+    boost::system::error_code error;
+    auto body = boost::json::parse(message.body, error);
+    if (error || !body.is_object()) {
+      return make_error(fmt::format("command {} is not a JSON object", message.key));
+    }
+    body.as_object()["evidence"] = link;
+    message.body = boost::json::serialize(body);
+  }
+  return decided;
+}
+
+Result<Decided> Workflow::decide_document(const intake::Accepted& document, StateView& view,
+                                          Instant now) const {
   const auto& payload = document.payload;
   const auto& causation = document.envelope.message_id;
   const auto& type = document.command_type;

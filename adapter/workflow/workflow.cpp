@@ -147,6 +147,25 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
   return outcome::success();
 }
 
+void archive_sent(store::InputLog::Input& input, const std::vector<std::size_t>& to_sign,
+                  const std::string& application_id, const calendar::WorkingCalendar& calendar) {
+  for (const auto index : to_sign) {
+    const auto& row = input.outbox.at(index);
+    store::EvidenceRecord record;
+    record.evidence_id = store::sent_evidence_id(row.key);
+    record.day = calendar::to_string(calendar.local_date(row.created_at));
+    record.direction = "sent";
+    record.outcome = "sent";
+    record.input_key = input.entry.key;
+    record.message_id = row.key;
+    record.document_type = row.routing_key;
+    record.application_id = application_id;
+    record.verified_at = row.created_at;
+    record.body = row.body;
+    input.evidence.push_back(std::move(record));
+  }
+}
+
 Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable mci,
                    std::shared_ptr<const notify::NotificationBuilder> notifications,
                    amqp::Names exchanges, domain::DeadlineTable deadlines, domain::Policy policy)

@@ -62,6 +62,12 @@ using Decided = std::variant<Effects, Rejection>;
 Result<void> seal(const notify::NotificationBuilder& notifications,
                   std::vector<store::OutboxMessage>& rows, const std::vector<std::size_t>& to_sign);
 
+// Issue 18: the signed notifications of an input (those `to_sign` names among its outbox, after
+// seal) kept in the evidence archive as sent, with the input; `application_id` is the one they are
+// about, `calendar` names the day.
+void archive_sent(store::InputLog::Input& input, const std::vector<std::size_t>& to_sign,
+                  const std::string& application_id, const calendar::WorkingCalendar& calendar);
+
 // Between the transport and the state machine: finds the application an input is about (through
 // the view, so that inputs of one batch see each other), gathers the facts the automatic checks
 // need, asks domain::decide, and turns its decision into outbox rows (AIS commands, signed
@@ -74,12 +80,16 @@ class Workflow {
            domain::DeadlineTable deadlines = domain::statutory_deadlines(),
            domain::Policy policy = {});
 
+  // The working calendar the decisions count in (its local date names an evidence record's day).
+  [[nodiscard]] const calendar::WorkingCalendar& calendar() const { return calendar_; }
   // What signs the notifications the effects compose (seal).
   [[nodiscard]] const std::shared_ptr<const notify::NotificationBuilder>& notifications() const {
     return notifications_;
   }
   // `causation`: the input's own id (messageId, eventId or the timer's key). Notifications come
   // composed, not signed: see Effects::to_sign.
+  // A command a signed document causes carries the link to its archived original (messages.md
+  // "Commands to the AIS": evidence {id, sha256}).
   Result<Decided> on_document(const intake::Accepted& document, StateView& view, Instant now) const;
   Result<Decided> on_event(const domain::AisEvent& event, StateView& view, Instant now) const;
   // Always Effects: a timer that no longer applies is removed with a note, never dead-lettered.
@@ -92,6 +102,8 @@ class Workflow {
                        const std::string& causation, StateView& view, Instant now,
                        const boost::json::object* payload = nullptr) const;
   Result<Decided> submitted(const intake::Accepted& document, StateView& view, Instant now) const;
+  Result<Decided> decide_document(const intake::Accepted& document, StateView& view,
+                                  Instant now) const;
   Result<Decided> effects_of(const domain::Application* before, const domain::Decision& decision,
                              const std::string& causation, StateView& view, Instant now,
                              const boost::json::object* payload) const;

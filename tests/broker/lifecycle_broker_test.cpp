@@ -11,9 +11,11 @@
 
 #include "calendar/working_calendar.hpp"
 #include "calendar_support.hpp"
+#include "common/ids.hpp"
 #include "configuration/config.hpp"
 #include "daemon_fixture.hpp"
 #include "gost/algorithms.hpp"
+#include "store/sql_store.hpp"
 
 namespace nqs::test {
 namespace {
@@ -161,18 +163,35 @@ class LifecycleWithBroker : public DaemonWithBroker {
     return std::system(command.c_str());
   }
 
-  std::int64_t count(const char* sql, const std::string& parameter) const {
+  // The first column of the first row `sql` gives with `parameter`, read by `read` (or `none`),
+  // over a read-only connection of its own while the daemon runs.
+  template <typename T, typename Read>
+  T first_cell(const char* sql, const std::string& parameter, Read read, T none) const {
     sqlite3* db = nullptr;
     sqlite3_open_v2((dir_.path() / "store.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_busy_timeout(db, 2000);
     sqlite3_stmt* statement = nullptr;
     sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
     sqlite3_bind_text(statement, 1, parameter.c_str(), -1, SQLITE_TRANSIENT);
-    const auto value = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0)
-                                                             : std::int64_t{-1};
+    T value = sqlite3_step(statement) == SQLITE_ROW ? read(statement) : std::move(none);
     sqlite3_finalize(statement);
     sqlite3_close(db);
     return value;
+  }
+  std::int64_t count(const char* sql, const std::string& parameter) const {
+    return first_cell(
+        sql, parameter, [](sqlite3_stmt* row) { return sqlite3_column_int64(row, 0); },
+        std::int64_t{-1});
+  }
+  // The bytes the evidence archive keeps for an evidence id; "(none)" when it has no such record.
+  std::string archived(const std::string& evidence_id) const {
+    return first_cell(
+        "SELECT body FROM evidence WHERE evidence_id = ?", evidence_id,
+        [](sqlite3_stmt* row) {
+          return std::string(static_cast<const char*>(sqlite3_column_blob(row, 0)),
+                             static_cast<std::size_t>(sqlite3_column_bytes(row, 0)));
+        },
+        std::string("(none)"));
   }
   std::string stage_of(const std::string& application) const {
     for (const char* stage : {"with_career_center", "refused_career_center", "refused_automatic",
@@ -455,6 +474,48 @@ TEST_F(LifecycleWithBroker, EachRefusalGoesToBothSidesAndReleasesTheUnit) {
   EXPECT_TRUE(client_->drain(kDeadLetters).empty());
   EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// Issue 18: every signed document accepted and every signed notification sent is archived with
+// its exact bytes, in the input's transaction, in one unbroken chain; AIS events (unsigned JSON)
+// are not; each command a signed document causes carries the link to its original.
+TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheirOriginal) {
+  registered_with_quota();
+  const auto first = with_message_id(application(application_id(1)), message_id_of(1));
+  client_->publish(kGovIn, first, message_id_of(1));
+  const auto registered =
+      boost::json::parse(await_command("RegisterApplication", application_id(1)).body);
+  EXPECT_EQ(registered.at("evidence").at("id").as_string(), "received:" + message_id_of(1));
+  EXPECT_EQ(registered.at("evidence").at("sha256").as_string(), sha256_hex(first));
+  EXPECT_EQ(archived("received:" + message_id_of(1)), first);
+
+  const auto deregistered = unemployment_changed(false, "2025-02-10");
+  await_input("ais:" + deregistered);
+  const auto second = with_message_id(application(application_id(2)), message_id_of(2));
+  client_->publish(kGovIn, second, message_id_of(2));
+  const auto refused =
+      boost::json::parse(await_command("RecordAutomaticRefusal", application_id(2)).body);
+  EXPECT_EQ(refused.at("evidence").at("sha256").as_string(), sha256_hex(second));
+  const auto refusal = await_notification("ApplicationRefused", application_id(2));
+  EXPECT_EQ(archived("received:" + message_id_of(2)), second);
+  EXPECT_EQ(archived("sent:" + refusal.properties.message_id), refusal.body)
+      << "the notification as published, signature and all";
+  EXPECT_EQ(count("SELECT count(*) FROM evidence WHERE input_key LIKE ?", "ais:%"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM evidence WHERE day = ?", today()), 3);
+  EXPECT_EQ(daemon_->stop(), 0);
+
+  auto store = store::open_sqlite(store::SqliteSettings{(dir_.path() / "store.sqlite").string()});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  const auto records = store.value()->evidence_after(0, 100).value();
+  ASSERT_EQ(records.size(), 3U);
+  EXPECT_EQ(records[2].direction, "sent");
+  EXPECT_EQ(records[2].input_key, "gov:" + message_id_of(2));
+  EXPECT_THAT(records[1].caused, ::testing::Contains(refusal.properties.message_id));
+  EXPECT_THAT(records[0].signer_json, HasSubstr(kIin));
+  EXPECT_THAT(records[0].chain_pem, HasSubstr("-----BEGIN CERTIFICATE-----"));
+  EXPECT_THAT(records[0].revocation_json, HasSubstr("\"thisUpdate\""));
+  for (const auto& problem : store::check_evidence_chain(records, 0, store::kEvidenceChainStart))
+    ADD_FAILURE() << "record " << problem.seq << ": " << problem.what;
 }
 
 TEST_F(LifecycleWithBroker, ABurstOfRefusalsIsSignedOnTheWorkersTogetherAndEachVerifies) {
