@@ -122,8 +122,8 @@ void TimerRunner::fire() {
           return arm(settings_.retry);
         }
         for (std::size_t i = 0; i < batch->inputs.size(); ++i) {
-          workflow::archive_sent(batch->inputs[i], batch->effects[i].to_sign,
-                                 batch->due[i].subject, workflow_->calendar());
+          workflow::archive_sent(batch->inputs[i], batch->effects[i].to_sign, batch->due[i].subject,
+                                 workflow_->calendar());
         }
         commit(batch->due, std::move(batch->inputs), batch->effects);
       });

@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "common/cpu_time.hpp"
 #include "common/ids.hpp"
@@ -302,8 +301,11 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
                                     mapping::MappingOptions{settings_.strict_identifiers});
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return reject(std::move(*rejection));
   on.body_sha256 = sha256_hex(bytes);
-  return Accepted{mapping.document_type(), std::move(envelope_info), verified->identity(),
-                  mapping.command, std::move(std::get<boost::json::object>(mapped)),
+  return Accepted{mapping.document_type(),
+                  std::move(envelope_info),
+                  verified->identity(),
+                  mapping.command,
+                  std::move(std::get<boost::json::object>(mapped)),
                   std::move(on)};
 }
 

@@ -70,9 +70,8 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
   BOOST_OUTCOME_TRY(auto decided, decide_document(document, view, now));
   auto* effects = std::get_if<Effects>(&decided);
   if (effects == nullptr) return decided;
-  const boost::json::object link{
-      {"id", store::received_evidence_id(document.envelope.message_id)},
-      {"sha256", document.evidence.body_sha256}};
+  const boost::json::object link{{"id", store::received_evidence_id(document.envelope.message_id)},
+                                 {"sha256", document.evidence.body_sha256}};
   for (auto& message : effects->outbox) {
     if (message.exchange != exchanges_.ais_commands) continue;
     boost::system::error_code error;
