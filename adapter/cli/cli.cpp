@@ -165,6 +165,34 @@ void add_dlq_commands(CLI::App& app, DlqArguments& dlq_arguments, int& exit_code
   dlq_audit_command->callback([&] { exit_code = dlq_audit(dlq_arguments); });
 }
 
+// evidence show, list, verify.
+void add_evidence_commands(CLI::App& app, EvidenceArguments& arguments, int& exit_code) {
+  auto* evidence = app.add_subcommand(
+      "evidence", "the evidence archive: every signed message kept as received or sent");
+  evidence->require_subcommand(1);
+  auto add_config = [&](CLI::App& command) {
+    command.add_option("--config,-c", arguments.config, "configuration file (as for run)");
+  };
+  auto* show = evidence->add_subcommand(
+      "show", "the records an evidence id, message id or application id names (JSON lines)");
+  add_config(*show);
+  show->add_option("ID", arguments.id, "an evidence id, message id or application id")->required();
+  show->add_option("--raw", arguments.raw, "write the exact signed bytes of the record to FILE");
+  show->callback([&] { exit_code = evidence_show(arguments); });
+  auto* list = evidence->add_subcommand("list", "the records in chain order");
+  add_config(*list);
+  list->add_option("--day", arguments.day, "only the records of this day (YYYY-MM-DD)");
+  list->add_option("--limit", arguments.limit, "at most this many (default 100)");
+  list->add_flag("--json", arguments.json, "one JSON object per line");
+  list->callback([&] { exit_code = evidence_list(arguments); });
+  auto* verify = evidence->add_subcommand(
+      "verify",
+      "check the whole chain: each document against its hash, each record against its own, each "
+      "link, the head; exit 0 if unbroken, 1 with each problem named");
+  add_config(*verify);
+  verify->callback([&] { exit_code = evidence_verify(arguments); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,6 +220,9 @@ int main(int argc, char** argv) {
   add_operations_commands(app, arguments, exit_code);
   DlqArguments dlq_arguments;
   add_dlq_commands(app, dlq_arguments, exit_code);
+  EvidenceArguments evidence_arguments;
+  evidence_arguments.config = arguments.config;
+  add_evidence_commands(app, evidence_arguments, exit_code);
 
   try {
     dlq_arguments.config = arguments.config;

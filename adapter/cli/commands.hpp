@@ -59,4 +59,19 @@ int dlq_audit(const DlqArguments& arguments);
 // The adapter's queues: ready, consumers, and what an operator must see (exit 1 if any).
 int queues(const std::string& config_file, bool json);
 
+// nqs-adapter evidence ... (cli/evidence.cpp).
+struct EvidenceArguments {
+  std::string config;
+  std::string id;   // show: an evidence id, message id or application id
+  std::string raw;  // show: write the exact signed bytes to this file
+  std::string day;  // list: only the records of this day
+  std::size_t limit = 0;
+  bool json = false;
+};
+int evidence_show(const EvidenceArguments& arguments);
+int evidence_list(const EvidenceArguments& arguments);
+// The store's chain checked whole: every document against its hash, every record against its
+// own, every link, and the head (exit 1 with each problem named).
+int evidence_verify(const EvidenceArguments& arguments);
+
 }  // namespace nqs::cli

@@ -118,7 +118,7 @@ Result<void> SqlStore::append_evidence(std::span<EvidenceRecord*> records) {
   return outcome::success();
 }
 
-Result<SqlStore::EvidenceHead> SqlStore::evidence_head() {
+Result<EvidenceArchive::EvidenceHead> SqlStore::evidence_head() {
   BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT seq, record_sha256 FROM evidence_head", {},
                                             "reading the evidence chain's head"));
   if (rows.empty()) return make_error("the evidence chain has no head row (migration 10)");

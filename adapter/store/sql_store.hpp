@@ -28,16 +28,11 @@ class SqlStore final : public Store {
   Result<void> mark_sent(const std::vector<std::int64_t>& ids, Instant at) override;
   Result<void> park_outbox(std::int64_t id, const std::string& reason, Instant at) override;
 
-  // Evidence archive (sql_evidence.cpp). The chain's last record (0 and kEvidenceChainStart when
-  // empty); `limit` records after `after_seq`, in chain order; the records an evidence id, message
-  // id or application id names, in chain order.
-  struct EvidenceHead {
-    std::int64_t seq = 0;
-    std::string record_sha256;
-  };
-  Result<EvidenceHead> evidence_head();
-  Result<std::vector<EvidenceRecord>> evidence_after(std::int64_t after_seq, std::size_t limit);
-  Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id);
+  // Evidence archive (sql_evidence.cpp).
+  Result<EvidenceHead> evidence_head() override;
+  Result<std::vector<EvidenceRecord>> evidence_after(std::int64_t after_seq,
+                                                     std::size_t limit) override;
+  Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id) override;
 
   // State (sql_state.cpp).
   Result<std::optional<ApplicationRow>> find_application(const std::string& id) override;

@@ -270,8 +270,30 @@ class OperationsQueries {
   virtual Result<std::vector<AuditRow>> audit_log(std::size_t limit) = 0;
 };
 
+// The evidence archive as its commands read it (evidence.hpp; records are written with their
+// input, InputLog::Input::evidence).
+class EvidenceArchive {
+ public:
+  virtual ~EvidenceArchive() = default;
+  // The chain's last record (0 and kEvidenceChainStart when empty).
+  struct EvidenceHead {
+    std::int64_t seq = 0;
+    std::string record_sha256;
+  };
+  virtual Result<EvidenceHead> evidence_head() = 0;
+  // `limit` records after `after_seq`, in chain order.
+  virtual Result<std::vector<EvidenceRecord>> evidence_after(std::int64_t after_seq,
+                                                             std::size_t limit) = 0;
+  // The records an evidence id, message id or application id names, in chain order.
+  virtual Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id) = 0;
+};
+
 // The durable state of the adapter: every role, over one database.
-class Store : public InputLog, public StateReader, public TimerQueue, public OperationsQueries {};
+class Store : public InputLog,
+              public StateReader,
+              public TimerQueue,
+              public OperationsQueries,
+              public EvidenceArchive {};
 
 class SqlStore;
 

@@ -5,10 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 
 #include <boost/json/parse.hpp>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "broker_support.hpp"
 #include "intake_support.hpp"
@@ -40,8 +43,34 @@ inline std::string application_message(int n) {
   return with_message_id(bytes, message_id_of(n));
 }
 
+// What a command of nqs-adapter printed and how it ended.
+struct Cli {
+  int status = 0;
+  std::string out;
+  std::vector<boost::json::object> lines;  // stdout as JSON lines, when it is
+};
+
 class DaemonWithBroker : public ::testing::Test {
  protected:
+  // nqs-adapter ARGUMENTS --config <the test's configuration>, run to its end.
+  Cli cli(const std::string& arguments, const std::string& environment = "") {
+    const auto out = dir_.path() / "cli.out";
+    const auto command = fmt::format("{} {} {} --config {} >{} 2>&1", environment,
+                                     NQS_ADAPTER_BINARY, arguments, config_.string(), out.string());
+    Cli result;
+    const int raw = std::system(command.c_str());
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    result.out = read_file(out);
+    std::istringstream lines(result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      boost::system::error_code ec;
+      auto json = boost::json::parse(line, ec);
+      if (!ec && json.is_object()) result.lines.push_back(json.as_object());
+    }
+    return result;
+  }
+
   // On the test broker, or on a node of a cluster (the test's own queues then quorum queues).
   explicit DaemonWithBroker(BrokerNode node = {}, bool quorum = false)
       : node_(std::move(node)), quorum_(quorum), vhost_(node_) {}

@@ -21,36 +21,12 @@ constexpr const char* kAisDlq = "nqs.ais.events.dlq";
 constexpr const char* kGovDlq = "nqs.gov.in.dlq";
 constexpr const char* kApplication = "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10";
 
-struct Cli {
-  int status = 0;
-  std::string out;
-  std::vector<boost::json::object> lines;  // stdout as JSON lines, when it is
-};
-
 class DeadLetterTools : public DaemonWithBroker {
  protected:
   void SetUp() override {
     extra_config_ = "ops: {replay_cap: 2}\n";
     DaemonWithBroker::SetUp();
     start_daemon();
-  }
-
-  Cli cli(const std::string& arguments, const std::string& environment = "") {
-    const auto out = dir_.path() / "cli.out";
-    const auto command = fmt::format("{} {} {} --config {} >{} 2>&1", environment,
-                                     NQS_ADAPTER_BINARY, arguments, config_.string(), out.string());
-    Cli result;
-    const int raw = std::system(command.c_str());
-    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.out = read_file(out);
-    std::istringstream lines(result.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      boost::system::error_code ec;
-      auto json = boost::json::parse(line, ec);
-      if (!ec && json.is_object()) result.lines.push_back(json.as_object());
-    }
-    return result;
   }
 
   // Ready messages. Messages a command held return to their queue when its connection closes,

@@ -516,6 +516,60 @@ TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheir
   EXPECT_THAT(records[0].revocation_json, HasSubstr("\"thisUpdate\""));
   for (const auto& problem : store::check_evidence_chain(records, 0, store::kEvidenceChainStart))
     ADD_FAILURE() << "record " << problem.seq << ": " << problem.what;
+  store.value().reset();
+
+  // What an operator hands an auditor: the signed original, the record, a verification.
+  const auto raw = dir_.path() / "original.xml";
+  auto shown = cli("evidence show received:" + message_id_of(2) + " --raw " + raw.string());
+  ASSERT_EQ(shown.status, 0) << shown.out;
+  EXPECT_EQ(read_file(raw), second);
+  ASSERT_EQ(shown.lines.size(), 1U) << shown.out;
+  EXPECT_EQ(shown.lines[0].at("bodySha256").as_string(), sha256_hex(second));
+  EXPECT_EQ(cli("evidence show " + application_id(2)).lines.size(), 2U) << "document, refusal";
+  EXPECT_EQ(cli("evidence show " + application_id(2) + " --raw " + raw.string()).status, 2);
+  EXPECT_EQ(cli("evidence show nothing-of-the-kind").status, 1);
+  EXPECT_EQ(cli("evidence list --json").lines.size(), 3U);
+  auto verified = cli("evidence verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_THAT(verified.out, HasSubstr("3 records, the chain is unbroken"));
+
+  // Tampering, each kind on its own, is found and named by `evidence verify`.
+  auto tampered = [&](const std::string& sql, const std::string& restore) {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    auto result = cli("evidence verify");
+    EXPECT_EQ(result.status, 1) << sql << "\n" << result.out;
+    EXPECT_EQ(sqlite3_exec(db, restore.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return result.out;
+  };
+  EXPECT_THAT(tampered("UPDATE evidence SET body = CAST(replace(CAST(body AS TEXT), 'Applicant', "
+                       "'Applicanx') AS BLOB) WHERE seq = 2",
+                       "UPDATE evidence SET body = CAST(replace(CAST(body AS TEXT), 'Applicanx', "
+                       "'Applicant') AS BLOB) WHERE seq = 2"),
+              HasSubstr("record 2 (received:" + message_id_of(2) + "): its document is not"));
+  EXPECT_THAT(
+      tampered("UPDATE evidence SET application_id = 'someone' WHERE seq = 1",
+               "UPDATE evidence SET application_id = '" + application_id(1) + "' WHERE seq = 1"),
+      HasSubstr("record 1 (received:" + message_id_of(1) + "): the record was altered"));
+  EXPECT_THAT(tampered("CREATE TABLE kept AS SELECT * FROM evidence WHERE seq = 2; DELETE FROM "
+                       "evidence WHERE seq = 2",
+                       "INSERT INTO evidence SELECT * FROM kept; DROP TABLE kept"),
+              HasSubstr("record 3 (sent:" + refusal.properties.message_id +
+                        "): record 2 before it is missing"));
+  EXPECT_THAT(tampered("UPDATE evidence SET seq = -seq WHERE seq IN (1, 2); UPDATE evidence SET "
+                       "seq = 2 WHERE seq = -1; UPDATE evidence SET seq = 1 WHERE seq = -2",
+                       "UPDATE evidence SET seq = -seq WHERE seq IN (1, 2); UPDATE evidence SET "
+                       "seq = 2 WHERE seq = -1; UPDATE evidence SET seq = 1 WHERE seq = -2"),
+              HasSubstr("the record was altered"));
+  EXPECT_THAT(tampered("CREATE TABLE kept AS SELECT * FROM evidence WHERE seq = 3; DELETE FROM "
+                       "evidence WHERE seq = 3",
+                       "INSERT INTO evidence SELECT * FROM kept; DROP TABLE kept"),
+              HasSubstr("the records after 2 are missing"));
+  EXPECT_EQ(cli("evidence verify").status, 0) << "each restored";
 }
 
 TEST_F(LifecycleWithBroker, ABurstOfRefusalsIsSignedOnTheWorkersTogetherAndEachVerifies) {

@@ -243,10 +243,11 @@ case "$case_name" in
     echo "$out" | grep -qE "^  inspect " || fail "--help lacks inspect: $out"
     echo "$out" | grep -qE "^  sla " || fail "--help lacks sla: $out"
     echo "$out" | grep -qE "^  clock " || fail "--help lacks clock: $out"
-    for cmd in dlq queues; do
+    for cmd in dlq queues evidence; do
       echo "$out" | grep -qE "^  $cmd " || fail "--help lacks $cmd: $out"
     done
     "$nqs" calendar --help | grep -q "is-working" || fail "calendar --help lacks is-working"
+    "$nqs" evidence --help | grep -q "verify" || fail "evidence --help lacks verify"
     expect_run 2 "" -- "$nqs"
     expect_run 2 "" -- "$nqs" frobnicate
     ;;

@@ -133,6 +133,14 @@ class FaultyStore final : public store::Store {
   Result<std::string> ping() override { return store_.ping(); }
   Result<OutboxStats> outbox_stats() override { return store_.outbox_stats(); }
   Result<TimerStats> timer_stats(Instant now) override { return store_.timer_stats(now); }
+  Result<EvidenceHead> evidence_head() override { return store_.evidence_head(); }
+  Result<std::vector<store::EvidenceRecord>> evidence_after(std::int64_t after_seq,
+                                                            std::size_t limit) override {
+    return store_.evidence_after(after_seq, limit);
+  }
+  Result<std::vector<store::EvidenceRecord>> find_evidence(const std::string& id) override {
+    return store_.find_evidence(id);
+  }
 
  private:
   store::Store& store_;

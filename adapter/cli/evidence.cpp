@@ -1,0 +1,179 @@
+// nqs-adapter evidence show | list | verify: the evidence archive read from the configured store.
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "cli/commands.hpp"
+#include "cli/dlq.hpp"
+
+namespace nqs::cli {
+namespace {
+
+// Records are read in pages of this many (each with its document).
+constexpr std::size_t kPage = 500;
+
+// A JSON value of a column that holds JSON text; the text itself when it is not JSON.
+boost::json::value json_of(const std::string& text) {
+  boost::system::error_code error;
+  auto parsed = boost::json::parse(text, error);
+  return error ? boost::json::value(text) : parsed;
+}
+
+boost::json::object describe(const store::EvidenceRecord& record) {
+  boost::json::array caused;
+  for (const auto& key : record.caused)
+    caused.emplace_back(key);
+  return {{"seq", record.seq},
+          {"evidenceId", record.evidence_id},
+          {"day", record.day},
+          {"direction", record.direction},
+          {"outcome", record.outcome},
+          {"reason", record.reason},
+          {"inputKey", record.input_key},
+          {"messageId", record.message_id},
+          {"documentType", record.document_type},
+          {"applicationId", record.application_id},
+          {"signer", json_of(record.signer_json)},
+          {"revocation", json_of(record.revocation_json)},
+          {"verifiedAt", to_utc_string(record.verified_at)},
+          {"caused", std::move(caused)},
+          {"bodyBytes", record.body.size()},
+          {"bodySha256", record.body_sha256},
+          {"certificates", record.chain_pem},
+          {"prevSha256", record.prev_sha256},
+          {"recordSha256", record.record_sha256}};
+}
+
+void print_line(const store::EvidenceRecord& record, bool json) {
+  if (json) {
+    std::cout << boost::json::serialize(describe(record)) << '\n';
+    return;
+  }
+  std::cout << fmt::format("{:>8}  {}  {:<8} {:<8} {:<32} {:<36}  {}\n", record.seq, record.day,
+                           record.direction, record.outcome, record.document_type,
+                           record.application_id, record.evidence_id);
+}
+
+std::unique_ptr<store::Store> open_store(const std::string& config_file, int& exit_code) {
+  auto setup = load_or_report(config_file);
+  if (!setup) {
+    exit_code = kExitProblem;
+    return nullptr;
+  }
+  return open_audit(setup->config, exit_code);
+}
+
+}  // namespace
+
+int evidence_show(const EvidenceArguments& arguments) {
+  int exit_code = kExitOk;
+  auto store = open_store(arguments.config, exit_code);
+  if (!store) return exit_code;
+  auto found = store->find_evidence(arguments.id);
+  if (!found) {
+    std::cerr << found.error().message << '\n';
+    return kExitProblem;
+  }
+  if (found.value().empty()) {
+    std::cerr << fmt::format("no evidence record is named by {}\n", arguments.id);
+    return kExitProblem;
+  }
+  if (!arguments.raw.empty()) {
+    if (found.value().size() > 1) {
+      std::cerr << fmt::format(
+          "{} names {} records; --raw needs one: give its evidence id ({} ...)\n", arguments.id,
+          found.value().size(), found.value().front().evidence_id);
+      return kExitUsage;
+    }
+    std::ofstream out(arguments.raw, std::ios::binary | std::ios::trunc);
+    out << found.value().front().body;
+    if (!out.flush()) {
+      std::cerr << fmt::format("cannot write {}\n", arguments.raw);
+      return kExitProblem;
+    }
+  }
+  for (const auto& record : found.value())
+    std::cout << boost::json::serialize(describe(record)) << '\n';
+  return kExitOk;
+}
+
+int evidence_list(const EvidenceArguments& arguments) {
+  int exit_code = kExitOk;
+  auto store = open_store(arguments.config, exit_code);
+  if (!store) return exit_code;
+  std::size_t shown = 0;
+  const std::size_t limit = arguments.limit == 0 ? 100 : arguments.limit;
+  std::int64_t after = 0;
+  while (shown < limit) {
+    auto page = store->evidence_after(after, kPage);
+    if (!page) {
+      std::cerr << page.error().message << '\n';
+      return kExitProblem;
+    }
+    if (page.value().empty()) break;
+    for (const auto& record : page.value()) {
+      after = record.seq;
+      if (!arguments.day.empty() && record.day != arguments.day) continue;
+      print_line(record, arguments.json);
+      if (++shown == limit) break;
+    }
+  }
+  return kExitOk;
+}
+
+int evidence_verify(const EvidenceArguments& arguments) {
+  int exit_code = kExitOk;
+  auto store = open_store(arguments.config, exit_code);
+  if (!store) return exit_code;
+  // The head first: a record written after it was read is not a problem, one missing before is.
+  auto head = store->evidence_head();
+  if (!head) {
+    std::cerr << head.error().message << '\n';
+    return kExitProblem;
+  }
+  std::vector<store::EvidenceProblem> problems;
+  std::int64_t last_seq = 0;
+  std::string last_hash(store::kEvidenceChainStart);
+  std::int64_t count = 0;
+  while (last_seq < head.value().seq) {
+    auto page = store->evidence_after(last_seq, kPage);
+    if (!page) {
+      std::cerr << page.error().message << '\n';
+      return kExitProblem;
+    }
+    if (page.value().empty()) break;
+    auto& records = page.value();
+    // Only as far as the head read above.
+    while (!records.empty() && records.back().seq > head.value().seq)
+      records.pop_back();
+    if (records.empty()) break;
+    auto found = store::check_evidence_chain(records, last_seq, last_hash);
+    problems.insert(problems.end(), found.begin(), found.end());
+    count += static_cast<std::int64_t>(records.size());
+    last_seq = records.back().seq;
+    last_hash = records.back().record_sha256;
+  }
+  if (last_seq != head.value().seq || last_hash != head.value().record_sha256) {
+    problems.push_back(
+        {last_seq, "",
+         last_seq < head.value().seq
+             ? fmt::format("the chain's head is record {}: the records after {} are missing",
+                           head.value().seq, last_seq)
+             : fmt::format("the chain's head does not name the last record ({})", last_seq)});
+  }
+  for (const auto& problem : problems) {
+    std::cout << fmt::format("record {}{}: {}\n", problem.seq,
+                             problem.evidence_id.empty() ? "" : " (" + problem.evidence_id + ")",
+                             problem.what);
+  }
+  std::cout << fmt::format(
+      "{} records, {}; head {}\n", count,
+      problems.empty() ? "the chain is unbroken" : fmt::format("{} problems", problems.size()),
+      head.value().seq);
+  return problems.empty() ? kExitOk : kExitProblem;
+}
+
+}  // namespace nqs::cli
