@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/dlq.hpp"
+#include "common/ids.hpp"
 
 namespace nqs::cli {
 namespace {
@@ -88,16 +89,24 @@ int evidence_show(const EvidenceArguments& arguments) {
           found.value().size(), found.value().front().evidence_id);
       return kExitUsage;
     }
+    const auto& record = found.value().front();
     std::ofstream out(arguments.raw, std::ios::binary | std::ios::trunc);
-    out << found.value().front().body;
+    out << record.body;
     if (!out.flush()) {
       std::cerr << fmt::format("cannot write {}\n", arguments.raw);
       return kExitProblem;
     }
+    if (sha256_hex(record.body) != record.body_sha256) {
+      std::cerr << fmt::format(
+          "{}: these bytes are not the ones archived (their SHA-256 is not the recorded {}); "
+          "run evidence verify\n",
+          record.evidence_id, record.body_sha256);
+      exit_code = kExitProblem;
+    }
   }
   for (const auto& record : found.value())
     std::cout << boost::json::serialize(describe(record)) << '\n';
-  return kExitOk;
+  return exit_code;
 }
 
 int evidence_list(const EvidenceArguments& arguments) {
@@ -155,6 +164,19 @@ int evidence_verify(const EvidenceArguments& arguments) {
     count += static_cast<std::int64_t>(records.size());
     last_seq = records.back().seq;
     last_hash = records.back().record_sha256;
+  }
+  // A record past the head (read again now: the daemon may have moved it) was not chained.
+  auto head_now = store->evidence_head();
+  auto beyond = head_now ? store->evidence_after(head_now.value().seq, 1)
+                         : Result<std::vector<store::EvidenceRecord>>(head_now.error());
+  if (!beyond) {
+    std::cerr << beyond.error().message << '\n';
+    return kExitProblem;
+  }
+  for (const auto& record : beyond.value()) {
+    problems.push_back(
+        {record.seq, record.evidence_id,
+         fmt::format("it is past the chain's head (record {})", head_now.value().seq)});
   }
   if (last_seq != head.value().seq || last_hash != head.value().record_sha256) {
     problems.push_back(

@@ -32,7 +32,10 @@ Processor::Prepared Processor::prepare(Work work) {
   Prepared prepared;
   auto& entry = prepared.input.entry;
   entry.source = delivery.queue;
-  entry.body_sha256 = sha256_hex(delivery.body);
+  // An accepted document's hash was taken on the worker; the others' here.
+  const auto* accepted = work.intake ? std::get_if<intake::Accepted>(&*work.intake) : nullptr;
+  entry.body_sha256 =
+      accepted != nullptr ? accepted->evidence.body_sha256 : sha256_hex(delivery.body);
   entry.received_at = clock_.now();
   // The input read, then decided against the state the inputs before it left.
   auto rejection = read_and_decide(work, prepared);
@@ -75,7 +78,7 @@ void Processor::archive_received(const Work& work, Prepared& prepared) {
   record.signer_json = boost::json::serialize(signer);
   record.chain_pem = accepted->evidence.chain_pem;
   record.revocation_json = accepted->evidence.revocation_json;
-  record.verified_at = entry.received_at;
+  record.verified_at = accepted->evidence.verified_at;
   for (const auto& message : prepared.input.outbox)
     record.caused.push_back(message.key);
   record.body = work.delivery.body;

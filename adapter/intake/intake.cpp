@@ -301,6 +301,7 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
                                     mapping::MappingOptions{settings_.strict_identifiers});
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return reject(std::move(*rejection));
   on.body_sha256 = sha256_hex(bytes);
+  on.verified_at = now;
   return Accepted{mapping.document_type(),
                   std::move(envelope_info),
                   verified->identity(),

@@ -60,6 +60,7 @@ struct AcceptedOn {
   // The CRLs of the signer certificate's issuer in the trust store that judged it (JSON array:
   // issuer, number, thisUpdate, nextUpdate, delta).
   std::string revocation_json;
+  Instant verified_at{};  // the instant the certificate and signature were judged at
 };
 
 // A verified document turned into a command.

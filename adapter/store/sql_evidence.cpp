@@ -105,7 +105,7 @@ Result<void> SqlStore::append_evidence(std::span<EvidenceRecord*> records) {
             .text(record->revocation_json)
             .instant(record->verified_at)
             .text(caused_text(record->caused))
-            .bytes(record->body)
+            .bytes(std::move(record->body))  // read no more: the records end here
             .text(record->body_sha256)
             .text(record->prev_sha256)
             .text(record->record_sha256),

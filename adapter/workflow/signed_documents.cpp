@@ -77,7 +77,8 @@ Result<Decided> Workflow::on_document(const intake::Accepted& document, StateVie
     boost::system::error_code error;
     auto body = boost::json::parse(message.body, error);
     if (error || !body.is_object()) {
-      return make_error(fmt::format("command {} is not a JSON object", message.key));
+      return make_error(fmt::format("command {} is not a JSON object", message.key),
+                        Failure::permanent);
     }
     body.as_object()["evidence"] = link;
     message.body = boost::json::serialize(body);

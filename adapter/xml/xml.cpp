@@ -66,10 +66,14 @@ struct ParserFree {
 // A thread's parser, reused from one message to the next (xmlCtxtReadMemory resets it): creating
 // one (its dictionary, stacks and SAX handler) cost about a tenth of parsing a signed application.
 // The dictionary of names is kept and shared by reference with every document parsed, so it
-// grows with the names the thread has seen: past kMaxNames (hostile messages can bring new ones)
-// the parser is replaced. A document shares its thread's dictionary: whatever adds nodes to it
-// does so on the thread that parsed it (freeing it is safe anywhere).
+// grows with the names (and namespace URIs, and Id values) the thread has seen, and libxml2 stops
+// adding to it at 10 MB (XML_MAX_DICTIONARY_LIMIT: then every new name fails). A message can bring
+// new ones (hostile: thousands, or a few of 50,000 bytes), so the parser is replaced after any
+// message it refused and whenever its dictionary holds more than kMaxNames names or kMaxNameBytes
+// bytes: each message starts with room for all it may bring. A document shares its thread's
+// dictionary: use and free it on the thread that parsed it.
 constexpr int kMaxNames = 20000;
+constexpr std::size_t kMaxNameBytes = 1024 * 1024;
 thread_local std::unique_ptr<xmlParserCtxt, ParserFree> t_parser;
 
 xmlParserCtxt* reused_parser() {
@@ -89,15 +93,20 @@ xmlParserCtxt* reused_parser() {
   return t_parser.get();
 }
 
-// After a parse: a parser whose dictionary has grown past kMaxNames is not kept.
+// After a parse: a parser that refused the message, or whose dictionary has grown past
+// kMaxNames or kMaxNameBytes, is not kept.
 struct ParserKept {
   explicit ParserKept(xmlParserCtxt* kept) : parser(kept) {}
   ParserKept(const ParserKept&) = delete;
   ParserKept& operator=(const ParserKept&) = delete;
   ~ParserKept() {
-    if (parser->dict != nullptr && xmlDictSize(parser->dict) > kMaxNames) t_parser.reset();
+    if (!accepted || parser->dict == nullptr || xmlDictSize(parser->dict) > kMaxNames ||
+        xmlDictGetUsage(parser->dict) > kMaxNameBytes) {
+      t_parser.reset();
+    }
   }
   xmlParserCtxt* parser;
+  bool accepted = false;
 };
 
 }  // namespace
@@ -132,7 +141,7 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
       parser, bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT));
   parser->_private = nullptr;
-  const ParserKept kept{parser};
+  ParserKept kept{parser};
   if (!forbidden.what.empty()) {
     return Rejection{
         Reason::xml_forbidden_construct,
@@ -159,6 +168,7 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
                                    as_view(doc->encoding))};
     }
   }
+  kept.accepted = true;
   return doc;
 }
 

@@ -154,6 +154,7 @@ void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
   auto use = [&](const Entry& entry) {
     X509_STORE_add_crl(store_, entry.second.get());
     crls_.push_back(entry.second);
+    crl_facts_.push_back(entry.first);
     if (const auto& next = entry.first.next_update;
         next && (!crl_next_update_ || *next < *crl_next_update_)) {
       crl_next_update_ = next;
@@ -211,13 +212,6 @@ std::vector<std::string> TrustStore::anchor_crl_points() const {
     for (auto url : revocation::freshest_crl_points(anchor.get()))
       if (std::find(out.begin(), out.end(), url) == out.end()) out.push_back(std::move(url));
   }
-  return out;
-}
-
-std::vector<revocation::CrlFacts> TrustStore::crl_facts() const {
-  std::vector<revocation::CrlFacts> out;
-  for (const auto& crl : crls_)
-    out.push_back(revocation::facts_of(crl.get()));
   return out;
 }
 

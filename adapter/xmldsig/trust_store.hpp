@@ -123,8 +123,9 @@ class TrustStore {
 
   // The earliest nextUpdate of the CRLs in use: after it, revocation cannot be checked.
   [[nodiscard]] std::optional<Instant> earliest_crl_next_update() const { return crl_next_update_; }
-  // What each CRL in use says of itself.
-  [[nodiscard]] std::vector<revocation::CrlFacts> crl_facts() const;
+  // What each CRL in use says of itself, read once when the store was built (each accepted
+  // document's evidence names its issuer's).
+  [[nodiscard]] const std::vector<revocation::CrlFacts>& crl_facts() const { return crl_facts_; }
   [[nodiscard]] std::size_t anchor_count() const { return anchors_.size(); }
   [[nodiscard]] std::size_t crl_count() const { return crls_.size(); }
   [[nodiscard]] std::size_t cached() const;
@@ -168,6 +169,7 @@ class TrustStore {
   std::vector<std::shared_ptr<X509>> anchors_;          // as configured
   std::vector<std::shared_ptr<X509_CRL>> file_crls_;    // trust.crls
   std::vector<std::shared_ptr<X509_CRL>> crls_;         // in use
+  std::vector<revocation::CrlFacts> crl_facts_;         // of crls_, in the same order
   std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::optional<Instant> crl_next_update_;
