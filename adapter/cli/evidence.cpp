@@ -24,9 +24,6 @@ boost::json::value json_of(const std::string& text) {
 }
 
 boost::json::object describe(const store::EvidenceRecord& record) {
-  boost::json::array caused;
-  for (const auto& key : record.caused)
-    caused.emplace_back(key);
   return {{"seq", record.seq},
           {"evidenceId", record.evidence_id},
           {"day", record.day},
@@ -40,7 +37,7 @@ boost::json::object describe(const store::EvidenceRecord& record) {
           {"signer", json_of(record.signer_json)},
           {"revocation", json_of(record.revocation_json)},
           {"verifiedAt", to_utc_string(record.verified_at)},
-          {"caused", std::move(caused)},
+          {"caused", boost::json::value_from(record.caused)},
           {"bodyBytes", record.body.size()},
           {"bodySha256", record.body_sha256},
           {"certificates", record.chain_pem},

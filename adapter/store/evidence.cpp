@@ -19,9 +19,6 @@ std::string sent_evidence_id(std::string_view message_key) {
 std::string evidence_record_hash(const EvidenceRecord& record) {
   // The version tag first: a later layout hashes under a tag of its own, and old records keep
   // verifying under theirs.
-  boost::json::array caused;
-  for (const auto& key : record.caused)
-    caused.emplace_back(key);
   const boost::json::array fields{"nqs-evidence/1",
                                   record.seq,
                                   record.evidence_id,
@@ -37,7 +34,7 @@ std::string evidence_record_hash(const EvidenceRecord& record) {
                                   sha256_hex(record.chain_pem),
                                   record.revocation_json,
                                   record.verified_at.time_since_epoch().count(),
-                                  std::move(caused),
+                                  boost::json::value_from(record.caused),
                                   record.body_sha256,
                                   record.prev_sha256};
   return sha256_hex(boost::json::serialize(fields));

@@ -28,13 +28,6 @@ std::vector<std::string> caused_of(const std::string& text) {
   return keys;
 }
 
-std::string caused_text(const std::vector<std::string>& keys) {
-  boost::json::array array;
-  for (const auto& key : keys)
-    array.emplace_back(key);
-  return boost::json::serialize(array);
-}
-
 std::vector<EvidenceRecord> evidence_rows(const SqlRows& rows) {
   std::vector<EvidenceRecord> out;
   out.reserve(rows.size());
@@ -104,7 +97,7 @@ Result<void> SqlStore::append_evidence(std::span<EvidenceRecord*> records) {
             .text(record->chain_pem)
             .text(record->revocation_json)
             .instant(record->verified_at)
-            .text(caused_text(record->caused))
+            .text(boost::json::serialize(boost::json::value_from(record->caused)))
             .bytes(std::move(record->body))  // read no more: the records end here
             .text(record->body_sha256)
             .text(record->prev_sha256)
