@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/dlq.hpp"
 #include "common/ids.hpp"
+#include "intake/intake.hpp"
 
 namespace nqs::cli {
 namespace {
@@ -62,6 +63,21 @@ std::unique_ptr<store::Store> open_store(const std::string& config_file, int& ex
     return nullptr;
   }
   return open_audit(setup->config, exit_code);
+}
+
+// A signed document received and accepted, checked again as it was judged: its signature by the
+// certificates recorded with it, chained to the trust anchors at the recorded instant (the
+// signature's problem, none when it holds). A document whose bytes no longer have their recorded
+// hash is already named by the chain's check.
+std::optional<std::string> signature_problem(const store::EvidenceRecord& record,
+                                             const intake::Intake& intake,
+                                             const xmldsig::TrustStore& anchors) {
+  if (record.direction != "received" || record.outcome != "accepted") return std::nullopt;
+  if (sha256_hex(record.body) != record.body_sha256) return std::nullopt;
+  auto problem = intake.check_archived(record.body, record.chain_pem, record.verified_at, anchors);
+  if (!problem) return std::nullopt;
+  return fmt::format("its signature does not verify again as judged at {}: {}: {}",
+                     to_utc_string(record.verified_at), code(problem->reason), problem->detail);
 }
 
 }  // namespace
@@ -131,9 +147,15 @@ int evidence_list(const EvidenceArguments& arguments) {
 }
 
 int evidence_verify(const EvidenceArguments& arguments) {
+  auto setup = load_or_report(arguments.config);
+  if (!setup) return kExitProblem;
   int exit_code = kExitOk;
-  auto store = open_store(arguments.config, exit_code);
+  auto store = open_audit(setup->config, exit_code);
   if (!store) return exit_code;
+  // The anchors of today's configuration, without revocation: a record names the CRLs its
+  // document was judged on, and those are not current any more.
+  const auto anchors = setup->intake->trust()->without_revocation();
+  std::int64_t signatures = 0;
   // The head first: a record written after it was read is not a problem, one missing before is.
   auto head = store->evidence_head();
   if (!head) {
@@ -158,6 +180,11 @@ int evidence_verify(const EvidenceArguments& arguments) {
     if (records.empty()) break;
     auto found = store::check_evidence_chain(records, last_seq, last_hash);
     problems.insert(problems.end(), found.begin(), found.end());
+    for (const auto& record : records) {
+      if (record.direction == "received" && record.outcome == "accepted") ++signatures;
+      if (auto problem = signature_problem(record, *setup->intake, *anchors))
+        problems.push_back({record.seq, record.evidence_id, std::move(*problem)});
+    }
     count += static_cast<std::int64_t>(records.size());
     last_seq = records.back().seq;
     last_hash = records.back().record_sha256;
@@ -188,10 +215,11 @@ int evidence_verify(const EvidenceArguments& arguments) {
                              problem.evidence_id.empty() ? "" : " (" + problem.evidence_id + ")",
                              problem.what);
   }
-  std::cout << fmt::format(
-      "{} records, {}; head {}\n", count,
-      problems.empty() ? "the chain is unbroken" : fmt::format("{} problems", problems.size()),
-      head.value().seq);
+  std::cout << fmt::format("{} records, {}; {} signatures checked again; head {}\n", count,
+                           problems.empty()       ? "the chain is unbroken"
+                           : problems.size() == 1 ? "1 problem"
+                                                  : fmt::format("{} problems", problems.size()),
+                           signatures, head.value().seq);
   return problems.empty() ? kExitOk : kExitProblem;
 }
 

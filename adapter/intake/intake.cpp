@@ -173,14 +173,29 @@ std::variant<const mapping::DocumentMapping*, Rejection> find_mapping(const Mapp
   return found->second;
 }
 
+// The certificates of ds:KeyInfo as presented, the signer's first, in PEM.
+std::string presented_chain(const xmldsig::SignatureParts& parts) {
+  std::string pem = revocation::pem_certificate(parts.leaf_der);
+  for (const auto& der : parts.intermediates_der)
+    pem += revocation::pem_certificate(der);
+  return pem;
+}
+
+// The document against its own schema.
+std::optional<Rejection> validate_document(const mapping::DocumentMapping& mapping,
+                                           xmlNode* document, const CpuBudget& budget) {
+  if (auto problem = mapping.schema->validate_element(document)) {
+    return Rejection{Reason::schema_invalid, fmt::format("{}: {}", mapping.element, *problem)};
+  }
+  return budget.over("the document's validation");
+}
+
 // What the evidence archive keeps of a verified signature: the certificates as presented, and
 // the facts of the CRLs of the signer certificate's issuer in the trust store that judged it.
 void note_accepted_on(const xmldsig::SignatureParts& parts,
                       const xmldsig::VerifiedCertificate& verified,
                       const xmldsig::TrustStore& trust, AcceptedOn& on) {
-  on.chain_pem = revocation::pem_certificate(parts.leaf_der);
-  for (const auto& der : parts.intermediates_der)
-    on.chain_pem += revocation::pem_certificate(der);
+  on.chain_pem = presented_chain(parts);
   on.serial = revocation::serial_hex(verified.certificate());
   on.issuer = revocation::name_text(X509_get_issuer_name(verified.certificate()));
   boost::json::array crls;
@@ -286,10 +301,9 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
   if (auto* rejection = std::get_if<Rejection>(&found)) return reject(std::move(*rejection));
   const mapping::DocumentMapping& mapping = *std::get<const mapping::DocumentMapping*>(found);
   rejected.document_type = mapping.document_type();
-  if (auto problem = mapping.schema->validate_element(document)) {
-    return reject({Reason::schema_invalid, fmt::format("{}: {}", mapping.element, *problem)});
+  if (auto rejection = validate_document(mapping, document, budget)) {
+    return reject(std::move(*rejection));
   }
-  if (auto over = budget.over("the document's validation")) return reject(std::move(*over));
 
   AcceptedOn on;
   auto signed_by =
@@ -308,6 +322,33 @@ IntakeOutcome Intake::process(std::string_view bytes, Instant now) const {
                   mapping.command,
                   std::move(std::get<boost::json::object>(mapped)),
                   std::move(on)};
+}
+
+std::optional<Rejection> Intake::check_archived(std::string_view bytes, std::string_view chain_pem,
+                                                Instant at,
+                                                const xmldsig::TrustStore& anchors) const {
+  const CpuBudget budget(settings_.cpu_time);
+  auto message = read_message(bytes, settings_, *envelope_, budget);
+  if (auto* rejection = std::get_if<Rejection>(&message)) return std::move(*rejection);
+  xmlNode* document = document_of(request_of(std::get<xml::XmlDoc>(message).get()));
+  auto found = find_mapping(by_name_, document);
+  if (auto* rejection = std::get_if<Rejection>(&found)) return std::move(*rejection);
+  const mapping::DocumentMapping& mapping = *std::get<const mapping::DocumentMapping*>(found);
+  if (auto rejection = validate_document(mapping, document, budget)) return rejection;
+  auto profile = xmldsig::check_signature_profile(document, policy_);
+  if (auto* rejection = std::get_if<Rejection>(&profile)) return std::move(*rejection);
+  const auto& parts = std::get<xmldsig::SignatureParts>(profile);
+  if (presented_chain(parts) != chain_pem) {
+    return Rejection{Reason::certificate_untrusted,
+                     "the certificates the document presents are not the ones recorded with it"};
+  }
+  auto certificate = anchors.verify(parts.leaf_der, parts.intermediates_der, at);
+  if (auto* rejection = std::get_if<Rejection>(&certificate)) return std::move(*rejection);
+  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
+  if (auto rejection = check_key_usage(verified->identity(), mapping.signer, mapping.element)) {
+    return rejection;
+  }
+  return xmldsig::verify_signature(parts, verified->public_key(), policy_);
 }
 
 std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
@@ -349,41 +390,6 @@ std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo
                                  verified->identity().subject, sender->sender_id, sender->bin)};
   }
   return std::nullopt;
-}
-
-boost::json::object describe(const IntakeOutcome& outcome) {
-  auto signer_json = [](const xmldsig::SignerIdentity& signer) {
-    boost::json::object out;
-    out["iin"] = signer.iin ? boost::json::value(*signer.iin) : nullptr;
-    out["bin"] = signer.bin ? boost::json::value(*signer.bin) : nullptr;
-    out["subject"] = signer.subject;
-    return out;
-  };
-  boost::json::object out;
-  if (const auto* accepted = std::get_if<Accepted>(&outcome)) {
-    out["outcome"] = "accepted";
-    out["reason"] = nullptr;
-    out["detail"] = fmt::format("{} verified and mapped", accepted->document_type);
-    out["documentType"] = accepted->document_type;
-    out["messageId"] = accepted->envelope.message_id;
-    out["signer"] = signer_json(accepted->signer);
-    boost::json::object command;
-    command["type"] = accepted->command_type;
-    command["payload"] = accepted->payload;
-    out["command"] = std::move(command);
-    return out;
-  }
-  const auto& rejected = std::get<Rejected>(outcome);
-  out["outcome"] = "rejected";
-  out["reason"] = code(rejected.rejection.reason);
-  out["detail"] = rejected.rejection.detail;
-  out["documentType"] =
-      rejected.document_type ? boost::json::value(*rejected.document_type) : nullptr;
-  out["messageId"] =
-      rejected.envelope ? boost::json::value(rejected.envelope->message_id) : nullptr;
-  out["signer"] = rejected.signer ? boost::json::value(signer_json(*rejected.signer)) : nullptr;
-  out["command"] = nullptr;
-  return out;
 }
 
 }  // namespace nqs::intake

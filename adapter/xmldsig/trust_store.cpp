@@ -112,12 +112,26 @@ std::shared_ptr<TrustStore> TrustStore::with_crls(
   return trust;
 }
 
+std::shared_ptr<TrustStore> TrustStore::without_revocation() const {
+  std::shared_ptr<TrustStore> trust(new TrustStore());
+  trust->cache_size_ = cache_size_;
+  trust->min_rsa_bits_ = min_rsa_bits_;
+  trust->ec_curves_ = ec_curves_;
+  trust->policy_ = RevocationPolicy::crl;
+  trust->revocation_checked_ = false;
+  trust->anchors_ = anchors_;
+  trust->build({});
+  return trust;
+}
+
 void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
   store_ = X509_STORE_new();
   // Every certificate of the chain must be checked against its CA's CRL, and a base CRL with its
   // delta CRL when both are loaded (RFC 5280, 5.2.4 and 5.2.6).
-  X509_STORE_set_flags(store_,
-                       X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
+  if (revocation_checked_) {
+    X509_STORE_set_flags(
+        store_, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
+  }
   place_anchors();
   // Of one issuer's base CRLs only the newest is used: OpenSSL takes any current one, and an
   // older CRL still inside its nextUpdate would hide a revocation the newer one lists. Of its

@@ -110,6 +110,11 @@ class TrustStore {
   [[nodiscard]] std::shared_ptr<TrustStore> with_crls(
       const std::vector<std::shared_ptr<X509_CRL>>& fetched, CrlUrlSink sink) const;
 
+  // The same anchors and key rules with no revocation checked: whether a chain held at an instant
+  // long past (the evidence archive, issue 18, keeps the facts of the CRLs it was judged on; the
+  // CRLs current then are not current now).
+  [[nodiscard]] std::shared_ptr<TrustStore> without_revocation() const;
+
   // Why a CRL fetched from a distribution point cannot be used at `now` (not signed by an anchor
   // of the same name, not current); nullopt when it can.
   [[nodiscard]] std::optional<std::string> check_crl(X509_CRL* crl, Instant now) const;
@@ -164,6 +169,7 @@ class TrustStore {
   int min_rsa_bits_ = 2048;
   std::vector<std::string> ec_curves_;
   RevocationPolicy policy_ = RevocationPolicy::crl;
+  bool revocation_checked_ = true;
   std::shared_ptr<revocation::OcspClient> ocsp_;
   CrlUrlSink crl_url_sink_;
   std::vector<std::shared_ptr<X509>> anchors_;          // as configured

@@ -531,7 +531,8 @@ TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheir
   EXPECT_EQ(cli("evidence list --json").lines.size(), 3U);
   auto verified = cli("evidence verify");
   EXPECT_EQ(verified.status, 0) << verified.out;
-  EXPECT_THAT(verified.out, HasSubstr("3 records, the chain is unbroken"));
+  EXPECT_THAT(verified.out,
+              HasSubstr("3 records, the chain is unbroken; 2 signatures checked again"));
 
   // Tampering, each kind on its own, is found and named by `evidence verify`.
   auto tampered = [&](const std::string& sql, const std::string& restore) {
@@ -570,6 +571,47 @@ TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheir
                        "INSERT INTO evidence SELECT * FROM kept; DROP TABLE kept"),
               HasSubstr("the records after 2 are missing"));
   EXPECT_EQ(cli("evidence verify").status, 0) << "each restored";
+
+  // Whoever rewrites a document and recomputes every hash after it leaves a chain that holds; the
+  // document's signature, checked again with the certificates recorded, does not.
+  auto reopened =
+      store::open_sqlite(store::SqliteSettings{(dir_.path() / "store.sqlite").string()});
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message;
+  auto rewritten = reopened.value()->evidence_after(0, 100).value();
+  reopened.value().reset();
+  ASSERT_EQ(rewritten.size(), 3U);
+  const auto at = rewritten[1].body.find(application_id(2));
+  ASSERT_NE(at, std::string::npos);
+  rewritten[1].body.replace(at, application_id(2).size(), application_id(9));
+  rewritten[1].body_sha256 = sha256_hex(rewritten[1].body);
+  rewritten[1].record_sha256 = store::evidence_record_hash(rewritten[1]);
+  rewritten[2].prev_sha256 = rewritten[1].record_sha256;
+  rewritten[2].record_sha256 = store::evidence_record_hash(rewritten[2]);
+  sqlite3* db = nullptr;
+  sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(
+      db, "UPDATE evidence SET body = ?, body_sha256 = ?, record_sha256 = ? WHERE seq = 2", -1,
+      &statement, nullptr);
+  sqlite3_bind_blob(statement, 1, rewritten[1].body.data(),
+                    static_cast<int>(rewritten[1].body.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 2, rewritten[1].body_sha256.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 3, rewritten[1].record_sha256.c_str(), -1, SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(statement), SQLITE_DONE) << sqlite3_errmsg(db);
+  sqlite3_finalize(statement);
+  const auto later = fmt::format(
+      "UPDATE evidence SET prev_sha256 = '{0}', record_sha256 = '{1}' WHERE seq = 3; "
+      "UPDATE evidence_head SET record_sha256 = '{1}'",
+      rewritten[2].prev_sha256, rewritten[2].record_sha256);
+  EXPECT_EQ(sqlite3_exec(db, later.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto resigned = cli("evidence verify");
+  EXPECT_EQ(resigned.status, 1) << resigned.out;
+  EXPECT_THAT(resigned.out, HasSubstr("record 2 (received:" + message_id_of(2) +
+                                      "): its signature does not verify again"));
+  EXPECT_THAT(resigned.out, HasSubstr("signature.invalid"));
+  EXPECT_THAT(resigned.out, HasSubstr("1 problem;"));
 }
 
 TEST_F(LifecycleWithBroker, ABurstOfRefusalsIsSignedOnTheWorkersTogetherAndEachVerifies) {

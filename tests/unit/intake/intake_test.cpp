@@ -10,6 +10,8 @@
 #include "common/openssl_key_methods.hpp"
 #include "intake_support.hpp"
 #include "revocation/crl_signatures.hpp"
+#include "revocation/x509_facts.hpp"
+#include "xmldsig/signature_internal.hpp"
 
 namespace nqs::intake {
 namespace {
@@ -82,6 +84,7 @@ NQS_FLAVORED_SUITE(IntakeSigner);
 NQS_FLAVORED_SUITE(IntakeDomain);
 NQS_FLAVORED_SUITE(IntakeTransport);
 NQS_FLAVORED_SUITE(IntakeDescribe);
+NQS_FLAVORED_SUITE(IntakeArchived);
 
 // --- accepted ----------------------------------------------------------------------------------
 
@@ -943,6 +946,61 @@ TEST(IntakeReasons, CodesRoundTrip) {
   }
   EXPECT_EQ(code(Reason::certificate_wrong_key_usage), "certificate.wrong_key_usage");
   EXPECT_FALSE(reason_from_code("signature.bogus").has_value());
+}
+
+// --- the evidence archive checked again (issue 18) ----------------------------------------------
+
+// The certificates a message presents, as the archive records them: PEM, signer first.
+std::string presented_chain(const std::string& bytes) {
+  std::string pem;
+  const std::regex certificate("<ds:X509Certificate>([^<]+)<");
+  for (auto match = std::sregex_iterator(bytes.begin(), bytes.end(), certificate);
+       match != std::sregex_iterator(); ++match) {
+    pem +=
+        revocation::pem_certificate(xmldsig::detail::decode_base64((*match)[1].str()).value_or(""));
+  }
+  return pem;
+}
+
+std::optional<std::string> archived_problem(const std::string& bytes, const std::string& chain,
+                                            Instant at) {
+  const auto& intake = default_intake();
+  auto problem = intake.check_archived(bytes, chain, at, *intake.trust()->without_revocation());
+  if (!problem) return std::nullopt;
+  return std::string(code(problem->reason)) + ": " + problem->detail;
+}
+
+TEST_P(IntakeArchived, AnAcceptedDocumentVerifiesAgainWithTheChainItWasAcceptedOn) {
+  const auto bytes = signed_application();
+  const auto accepted = expect_accepted(run(bytes));
+  EXPECT_EQ(accepted.evidence.chain_pem, presented_chain(bytes));
+  EXPECT_EQ(archived_problem(bytes, accepted.evidence.chain_pem, accepted.evidence.verified_at),
+            std::nullopt);
+  // One changed character of the document, or another chain than the one recorded, fails.
+  EXPECT_THAT(archived_problem(replace(bytes, "Сварщик", "Инженер"), accepted.evidence.chain_pem,
+                               accepted.evidence.verified_at),
+              ::testing::Optional(HasSubstr("signature.invalid")));
+  const auto other = Envelope("service-act").sign("center-head").bytes();
+  EXPECT_THAT(archived_problem(bytes, presented_chain(other), accepted.evidence.verified_at),
+              ::testing::Optional(HasSubstr("not the ones recorded with it")));
+}
+
+// Judged at the instant recorded, not today: a certificate that has expired since still held
+// then, and one that had not yet begun did not. Revocation is not asked again: the record names
+// the CRL it was judged on, and a CRL current then is not current years later.
+TEST_P(IntakeArchived, TheChainIsJudgedAtTheRecordedInstantWithoutRevocation) {
+  const auto expired = Envelope("voucher-application").sign("individual-expired").bytes();
+  const auto chain = presented_chain(expired);
+  EXPECT_EQ(archived_problem(expired, chain, *parse_instant("2020-06-01T09:00:00Z")), std::nullopt);
+  EXPECT_THAT(archived_problem(expired, chain, test_now()),
+              ::testing::Optional(HasSubstr("certificate.expired")));
+  EXPECT_THAT(archived_problem(expired, chain, *parse_instant("2019-06-01T09:00:00Z")),
+              ::testing::Optional(HasSubstr("certificate.")));
+  const auto revoked = Envelope("voucher-application").sign("individual-revoked").bytes();
+  EXPECT_EQ(archived_problem(revoked, presented_chain(revoked), test_now()), std::nullopt);
+  const auto foreign = Envelope("voucher-application").sign("individual-foreign").bytes();
+  EXPECT_THAT(archived_problem(foreign, presented_chain(foreign), test_now()),
+              ::testing::Optional(HasSubstr("does not chain to a trusted anchor")));
 }
 
 }  // namespace
