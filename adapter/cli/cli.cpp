@@ -188,9 +188,16 @@ void add_evidence_commands(CLI::App& app, EvidenceArguments& arguments, int& exi
   auto* verify = evidence->add_subcommand(
       "verify",
       "check the whole chain: each document against its hash, each record against its own, each "
-      "link, the head; exit 0 if unbroken, 1 with each problem named");
+      "link, the head, each accepted document's signature at its instant, each day's seal; exit "
+      "0 if unbroken, 1 with each problem named");
   add_config(*verify);
   verify->callback([&] { exit_code = evidence_verify(arguments); });
+  auto* seal = evidence->add_subcommand(
+      "seal",
+      "seal each ended day not sealed yet with the adapter's signing key, as the running daemon "
+      "does each minute (a day is sealed 10 minutes after it ends)");
+  add_config(*seal);
+  seal->callback([&] { exit_code = evidence_seal(arguments); });
 }
 
 }  // namespace

@@ -187,9 +187,6 @@ int calendar_year(const std::filesystem::path& config_file, int year) {
   return kExitOk;
 }
 
-namespace {
-
-// Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
 Result<Instant> configured_now(const configuration::Config& config) {
   auto extra = std::chrono::milliseconds{0};
   if (!config.clock.control_file.empty()) {
@@ -197,6 +194,8 @@ Result<Instant> configured_now(const configuration::Config& config) {
   }
   return OffsetClock(config.clock.offset + extra).now();
 }
+
+namespace {
 
 std::string overdue_text(std::chrono::milliseconds late) {
   const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(late).count();

@@ -11,6 +11,8 @@
 namespace nqs::cli {
 
 // Loads the whole configuration, printing every problem to standard error.
+// Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
+Result<Instant> configured_now(const configuration::Config& config);
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
                                                    bool offline = false);
 // The store of the configuration, the server's notices on stderr.
@@ -73,5 +75,7 @@ int evidence_list(const EvidenceArguments& arguments);
 // The store's chain checked whole: every document against its hash, every record against its
 // own, every link, and the head (exit 1 with each problem named).
 int evidence_verify(const EvidenceArguments& arguments);
+// Seals the ended days not sealed yet, as the daemon does each minute (exit 0; 1 on a failure).
+int evidence_seal(const EvidenceArguments& arguments);
 
 }  // namespace nqs::cli

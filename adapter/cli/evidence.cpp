@@ -4,12 +4,16 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/dlq.hpp"
 #include "common/ids.hpp"
 #include "intake/intake.hpp"
+#include "notify/evidence_seal.hpp"
+#include "notify/outbound.hpp"
+#include "workflow/evidence_seals.hpp"
 
 namespace nqs::cli {
 namespace {
@@ -79,6 +83,89 @@ std::optional<std::string> signature_problem(const store::EvidenceRecord& record
   return fmt::format("its signature does not verify again as judged at {}: {}: {}",
                      to_utc_string(record.verified_at), code(problem->reason), problem->detail);
 }
+
+// A day's records as the chain holds them, and whether its seal has been read.
+struct DayTally {
+  std::int64_t records = 0;
+  std::int64_t first_seq = 0;
+  std::int64_t last_seq = 0;
+  std::string last_sha256;
+  bool sealed = false;
+};
+
+// What the chain read so far says of a seal record: its signature, and that it states the
+// records of its day the chain holds before it.
+std::optional<std::string> seal_problem(const store::EvidenceRecord& record,
+                                        std::map<std::string, DayTally>& days,
+                                        const xmldsig::TrustStore& anchors,
+                                        const xmldsig::AlgorithmPolicy& policy) {
+  auto& tally = days[record.day];
+  tally.sealed = true;
+  auto read = notify::read_seal(record.body, anchors, policy);
+  if (auto* problem = std::get_if<std::string>(&read)) {
+    return "the day's seal does not verify: " + *problem;
+  }
+  const auto& facts = std::get<notify::SealFacts>(read);
+  if (facts.day != record.day || facts.records != tally.records ||
+      facts.first_seq != tally.first_seq || facts.last_seq != tally.last_seq ||
+      facts.last_sha256 != tally.last_sha256) {
+    return fmt::format(
+        "the seal of {} states {} records, {} to {}, the last with hash {}; the chain holds {} "
+        "records of {} before it, {} to {}, the last with hash {}",
+        facts.day, facts.records, facts.first_seq, facts.last_seq, facts.last_sha256, tally.records,
+        record.day, tally.first_seq, tally.last_seq, tally.last_sha256);
+  }
+  return std::nullopt;
+}
+
+// A record that is not a seal counted into its day; a problem if that day was sealed before it.
+std::optional<std::string> count_into_day(const store::EvidenceRecord& record,
+                                          std::map<std::string, DayTally>& days) {
+  auto& tally = days[record.day];
+  if (tally.records == 0) tally.first_seq = record.seq;
+  ++tally.records;
+  tally.last_seq = record.seq;
+  tally.last_sha256 = record.record_sha256;
+  if (!tally.sealed) return std::nullopt;
+  return fmt::format("it is of {}, whose seal comes before it", record.day);
+}
+
+// What is checked of each record beyond its place in the chain: an accepted document's signature
+// again, and each day's seal against the records of its day before it.
+class RecordChecks {
+ public:
+  // The anchors of today's configuration, without revocation: a record names the CRLs its
+  // document was judged on, and those are not current any more.
+  explicit RecordChecks(const configuration::Setup& setup)
+      : intake_(*setup.intake), anchors_(setup.intake->trust()->without_revocation()) {
+    policy_.allowed.insert(setup.config.trust.allowed_algorithms.begin(),
+                           setup.config.trust.allowed_algorithms.end());
+  }
+
+  void check(const store::EvidenceRecord& record, std::vector<store::EvidenceProblem>& problems) {
+    auto problem = [&](std::string what) {
+      problems.push_back({record.seq, record.evidence_id, std::move(what)});
+    };
+    if (record.direction == "seal") {
+      ++seals_;
+      if (auto wrong = seal_problem(record, days_, *anchors_, policy_)) problem(std::move(*wrong));
+      return;
+    }
+    if (auto wrong = count_into_day(record, days_)) problem(std::move(*wrong));
+    if (record.direction == "received" && record.outcome == "accepted") ++signatures_;
+    if (auto wrong = signature_problem(record, intake_, *anchors_)) problem(std::move(*wrong));
+  }
+  [[nodiscard]] std::int64_t signatures() const { return signatures_; }
+  [[nodiscard]] std::int64_t seals() const { return seals_; }
+
+ private:
+  const intake::Intake& intake_;
+  std::shared_ptr<xmldsig::TrustStore> anchors_;
+  xmldsig::AlgorithmPolicy policy_;
+  std::map<std::string, DayTally> days_;
+  std::int64_t signatures_ = 0;
+  std::int64_t seals_ = 0;
+};
 
 }  // namespace
 
@@ -152,10 +239,7 @@ int evidence_verify(const EvidenceArguments& arguments) {
   int exit_code = kExitOk;
   auto store = open_audit(setup->config, exit_code);
   if (!store) return exit_code;
-  // The anchors of today's configuration, without revocation: a record names the CRLs its
-  // document was judged on, and those are not current any more.
-  const auto anchors = setup->intake->trust()->without_revocation();
-  std::int64_t signatures = 0;
+  RecordChecks checks(*setup);
   // The head first: a record written after it was read is not a problem, one missing before is.
   auto head = store->evidence_head();
   if (!head) {
@@ -180,11 +264,8 @@ int evidence_verify(const EvidenceArguments& arguments) {
     if (records.empty()) break;
     auto found = store::check_evidence_chain(records, last_seq, last_hash);
     problems.insert(problems.end(), found.begin(), found.end());
-    for (const auto& record : records) {
-      if (record.direction == "received" && record.outcome == "accepted") ++signatures;
-      if (auto problem = signature_problem(record, *setup->intake, *anchors))
-        problems.push_back({record.seq, record.evidence_id, std::move(*problem)});
-    }
+    for (const auto& record : records)
+      checks.check(record, problems);
     count += static_cast<std::int64_t>(records.size());
     last_seq = records.back().seq;
     last_hash = records.back().record_sha256;
@@ -215,12 +296,36 @@ int evidence_verify(const EvidenceArguments& arguments) {
                              problem.evidence_id.empty() ? "" : " (" + problem.evidence_id + ")",
                              problem.what);
   }
-  std::cout << fmt::format("{} records, {}; {} signatures checked again; head {}\n", count,
+  std::cout << fmt::format("{} records, {}; {} signatures checked again; {} days sealed; head {}\n",
+                           count,
                            problems.empty()       ? "the chain is unbroken"
                            : problems.size() == 1 ? "1 problem"
                                                   : fmt::format("{} problems", problems.size()),
-                           signatures, head.value().seq);
+                           checks.signatures(), checks.seals(), head.value().seq);
   return problems.empty() ? kExitOk : kExitProblem;
+}
+
+int evidence_seal(const EvidenceArguments& arguments) {
+  auto setup = load_or_report(arguments.config);
+  if (!setup) return kExitProblem;
+  int exit_code = kExitOk;
+  auto store = open_audit(setup->config, exit_code);
+  if (!store) return exit_code;
+  auto now = configured_now(setup->config);
+  if (!now) {
+    std::cerr << now.error().message << '\n';
+    return kExitProblem;
+  }
+  auto sealed = workflow::seal_ended_days(*store, setup->notifications->signer(), *setup->calendar,
+                                          now.value());
+  if (!sealed) {
+    std::cerr << sealed.error().message << '\n';
+    return kExitProblem;
+  }
+  for (const auto& day : sealed.value())
+    std::cout << fmt::format("sealed {}\n", day);
+  std::cout << fmt::format("{} days sealed\n", sealed.value().size());
+  return kExitOk;
 }
 
 }  // namespace nqs::cli

@@ -19,6 +19,7 @@
 #include "ops/metrics.hpp"
 #include "store/store.hpp"
 #include "version.hpp"
+#include "workflow/evidence_seals.hpp"
 
 namespace nqs::daemon {
 
@@ -75,6 +76,7 @@ void Daemon::check_stopped() {
     if (parts_) parts_->timers().stop();
     if (parts_) parts_->trust().stop();
     expiry_timer_.cancel();
+    seal_timer_.cancel();
     if (http_) http_->stop();
     poll_timer_.cancel();
     clock_control_timer_.cancel();
@@ -111,6 +113,27 @@ void Daemon::warn_expiring() {
   });
 }
 
+void Daemon::seal_evidence() {
+  if (stopping_) return;
+  seal_ended_days();
+  seal_timer_.expires_after(std::chrono::minutes{1});
+  seal_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) seal_evidence();
+  });
+}
+
+void Daemon::seal_ended_days() {
+  auto sealed = workflow::seal_ended_days(parts_->store(), setup_.notifications->signer(),
+                                          *setup_.calendar, clock_.now());
+  if (!sealed) {
+    log::warn("the evidence archive's ended days could not be sealed now; tried again in a minute",
+              {{"error", sealed.error().message}});
+    return;
+  }
+  for (const auto& day : sealed.value())
+    log::info("the evidence archive's day is sealed", {{"day", day}});
+}
+
 void Daemon::watch_clock_control() {
   const auto& file = setup_.config.clock.control_file;
   if (file.empty() || stopping_) return;
@@ -125,6 +148,7 @@ void Daemon::watch_clock_control() {
     log::warn("the clock was moved by its control file",
               {{"offsetMs", clock_.offset().count()}, {"now", to_utc_string(clock_.now())}});
     if (parts_) parts_->timers().reschedule();
+    if (parts_) seal_ended_days();
   }
   clock_control_timer_.expires_after(std::chrono::milliseconds{200});
   clock_control_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -196,6 +220,7 @@ int Daemon::run() {
     watch_clock_control();
     parts_->trust().start();
     warn_expiring();
+    seal_evidence();
     start_ops();
   });
   io_.run();

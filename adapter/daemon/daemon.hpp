@@ -61,6 +61,9 @@ class Daemon {
   void warn_expiring();
   // Reads clock.control_file (tests and rehearsals): the running clock moves forward.
   void watch_clock_control();
+  // Each minute, and when the clock moves: the evidence archive's ended days sealed.
+  void seal_evidence();
+  void seal_ended_days();
   // Operations: the HTTP endpoints and the queue poller.
   void start_ops();
   // SIGHUP: trust anchors, CRLs, calendars, mappings and the deadline table read again; a set
@@ -83,6 +86,7 @@ class Daemon {
   boost::asio::steady_timer expiry_timer_{io_};
   std::unique_ptr<ops::HttpServer> http_;
   boost::asio::steady_timer poll_timer_{io_};
+  boost::asio::steady_timer seal_timer_{io_};
   struct Polled {
     std::string queue;
     QueueRole role = QueueRole::input;

@@ -98,6 +98,15 @@ std::string pem_certificate(std::string_view der) {
   return {data, static_cast<std::size_t>(length)};
 }
 
+std::string certificate_der(X509* certificate) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(certificate, &der);
+  if (length <= 0) return {};
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
 std::vector<std::string> crl_distribution_points(X509* certificate) {
   return points_of(static_cast<CRL_DIST_POINTS*>(
       X509_get_ext_d2i(certificate, NID_crl_distribution_points, nullptr, nullptr)));

@@ -21,6 +21,8 @@ std::optional<Instant> to_instant(const ASN1_TIME* time);
 std::string serial_hex(const X509* certificate);
 // DER bytes of a certificate as PEM text (as received: not parsed).
 std::string pem_certificate(std::string_view der);
+// A certificate's DER bytes (empty when it cannot be encoded).
+std::string certificate_der(X509* certificate);
 
 // The http:// URLs a certificate names: its CRL distribution points, its Freshest CRL (where
 // delta CRLs are), its OCSP responders (Authority Information Access). Other schemes (ldap://)

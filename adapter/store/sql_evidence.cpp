@@ -140,4 +140,35 @@ Result<std::vector<EvidenceRecord>> SqlStore::find_evidence(const std::string& i
   return evidence_rows(rows);
 }
 
+Result<std::optional<std::string>> SqlStore::next_unsealed_day(const std::string& before_day) {
+  // Seals are named seal:<day>: the last day sealed is read from the evidence ids' index.
+  BOOST_OUTCOME_TRY(auto sealed,
+                    driver_->run("SELECT max(day) FROM evidence WHERE evidence_id >= 'seal:' AND "
+                                 "evidence_id < 'seal;' AND direction = 'seal'",
+                                 {}, "reading the evidence seals"));
+  const std::string after = sealed.is_null(0, 0) ? std::string() : sealed.text(0, 0);
+  BOOST_OUTCOME_TRY(auto next, driver_->run("SELECT min(day) FROM evidence WHERE day > $1 AND "
+                                            "day < $2",
+                                            SqlParams().text(after).text(before_day),
+                                            "reading the evidence archive's days"));
+  if (next.is_null(0, 0)) return std::optional<std::string>{};
+  return std::optional<std::string>{next.text(0, 0)};
+}
+
+Result<EvidenceArchive::EvidenceDay> SqlStore::evidence_day(const std::string& day) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT count(*), min(seq), max(seq) FROM evidence "
+                                            "WHERE day = $1 AND direction <> 'seal'",
+                                            SqlParams().text(day), "reading a day's evidence"));
+  EvidenceDay facts;
+  facts.records = rows.integer(0, 0);
+  if (facts.records == 0) return facts;
+  facts.first_seq = rows.integer(0, 1);
+  facts.last_seq = rows.integer(0, 2);
+  BOOST_OUTCOME_TRY(auto last,
+                    driver_->run("SELECT record_sha256 FROM evidence WHERE seq = $1",
+                                 SqlParams().integer(facts.last_seq), "reading a day's evidence"));
+  if (!last.empty()) facts.last_sha256 = last.text(0, 0);
+  return facts;
+}
+
 }  // namespace nqs::store

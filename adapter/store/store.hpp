@@ -286,6 +286,18 @@ class EvidenceArchive {
                                                              std::size_t limit) = 0;
   // The records an evidence id, message id or application id names, in chain order.
   virtual Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id) = 0;
+  // The first day before `before_day` (YYYY-MM-DD) that has records and comes after the last day
+  // sealed; nothing when every such day is sealed. Seals are made in day order.
+  virtual Result<std::optional<std::string>> next_unsealed_day(const std::string& before_day) = 0;
+  // What a seal states of one day's records (seals not counted): how many, the first and the
+  // last, and the last one's hash.
+  struct EvidenceDay {
+    std::int64_t records = 0;
+    std::int64_t first_seq = 0;
+    std::int64_t last_seq = 0;
+    std::string last_sha256;
+  };
+  virtual Result<EvidenceDay> evidence_day(const std::string& day) = 0;
 };
 
 // The durable state of the adapter: every role, over one database.

@@ -918,5 +918,52 @@ TEST_F(DeadlinesWithBroker, ADaemonStoppedAcrossADeadlineCatchesUpOnRestart) {
   EXPECT_EQ(count("SELECT count(*) FROM inbox WHERE source = ?", "timer"), 2);
 }
 
+// Issue 18: the running daemon seals each ended day with its key as soon as its clock is past
+// it; `evidence verify` checks the seal; a day removed whole, with every hash after it
+// recomputed, leaves a chain that holds, and a seal that names what is missing.
+TEST_F(DeadlinesWithBroker, TheDaemonSealsEachEndedDayAndVerifyChecksTheSeal) {
+  registered_with_quota();
+  publish_document(application(kApplication), message_id_of(1));
+  await_command("RegisterApplication", kApplication);
+  const auto day = today();
+  advance(std::chrono::hours{24});
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM evidence WHERE evidence_id = ?", "seal:" + day) == 1;
+  })) << daemon_->log_text();
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("the evidence archive's day is sealed"));
+  EXPECT_THAT(cli("evidence seal").out, HasSubstr("0 days sealed")) << "the daemon's stands";
+  auto verified = cli("evidence verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_THAT(verified.out, HasSubstr("2 records, the chain is unbroken; 1 signatures checked "
+                                      "again; 1 days sealed"));
+
+  auto store = store::open_sqlite(store::SqliteSettings{(dir_.path() / "store.sqlite").string()});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  auto records = store.value()->evidence_after(0, 10).value();
+  store.value().reset();
+  ASSERT_EQ(records.size(), 2U);
+  auto seal = records[1];
+  EXPECT_EQ(seal.evidence_id, "seal:" + day);
+  seal.seq = 1;
+  seal.prev_sha256 = std::string(store::kEvidenceChainStart);
+  seal.record_sha256 = store::evidence_record_hash(seal);
+  const auto removal = fmt::format(
+      "DELETE FROM evidence WHERE seq = 1; UPDATE evidence SET seq = 1, prev_sha256 = '{0}', "
+      "record_sha256 = '{1}' WHERE seq = 2; UPDATE evidence_head SET seq = 1, record_sha256 = "
+      "'{1}'",
+      seal.prev_sha256, seal.record_sha256);
+  sqlite3* db = nullptr;
+  sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
+  EXPECT_EQ(sqlite3_exec(db, removal.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto removed = cli("evidence verify");
+  EXPECT_EQ(removed.status, 1) << removed.out;
+  EXPECT_THAT(removed.out, HasSubstr("record 1 (seal:" + day + "): the seal of " + day +
+                                     " states 1 records, 1 to 1"));
+  EXPECT_THAT(removed.out, HasSubstr("the chain holds 0 records"));
+}
+
 }  // namespace
 }  // namespace nqs::test

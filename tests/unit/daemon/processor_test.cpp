@@ -141,6 +141,12 @@ class FaultyStore final : public store::Store {
   Result<std::vector<store::EvidenceRecord>> find_evidence(const std::string& id) override {
     return store_.find_evidence(id);
   }
+  Result<std::optional<std::string>> next_unsealed_day(const std::string& before_day) override {
+    return store_.next_unsealed_day(before_day);
+  }
+  Result<EvidenceDay> evidence_day(const std::string& day) override {
+    return store_.evidence_day(day);
+  }
 
  private:
   store::Store& store_;

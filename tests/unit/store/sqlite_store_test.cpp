@@ -114,7 +114,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 10);
+  EXPECT_EQ(store.value()->schema_version().value(), 11);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);

@@ -121,7 +121,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 10);
+  EXPECT_EQ(store->schema_version().value(), 11);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -223,7 +223,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
         store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 10) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 11) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -592,6 +592,45 @@ TEST_P(StoreContract, ArchivesSignedMessagesInTheInputsTransactionInOneChain) {
   const auto page = store->evidence_after(1, 1).value();
   ASSERT_EQ(page.size(), 1U);
   EXPECT_EQ(page.front().seq, 2);
+}
+
+// Issue 18: the days a seal covers are found by the indexes: the first day after the last one
+// sealed, before a given day; a day's count, first and last records, seals not counted; a seal is
+// a record of its own in the chain (direction seal, outcome sealed).
+TEST_P(StoreContract, FindsTheDaysToSealAndWhatTheirSealsState) {
+  auto store = open();
+  EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), std::nullopt) << "no records";
+  auto of_day = [](const std::string& id, const std::string& day) {
+    auto record = evidence(id, id);
+    record.day = day;
+    return record;
+  };
+  auto first = with_changes("m-1", {});
+  first.evidence = {of_day("m-1", "2025-09-01"), of_day("n-1", "2025-09-01")};
+  auto second = with_changes("m-2", {});
+  second.evidence = {of_day("m-2", "2025-09-03")};
+  ASSERT_TRUE(record(*store, std::move(first)).has_value());
+  ASSERT_TRUE(record(*store, std::move(second)).has_value());
+  EXPECT_EQ(store->next_unsealed_day("2025-09-01").value(), std::nullopt) << "not ended";
+  EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), "2025-09-01");
+  const auto day = store->evidence_day("2025-09-01").value();
+  EXPECT_EQ(day.records, 2);
+  EXPECT_EQ(day.first_seq, 1);
+  EXPECT_EQ(day.last_seq, 2);
+  EXPECT_EQ(day.last_sha256, store->evidence_after(1, 1).value().front().record_sha256);
+  EXPECT_EQ(store->evidence_day("2025-09-02").value().records, 0);
+
+  auto seal = with_changes("seal:2025-09-01", {});
+  auto sealed = of_day("seal", "2025-09-01");
+  sealed.evidence_id = "seal:2025-09-01";
+  sealed.direction = "seal";
+  sealed.outcome = "sealed";
+  seal.evidence = {sealed};
+  ASSERT_TRUE(record(*store, std::move(seal)).has_value());
+  EXPECT_EQ(store->evidence_day("2025-09-01").value().records, 2) << "the seal is not counted";
+  EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), "2025-09-03");
+  EXPECT_EQ(store->next_unsealed_day("2025-09-03").value(), std::nullopt);
+  EXPECT_EQ(store->evidence_after(3, 1).value().front().direction, "seal");
 }
 
 }  // namespace nqs::store
