@@ -145,6 +145,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   store::read_store_config(root.section("store"), config.store);
   read_processing(root.section("processing"), config.processing);
   read_ops(root.section("ops"), config.ops);
+  auto evidence = root.section("evidence");
+  config.evidence.keep_rejected = evidence.flag("keep_rejected", config.evidence.keep_rejected);
+  evidence.finish();
 
   root.finish();
   if (diagnostics.problems().size() != problems_before) return std::nullopt;

@@ -76,6 +76,14 @@ struct OpsConfig {
   std::string management_url;  // RabbitMQ management API, http://user:password@host:port
 };
 
+// The evidence archive (issue 18) beyond what it always keeps (every accepted signed document,
+// every signed notification, the daily seals).
+struct EvidenceConfig {
+  // Also every message refused from the bus, with its reason (forensics): its bytes when they are
+  // within intake.max_message_bytes, the record alone beyond.
+  bool keep_rejected = false;
+};
+
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.
 // What only a restart changes: the broker, the store, the loop, the clock and the logs.
 struct StartupConfig {
@@ -87,6 +95,7 @@ struct StartupConfig {
   StoreConfig store;
   ProcessingConfig processing;
   OpsConfig ops;
+  EvidenceConfig evidence;
 };
 
 // What SIGHUP reads again and replaces as a whole: the rules, the calendars, the documents and

@@ -82,6 +82,8 @@ Result<std::unique_ptr<Components>> Components::build(boost::asio::io_context& i
   out->timers_ = std::make_unique<TimerRunner>(io, *out->workers_, *out->workflow_, *out->store_,
                                                *out->relay_, clock, TimerSettings{});
   out->processor_->on_timers_changed([self] { self->timers_->reschedule(); });
+  if (config.evidence.keep_rejected)
+    out->processor_->keep_rejected_evidence(setup.config.intake.max_message_bytes);
   out->metrics_ = std::make_unique<ops::Metrics>();
   out->processor_->set_metrics(out->metrics_.get());
   out->timers_->set_metrics(out->metrics_.get());

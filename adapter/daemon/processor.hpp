@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "amqp/connection.hpp"
@@ -67,6 +68,9 @@ class Processor {
             amqp::Names names, RetrySettings retry);
 
   void set_metrics(ops::Metrics* metrics) { metrics_ = metrics; }
+  // evidence.keep_rejected: each message refused from the bus archived too, with its reason; its
+  // bytes only up to `max_body` (intake.max_message_bytes).
+  void keep_rejected_evidence(std::size_t max_body) { keep_rejected_up_to_ = max_body; }
   // SIGHUP: the next inputs are read with these (an intake already started finishes with the set
   // it started with, which it holds; decisions are made on the event loop, between batches).
   void replace(std::shared_ptr<const intake::Intake> intake, const workflow::Workflow& workflow) {
@@ -140,6 +144,8 @@ class Processor {
   Prepared prepare(Work work);
   // An accepted signed document's evidence record, into the input the store commits.
   void archive_received(const Work& work, Prepared& prepared);
+  // A message refused from the bus, under evidence.keep_rejected: its record with the reason.
+  void archive_rejected(const Work& work, Prepared& prepared);
   // Reads the input (its properties, the AIS event, the intake's outcome) and decides it once;
   // the rejection, if it is refused; a store failure is left in `prepared.failure`.
   std::optional<Rejection> read_and_decide(const Work& work, Prepared& prepared);
@@ -187,6 +193,7 @@ class Processor {
   workflow::StateView view_;
   std::function<void()> timers_changed_;
   ops::Metrics* metrics_ = nullptr;
+  std::optional<std::size_t> keep_rejected_up_to_;
   store::Store& store_;
   OutboxPublisher& relay_;
   DeliveryAcks& link_;

@@ -51,6 +51,9 @@ Processor::Prepared Processor::prepare(Work work) {
   }
   if (!prepared.failure) view_.apply(entry.key, prepared.input.changes);
   if (!prepared.failure && !rejection) archive_received(work, prepared);
+  if (!prepared.failure && rejection && keep_rejected_up_to_ && source_of(delivery) == "gov") {
+    archive_rejected(work, prepared);
+  }
   prepared.work = std::move(work);
   return prepared;
 }
@@ -83,6 +86,43 @@ void Processor::archive_received(const Work& work, Prepared& prepared) {
     record.caused.push_back(message.key);
   record.body = work.delivery.body;
   record.body_sha256 = accepted->evidence.body_sha256;
+  prepared.input.evidence.push_back(std::move(record));
+}
+
+void Processor::archive_rejected(const Work& work, Prepared& prepared) {
+  // Forensics: what was refused, exactly (up to the size intake reads), and why. Nothing in it
+  // is trusted: the message id and signer are the ones it claims.
+  const auto& entry = prepared.input.entry;
+  store::EvidenceRecord record;
+  record.evidence_id = "rejected:" + entry.key;
+  record.day = calendar::to_string(workflow_->calendar().local_date(entry.received_at));
+  record.direction = "received";
+  record.outcome = "rejected";
+  record.reason = entry.reason;
+  record.input_key = entry.key;
+  record.message_id = prepared.message_id;
+  record.document_type = entry.document_type;
+  record.application_id = prepared.subject;
+  const auto* accepted = work.intake ? std::get_if<intake::Accepted>(&*work.intake) : nullptr;
+  const auto* rejected = work.intake ? std::get_if<intake::Rejected>(&*work.intake) : nullptr;
+  const auto* signer = accepted != nullptr                       ? &accepted->signer
+                       : rejected != nullptr && rejected->signer ? &*rejected->signer
+                                                                 : nullptr;
+  if (signer != nullptr) {
+    boost::json::object claimed{{"subject", signer->subject}};
+    if (signer->iin) claimed["iin"] = *signer->iin;
+    if (signer->bin) claimed["bin"] = *signer->bin;
+    record.signer_json = boost::json::serialize(claimed);
+  }
+  // A document refused by the Rules after its signature verified: what it was verified on.
+  if (accepted != nullptr) {
+    record.chain_pem = accepted->evidence.chain_pem;
+    record.revocation_json = accepted->evidence.revocation_json;
+  }
+  record.verified_at = entry.received_at;
+  for (const auto& message : prepared.input.outbox)
+    record.caused.push_back(message.key);
+  if (work.delivery.body.size() <= *keep_rejected_up_to_) record.body = work.delivery.body;
   prepared.input.evidence.push_back(std::move(record));
 }
 

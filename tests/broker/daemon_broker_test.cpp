@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "amqp/fields.hpp"
+#include "common/ids.hpp"
 #include "daemon_fixture.hpp"
 #include "domain/commands.hpp"
 
@@ -91,6 +92,52 @@ TEST_F(DaemonWithBroker, InputsBecomeCommandsOrDeadLettersWithTheirReasons) {
   EXPECT_EQ(inbox_count("rejected"), 2);
   EXPECT_THAT(daemon_->log_text(),
               HasSubstr("nqs-adapter stopped processed=5 rejected=2 duplicates=0"));
+  EXPECT_EQ(evidence_count("rejected"), 0) << "evidence.keep_rejected is off by default";
+  EXPECT_EQ(evidence_count("accepted"), 5);
+}
+
+// Issue 18: under evidence.keep_rejected each message refused from the bus is archived too, with
+// its reason, its exact bytes and its dead letter, in the transaction that refuses it; the chain
+// stays unbroken, and only accepted documents are verified again.
+TEST_F(DaemonWithBroker, UnderKeepRejectedEachRefusedMessageIsArchivedWithItsReason) {
+  extra_config_ = "evidence: {keep_rejected: true}\n";
+  write_config();
+  start_daemon();
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
+  const std::string altered = with_message_id(signed_application(), message_id_of(6))
+                                  .replace(signed_application().find("Сварщик"), 14, "Инженер");
+  client_->publish(kGovIn, altered, "altered-1");
+  client_->publish(kGovIn, "<a>not a bus message</a>", "junk-1");
+  wait_until_drained(3);
+  ASSERT_TRUE(eventually([&] { return client_->queue_state(kGovIn)->first == 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_EQ(evidence_count("rejected"), 2);
+
+  auto listed = cli("evidence list --json");
+  std::map<std::string, boost::json::object> rejected;
+  for (const auto& line : listed.lines) {
+    if (line.at("outcome").as_string() == "rejected")
+      rejected[std::string(line.at("reason").as_string())] = line;
+  }
+  ASSERT_EQ(rejected.size(), 2U) << listed.out;
+  const auto& invalid = rejected.at("signature.invalid");
+  EXPECT_EQ(invalid.at("messageId").as_string(), message_id_of(6)) << "as it claims";
+  EXPECT_EQ(invalid.at("documentType").as_string(), "VoucherApplication");
+  EXPECT_EQ(invalid.at("bodySha256").as_string(), sha256_hex(altered));
+  EXPECT_EQ(invalid.at("caused").as_array().size(), 1U) << "its dead letter";
+  EXPECT_THAT(std::string(invalid.at("evidenceId").as_string()),
+              ::testing::StartsWith("rejected:gov:rejected:"));
+  EXPECT_TRUE(rejected.contains("soap.invalid_envelope")) << listed.out;
+  const auto raw = dir_.path() / "refused.xml";
+  EXPECT_EQ(cli("evidence show " + std::string(invalid.at("evidenceId").as_string()) + " --raw " +
+                raw.string())
+                .status,
+            0);
+  EXPECT_EQ(read_file(raw), altered);
+  const auto verified = cli("evidence verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_THAT(verified.out,
+              HasSubstr("4 records, the chain is unbroken; 1 signatures checked again"));
 }
 
 TEST_F(DaemonWithBroker, DuplicatesAreAcknowledgedWithoutNewEffects) {
@@ -199,6 +246,13 @@ TEST_F(DaemonWithBroker, KillMinus9MidStreamAndRestartLosesAndRepeatsNothing) {
   // Every input applied exactly once; a command may have been published twice, with one id.
   EXPECT_EQ(inbox_count("processed"), kInputs);
   EXPECT_GE(commands_.size(), static_cast<std::size_t>(kInputs));
+  // Issue 18: the archive is written in each input's transaction: after the kill, one record for
+  // each document and each refusal it caused, in one unbroken chain.
+  const auto verified = cli("evidence verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_THAT(verified.out, HasSubstr(fmt::format(
+                                "{} records, the chain is unbroken; {} signatures checked again",
+                                2 * kInputs, kInputs)));
 }
 
 TEST_F(DaemonWithBroker, AQueueDeletedUnderTheConsumerIsDeclaredAgain) {

@@ -185,12 +185,19 @@ processing:
     return ids;
   }
 
+  std::int64_t evidence_count(const char* outcome) const {
+    return count_of("SELECT count(*) FROM evidence WHERE outcome = ?", outcome);
+  }
   std::int64_t inbox_count(const char* outcome) const {
+    return count_of("SELECT count(*) FROM inbox WHERE outcome = ?", outcome);
+  }
+  // A count the test's SQLite store answers, its one parameter bound.
+  std::int64_t count_of(const char* sql, const char* value) const {
     sqlite3* db = nullptr;
     sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
     sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM inbox WHERE outcome = ?", -1, &statement, nullptr);
-    sqlite3_bind_text(statement, 1, outcome, -1, SQLITE_STATIC);
+    sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
+    sqlite3_bind_text(statement, 1, value, -1, SQLITE_STATIC);
     sqlite3_step(statement);
     const auto count = sqlite3_column_int64(statement, 0);
     sqlite3_finalize(statement);

@@ -503,6 +503,25 @@ TEST(Config, WrongShapesAreNamed) {
                           "'calendar/kz-2025.yaml'"));
 }
 
+// Issue 18: the evidence archive keeps refused messages only when asked, and says which key is
+// wrong.
+TEST(Config, TheEvidenceArchiveKeepsRefusedMessagesOnlyWhenAsked) {
+  test::TempDir dir;
+  const std::string calendar = "calendar:\n  files: [calendar/kz-2025.yaml]\n";
+  auto loaded = load(calendar, dir);
+  ASSERT_TRUE(loaded.setup.has_value()) << test::join(loaded.problems);
+  EXPECT_FALSE(loaded.setup->config.evidence.keep_rejected);
+  loaded = load(calendar + "evidence:\n  keep_rejected: true\n", dir);
+  ASSERT_TRUE(loaded.setup.has_value()) << test::join(loaded.problems);
+  EXPECT_TRUE(loaded.setup->config.evidence.keep_rejected);
+  loaded = load(calendar + "evidence:\n  keep_rejected: sometimes\n  keep_all: true\n", dir);
+  EXPECT_THAT(loaded.problems,
+              ElementsAre("adapter.yaml:4:18: evidence.keep_rejected: 'sometimes' is not true or "
+                          "false",
+                          "adapter.yaml:5:3: evidence.keep_all: unknown key (known here: "
+                          "keep_rejected)"));
+}
+
 TEST(Config, CalendarFilesAreRequired) {
   test::TempDir dir;
   EXPECT_THAT(load("log: {level: debug}\n", dir).problems,
