@@ -191,7 +191,19 @@ void add_evidence_commands(CLI::App& app, EvidenceArguments& arguments, int& exi
       "link, the head, each accepted document's signature at its instant, each day's seal; exit "
       "0 if unbroken, 1 with each problem named");
   add_config(*verify);
+  verify->add_option("--export", arguments.exports,
+                     "check these exported day files instead of the store (the store is not "
+                     "opened: another machine with the trust anchors will do)");
   verify->callback([&] { exit_code = evidence_verify(arguments); });
+  auto* export_days = evidence->add_subcommand(
+      "export",
+      "write one tar file a sealed day (its records, their exact bytes, its seal, a "
+      "JSON manifest) into DIR");
+  add_config(*export_days);
+  export_days->add_option("--from", arguments.from, "the first day (YYYY-MM-DD)")->required();
+  export_days->add_option("--to", arguments.to, "the last day (YYYY-MM-DD)")->required();
+  export_days->add_option("DIR", arguments.dir, "the folder to write into")->required();
+  export_days->callback([&] { exit_code = evidence_export(arguments); });
   auto* seal = evidence->add_subcommand(
       "seal",
       "seal each ended day not sealed yet with the adapter's signing key, as the running daemon "

@@ -15,7 +15,6 @@
 #include "store/store.hpp"
 
 namespace nqs::cli {
-namespace {
 
 std::optional<calendar::Date> parse_day_or_report(const std::string& text) {
   auto day = yaml::parse_date(text);
@@ -25,6 +24,8 @@ std::optional<calendar::Date> parse_day_or_report(const std::string& text) {
   }
   return calendar::Date{*day};
 }
+
+namespace {
 
 void print_problems(const yaml::Diagnostics& diagnostics) {
   for (const auto& problem : diagnostics.problems())

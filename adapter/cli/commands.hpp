@@ -11,6 +11,8 @@
 namespace nqs::cli {
 
 // Loads the whole configuration, printing every problem to standard error.
+// A day given as YYYY-MM-DD; said on stderr when it is not one.
+std::optional<calendar::Date> parse_day_or_report(const std::string& text);
 // Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
 Result<Instant> configured_now(const configuration::Config& config);
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
@@ -69,6 +71,10 @@ struct EvidenceArguments {
   std::string day;  // list: only the records of this day
   std::size_t limit = 0;
   bool json = false;
+  std::string from;  // export: the first day and the last (YYYY-MM-DD)
+  std::string to;
+  std::string dir;                   // export: where the day files are written
+  std::vector<std::string> exports;  // verify: exported day files, checked without the store
 };
 int evidence_show(const EvidenceArguments& arguments);
 int evidence_list(const EvidenceArguments& arguments);
@@ -77,5 +83,7 @@ int evidence_list(const EvidenceArguments& arguments);
 int evidence_verify(const EvidenceArguments& arguments);
 // Seals the ended days not sealed yet, as the daemon does each minute (exit 0; 1 on a failure).
 int evidence_seal(const EvidenceArguments& arguments);
+// One tar file a sealed day from `from` to `to` into `dir` (store/evidence_export.hpp).
+int evidence_export(const EvidenceArguments& arguments);
 
 }  // namespace nqs::cli

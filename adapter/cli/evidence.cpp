@@ -9,10 +9,12 @@
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/dlq.hpp"
+#include "cli/evidence_checks.hpp"
 #include "common/ids.hpp"
 #include "intake/intake.hpp"
 #include "notify/evidence_seal.hpp"
 #include "notify/outbound.hpp"
+#include "revocation/x509_facts.hpp"
 #include "workflow/evidence_seals.hpp"
 
 namespace nqs::cli {
@@ -68,104 +70,6 @@ std::unique_ptr<store::Store> open_store(const std::string& config_file, int& ex
   }
   return open_audit(setup->config, exit_code);
 }
-
-// A signed document received and accepted, checked again as it was judged: its signature by the
-// certificates recorded with it, chained to the trust anchors at the recorded instant (the
-// signature's problem, none when it holds). A document whose bytes no longer have their recorded
-// hash is already named by the chain's check.
-std::optional<std::string> signature_problem(const store::EvidenceRecord& record,
-                                             const intake::Intake& intake,
-                                             const xmldsig::TrustStore& anchors) {
-  if (record.direction != "received" || record.outcome != "accepted") return std::nullopt;
-  if (sha256_hex(record.body) != record.body_sha256) return std::nullopt;
-  auto problem = intake.check_archived(record.body, record.chain_pem, record.verified_at, anchors);
-  if (!problem) return std::nullopt;
-  return fmt::format("its signature does not verify again as judged at {}: {}: {}",
-                     to_utc_string(record.verified_at), code(problem->reason), problem->detail);
-}
-
-// A day's records as the chain holds them, and whether its seal has been read.
-struct DayTally {
-  std::int64_t records = 0;
-  std::int64_t first_seq = 0;
-  std::int64_t last_seq = 0;
-  std::string last_sha256;
-  bool sealed = false;
-};
-
-// What the chain read so far says of a seal record: its signature, and that it states the
-// records of its day the chain holds before it.
-std::optional<std::string> seal_problem(const store::EvidenceRecord& record,
-                                        std::map<std::string, DayTally>& days,
-                                        const xmldsig::TrustStore& anchors,
-                                        const xmldsig::AlgorithmPolicy& policy) {
-  auto& tally = days[record.day];
-  tally.sealed = true;
-  auto read = notify::read_seal(record.body, anchors, policy);
-  if (auto* problem = std::get_if<std::string>(&read)) {
-    return "the day's seal does not verify: " + *problem;
-  }
-  const auto& facts = std::get<notify::SealFacts>(read);
-  if (facts.day != record.day || facts.records != tally.records ||
-      facts.first_seq != tally.first_seq || facts.last_seq != tally.last_seq ||
-      facts.last_sha256 != tally.last_sha256) {
-    return fmt::format(
-        "the seal of {} states {} records, {} to {}, the last with hash {}; the chain holds {} "
-        "records of {} before it, {} to {}, the last with hash {}",
-        facts.day, facts.records, facts.first_seq, facts.last_seq, facts.last_sha256, tally.records,
-        record.day, tally.first_seq, tally.last_seq, tally.last_sha256);
-  }
-  return std::nullopt;
-}
-
-// A record that is not a seal counted into its day; a problem if that day was sealed before it.
-std::optional<std::string> count_into_day(const store::EvidenceRecord& record,
-                                          std::map<std::string, DayTally>& days) {
-  auto& tally = days[record.day];
-  if (tally.records == 0) tally.first_seq = record.seq;
-  ++tally.records;
-  tally.last_seq = record.seq;
-  tally.last_sha256 = record.record_sha256;
-  if (!tally.sealed) return std::nullopt;
-  return fmt::format("it is of {}, whose seal comes before it", record.day);
-}
-
-// What is checked of each record beyond its place in the chain: an accepted document's signature
-// again, and each day's seal against the records of its day before it.
-class RecordChecks {
- public:
-  // The anchors of today's configuration, without revocation: a record names the CRLs its
-  // document was judged on, and those are not current any more.
-  explicit RecordChecks(const configuration::Setup& setup)
-      : intake_(*setup.intake), anchors_(setup.intake->trust()->without_revocation()) {
-    policy_.allowed.insert(setup.config.trust.allowed_algorithms.begin(),
-                           setup.config.trust.allowed_algorithms.end());
-  }
-
-  void check(const store::EvidenceRecord& record, std::vector<store::EvidenceProblem>& problems) {
-    auto problem = [&](std::string what) {
-      problems.push_back({record.seq, record.evidence_id, std::move(what)});
-    };
-    if (record.direction == "seal") {
-      ++seals_;
-      if (auto wrong = seal_problem(record, days_, *anchors_, policy_)) problem(std::move(*wrong));
-      return;
-    }
-    if (auto wrong = count_into_day(record, days_)) problem(std::move(*wrong));
-    if (record.direction == "received" && record.outcome == "accepted") ++signatures_;
-    if (auto wrong = signature_problem(record, intake_, *anchors_)) problem(std::move(*wrong));
-  }
-  [[nodiscard]] std::int64_t signatures() const { return signatures_; }
-  [[nodiscard]] std::int64_t seals() const { return seals_; }
-
- private:
-  const intake::Intake& intake_;
-  std::shared_ptr<xmldsig::TrustStore> anchors_;
-  xmldsig::AlgorithmPolicy policy_;
-  std::map<std::string, DayTally> days_;
-  std::int64_t signatures_ = 0;
-  std::int64_t seals_ = 0;
-};
 
 }  // namespace
 
@@ -236,10 +140,18 @@ int evidence_list(const EvidenceArguments& arguments) {
 int evidence_verify(const EvidenceArguments& arguments) {
   auto setup = load_or_report(arguments.config);
   if (!setup) return kExitProblem;
+  if (!arguments.exports.empty()) return verify_exports(arguments, *setup);
   int exit_code = kExitOk;
   auto store = open_audit(setup->config, exit_code);
   if (!store) return exit_code;
-  RecordChecks checks(*setup);
+  auto now = configured_now(setup->config);
+  if (!now) {
+    std::cerr << now.error().message << '\n';
+    return kExitProblem;
+  }
+  // The daemon seals a day kSealMargin after it ends, looking each minute: an hour more is left.
+  RecordChecks checks(*setup, calendar::to_string(setup->calendar->local_date(
+                                  now.value() - workflow::kSealMargin - std::chrono::hours{1})));
   // The head first: a record written after it was read is not a problem, one missing before is.
   auto head = store->evidence_head();
   if (!head) {
@@ -270,6 +182,7 @@ int evidence_verify(const EvidenceArguments& arguments) {
     last_seq = records.back().seq;
     last_hash = records.back().record_sha256;
   }
+  checks.unsealed_days(problems);
   // A record past the head (read again now: the daemon may have moved it) was not chained.
   auto head_now = store->evidence_head();
   auto beyond = head_now ? store->evidence_after(head_now.value().seq, 1)

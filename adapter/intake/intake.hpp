@@ -102,12 +102,12 @@ class Intake {
   [[nodiscard]] IntakeOutcome process(std::string_view bytes, Instant now) const;
 
   // A message kept in the evidence archive (issue 18) checked again, years later: read as intake
-  // reads it (limits, wrapping, envelope, document type and schema), its document's signature
-  // profile, the certificates it presents, which must be `chain_pem` as recorded, their chain to
-  // the anchors of `anchors` at `at`, the instant it was judged, the key usage, and the signature
-  // value and digest. Revocation is not asked again (the record names the CRLs it was judged on;
-  // `anchors` checks none, TrustStore::without_revocation), nor the mapping (rules change, the
-  // signature does not).
+  // reads it (limits, wrapping, envelope), its document's signature profile, the certificates it
+  // presents, which must be `chain_pem` as recorded, their chain to the anchors of `anchors` at
+  // `at`, the instant it was judged, a signing key (nonRepudiation), and the signature value and
+  // digest. Revocation is not asked again (the record names the CRLs it was judged on; `anchors`
+  // checks none, TrustStore::without_revocation), nor today's mappings, schemas and signer rules
+  // (rules change, the signature does not).
   [[nodiscard]] std::optional<Rejection> check_archived(std::string_view bytes,
                                                         std::string_view chain_pem, Instant at,
                                                         const xmldsig::TrustStore& anchors) const;

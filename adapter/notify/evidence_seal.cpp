@@ -59,7 +59,8 @@ Result<std::string> make_seal(const SealFacts& facts, const Signer& signer) {
 
 std::variant<SealFacts, std::string> read_seal(std::string_view bytes,
                                                const xmldsig::TrustStore& anchors,
-                                               const xmldsig::AlgorithmPolicy& policy) {
+                                               const xmldsig::AlgorithmPolicy& policy,
+                                               std::string_view adapter_subject) {
   auto parsed = xml::parse_hostile_xml(bytes, kMaxSealBytes);
   if (auto* rejection = std::get_if<Rejection>(&parsed)) return "not a seal: " + rejection->detail;
   const auto& doc = std::get<xml::XmlDoc>(parsed);
@@ -91,10 +92,12 @@ std::variant<SealFacts, std::string> read_seal(std::string_view bytes,
   if (auto* rejection = std::get_if<Rejection>(&verified)) {
     return "its signer: " + rejection->detail;
   }
-  if (auto rejection = xmldsig::verify_signature(
-          parts,
-          std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(verified)->public_key(),
-          policy)) {
+  const auto& signer = *std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(verified);
+  if (signer.identity().subject != adapter_subject) {
+    return fmt::format("it is signed by '{}', not by the adapter ('{}')", signer.identity().subject,
+                       adapter_subject);
+  }
+  if (auto rejection = xmldsig::verify_signature(parts, signer.public_key(), policy)) {
     return rejection->detail;
   }
   return facts;

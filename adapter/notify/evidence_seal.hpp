@@ -35,9 +35,12 @@ struct SealFacts {
 Result<std::string> make_seal(const SealFacts& facts, const Signer& signer);
 
 // The facts of a seal whose signature verifies with the certificate it carries, that certificate
-// chained to `anchors` at the instant it was sealed; or what is wrong, in words.
+// the adapter's: chained to `anchors` at the instant it was sealed and naming `adapter_subject`
+// (RFC 2253, as the adapter's signing certificate does; a renewed certificate keeps it), so that
+// no other holder of a certificate under the same CA can seal; or what is wrong, in words.
 std::variant<SealFacts, std::string> read_seal(std::string_view bytes,
                                                const xmldsig::TrustStore& anchors,
-                                               const xmldsig::AlgorithmPolicy& policy);
+                                               const xmldsig::AlgorithmPolicy& policy,
+                                               std::string_view adapter_subject);
 
 }  // namespace nqs::notify

@@ -140,12 +140,24 @@ Result<std::vector<EvidenceRecord>> SqlStore::find_evidence(const std::string& i
   return evidence_rows(rows);
 }
 
+Result<std::vector<EvidenceRecord>> SqlStore::evidence_of_day(const std::string& day,
+                                                              std::int64_t after_seq,
+                                                              std::size_t limit) {
+  BOOST_OUTCOME_TRY(auto rows,
+                    driver_->run(fmt::format("SELECT {} FROM evidence WHERE day = $1 AND seq > $2 "
+                                             "ORDER BY seq LIMIT $3",
+                                             kEvidenceColumns),
+                                 SqlParams().text(day).integer(after_seq).integer(
+                                     static_cast<std::int64_t>(limit)),
+                                 "reading a day's evidence"));
+  return evidence_rows(rows);
+}
+
 Result<std::optional<std::string>> SqlStore::next_unsealed_day(const std::string& before_day) {
-  // Seals are named seal:<day>: the last day sealed is read from the evidence ids' index.
+  // The last day sealed, by the seals' own index (migration 11); then the first day after it.
   BOOST_OUTCOME_TRY(auto sealed,
-                    driver_->run("SELECT max(day) FROM evidence WHERE evidence_id >= 'seal:' AND "
-                                 "evidence_id < 'seal;' AND direction = 'seal'",
-                                 {}, "reading the evidence seals"));
+                    driver_->run("SELECT max(day) FROM evidence WHERE direction = 'seal'", {},
+                                 "reading the evidence seals"));
   const std::string after = sealed.is_null(0, 0) ? std::string() : sealed.text(0, 0);
   BOOST_OUTCOME_TRY(auto next, driver_->run("SELECT min(day) FROM evidence WHERE day > $1 AND "
                                             "day < $2",

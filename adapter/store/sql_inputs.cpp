@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
+
 #include "common/clock.hpp"
 #include "store/sql_store.hpp"
 
@@ -35,7 +37,11 @@ std::vector<OutboxMessage> outbox_rows(const SqlRows& rows) {
 std::int64_t SqlRows::integer(std::size_t row, std::size_t column) const {
   const auto& cell = rows_.at(row).at(column);
   if (!cell || cell->empty()) return 0;
-  return std::stoll(*cell);
+  // What is not a whole integer (a cell altered outside the adapter: SQLite keeps text in an
+  // INTEGER column) reads as 0, never an exception: a record read so no longer has its hash.
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(cell->data(), cell->data() + cell->size(), value);
+  return error == std::errc{} && end == cell->data() + cell->size() ? value : 0;
 }
 
 std::optional<Instant> SqlRows::millis(std::size_t row, std::size_t column) const {

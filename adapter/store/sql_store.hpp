@@ -35,6 +35,9 @@ class SqlStore final : public Store {
   Result<std::vector<EvidenceRecord>> find_evidence(const std::string& id) override;
   Result<std::optional<std::string>> next_unsealed_day(const std::string& before_day) override;
   Result<EvidenceDay> evidence_day(const std::string& day) override;
+  Result<std::vector<EvidenceRecord>> evidence_of_day(const std::string& day,
+                                                      std::int64_t after_seq,
+                                                      std::size_t limit) override;
 
   // State (sql_state.cpp).
   Result<std::optional<ApplicationRow>> find_application(const std::string& id) override;

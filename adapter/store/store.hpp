@@ -298,6 +298,10 @@ class EvidenceArchive {
     std::string last_sha256;
   };
   virtual Result<EvidenceDay> evidence_day(const std::string& day) = 0;
+  // `limit` records of one day after `after_seq`, in chain order (an export reads a day in pages).
+  virtual Result<std::vector<EvidenceRecord>> evidence_of_day(const std::string& day,
+                                                              std::int64_t after_seq,
+                                                              std::size_t limit) = 0;
 };
 
 // The durable state of the adapter: every role, over one database.

@@ -529,6 +529,10 @@ TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheir
   EXPECT_EQ(cli("evidence show " + application_id(2) + " --raw " + raw.string()).status, 2);
   EXPECT_EQ(cli("evidence show nothing-of-the-kind").status, 1);
   EXPECT_EQ(cli("evidence list --json").lines.size(), 3U);
+  auto unsealed = cli(fmt::format("evidence export --from {0} --to {0} {1}", today(),
+                                  (dir_.path() / "export").string()));
+  EXPECT_EQ(unsealed.status, 1) << unsealed.out;
+  EXPECT_THAT(unsealed.out, HasSubstr(today() + " is not sealed"));
   auto verified = cli("evidence verify");
   EXPECT_EQ(verified.status, 0) << verified.out;
   EXPECT_THAT(verified.out,
@@ -938,11 +942,62 @@ TEST_F(DeadlinesWithBroker, TheDaemonSealsEachEndedDayAndVerifyChecksTheSeal) {
   EXPECT_THAT(verified.out, HasSubstr("2 records, the chain is unbroken; 1 signatures checked "
                                       "again; 1 days sealed"));
 
+  // Exported: one tar file for the day, which tar itself lists, verified again without the
+  // store (moved away, as on another machine); one changed character of its document is named.
+  const auto exported = dir_.path() / "export";
+  auto written =
+      cli(fmt::format("evidence export --from {0} --to {0} {1}", day, exported.string()));
+  EXPECT_EQ(written.status, 0) << written.out;
+  const auto file = exported / ("nqs-evidence-" + day + ".tar");
+  ASSERT_TRUE(std::filesystem::exists(file)) << written.out;
+  const auto listing = dir_.path() / "listing.out";
+  ASSERT_EQ(std::system(fmt::format("tar -tf {} >{}", file.string(), listing.string()).c_str()), 0);
+  EXPECT_THAT(read_file(listing), HasSubstr(day + "/manifest.json"));
+  EXPECT_THAT(read_file(listing), HasSubstr(day + "/records/1"));
+  std::filesystem::rename(dir_.path() / "store.sqlite", dir_.path() / "store.away");
+  auto alone = cli("evidence verify --export " + file.string());
+  EXPECT_EQ(alone.status, 0) << alone.out;
+  EXPECT_THAT(alone.out, HasSubstr("2 records in 1 files, each day's chain is unbroken; 1 "
+                                   "signatures checked again; 1 days sealed"));
+  auto bytes = read_file(file);
+  const auto at = bytes.find("Сварщик");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, std::string("Сварщик").size(), "Инженер");
+  const auto tampered_file = dir_.write("tampered.tar", bytes);
+  auto tampered = cli("evidence verify --export " + tampered_file.string());
+  EXPECT_EQ(tampered.status, 1) << tampered.out;
+  EXPECT_THAT(tampered.out, HasSubstr("record 1 (received:" + message_id_of(1) +
+                                      "): its document is not the one archived"));
+  std::filesystem::rename(dir_.path() / "store.away", dir_.path() / "store.sqlite");
+
   auto store = store::open_sqlite(store::SqliteSettings{(dir_.path() / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
   auto records = store.value()->evidence_after(0, 10).value();
   store.value().reset();
   ASSERT_EQ(records.size(), 2U);
+  auto run_sql = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  };
+
+  // The seal removed and the head moved back: the chain holds, the ended day has no seal.
+  run_sql(
+      fmt::format("CREATE TABLE kept AS SELECT * FROM evidence WHERE seq = 2; DELETE FROM "
+                  "evidence WHERE seq = 2; UPDATE evidence_head SET seq = 1, record_sha256 = "
+                  "'{}'",
+                  records[0].record_sha256));
+  auto unsealed = cli("evidence verify");
+  EXPECT_EQ(unsealed.status, 1) << unsealed.out;
+  EXPECT_THAT(unsealed.out, HasSubstr(day + " has ended and its 1 records have no seal"));
+  run_sql(
+      fmt::format("INSERT INTO evidence SELECT * FROM kept; DROP TABLE kept; UPDATE "
+                  "evidence_head SET seq = 2, record_sha256 = '{}'",
+                  records[1].record_sha256));
+  EXPECT_EQ(cli("evidence verify").status, 0) << "restored";
+
   auto seal = records[1];
   EXPECT_EQ(seal.evidence_id, "seal:" + day);
   seal.seq = 1;
@@ -953,11 +1008,7 @@ TEST_F(DeadlinesWithBroker, TheDaemonSealsEachEndedDayAndVerifyChecksTheSeal) {
       "record_sha256 = '{1}' WHERE seq = 2; UPDATE evidence_head SET seq = 1, record_sha256 = "
       "'{1}'",
       seal.prev_sha256, seal.record_sha256);
-  sqlite3* db = nullptr;
-  sqlite3_open((dir_.path() / "store.sqlite").c_str(), &db);
-  EXPECT_EQ(sqlite3_exec(db, removal.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  run_sql(removal);
   auto removed = cli("evidence verify");
   EXPECT_EQ(removed.status, 1) << removed.out;
   EXPECT_THAT(removed.out, HasSubstr("record 1 (seal:" + day + "): the seal of " + day +

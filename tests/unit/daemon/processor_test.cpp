@@ -147,6 +147,11 @@ class FaultyStore final : public store::Store {
   Result<EvidenceDay> evidence_day(const std::string& day) override {
     return store_.evidence_day(day);
   }
+  Result<std::vector<store::EvidenceRecord>> evidence_of_day(const std::string& day,
+                                                             std::int64_t after_seq,
+                                                             std::size_t limit) override {
+    return store_.evidence_of_day(day, after_seq, limit);
+  }
 
  private:
   store::Store& store_;

@@ -7,6 +7,7 @@
 
 #include "calendar_support.hpp"
 #include "notify/evidence_seal.hpp"
+#include "revocation/x509_facts.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
 
@@ -22,6 +23,7 @@ class EvidenceSeals : public ::testing::Test {
     auto signer = notify::load_signer(pki + "/adapter-sign.key", pki + "/adapter-chain.pem");
     ASSERT_TRUE(signer.has_value()) << signer.error().message;
     signer_ = std::move(signer).value();
+    subject_ = revocation::name_text(X509_get_subject_name(signer_.certificates.front().get()));
     xmldsig::TrustSettings settings;
     settings.anchors = {pki + "/ca-chain.pem"};
     std::vector<std::string> problems;
@@ -71,6 +73,7 @@ class EvidenceSeals : public ::testing::Test {
 
   test::TempDir dir_;
   notify::Signer signer_;
+  std::string subject_;
   std::shared_ptr<xmldsig::TrustStore> anchors_;
   xmldsig::AlgorithmPolicy policy_;
   std::unique_ptr<store::Store> store_;
@@ -85,7 +88,7 @@ TEST_F(EvidenceSeals, EachEndedDayIsSealedOnceInDayOrderWithWhatTheChainHolds) {
   EXPECT_THAT(seal_at("2026-03-02T19:11:00Z"), ::testing::ElementsAre("2026-03-02"));
   EXPECT_THAT(seal_at("2026-03-02T19:12:00Z"), ::testing::IsEmpty()) << "once";
 
-  auto read = notify::read_seal(seal_body("2026-03-02"), *anchors_, policy_);
+  auto read = notify::read_seal(seal_body("2026-03-02"), *anchors_, policy_, subject_);
   ASSERT_TRUE(std::holds_alternative<notify::SealFacts>(read)) << std::get<std::string>(read);
   const auto facts = std::get<notify::SealFacts>(read);
   EXPECT_EQ(facts.day, "2026-03-02");
@@ -113,7 +116,7 @@ TEST_F(EvidenceSeals, ASealAlteredOrSignedByAnotherIsNotRead) {
   ASSERT_NE(at, std::string::npos) << body;
   auto altered = body;
   altered.replace(at, 20, "<Records>0</Records>");
-  auto read = notify::read_seal(altered, *anchors_, policy_);
+  auto read = notify::read_seal(altered, *anchors_, policy_, subject_);
   ASSERT_TRUE(std::holds_alternative<std::string>(read));
   EXPECT_THAT(std::get<std::string>(read), HasSubstr("changed after signing"));
 
@@ -123,11 +126,38 @@ TEST_F(EvidenceSeals, ASealAlteredOrSignedByAnotherIsNotRead) {
   std::vector<std::string> problems;
   auto other = xmldsig::TrustStore::load(gost, problems);
   ASSERT_TRUE(other) << test::join(problems);
-  read = notify::read_seal(body, *other->without_revocation(), policy_);
+  read = notify::read_seal(body, *other->without_revocation(), policy_, subject_);
   ASSERT_TRUE(std::holds_alternative<std::string>(read));
   EXPECT_THAT(std::get<std::string>(read), HasSubstr("its signer"));
   EXPECT_TRUE(std::holds_alternative<std::string>(
-      notify::read_seal("<EvidenceSeal/>", *anchors_, policy_)));
+      notify::read_seal("<EvidenceSeal/>", *anchors_, policy_, subject_)));
+
+  // Signed by another holder of a certificate under the same CA, with facts of its choosing.
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto someone = notify::load_signer(pki + "/center-head.key", pki + "/center-head.pem");
+  ASSERT_TRUE(someone.has_value()) << someone.error().message;
+  auto forged = notify::make_seal(
+      {"2026-03-02", 0, 0, 0, "", *parse_instant("2026-03-03T00:00:00Z")}, someone.value());
+  ASSERT_TRUE(forged.has_value()) << forged.error().message;
+  read = notify::read_seal(forged.value(), *anchors_, policy_, subject_);
+  ASSERT_TRUE(std::holds_alternative<std::string>(read));
+  EXPECT_THAT(std::get<std::string>(read), HasSubstr("not by the adapter"));
+}
+
+// A seal recorded in the inbox but absent from the archive (altered outside the adapter) stops
+// the sealing with an error instead of trying the same day for ever on the event loop.
+TEST_F(EvidenceSeals, ADaySealedInTheInboxButNotInTheArchiveStopsWithAnError) {
+  archive("m-1", "2026-03-02T04:00:00Z");
+  store::InputLog::Input orphan;
+  orphan.entry.key = "seal:2026-03-02";
+  orphan.entry.source = "evidence";
+  std::vector<store::InputLog::Input> inputs;
+  inputs.push_back(std::move(orphan));
+  ASSERT_TRUE(store_->record_inputs(std::move(inputs)).has_value());
+  auto sealed = seal_ended_days(*store_, signer_, test::almaty_calendar(),
+                                *parse_instant("2026-03-03T00:00:00Z"));
+  ASSERT_FALSE(sealed.has_value());
+  EXPECT_THAT(sealed.error().message, HasSubstr("run evidence verify"));
 }
 
 }  // namespace
