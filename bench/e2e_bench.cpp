@@ -15,6 +15,7 @@
 //   e2e_bench N steady R    the steady-rate run alone, R applicants a second
 //   e2e_bench N refused     the worst case alone
 #include <amqp.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -391,7 +392,42 @@ struct Run {
   Figures figures;
   std::map<std::string, int> types;
   std::size_t rss_kib = 0;
+  std::string evidence;  // what the evidence archive cost the store
 };
+
+// The evidence archive's records in the store the run left (issue 18): how many, their bytes
+// (the signed bodies, the rest of their columns), and the store file's size.
+std::string evidence_size(const std::filesystem::path& store) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return "evidence: the store cannot be read";
+  }
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT count(*), coalesce(sum(length(body)), 0), coalesce(sum(length(chain) "
+                     "+ length(signer) + length(revocation) + length(caused) + length(evidence_id) "
+                     "+ length(input_key) + length(message_id) + length(application_id) + 250), 0) "
+                     "FROM evidence",
+                     -1, &statement, nullptr);
+  std::string out = "evidence: none";
+  if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_int64(statement, 0) > 0) {
+    const auto records = static_cast<double>(sqlite3_column_int64(statement, 0));
+    const auto bodies = static_cast<double>(sqlite3_column_int64(statement, 1));
+    const auto rest = static_cast<double>(sqlite3_column_int64(statement, 2));
+    std::error_code ec;
+    const auto file = std::filesystem::file_size(store, ec);
+    out = fmt::format(
+        "evidence: {:.0f} records, a record {:.0f} bytes (its signed body {:.0f}, certificates "
+        "and the other columns {:.0f}, hashes and numbers counted as 250); the store file {:.1f} "
+        "MiB",
+        records, (bodies + rest) / records, bodies / records, rest / records,
+        static_cast<double>(ec ? 0 : file) / (1024.0 * 1024.0));
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return out;
+}
 
 // One daemon with a store of its own on a vhost of its own, fed `work`; then, when `null_after`,
 // the null relay on the same vhost with the same documents.
@@ -438,9 +474,10 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   publish_all(vhost.name(), work, interval, sent);
   receiver.join();
   cpu.stop(work.ids.size());
-  Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid())};
+  Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid()), {}};
   run.figures.cpu = cpu;
   daemon.stop();
+  run.evidence = evidence_size(dir.path() / "store.sqlite");
   if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work);
   return run;
 }
@@ -471,6 +508,7 @@ void report(const std::string& what, const Run& run, std::size_t n, double input
       what, f.per_second, f.per_second * inputs_per_document, f.p50_ms, f.p99_ms, f.p999_ms,
       f.received, n, types_text(run.types), run.rss_kib / 1024);
   std::cout << cpu_text(f.cpu);
+  std::cout << "  " << run.evidence << '\n';
 }
 
 }  // namespace
