@@ -204,6 +204,15 @@ void add_evidence_commands(CLI::App& app, EvidenceArguments& arguments, int& exi
   export_days->add_option("--to", arguments.to, "the last day (YYYY-MM-DD)")->required();
   export_days->add_option("DIR", arguments.dir, "the folder to write into")->required();
   export_days->callback([&] { exit_code = evidence_export(arguments); });
+  auto* purge = evidence->add_subcommand(
+      "purge",
+      "remove the records of the days before D, each exported, verified and older than "
+      "evidence.retention (audited; needs --yes)");
+  add_config(*purge);
+  purge->add_option("--before", arguments.before, "the first day kept (YYYY-MM-DD)")->required();
+  purge->add_flag("--yes", arguments.yes, "remove them (without it: what would be removed)");
+  purge->add_option("--actor", arguments.actor, "who, for the audit (default: the OS user)");
+  purge->callback([&] { exit_code = evidence_purge(arguments); });
   auto* seal = evidence->add_subcommand(
       "seal",
       "seal each ended day not sealed yet with the adapter's signing key, as the running daemon "

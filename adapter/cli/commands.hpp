@@ -75,6 +75,9 @@ struct EvidenceArguments {
   std::string to;
   std::string dir;                   // export: where the day files are written
   std::vector<std::string> exports;  // verify: exported day files, checked without the store
+  std::string before;                // purge: the records of the days before this one
+  bool yes = false;                  // purge: do it
+  std::string actor;                 // purge: who, for the audit (default: the OS user)
 };
 int evidence_show(const EvidenceArguments& arguments);
 int evidence_list(const EvidenceArguments& arguments);
@@ -85,5 +88,8 @@ int evidence_verify(const EvidenceArguments& arguments);
 int evidence_seal(const EvidenceArguments& arguments);
 // One tar file a sealed day from `from` to `to` into `dir` (store/evidence_export.hpp).
 int evidence_export(const EvidenceArguments& arguments);
+// The records of the days before --before, each exported and verified and unchanged since, older
+// than evidence.retention: removed with --yes, audited; the chain then starts after them.
+int evidence_purge(const EvidenceArguments& arguments);
 
 }  // namespace nqs::cli

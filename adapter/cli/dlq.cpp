@@ -50,15 +50,6 @@ std::optional<Instant> parse_when(const std::string& text, const calendar::Worki
   return std::nullopt;
 }
 
-std::string actor_name(const std::string& given) {
-  if (!given.empty()) return given;
-  for (const char* variable : {"SUDO_USER", "USER", "LOGNAME"}) {
-    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') return value;
-  }
-  if (const passwd* entry = ::getpwuid(::geteuid())) return entry->pw_name;
-  return fmt::format("uid {}", ::geteuid());
-}
-
 struct Session {
   explicit Session(configuration::Setup loaded) : setup(std::move(loaded)) {}
   Session(Session&&) = default;
@@ -180,6 +171,15 @@ bool says_which(const DlqArguments& arguments) {
 }
 
 }  // namespace
+
+std::string actor_name(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const char* variable : {"SUDO_USER", "USER", "LOGNAME"}) {
+    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') return value;
+  }
+  if (const passwd* entry = ::getpwuid(::geteuid())) return entry->pw_name;
+  return fmt::format("uid {}", ::geteuid());
+}
 
 int dlq_list(const DlqArguments& arguments) {
   int exit_code = kExitOk;

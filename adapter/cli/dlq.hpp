@@ -17,4 +17,7 @@ void put_back(amqp::SyncClient& client);
 // exit_code set.
 std::unique_ptr<store::Store> open_audit(const configuration::Config& config, int& exit_code);
 
+// Who an audited action is by: `given` (--actor), else the operating system's user.
+std::string actor_name(const std::string& given);
+
 }  // namespace nqs::cli

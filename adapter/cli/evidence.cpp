@@ -71,6 +71,17 @@ std::unique_ptr<store::Store> open_store(const std::string& config_file, int& ex
   return open_audit(setup->config, exit_code);
 }
 
+// A record past the head (read again now: the daemon may have moved it) was not chained.
+Result<void> records_past_head(store::Store& store, std::vector<store::EvidenceProblem>& problems) {
+  BOOST_OUTCOME_TRY(auto head, store.evidence_head());
+  BOOST_OUTCOME_TRY(auto beyond, store.evidence_after(head.seq, 1));
+  for (const auto& record : beyond) {
+    problems.push_back({record.seq, record.evidence_id,
+                        fmt::format("it is past the chain's head (record {})", head.seq)});
+  }
+  return outcome::success();
+}
+
 }  // namespace
 
 int evidence_show(const EvidenceArguments& arguments) {
@@ -142,16 +153,13 @@ int evidence_verify(const EvidenceArguments& arguments) {
   if (!setup) return kExitProblem;
   if (!arguments.exports.empty()) return verify_exports(arguments, *setup);
   int exit_code = kExitOk;
-  auto store = open_audit(setup->config, exit_code);
-  if (!store) return exit_code;
-  auto now = configured_now(setup->config);
-  if (!now) {
-    std::cerr << now.error().message << '\n';
-    return kExitProblem;
-  }
+  auto session = open_evidence(arguments.config, exit_code);
+  if (!session) return exit_code;
+  auto& store = session->store;
   // The daemon seals a day kSealMargin after it ends, looking each minute: an hour more is left.
-  RecordChecks checks(*setup, calendar::to_string(setup->calendar->local_date(
-                                  now.value() - workflow::kSealMargin - std::chrono::hours{1})));
+  RecordChecks checks(session->setup,
+                      calendar::to_string(session->setup.calendar->local_date(
+                          session->now - workflow::kSealMargin - std::chrono::hours{1})));
   // The head first: a record written after it was read is not a problem, one missing before is.
   auto head = store->evidence_head();
   if (!head) {
@@ -159,8 +167,14 @@ int evidence_verify(const EvidenceArguments& arguments) {
     return kExitProblem;
   }
   std::vector<store::EvidenceProblem> problems;
-  std::int64_t last_seq = 0;
-  std::string last_hash(store::kEvidenceChainStart);
+  // Where the chain starts: after the records purged (exported and verified before).
+  auto start = store->evidence_purged();
+  if (!start) {
+    std::cerr << start.error().message << '\n';
+    return kExitProblem;
+  }
+  std::int64_t last_seq = start.value().seq;
+  std::string last_hash = start.value().record_sha256;
   std::int64_t count = 0;
   while (last_seq < head.value().seq) {
     auto page = store->evidence_after(last_seq, kPage);
@@ -183,18 +197,9 @@ int evidence_verify(const EvidenceArguments& arguments) {
     last_hash = records.back().record_sha256;
   }
   checks.unsealed_days(problems);
-  // A record past the head (read again now: the daemon may have moved it) was not chained.
-  auto head_now = store->evidence_head();
-  auto beyond = head_now ? store->evidence_after(head_now.value().seq, 1)
-                         : Result<std::vector<store::EvidenceRecord>>(head_now.error());
-  if (!beyond) {
-    std::cerr << beyond.error().message << '\n';
+  if (auto read = records_past_head(*store, problems); !read) {
+    std::cerr << read.error().message << '\n';
     return kExitProblem;
-  }
-  for (const auto& record : beyond.value()) {
-    problems.push_back(
-        {record.seq, record.evidence_id,
-         fmt::format("it is past the chain's head (record {})", head_now.value().seq)});
   }
   if (last_seq != head.value().seq || last_hash != head.value().record_sha256) {
     problems.push_back(
@@ -204,33 +209,23 @@ int evidence_verify(const EvidenceArguments& arguments) {
                            head.value().seq, last_seq)
              : fmt::format("the chain's head does not name the last record ({})", last_seq)});
   }
-  for (const auto& problem : problems) {
-    std::cout << fmt::format("record {}{}: {}\n", problem.seq,
-                             problem.evidence_id.empty() ? "" : " (" + problem.evidence_id + ")",
-                             problem.what);
-  }
-  std::cout << fmt::format("{} records, {}; {} signatures checked again; {} days sealed; head {}\n",
-                           count,
-                           problems.empty()       ? "the chain is unbroken"
-                           : problems.size() == 1 ? "1 problem"
-                                                  : fmt::format("{} problems", problems.size()),
-                           checks.signatures(), checks.seals(), head.value().seq);
+  print_evidence_problems(problems);
+  std::cout << fmt::format(
+      "{} records, {}; {} signatures checked again; {} days sealed; head {}{}\n", count,
+      problems.empty() ? "the chain is unbroken" : problem_count(problems), checks.signatures(),
+      checks.seals(), head.value().seq,
+      start.value().seq == 0
+          ? ""
+          : fmt::format("; it starts after record {}, purged", start.value().seq));
   return problems.empty() ? kExitOk : kExitProblem;
 }
 
 int evidence_seal(const EvidenceArguments& arguments) {
-  auto setup = load_or_report(arguments.config);
-  if (!setup) return kExitProblem;
   int exit_code = kExitOk;
-  auto store = open_audit(setup->config, exit_code);
-  if (!store) return exit_code;
-  auto now = configured_now(setup->config);
-  if (!now) {
-    std::cerr << now.error().message << '\n';
-    return kExitProblem;
-  }
-  auto sealed = workflow::seal_ended_days(*store, setup->notifications->signer(), *setup->calendar,
-                                          now.value());
+  auto session = open_evidence(arguments.config, exit_code);
+  if (!session) return exit_code;
+  auto sealed = workflow::seal_ended_days(*session->store, session->setup.notifications->signer(),
+                                          *session->setup.calendar, session->now);
   if (!sealed) {
     std::cerr << sealed.error().message << '\n';
     return kExitProblem;

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "cli/commands.hpp"
+#include "cli/dlq.hpp"
 #include "common/ids.hpp"
 #include "notify/evidence_seal.hpp"
 #include "notify/outbound.hpp"
@@ -98,6 +103,34 @@ void RecordChecks::check(const store::EvidenceRecord& record,
   if (auto wrong = count_into_day(record, days_)) problem(std::move(*wrong));
   if (record.direction == "received" && record.outcome == "accepted") ++signatures_;
   if (auto wrong = signature_problem(record, intake_, *anchors_)) problem(std::move(*wrong));
+}
+
+void print_evidence_problems(const std::vector<store::EvidenceProblem>& problems) {
+  for (const auto& problem : problems) {
+    std::cout << fmt::format("record {}{}: {}\n", problem.seq,
+                             problem.evidence_id.empty() ? "" : " (" + problem.evidence_id + ")",
+                             problem.what);
+  }
+}
+
+std::string problem_count(const std::vector<store::EvidenceProblem>& problems) {
+  return problems.size() == 1 ? "1 problem" : fmt::format("{} problems", problems.size());
+}
+
+std::optional<EvidenceSession> open_evidence(const std::string& config_file, int& exit_code) {
+  auto setup = load_or_report(config_file);
+  exit_code = kExitProblem;
+  if (!setup) return std::nullopt;
+  auto store = open_audit(setup->config, exit_code);
+  if (!store) return std::nullopt;
+  auto now = configured_now(setup->config);
+  if (!now) {
+    std::cerr << now.error().message << '\n';
+    exit_code = kExitProblem;
+    return std::nullopt;
+  }
+  exit_code = kExitOk;
+  return EvidenceSession{std::move(*setup), std::move(store), now.value()};
 }
 
 }  // namespace nqs::cli

@@ -52,6 +52,21 @@ class RecordChecks {
   std::int64_t seals_ = 0;
 };
 
+// Each problem on its own line: `record N (evidence id): what`.
+void print_evidence_problems(const std::vector<store::EvidenceProblem>& problems);
+// "1 problem", "N problems".
+std::string problem_count(const std::vector<store::EvidenceProblem>& problems);
+
+// What an evidence command works on: the configuration, its store, and now as the daemon of that
+// configuration sees it (clock.offset, clock.control_file).
+struct EvidenceSession {
+  configuration::Setup setup;
+  std::unique_ptr<store::Store> store;
+  Instant now{};
+};
+// The session, or nothing with the problem said on stderr and `exit_code` set.
+std::optional<EvidenceSession> open_evidence(const std::string& config_file, int& exit_code);
+
 struct EvidenceArguments;
 // evidence verify --export FILE...: the exported day files checked without the store
 // (cli/evidence_export.cpp).

@@ -147,6 +147,9 @@ std::optional<Config> read_config(Reader root, Diagnostics& diagnostics) {
   read_ops(root.section("ops"), config.ops);
   auto evidence = root.section("evidence");
   config.evidence.keep_rejected = evidence.flag("keep_rejected", config.evidence.keep_rejected);
+  config.evidence.retention =
+      evidence.duration("retention", std::chrono::hours{24}, std::chrono::hours{24 * 36500},
+                        config.evidence.retention);
   evidence.finish();
 
   root.finish();

@@ -82,6 +82,8 @@ struct EvidenceConfig {
   // Also every message refused from the bus, with its reason (forensics): its bytes when they are
   // within intake.max_message_bytes, the record alone beyond.
   bool keep_rejected = false;
+  // How long records are kept at least: `evidence purge` refuses days younger than this.
+  std::chrono::milliseconds retention{std::chrono::hours{24 * 1826}};
 };
 
 // config/adapter.yaml as read, with every relative path resolved against the file's folder.

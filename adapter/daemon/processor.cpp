@@ -243,7 +243,7 @@ store::InputLog::Input Processor::hand_over(Prepared& prepared, bool& sets_timer
   // The outbox rows (signed bodies) and state changes move to the store; settling needs only the
   // entry. A failed commit decides the delivery again from its intake.
   sets_timers = sets_timers || !prepared.input.changes.timers.empty();
-  workflow::archive_sent(prepared.input, prepared.to_sign, prepared.subject, workflow_->calendar());
+  workflow::archive_sent(prepared.input, prepared.to_sign, prepared.subject, *workflow_);
   return {prepared.input.entry, std::move(prepared.input.outbox), std::move(prepared.input.changes),
           std::move(prepared.input.evidence)};
 }

@@ -123,7 +123,7 @@ void TimerRunner::fire() {
         }
         for (std::size_t i = 0; i < batch->inputs.size(); ++i) {
           workflow::archive_sent(batch->inputs[i], batch->effects[i].to_sign, batch->due[i].subject,
-                                 workflow_->calendar());
+                                 *workflow_);
         }
         commit(batch->due, std::move(batch->inputs), batch->effects);
       });

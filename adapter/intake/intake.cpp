@@ -1,6 +1,7 @@
 #include "intake/intake.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -211,6 +212,16 @@ void note_accepted_on(const xmldsig::SignatureParts& parts,
         {"nextUpdate", instant(crl.next_update)},
         {"delta", crl.delta}});
   }
+  // An OCSP responder's answer when it decided the signer's status: the response itself.
+  if (const auto& response = verified.ocsp_response(); !response.empty()) {
+    std::string base64(4 * ((response.size() + 2) / 3) + 1, '\0');
+    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
+                                       reinterpret_cast<const unsigned char*>(response.data()),
+                                       static_cast<int>(response.size()));
+    base64.resize(static_cast<std::size_t>(std::max(length, 0)));
+    crls.push_back(boost::json::object{{"ocspResponder", verified.ocsp_responder()},
+                                       {"ocspResponse", base64}});
+  }
   on.revocation_json = boost::json::serialize(crls);
 }
 
@@ -349,47 +360,6 @@ std::optional<Rejection> Intake::check_archived(std::string_view bytes, std::str
         fmt::format("the certificate '{}' is not a signing key", verified->identity().subject)};
   }
   return xmldsig::verify_signature(parts, verified->public_key(), policy_);
-}
-
-std::optional<Rejection> Intake::check_transport(xmlDoc* doc, const EnvelopeInfo& envelope,
-                                                 Instant now) const {
-  auto profile = xmldsig::check_transport_profile(doc, policy_);
-  if (auto* rejection = std::get_if<Rejection>(&profile)) return *rejection;
-  const auto& parts = std::get<std::optional<xmldsig::TransportParts>>(profile);
-  if (!parts) {
-    if (!settings_.require_transport_signature) return std::nullopt;
-    return Rejection{Reason::signature_missing,
-                     "no transport signature (soap:Header/wsse:Security), and "
-                     "intake.require_transport_signature is set"};
-  }
-  auto certificate = trust_->get()->verify(parts->certificate_der, {}, now);
-  if (auto* rejection = std::get_if<Rejection>(&certificate)) {
-    rejection->detail = "transport signature: " + rejection->detail;
-    return *rejection;
-  }
-  const auto& verified = std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(certificate);
-  if (auto rejection =
-          xmldsig::verify_transport_signature(*parts, verified->public_key(), policy_)) {
-    rejection->detail = "transport signature: " + rejection->detail;
-    return rejection;
-  }
-  // The certificate must be the configured sender's; a sender without a configured certificate
-  // is accepted only while transport signatures are optional.
-  const auto sender = std::find_if(
-      settings_.transport_senders.begin(), settings_.transport_senders.end(),
-      [&](const TransportSender& candidate) { return candidate.sender_id == envelope.sender_id; });
-  if (sender == settings_.transport_senders.end()) {
-    if (!settings_.require_transport_signature) return std::nullopt;
-    return Rejection{
-        Reason::signer_mismatch,
-        fmt::format("sender '{}' is not in intake.transport_senders", envelope.sender_id)};
-  }
-  if (verified->identity().bin != sender->bin) {
-    return Rejection{Reason::signer_mismatch,
-                     fmt::format("the transport certificate '{}' is not sender '{}' (BIN {})",
-                                 verified->identity().subject, sender->sender_id, sender->bin)};
-  }
-  return std::nullopt;
 }
 
 }  // namespace nqs::intake

@@ -6,6 +6,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "common/openssl_error.hpp"
 #include "common/openssl_key_methods.hpp"
 #include "gost/openssl_keys.hpp"
+#include "revocation/x509_facts.hpp"
 
 namespace nqs::notify {
 namespace {
@@ -131,6 +133,19 @@ xmldsig::SigningOptions signing_options(EVP_PKEY* key) {
     options.signature_method = xmldsig::kEcdsaSha256;
   }
   return options;
+}
+
+SignerEvidence signer_evidence(const Signer& signer) {
+  SignerEvidence out;
+  if (signer.certificates.empty()) return out;
+  X509* certificate = signer.certificates.front().get();
+  out.signer_json = boost::json::serialize(
+      boost::json::object{{"subject", revocation::name_text(X509_get_subject_name(certificate))},
+                          {"serial", revocation::serial_hex(certificate)},
+                          {"issuer", revocation::name_text(X509_get_issuer_name(certificate))}});
+  for (const auto& each : signer.certificates)
+    out.chain_pem += revocation::pem_certificate(revocation::certificate_der(each.get()));
+  return out;
 }
 
 }  // namespace nqs::notify

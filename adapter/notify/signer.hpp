@@ -30,6 +30,15 @@ Result<Signer> load_signer(const std::filesystem::path& key,
 // from their PrivateKeyInfo by the adapter's GOST methods; RSA and EC keys by OpenSSL.
 Result<Signer> load_pkcs12_signer(const std::filesystem::path& file, const std::string& password);
 
+// The signer as the evidence archive names it in the records of what the adapter signs (its
+// notifications, its seals): JSON {subject, serial, issuer} of its certificate, and the
+// certificates as PEM, its own first.
+struct SignerEvidence {
+  std::string signer_json;
+  std::string chain_pem;
+};
+SignerEvidence signer_evidence(const Signer& signer);
+
 // How a notification is signed with `key`: a GOST key in the profile NCALayer and KalkanCrypt
 // produce (inclusive c14n of SignedInfo; enveloped, then inclusive c14n #WithComments on the
 // reference; the key's GOST methods), so that NCALayer-based systems verify it; RSA and ECDSA with

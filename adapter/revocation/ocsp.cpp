@@ -37,7 +37,7 @@ std::string cache_key(OCSP_CERTID* id) {
 }
 
 OcspAnswer unavailable(const std::string& url, std::string detail) {
-  return {OcspStatus::unavailable, std::move(detail), std::nullopt, url};
+  return {OcspStatus::unavailable, std::move(detail), std::nullopt, url, {}};
 }
 
 // A request for the status of `certificate`, with our nonce.
@@ -93,19 +93,23 @@ OcspAnswer answer_of(const std::string& url, int status, int reason,
                      ASN1_GENERALIZEDTIME* revoked_at) {
   switch (status) {
     case V_OCSP_CERTSTATUS_GOOD:
-      return {OcspStatus::good, "good", std::nullopt, url};
+      return {OcspStatus::good, "good", std::nullopt, url, {}};
     case V_OCSP_CERTSTATUS_REVOKED: {
       const auto when = to_instant(revoked_at);
       return {OcspStatus::revoked,
               fmt::format("revoked on {} ({}), says the OCSP responder {}",
                           when ? to_utc_string(*when) : std::string("an unreadable date"),
                           reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given", url),
-              when, url};
+              when,
+              url,
+              {}};
     }
     default:
       return {OcspStatus::unknown,
               fmt::format("the OCSP responder {} does not know this certificate", url),
-              std::nullopt, url};
+              std::nullopt,
+              url,
+              {}};
   }
 }
 
@@ -265,7 +269,9 @@ OcspAnswer OcspClient::ask(const std::string& url, X509* certificate, X509* issu
   }
   until = *issued + settings_.max_age;
   if (next && *next < until) until = *next;
-  return answer_of(url, status, reason, revoked_at);
+  auto answer = answer_of(url, status, reason, revoked_at);
+  answer.response_der = reply.value().body;
+  return answer;
 }
 
 OcspStats OcspClient::stats() const {

@@ -25,6 +25,8 @@ struct OcspAnswer {
   std::string detail;  // why unavailable; the revocation time and reason when revoked
   std::optional<Instant> revoked_at;
   std::string responder;  // the URL asked
+  // The responder's answer as received (DER OCSPResponse), for the evidence archive (issue 18).
+  std::string response_der;
 };
 
 struct OcspSettings {

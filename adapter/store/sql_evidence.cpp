@@ -183,4 +183,107 @@ Result<EvidenceArchive::EvidenceDay> SqlStore::evidence_day(const std::string& d
   return facts;
 }
 
+Result<void> SqlStore::record_evidence_export(const EvidenceExport& exported) {
+  BOOST_OUTCOME_TRY(driver_->run(
+      "INSERT INTO evidence_exports (day, records, last_seq, last_sha256, file_sha256, "
+      "exported_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (day) DO UPDATE SET records = "
+      "excluded.records, last_seq = excluded.last_seq, last_sha256 = excluded.last_sha256, "
+      "file_sha256 = excluded.file_sha256, exported_ms = excluded.exported_ms",
+      SqlParams()
+          .text(exported.day)
+          .integer(exported.records)
+          .integer(exported.last_seq)
+          .text(exported.last_sha256)
+          .text(exported.file_sha256)
+          .instant(exported.exported_at),
+      "recording an evidence export"));
+  return outcome::success();
+}
+
+Result<std::optional<EvidenceArchive::EvidenceExport>> SqlStore::find_evidence_export(
+    const std::string& day) {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT day, records, last_seq, last_sha256, "
+                                            "file_sha256, exported_ms FROM evidence_exports "
+                                            "WHERE day = $1",
+                                            SqlParams().text(day), "reading the evidence exports"));
+  if (rows.empty()) return std::optional<EvidenceExport>{};
+  return std::optional<EvidenceExport>{
+      EvidenceExport{rows.text(0, 0), rows.integer(0, 1), rows.integer(0, 2), rows.text(0, 3),
+                     rows.text(0, 4), Instant{std::chrono::milliseconds{rows.integer(0, 5)}}}};
+}
+
+Result<EvidenceArchive::EvidenceHead> SqlStore::evidence_purged() {
+  BOOST_OUTCOME_TRY(auto rows, driver_->run("SELECT seq, record_sha256 FROM evidence_purged", {},
+                                            "reading where the evidence chain starts"));
+  if (rows.empty()) return make_error("the evidence chain has no start row (migration 12)");
+  return EvidenceHead{rows.integer(0, 0), rows.text(0, 1)};
+}
+
+Result<EvidenceArchive::EvidencePurge> SqlStore::plan_evidence_purge(
+    const std::string& before_day) {
+  BOOST_OUTCOME_TRY(const auto start, evidence_purged());
+  EvidencePurge plan;
+  plan.first_seq = start.seq + 1;
+  // Up to the record before the first one of `before_day` or later; all of them when none is.
+  BOOST_OUTCOME_TRY(auto later,
+                    driver_->run("SELECT min(seq) FROM evidence WHERE day >= $1",
+                                 SqlParams().text(before_day), "planning an evidence purge"));
+  std::int64_t last = 0;
+  if (!later.is_null(0, 0)) {
+    last = later.integer(0, 0) - 1;
+  } else {
+    BOOST_OUTCOME_TRY(auto head, evidence_head());
+    last = head.seq;
+  }
+  if (last < plan.first_seq) return plan;
+  BOOST_OUTCOME_TRY(auto days, driver_->run("SELECT DISTINCT day FROM evidence WHERE seq >= $1 "
+                                            "AND seq <= $2 ORDER BY day",
+                                            SqlParams().integer(plan.first_seq).integer(last),
+                                            "planning an evidence purge"));
+  for (std::size_t i = 0; i < days.size(); ++i)
+    plan.days.push_back(days.text(i, 0));
+  BOOST_OUTCOME_TRY(auto hash,
+                    driver_->run("SELECT record_sha256 FROM evidence WHERE seq = $1",
+                                 SqlParams().integer(last), "planning an evidence purge"));
+  if (hash.empty()) {
+    return make_error(fmt::format(
+        "record {} is missing, so the chain cannot start after it: run evidence verify", last));
+  }
+  plan.last_seq = last;
+  plan.last_sha256 = hash.text(0, 0);
+  return plan;
+}
+
+Result<std::int64_t> SqlStore::purge_evidence(const EvidencePurge& plan, const AuditRow& audit) {
+  BOOST_OUTCOME_TRY(driver_->begin());
+  auto purged = [&]() -> Result<std::int64_t> {
+    BOOST_OUTCOME_TRY(const auto start, evidence_purged());
+    if (start.seq + 1 != plan.first_seq) {
+      return make_error("another purge of the evidence archive ran meanwhile: plan it again");
+    }
+    // Audited first, in the same transaction: a purge not on record does not happen.
+    BOOST_OUTCOME_TRY(record_audit(audit));
+    BOOST_OUTCOME_TRY(auto counted,
+                      driver_->run("SELECT count(*) FROM evidence WHERE seq >= $1 AND seq <= $2",
+                                   SqlParams().integer(plan.first_seq).integer(plan.last_seq),
+                                   "purging the evidence archive"));
+    BOOST_OUTCOME_TRY(driver_->run("DELETE FROM evidence WHERE seq >= $1 AND seq <= $2",
+                                   SqlParams().integer(plan.first_seq).integer(plan.last_seq),
+                                   "purging the evidence archive"));
+    BOOST_OUTCOME_TRY(driver_->run(
+        "UPDATE evidence_purged SET seq = $1, record_sha256 = $2 WHERE one = 1",
+        SqlParams().integer(plan.last_seq).text(plan.last_sha256), "moving the chain's start"));
+    return counted.integer(0, 0);
+  }();
+  if (!purged) {
+    driver_->rollback();
+    return purged.error();
+  }
+  if (auto committed = driver_->commit(); !committed) {
+    driver_->rollback();
+    return committed.error();
+  }
+  return purged;
+}
+
 }  // namespace nqs::store

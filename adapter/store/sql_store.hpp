@@ -38,6 +38,11 @@ class SqlStore final : public Store {
   Result<std::vector<EvidenceRecord>> evidence_of_day(const std::string& day,
                                                       std::int64_t after_seq,
                                                       std::size_t limit) override;
+  Result<void> record_evidence_export(const EvidenceExport& exported) override;
+  Result<std::optional<EvidenceExport>> find_evidence_export(const std::string& day) override;
+  Result<EvidenceHead> evidence_purged() override;
+  Result<EvidencePurge> plan_evidence_purge(const std::string& before_day) override;
+  Result<std::int64_t> purge_evidence(const EvidencePurge& plan, const AuditRow& audit) override;
 
   // State (sql_state.cpp).
   Result<std::optional<ApplicationRow>> find_application(const std::string& id) override;

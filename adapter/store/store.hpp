@@ -302,6 +302,33 @@ class EvidenceArchive {
   virtual Result<std::vector<EvidenceRecord>> evidence_of_day(const std::string& day,
                                                               std::int64_t after_seq,
                                                               std::size_t limit) = 0;
+
+  // What `evidence export` wrote of a day and verified in the file (a purge needs it).
+  struct EvidenceExport {
+    std::string day;
+    std::int64_t records = 0;
+    std::int64_t last_seq = 0;
+    std::string last_sha256;
+    std::string file_sha256;
+    Instant exported_at{};
+  };
+  virtual Result<void> record_evidence_export(const EvidenceExport& exported) = 0;
+  virtual Result<std::optional<EvidenceExport>> find_evidence_export(const std::string& day) = 0;
+  // Where the chain starts: the last record purged (0 and kEvidenceChainStart when none).
+  virtual Result<EvidenceHead> evidence_purged() = 0;
+  // What purging before `before_day` would remove: the records after the last purged one up to
+  // the last before the first record of `before_day` or a later day (records of days that cross
+  // midnight are not split), and their days.
+  struct EvidencePurge {
+    std::int64_t first_seq = 0;
+    std::int64_t last_seq = 0;  // 0: nothing to purge
+    std::string last_sha256;
+    std::vector<std::string> days;
+  };
+  virtual Result<EvidencePurge> plan_evidence_purge(const std::string& before_day) = 0;
+  // Removes the records of `plan`, moves the chain's start to its last, and writes `audit`, in one
+  // transaction; the records removed.
+  virtual Result<std::int64_t> purge_evidence(const EvidencePurge& plan, const AuditRow& audit) = 0;
 };
 
 // The durable state of the adapter: every role, over one database.

@@ -2,11 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
-
 #include "common/ids.hpp"
 #include "notify/evidence_seal.hpp"
-#include "revocation/x509_facts.hpp"
 
 namespace nqs::workflow {
 namespace {
@@ -21,13 +18,9 @@ store::EvidenceRecord seal_record(const std::string& day, std::string body,
   record.outcome = "sealed";
   record.input_key = record.evidence_id;
   record.document_type = "EvidenceSeal";
-  X509* certificate = signer.certificates.front().get();
-  record.signer_json = boost::json::serialize(
-      boost::json::object{{"subject", revocation::name_text(X509_get_subject_name(certificate))},
-                          {"serial", revocation::serial_hex(certificate)},
-                          {"issuer", revocation::name_text(X509_get_issuer_name(certificate))}});
-  for (const auto& each : signer.certificates)
-    record.chain_pem += revocation::pem_certificate(revocation::certificate_der(each.get()));
+  auto by = notify::signer_evidence(signer);
+  record.signer_json = std::move(by.signer_json);
+  record.chain_pem = std::move(by.chain_pem);
   record.verified_at = now;
   record.body = std::move(body);
   return record;

@@ -148,7 +148,8 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
 }
 
 void archive_sent(store::InputLog::Input& input, const std::vector<std::size_t>& to_sign,
-                  const std::string& application_id, const calendar::WorkingCalendar& calendar) {
+                  const std::string& application_id, const Workflow& workflow) {
+  const auto& calendar = workflow.calendar();
   for (const auto index : to_sign) {
     const auto& row = input.outbox.at(index);
     store::EvidenceRecord record;
@@ -160,6 +161,8 @@ void archive_sent(store::InputLog::Input& input, const std::vector<std::size_t>&
     record.message_id = row.key;
     record.document_type = row.routing_key;
     record.application_id = application_id;
+    record.signer_json = workflow.sent_by().signer_json;
+    record.chain_pem = workflow.sent_by().chain_pem;
     record.verified_at = row.created_at;
     record.body = row.body;
     input.evidence.push_back(std::move(record));
@@ -174,7 +177,9 @@ Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable m
       policy_(policy),
       notifications_(std::move(notifications)),
       exchanges_(std::move(exchanges)),
-      deadlines_(std::move(deadlines)) {}
+      deadlines_(std::move(deadlines)) {
+  if (notifications_) sent_by_ = notify::signer_evidence(notifications_->signer());
+}
 
 Result<Decided> Workflow::effects_of(const domain::Application* before,
                                      const domain::Decision& decision, const std::string& causation,

@@ -64,9 +64,10 @@ Result<void> seal(const notify::NotificationBuilder& notifications,
 
 // Issue 18: the signed notifications of an input (those `to_sign` names among its outbox, after
 // seal) kept in the evidence archive as sent, with the input; `application_id` is the one they are
-// about, `calendar` names the day.
+// about; the workflow's calendar names the day, its notifications' signer the signer.
+class Workflow;
 void archive_sent(store::InputLog::Input& input, const std::vector<std::size_t>& to_sign,
-                  const std::string& application_id, const calendar::WorkingCalendar& calendar);
+                  const std::string& application_id, const Workflow& workflow);
 
 // Between the transport and the state machine: finds the application an input is about (through
 // the view, so that inputs of one batch see each other), gathers the facts the automatic checks
@@ -82,6 +83,8 @@ class Workflow {
 
   // The working calendar the decisions count in (its local date names an evidence record's day).
   [[nodiscard]] const calendar::WorkingCalendar& calendar() const { return calendar_; }
+  // The adapter as signer of its notifications, for their evidence records.
+  [[nodiscard]] const notify::SignerEvidence& sent_by() const { return sent_by_; }
   // What signs the notifications the effects compose (seal).
   [[nodiscard]] const std::shared_ptr<const notify::NotificationBuilder>& notifications() const {
     return notifications_;
@@ -132,6 +135,7 @@ class Workflow {
   domain::MciTable mci_;
   domain::Policy policy_;
   std::shared_ptr<const notify::NotificationBuilder> notifications_;
+  notify::SignerEvidence sent_by_;
   amqp::Names exchanges_;
   domain::DeadlineTable deadlines_;
 };

@@ -229,8 +229,13 @@ CertificateCheck TrustStore::decide_by_ocsp(std::shared_ptr<const VerifiedCertif
                           untrusted.get(), now);
   }
   switch (answer.status) {
-    case revocation::OcspStatus::good:
-      return verified;
+    case revocation::OcspStatus::good: {
+      // The same verification, with the answer it was decided on (a cached chain has none).
+      auto decided = std::make_shared<VerifiedCertificate>(*verified);
+      decided->ocsp_response_ = std::move(answer.response_der);
+      decided->ocsp_responder_ = answer.responder;
+      return decided;
+    }
     case revocation::OcspStatus::revoked:
       return Rejection{Reason::certificate_revoked,
                        fmt::format("the signer certificate '{}' (serial {}) is {}", subject, serial,

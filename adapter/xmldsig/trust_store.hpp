@@ -47,6 +47,10 @@ class VerifiedCertificate {
   // The period in which the whole chain is valid.
   [[nodiscard]] Instant not_before() const { return not_before_; }
   [[nodiscard]] Instant not_after() const { return not_after_; }
+  // When an OCSP responder decided the signer's status: its answer as received (DER) and where
+  // from (the evidence archive keeps them, issue 18); empty when a CRL did.
+  [[nodiscard]] const std::string& ocsp_response() const { return ocsp_response_; }
+  [[nodiscard]] const std::string& ocsp_responder() const { return ocsp_responder_; }
 
  private:
   std::shared_ptr<X509> certificate_;
@@ -59,6 +63,8 @@ class VerifiedCertificate {
   // it, and what its CA's CRL said (none when it said nothing against it).
   std::vector<std::shared_ptr<X509>> chain_;
   std::optional<Rejection> crl_says_;
+  std::string ocsp_response_;
+  std::string ocsp_responder_;
 };
 
 // Where the status of a signer certificate comes from (trust.revocation): its CA's CRL; its CA's

@@ -509,6 +509,8 @@ TEST_F(LifecycleWithBroker, SignedMessagesAreArchivedExactlyAndCommandsLinkTheir
   const auto records = store.value()->evidence_after(0, 100).value();
   ASSERT_EQ(records.size(), 3U);
   EXPECT_EQ(records[2].direction, "sent");
+  EXPECT_THAT(records[2].signer_json, HasSubstr("\"serial\"")) << "the adapter, its signer";
+  EXPECT_THAT(records[2].chain_pem, HasSubstr("-----BEGIN CERTIFICATE-----"));
   EXPECT_EQ(records[2].input_key, "gov:" + message_id_of(2));
   EXPECT_THAT(records[1].caused, ::testing::Contains(refusal.properties.message_id));
   EXPECT_THAT(records[0].signer_json, HasSubstr(kIin));
@@ -1014,6 +1016,62 @@ TEST_F(DeadlinesWithBroker, TheDaemonSealsEachEndedDayAndVerifyChecksTheSeal) {
   EXPECT_THAT(removed.out, HasSubstr("record 1 (seal:" + day + "): the seal of " + day +
                                      " states 1 records, 1 to 1"));
   EXPECT_THAT(removed.out, HasSubstr("the chain holds 0 records"));
+}
+
+// Issue 18: records are kept evidence.retention at least (a day here), and a day is purged only
+// once exported and verified; the purge is audited, the chain then starts after it, and the
+// exported file still verifies alone.
+class EvidencePurgeWithBroker : public DeadlinesWithBroker {
+ protected:
+  std::string extra_config() override {
+    return DeadlinesWithBroker::extra_config() + "evidence: {retention: 1d}\n";
+  }
+};
+
+TEST_F(EvidencePurgeWithBroker, ADayExportedVerifiedAndOlderThanTheRetentionIsPurged) {
+  registered_with_quota();
+  publish_document(application(kApplication), message_id_of(1));
+  await_command("RegisterApplication", kApplication);
+  const auto day = today();
+  const auto next = calendar::to_string(today_date() + date::days{1});
+  advance(std::chrono::hours{24});
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM evidence WHERE evidence_id = ?", "seal:" + day) == 1;
+  })) << daemon_->log_text();
+  EXPECT_EQ(daemon_->stop(), 0);
+  const auto purge = "evidence purge --before " + next + " --actor auditor";
+  auto young = cli(purge + " --yes");
+  EXPECT_EQ(young.status, 1) << young.out;
+  EXPECT_THAT(young.out, HasSubstr("evidence.retention"));
+
+  advance(std::chrono::hours{48});
+  auto unexported = cli(purge + " --yes");
+  EXPECT_EQ(unexported.status, 1) << unexported.out;
+  EXPECT_THAT(unexported.out, HasSubstr(day + " has not been exported"));
+  const auto exported = dir_.path() / "export";
+  auto written =
+      cli(fmt::format("evidence export --from {0} --to {0} {1}", day, exported.string()));
+  ASSERT_EQ(written.status, 0) << written.out;
+  auto asked = cli(purge);
+  EXPECT_EQ(asked.status, 2) << asked.out;
+  EXPECT_THAT(asked.out, HasSubstr("records 1 to 2 of 1 days"));
+  EXPECT_EQ(count("SELECT count(*) FROM evidence WHERE day = ?", day), 2) << "nothing yet";
+
+  auto purged = cli(purge + " --yes");
+  EXPECT_EQ(purged.status, 0) << purged.out;
+  EXPECT_THAT(purged.out, HasSubstr("purged 2 records"));
+  EXPECT_EQ(count("SELECT count(*) FROM evidence WHERE day = ?", day), 0);
+  auto verified = cli("evidence verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  EXPECT_THAT(verified.out, HasSubstr("0 records, the chain is unbroken"));
+  EXPECT_THAT(verified.out, HasSubstr("it starts after record 2, purged"));
+  auto audit = cli("dlq audit --json");
+  EXPECT_THAT(audit.out, HasSubstr("evidence purge"));
+  EXPECT_THAT(audit.out, HasSubstr("auditor"));
+  auto alone =
+      cli("evidence verify --export " + (exported / ("nqs-evidence-" + day + ".tar")).string());
+  EXPECT_EQ(alone.status, 0) << alone.out;
+  EXPECT_THAT(cli(purge + " --yes").out, HasSubstr("nothing to purge"));
 }
 
 }  // namespace

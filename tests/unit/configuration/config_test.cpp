@@ -519,7 +519,7 @@ TEST(Config, TheEvidenceArchiveKeepsRefusedMessagesOnlyWhenAsked) {
               ElementsAre("adapter.yaml:4:18: evidence.keep_rejected: 'sometimes' is not true or "
                           "false",
                           "adapter.yaml:5:3: evidence.keep_all: unknown key (known here: "
-                          "keep_rejected)"));
+                          "keep_rejected, retention)"));
 }
 
 TEST(Config, CalendarFilesAreRequired) {

@@ -152,6 +152,20 @@ class FaultyStore final : public store::Store {
                                                              std::size_t limit) override {
     return store_.evidence_of_day(day, after_seq, limit);
   }
+  Result<void> record_evidence_export(const EvidenceExport& exported) override {
+    return store_.record_evidence_export(exported);
+  }
+  Result<std::optional<EvidenceExport>> find_evidence_export(const std::string& day) override {
+    return store_.find_evidence_export(day);
+  }
+  Result<EvidenceHead> evidence_purged() override { return store_.evidence_purged(); }
+  Result<EvidencePurge> plan_evidence_purge(const std::string& before_day) override {
+    return store_.plan_evidence_purge(before_day);
+  }
+  Result<std::int64_t> purge_evidence(const EvidencePurge& plan,
+                                      const store::AuditRow& audit) override {
+    return store_.purge_evidence(plan, audit);
+  }
 
  private:
   store::Store& store_;

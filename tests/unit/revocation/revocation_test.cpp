@@ -3,6 +3,7 @@
 // here that a hostile responder could send), against a PKI whose certificates name 127.0.0.1.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/ocsp.h>
 
 #include "daemon/trust_keeper.hpp"
 #include "revocation/crl_refresher.hpp"
@@ -317,7 +318,19 @@ TEST_F(Revocation, OcspFromARealResponder) {
   const auto good = trust->verify(test::der_of(signer_), {}, now());
   EXPECT_EQ(verdict(good), "accepted")
       << detail(good) << test::read_file(dir_.path() / "responder.log");
-  EXPECT_EQ(verdict(trust->verify(test::der_of(signer_), {}, now())), "accepted");
+  // What it was decided on, for the evidence archive: the responder's answer as received.
+  const auto& decided = *std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(good);
+  EXPECT_THAT(decided.ocsp_responder(), ::testing::StartsWith("http://127.0.0.1:"));
+  const auto* der = reinterpret_cast<const unsigned char*>(decided.ocsp_response().data());
+  OCSP_RESPONSE* parsed =
+      d2i_OCSP_RESPONSE(nullptr, &der, static_cast<long>(decided.ocsp_response().size()));
+  EXPECT_NE(parsed, nullptr) << "a DER OCSPResponse";
+  OCSP_RESPONSE_free(parsed);
+  const auto again = trust->verify(test::der_of(signer_), {}, now());
+  EXPECT_EQ(verdict(again), "accepted");
+  EXPECT_FALSE(
+      std::get<std::shared_ptr<const xmldsig::VerifiedCertificate>>(again)->ocsp_response().empty())
+      << "a cached answer is kept with its response";
   EXPECT_EQ(client->stats().requests, 1U) << "the good answer is reused until its nextUpdate";
   const auto unknown = trust->verify(test::der_of(other_), {}, now());
   EXPECT_EQ(verdict(unknown), "certificate.untrusted");

@@ -103,6 +103,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
                          "DROP INDEX applications_not_refused;"
                          "DROP INDEX timers_claimed;"
                          "DROP TABLE evidence; DROP TABLE evidence_head;"
+                         "DROP TABLE evidence_exports; DROP TABLE evidence_purged;"
                          "ALTER TABLE quota DROP COLUMN pool_start;"
                          "ALTER TABLE quota DROP COLUMN pool_end;"
                          "INSERT INTO quota (region, year, allocated, reserved) VALUES "
@@ -114,7 +115,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 11);
+  EXPECT_EQ(store.value()->schema_version().value(), 12);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);

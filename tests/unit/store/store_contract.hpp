@@ -115,13 +115,28 @@ inline Result<std::vector<Recorded>> record(Store& store, Store::Input input) {
   return store.record_inputs(std::move(inputs));
 }
 
+// Three records in two inputs: two of 2025-09-01, then one of `second_day`.
+inline void archive_days(Store& store, const std::string& second_day) {
+  auto of_day = [](const std::string& id, const std::string& day) {
+    auto record = evidence(id, id);
+    record.day = day;
+    return record;
+  };
+  auto first = with_changes("m-1", {});
+  first.evidence = {of_day("m-1", "2025-09-01"), of_day("n-1", "2025-09-01")};
+  auto second = with_changes("m-2", {});
+  second.evidence = {of_day("m-2", second_day)};
+  ASSERT_TRUE(record(store, std::move(first)).has_value());
+  ASSERT_TRUE(record(store, std::move(second)).has_value());
+}
+
 }  // namespace contract
 
 using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 11);
+  EXPECT_EQ(store->schema_version().value(), 12);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -223,7 +238,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
         store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 11) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 12) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
@@ -600,17 +615,7 @@ TEST_P(StoreContract, ArchivesSignedMessagesInTheInputsTransactionInOneChain) {
 TEST_P(StoreContract, FindsTheDaysToSealAndWhatTheirSealsState) {
   auto store = open();
   EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), std::nullopt) << "no records";
-  auto of_day = [](const std::string& id, const std::string& day) {
-    auto record = evidence(id, id);
-    record.day = day;
-    return record;
-  };
-  auto first = with_changes("m-1", {});
-  first.evidence = {of_day("m-1", "2025-09-01"), of_day("n-1", "2025-09-01")};
-  auto second = with_changes("m-2", {});
-  second.evidence = {of_day("m-2", "2025-09-03")};
-  ASSERT_TRUE(record(*store, std::move(first)).has_value());
-  ASSERT_TRUE(record(*store, std::move(second)).has_value());
+  archive_days(*store, "2025-09-03");
   EXPECT_EQ(store->next_unsealed_day("2025-09-01").value(), std::nullopt) << "not ended";
   EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), "2025-09-01");
   const auto day = store->evidence_day("2025-09-01").value();
@@ -621,7 +626,7 @@ TEST_P(StoreContract, FindsTheDaysToSealAndWhatTheirSealsState) {
   EXPECT_EQ(store->evidence_day("2025-09-02").value().records, 0);
 
   auto seal = with_changes("seal:2025-09-01", {});
-  auto sealed = of_day("seal", "2025-09-01");
+  auto sealed = evidence("seal", "seal:2025-09-01");
   sealed.evidence_id = "seal:2025-09-01";
   sealed.direction = "seal";
   sealed.outcome = "sealed";
@@ -631,6 +636,54 @@ TEST_P(StoreContract, FindsTheDaysToSealAndWhatTheirSealsState) {
   EXPECT_EQ(store->next_unsealed_day("2025-09-09").value(), "2025-09-03");
   EXPECT_EQ(store->next_unsealed_day("2025-09-03").value(), std::nullopt);
   EXPECT_EQ(store->evidence_after(3, 1).value().front().direction, "seal");
+}
+
+// Issue 18: the days exported are recorded; a purge removes the records up to the last before a
+// day, audited in the same transaction, and the chain then starts after them; a plan made before
+// another purge ran is refused.
+TEST_P(StoreContract, PurgesRecordsAndTheChainStartsAfterThem) {
+  auto store = open();
+  archive_days(*store, "2025-09-02");
+  const auto records = store->evidence_after(0, 10).value();
+  ASSERT_EQ(records.size(), 3U);
+
+  EXPECT_EQ(store->find_evidence_export("2025-09-01").value(), std::nullopt);
+  const Store::EvidenceExport exported{
+      "2025-09-01", 2, 2, records[1].record_sha256, "f00d", at("2025-09-03T10:00:00Z")};
+  ASSERT_TRUE(store->record_evidence_export(exported).has_value());
+  ASSERT_TRUE(store->record_evidence_export(exported).has_value()) << "exported again";
+  const auto found = store->find_evidence_export("2025-09-01").value();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->last_seq, 2);
+  EXPECT_EQ(found->last_sha256, records[1].record_sha256);
+  EXPECT_EQ(found->exported_at, exported.exported_at);
+
+  EXPECT_EQ(store->evidence_purged().value().seq, 0);
+  const auto plan = store->plan_evidence_purge("2025-09-02").value();
+  EXPECT_EQ(plan.first_seq, 1);
+  EXPECT_EQ(plan.last_seq, 2);
+  EXPECT_EQ(plan.last_sha256, records[1].record_sha256);
+  EXPECT_THAT(plan.days, ::testing::ElementsAre("2025-09-01"));
+  const AuditRow audit{0,
+                       at("2025-09-03T10:00:00Z"),
+                       "tester",
+                       "evidence purge",
+                       "2025-09-01..2025-09-01",
+                       "evidence",
+                       "",
+                       "purged",
+                       "records 1 to 2"};
+  EXPECT_EQ(store->purge_evidence(plan, audit).value(), 2);
+  const auto remaining = store->evidence_after(0, 10).value();
+  ASSERT_EQ(remaining.size(), 1U);
+  EXPECT_EQ(remaining.front().seq, 3);
+  const auto start = store->evidence_purged().value();
+  EXPECT_EQ(start.seq, 2);
+  EXPECT_TRUE(check_evidence_chain(remaining, start.seq, start.record_sha256).empty());
+  EXPECT_EQ(store->audit_log(1).value().front().action, "evidence purge");
+  EXPECT_EQ(store->plan_evidence_purge("2025-09-02").value().last_seq, 0) << "nothing left";
+  EXPECT_FALSE(store->purge_evidence(plan, audit).has_value()) << "a stale plan";
+  EXPECT_EQ(store->plan_evidence_purge("2025-09-09").value().last_seq, 3) << "every record";
 }
 
 }  // namespace nqs::store
