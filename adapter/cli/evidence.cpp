@@ -15,6 +15,7 @@
 #include "notify/evidence_seal.hpp"
 #include "notify/outbound.hpp"
 #include "revocation/x509_facts.hpp"
+#include "store/evidence_export.hpp"
 #include "workflow/evidence_seals.hpp"
 
 namespace nqs::cli {
@@ -30,26 +31,16 @@ boost::json::value json_of(const std::string& text) {
   return error ? boost::json::value(text) : parsed;
 }
 
+// A record as `show` and `list --json` print it: its manifest entry (store/evidence_export.hpp)
+// with the JSON columns as JSON and the body by its size.
 boost::json::object describe(const store::EvidenceRecord& record) {
-  return {{"seq", record.seq},
-          {"evidenceId", record.evidence_id},
-          {"day", record.day},
-          {"direction", record.direction},
-          {"outcome", record.outcome},
-          {"reason", record.reason},
-          {"inputKey", record.input_key},
-          {"messageId", record.message_id},
-          {"documentType", record.document_type},
-          {"applicationId", record.application_id},
-          {"signer", json_of(record.signer_json)},
-          {"revocation", json_of(record.revocation_json)},
-          {"verifiedAt", to_utc_string(record.verified_at)},
-          {"caused", boost::json::value_from(record.caused)},
-          {"bodyBytes", record.body.size()},
-          {"bodySha256", record.body_sha256},
-          {"certificates", record.chain_pem},
-          {"prevSha256", record.prev_sha256},
-          {"recordSha256", record.record_sha256}};
+  auto out = store::manifest_entry(record);
+  out["signer"] = json_of(record.signer_json);
+  out["revocation"] = json_of(record.revocation_json);
+  out.erase("verifiedAtMs");
+  out.erase("body");
+  out["bodyBytes"] = record.body.size();
+  return out;
 }
 
 void print_line(const store::EvidenceRecord& record, bool json) {

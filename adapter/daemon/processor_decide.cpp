@@ -58,6 +58,14 @@ Processor::Prepared Processor::prepare(Work work) {
   return prepared;
 }
 
+// Who a certificate says signed, as the evidence archive keeps it: subject, and IIN or BIN.
+static boost::json::object signer_object(const xmldsig::SignerIdentity& signer) {
+  boost::json::object out{{"subject", signer.subject}};
+  if (signer.iin) out["iin"] = *signer.iin;
+  if (signer.bin) out["bin"] = *signer.bin;
+  return out;
+}
+
 void Processor::archive_received(const Work& work, Prepared& prepared) {
   // Issue 18: a signed document accepted is kept exactly as received, with what it was accepted
   // on and what it caused (the store keeps it only if the input is not a duplicate).
@@ -73,11 +81,9 @@ void Processor::archive_received(const Work& work, Prepared& prepared) {
   record.message_id = accepted->envelope.message_id;
   record.document_type = accepted->document_type;
   record.application_id = prepared.subject;
-  boost::json::object signer{{"subject", accepted->signer.subject},
-                             {"serial", accepted->evidence.serial},
-                             {"issuer", accepted->evidence.issuer}};
-  if (accepted->signer.iin) signer["iin"] = *accepted->signer.iin;
-  if (accepted->signer.bin) signer["bin"] = *accepted->signer.bin;
+  auto signer = signer_object(accepted->signer);
+  signer["serial"] = accepted->evidence.serial;
+  signer["issuer"] = accepted->evidence.issuer;
   record.signer_json = boost::json::serialize(signer);
   record.chain_pem = accepted->evidence.chain_pem;
   record.revocation_json = accepted->evidence.revocation_json;
@@ -109,10 +115,7 @@ void Processor::archive_rejected(const Work& work, Prepared& prepared) {
                        : rejected != nullptr && rejected->signer ? &*rejected->signer
                                                                  : nullptr;
   if (signer != nullptr) {
-    boost::json::object claimed{{"subject", signer->subject}};
-    if (signer->iin) claimed["iin"] = *signer->iin;
-    if (signer->bin) claimed["bin"] = *signer->bin;
-    record.signer_json = boost::json::serialize(claimed);
+    record.signer_json = boost::json::serialize(signer_object(*signer));
   }
   // A document refused by the Rules after its signature verified: what it was verified on.
   if (accepted != nullptr) {
