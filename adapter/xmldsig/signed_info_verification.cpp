@@ -8,7 +8,6 @@
 // sets, transform and key contexts for every document: a third of a new signer's intake.
 #include <fmt/format.h>
 #include <libxml/c14n.h>
-#include <libxml/xmlIO.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -26,6 +25,7 @@
 #include "gost/algorithms.hpp"
 #include "gost/backend.hpp"
 #include "gost/openssl_keys.hpp"
+#include "xml/canonical.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/signature_internal.hpp"
 
@@ -108,30 +108,32 @@ std::optional<C14nMethod> c14n_method(const xmlNode* element) {
   return method;
 }
 
-// libxml2's output callback: no exception may cross its C frames.
-int append_to_string(void* context, const char* bytes, int length) {
-  try {
-    static_cast<std::string*>(context)->append(bytes, static_cast<std::size_t>(length));
-    return length;
-  } catch (...) {
-    return -1;
-  }
-}
-
-std::optional<std::string> canonical(xmlDoc* doc, const NodeSet& nodes, const C14nMethod& method) {
-  std::string out;
-  xmlOutputBufferPtr buffer = xmlOutputBufferCreateIO(append_to_string, nullptr, &out, nullptr);
-  if (buffer == nullptr) return std::nullopt;
+// Renders into `out`, one of a thread's strings below.
+bool canonical(xmlDoc* doc, const NodeSet& nodes, const C14nMethod& method, std::string& out) {
   std::vector<xmlChar*> prefixes;
   for (const auto& prefix : method.inclusive_prefixes)
     prefixes.push_back(const_cast<xmlChar*>(xml::as_xml(prefix.c_str())));
   prefixes.push_back(nullptr);
-  const int rendered = xmlC14NExecute(doc, is_visible, const_cast<NodeSet*>(&nodes), method.mode,
-                                      method.inclusive_prefixes.empty() ? nullptr : prefixes.data(),
-                                      method.comments ? 1 : 0, buffer);
-  const int closed = xmlOutputBufferClose(buffer);
-  if (rendered < 0 || closed < 0) return std::nullopt;
-  return out;
+  const xml::Canonicalization how{is_visible, const_cast<NodeSet*>(&nodes), method.mode,
+                                  method.inclusive_prefixes.empty() ? nullptr : prefixes.data(),
+                                  method.comments};
+  return xml::canonicalize(doc, how, out);
+}
+
+// A thread's renderings, kept for their capacity from one document to the next (a document's
+// reference is a few kilobytes; a large one's strings are let go before the next).
+constexpr std::size_t kKeptRendering = 256 * 1024;
+struct Renderings {
+  std::string reference;
+  std::string signed_info;
+};
+thread_local Renderings t_rendered;
+
+Renderings& renderings() {
+  for (auto* kept : {&t_rendered.reference, &t_rendered.signed_info}) {
+    if (kept->capacity() > kKeptRendering) std::string().swap(*kept);
+  }
+  return t_rendered;
 }
 
 // --- digests and signatures ---
@@ -341,9 +343,10 @@ std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* r
     }
   }
   if (!reference_c14n) return mismatch("the ds:Reference has no canonicalization");
-  auto rendered = canonical(signature->doc, nodes, *reference_c14n);
-  if (!rendered) return not_verified("the signed element cannot be canonicalized");
-  const auto digest = digest_of(digest_method, *rendered);
+  auto& rendered = renderings();
+  if (!canonical(signature->doc, nodes, *reference_c14n, rendered.reference))
+    return not_verified("the signed element cannot be canonicalized");
+  const auto digest = digest_of(digest_method, rendered.reference);
   if (!digest) {
     return not_verified(fmt::format("unsupported digest method '{}'", digest_method));
   }
@@ -361,12 +364,12 @@ std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* r
   // The signature value over ds:SignedInfo, canonicalized by its own method.
   const auto signed_info_c14n = c14n_method(ds_child(signed_info, "CanonicalizationMethod"));
   if (!signed_info_c14n) return mismatch("ds:SignedInfo's canonicalization is not the profile's");
-  auto signed_bytes =
-      canonical(signature->doc, NodeSet{signed_info, nullptr, true}, *signed_info_c14n);
-  if (!signed_bytes) return not_verified("ds:SignedInfo cannot be canonicalized");
+  if (!canonical(signature->doc, NodeSet{signed_info, nullptr, true}, *signed_info_c14n,
+                 rendered.signed_info))
+    return not_verified("ds:SignedInfo cannot be canonicalized");
   const auto value = decode_base64(xml::text_of(signature_value));
   if (!value) return not_verified("ds:SignatureValue is not base64");
-  auto holds = signature_holds(method, key, *signed_bytes, *value);
+  auto holds = signature_holds(method, key, rendered.signed_info, *value);
   if (auto* rejection = std::get_if<Rejection>(&holds)) return *rejection;
   if (!std::get<bool>(holds)) {
     return Rejection{Reason::signature_invalid,
