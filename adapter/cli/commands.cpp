@@ -55,9 +55,9 @@ Result<std::unique_ptr<amqp::SyncClient>> connect_broker(const configuration::Co
 }
 
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
-                                                   bool offline) {
+                                                   configuration::Parts parts, bool offline) {
   yaml::Diagnostics diagnostics;
-  auto setup = configuration::load_setup(config_file, diagnostics, offline);
+  auto setup = configuration::load_setup(config_file, diagnostics, offline, parts);
   if (!diagnostics.empty()) {
     print_problems(diagnostics);
     return std::nullopt;
@@ -66,7 +66,7 @@ std::optional<configuration::Setup> load_or_report(const std::filesystem::path& 
 }
 
 int check_config(const std::filesystem::path& config_file) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::all);
   if (!setup) return kExitProblem;
   std::cout << fmt::format(
       "{}: configuration is valid (calendar {}, time zone {}, {} document mappings, {} trust "
@@ -80,7 +80,7 @@ int check_config(const std::filesystem::path& config_file) {
 }
 
 int run_daemon(const std::filesystem::path& config_file) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::all);
   if (!setup) {
     std::cerr << "nqs-adapter: not started because of the configuration problems above\n";
     return kExitConfig;
@@ -115,7 +115,7 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
     }
     contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  auto setup = load_or_report(config_file, offline);
+  auto setup = load_or_report(config_file, Parts::intake, offline);
   if (!setup) return kExitProblem;
   // The CRLs fetched now, as the daemon keeps them (what fails is logged on stderr).
   log::configure(setup->config.log);
@@ -145,7 +145,7 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
 int calendar_is_working(const std::filesystem::path& config_file, const std::string& day_text) {
   auto day = parse_day_or_report(day_text);
   if (!day) return kExitUsage;
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   auto status = setup->calendar->status(*day);
   if (!status) {
@@ -162,7 +162,7 @@ int calendar_is_working(const std::filesystem::path& config_file, const std::str
 int calendar_add(const std::filesystem::path& config_file, const std::string& day_text, int n) {
   auto day = parse_day_or_report(day_text);
   if (!day) return kExitUsage;
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   auto due = setup->calendar->working_days_after(*day, n);
   if (!due) {
@@ -174,7 +174,7 @@ int calendar_add(const std::filesystem::path& config_file, const std::string& da
 }
 
 int calendar_year(const std::filesystem::path& config_file, int year) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   auto days = setup->calendar->exceptions(year);
   if (!days) {
@@ -208,7 +208,7 @@ std::string overdue_text(std::chrono::milliseconds late) {
 }  // namespace
 
 int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool json) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   auto now = configured_now(setup->config);
   if (!now) {
@@ -268,7 +268,7 @@ int sla_list(const std::filesystem::path& config_file, bool overdue_only, bool j
 }
 
 int clock_show(const std::filesystem::path& config_file) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   auto now = configured_now(setup->config);
   if (!now) {
@@ -281,7 +281,7 @@ int clock_show(const std::filesystem::path& config_file) {
 }
 
 int clock_advance(const std::filesystem::path& config_file, const std::string& by_text) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   const auto by = yaml::parse_duration(by_text);
   if (!by) {

@@ -10,12 +10,17 @@
 
 namespace nqs::cli {
 
+using configuration::Parts;
+
 // Loads the whole configuration, printing every problem to standard error.
 // A day given as YYYY-MM-DD; said on stderr when it is not one.
 std::optional<calendar::Date> parse_day_or_report(const std::string& text);
 // Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
 Result<Instant> configured_now(const configuration::Config& config);
+// Loads the configuration and the parts of it a command uses, printing every problem to standard
+// error.
 std::optional<configuration::Setup> load_or_report(const std::filesystem::path& config_file,
+                                                   configuration::Parts parts,
                                                    bool offline = false);
 // The store of the configuration, the server's notices on stderr.
 Result<std::unique_ptr<store::Store>> open_configured_store(const configuration::Config& config);

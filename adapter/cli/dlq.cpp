@@ -69,7 +69,7 @@ struct Session {
 
 // Loads the configuration, connects, and reads the dead letters of the chosen queues.
 std::optional<Session> open_session(const DlqArguments& arguments, int& exit_code) {
-  auto setup = load_or_report(arguments.config);
+  auto setup = load_or_report(arguments.config, Parts::calendar);
   if (!setup) {
     exit_code = kExitProblem;
     return std::nullopt;
@@ -266,7 +266,7 @@ int dlq_purge(const DlqArguments& arguments) {
 }
 
 int dlq_audit(const DlqArguments& arguments) {
-  auto setup = load_or_report(arguments.config);
+  auto setup = load_or_report(arguments.config, Parts::calendar);
   if (!setup) return kExitProblem;
   int exit_code = kExitOk;
   auto audit = open_audit(setup->config, exit_code);

@@ -54,7 +54,7 @@ void print_line(const store::EvidenceRecord& record, bool json) {
 }
 
 std::unique_ptr<store::Store> open_store(const std::string& config_file, int& exit_code) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) {
     exit_code = kExitProblem;
     return nullptr;
@@ -140,7 +140,7 @@ int evidence_list(const EvidenceArguments& arguments) {
 }
 
 int evidence_verify(const EvidenceArguments& arguments) {
-  auto setup = load_or_report(arguments.config);
+  auto setup = load_or_report(arguments.config, Parts::all);
   if (!setup) return kExitProblem;
   if (!arguments.exports.empty()) return verify_exports(arguments, *setup);
   int exit_code = kExitOk;

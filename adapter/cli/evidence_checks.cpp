@@ -118,7 +118,7 @@ std::string problem_count(const std::vector<store::EvidenceProblem>& problems) {
 }
 
 std::optional<EvidenceSession> open_evidence(const std::string& config_file, int& exit_code) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::all);
   exit_code = kExitProblem;
   if (!setup) return std::nullopt;
   auto store = open_audit(setup->config, exit_code);

@@ -160,7 +160,7 @@ int report_outbox(const configuration::Config& config, Instant now, bool json) {
 }  // namespace
 
 int queues(const std::string& config_file, bool json) {
-  auto setup = load_or_report(config_file);
+  auto setup = load_or_report(config_file, Parts::calendar);
   if (!setup) return kExitProblem;
   const auto& config = setup->config;
   auto client = connect_broker(config);

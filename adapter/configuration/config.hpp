@@ -137,12 +137,21 @@ Result<std::chrono::milliseconds> advance_clock_control(const std::filesystem::p
 // Reads config/adapter.yaml alone (no referenced files are parsed).
 std::optional<Config> read_config(yaml::Reader root, yaml::Diagnostics& diagnostics);
 
+// What a command loads beyond the configuration file; each part includes the ones before it, and
+// a part not loaded is null in the Setup (its files need not exist; the rest of its keys are
+// still checked).
+enum class Parts {
+  calendar,  // the working-day calendar and its time zone
+  intake,    // and the envelope schema, the document mappings, the trust anchors and CRLs
+  all,       // and the notifications: their mappings and the signing key
+};
+
 // Reads the configuration and every file it names: calendars, the envelope schema, the mappings
-// with their schemas, the trust anchors and CRLs. Every problem is recorded; the result is empty if
-// there was any.
+// with their schemas, the trust anchors and CRLs, the signing key (those `parts` needs). Every
+// problem is recorded; the result is empty if there was any.
 // `offline`: revocation from the CRL files and the cached CRLs only, never OCSP (inspect
 // --offline).
 std::optional<Setup> load_setup(const std::filesystem::path& file, yaml::Diagnostics& diagnostics,
-                                bool offline = false);
+                                bool offline = false, Parts parts = Parts::all);
 
 }  // namespace nqs::configuration

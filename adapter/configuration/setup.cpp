@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 #include "configuration/config.hpp"
@@ -98,14 +99,67 @@ std::shared_ptr<const notify::NotificationBuilder> load_notifications(const Conf
       notify::EnvelopeSettings{config.outbound.sender_id, config.outbound.service_id});
 }
 
+// The intake pipeline: the envelope schema, the document mappings and the trust store.
+std::shared_ptr<const intake::Intake> load_intake(const Config& config, bool offline, Instant now,
+                                                  Diagnostics& diagnostics) {
+  std::string schema_problem;
+  auto envelope = xml::Schema::load(config.intake.envelope_schema, schema_problem);
+  if (!envelope) {
+    diagnostics.add(
+        fmt::format("{}: intake.envelope_schema: {}", config.source.string(), schema_problem));
+  }
+  auto mappings = load_mappings(config, diagnostics);
+  auto trust = load_trust(config, offline, now, diagnostics);
+  if (!envelope || !trust) return nullptr;
+  xmldsig::AlgorithmPolicy policy;
+  policy.allowed.insert(config.trust.allowed_algorithms.begin(),
+                        config.trust.allowed_algorithms.end());
+  return std::make_shared<const intake::Intake>(
+      config.intake, std::move(policy), std::move(envelope), std::move(mappings), std::move(trust));
+}
+
+// A local configuration whose test PKI was never made names files in a folder that does not
+// exist: one line says how to make it, after the problems it causes.
+void hint_local_pki(const std::filesystem::path& file, Diagnostics& diagnostics) {
+  const auto folder = (file.parent_path() / "trust" / "local").lexically_normal();
+  std::error_code ec;
+  if (diagnostics.empty() || std::filesystem::exists(folder, ec)) return;
+  const bool named = std::any_of(diagnostics.problems().begin(), diagnostics.problems().end(),
+                                 [&](const std::string& problem) {
+                                   return problem.find(folder.string()) != std::string::npos;
+                                 });
+  if (named) {
+    diagnostics.add(fmt::format(
+        "{}: the local test PKI is missing: make it with scripts/make-local-pki.sh (after "
+        "scripts/build.sh)",
+        folder.string()));
+  }
+}
+
+std::vector<std::string> files_not_opened(Parts parts) {
+  switch (parts) {
+    case Parts::calendar:
+      return {"intake", "trust", "signing", "outbound"};
+    case Parts::intake:
+      return {"signing", "outbound"};
+    case Parts::all:
+      break;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& diagnostics,
-                                bool offline) {
+                                bool offline, Parts parts) {
+  diagnostics.files_not_opened_under(files_not_opened(parts));
   auto root = yaml::Reader::open(file, diagnostics);
   if (!root) return std::nullopt;
   auto config = read_config(*root, diagnostics);
-  if (!config) return std::nullopt;
+  if (!config) {
+    hint_local_pki(file, diagnostics);
+    return std::nullopt;
+  }
 
   std::string problem;
   const auto* zone = calendar::find_time_zone(config->calendar.time_zone, problem);
@@ -114,31 +168,25 @@ std::optional<Setup> load_setup(const std::filesystem::path& file, Diagnostics& 
     return std::nullopt;
   }
   auto working_calendar = calendar::load_calendar(config->calendar.files, *zone, diagnostics);
-
-  xmldsig::ensure_xml_security_initialised();
-  std::string schema_problem;
-  auto envelope = xml::Schema::load(config->intake.envelope_schema, schema_problem);
-  if (!envelope) {
-    diagnostics.add(fmt::format("{}: intake.envelope_schema: {}", file.string(), schema_problem));
+  Setup setup{std::move(*config), nullptr, nullptr, nullptr};
+  if (working_calendar) {
+    setup.calendar =
+        std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar));
   }
-  auto mappings = load_mappings(*config, diagnostics);
-  const auto now =
-      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
-      config->clock.offset;
-  auto trust = load_trust(*config, offline, now, diagnostics);
-  auto notifications = load_notifications(*config, now, diagnostics);
-
-  if (!working_calendar || !envelope || !trust || !notifications || !diagnostics.empty())
-    return std::nullopt;
-  xmldsig::AlgorithmPolicy policy;
-  policy.allowed.insert(config->trust.allowed_algorithms.begin(),
-                        config->trust.allowed_algorithms.end());
-  auto intake_pipeline =
-      std::make_shared<const intake::Intake>(config->intake, std::move(policy), std::move(envelope),
-                                             std::move(mappings), std::move(trust));
-  return Setup{std::move(*config),
-               std::make_shared<const calendar::WorkingCalendar>(std::move(*working_calendar)),
-               std::move(intake_pipeline), std::move(notifications)};
+  if (parts != Parts::calendar) {
+    xmldsig::ensure_xml_security_initialised();
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+        setup.config.clock.offset;
+    setup.intake = load_intake(setup.config, offline, now, diagnostics);
+    if (parts == Parts::all)
+      setup.notifications = load_notifications(setup.config, now, diagnostics);
+  }
+  hint_local_pki(file, diagnostics);
+  const bool loaded = setup.calendar && (parts == Parts::calendar || setup.intake) &&
+                      (parts != Parts::all || setup.notifications);
+  if (!loaded || !diagnostics.empty()) return std::nullopt;
+  return setup;
 }
 
 std::vector<std::string> Setup::take_reloadable(const Setup& fresh) {

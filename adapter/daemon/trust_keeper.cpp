@@ -50,7 +50,10 @@ TrustKeeper::TrustKeeper(const configuration::Setup& setup, const Clock& clock)
       clock_(clock),
       holder_(setup.intake->trust_holder()),
       base_(holder_->get()) {
-  const auto& certificates = setup.notifications->signer().certificates;
+  // The signing key is not loaded for `inspect`: nothing of it to watch then.
+  const auto certificates = setup.notifications != nullptr
+                                ? setup.notifications->signer().certificates
+                                : decltype(setup.notifications->signer().certificates){};
   for (std::size_t i = 0; i < certificates.size(); ++i) {
     if (auto until = revocation::to_instant(X509_get0_notAfter(certificates[i].get()))) {
       watched_.push_back({i == 0 ? "signing" : "signing chain",

@@ -87,6 +87,14 @@ std::string closest_match(std::string_view word,
   return best;
 }
 
+bool Diagnostics::file_opened(std::string_view key_path) const {
+  return std::none_of(not_opened_.begin(), not_opened_.end(), [&](const std::string& under) {
+    return key_path.starts_with(under) &&
+           (key_path.size() == under.size() || key_path[under.size()] == '.' ||
+            key_path[under.size()] == '[');
+  });
+}
+
 Reader::Reader(YAML::Node node, std::shared_ptr<const fs::path> file, std::string path,
                Diagnostics* diagnostics)
     : node_(std::move(node)),
@@ -326,6 +334,7 @@ std::optional<fs::path> Reader::as_existing_file() const {
   fs::path path(*value);
   if (path.is_relative()) path = (file_->parent_path() / path).lexically_normal();
   std::error_code ec;
+  if (!diagnostics_->file_opened(path_) && !fs::exists(path, ec)) return path;
   if (!fs::exists(path, ec)) {
     problem(fmt::format("file not found: {}", path.string()));
     return std::nullopt;

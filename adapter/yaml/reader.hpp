@@ -25,8 +25,17 @@ class Diagnostics {
   [[nodiscard]] bool empty() const { return problems_.empty(); }
   [[nodiscard]] const std::vector<std::string>& problems() const { return problems_; }
 
+  // Key paths (such as "trust" or "signing") whose files the reader's caller will not open: a
+  // missing one there is not a problem (what it names is still checked otherwise). A command
+  // that only asks the calendar runs without the trust anchors and the signing key.
+  void files_not_opened_under(std::vector<std::string> key_paths) {
+    not_opened_ = std::move(key_paths);
+  }
+  [[nodiscard]] bool file_opened(std::string_view key_path) const;
+
  private:
   std::vector<std::string> problems_;
+  std::vector<std::string> not_opened_;
 };
 
 // A YAML node read against a known shape. Each accessor names the key it reads, checks the type

@@ -266,6 +266,32 @@ case "$case_name" in
     echo "$out" | jq -e -s '.[1] | .documentType=="ServiceAct" and .signer.bin=="120340501232"
       and .command.payload.totalTiyn==1250075' >/dev/null || fail "act line: $out"
     ;;
+  commands_load_what_they_use)
+    # A fresh clone: the shipped configuration, its local test PKI never made.
+    mkdir -p "$work/clone"
+    git ls-files -z config xsd mappings | tar -cf - --null -T - | tar -xf - -C "$work/clone"
+    [ ! -e "$work/clone/config/trust/local" ] || fail "the copy holds a local PKI"
+    cfg="$work/clone/config/adapter.yaml"
+    expect_run 0 "2025-03-26" -- "$nqs" calendar add 2025-03-20 1 --config "$cfg"
+    expect_run 0 "2025-03-24 non-working day off moved from Saturday 2025-03-22 (Nauryz meirami)" \
+      -- "$nqs" calendar is-working 2025-03-24 --config "$cfg"
+    "$nqs" clock show --config "$cfg" > /dev/null 2>"$work/stderr" || fail "clock show: $(cat "$work/stderr")"
+    # What needs the PKI says how to make it.
+    expect_run 1 "" -- "$nqs" check-config --config "$cfg"
+    stderr_has "trust.anchors[0]: file not found"
+    stderr_has "signing.key: file not found"
+    stderr_has "the local test PKI is missing: make it with scripts/make-local-pki.sh"
+    # inspect needs the trust anchors, not the signing key.
+    cp -r config/trust "$work/clone/config/trust"
+    rm "$work/clone/config/trust/local/adapter-sign.key"
+    expect_run 1 "" -- "$nqs" check-config --config "$cfg"
+    stderr_has "signing.key: file not found"
+    sign_fixture voucher-application individual-sign "$work/application.xml"
+    out=$("$nqs" inspect --offline --config "$cfg" "$work/application.xml" 2>"$work/stderr") \
+      || fail "inspect exited $?: $out $(cat "$work/stderr")"
+    echo "$out" | jq -e '.outcome=="accepted"' >/dev/null || fail "inspect printed [$out]"
+    ! grep -q "signing" "$work/stderr" || fail "inspect asked for the signing key: $(cat "$work/stderr")"
+    ;;
   inspect_offline)
     # inspect judges revocation as the daemon would: here by an OCSP responder that does not
     # answer (a closed port), so the signer's status cannot be had; --offline uses the CRL files.
