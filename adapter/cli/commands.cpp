@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "configuration/year_coverage.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/trust_keeper.hpp"
 #include "intake/intake.hpp"
@@ -76,6 +77,12 @@ int check_config(const std::filesystem::path& config_file) {
       setup->intake->trust()->crl_count());
   for (const auto& note : domain::due_dates_not_sent(setup->config.deadlines))
     std::cerr << "note: " << note << "\n";
+  // Today as the daemon of this configuration sees it (clock.offset, clock.control_file).
+  if (auto now = configured_now(setup->config)) {
+    const auto years = configuration::year_coverage(*setup->calendar, setup->config.domain.mci,
+                                                    setup->calendar->local_date(now.value()));
+    if (auto warning = years.warning()) std::cerr << "warning: " << *warning << "\n";
+  }
   return kExitOk;
 }
 

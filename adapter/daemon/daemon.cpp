@@ -93,20 +93,24 @@ void Daemon::check_stopped() {
   });
 }
 
-void Daemon::warn_if_calendar_runs_out() const {
-  // Deadlines are computed up to a few weeks ahead; a calendar that ends sooner would make them
-  // fail, so say it while there is time to add the next year's file.
-  const auto& calendar = *setup_.calendar;
-  const auto today = calendar.local_date(clock_.now());
-  if (!calendar.covers(today) || !calendar.covers(today + date::days{30})) {
-    log::warn("the working-day calendar does not cover the next 30 days",
-              {{"today", calendar::to_string(today)}, {"covered", calendar.coverage()}});
+void Daemon::warn_about_years() const {
+  const auto coverage = year_coverage();
+  if (auto warning = coverage.warning()) {
+    log::warn(coverage.ready() ? "the coming year is not configured yet"
+                               : "this year is not configured: not ready",
+              {{"years", *warning}, {"calendar", setup_.calendar->coverage()}});
   }
+}
+
+configuration::YearCoverage Daemon::year_coverage() const {
+  return configuration::year_coverage(*setup_.calendar, setup_.config.domain.mci,
+                                      setup_.calendar->local_date(clock_.now()));
 }
 
 void Daemon::warn_expiring() {
   if (stopping_) return;
   parts_->trust().warn_expiring(clock_.now());
+  warn_about_years();
   expiry_timer_.expires_after(std::chrono::hours{24});
   expiry_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) warn_expiring();
@@ -189,7 +193,7 @@ void Daemon::reload() {
                          {"anchors", setup_.intake->trust()->anchor_count()},
                          {"crls", setup_.intake->trust()->crl_count()},
                          {"deadlines", setup_.config.deadlines.rules.size()}});
-  warn_if_calendar_runs_out();
+  warn_about_years();
 }
 
 int Daemon::run() {
@@ -205,7 +209,6 @@ int Daemon::run() {
                {"controlFile", config.clock.control_file.string()},
                {"now", to_utc_string(clock_.now())}});
   }
-  warn_if_calendar_runs_out();
   auto built = Components::build(io_, setup_, clock_);
   if (!built) {
     log::error("the daemon cannot start", {{"error", built.error().message}});

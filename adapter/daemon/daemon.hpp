@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "configuration/config.hpp"
+#include "configuration/year_coverage.hpp"
 #include "daemon/components.hpp"
 #include "daemon/topology.hpp"
 #include "store/store.hpp"
@@ -56,7 +57,10 @@ class Daemon {
   void wait_for_signal();
   void begin_stop(const std::string& why);
   void check_stopped();
-  void warn_if_calendar_runs_out() const;
+  // Today's year and, from 1 November, the coming one: their calendar and MCI (logged at start,
+  // daily and after a reload; /readyz and /metrics).
+  void warn_about_years() const;
+  [[nodiscard]] configuration::YearCoverage year_coverage() const;
   // Daily: the certificates the adapter trusts or signs with that end soon.
   void warn_expiring();
   // Reads clock.control_file (tests and rehearsals): the running clock moves forward.

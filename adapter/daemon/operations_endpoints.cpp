@@ -101,13 +101,12 @@ ops::HttpResponse Daemon::readiness(const Result<store::Store::OutboxStats>& out
   check("trust", revocation.ok, revocation.detail);
   const auto expiry = parts_->trust().expiry(now);
   check("certificates", expiry.ok, expiry.detail);
-  const auto today = setup_.calendar->local_date(now);
-  const bool covered =
-      setup_.calendar->covers(today) && setup_.calendar->covers(today + date::days{30});
-  check("calendar", covered,
-        fmt::format("{} covers {}..{}: {}", setup_.calendar->coverage(), calendar::to_string(today),
-                    calendar::to_string(today + date::days{30}),
-                    covered ? "yes" : "no: add the next year's file"));
+  // Today's year must have its calendar and MCI; the coming year's are said from 1 November
+  // without failing (issue 19; a deadline past 31 December needs the next calendar, and the
+  // decree moving its days off is often published in December).
+  const auto years = year_coverage();
+  check("calendar", years.ready(),
+        fmt::format("{} (calendar {})", years.describe(), setup_.calendar->coverage()));
   if (!outbox) {
     check("outbox", false, outbox.error().message);
   } else {
@@ -156,6 +155,7 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     for (const auto& [node, error] : parts_->link().nodes())
       gauges.broker_nodes.emplace_back(node, node == parts_->link().node());
     gauges.ready = readiness(outbox).status == 200;
+    gauges.next_year_configured = year_coverage().next_configured();
     for (const auto& polled : polled_) {
       gauges.queues.push_back(
           {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});

@@ -158,6 +158,23 @@ case "$case_name" in
     expect_run 0 "$work/adapter.yaml: configuration is valid (calendar 2023-2027, time zone Asia/Almaty, 5 document mappings, 2 trust anchors, 2 CRLs)" \
       -- env NQS_ADAPTER_CONFIG=/nonexistent.yaml "$nqs" check-config --config "$work/adapter.yaml"
     ;;
+  check_config_next_year)
+    # From 1 November the coming year's calendar and MCI are expected: said, not refused. The
+    # clock is moved forward into the last year the shipped calendars cover (2027; a later one
+    # moves this test with the files).
+    write_config
+    sed -i 's#^domain: .*#domain: {mci: {2025: 3932, 2027: 4600}}#' "$work/adapter.yaml"
+    hours_to() { echo $(( ($(date -d "$1" +%s) - $(date +%s)) / 3600 )); }
+    cp "$work/adapter.yaml" "$work/october.yaml"
+    echo "clock: {offset: $(hours_to '2027-10-15 06:00 UTC')h}" >> "$work/october.yaml"
+    "$nqs" check-config --config "$work/october.yaml" > /dev/null 2>"$work/stderr" \
+      || fail "october: $(cat "$work/stderr")"
+    ! grep -q "warning" "$work/stderr" || fail "a warning in October: $(cat "$work/stderr")"
+    echo "clock: {offset: $(hours_to '2027-11-15 06:00 UTC')h}" >> "$work/adapter.yaml"
+    "$nqs" check-config --config "$work/adapter.yaml" > /dev/null 2>"$work/stderr" \
+      || fail "november: $(cat "$work/stderr")"
+    stderr_has "warning: 2027 configured; 2028 lacks the calendar file (calendar.files: kz-2028.yaml) and the MCI (domain.mci: 2028) (add it before 2028-01-01)"
+    ;;
   check_config_urls)
     # Every connection setting is checked before anything connects, each with its key path.
     write_config
