@@ -33,6 +33,7 @@ if [[ "${1:-}" == "--test" ]]; then
     libbenchmark-dev                   # bench/ (Google Benchmark)
     clang libclang-rt-14-dev           # the libFuzzer build of .ci/run
     postgresql                         # a throw-away server for the store and multi-instance tests
+    prometheus                         # promtool checks containers/monitoring's alerting rules
   )
 fi
 

@@ -85,6 +85,10 @@ Result<std::unique_ptr<Components>> Components::build(boost::asio::io_context& i
   if (config.evidence.keep_rejected)
     out->processor_->keep_rejected_evidence(setup.config.intake.max_message_bytes);
   out->metrics_ = std::make_unique<ops::Metrics>();
+  std::vector<std::string> steps;
+  for (const auto& rule : config.deadlines.rules)
+    steps.push_back(rule.step);
+  out->metrics_->sla_steps(steps);
   out->processor_->set_metrics(out->metrics_.get());
   out->timers_->set_metrics(out->metrics_.get());
   return out;

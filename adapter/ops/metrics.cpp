@@ -109,6 +109,13 @@ void Metrics::sla(bool breached, const std::string& step) {
   (breached ? breaches_ : warnings_).Add({{"step", step}}).Increment();
 }
 
+void Metrics::sla_steps(const std::vector<std::string>& steps) {
+  for (const auto& step : steps) {
+    warnings_.Add({{"step", step}});
+    breaches_.Add({{"step", step}});
+  }
+}
+
 void Metrics::timer_fired(const std::string& kind) {
   timers_.Add({{"kind", kind}}).Increment();
 }

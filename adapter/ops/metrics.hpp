@@ -71,6 +71,9 @@ class Metrics {
   void intake_seconds(double seconds) { intake_.Observe(seconds); }
   void end_to_end_seconds(double seconds) { end_to_end_.Observe(seconds); }
   void sla(bool breached, const std::string& step);
+  // The steps of deadlines.steps, each counted from 0 from the start: an alert on the increase
+  // of a step's breaches sees the first one (a series that appears at 1 has no increase).
+  void sla_steps(const std::vector<std::string>& steps);
   void timer_fired(const std::string& kind);
   // Every family: the values of `gauges`, then what was counted.
   [[nodiscard]] std::vector<prometheus::MetricFamily> collect(const Gauges& gauges) const;

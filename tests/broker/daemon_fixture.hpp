@@ -104,6 +104,8 @@ class DaemonWithBroker : public ::testing::Test {
                   "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem, {0}/gost-root.crl.pem, "
                   "{0}/gost-issuing.crl.pem]\n",
                   pki);
+    // The MCI of every year a test's clock may reach: the daemon is not ready on a day of a year
+    // without it (2027's is a stand-in until its budget law).
     config_ = dir_.write(
         "adapter.yaml",
         fmt::format(
@@ -113,7 +115,7 @@ calendar:
 {}intake:
   envelope_schema: {}
   mappings:
-{}{}domain: {{mci: {{2025: 3932}}}}
+{}{}domain: {{mci: {{2025: 3932, 2026: 4325, 2027: 4600}}}}
 signing: {}
 outbound: {{mappings: [{}]}}
 amqp:

@@ -102,6 +102,17 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_THAT(metrics, HasSubstr("# TYPE nqs_inputs_total counter"));
   EXPECT_THAT(daemon_->log_text(), HasSubstr("the dead-letter queue grows"));
 
+  // Every metric the monitoring pack's alerts and dashboard use is in this scrape
+  // (containers/monitoring; promtool checks the rules).
+  const auto scrape = dir_.write("scrape.txt", metrics);
+  const auto checked = dir_.path() / "monitoring.out";
+  const int pack = std::system(
+      fmt::format("bash {} {} {} >{} 2>&1",
+                  source_path("tests/monitoring/check-monitoring.sh").string(),
+                  source_path("containers/monitoring").string(), scrape.string(), checked.string())
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(pack), 0) << read_file(checked);
+
   // The command line's view of the same queues.
   const auto out = dir_.path() / "queues.out";
   const int status = std::system(fmt::format("{} queues --json --config {} >{} 2>&1",
@@ -315,6 +326,34 @@ TEST_F(Reload, SighupLoadsANewMappingAndRefusesABrokenSet) {
 }
 
 // The daemon given two nodes, the first of which nothing listens on.
+// The daemon's clock moved to 15 November of the last year the shipped calendars cover (2027),
+// whose coming year has neither a calendar nor an MCI.
+class NextYearNotConfigured : public Operations {
+ protected:
+  void configure() override {
+    const auto target =
+        date::sys_days{date::year{2027} / date::November / 15} + std::chrono::hours{6};
+    const auto hours =
+        std::chrono::duration_cast<std::chrono::hours>(target - std::chrono::system_clock::now());
+    ASSERT_GT(hours.count(), 0) << "the shipped calendars end before this test's day";
+    std::ofstream(config_, std::ios::app) << fmt::format("clock: {{offset: {}h}}\n", hours.count());
+  }
+};
+
+TEST_F(NextYearNotConfigured, IsSaidInReadinessMetricsAndTheLogWithoutFailing) {
+  ASSERT_TRUE(eventually([&] { return get(port_, "/readyz").status == 200; }))
+      << get(port_, "/readyz").body;
+  const auto ready = boost::json::parse(get(port_, "/readyz").body).as_object();
+  const auto& calendar = ready.at("checks").at("calendar").as_object();
+  EXPECT_TRUE(calendar.at("ok").as_bool());
+  EXPECT_THAT(std::string(calendar.at("detail").as_string()),
+              HasSubstr("2027 configured; 2028 lacks the calendar file (calendar.files: "
+                        "kz-2028.yaml) and the MCI (domain.mci: 2028) (add it before 2028-01-01)"));
+  EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_calendar_next_year_configured"), 0);
+  EXPECT_THAT(daemon_->log_text(), HasSubstr("the coming year is not configured yet"));
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
 class OperationsOnTwoNodes : public Operations {
  protected:
   void configure() override {

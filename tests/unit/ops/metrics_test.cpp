@@ -19,6 +19,7 @@ TEST(Metrics, CountedInputsAndDurationsAppearWithTheirLabels) {
   metrics.duplicate("nqs.gov.in");
   metrics.end_to_end_seconds(0.02);
   metrics.end_to_end_seconds(3);
+  metrics.sla_steps({"lmc_payment", "center_review"});
   metrics.sla(true, "lmc_payment");
   const auto text = exposition(metrics.collect({}));
   EXPECT_THAT(text, HasSubstr("# TYPE nqs_inputs_total counter"));
@@ -28,6 +29,9 @@ TEST(Metrics, CountedInputsAndDurationsAppearWithTheirLabels) {
                               "\"nqs.ais.events\",reason=\"json.invalid\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("nqs_duplicates_total{queue=\"nqs.gov.in\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("nqs_sla_breaches_total{step=\"lmc_payment\"} 1\n"));
+  // A step counted from 0 before its first breach (an alert on its increase sees that one).
+  EXPECT_THAT(text, HasSubstr("nqs_sla_breaches_total{step=\"center_review\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_sla_warnings_total{step=\"lmc_payment\"} 0\n"));
   // Buckets are cumulative.
   EXPECT_THAT(text, HasSubstr("nqs_input_duration_seconds_bucket{le=\"0.025\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("nqs_input_duration_seconds_bucket{le=\"5\"} 2\n"));
