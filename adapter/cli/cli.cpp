@@ -117,6 +117,23 @@ void add_operations_commands(CLI::App& app, Arguments& arguments, int& exit_code
   queues_command->callback([&] { exit_code = queues(arguments.config, arguments.json); });
 }
 
+// send --queue gov|ais FILE...
+void add_send_command(CLI::App& app, SendArguments& arguments, int& exit_code) {
+  auto* command = app.add_subcommand(
+      "send",
+      "publish saved messages to an input queue with confirms (a SOAP file, a JSON event, a dead "
+      "letter's body from dlq show --raw); under the production profile only with --yes");
+  command->add_option("--config,-c", arguments.config, "configuration file (as for run)");
+  command->add_option("--queue", arguments.queue, "gov or ais (or an input queue's name)")
+      ->required();
+  command->add_option("--message-id", arguments.message_id,
+                      "the AMQP message id (one FILE; default: the message's own messageId or "
+                      "eventId, else a new UUID)");
+  command->add_flag("--yes", arguments.yes, "send under the production profile");
+  command->add_option("FILE", arguments.files, "the messages, sent in order")->required();
+  command->callback([&] { exit_code = send(arguments); });
+}
+
 // dlq list, show, replay, purge, audit.
 void add_dlq_commands(CLI::App& app, DlqArguments& dlq_arguments, int& exit_code) {
   auto* dlq = app.add_subcommand("dlq", "the dead letters: list, show, replay, purge, audit");
@@ -142,6 +159,8 @@ void add_dlq_commands(CLI::App& app, DlqArguments& dlq_arguments, int& exit_code
       dlq->add_subcommand("show", "one dead letter: properties, headers, body pretty-printed");
   add_filters(*dlq_show_command);
   dlq_show_command->add_option("ID", dlq_arguments.ids, "its id in dlq list")->required();
+  dlq_show_command->add_option("--raw", dlq_arguments.raw,
+                               "also write its body's exact bytes to FILE (for send)");
   dlq_show_command->callback([&] { exit_code = dlq_show(dlq_arguments); });
   auto* dlq_replay_command = dlq->add_subcommand(
       "replay", "publish dead letters back to their queue (with confirms), then remove them");
@@ -251,6 +270,9 @@ int main(int argc, char** argv) {
   EvidenceArguments evidence_arguments;
   evidence_arguments.config = arguments.config;
   add_evidence_commands(app, evidence_arguments, exit_code);
+  SendArguments send_arguments;
+  send_arguments.config = arguments.config;
+  add_send_command(app, send_arguments, exit_code);
 
   try {
     dlq_arguments.config = arguments.config;

@@ -59,12 +59,22 @@ struct DlqArguments {
   bool force = false;
   bool yes = false;
   std::string actor;
+  std::string raw;  // dlq show: the body's exact bytes written to this file
 };
 int dlq_list(const DlqArguments& arguments);
 int dlq_show(const DlqArguments& arguments);
 int dlq_replay(const DlqArguments& arguments);
 int dlq_purge(const DlqArguments& arguments);
 int dlq_audit(const DlqArguments& arguments);
+// nqs-adapter send (cli/send.cpp): saved messages published to an input queue with confirms.
+struct SendArguments {
+  std::string config;
+  std::string queue;  // gov | ais | an input queue's name
+  std::vector<std::string> files;
+  std::string message_id;  // the AMQP message id of one file; else its own, else a fresh one
+  bool yes = false;        // needed under the production profile
+};
+int send(const SendArguments& arguments);
 // The adapter's queues: ready, consumers, and what an operator must see (exit 1 if any).
 int queues(const std::string& config_file, bool json);
 

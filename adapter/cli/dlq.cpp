@@ -7,6 +7,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "amqp/sync_client.hpp"
@@ -204,10 +205,18 @@ int dlq_show(const DlqArguments& arguments) {
   auto session = open_session(arguments, exit_code);
   if (!session) return exit_code;
   for (const auto& letter : session->letters) {
-    if (letter.id == arguments.ids.front()) {
-      std::cout << ops::show_text(letter);
-      return kExitOk;
+    if (letter.id != arguments.ids.front()) continue;
+    if (!arguments.raw.empty()) {
+      // Its body as it came, for `nqs-adapter send` or a closer look.
+      std::ofstream out(arguments.raw, std::ios::binary | std::ios::trunc);
+      out << letter.held.body;
+      if (!out.flush()) {
+        std::cerr << fmt::format("cannot write {}\n", arguments.raw);
+        return kExitProblem;
+      }
     }
+    std::cout << ops::show_text(letter);
+    return kExitOk;
   }
   std::cerr << fmt::format("no dead letter {} in {}\n", arguments.ids.front(),
                            fmt::join(session->dlqs, ", "));

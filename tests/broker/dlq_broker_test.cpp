@@ -214,6 +214,54 @@ TEST_F(DeadLetterTools, ADeadLetterReadFiftyTimesIsStillThereUncountedAndReplaya
   EXPECT_EQ(again->body, "{not json");
 }
 
+// A dead letter's body saved with `dlq show --raw` and published again with `send`: the same
+// bytes reach the daemon, which refuses them for the same reason, under the document's own id.
+TEST_F(DeadLetterTools, ADeadLetterSavedWithShowRawGoesBackWithSend) {
+  const std::string altered = with_message_id(signed_application(), message_id_of(7))
+                                  .replace(signed_application().find("Сварщик"), 14, "Инженер");
+  client_->publish(kGovIn, altered, "by the bus");
+  ASSERT_TRUE(eventually([&] { return depth(kGovDlq) == 1; })) << daemon_->log_text();
+  auto listed = cli("dlq list --json");
+  ASSERT_EQ(listed.lines.size(), 1U) << listed.out;
+  const std::string id(listed.lines.front().at("id").as_string());
+  EXPECT_EQ(listed.lines.front().at("reason").as_string(), "signature.invalid");
+  back(0, 1);
+
+  const auto saved = dir_.path() / "letter.xml";
+  const auto shown = cli(fmt::format("dlq show {} --raw {}", id, saved.string()));
+  ASSERT_EQ(shown.status, 0) << shown.out;
+  EXPECT_EQ(read_file(saved), altered) << "the body's exact bytes";
+  back(0, 1);
+  ASSERT_EQ(cli("dlq purge --yes " + id).status, 0);
+  ASSERT_TRUE(eventually([&] { return depth(kGovDlq) == 0; }));
+
+  const auto sent = cli("send --queue gov " + saved.string());
+  ASSERT_EQ(sent.status, 0) << sent.out;
+  EXPECT_THAT(sent.out, HasSubstr(fmt::format("sent to nqs.gov.in ({} bytes, message id {}), "
+                                              "confirmed",
+                                              altered.size(), message_id_of(7))));
+  ASSERT_TRUE(eventually([&] { return depth(kGovDlq) == 1; })) << daemon_->log_text();
+  listed = cli("dlq list --json");
+  ASSERT_EQ(listed.lines.size(), 1U) << listed.out;
+  EXPECT_EQ(listed.lines.front().at("reason").as_string(), "signature.invalid");
+  EXPECT_EQ(listed.lines.front().at("messageId").as_string(), message_id_of(7));
+  back(0, 1);
+  const std::string again(listed.lines.front().at("id").as_string());
+  ASSERT_EQ(cli(fmt::format("dlq show {} --raw {}.again", again, saved.string())).status, 0);
+  EXPECT_EQ(read_file(saved.string() + ".again"), altered) << "the same bytes went round";
+  back(0, 1);
+
+  // An event, by its own eventId; a queue that is not an input is refused before connecting.
+  const auto event_file = dir_.write(
+      "event.json",
+      R"({"eventId": "e7000000-0000-4000-8000-000000000001", "type": "ApplicationForwarded", "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {"applicationId": "0b5e1c2a-0c43-4d2e-9a61-5f2f3e0a7b10"}})");
+  const auto event_sent = cli("send --queue ais " + event_file.string());
+  ASSERT_EQ(event_sent.status, 0) << event_sent.out;
+  EXPECT_THAT(event_sent.out, HasSubstr("message id e7000000-0000-4000-8000-000000000001"));
+  ASSERT_TRUE(eventually([&] { return depth(kAisDlq) == 1; })) << "an unknown application";
+  EXPECT_EQ(cli("send --queue nqs.notifications " + event_file.string()).status, 2);
+}
+
 TEST_F(DeadLetterTools, ListShowReplayWithinTheCapPurgeAndAudit) {
   // Three dead letters: an event about an unknown application, a body that is not JSON, a
   // document altered after signing.

@@ -309,6 +309,19 @@ case "$case_name" in
     echo "$out" | jq -e '.outcome=="accepted"' >/dev/null || fail "inspect printed [$out]"
     ! grep -q "signing" "$work/stderr" || fail "inspect asked for the signing key: $(cat "$work/stderr")"
     ;;
+  send_refused_in_production)
+    # Under the production profile nothing is sent without --yes: refused before any connection.
+    write_config
+    echo "profile: production" >> "$work/adapter.yaml"
+    echo '{"eventId": "e1"}' > "$work/event.json"
+    expect_run 1 "" -- "$nqs" send --queue ais --config "$work/adapter.yaml" "$work/event.json"
+    stderr_has "the production profile: what is sent is processed for real; give --yes to send"
+    # With --yes it goes on to the broker (none here).
+    expect_run 1 "" -- "$nqs" send --yes --queue ais --config "$work/adapter.yaml" "$work/event.json"
+    ! grep -q "give --yes" "$work/stderr" || fail "refused with --yes: $(cat "$work/stderr")"
+    expect_run 2 "" -- "$nqs" send --queue ais --config "$work/adapter.yaml" "$work/missing.json"
+    stderr_has "missing.json: cannot be read"
+    ;;
   inspect_offline)
     # inspect judges revocation as the daemon would: here by an OCSP responder that does not
     # answer (a closed port), so the signer's status cannot be had; --offline uses the CRL files.
