@@ -726,6 +726,13 @@ class DeadlinesWithBroker : public LifecycleWithBroker {
   void advance(std::chrono::milliseconds by) {
     ASSERT_TRUE(configuration::advance_clock_control(clock_file(), by).has_value());
   }
+  // To noon of the next day (local time, UTC+5), whatever the hour now: today ended hours ago
+  // (sealed 10 minutes after its end, and past verify's hour of grace) and tomorrow has not.
+  void advance_to_next_noon() {
+    const auto noon = today_date() + date::days{1} + std::chrono::hours{12 - 5};
+    advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+        noon - std::chrono::system_clock::now()));
+  }
 
   // The SLA messages on nqs.sla, in the order they were published.
   std::vector<Received> await_sla(std::size_t n) {
@@ -932,7 +939,7 @@ TEST_F(DeadlinesWithBroker, TheDaemonSealsEachEndedDayAndVerifyChecksTheSeal) {
   publish_document(application(kApplication), message_id_of(1));
   await_command("RegisterApplication", kApplication);
   const auto day = today();
-  advance(std::chrono::hours{24});
+  advance_to_next_noon();
   ASSERT_TRUE(eventually([&] {
     return count("SELECT count(*) FROM evidence WHERE evidence_id = ?", "seal:" + day) == 1;
   })) << daemon_->log_text();
@@ -1034,7 +1041,7 @@ TEST_F(EvidencePurgeWithBroker, ADayExportedVerifiedAndOlderThanTheRetentionIsPu
   await_command("RegisterApplication", kApplication);
   const auto day = today();
   const auto next = calendar::to_string(today_date() + date::days{1});
-  advance(std::chrono::hours{24});
+  advance_to_next_noon();
   ASSERT_TRUE(eventually([&] {
     return count("SELECT count(*) FROM evidence WHERE evidence_id = ?", "seal:" + day) == 1;
   })) << daemon_->log_text();
