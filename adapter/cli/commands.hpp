@@ -12,7 +12,6 @@ namespace nqs::cli {
 
 using configuration::Parts;
 
-// Loads the whole configuration, printing every problem to standard error.
 // A day given as YYYY-MM-DD; said on stderr when it is not one.
 std::optional<calendar::Date> parse_day_or_report(const std::string& text);
 // Now as the daemon of this configuration sees it (clock.offset and clock.control_file).

@@ -3,12 +3,15 @@
 // `dlq show --raw`).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <string_view>
 
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
@@ -17,26 +20,43 @@ namespace nqs::cli {
 namespace {
 
 // The id a message names itself by, when it does: a SOAP header's messageId, an event's eventId
-// (the daemon's inbox keys on those, not on the AMQP property). Only read, never trusted.
-std::string own_id(const std::string& body) {
+// (the daemon's inbox keys on those, not on the AMQP property). Only read, never trusted: kept
+// when it is printable ASCII of at most 255 bytes (an AMQP short string), else none.
+std::string own_id(std::string_view body) {
+  auto trimmed = [](std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return std::string_view();
+    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  };
+  auto usable = [](std::string_view id) {
+    return !id.empty() && id.size() <= 255 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
+  };
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);  // a byte-order mark
+  body = trimmed(body);
+  std::string id;
   if (body.starts_with("{")) {
     boost::system::error_code ec;
     const auto value = boost::json::parse(body, ec);
     if (!ec && value.is_object()) {
-      if (const auto* id = value.as_object().if_contains("eventId"); id && id->is_string())
-        return std::string(id->as_string());
+      if (const auto* event_id = value.as_object().if_contains("eventId");
+          event_id != nullptr && event_id->is_string()) {
+        id = std::string(event_id->as_string());
+      }
     }
-    return {};
+  } else if (const auto tag = body.find("messageId>"); tag != std::string_view::npos) {
+    const auto start = tag + std::string_view("messageId>").size();
+    const auto end = body.find('<', start);
+    if (end != std::string_view::npos && end - start <= 1024)
+      id = std::string(trimmed(body.substr(start, end - start)));
   }
-  const auto tag = body.find("messageId>");
-  if (tag == std::string::npos) return {};
-  const auto start = tag + std::string_view("messageId>").size();
-  const auto end = body.find('<', start);
-  if (end == std::string::npos || end - start > 100) return {};
-  return body.substr(start, end - start);
+  return usable(id) ? id : std::string();
 }
 
+// A regular file's bytes (not a FIFO or a device, which could have no end).
 std::optional<std::string> read_whole(const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -49,12 +69,16 @@ int send(const SendArguments& arguments) {
     std::cerr << "--message-id names one message: give one FILE with it\n";
     return kExitUsage;
   }
+  if (arguments.message_id.size() > 255) {
+    std::cerr << "--message-id: at most 255 bytes (an AMQP short string)\n";
+    return kExitUsage;
+  }
   // Every file must be readable before any is sent.
   std::vector<std::string> bodies;
   for (const auto& file : arguments.files) {
     auto body = read_whole(file);
     if (!body) {
-      std::cerr << fmt::format("{}: cannot be read\n", file);
+      std::cerr << fmt::format("{}: cannot be read (or not a regular file)\n", file);
       return kExitUsage;
     }
     bodies.push_back(std::move(*body));
@@ -83,10 +107,8 @@ int send(const SendArguments& arguments) {
     amqp::Outgoing message;
     message.routing_key = gov ? config.amqp.gov_in : config.amqp.ais_events;
     message.properties.content_type = gov ? "text/xml; charset=utf-8" : "application/json";
-    message.properties.message_id = !arguments.message_id.empty() ? arguments.message_id
-                                    : !own_id(bodies[i]).empty()
-                                        ? own_id(bodies[i])
-                                        : boost::uuids::to_string(fresh_id());
+    auto id = arguments.message_id.empty() ? own_id(bodies[i]) : arguments.message_id;
+    message.properties.message_id = id.empty() ? boost::uuids::to_string(fresh_id()) : id;
     message.properties.app_id = "nqs-adapter send";
     message.body = bodies[i];
     if (auto sent = client.value()->publish(message); !sent) {

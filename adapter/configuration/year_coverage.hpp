@@ -17,7 +17,7 @@ namespace nqs::configuration {
 
 struct YearCoverage {
   int year = 0;                           // today's
-  std::vector<std::string> missing;       // of today's year: "the calendar", "the MCI"
+  std::vector<std::string> missing;       // of today's year: its calendar file, its MCI
   std::vector<std::string> next_missing;  // of the coming year
   bool next_expected = false;             // today is 1 November or later
 

@@ -34,6 +34,14 @@ Result<BrokerSettings> broker_settings(const configuration::AmqpConfig& amqp) {
   return broker;
 }
 
+// The steps of deadlines.steps, for the SLA counters (each from 0).
+std::vector<std::string> steps_of(const domain::DeadlineTable& table) {
+  std::vector<std::string> steps;
+  for (const auto& rule : table.rules)
+    steps.push_back(rule.step);
+  return steps;
+}
+
 }  // namespace
 
 Components::Components(boost::asio::io_context& io, OffsetClock& clock) : io_(io), clock_(clock) {}
@@ -85,10 +93,7 @@ Result<std::unique_ptr<Components>> Components::build(boost::asio::io_context& i
   if (config.evidence.keep_rejected)
     out->processor_->keep_rejected_evidence(setup.config.intake.max_message_bytes);
   out->metrics_ = std::make_unique<ops::Metrics>();
-  std::vector<std::string> steps;
-  for (const auto& rule : config.deadlines.rules)
-    steps.push_back(rule.step);
-  out->metrics_->sla_steps(steps);
+  out->metrics_->sla_steps(steps_of(config.deadlines));
   out->processor_->set_metrics(out->metrics_.get());
   out->timers_->set_metrics(out->metrics_.get());
   return out;
@@ -115,6 +120,7 @@ void Components::reload(const configuration::Setup& fresh, const amqp::Names& ru
   trust_ = std::make_unique<TrustKeeper>(fresh, clock_);
   trust_->start();
   trust_->warn_expiring(clock_.now());
+  metrics_->sla_steps(steps_of(fresh.config.deadlines));
 }
 
 }  // namespace nqs::daemon

@@ -155,7 +155,8 @@ ops::HttpResponse Daemon::answer(const std::string& path) {
     for (const auto& [node, error] : parts_->link().nodes())
       gauges.broker_nodes.emplace_back(node, node == parts_->link().node());
     gauges.ready = readiness(outbox).status == 200;
-    gauges.next_year_configured = year_coverage().next_configured();
+    const auto years = year_coverage();
+    gauges.next_year_missing = years.next_expected && !years.next_configured();
     for (const auto& polled : polled_) {
       gauges.queues.push_back(
           {polled.queue, polled.messages, polled.consumers, polled.messages >= 0});

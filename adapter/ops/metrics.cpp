@@ -127,11 +127,12 @@ std::vector<prometheus::MetricFamily> Metrics::collect(const Gauges& gauges) con
   scrape.family("nqs_ready", "1 when every readiness check passes (/readyz).", MetricType::Gauge)
       .sample(gauges.ready ? 1 : 0);
   scrape
-      .family("nqs_calendar_next_year_configured",
-              "1 when the coming year's working-day calendar and MCI are configured (expected "
-              "from 1 November; the daemon is not ready on a day of a year without them).",
+      .family("nqs_calendar_next_year_missing",
+              "1 from 1 November (the daemon's time zone) while the coming year's working-day "
+              "calendar or MCI is not configured; the daemon is not ready on a day of a year "
+              "without them.",
               MetricType::Gauge)
-      .sample(gauges.next_year_configured ? 1 : 0);
+      .sample(gauges.next_year_missing ? 1 : 0);
   scrape
       .family("nqs_intake_in_progress", "Documents being read on worker threads now.",
               MetricType::Gauge)

@@ -52,7 +52,7 @@ struct Gauges {
   std::uint64_t failovers = 0;
   std::vector<std::pair<std::string, bool>> broker_nodes;  // host:port, connected to it now
   bool ready = false;
-  bool next_year_configured = false;  // the coming year's calendar and MCI
+  bool next_year_missing = false;  // from 1 November: the coming year's calendar or MCI
   std::vector<QueueGauge> queues;
 };
 

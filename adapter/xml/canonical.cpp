@@ -22,8 +22,9 @@ int append(void* context, const char* bytes, int length) {
 
 // A thread's output buffer. Creating one allocates libxml2's 4 KB buffer and its structures,
 // twice a document (the reference and ds:SignedInfo): in a profile of a new signer's intake that
-// was a tenth of it, mostly fresh pages. xmlC14NExecute flushes the buffer before it returns, so
-// nothing of one call is left for the next.
+// was a tenth of it, mostly fresh pages. A rendering that succeeded was flushed by
+// xmlC14NExecute before it returned; after any other the buffer is dropped, so nothing of one
+// call reaches the next.
 class Output {
  public:
   Output() = default;
@@ -38,10 +39,11 @@ class Output {
     buffer_->written = 0;  // an int libxml2 only adds to
     return buffer_;
   }
-  // After a call: keeps the buffer only if it holds nothing and saw no error.
+  // After a call: keeps the buffer only when the rendering succeeded, saw no error and left
+  // nothing unflushed.
   bool close(bool rendered) {
     target_ = nullptr;
-    const bool clean = rendered && buffer_->error == 0;
+    const bool clean = rendered && buffer_->error == 0 && xmlOutputBufferGetSize(buffer_) == 0;
     if (!clean) drop();
     return clean;
   }

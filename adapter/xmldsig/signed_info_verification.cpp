@@ -121,7 +121,7 @@ bool canonical(xmlDoc* doc, const NodeSet& nodes, const C14nMethod& method, std:
 }
 
 // A thread's renderings, kept for their capacity from one document to the next (a document's
-// reference is a few kilobytes; a large one's strings are let go before the next).
+// reference is a few kilobytes). Emptied when a verification ends, and a large one let go.
 constexpr std::size_t kKeptRendering = 256 * 1024;
 struct Renderings {
   std::string reference;
@@ -129,12 +129,21 @@ struct Renderings {
 };
 thread_local Renderings t_rendered;
 
-Renderings& renderings() {
-  for (auto* kept : {&t_rendered.reference, &t_rendered.signed_info}) {
-    if (kept->capacity() > kKeptRendering) std::string().swap(*kept);
+struct RenderingsInUse {
+  RenderingsInUse() = default;
+  RenderingsInUse(const RenderingsInUse&) = delete;
+  RenderingsInUse& operator=(const RenderingsInUse&) = delete;
+  ~RenderingsInUse() {
+    for (auto* kept : {&t_rendered.reference, &t_rendered.signed_info}) {
+      if (kept->capacity() > kKeptRendering) {
+        std::string().swap(*kept);
+      } else {
+        kept->clear();
+      }
+    }
   }
-  return t_rendered;
-}
+  Renderings& rendered = t_rendered;
+};
 
 // --- digests and signatures ---
 
@@ -343,7 +352,8 @@ std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* r
     }
   }
   if (!reference_c14n) return mismatch("the ds:Reference has no canonicalization");
-  auto& rendered = renderings();
+  const RenderingsInUse in_use;
+  auto& rendered = in_use.rendered;
   if (!canonical(signature->doc, nodes, *reference_c14n, rendered.reference))
     return not_verified("the signed element cannot be canonicalized");
   const auto digest = digest_of(digest_method, rendered.reference);

@@ -349,7 +349,7 @@ TEST_F(NextYearNotConfigured, IsSaidInReadinessMetricsAndTheLogWithoutFailing) {
   EXPECT_THAT(std::string(calendar.at("detail").as_string()),
               HasSubstr("2027 configured; 2028 lacks the calendar file (calendar.files: "
                         "kz-2028.yaml) and the MCI (domain.mci: 2028) (add it before 2028-01-01)"));
-  EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_calendar_next_year_configured"), 0);
+  EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_calendar_next_year_missing"), 1);
   EXPECT_THAT(daemon_->log_text(), HasSubstr("the coming year is not configured yet"));
   EXPECT_EQ(daemon_->stop(), 0);
 }

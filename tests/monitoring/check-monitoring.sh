@@ -3,7 +3,9 @@
 #   tests/monitoring/check-monitoring.sh RULES_DIR [METRICS_FILE]
 # RULES_DIR holds alerts.yml and grafana/dashboards/*.json (containers/monitoring).
 # - promtool check rules on alerts.yml (promtool: Debian's prometheus package; PROMTOOL names
-#   another);
+#   another), and promtool test rules on tests/monitoring/alerts_test.yml (series given, alerts
+#   expected: a dead-letter queue read by the dlq commands has not grown, a step's first breach,
+#   the coming year missing);
 # - every alert has a severity (critical or warning) and a summary, a description and a runbook,
 #   and its runbook names an nqs-adapter command (nqs-adapter queues, dlq list, ...);
 # - every dashboard is valid JSON (with jq, else python3; skipped without both) and names its
@@ -46,6 +48,14 @@ if ! command -v "$promtool" >/dev/null; then
 fi
 if ! out=$("$promtool" check rules "$rules" 2>&1); then
   problem "promtool check rules $rules:"
+  while IFS= read -r line; do echo "  $line"; done <<<"$out"
+fi
+
+# What some alerts do with given series (promtool test rules; the tests name the rules file
+# by its place in the source tree).
+tests_file=$(dirname "$0")/alerts_test.yml
+if [ -f "$tests_file" ] && ! out=$("$promtool" test rules "$tests_file" 2>&1); then
+  problem "promtool test rules $tests_file:"
   while IFS= read -r line; do echo "  $line"; done <<<"$out"
 fi
 
