@@ -99,6 +99,35 @@ int run_daemon(const std::filesystem::path& config_file) {
   return daemon.run();
 }
 
+std::optional<std::vector<std::string>> read_files_or_report(const std::vector<std::string>& files,
+                                                             bool regular_only) {
+  std::vector<std::string> contents;
+  for (const auto& file : files) {
+    // Checked before opening: opening a FIFO waits for a writer.
+    std::error_code ec;
+    const bool allowed = !regular_only || std::filesystem::is_regular_file(file, ec);
+    std::ifstream in;
+    if (allowed) in.open(file, std::ios::binary);
+    if (!allowed || !in) {
+      std::cerr << fmt::format("{}: cannot be read{}\n", file,
+                               regular_only ? " (or not a regular file)" : "");
+      return std::nullopt;
+    }
+    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return contents;
+}
+
+bool write_file_or_report(const std::string& file, std::string_view bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) {
+    std::cerr << fmt::format("cannot write {}\n", file);
+    return false;
+  }
+  return true;
+}
+
 int inspect(const std::filesystem::path& config_file, const std::vector<std::string>& files,
             const std::string& at, bool offline) {
   Instant now =
@@ -112,16 +141,9 @@ int inspect(const std::filesystem::path& config_file, const std::vector<std::str
     }
     now = *parsed;
   }
-  // Every file must be readable before any is inspected: a typo is a usage error, not a verdict.
-  std::vector<std::string> contents;
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::cerr << fmt::format("{}: cannot be read\n", file);
-      return kExitUsage;
-    }
-    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  auto read = read_files_or_report(files);
+  if (!read) return kExitUsage;
+  const auto& contents = *read;
   auto setup = load_or_report(config_file, Parts::intake, offline);
   if (!setup) return kExitProblem;
   // The CRLs fetched now, as the daemon keeps them (what fails is logged on stderr).

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "amqp/sync_client.hpp"
@@ -14,6 +15,13 @@ using configuration::Parts;
 
 // A day given as YYYY-MM-DD; said on stderr when it is not one.
 std::optional<calendar::Date> parse_day_or_report(const std::string& text);
+// Every file's bytes, read before any is used (a typo is a usage error, not a verdict); each
+// one that cannot be read (`regular_only`: or is not a regular file, such as a FIFO without an
+// end) is said on stderr, and nothing is returned.
+std::optional<std::vector<std::string>> read_files_or_report(const std::vector<std::string>& files,
+                                                             bool regular_only = false);
+// Writes `bytes` exactly to `file` (replaced); false, said on stderr, when it cannot.
+bool write_file_or_report(const std::string& file, std::string_view bytes);
 // Now as the daemon of this configuration sees it (clock.offset and clock.control_file).
 Result<Instant> configured_now(const configuration::Config& config);
 // Loads the configuration and the parts of it a command uses, printing every problem to standard

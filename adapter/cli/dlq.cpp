@@ -7,7 +7,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 
 #include "amqp/sync_client.hpp"
@@ -206,15 +205,9 @@ int dlq_show(const DlqArguments& arguments) {
   if (!session) return exit_code;
   for (const auto& letter : session->letters) {
     if (letter.id != arguments.ids.front()) continue;
-    if (!arguments.raw.empty()) {
-      // Its body as it came, for `nqs-adapter send` or a closer look.
-      std::ofstream out(arguments.raw, std::ios::binary | std::ios::trunc);
-      out << letter.held.body;
-      if (!out.flush()) {
-        std::cerr << fmt::format("cannot write {}\n", arguments.raw);
-        return kExitProblem;
-      }
-    }
+    // Its body as it came, for `nqs-adapter send` or a closer look.
+    if (!arguments.raw.empty() && !write_file_or_report(arguments.raw, letter.held.body))
+      return kExitProblem;
     std::cout << ops::show_text(letter);
     return kExitOk;
   }

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
-#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -96,12 +95,7 @@ int evidence_show(const EvidenceArguments& arguments) {
       return kExitUsage;
     }
     const auto& record = found.value().front();
-    std::ofstream out(arguments.raw, std::ios::binary | std::ios::trunc);
-    out << record.body;
-    if (!out.flush()) {
-      std::cerr << fmt::format("cannot write {}\n", arguments.raw);
-      return kExitProblem;
-    }
+    if (!write_file_or_report(arguments.raw, record.body)) return kExitProblem;
     if (sha256_hex(record.body) != record.body_sha256) {
       std::cerr << fmt::format(
           "{}: these bytes are not the ones archived (their SHA-256 is not the recorded {}); "

@@ -7,10 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string_view>
 
 #include "cli/cli.hpp"
@@ -53,15 +50,6 @@ std::string own_id(std::string_view body) {
   return usable(id) ? id : std::string();
 }
 
-// A regular file's bytes (not a FIFO or a device, which could have no end).
-std::optional<std::string> read_whole(const std::string& file) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 int send(const SendArguments& arguments) {
@@ -73,16 +61,8 @@ int send(const SendArguments& arguments) {
     std::cerr << "--message-id: at most 255 bytes (an AMQP short string)\n";
     return kExitUsage;
   }
-  // Every file must be readable before any is sent.
-  std::vector<std::string> bodies;
-  for (const auto& file : arguments.files) {
-    auto body = read_whole(file);
-    if (!body) {
-      std::cerr << fmt::format("{}: cannot be read (or not a regular file)\n", file);
-      return kExitUsage;
-    }
-    bodies.push_back(std::move(*body));
-  }
+  const auto bodies = read_files_or_report(arguments.files, /*regular_only=*/true);
+  if (!bodies) return kExitUsage;
   auto setup = load_or_report(arguments.config, Parts::calendar);
   if (!setup) return kExitProblem;
   const auto& config = setup->config;
@@ -103,14 +83,14 @@ int send(const SendArguments& arguments) {
     return kExitProblem;
   }
   boost::uuids::random_generator fresh_id;
-  for (std::size_t i = 0; i < bodies.size(); ++i) {
+  for (std::size_t i = 0; i < bodies->size(); ++i) {
     amqp::Outgoing message;
     message.routing_key = gov ? config.amqp.gov_in : config.amqp.ais_events;
     message.properties.content_type = gov ? "text/xml; charset=utf-8" : "application/json";
-    auto id = arguments.message_id.empty() ? own_id(bodies[i]) : arguments.message_id;
+    auto id = arguments.message_id.empty() ? own_id((*bodies)[i]) : arguments.message_id;
     message.properties.message_id = id.empty() ? boost::uuids::to_string(fresh_id()) : id;
     message.properties.app_id = "nqs-adapter send";
-    message.body = bodies[i];
+    message.body = (*bodies)[i];
     if (auto sent = client.value()->publish(message); !sent) {
       std::cerr << fmt::format("{}: not sent: {}\n", arguments.files[i], sent.error().message);
       return kExitProblem;

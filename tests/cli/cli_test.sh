@@ -321,6 +321,10 @@ case "$case_name" in
     ! grep -q "give --yes" "$work/stderr" || fail "refused with --yes: $(cat "$work/stderr")"
     expect_run 2 "" -- "$nqs" send --queue ais --config "$work/adapter.yaml" "$work/missing.json"
     stderr_has "missing.json: cannot be read"
+    # A FIFO (no end, and opening it waits for a writer) is refused before it is opened.
+    mkfifo "$work/fifo"
+    expect_run 2 "" -- timeout 10 "$nqs" send --queue ais --config "$work/adapter.yaml" "$work/fifo"
+    stderr_has "fifo: cannot be read (or not a regular file)"
     ;;
   inspect_offline)
     # inspect judges revocation as the daemon would: here by an OCSP responder that does not
