@@ -150,6 +150,20 @@ Result<void> SyncClient::put_back() {
   return outcome::success();
 }
 
+Result<std::string> SyncClient::declare_watch_queue(
+    const std::vector<std::pair<std::string, std::string>>& bindings) {
+  auto* declared =
+      amqp_queue_declare(state_, kRead, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+  BOOST_OUTCOME_TRY(check("declaring a queue to watch"));
+  const auto queue = to_string(declared->queue);
+  for (const auto& [exchange, key] : bindings) {
+    amqp_queue_bind(state_, kRead, as_bytes(queue), as_bytes(exchange), as_bytes(key),
+                    amqp_empty_table);
+    BOOST_OUTCOME_TRY(check(fmt::format("binding to {}", exchange).c_str()));
+  }
+  return queue;
+}
+
 Result<void> SyncClient::publish(const Outgoing& message) {
   TableBuilder headers(message.properties.headers);
   const auto properties = write_properties(message.properties, headers);

@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "amqp/connection.hpp"
 #include "amqp/url.hpp"
@@ -59,6 +61,10 @@ class SyncClient {
   // Publishes and waits for the broker's confirm; refused (basic.nack) or unroutable (mandatory,
   // basic.return) is an error.
   Result<void> publish(const Outgoing& message);
+  // A queue of this client's own (named by the broker, exclusive: gone when the client closes)
+  // bound to each exchange with its binding key: a copy of what they route, to watch with get.
+  Result<std::string> declare_watch_queue(
+      const std::vector<std::pair<std::string, std::string>>& bindings);
 
  private:
   explicit SyncClient(amqp_connection_state_t_* state) : state_(state) {}

@@ -134,6 +134,19 @@ void add_send_command(CLI::App& app, SendArguments& arguments, int& exit_code) {
   command->callback([&] { exit_code = send(arguments); });
 }
 
+// demo [--step]
+void add_demo_command(CLI::App& app, DemoArguments& arguments, int& exit_code) {
+  auto* command = app.add_subcommand(
+      "demo",
+      "play one voucher from application to payment and one refusal against the running local "
+      "daemon, printing each step (not under the production profile)");
+  command->add_option("--config,-c", arguments.config, "configuration file (as for run)");
+  command->add_option("--pki", arguments.pki,
+                      "the local test PKI (default: trust/local next to the configuration file)");
+  command->add_flag("--step", arguments.step, "wait for Enter between steps");
+  command->callback([&] { exit_code = play_demo(arguments); });
+}
+
 // dlq list, show, replay, purge, audit.
 void add_dlq_commands(CLI::App& app, DlqArguments& dlq_arguments, int& exit_code) {
   auto* dlq = app.add_subcommand("dlq", "the dead letters: list, show, replay, purge, audit");
@@ -273,6 +286,9 @@ int main(int argc, char** argv) {
   SendArguments send_arguments;
   send_arguments.config = arguments.config;
   add_send_command(app, send_arguments, exit_code);
+  DemoArguments demo_arguments;
+  demo_arguments.config = arguments.config;
+  add_demo_command(app, demo_arguments, exit_code);
 
   try {
     dlq_arguments.config = arguments.config;

@@ -82,6 +82,13 @@ struct SendArguments {
   bool yes = false;        // needed under the production profile
 };
 int send(const SendArguments& arguments);
+// nqs-adapter demo (cli/demo.cpp): one voucher and one refusal played against the running daemon.
+struct DemoArguments {
+  std::string config;
+  std::string pki;    // the local test PKI; empty: trust/local next to the configuration file
+  bool step = false;  // wait for Enter between steps
+};
+int play_demo(const DemoArguments& arguments);
 // The adapter's queues: ready, consumers, and what an operator must see (exit 1 if any).
 int queues(const std::string& config_file, bool json);
 

@@ -260,7 +260,7 @@ case "$case_name" in
     echo "$out" | grep -qE "^  inspect " || fail "--help lacks inspect: $out"
     echo "$out" | grep -qE "^  sla " || fail "--help lacks sla: $out"
     echo "$out" | grep -qE "^  clock " || fail "--help lacks clock: $out"
-    for cmd in dlq queues evidence; do
+    for cmd in dlq queues evidence send demo; do
       echo "$out" | grep -qE "^  $cmd " || fail "--help lacks $cmd: $out"
     done
     "$nqs" calendar --help | grep -q "is-working" || fail "calendar --help lacks is-working"
@@ -325,6 +325,9 @@ case "$case_name" in
     mkfifo "$work/fifo"
     expect_run 2 "" -- timeout 10 "$nqs" send --queue ais --config "$work/adapter.yaml" "$work/fifo"
     stderr_has "fifo: cannot be read (or not a regular file)"
+    # The demo plays made-up people with the local test PKI: never under the production profile.
+    expect_run 1 "" -- "$nqs" demo --config "$work/adapter.yaml"
+    stderr_has "demo plays made-up people with the local test PKI: refused under the production profile"
     ;;
   inspect_offline)
     # inspect judges revocation as the daemon would: here by an OCSP responder that does not
