@@ -309,12 +309,8 @@ std::size_t peak_rss_kib(pid_t pid) {
 
 // An IIN of 1985 with a valid check digit, different for each `i` (empty when no digit fits).
 std::string iin_number(std::size_t i) {
-  const auto base =
-      fmt::format("85{:02d}{:02d}3{:04d}", 1 + (i / 280000) % 12, 1 + (i / 10000) % 28, i % 10000);
-  for (char digit = '0'; digit <= '9'; ++digit) {
-    if (!nqs::check_iin_or_bin(base + digit)) return base + digit;
-  }
-  return {};
+  return nqs::with_check_digit(
+      fmt::format("85{:02d}{:02d}3{:04d}", 1 + (i / 280000) % 12, 1 + (i / 10000) % 28, i % 10000));
 }
 
 // `n` applicants from number `first` on, each never seen before: a certificate of their own under

@@ -67,18 +67,23 @@ Result<void> SyncClient::reopen_channel(int channel) {
   return check("opening a channel");
 }
 
+void SyncClient::reopen_closed_read_channel(const amqp_rpc_reply_t_& reply) {
+  // The broker closed the channel on an error: answer it and open the channel again.
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+      reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    amqp_channel_close_ok_t close_ok{};
+    amqp_send_method(state_, kRead, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+    (void)reopen_channel(kRead);
+  }
+}
+
 Result<QueueState> SyncClient::inspect(const std::string& queue) {
   auto* declared = amqp_queue_declare(state_, kRead, as_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
   if (declared == nullptr) {
     const auto reply = amqp_get_rpc_reply(state_);
     auto error = make_error(fmt::format("queue {}: {}", queue, reply_text(reply)));
-    // A failed passive declare closes the channel: answer the broker and open it again.
-    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
-        reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-      amqp_channel_close_ok_t close_ok{};
-      amqp_send_method(state_, kRead, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
-      (void)reopen_channel(kRead);
-    }
+    // A failed passive declare closes the channel.
+    reopen_closed_read_channel(reply);
     return error;
   }
   return QueueState{declared->message_count, declared->consumer_count};
@@ -154,12 +159,19 @@ Result<std::string> SyncClient::declare_watch_queue(
     const std::vector<std::pair<std::string, std::string>>& bindings) {
   auto* declared =
       amqp_queue_declare(state_, kRead, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
-  BOOST_OUTCOME_TRY(check("declaring a queue to watch"));
+  if (declared == nullptr) {
+    const auto reply = amqp_get_rpc_reply(state_);
+    reopen_closed_read_channel(reply);
+    return make_error(fmt::format("declaring a queue to watch: {}", reply_text(reply)));
+  }
   const auto queue = to_string(declared->queue);
   for (const auto& [exchange, key] : bindings) {
-    amqp_queue_bind(state_, kRead, as_bytes(queue), as_bytes(exchange), as_bytes(key),
-                    amqp_empty_table);
-    BOOST_OUTCOME_TRY(check(fmt::format("binding to {}", exchange).c_str()));
+    if (amqp_queue_bind(state_, kRead, as_bytes(queue), as_bytes(exchange), as_bytes(key),
+                        amqp_empty_table) == nullptr) {
+      const auto reply = amqp_get_rpc_reply(state_);
+      reopen_closed_read_channel(reply);
+      return make_error(fmt::format("binding to {}: {}", exchange, reply_text(reply)));
+    }
   }
   return queue;
 }

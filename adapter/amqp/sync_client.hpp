@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 
 struct amqp_connection_state_t_;
+struct amqp_rpc_reply_t_;
 
 namespace nqs::amqp {
 
@@ -70,6 +71,7 @@ class SyncClient {
   explicit SyncClient(amqp_connection_state_t_* state) : state_(state) {}
   Result<void> check(const char* doing);
   Result<void> reopen_channel(int channel);
+  void reopen_closed_read_channel(const amqp_rpc_reply_t_& reply);
 
   amqp_connection_state_t_* state_;
   ServerVersion server_;

@@ -41,6 +41,7 @@ Submission submission(const Player& play) {
 demo::Case new_case(Player& play, std::mt19937_64& random) {
   demo::Case c;
   c.application_id = play.fresh_id();
+  play.follow(c.application_id);
   c.iin = demo::fresh_iin(random);
   c.region = kRegion;
   c.voucher_id = play.fresh_id();
@@ -83,24 +84,27 @@ Result<void> quota(Player& play, int year) {
                                 row->allocated - row->reserved, row->allocated));
     return outcome::success();
   }
-  play.step(
-      fmt::format("The AIS allocates vouchers to the region for {} (Rules 380 art. 18)", year));
+  // Art. 18: for a 3-year period; a period already known is allocated again, more.
+  const bool pooled = row && row->pool_start != 0;
+  const int first = pooled ? row->pool_start : year;
+  const int last = pooled ? row->pool_end : year + 2;
+  play.step(fmt::format("The AIS allocates vouchers to the region for {}-{} (Rules 380 art. 18)",
+                        first, last));
   const std::int64_t reserved = row ? row->reserved : 0;
   const std::int64_t vouchers = reserved + 10;
-  const bool pooled = row && row->pool_start != 0;
   boost::json::object region{{"region", oblast}};
   region[pooled ? "vouchers" : "vouchersPerYear"] = vouchers;
-  BOOST_OUTCOME_TRY(play.event("QuotaAllocated", {{"periodStart", pooled ? row->pool_start : year},
-                                                  {"periodEnd", pooled ? row->pool_end : year},
-                                                  {"regions", boost::json::array{region}}}));
+  BOOST_OUTCOME_TRY(play.event(
+      "QuotaAllocated",
+      {{"periodStart", first}, {"periodEnd", last}, {"regions", boost::json::array{region}}}));
   BOOST_OUTCOME_TRY(play.await(
       [&]() -> Result<bool> {
         BOOST_OUTCOME_TRY(auto now, play.store().quota(oblast, year));
         return now && now->allocated == vouchers;
       },
       "the allocation"));
-  play.say("now",
-           fmt::format("{} has {} vouchers for {}, {} reserved", oblast, vouchers, year, reserved));
+  play.say("now", fmt::format("{} has {} vouchers {} for {}-{}, {} of {} reserved", oblast,
+                              vouchers, pooled ? "in all" : "a year", first, last, reserved, year));
   return outcome::success();
 }
 
@@ -149,7 +153,9 @@ Result<std::string> to_the_payment(Player& play, const demo::LocalPki& pki, cons
   BOOST_OUTCOME_TRY(play.expect("VoucherDelivered", c.application_id));
   BOOST_OUTCOME_TRY(play.stage(c.application_id, Stage::voucher_active));
 
-  play.step("The holder passes the exam; the center sends its outcome (art. 11)");
+  play.step(
+      "The holder passes the exam within the voucher's validity (art. 11; the exam under "
+      "Rules 374); the center sends its outcome");
   const auto exam = sending(play);
   BOOST_OUTCOME_TRY(play.document("RecognitionOutcome",
                                   demo::outcome(c, today, exam, pki.center_head), exam.message_id,
@@ -187,7 +193,8 @@ Result<std::string> to_the_payment(Player& play, const demo::LocalPki& pki, cons
 // Art. 3 (a): an applicant the AIS has as not registered is refused, to both sides.
 Result<void> refusal(Player& play, const demo::LocalPki& pki, const demo::Case& c,
                      const Submission& submitted) {
-  BOOST_OUTCOME_TRY(auto applicant, demo::issue_applicant(pki, c.iin, "DEMO APPLICANT TWO"));
+  BOOST_OUTCOME_TRY(auto applicant,
+                    demo::issue_applicant(pki, c.iin, "DEMO APPLICANT TWO", play.now()));
   play.step("Another person applies, whom the AIS has as not registered unemployed (art. 3)");
   BOOST_OUTCOME_TRY(unemployment(play, c, false, play.today() - date::days{10}));
   const auto message = sending(play);
@@ -211,7 +218,8 @@ Result<void> play_all(Player& play, const demo::LocalPki& pki, const std::string
         "say they were submitted on {}.\n",
         play.zone().local_string(submitted.at));
   }
-  BOOST_OUTCOME_TRY(auto applicant, demo::issue_applicant(pki, voucher.iin, "DEMO APPLICANT"));
+  BOOST_OUTCOME_TRY(auto applicant,
+                    demo::issue_applicant(pki, voucher.iin, "DEMO APPLICANT", play.now()));
   play.step("The AIS says the applicant is registered as unemployed (art. 3)");
   BOOST_OUTCOME_TRY(unemployment(play, voucher, true, play.today() - date::days{30}));
   const auto year =

@@ -1,7 +1,6 @@
 #include "cli/demo_kit.hpp"
 
 #include <fmt/format.h>
-#include <libxml/parser.h>
 #include <openssl/conf.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -11,8 +10,7 @@
 #include <memory>
 
 #include "common/identifiers.hpp"
-#include "xml/xml.hpp"
-#include "xmldsig/signature.hpp"
+#include "notify/outbound.hpp"
 
 namespace nqs::cli::demo {
 namespace {
@@ -31,7 +29,11 @@ constexpr std::pair<int, const char*> kIndividualSigning[] = {
 };
 
 Error openssl_error(const std::string& doing) {
-  return make_error(fmt::format("{}: OpenSSL error {}", doing, ERR_get_error()));
+  char text[256] = "no detail";
+  if (const auto code = ERR_peek_last_error(); code != 0)
+    ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  return make_error(fmt::format("{}: {}", doing, text));
 }
 
 // The document wrapped as the bus carries it (messages.md, "SOAP envelope").
@@ -62,34 +64,6 @@ std::string envelope(const Sending& sending, const std::string& correlation_id,
 )",
                      kSoapNs, kShepNs, sending.message_id, correlation_id, sending.message_date,
                      document);
-}
-
-// Signs the envelope's document (enveloped XMLDSig, the signer's chain in ds:X509Data) as
-// NCALayer would with this key.
-Result<std::string> signed_envelope(const std::string& text, const notify::Signer& signer) {
-  xmldsig::ensure_xml_security_initialised();
-  xml::XmlDoc doc(
-      xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, XML_PARSE_NONET));
-  if (!doc) return make_error("a demo document is not XML");
-  xmlNode* node = xml::child_element(xmlDocGetRootElement(doc.get()), kSoapNs, "Body");
-  if (node != nullptr) node = xml::child_element(node, kShepNs, "SendMessage");
-  for (const char* name : {"request", "requestData", "data"}) {
-    if (node != nullptr) node = xml::child_element(node, "", name);
-  }
-  if (node == nullptr) return make_error("a demo document has no data");
-  std::vector<X509*> chain;
-  for (const auto& certificate : signer.certificates)
-    chain.push_back(certificate.get());
-  if (auto problem = xmldsig::sign_enveloped(xml::element_children(node).front(), signer.key.get(),
-                                             chain, notify::signing_options(signer.key.get()))) {
-    return make_error(*problem);
-  }
-  xmlChar* out = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc.get(), &out, &size, "UTF-8");
-  std::string bytes(reinterpret_cast<char*>(out), static_cast<std::size_t>(size));
-  xmlFree(out);
-  return bytes;
 }
 
 std::string ddmmyy(calendar::Date day) {
@@ -129,42 +103,46 @@ Result<LocalPki> load_local_pki(const std::filesystem::path& dir) {
 }
 
 Result<notify::Signer> issue_applicant(const LocalPki& pki, const std::string& iin,
-                                       const std::string& name) {
+                                       const std::string& name, Instant now) {
   std::shared_ptr<EVP_PKEY> key(EVP_RSA_gen(2048), EVP_PKEY_free);
-  if (!key) return openssl_error("an applicant's key");
   std::shared_ptr<X509> certificate(X509_new(), X509_free);
+  std::unique_ptr<X509_NAME, decltype(&X509_NAME_free)> subject(X509_NAME_new(), X509_NAME_free);
+  // certificatePolicies is parsed only with a configuration database: an empty one.
+  std::unique_ptr<CONF, decltype(&NCONF_free)> database(NCONF_new(nullptr), NCONF_free);
+  if (!key || !certificate || !subject || !database) return openssl_error("an applicant's key");
   X509* x = certificate.get();
   X509* issuer = pki.issuing_ca.certificates.front().get();
-  X509_set_version(x, X509_VERSION_3);
   unsigned char serial[15];
-  RAND_bytes(serial, sizeof serial);
+  if (RAND_bytes(serial, sizeof serial) != 1) return openssl_error("a serial number");
   serial[0] &= 0x7f;  // positive
   std::unique_ptr<BIGNUM, decltype(&BN_free)> number(BN_bin2bn(serial, sizeof serial, nullptr),
                                                      BN_free);
-  BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(x));
-  std::unique_ptr<X509_NAME, decltype(&X509_NAME_free)> subject(X509_NAME_new(), X509_NAME_free);
-  const auto add = [&](const char* field, const std::string& value) {
-    X509_NAME_add_entry_by_txt(subject.get(), field, MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
-  };
-  add("C", "KZ");
-  add("CN", name);
-  add("serialNumber", "IIN" + iin);
-  X509_set_subject_name(x, subject.get());
-  X509_set_issuer_name(x, X509_get_subject_name(issuer));
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
-  if (X509_set_pubkey(x, key.get()) != 1) return openssl_error("an applicant's certificate");
+  bool ok = number && X509_set_version(x, X509_VERSION_3) == 1 &&
+            BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(x)) != nullptr;
+  for (const auto& [field, value] : {std::pair<const char*, std::string>{"C", "KZ"},
+                                     {"CN", name},
+                                     {"serialNumber", "IIN" + iin}}) {
+    ok = ok && X509_NAME_add_entry_by_txt(subject.get(), field, MBSTRING_UTF8,
+                                          reinterpret_cast<const unsigned char*>(value.c_str()), -1,
+                                          -1, 0) == 1;
+  }
+  // Valid from a day before the daemon's now (its clock may be shifted) for a year.
+  auto at = std::chrono::system_clock::to_time_t(now);
+  ok = ok && X509_set_subject_name(x, subject.get()) == 1 &&
+       X509_set_issuer_name(x, X509_get_subject_name(issuer)) == 1 &&
+       X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &at) != nullptr &&
+       X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, &at) != nullptr &&
+       X509_set_pubkey(x, key.get()) == 1;
+  if (!ok) return openssl_error("an applicant's certificate");
   X509V3_CTX context;
   X509V3_set_ctx(&context, issuer, x, nullptr, nullptr, 0);
-  // certificatePolicies is parsed only with a configuration database: an empty one.
-  std::unique_ptr<CONF, decltype(&NCONF_free)> database(NCONF_new(nullptr), NCONF_free);
   X509V3_set_nconf(&context, database.get());
   for (const auto& [nid, value] : kIndividualSigning) {
     X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
     if (extension == nullptr) return openssl_error(fmt::format("extension {}", value));
-    X509_add_ext(x, extension, -1);
+    const bool added = X509_add_ext(x, extension, -1) == 1;
     X509_EXTENSION_free(extension);
+    if (!added) return openssl_error(fmt::format("extension {}", value));
   }
   if (X509_sign(x, pki.issuing_ca.key.get(), EVP_sha256()) <= 0) {
     return openssl_error("signing an applicant's certificate");
@@ -213,7 +191,7 @@ Result<std::string> application(const Case& c, const std::string& submitted_at,
   </v:Consents>
 </v:VoucherApplication>)",
                   c.application_id, submitted_at, c.region, c.iin, kCenterBin);
-  return signed_envelope(envelope(sending, c.application_id, document), applicant);
+  return notify::sign_envelope(envelope(sending, c.application_id, document), applicant);
 }
 
 Result<std::string> center_decision(const Case& c, const Sending& sending,
@@ -226,13 +204,13 @@ Result<std::string> center_decision(const Case& c, const Sending& sending,
   <v:DecidedAt>{}</v:DecidedAt>
 </v:RecognitionCenterDecision>)",
       c.application_id, kCenterBin, sending.message_date);
-  return signed_envelope(envelope(sending, c.application_id, document), head);
+  return notify::sign_envelope(envelope(sending, c.application_id, document), head);
 }
 
 Result<std::string> outcome(const Case& c, calendar::Date exam, const Sending& sending,
                             const notify::Signer& head) {
   // Rules 374, appendix 2: activity, occupation, level, exam date, accreditation, sequence.
-  const auto certificate = fmt::format("25110-72120001-3-{}-0042-{:08d}", ddmmyy(exam),
+  const auto certificate = fmt::format("25110-72121001-3-{}-0042-{:08d}", ddmmyy(exam),
                                        std::hash<std::string>{}(c.application_id) % 100000000);
   const auto document =
       fmt::format(R"(<v:RecognitionOutcome xmlns:v="urn:kz:enbek:nqs:voucher:1" Id="outcome">
@@ -247,7 +225,7 @@ Result<std::string> outcome(const Case& c, calendar::Date exam, const Sending& s
 </v:RecognitionOutcome>)",
                   c.voucher_id, kCenterBin, calendar::to_string(exam), c.region,
                   c.act_number.substr(c.act_number.size() - 8), certificate);
-  return signed_envelope(envelope(sending, c.application_id, document), head);
+  return notify::sign_envelope(envelope(sending, c.application_id, document), head);
 }
 
 Result<std::string> service_act(const Case& c, calendar::Date day, const Sending& sending,
@@ -266,7 +244,7 @@ Result<std::string> service_act(const Case& c, calendar::Date day, const Sending
   <v:Total>12500.75</v:Total>
 </v:ServiceAct>)",
                   c.act_number, calendar::to_string(day), c.voucher_id, c.lmc_bin, kCenterBin);
-  return signed_envelope(envelope(sending, c.application_id, document), head);
+  return notify::sign_envelope(envelope(sending, c.application_id, document), head);
 }
 
 }  // namespace nqs::cli::demo

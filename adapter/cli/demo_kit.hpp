@@ -26,9 +26,10 @@ struct LocalPki {
 Result<LocalPki> load_local_pki(const std::filesystem::path& dir);
 // A signing certificate for an individual with this IIN (as NCA issues them: the IIN in the
 // subject's serialNumber, NCA's policy and key purpose), issued now by the local issuing CA for
-// a fresh RSA key: each demo applicant signs with a certificate the daemon has never seen.
+// a fresh RSA key, valid at `now` (the daemon's clock): each demo applicant signs with a
+// certificate the daemon has never seen.
 Result<notify::Signer> issue_applicant(const LocalPki& pki, const std::string& iin,
-                                       const std::string& name);
+                                       const std::string& name, Instant now);
 
 // The recognition center of the local test PKI's center-head certificate.
 inline constexpr const char* kCenterBin = "120340501232";

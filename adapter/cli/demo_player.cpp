@@ -11,17 +11,13 @@
 
 #include "cli/commands.hpp"
 #include "common/instant.hpp"
+#include "ops/dead_letters.hpp"
 
 namespace nqs::cli::demo {
 namespace {
 
 constexpr auto kPatience = std::chrono::seconds{30};
 constexpr auto kPoll = std::chrono::milliseconds{50};
-
-std::string header_text(const amqp::Held& held, const char* name) {
-  const auto* value = held.properties.headers.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
-}
 
 }  // namespace
 
@@ -98,15 +94,17 @@ Result<bool> Player::take_one() {
   if (!held) return false;
   BOOST_OUTCOME_TRY(client_.ack(held->delivery_tag));
   if (held->exchange == config_.amqp.dead_letters) {
-    const auto id = header_text(*held, "x-nqs-message-id");
-    if (std::find(sent_.begin(), sent_.end(), id) != sent_.end()) {
+    // Dead-lettered by the daemon (its reason) or by the broker (x-death), as dlq list shows it.
+    const auto letter = ops::describe(watch_, std::move(*held));
+    if (std::find(sent_.begin(), sent_.end(), letter.message_id) != sent_.end()) {
       return make_error(fmt::format(
           "the daemon dead-lettered the demo's message {} as {}: {} (`nqs-adapter dlq show {}`)",
-          id, header_text(*held, "x-nqs-reason"), header_text(*held, "x-nqs-detail"), id));
+          letter.message_id, letter.reason, letter.detail, letter.id));
     }
     return true;  // someone else's
   }
-  seen_.push_back(std::move(*held));
+  // Only what is about the demo's own applications is kept.
+  if (applications_.contains(held->properties.correlation_id)) seen_.push_back(std::move(*held));
   return true;
 }
 
@@ -120,14 +118,13 @@ Result<amqp::Held> Player::expect(const std::string& type, const std::string& ap
       print_output(found);
       return found;
     }
-    BOOST_OUTCOME_TRY(auto took, take_one());
-    if (took) continue;
     if (std::chrono::steady_clock::now() > until) {
       return make_error(fmt::format(
           "no {} about {} came out within {} s: see the daemon's log and `nqs-adapter dlq list`",
           type, application, kPatience.count()));
     }
-    std::this_thread::sleep_for(kPoll);
+    BOOST_OUTCOME_TRY(auto took, take_one());
+    if (!took) std::this_thread::sleep_for(kPoll);
   }
 }
 
@@ -136,14 +133,13 @@ Result<void> Player::await(const std::function<Result<bool>()>& done, const std:
   for (;;) {
     BOOST_OUTCOME_TRY(auto ok, done());
     if (ok) return outcome::success();
-    // A dead letter of an input says why, where waiting would not.
-    BOOST_OUTCOME_TRY(auto took, take_one());
-    if (took) continue;
     if (std::chrono::steady_clock::now() > until) {
       return make_error(fmt::format("the store did not show {} within {} s: see the daemon's log",
                                     what, kPatience.count()));
     }
-    std::this_thread::sleep_for(kPoll);
+    // A dead letter of an input says why, where waiting would not.
+    BOOST_OUTCOME_TRY(auto took, take_one());
+    if (!took) std::this_thread::sleep_for(kPoll);
   }
 }
 
@@ -155,10 +151,12 @@ Result<void> Player::stage(const std::string& application, domain::Stage stage) 
       },
       fmt::format("application {} in stage {}", application, domain::stage_name(stage))));
   std::string deadline = "no statutory deadline runs in this stage";
+  std::optional<Instant> due;  // the earliest, when several run
   for (const auto& rule : config_.deadlines.rules) {
     if (std::find(rule.stages.begin(), rule.stages.end(), stage) == rule.stages.end()) continue;
     BOOST_OUTCOME_TRY(auto row, store_.deadline(application, rule.step));
-    if (!row || row->closed) continue;
+    if (!row || row->closed || (due && *due <= row->due)) continue;
+    due = row->due;
     deadline = fmt::format("next deadline {} ({}, {}) due {}", rule.step, rule.responsible,
                            rule.basis, zone_.local_string(row->due));
   }

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ class Player {
   [[nodiscard]] const configuration::Config& config() const { return config_; }
   [[nodiscard]] store::Store& store() const { return store_; }
   std::string fresh_id();
+  // Commands and notifications about this application are looked for; others are dropped.
+  void follow(const std::string& application_id) { applications_.insert(application_id); }
 
   // A new step: its title (after Enter, with --step).
   void step(const std::string& title);
@@ -63,6 +66,7 @@ class Player {
   boost::uuids::random_generator uuids_;
   std::vector<amqp::Held> seen_;
   std::vector<std::string> sent_;
+  std::set<std::string> applications_;
   int steps_ = 0;
   int documents_ = 0;
   int events_ = 0;

@@ -43,6 +43,14 @@ std::optional<std::string> check_iin_or_bin(std::string_view value) {
   return std::nullopt;
 }
 
+std::string with_check_digit(std::string_view first_eleven) {
+  for (char digit = '0'; digit <= '9'; ++digit) {
+    auto number = std::string(first_eleven) + digit;
+    if (!check_iin_or_bin(number)) return number;
+  }
+  return {};
+}
+
 std::optional<std::string> check_iban(std::string_view value) {
   if (value.size() < 5 || value.size() > 34) {
     return fmt::format("'{}' is not an IBAN (wrong length)", value);

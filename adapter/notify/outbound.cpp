@@ -159,11 +159,11 @@ Result<std::string> NotificationBuilder::compose(const domain::NotificationOut& 
   return serialized(doc.get());
 }
 
-Result<std::string> NotificationBuilder::sign(std::string_view composed) const {
-  // The adapter's own text, read back as any XML is read here.
+Result<std::string> sign_envelope(std::string_view composed, const Signer& signer) {
+  // The text, read back as any XML is read here.
   auto parsed = xml::parse_hostile_xml(composed, composed.size());
   if (auto* rejection = std::get_if<Rejection>(&parsed)) {
-    return make_error("a composed notification cannot be read back: " + rejection->detail);
+    return make_error("a composed envelope cannot be read back: " + rejection->detail);
   }
   auto& doc = std::get<xml::XmlDoc>(parsed);
   xmlNode* node = xmlDocGetRootElement(doc.get());
@@ -173,16 +173,19 @@ Result<std::string> NotificationBuilder::sign(std::string_view composed) const {
     if (node != nullptr) node = xml::child_element(node, "", name);
   }
   const auto documents = node == nullptr ? std::vector<xmlNode*>{} : xml::element_children(node);
-  if (documents.size() != 1) return make_error("a composed notification has no one document");
-  const auto options = signing_options(signer_.key.get());
+  if (documents.size() != 1) return make_error("a composed envelope has no one document");
+  const auto options = signing_options(signer.key.get());
   std::vector<X509*> chain;
-  for (const auto& certificate : signer_.certificates)
+  for (const auto& certificate : signer.certificates)
     chain.push_back(certificate.get());
-  if (auto problem =
-          xmldsig::sign_enveloped(documents.front(), signer_.key.get(), chain, options)) {
+  if (auto problem = xmldsig::sign_enveloped(documents.front(), signer.key.get(), chain, options)) {
     return make_error(*problem);
   }
   return serialized(doc.get());
+}
+
+Result<std::string> NotificationBuilder::sign(std::string_view composed) const {
+  return sign_envelope(composed, signer_);
 }
 
 Result<std::string> NotificationBuilder::build(const domain::NotificationOut& notification,

@@ -75,4 +75,9 @@ class NotificationBuilder {
   EnvelopeSettings envelope_;
 };
 
+// Signs the one document of an envelope (soap:Body/SendMessage/request/requestData/data) with
+// `signer`'s key, enveloped, its chain in ds:X509Data (signing_options): the adapter's
+// notifications, and the documents `nqs-adapter demo` signs as their authors would.
+Result<std::string> sign_envelope(std::string_view composed, const Signer& signer);
+
 }  // namespace nqs::notify

@@ -15,7 +15,7 @@ void read_outbound_config(Reader signing, Reader outbound, OutboundConfig& out) 
     out.signing_pkcs12 = pkcs12->as_existing_file().value_or("");
     if (auto password_file = signing.field("password_file")) {
       out.signing_password_file = password_file->as_existing_file().value_or("");
-    } else if (!from_environment("NQS_SIGNING_PASSWORD")) {
+    } else if (pkcs12->opens_files() && !from_environment("NQS_SIGNING_PASSWORD")) {
       pkcs12->problem(
           "its password is needed: signing.password_file, or the environment variable "
           "NQS_SIGNING_PASSWORD");

@@ -56,6 +56,9 @@ class Reader {
   [[nodiscard]] bool is_list_or_null() const { return is_null() || node_.IsSequence(); }
   [[nodiscard]] bool is_scalar() const { return node_.IsScalar(); }
   [[nodiscard]] bool is_mapping() const { return node_.IsMap(); }
+  // Whether the command reading this key loads what it names (Diagnostics::files_not_opened_under):
+  // what is needed only to open its files (a password, say) is not asked for otherwise.
+  [[nodiscard]] bool opens_files() const { return diagnostics_->file_opened(path_); }
 
   // Records a problem at this node.
   void problem(std::string_view what) const;

@@ -308,6 +308,14 @@ case "$case_name" in
       || fail "inspect exited $?: $out $(cat "$work/stderr")"
     echo "$out" | jq -e '.outcome=="accepted"' >/dev/null || fail "inspect printed [$out]"
     ! grep -q "signing" "$work/stderr" || fail "inspect asked for the signing key: $(cat "$work/stderr")"
+    # A PKCS#12 whose password comes from the environment: only what signs asks for it.
+    sed -i 's#^  key: trust/local/adapter-sign.key#  pkcs12: trust/local/gost-adapter-sign.p12#; /^  certificate: trust\/local\/adapter-chain.pem/d' "$cfg"
+    grep -q "pkcs12: trust/local/gost-adapter-sign.p12" "$cfg" || fail "no pkcs12 in the copy"
+    expect_run 0 "2025-03-26" -- env -u NQS_SIGNING_PASSWORD "$nqs" calendar add 2025-03-20 1 --config "$cfg"
+    out=$(env -u NQS_SIGNING_PASSWORD "$nqs" inspect --offline --config "$cfg" "$work/application.xml" 2>"$work/stderr") \
+      || fail "inspect asked for the password: $out $(cat "$work/stderr")"
+    expect_run 1 "" -- env -u NQS_SIGNING_PASSWORD "$nqs" check-config --config "$cfg"
+    stderr_has "signing.pkcs12: its password is needed"
     ;;
   send_refused_in_production)
     # Under the production profile nothing is sent without --yes: refused before any connection.
