@@ -108,17 +108,23 @@ Result<void> quota(Player& play, int year) {
   return outcome::success();
 }
 
+// The applicant's signed application, as the platform sends it.
+Result<void> apply(Player& play, const demo::Case& c, const notify::Signer& applicant,
+                   const Submission& submitted) {
+  const auto message = sending(play);
+  return play.document(
+      "VoucherApplication",
+      demo::application(c, play.zone().local_string(submitted.at), message, applicant),
+      message.message_id, fmt::format("the applicant (IIN {})", c.iin));
+}
+
 // From the application to the center's acceptance (art. 3-9).
 Result<void> to_the_center(Player& play, const demo::LocalPki& pki, const demo::Case& c,
                            const notify::Signer& applicant, const Submission& submitted) {
   play.step(
       "The applicant applies on the NQS platform, signing with a certificate never seen "
       "before (art. 3-7)");
-  const auto message = sending(play);
-  BOOST_OUTCOME_TRY(play.document(
-      "VoucherApplication",
-      demo::application(c, play.zone().local_string(submitted.at), message, applicant),
-      message.message_id, fmt::format("the applicant (IIN {})", c.iin)));
+  BOOST_OUTCOME_TRY(apply(play, c, applicant, submitted));
   BOOST_OUTCOME_TRY(play.expect("RegisterApplication", c.application_id));
   BOOST_OUTCOME_TRY(play.stage(c.application_id, Stage::with_career_center));
 
@@ -197,11 +203,7 @@ Result<void> refusal(Player& play, const demo::LocalPki& pki, const demo::Case& 
                     demo::issue_applicant(pki, c.iin, "DEMO APPLICANT TWO", play.now()));
   play.step("Another person applies, whom the AIS has as not registered unemployed (art. 3)");
   BOOST_OUTCOME_TRY(unemployment(play, c, false, play.today() - date::days{10}));
-  const auto message = sending(play);
-  BOOST_OUTCOME_TRY(play.document(
-      "VoucherApplication",
-      demo::application(c, play.zone().local_string(submitted.at), message, applicant),
-      message.message_id, fmt::format("the applicant (IIN {})", c.iin)));
+  BOOST_OUTCOME_TRY(apply(play, c, applicant, submitted));
   BOOST_OUTCOME_TRY(play.expect("RecordAutomaticRefusal", c.application_id));
   BOOST_OUTCOME_TRY(play.expect("ApplicationRefused", c.application_id));
   return play.stage(c.application_id, Stage::refused_automatic);
