@@ -1,6 +1,7 @@
 #include "common/instant.hpp"
 
 #include <date/date.h>
+#include <fmt/format.h>
 
 namespace nqs {
 namespace {
@@ -83,7 +84,17 @@ std::optional<Instant> parse_instant(std::string_view text) {
 }
 
 std::string to_utc_string(Instant instant) {
-  return date::format("%FT%TZ", instant);
+  // Every accepted document's evidence formats several instants: date::format goes through an
+  // ostringstream and its locale, ten times the cost of the digits themselves.
+  const auto day = std::chrono::floor<date::days>(instant);
+  const date::year_month_day ymd{day};
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return date::format("%FT%TZ", instant);
+  const date::hh_mm_ss time{instant - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year,
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     time.hours().count(), time.minutes().count(), time.seconds().count(),
+                     time.subseconds().count());
 }
 
 }  // namespace nqs

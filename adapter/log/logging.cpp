@@ -1,6 +1,5 @@
 #include "log/logging.hpp"
 
-#include <date/date.h>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/instant.hpp"
 #include "yaml/reader.hpp"
 
 namespace nqs::log {
@@ -43,7 +43,7 @@ void append(spdlog::memory_buf_t& dest, std::string_view text) {
 }
 
 std::string utc_time(spdlog::log_clock::time_point when) {
-  return date::format("%FT%TZ", std::chrono::time_point_cast<std::chrono::milliseconds>(when));
+  return to_utc_string(std::chrono::time_point_cast<std::chrono::milliseconds>(when));
 }
 
 class TextFormatter final : public spdlog::formatter {

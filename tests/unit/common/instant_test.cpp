@@ -1,6 +1,9 @@
 #include "common/instant.hpp"
 
+#include <date/date.h>
 #include <gtest/gtest.h>
+
+#include <vector>
 
 namespace nqs {
 namespace {
@@ -30,6 +33,28 @@ TEST(ParseInstant, RefusesAmbiguousOrMalformedText) {
   EXPECT_EQ(parsed("2025-09-01T10:15:00+15:00"), "invalid");
   EXPECT_EQ(parsed("2025-09-01T10:15:00Zjunk"), "invalid");
   EXPECT_EQ(parsed(""), "invalid");
+}
+
+// to_utc_string writes its digits itself: the same text as date::format's %FT%TZ, from the
+// first instant of year 0 to the last of 9999, before 1970 and on leap days included.
+TEST(ToUtcString, WritesWhatDateFormatWrites) {
+  using std::chrono::milliseconds;
+  const std::vector<Instant> instants{
+      Instant{},
+      Instant{milliseconds{-1}},
+      date::sys_days{date::year{0} / 1 / 1},
+      date::sys_days{date::year{1} / 1 / 1} + milliseconds{7},
+      date::sys_days{date::year{1969} / 12 / 31} + milliseconds{86'399'999},
+      date::sys_days{date::year{2024} / 2 / 29} + milliseconds{45'296'789},
+      date::sys_days{date::year{2026} / 12 / 4} + milliseconds{3'600'000},
+      date::sys_days{date::year{9999} / 12 / 31} + milliseconds{86'399'999},
+      date::sys_days{date::year{10000} / 1 / 1},
+      date::sys_days{date::year{-1} / 12 / 31},
+  };
+  for (const auto& instant : instants)
+    EXPECT_EQ(to_utc_string(instant), date::format("%FT%TZ", instant));
+  EXPECT_EQ(to_utc_string(date::sys_days{date::year{2025} / 9 / 1} + milliseconds{36'900'500}),
+            "2025-09-01T10:15:00.500Z");
 }
 
 }  // namespace
