@@ -51,25 +51,36 @@ struct NodeSet {
   const xmlNode* root = nullptr;
   const xmlNode* left_out = nullptr;
   bool comments = false;
+  // libxml2 asks about every attribute and every namespace in scope of an element, and about
+  // each of its children, with that element as `parent`: where the last parent stands is kept.
+  mutable const xmlNode* last_parent = nullptr;
+  mutable bool last_parent_in_root = false;
+  mutable bool last_parent_left_out = false;
 };
 
-// xmlsec's test of a tree node set: the node itself, then its parent and the parent's element
-// ancestors (for an attribute or a namespace node, `parent` is its element).
-bool in_tree(const xmlNode* tree, const xmlNode* node, const xmlNode* parent) {
-  if (node == tree) return true;
+// Whether `parent` or one of its element ancestors is `tree`.
+bool under(const xmlNode* tree, const xmlNode* parent) {
   for (const xmlNode* at = parent; at != nullptr && at->type == XML_ELEMENT_NODE; at = at->parent) {
     if (at == tree) return true;
   }
   return false;
 }
 
+// xmlsec's test of a tree node set: the node itself, then its parent and the parent's element
+// ancestors (for an attribute or a namespace node, `parent` is its element).
 int is_visible(void* data, xmlNodePtr node, xmlNodePtr parent) {
   const auto* set = static_cast<const NodeSet*>(data);
   if (node == nullptr) return 0;
   if (!set->comments && node->type == XML_COMMENT_NODE) return 0;
-  if (set->root != nullptr && !in_tree(set->root, node, parent)) return 0;
-  if (set->left_out != nullptr && in_tree(set->left_out, node, parent)) return 0;
-  return 1;
+  if (parent != set->last_parent || set->last_parent == nullptr) {
+    set->last_parent = parent;
+    set->last_parent_in_root = set->root == nullptr || under(set->root, parent);
+    set->last_parent_left_out = set->left_out != nullptr && under(set->left_out, parent);
+  }
+  const bool in_root = set->root == nullptr || node == set->root || set->last_parent_in_root;
+  const bool left_out =
+      set->left_out != nullptr && (node == set->left_out || set->last_parent_left_out);
+  return in_root && !left_out ? 1 : 0;
 }
 
 // --- canonicalization ---
