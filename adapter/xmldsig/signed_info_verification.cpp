@@ -77,10 +77,8 @@ int is_visible(void* data, xmlNodePtr node, xmlNodePtr parent) {
     set->last_parent_in_root = set->root == nullptr || under(set->root, parent);
     set->last_parent_left_out = set->left_out != nullptr && under(set->left_out, parent);
   }
-  const bool in_root = set->root == nullptr || node == set->root || set->last_parent_in_root;
-  const bool left_out =
-      set->left_out != nullptr && (node == set->left_out || set->last_parent_left_out);
-  return in_root && !left_out ? 1 : 0;
+  const bool in_root = node == set->root || set->last_parent_in_root;
+  return in_root && node != set->left_out && !set->last_parent_left_out ? 1 : 0;
 }
 
 // --- canonicalization ---
