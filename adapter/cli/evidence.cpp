@@ -134,9 +134,12 @@ int evidence_list(const EvidenceArguments& arguments) {
 }
 
 int evidence_verify(const EvidenceArguments& arguments) {
-  auto setup = load_or_report(arguments.config, Parts::all);
-  if (!setup) return kExitProblem;
-  if (!arguments.exports.empty()) return verify_exports(arguments, *setup);
+  // Exported files are checked without the store; the store's records with the configuration
+  // open_evidence loads (once: loading it means the CRLs, the schemas and the PKCS#12 again).
+  if (!arguments.exports.empty()) {
+    auto setup = load_or_report(arguments.config, Parts::all);
+    return setup ? verify_exports(arguments, *setup) : kExitProblem;
+  }
   int exit_code = kExitOk;
   auto session = open_evidence(arguments.config, exit_code);
   if (!session) return exit_code;
