@@ -9,6 +9,21 @@
 // batches decided together (processor_decide.cpp) and committed in one transaction; what follows a
 // commit is in processor_settle.cpp.
 namespace nqs::daemon {
+namespace {
+
+// begin_reads and end_reads around a scope.
+class SharedReads {
+ public:
+  explicit SharedReads(store::Store& store) : store_(store) { store_.begin_reads(); }
+  ~SharedReads() { store_.end_reads(); }
+  SharedReads(const SharedReads&) = delete;
+  SharedReads& operator=(const SharedReads&) = delete;
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace
 
 Processor::Processor(boost::asio::io_context& io, Workers& workers,
                      std::shared_ptr<const intake::Intake> intake,
@@ -141,18 +156,22 @@ void Processor::flush() {
   }
   const bool alone = batch.front().alone;
   std::vector<Prepared> prepared;
+  std::vector<Prepared> failures;
   view_.clear();
-  for (auto& item : batch) {
-    // A delivery whose connection is gone will be redelivered: do nothing for it now.
-    if (item.work.delivery.generation != link_.generation()) continue;
-    auto decided = prepare(std::move(item.work));
-    if (decided.failure) {
-      failed(std::move(decided.work), *decided.failure);
-      continue;
+  {
+    // The batch is decided on one read of the store; a failure may write (a dead letter), so it
+    // is dealt with after.
+    const SharedReads reads(store_);
+    for (auto& item : batch) {
+      // A delivery whose connection is gone will be redelivered: do nothing for it now.
+      if (item.work.delivery.generation != link_.generation()) continue;
+      auto decided = prepare(std::move(item.work));
+      (decided.failure ? failures : prepared).push_back(std::move(decided));
     }
-    prepared.push_back(std::move(decided));
   }
   view_.clear();
+  for (auto& failure : failures)
+    failed(std::move(failure.work), *failure.failure);
   const bool to_sign = std::any_of(prepared.begin(), prepared.end(),
                                    [](const Prepared& item) { return !item.to_sign.empty(); });
   if (!to_sign) {

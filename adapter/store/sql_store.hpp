@@ -64,6 +64,8 @@ class SqlStore final : public Store {
   Result<void> record_audit(const AuditRow& row) override;
   Result<std::vector<AuditRow>> audit_log(std::size_t limit) override;
   Result<std::string> ping() override { return driver_->ping(); }
+  void begin_reads() override { driver_->begin_reads(); }
+  void end_reads() override { driver_->end_reads(); }
   Result<OutboxStats> outbox_stats() override;
   Result<TimerStats> timer_stats(Instant now) override;
 

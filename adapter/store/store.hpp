@@ -336,7 +336,13 @@ class Store : public InputLog,
               public StateReader,
               public TimerQueue,
               public OperationsQueries,
-              public EvidenceArchive {};
+              public EvidenceArchive {
+ public:
+  // A batch's reads, before anything of it is written, in one read transaction where the store
+  // gains from it: they see the store as it was at the first of them. A write ends them.
+  virtual void begin_reads() {}
+  virtual void end_reads() {}
+};
 
 class SqlStore;
 

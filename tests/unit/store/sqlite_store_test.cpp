@@ -53,6 +53,43 @@ TEST(SqliteStore, KeepsThePageCacheItIsGiven) {
   EXPECT_THAT(where.value(), testing::HasSubstr("(page cache 8 MiB)"));
 }
 
+// A batch's reads share one read transaction (Processor::flush): they see the store as it was at
+// the first of them; a write of the same connection, in a transaction or alone, ends them first
+// (inside them it would fail: a transaction within a transaction, a write on a stale snapshot).
+TEST(SqliteStore, SharedReadsSeeOneSnapshotUntilTheyEndOrAWriteEndsThem) {
+  test::TempDir dir;
+  auto reader = open(dir);
+  auto writer = open(dir);
+  const auto seen = [&](const char* key) {
+    auto found = reader->find_input(key);
+    EXPECT_TRUE(found.has_value()) << found.error().message;
+    return found.has_value() && found.value().has_value();
+  };
+  reader->begin_reads();
+  EXPECT_FALSE(seen("m-1"));
+  ASSERT_TRUE(writer->record_input(contract::entry("m-1"), {}).has_value());
+  EXPECT_FALSE(seen("m-1"));
+  reader->end_reads();
+  EXPECT_TRUE(seen("m-1"));
+
+  reader->begin_reads();
+  EXPECT_FALSE(seen("m-2"));
+  ASSERT_TRUE(writer->record_input(contract::entry("m-2"), {}).has_value());
+  auto recorded = reader->record_input(contract::entry("m-3"), {});
+  ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
+  EXPECT_TRUE(seen("m-2"));
+
+  reader->begin_reads();
+  EXPECT_FALSE(seen("m-4"));
+  ASSERT_TRUE(writer->record_input(contract::entry("m-4"), {}).has_value());
+  auto audited = reader->record_audit(AuditRow{0, contract::at("2026-12-04T10:00:00Z"), "operator",
+                                               "replay", "d-1", "q", "m-4", "replayed", ""});
+  ASSERT_TRUE(audited.has_value()) << audited.error().message;
+  EXPECT_TRUE(seen("m-4"));
+  reader->end_reads();
+  EXPECT_EQ(column_of(dir, "SELECT count(*) FROM audit", 0), "1\n");
+}
+
 // Art. 3's reading of a person's applications (SqlStore::applications_of) goes through the index
 // of applications not refused: a person's refused applications are not walked for each new one.
 TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
