@@ -2,13 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "amqp/url.hpp"
 #include "broker_support.hpp"
 #include "test_support.hpp"
 
 namespace nqs::test {
+
+// The prefetch the benchmarks give the daemon and the null relay alike: NQS_BENCH_PREFETCH, or
+// the daemon's default.
+inline std::uint16_t bench_prefetch() {
+  const char* text = std::getenv("NQS_BENCH_PREFETCH");
+  return text != nullptr ? static_cast<std::uint16_t>(std::stoi(text)) : amqp::kDefaultPrefetch;
+}
 
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the
 // test PKI, the benchmark broker's vhost, a SQLite store in `dir`. Written as `name`.yaml.
@@ -21,8 +31,9 @@ inline std::filesystem::path bench_config(const TempDir& dir, const std::string&
                             source_path(fmt::format("config/calendar/kz-{}.yaml", year)).string());
   }
   const std::string pki = NQS_TEST_PKI_DIR;
-  return dir.write(name + ".yaml",
-                   fmt::format(R"(log: {{level: warn}}
+  return dir.write(
+      name + ".yaml",
+      fmt::format(R"(log: {{level: warn}}
 calendar:
   files:
 {}intake:
@@ -34,12 +45,12 @@ trust:
 domain: {{mci: {{2025: 3932}}}}
 signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
 outbound: {{mappings: [{}]}}
-amqp: {{url: '{}', prefetch: 64}}
+amqp: {{url: '{}', prefetch: {}}}
 store: {{url: 'sqlite:{}'}}
 )",
-                               calendar, source_path("xsd/envelope.xsd").string(),
-                               source_path("mappings/voucher-application.yaml").string(), pki, pki,
-                               pki, pki, pki, outbound_mappings(), amqp_url, store.string()));
+                  calendar, source_path("xsd/envelope.xsd").string(),
+                  source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
+                  pki, outbound_mappings(), amqp_url, bench_prefetch(), store.string()));
 }
 
 }  // namespace nqs::test

@@ -161,7 +161,7 @@ void null_relay(const std::string& vhost, std::size_t n, std::atomic<bool>& stop
   auto state = connect(vhost);
   amqp_channel_open(state, 2);
   amqp_confirm_select(state, 2);
-  amqp_basic_qos(state, 1, 0, 32, 0);
+  amqp_basic_qos(state, 1, 0, nqs::test::bench_prefetch(), 0);
   amqp_basic_consume(state, 1, amqp_cstring_bytes(kGovIn), amqp_empty_bytes, 0, 0, 0,
                      amqp_empty_table);
   std::map<std::uint64_t, std::uint64_t> delivery_of_publish;

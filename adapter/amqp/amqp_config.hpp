@@ -31,7 +31,7 @@ struct AmqpConfig : amqp::Names {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds reconnect_initial_delay{500};
   std::chrono::milliseconds reconnect_max_delay{30000};
-  std::int64_t prefetch = 32;
+  std::int64_t prefetch = kDefaultPrefetch;
   std::int64_t max_header_bytes = 32768;
   std::int64_t delivery_limit = 20;
 };

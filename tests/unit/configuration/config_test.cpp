@@ -90,6 +90,7 @@ TEST(Config, TheShippedConfigurationIsValid) {
   EXPECT_EQ(setup->config.calendar.time_zone, "Asia/Almaty");
   EXPECT_EQ(setup->config.log.format, log::LogFormat::text);
   EXPECT_EQ(setup->config.intake.max_message_bytes, 1048576U);
+  EXPECT_EQ(setup->config.amqp.prefetch, amqp::kDefaultPrefetch);
   EXPECT_TRUE(setup->config.intake.strict_identifiers);
   EXPECT_EQ(setup->config.intake.mappings.size(), 5U);
   EXPECT_EQ(setup->config.trust.allowed_algorithms.size(), 9U);
@@ -435,6 +436,12 @@ TEST(Config, BrokerUrlsAreCheckedOneByOneWithTheirPath) {
   const auto nodes = broker_nodes(three.setup->config.amqp).value();
   EXPECT_EQ(nodes[1].node(), "n2:5673");
   EXPECT_EQ(nodes[1].heartbeat, std::chrono::seconds{60}) << "the section's settings on each";
+  // An input holds its prefetch slot until what it caused is confirmed: a window of 32 kept a
+  // burst's batches small (README, "Performance").
+  EXPECT_EQ(nodes[1].prefetch, 256U) << "the default window, on each node";
+  auto narrow = load(calendar + "amqp: {url: 'amqp://n1/', prefetch: 16}\n", dir);
+  ASSERT_TRUE(narrow.setup.has_value()) << ::testing::PrintToString(narrow.problems);
+  EXPECT_EQ(broker_nodes(narrow.setup->config.amqp).value().front().prefetch, 16U);
 }
 
 TEST(Config, NqsAmqpUrlGivesTheNodesSeparatedByCommas) {
