@@ -6,6 +6,7 @@
 #include <map>
 
 #include "store/sql_store.hpp"
+#include "store/sqlite_checkpointer.hpp"
 #include "store_migrations.hpp"
 
 namespace nqs::store {
@@ -31,6 +32,7 @@ class SqliteDriver final : public SqlDriver {
  public:
   explicit SqliteDriver(sqlite3* db) : db_(db) {}
   ~SqliteDriver() override {
+    checkpointer_.reset();
     statements_.clear();
     scratch_.reset();
     sqlite3_close_v2(db_);
@@ -44,6 +46,8 @@ class SqliteDriver final : public SqlDriver {
     // readers do not block the writer.
     BOOST_OUTCOME_TRY(run_script("PRAGMA journal_mode = WAL", "configuring"));
     BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = FULL", "configuring"));
+    // The log is copied back into the file by a thread of its own, not inside the commits.
+    checkpointer_ = std::make_unique<SqliteCheckpointer>(db_);
     // A negative cache_size is in KiB.
     BOOST_OUTCOME_TRY(run_script(fmt::format("PRAGMA cache_size = -{}", settings.cache_mib * 1024),
                                  "configuring"));
@@ -226,7 +230,8 @@ class SqliteDriver final : public SqlDriver {
 
   sqlite3* db_;
   std::map<std::string, Statement, std::less<>> statements_;
-  Statement scratch_;     // the last statement not kept
+  Statement scratch_;  // the last statement not kept
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   bool reading_ = false;  // between begin_reads and end_reads, in a transaction of ours
 };
 
