@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -17,7 +18,14 @@ namespace nqs::test {
 // the daemon's default.
 inline std::uint16_t bench_prefetch() {
   const char* text = std::getenv("NQS_BENCH_PREFETCH");
-  return text != nullptr ? static_cast<std::uint16_t>(std::stoi(text)) : amqp::kDefaultPrefetch;
+  if (text == nullptr) return amqp::kDefaultPrefetch;
+  // What amqp.prefetch accepts: 1 to 65,535 (0 would be no limit for the null relay alone).
+  const long value = std::strtol(text, nullptr, 10);
+  if (value < 1 || value > 65535) {
+    std::fprintf(stderr, "NQS_BENCH_PREFETCH: '%s' is not 1 to 65535\n", text);
+    std::exit(2);
+  }
+  return static_cast<std::uint16_t>(value);
 }
 
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the
