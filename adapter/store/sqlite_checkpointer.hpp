@@ -32,7 +32,8 @@ class SqliteCheckpointer {
   SqliteCheckpointer(const SqliteCheckpointer&) = delete;
   SqliteCheckpointer& operator=(const SqliteCheckpointer&) = delete;
 
-  // Checkpoints that copied frames, the thread's and the writer's own.
+  // Checkpoints that ended with frames of the log copied (SQLite counts them since the log
+  // began, not since the last checkpoint), the thread's and the writer's own.
   [[nodiscard]] std::uint64_t checkpoints() const { return checkpoints_; }
   [[nodiscard]] std::uint64_t writer_checkpoints() const { return writer_checkpoints_; }
   // The frames in the log after the last commit, and those the thread's last checkpoint had
