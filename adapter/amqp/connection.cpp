@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 
+#include "amqp/content.hpp"
 #include "amqp/wire.hpp"
 
 namespace nqs::amqp {
@@ -23,7 +24,8 @@ Connection::Connection(boost::asio::io_context& io, ConnectionSettings settings,
       settings_(std::move(settings)),
       handlers_(std::move(handlers)),
       generation_(generation),
-      poll_timer_(io) {}
+      poll_timer_(io),
+      contents_(std::make_unique<ContentAssembler>(settings_.max_header_bytes)) {}
 
 Connection::~Connection() {
   close();
@@ -133,12 +135,12 @@ Result<QueueState> Connection::inspect_queue(const std::string& queue) {
   return QueueState{ok->message_count, ok->consumer_count};
 }
 
-Result<void> Connection::consume(const std::string& queue) {
+Result<void> Connection::consume(const std::string& queue, std::size_t max_body) {
   if (state_ == nullptr) return make_error("not connected");
   const auto* ok = amqp_basic_consume(state_, kConsumeChannel, as_bytes(queue), amqp_empty_bytes, 0,
                                       0, 0, amqp_empty_table);
   BOOST_OUTCOME_TRY(check_rpc(fmt::format("consuming from {}", queue)));
-  consumers_.emplace_back(to_string(ok->consumer_tag), queue);
+  consumers_.push_back({to_string(ok->consumer_tag), queue, max_body});
   // The RPC may have left deliveries queued in the library: read them now.
   boost::asio::post(io_, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->drain();
@@ -148,10 +150,11 @@ Result<void> Connection::consume(const std::string& queue) {
 
 Result<void> Connection::cancel(const std::string& queue) {
   if (state_ == nullptr) return make_error("not connected");
-  for (auto it = consumers_.begin(); it != consumers_.end(); ++it) {
-    if (it->second != queue) continue;
-    amqp_basic_cancel(state_, kConsumeChannel, as_bytes(it->first));
-    consumers_.erase(it);
+  for (auto& consumer : consumers_) {
+    if (consumer.queue != queue || consumer.cancelled) continue;
+    // Kept: deliveries already on their way still come, and are read with its limit.
+    consumer.cancelled = true;
+    amqp_basic_cancel(state_, kConsumeChannel, as_bytes(consumer.tag));
     return check_rpc(fmt::format("cancelling the consumer of {}", queue));
   }
   return outcome::success();
@@ -177,6 +180,13 @@ Result<std::uint64_t> Connection::publish(const Outgoing& message) {
 Result<void> Connection::ack(std::uint64_t delivery_tag) {
   if (state_ == nullptr) return make_error("not connected");
   const int status = amqp_basic_ack(state_, kConsumeChannel, delivery_tag, 0);
+  if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
+  return outcome::success();
+}
+
+Result<void> Connection::reject(std::uint64_t delivery_tag) {
+  if (state_ == nullptr) return make_error("not connected");
+  const int status = amqp_basic_reject(state_, kConsumeChannel, delivery_tag, 0);
   if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
   return outcome::success();
 }
@@ -233,8 +243,14 @@ void Connection::drain() {
 }
 
 void Connection::handle(const amqp_frame_t& frame) {
+  if (frame.frame_type == AMQP_FRAME_HEADER || frame.frame_type == AMQP_FRAME_BODY)
+    return handle_content(frame);
   if (frame.frame_type != AMQP_FRAME_METHOD) return;  // heartbeats are the library's
   const auto& method = frame.payload.method;
+  if (contents_->waiting(frame.channel) && method.id != AMQP_CHANNEL_CLOSE_METHOD) {
+    return lose(fmt::format("the broker sent a method on channel {} inside a message's content",
+                            frame.channel));
+  }
   switch (method.id) {
     case AMQP_BASIC_DELIVER_METHOD:
       handle_delivery(frame);
@@ -287,7 +303,9 @@ void Connection::handle(const amqp_frame_t& frame) {
 
 void Connection::handle_delivery(const amqp_frame_t& frame) {
   const auto* deliver = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
-  Delivery delivery;
+  Content content;
+  content.channel = frame.channel;
+  auto& delivery = content.message;
   delivery.delivery_tag = deliver->delivery_tag;
   delivery.generation = generation_;
   delivery.exchange = to_string(deliver->exchange);
@@ -295,50 +313,49 @@ void Connection::handle_delivery(const amqp_frame_t& frame) {
   delivery.redelivered = deliver->redelivered != 0;
   delivery.received = std::chrono::steady_clock::now();
   const std::string consumer_tag = to_string(deliver->consumer_tag);
-  for (const auto& [tag, queue] : consumers_) {
-    if (tag == consumer_tag) delivery.queue = queue;
+  for (const auto& consumer : consumers_) {
+    if (consumer.tag != consumer_tag) continue;
+    delivery.queue = consumer.queue;
+    content.max_body = consumer.max_body;
   }
-  // The header and body frames follow the method at once; read them (bounded by the RPC
-  // timeout and heartbeats, never indefinitely).
-  amqp_message_t message;
-  const auto read = amqp_read_message(state_, frame.channel, &message, 0);
-  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-    lose(fmt::format("reading a delivery failed: {}", reply_text(read)));
-    return;
+  if (auto expected = contents_->expect(std::move(content)); !expected) {
+    lose(expected.error().message);
   }
-  delivery.properties = read_properties(message.properties, settings_.max_header_bytes);
-  delivery.body = to_string(message.body);
-  amqp_destroy_message(&message);
-  if (handlers_.on_delivery) handlers_.on_delivery(std::move(delivery));
 }
 
 void Connection::handle_return(const amqp_frame_t& frame) {
   const auto* returned = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
-  const std::string reply =
-      fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
-                  to_string(returned->reply_text), to_string(returned->exchange),
-                  to_string(returned->routing_key));
-  amqp_message_t message;
-  const auto read = amqp_read_message(state_, frame.channel, &message, 0);
-  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
-    lose(fmt::format("reading a returned message failed: {}", reply_text(read)));
-    return;
+  Content content;
+  content.channel = frame.channel;
+  content.note = fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
+                             to_string(returned->reply_text), to_string(returned->exchange),
+                             to_string(returned->routing_key));
+  content.max_body = 0;  // the adapter's own message: its id is all that is needed
+  if (auto expected = contents_->expect(std::move(content)); !expected) {
+    lose(expected.error().message);
   }
-  std::string message_id = (message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-                               ? to_string(message.properties.message_id)
-                               : std::string();
-  amqp_destroy_message(&message);
-  if (handlers_.on_return) handlers_.on_return(std::move(message_id), reply);
+}
+
+void Connection::handle_content(const amqp_frame_t& frame) {
+  auto added = contents_->add(frame);
+  if (!added) return lose(added.error().message);
+  if (!added.value()) return;
+  auto& done = *added.value();
+  if (done.channel == kConsumeChannel) {
+    if (handlers_.on_delivery) handlers_.on_delivery(std::move(done.message));
+  } else if (handlers_.on_return) {
+    handlers_.on_return(std::move(done.message.properties.message_id), done.note);
+  }
 }
 
 void Connection::handle_consumer_cancel(const amqp_basic_cancel_t& cancel) {
   const std::string consumer_tag = to_string(cancel.consumer_tag);
   std::string queue;
-  std::erase_if(consumers_, [&](const auto& consumer) {
-    if (consumer.first != consumer_tag) return false;
-    queue = consumer.second;
-    return true;
-  });
+  for (auto& consumer : consumers_) {
+    if (consumer.tag != consumer_tag) continue;
+    consumer.cancelled = true;
+    queue = consumer.queue;
+  }
   if (handlers_.on_consumer_cancelled) handlers_.on_consumer_cancelled(queue);
 }
 
@@ -358,6 +375,7 @@ void Connection::lose(std::string reason) {
   amqp_destroy_connection(state_);
   state_ = nullptr;
   consumers_.clear();
+  contents_->clear();
   if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
 }
 
@@ -370,6 +388,7 @@ void Connection::close() {
   amqp_destroy_connection(state_);
   state_ = nullptr;
   consumers_.clear();
+  contents_->clear();
 }
 
 }  // namespace nqs::amqp

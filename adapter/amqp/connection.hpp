@@ -19,6 +19,8 @@
 
 namespace nqs::amqp {
 
+class ContentAssembler;
+
 // Message properties, all of AMQP 0-9-1's, so that a message is carried as it came. Headers are
 // JSON without loss (amqp/fields.hpp): every field kind keeps its kind. An empty text property is
 // an absent one.
@@ -51,6 +53,9 @@ struct Delivery {
   bool redelivered = false;
   Properties properties;
   std::string body;
+  // Over the consumer's limit: the body's size, and `body` left empty (its frames were dropped as
+  // they came; the broker still has the message).
+  std::uint64_t unread_body_bytes = 0;
   std::chrono::steady_clock::time_point received{};  // for the end-to-end latency
 };
 
@@ -97,7 +102,8 @@ struct QueueState {
 // every call happens on that io_context's one thread. Channel 1 consumes and acknowledges;
 // channel 2 publishes in confirm mode. Frames are read when the socket is readable, after every
 // RPC (which may leave frames of other channels queued in the library), and on a timer that also
-// keeps heartbeats going. Events arrive through the handlers, on the io_context thread.
+// keeps heartbeats going; a message's content is put together as its frames come, never waited
+// for. Events arrive through the handlers, on the io_context thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   struct Handlers {
@@ -126,11 +132,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Result<void> declare(const Topology& topology);
   // Passive declare: does the queue exist, how many messages and consumers.
   Result<QueueState> inspect_queue(const std::string& queue);
-  Result<void> consume(const std::string& queue);
+  // Deliveries whose body is over `max_body` bytes come with the body unread
+  // (Delivery::unread_body_bytes): never held, whatever size the broker lets a message be.
+  Result<void> consume(const std::string& queue, std::size_t max_body);
   Result<void> cancel(const std::string& queue);
   // Publishes on the confirm channel; returns its delivery tag for on_confirm.
   Result<std::uint64_t> publish(const Outgoing& message);
   Result<void> ack(std::uint64_t delivery_tag);
+  // basic.reject without requeue: the queue's dead-letter exchange takes the message as it is.
+  Result<void> reject(std::uint64_t delivery_tag);
   // Starts reading frames (after open and the first consume).
   void start();
   // Closes politely (bounded by the RPC timeout); no handler is called after.
@@ -147,10 +157,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reads every frame that is buffered or readable now, without blocking.
   void drain();
   void handle(const amqp_frame_t& frame);
-  // A delivery with its header and body frames, which follow at once.
+  // A delivery, whose header and body frames follow (ContentAssembler).
   void handle_delivery(const amqp_frame_t& frame);
-  // A message the broker could not route, with its header and body frames.
+  // A message the broker could not route; its content follows and is not kept.
   void handle_return(const amqp_frame_t& frame);
+  // A header or body frame; hands on the message it completes.
+  void handle_content(const amqp_frame_t& frame);
   // The broker cancelled a consumer (its queue was deleted, say).
   void handle_consumer_cancel(const amqp_basic_cancel_t& cancel);
   Result<void> check_rpc(std::string_view doing);
@@ -166,7 +178,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer poll_timer_;
   std::string server_;
   std::uint64_t next_publish_tag_ = 1;
-  std::vector<std::pair<std::string, std::string>> consumers_;  // consumer tag, queue
+  struct Consumer {
+    std::string tag;
+    std::string queue;
+    std::size_t max_body = 0;
+    bool cancelled = false;  // by the adapter or the broker
+  };
+  std::vector<Consumer> consumers_;
+  std::unique_ptr<ContentAssembler> contents_;  // messages whose content is still coming
   bool draining_ = false;
 };
 

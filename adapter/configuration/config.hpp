@@ -79,8 +79,8 @@ struct OpsConfig {
 // The evidence archive (issue 18) beyond what it always keeps (every accepted signed document,
 // every signed notification, the daily seals).
 struct EvidenceConfig {
-  // Also every message refused from the bus, with its reason (forensics): its bytes when they are
-  // within intake.max_message_bytes, the record alone beyond.
+  // Also every message refused from the bus, with its reason and bytes (forensics). One over
+  // intake.max_message_bytes is never read (amqp::Connection): the broker dead-letters it.
   bool keep_rejected = false;
   // How long records are kept at least: `evidence purge` refuses days younger than this.
   std::chrono::milliseconds retention{std::chrono::hours{24 * 1826}};

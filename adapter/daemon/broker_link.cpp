@@ -77,10 +77,10 @@ void BrokerLink::stop() {
 void BrokerLink::stop_consuming() {
   consuming_ = false;
   if (!connected()) return;
-  for (const auto& queue : settings_.consume) {
-    if (auto cancelled = connection_->cancel(queue); !cancelled) {
+  for (const auto& consumed : settings_.consume) {
+    if (auto cancelled = connection_->cancel(consumed.queue); !cancelled) {
       log::warn("cancelling a consumer failed",
-                {{"queue", queue}, {"error", cancelled.error().message}});
+                {{"queue", consumed.queue}, {"error", cancelled.error().message}});
     }
   }
 }
@@ -168,8 +168,8 @@ bool BrokerLink::try_next_node() {
   connection_ = connection;
   blocked_ = false;
   if (consuming_) {
-    for (const auto& queue : settings_.consume) {
-      if (auto consumed = connection_->consume(queue); !consumed) {
+    for (const auto& [queue, max_body] : settings_.consume) {
+      if (auto consumed = connection_->consume(queue, max_body); !consumed) {
         connection_.reset();
         return fail(consumed.error().message);
       }
@@ -309,6 +309,15 @@ bool BrokerLink::ack(const amqp::Delivery& delivery) {
   if (!connected() || delivery.generation != generation_) return false;
   if (auto acked = connection_->ack(delivery.delivery_tag); !acked) {
     log::warn("acknowledging a delivery failed", {{"error", acked.error().message}});
+    return false;
+  }
+  return true;
+}
+
+bool BrokerLink::reject(const amqp::Delivery& delivery) {
+  if (!connected() || delivery.generation != generation_) return false;
+  if (auto rejected = connection_->reject(delivery.delivery_tag); !rejected) {
+    log::warn("rejecting a delivery failed", {{"error", rejected.error().message}});
     return false;
   }
   return true;

@@ -19,7 +19,12 @@ struct BrokerSettings {
   // The nodes of one cluster (amqp.url), each with the same credentials, vhost and TLS.
   std::vector<amqp::ConnectionSettings> nodes;
   amqp::Topology topology;
-  std::vector<std::string> consume;  // queues to consume from
+  // Queues to consume from, each with the largest body it reads (a larger one comes unread).
+  struct Consumed {
+    std::string queue;
+    std::size_t max_body = 0;
+  };
+  std::vector<Consumed> consume;
   std::chrono::milliseconds reconnect_initial{500};
   std::chrono::milliseconds reconnect_max{30000};
 };
@@ -59,6 +64,7 @@ class BrokerLink final : public DeliveryAcks, public ConfirmedPublisher {
   // Acknowledges a delivery on the connection it came on; false if that connection is gone
   // (the broker redelivers it).
   bool ack(const amqp::Delivery& delivery) override;
+  bool reject(const amqp::Delivery& delivery) override;
 
   [[nodiscard]] bool connected() const override { return connection_ && connection_->is_open(); }
   [[nodiscard]] bool blocked() const override { return blocked_; }

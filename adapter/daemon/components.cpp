@@ -7,6 +7,7 @@
 #include "daemon/topology.hpp"
 #include "daemon/trust_keeper.hpp"
 #include "daemon/workers.hpp"
+#include "intake/ais_event_parser.hpp"
 #include "log/logging.hpp"
 #include "ops/metrics.hpp"
 #include "store/sql_store.hpp"
@@ -23,12 +24,16 @@ std::unique_ptr<workflow::Workflow> workflow_for(const configuration::Setup& set
                                               setup.config.domain.policy);
 }
 
-Result<BrokerSettings> broker_settings(const configuration::AmqpConfig& amqp) {
+// A delivery over its queue's limit is not read (it would be refused unread): a document over
+// intake.max_message_bytes, an AIS event over the event parser's own bound.
+Result<BrokerSettings> broker_settings(const configuration::AmqpConfig& amqp,
+                                       std::size_t max_document_bytes) {
   BOOST_OUTCOME_TRY(auto nodes, configuration::broker_nodes(amqp));
   BrokerSettings broker;
   broker.nodes = std::move(nodes);
   broker.topology = topology_of(amqp);
-  broker.consume = {amqp.gov_in, amqp.ais_events};
+  broker.consume = {{amqp.gov_in, max_document_bytes},
+                    {amqp.ais_events, intake::kMaxAisEventBytes}};
   broker.reconnect_initial = amqp.reconnect_initial_delay;
   broker.reconnect_max = amqp.reconnect_max_delay;
   return broker;
@@ -63,7 +68,7 @@ Result<std::unique_ptr<Components>> Components::build(boost::asio::io_context& i
       }));
   if (!opened) return make_error("the store cannot be opened: " + opened.error().message);
   out->store_ = std::move(opened).value();
-  auto broker = broker_settings(config.amqp);
+  auto broker = broker_settings(config.amqp, config.intake.max_message_bytes);
   if (!broker) return make_error("bad amqp.url: " + broker.error().message);
 
   auto* self = out.get();

@@ -21,6 +21,9 @@ class DeliveryAcks {
   [[nodiscard]] virtual std::uint64_t generation() const = 0;
   // False when the delivery's connection is gone (the broker redelivers it).
   virtual bool ack(const amqp::Delivery& delivery) = 0;
+  // Rejected without requeue: the queue's dead-letter exchange takes the message as the broker
+  // has it. False when the delivery's connection is gone.
+  virtual bool reject(const amqp::Delivery& delivery) = 0;
 };
 
 // Outbox rows just committed, to be published with confirms; each confirm comes back to the

@@ -54,11 +54,31 @@ void Processor::committed() {
 }
 
 void Processor::on_delivery(amqp::Delivery delivery) {
+  if (delivery.unread_body_bytes > 0) return refuse_unread(delivery);
   // A document from the bus is read on a worker; an AIS event (strict JSON, bounded by its size)
   // and a message whose properties were refused are decided as they are.
   const bool document = delivery.queue != names_.ais_events && delivery.properties.problems.empty();
   if (document) return start_intake(Work{std::move(delivery), nullptr, {}});
   enqueue(Work{std::move(delivery), nullptr, {}}, false);
+}
+
+void Processor::refuse_unread(const amqp::Delivery& delivery) {
+  // Its bytes were never held (amqp::Connection reads a queue's deliveries up to its limit), so
+  // the adapter cannot carry them in a dead letter of its own: the broker dead-letters the message
+  // as it has it to the queue's .dlq (at-least-once), where x-death says `rejected`. Nothing was
+  // decided, so nothing is recorded; the log and the metrics give the reason.
+  const std::string reason{
+      code(delivery.queue == names_.ais_events ? Reason::json_invalid : Reason::xml_too_large)};
+  ++counters_.rejected;
+  if (metrics_ != nullptr) metrics_->input(delivery.queue, "", "rejected", reason);
+  log::warn("input too large to be read: the broker dead-letters it",
+            {{"queue", delivery.queue},
+             {"messageId", delivery.properties.message_id},
+             {"bytes", delivery.unread_body_bytes},
+             {"reason", reason}});
+  if (!link_.reject(delivery)) {
+    log::info("the delivery's connection is gone; the broker redelivers it");
+  }
 }
 
 void Processor::start_intake(Work work) {

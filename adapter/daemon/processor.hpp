@@ -130,6 +130,8 @@ class Processor {
     std::optional<Error> failure;   // a store read failed: what to do is its kind
   };
 
+  // A delivery whose body was over its queue's limit and was not read: the broker dead-letters it.
+  void refuse_unread(const amqp::Delivery& delivery);
   // A document's intake on a worker, then ready.
   void start_intake(Work work);
   // A document whose signer's status could not be had yet: read again after a while.

@@ -14,6 +14,7 @@
 #include "common/ids.hpp"
 #include "daemon_fixture.hpp"
 #include "domain/commands.hpp"
+#include "ops/dead_letters.hpp"
 
 namespace nqs::test {
 namespace {
@@ -499,6 +500,54 @@ TEST_F(DaemonWithBroker, EveryHostileMessageIsOneDeadLetterAndValidTrafficFlowsW
   collect();
   EXPECT_TRUE(client_->drain(kAisDeadLetters).empty());
   EXPECT_EQ(dead_letters_.size() + 1, letters.size()) << "no dead letter again";
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(DaemonWithBroker, AMessageOverItsQueuesLimitIsNeverHeldAndTheBrokerDeadLettersItWhole) {
+  start_daemon();
+  // Twice intake.max_message_bytes (1 MiB): sixteen frames the daemon drops as they come.
+  const std::string huge_document(2 * 1024 * 1024, 'x');
+  client_->publish(kGovIn, huge_document, "huge-document");
+  // An AIS event over the events' 256 KiB, and a valid one of 200 KiB (two frames), read whole.
+  const auto event = [](int n, std::size_t padding) {
+    return fmt::format(
+        R"({{{}"eventId": "e9000000-0000-4000-8000-{:012}", "type": "UnemployedStatusChanged",
+             "occurredAt": "2025-09-01T09:00:00+05:00", "payload": {{"iin": "900515401230",
+             "registered": true, "region": "750000000", "since": "2025-01-10"}}}})",
+        std::string(padding, ' '), n);
+  };
+  const auto huge_event = event(1, 300 * 1024);
+  client_->publish(kAisEvents, huge_event, "huge-event", "application/json");
+  client_->publish(kAisEvents, event(2, 200 * 1024), "padded-event", "application/json");
+  client_->publish(kGovIn, application_message(1), message_id_of(1));
+
+  std::vector<Received> ais_letters;
+  ASSERT_TRUE(eventually([&] {
+    collect();
+    for (auto& letter : client_->drain(kAisDeadLetters))
+      ais_letters.push_back(std::move(letter));
+    return !commands_.empty() && !dead_letters_.empty() && !ais_letters.empty() &&
+           client_->queue_state(kAisEvents)->first == 0;
+  })) << daemon_->log_text();
+  ASSERT_EQ(dead_letters_.size(), 1U);
+  ASSERT_EQ(ais_letters.size(), 1U) << "the padded event was read whole and processed";
+  const auto check = [](const std::string& dlq, const Received& letter, const std::string& body,
+                        const std::string& queue) {
+    EXPECT_EQ(letter.body.size(), body.size()) << "the broker's dead letter is the message whole";
+    EXPECT_TRUE(letter.body == body);
+    const auto seen =
+        ops::describe(dlq, {0, "", letter.routing_key, false, letter.properties, letter.body});
+    EXPECT_EQ(seen.reason, "broker:rejected") << "dead-lettered by the broker, not the daemon";
+    EXPECT_EQ(seen.original_queue, queue);
+  };
+  check(kDeadLetters, dead_letters_[0], huge_document, kGovIn);
+  check(kAisDeadLetters, ais_letters[0], huge_event, kAisEvents);
+  const auto log = daemon_->log_text();
+  EXPECT_THAT(log, HasSubstr("input too large to be read"));
+  EXPECT_THAT(log, HasSubstr("xml.too_large"));
+  EXPECT_THAT(log, HasSubstr("json.invalid"));
+  EXPECT_EQ(log.find("connected to the broker"), log.rfind("connected to the broker"))
+      << "never reconnected";
   EXPECT_EQ(daemon_->stop(), 0);
 }
 

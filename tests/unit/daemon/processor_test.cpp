@@ -45,8 +45,14 @@ class FakeAcks final : public DeliveryAcks {
     committed_at_ack.push_back(inbox.value() + rejected.value());
     return true;
   }
+  bool reject(const amqp::Delivery& delivery) override {
+    if (delivery.generation != generation_) return false;
+    rejected_tags.push_back(delivery.delivery_tag);
+    return true;
+  }
   std::uint64_t generation_ = 1;
   std::vector<std::uint64_t> acked;
+  std::vector<std::uint64_t> rejected_tags;
   std::vector<std::int64_t> committed_at_ack;  // inbox entries when each ack was given
 
  private:
@@ -349,6 +355,28 @@ TEST_F(ProcessorContract, ACrashBetweenCommitAndConfirmLosesNothing) {
   EXPECT_TRUE(acks_->acked.empty());
   confirm_all();
   EXPECT_EQ(acks_->acked, std::vector<std::uint64_t>{1});
+}
+
+TEST_F(ProcessorContract, ADeliveryWhoseBodyWasNotReadIsRejectedToTheBrokersDeadLetters) {
+  // Over its queue's limit, its body was dropped as it came (amqp::Connection): nothing of it can
+  // be decided or carried, so the broker dead-letters it as it has it. Inputs around it go on.
+  deliver(unemployed(1), 1);
+  amqp::Delivery unread;
+  unread.delivery_tag = 2;
+  unread.generation = acks_->generation_;
+  unread.queue = names_.ais_events;
+  unread.unread_body_bytes = 300 * 1024;
+  processor_->on_delivery(std::move(unread));
+  deliver(unemployed(3, "900515401230"), 3);
+  ASSERT_TRUE(run_until([&] { return acks_->acked.size() == 2; }));
+  drain();
+  EXPECT_EQ(acks_->rejected_tags, std::vector<std::uint64_t>{2});
+  EXPECT_EQ(acks_->acked, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_TRUE(publisher_.submitted.empty()) << "no dead letter of the adapter's own: no bytes";
+  EXPECT_EQ(inbox("rejected"), 0);
+  EXPECT_EQ(inbox("processed"), 2);
+  EXPECT_EQ(processor_->counters().rejected, 1U);
+  EXPECT_EQ(processor_->in_progress(), 0U);
 }
 
 TEST_F(ProcessorContract, ADeliveryOfALostConnectionIsLeftToTheBroker) {
