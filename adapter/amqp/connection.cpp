@@ -13,8 +13,8 @@
 namespace nqs::amqp {
 namespace {
 
-constexpr amqp_channel_t kConsumeChannel = 1;
-constexpr amqp_channel_t kPublishChannel = 2;
+// Frames read in one turn of the event loop at most (a window of 256 small deliveries is 768).
+constexpr int kFramesPerTurn = 1024;
 
 }  // namespace
 
@@ -227,7 +227,14 @@ void Connection::drain() {
   if (state_ == nullptr || draining_) return;
   draining_ = true;
   timeval zero{0, 0};
-  while (state_ != nullptr) {
+  for (int frames = 0; state_ != nullptr; ++frames) {
+    if (frames == kFramesPerTurn) {
+      // A whole window arriving at once shares the loop with the rest: read on next turn.
+      boost::asio::post(io_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->drain();
+      });
+      break;
+    }
     amqp_frame_t frame;
     const int status = amqp_simple_wait_frame_noblock(state_, &frame, &zero);
     if (status == AMQP_STATUS_TIMEOUT) break;  // nothing queued, nothing readable
@@ -237,126 +244,13 @@ void Connection::drain() {
       return;
     }
     handle(frame);
+    // rabbitmq-c reads each frame into its channel's pool, kept until released: released after
+    // every frame, a message's frames (those of a body dropped as over its limit too) are never
+    // all held at once. (Frames of other channels queued during an RPC stay until read.)
+    if (state_ != nullptr) amqp_maybe_release_buffers_on_channel(state_, frame.channel);
   }
   if (state_ != nullptr) amqp_maybe_release_buffers(state_);
   draining_ = false;
-}
-
-void Connection::handle(const amqp_frame_t& frame) {
-  if (frame.frame_type == AMQP_FRAME_HEADER || frame.frame_type == AMQP_FRAME_BODY)
-    return handle_content(frame);
-  if (frame.frame_type != AMQP_FRAME_METHOD) return;  // heartbeats are the library's
-  const auto& method = frame.payload.method;
-  if (contents_->waiting(frame.channel) && method.id != AMQP_CHANNEL_CLOSE_METHOD) {
-    return lose(fmt::format("the broker sent a method on channel {} inside a message's content",
-                            frame.channel));
-  }
-  switch (method.id) {
-    case AMQP_BASIC_DELIVER_METHOD:
-      handle_delivery(frame);
-      return;
-    case AMQP_BASIC_ACK_METHOD: {
-      const auto* ack = static_cast<amqp_basic_ack_t*>(method.decoded);
-      if (handlers_.on_confirm) handlers_.on_confirm(ack->delivery_tag, ack->multiple != 0, true);
-      return;
-    }
-    case AMQP_BASIC_NACK_METHOD: {
-      const auto* nack = static_cast<amqp_basic_nack_t*>(method.decoded);
-      if (handlers_.on_confirm)
-        handlers_.on_confirm(nack->delivery_tag, nack->multiple != 0, false);
-      return;
-    }
-    case AMQP_BASIC_RETURN_METHOD:
-      handle_return(frame);
-      return;
-    case AMQP_BASIC_CANCEL_METHOD:
-      handle_consumer_cancel(*static_cast<amqp_basic_cancel_t*>(method.decoded));
-      return;
-    case AMQP_CONNECTION_BLOCKED_METHOD: {
-      const auto* blocked = static_cast<amqp_connection_blocked_t*>(method.decoded);
-      if (handlers_.on_blocked) handlers_.on_blocked(true, to_string(blocked->reason));
-      return;
-    }
-    case AMQP_CONNECTION_UNBLOCKED_METHOD:
-      if (handlers_.on_blocked) handlers_.on_blocked(false, "");
-      return;
-    case AMQP_CHANNEL_CLOSE_METHOD: {
-      const auto* close = static_cast<amqp_channel_close_t*>(method.decoded);
-      amqp_channel_close_ok_t ok{};
-      amqp_send_method(state_, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-      lose(fmt::format("the broker closed channel {}: {} {}", frame.channel, close->reply_code,
-                       to_string(close->reply_text)));
-      return;
-    }
-    case AMQP_CONNECTION_CLOSE_METHOD: {
-      const auto* close = static_cast<amqp_connection_close_t*>(method.decoded);
-      amqp_connection_close_ok_t ok{};
-      amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-      lose(fmt::format("the broker closed the connection: {} {}", close->reply_code,
-                       to_string(close->reply_text)));
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-void Connection::handle_delivery(const amqp_frame_t& frame) {
-  const auto* deliver = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
-  Content content;
-  content.channel = frame.channel;
-  auto& delivery = content.message;
-  delivery.delivery_tag = deliver->delivery_tag;
-  delivery.generation = generation_;
-  delivery.exchange = to_string(deliver->exchange);
-  delivery.routing_key = to_string(deliver->routing_key);
-  delivery.redelivered = deliver->redelivered != 0;
-  delivery.received = std::chrono::steady_clock::now();
-  const std::string consumer_tag = to_string(deliver->consumer_tag);
-  for (const auto& consumer : consumers_) {
-    if (consumer.tag != consumer_tag) continue;
-    delivery.queue = consumer.queue;
-    content.max_body = consumer.max_body;
-  }
-  if (auto expected = contents_->expect(std::move(content)); !expected) {
-    lose(expected.error().message);
-  }
-}
-
-void Connection::handle_return(const amqp_frame_t& frame) {
-  const auto* returned = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
-  Content content;
-  content.channel = frame.channel;
-  content.note = fmt::format("{} {} (exchange '{}', routing key '{}')", returned->reply_code,
-                             to_string(returned->reply_text), to_string(returned->exchange),
-                             to_string(returned->routing_key));
-  content.max_body = 0;  // the adapter's own message: its id is all that is needed
-  if (auto expected = contents_->expect(std::move(content)); !expected) {
-    lose(expected.error().message);
-  }
-}
-
-void Connection::handle_content(const amqp_frame_t& frame) {
-  auto added = contents_->add(frame);
-  if (!added) return lose(added.error().message);
-  if (!added.value()) return;
-  auto& done = *added.value();
-  if (done.channel == kConsumeChannel) {
-    if (handlers_.on_delivery) handlers_.on_delivery(std::move(done.message));
-  } else if (handlers_.on_return) {
-    handlers_.on_return(std::move(done.message.properties.message_id), done.note);
-  }
-}
-
-void Connection::handle_consumer_cancel(const amqp_basic_cancel_t& cancel) {
-  const std::string consumer_tag = to_string(cancel.consumer_tag);
-  std::string queue;
-  for (auto& consumer : consumers_) {
-    if (consumer.tag != consumer_tag) continue;
-    consumer.cancelled = true;
-    queue = consumer.queue;
-  }
-  if (handlers_.on_consumer_cancelled) handlers_.on_consumer_cancelled(queue);
 }
 
 void Connection::release_socket() {

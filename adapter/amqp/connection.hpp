@@ -152,6 +152,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   [[nodiscard]] const std::string& server() const { return server_; }
 
  private:
+  static constexpr amqp_channel_t kConsumeChannel = 1;  // consumes and acknowledges
+  static constexpr amqp_channel_t kPublishChannel = 2;  // publishes, confirmed
   void wait_readable();
   void schedule_poll();
   // Reads every frame that is buffered or readable now, without blocking.

@@ -62,25 +62,6 @@ void Processor::on_delivery(amqp::Delivery delivery) {
   enqueue(Work{std::move(delivery), nullptr, {}}, false);
 }
 
-void Processor::refuse_unread(const amqp::Delivery& delivery) {
-  // Its bytes were never held (amqp::Connection reads a queue's deliveries up to its limit), so
-  // the adapter cannot carry them in a dead letter of its own: the broker dead-letters the message
-  // as it has it to the queue's .dlq (at-least-once), where x-death says `rejected`. Nothing was
-  // decided, so nothing is recorded; the log and the metrics give the reason.
-  const std::string reason{
-      code(delivery.queue == names_.ais_events ? Reason::json_invalid : Reason::xml_too_large)};
-  ++counters_.rejected;
-  if (metrics_ != nullptr) metrics_->input(delivery.queue, "", "rejected", reason);
-  log::warn("input too large to be read: the broker dead-letters it",
-            {{"queue", delivery.queue},
-             {"messageId", delivery.properties.message_id},
-             {"bytes", delivery.unread_body_bytes},
-             {"reason", reason}});
-  if (!link_.reject(delivery)) {
-    log::info("the delivery's connection is gone; the broker redelivers it");
-  }
-}
-
 void Processor::start_intake(Work work) {
   ++in_intake_;
   struct Done {

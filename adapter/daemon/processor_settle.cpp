@@ -170,6 +170,28 @@ void Processor::settle(Prepared prepared, store::Recorded recorded) {
   await(entry.key, std::move(delivery), std::move(recorded.outbox));
 }
 
+void Processor::refuse_unread(const amqp::Delivery& delivery) {
+  // Its bytes were never held (amqp::Connection reads a queue's deliveries up to its limit), so
+  // the adapter cannot carry them in a dead letter of its own: the broker dead-letters the message
+  // as it has it to the queue's .dlq (at-least-once), where x-death says `rejected`. Nothing was
+  // decided, so nothing is recorded; the log line and the metrics give the reason.
+  store::InboxEntry entry;
+  entry.reason =
+      code(delivery.queue == names_.ais_events ? Reason::json_invalid : Reason::xml_too_large);
+  entry.detail = fmt::format(
+      "the body is {} bytes, over the queue's limit: not read, and "
+      "dead-lettered by the broker",
+      delivery.unread_body_bytes);
+  ++counters_.rejected;
+  if (metrics_ != nullptr) metrics_->input(delivery.queue, "", "rejected", entry.reason);
+  log_input(spdlog::level::warn, "input too large to be read", delivery,
+            delivery.properties.message_id, entry, "rejected",
+            {{"bytes", delivery.unread_body_bytes}});
+  if (!link_.reject(delivery)) {
+    log::info("the delivery's connection is gone; the broker redelivers it");
+  }
+}
+
 void Processor::failed(Work work, const Error& error) {
   auto& retry = work.retry;
   if (retry.since == std::chrono::steady_clock::time_point{}) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -505,8 +506,17 @@ TEST_F(DaemonWithBroker, EveryHostileMessageIsOneDeadLetterAndValidTrafficFlowsW
 
 TEST_F(DaemonWithBroker, AMessageOverItsQueuesLimitIsNeverHeldAndTheBrokerDeadLettersItWhole) {
   start_daemon();
-  // Twice intake.max_message_bytes (1 MiB): sixteen frames the daemon drops as they come.
-  const std::string huge_document(2 * 1024 * 1024, 'x');
+  const auto peak_kib = [&] {
+    std::ifstream status(fmt::format("/proc/{}/status", daemon_->pid()));
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+    }
+    return 0L;
+  };
+  const auto peak_before = peak_kib();
+  // 48 times intake.max_message_bytes (1 MiB): 384 frames the daemon drops as they come.
+  const std::string huge_document(48 * 1024 * 1024, 'x');
   client_->publish(kGovIn, huge_document, "huge-document");
   // An AIS event over the events' 256 KiB, and a valid one of 200 KiB (two frames), read whole.
   const auto event = [](int n, std::size_t padding) {
@@ -540,6 +550,9 @@ TEST_F(DaemonWithBroker, AMessageOverItsQueuesLimitIsNeverHeldAndTheBrokerDeadLe
     EXPECT_EQ(seen.reason, "broker:rejected") << "dead-lettered by the broker, not the daemon";
     EXPECT_EQ(seen.original_queue, queue);
   };
+  // Neither kept by the connection nor by rabbitmq-c's frame pools (read and held, or left in
+  // the pool until the turn ended, it was 48 MiB and more).
+  EXPECT_LT(peak_kib() - peak_before, 16 * 1024) << "the daemon's peak memory grew, in KiB";
   check(kDeadLetters, dead_letters_[0], huge_document, kGovIn);
   check(kAisDeadLetters, ais_letters[0], huge_event, kAisEvents);
   const auto log = daemon_->log_text();
