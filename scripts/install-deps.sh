@@ -19,6 +19,7 @@ packages=(
   libsqlite3-dev                       # the embedded store
   libpq-dev                            # the PostgreSQL store (libpq), for several instances
   librabbitmq-dev                      # AMQP 0-9-1 client (rabbitmq-c)
+  libgoogle-perftools-dev              # tcmalloc, the daemon's allocator (NQS_TCMALLOC)
   prometheus-cpp-dev                   # the metrics registry and its text exposition
   libvalijson-dev                      # the AIS events against their JSON Schema (header-only)
   rabbitmq-server                      # the broker run-local.sh starts when none is configured
