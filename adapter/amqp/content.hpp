@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "amqp/connection.hpp"
+#include "amqp/message.hpp"
 #include "common/result.hpp"
 
 namespace nqs::amqp {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "amqp/connection.hpp"
+#include "amqp/message.hpp"
 #include "common/result.hpp"
 
 namespace nqs::amqp {

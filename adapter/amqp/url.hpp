@@ -47,6 +47,13 @@ struct ConnectionSettings {
   [[nodiscard]] std::string node() const;
 };
 
+// A broker's product and version as it announces them at connection.start, e.g. RabbitMQ and
+// 3.10.8.
+struct ServerVersion {
+  std::string product;
+  std::string version;
+};
+
 // Parses one URL of RabbitMQ's URI specification: amqp[s]://user:password@host:port/vhost, the
 // vhost one percent-encoded path segment ("/" when absent or empty; %2F for a vhost named "/"),
 // the port 5672 (amqps: 5671) when absent. The host is a name, an IPv4 address or an IPv6 one in

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "amqp/connection.hpp"
 #include "amqp/fields.hpp"
+#include "amqp/message.hpp"
+#include "amqp/url.hpp"
 #include "common/result.hpp"
 
 namespace nqs::amqp {

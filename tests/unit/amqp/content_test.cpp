@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "amqp/url.hpp"
+
 namespace nqs::amqp {
 namespace {
 
