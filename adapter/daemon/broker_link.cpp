@@ -306,18 +306,19 @@ void BrokerLink::on_confirm(std::uint64_t tag, bool multiple, bool acked) {
 }
 
 bool BrokerLink::ack(const amqp::Delivery& delivery) {
-  if (!connected() || delivery.generation != generation_) return false;
-  if (auto acked = connection_->ack(delivery.delivery_tag); !acked) {
-    log::warn("acknowledging a delivery failed", {{"error", acked.error().message}});
-    return false;
-  }
-  return true;
+  return settle(delivery, &amqp::Connection::ack, "acknowledging");
 }
 
 bool BrokerLink::reject(const amqp::Delivery& delivery) {
+  return settle(delivery, &amqp::Connection::reject, "rejecting");
+}
+
+bool BrokerLink::settle(const amqp::Delivery& delivery,
+                        Result<void> (amqp::Connection::*how)(std::uint64_t),
+                        std::string_view doing) {
   if (!connected() || delivery.generation != generation_) return false;
-  if (auto rejected = connection_->reject(delivery.delivery_tag); !rejected) {
-    log::warn("rejecting a delivery failed", {{"error", rejected.error().message}});
+  if (auto settled = ((*connection_).*how)(delivery.delivery_tag); !settled) {
+    log::warn(fmt::format("{} a delivery failed", doing), {{"error", settled.error().message}});
     return false;
   }
   return true;
