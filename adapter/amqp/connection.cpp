@@ -179,15 +179,37 @@ Result<std::uint64_t> Connection::publish(const Outgoing& message) {
 
 Result<void> Connection::ack(std::uint64_t delivery_tag) {
   if (state_ == nullptr) return make_error("not connected");
-  const int status = amqp_basic_ack(state_, kConsumeChannel, delivery_tag, 0);
-  if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
+  acks_.ack(delivery_tag);
+  if (!acks_posted_) {
+    acks_posted_ = true;
+    boost::asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->send_acks();
+    });
+  }
   return outcome::success();
+}
+
+int Connection::write_acks() {
+  acks_posted_ = false;
+  for (const auto& ack : acks_.take()) {
+    const int status = amqp_basic_ack(state_, kConsumeChannel, ack.tag, ack.multiple ? 1 : 0);
+    if (status != AMQP_STATUS_OK) return status;
+  }
+  return AMQP_STATUS_OK;
+}
+
+void Connection::send_acks() {
+  if (state_ == nullptr) return;
+  if (const int status = write_acks(); status != AMQP_STATUS_OK) {
+    lose(fmt::format("acknowledging failed: {}", amqp_error_string2(status)));
+  }
 }
 
 Result<void> Connection::reject(std::uint64_t delivery_tag) {
   if (state_ == nullptr) return make_error("not connected");
   const int status = amqp_basic_reject(state_, kConsumeChannel, delivery_tag, 0);
   if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
+  acks_.settled(delivery_tag);
   return outcome::success();
 }
 
@@ -270,11 +292,13 @@ void Connection::lose(std::string reason) {
   state_ = nullptr;
   consumers_.clear();
   contents_->clear();
+  acks_.clear();
   if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
 }
 
 void Connection::close() {
   if (state_ == nullptr) return;
+  write_acks();  // those that do not arrive, the broker delivers again
   release_socket();
   amqp_channel_close(state_, kPublishChannel, AMQP_REPLY_SUCCESS);
   amqp_channel_close(state_, kConsumeChannel, AMQP_REPLY_SUCCESS);
@@ -283,6 +307,7 @@ void Connection::close() {
   state_ = nullptr;
   consumers_.clear();
   contents_->clear();
+  acks_.clear();
 }
 
 }  // namespace nqs::amqp

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "amqp/acknowledgements.hpp"
 #include "amqp/message.hpp"
 #include "amqp/url.hpp"
 #include "common/result.hpp"
@@ -86,6 +87,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Result<void> cancel(const std::string& queue);
   // Publishes on the confirm channel; returns its delivery tag for on_confirm.
   Result<std::uint64_t> publish(const Outgoing& message);
+  // Asks for the delivery's acknowledgement, sent when the loop's turn ends: those of a turn go
+  // together (Acknowledgements). A connection lost first loses them, as it loses any in flight:
+  // the broker delivers those messages again.
   Result<void> ack(std::uint64_t delivery_tag);
   // basic.reject without requeue: the queue's dead-letter exchange takes the message as it is.
   Result<void> reject(std::uint64_t delivery_tag);
@@ -115,6 +119,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handle_content(const amqp_frame_t& frame);
   // The broker cancelled a consumer (its queue was deleted, say).
   void handle_consumer_cancel(const amqp_basic_cancel_t& cancel);
+  // Sends the acknowledgements asked for since the last time; a failed write loses the
+  // connection (write_acks: the first failure's status).
+  void send_acks();
+  int write_acks();
   Result<void> check_rpc(std::string_view doing);
   void lose(std::string reason);
   void release_socket();
@@ -137,6 +145,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Consumer> consumers_;
   std::unique_ptr<ContentAssembler> contents_;  // messages whose content is still coming
   bool draining_ = false;
+  Acknowledgements acks_;  // of the consuming channel
+  bool acks_posted_ = false;
 };
 
 }  // namespace nqs::amqp

@@ -74,6 +74,8 @@ void Connection::handle_delivery(const amqp_frame_t& frame) {
   content.channel = frame.channel;
   auto& delivery = content.message;
   delivery.delivery_tag = deliver->delivery_tag;
+  // Unsettled from now on, as the broker holds it, whatever becomes of it here.
+  if (frame.channel == kConsumeChannel) acks_.delivered(deliver->delivery_tag);
   delivery.generation = generation_;
   delivery.exchange = to_string(deliver->exchange);
   delivery.routing_key = to_string(deliver->routing_key);
