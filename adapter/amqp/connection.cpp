@@ -89,10 +89,6 @@ Result<void> Connection::open() {
     state_ = nullptr;
     return error;
   };
-  amqp_channel_open(state_, kConsumeChannel);
-  if (auto result = check_rpc("opening the consume channel"); !result) return fail(result.error());
-  amqp_basic_qos(state_, kConsumeChannel, 0, settings_.prefetch, 0);
-  if (auto result = check_rpc("setting the prefetch"); !result) return fail(result.error());
   amqp_channel_open(state_, kPublishChannel);
   if (auto result = check_rpc("opening the publish channel"); !result) return fail(result.error());
   amqp_confirm_select(state_, kPublishChannel);
@@ -135,12 +131,33 @@ Result<QueueState> Connection::inspect_queue(const std::string& queue) {
   return QueueState{ok->message_count, ok->consumer_count};
 }
 
+Result<amqp_channel_t> Connection::channel_for(const std::string& queue) {
+  for (const auto& channel : channels_) {
+    if (channel.queue == queue) return channel.number;
+  }
+  const auto number = static_cast<amqp_channel_t>(channels_.empty() ? 1 : channels_.size() + 2);
+  amqp_channel_open(state_, number);
+  BOOST_OUTCOME_TRY(check_rpc(fmt::format("opening the channel of {}", queue)));
+  amqp_basic_qos(state_, number, 0, settings_.prefetch, 0);
+  BOOST_OUTCOME_TRY(check_rpc(fmt::format("setting the prefetch of {}", queue)));
+  channels_.push_back({number, queue, {}});
+  return number;
+}
+
+Connection::ConsumeChannel* Connection::find_channel(amqp_channel_t number) {
+  for (auto& channel : channels_) {
+    if (channel.number == number) return &channel;
+  }
+  return nullptr;
+}
+
 Result<void> Connection::consume(const std::string& queue, std::size_t max_body) {
   if (state_ == nullptr) return make_error("not connected");
-  const auto* ok = amqp_basic_consume(state_, kConsumeChannel, as_bytes(queue), amqp_empty_bytes, 0,
-                                      0, 0, amqp_empty_table);
+  BOOST_OUTCOME_TRY(const auto channel, channel_for(queue));
+  const auto* ok = amqp_basic_consume(state_, channel, as_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                                      amqp_empty_table);
   BOOST_OUTCOME_TRY(check_rpc(fmt::format("consuming from {}", queue)));
-  consumers_.push_back({to_string(ok->consumer_tag), queue, max_body});
+  consumers_.push_back({to_string(ok->consumer_tag), queue, max_body, channel});
   // The RPC may have left deliveries queued in the library: read them now.
   boost::asio::post(io_, [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->drain();
@@ -154,7 +171,7 @@ Result<void> Connection::cancel(const std::string& queue) {
     if (consumer.queue != queue || consumer.cancelled) continue;
     // Kept: deliveries already on their way still come, and are read with its limit.
     consumer.cancelled = true;
-    amqp_basic_cancel(state_, kConsumeChannel, as_bytes(consumer.tag));
+    amqp_basic_cancel(state_, consumer.channel, as_bytes(consumer.tag));
     return check_rpc(fmt::format("cancelling the consumer of {}", queue));
   }
   return outcome::success();
@@ -177,9 +194,11 @@ Result<std::uint64_t> Connection::publish(const Outgoing& message) {
   return next_publish_tag_++;
 }
 
-Result<void> Connection::ack(std::uint64_t delivery_tag) {
+Result<void> Connection::ack(const Delivery& delivery) {
   if (state_ == nullptr) return make_error("not connected");
-  acks_.ack(delivery_tag);
+  auto* channel = find_channel(delivery.channel);
+  if (channel == nullptr) return make_error(fmt::format("no channel {}", delivery.channel));
+  channel->acks.ack(delivery.delivery_tag);
   if (!acks_posted_) {
     acks_posted_ = true;
     boost::asio::post(io_, [weak = weak_from_this()] {
@@ -191,9 +210,11 @@ Result<void> Connection::ack(std::uint64_t delivery_tag) {
 
 int Connection::write_acks() {
   acks_posted_ = false;
-  for (const auto& ack : acks_.take()) {
-    const int status = amqp_basic_ack(state_, kConsumeChannel, ack.tag, ack.multiple ? 1 : 0);
-    if (status != AMQP_STATUS_OK) return status;
+  for (auto& channel : channels_) {
+    for (const auto& ack : channel.acks.take()) {
+      const int status = amqp_basic_ack(state_, channel.number, ack.tag, ack.multiple ? 1 : 0);
+      if (status != AMQP_STATUS_OK) return status;
+    }
   }
   return AMQP_STATUS_OK;
 }
@@ -205,11 +226,13 @@ void Connection::send_acks() {
   }
 }
 
-Result<void> Connection::reject(std::uint64_t delivery_tag) {
+Result<void> Connection::reject(const Delivery& delivery) {
   if (state_ == nullptr) return make_error("not connected");
-  const int status = amqp_basic_reject(state_, kConsumeChannel, delivery_tag, 0);
+  auto* channel = find_channel(delivery.channel);
+  if (channel == nullptr) return make_error(fmt::format("no channel {}", delivery.channel));
+  const int status = amqp_basic_reject(state_, channel->number, delivery.delivery_tag, 0);
   if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
-  acks_.settled(delivery_tag);
+  channel->acks.settled(delivery.delivery_tag);
   return outcome::success();
 }
 
@@ -292,7 +315,7 @@ void Connection::lose(std::string reason) {
   state_ = nullptr;
   consumers_.clear();
   contents_->clear();
-  acks_.clear();
+  channels_.clear();
   if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
 }
 
@@ -301,13 +324,14 @@ void Connection::close() {
   write_acks();  // those that do not arrive, the broker delivers again
   release_socket();
   amqp_channel_close(state_, kPublishChannel, AMQP_REPLY_SUCCESS);
-  amqp_channel_close(state_, kConsumeChannel, AMQP_REPLY_SUCCESS);
+  for (const auto& channel : channels_)
+    amqp_channel_close(state_, channel.number, AMQP_REPLY_SUCCESS);
   amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(state_);
   state_ = nullptr;
   consumers_.clear();
   contents_->clear();
-  acks_.clear();
+  channels_.clear();
 }
 
 }  // namespace nqs::amqp

@@ -48,11 +48,12 @@ struct QueueState {
 };
 
 // One AMQP 0-9-1 connection (rabbitmq-c) run on an io_context; rabbitmq-c is not thread-safe, so
-// every call happens on that io_context's one thread. Channel 1 consumes and acknowledges;
-// channel 2 publishes in confirm mode. Frames are read when the socket is readable, after every
-// RPC (which may leave frames of other channels queued in the library), and on a timer that also
-// keeps heartbeats going; a message's content is put together as its frames come, never waited
-// for. Events arrive through the handlers, on the io_context thread.
+// every call happens on that io_context's one thread. Channel 2 publishes in confirm mode; each
+// queue consumed has a channel of its own (1, then 3, 4, ...), on which its deliveries, taken in
+// their order, are acknowledged in runs (Acknowledgements). Frames are read when the socket is
+// readable, after every RPC (which may leave frames of other channels queued in the library), and
+// on a timer that also keeps heartbeats going; a message's content is put together as its frames
+// come, never waited for. Events arrive through the handlers, on the io_context thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   struct Handlers {
@@ -90,9 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Asks for the delivery's acknowledgement, sent when the loop's turn ends: those of a turn go
   // together (Acknowledgements). A connection lost first loses them, as it loses any in flight:
   // the broker delivers those messages again.
-  Result<void> ack(std::uint64_t delivery_tag);
+  Result<void> ack(const Delivery& delivery);
   // basic.reject without requeue: the queue's dead-letter exchange takes the message as it is.
-  Result<void> reject(std::uint64_t delivery_tag);
+  Result<void> reject(const Delivery& delivery);
   // Starts reading frames (after open and the first consume).
   void start();
   // Closes politely (bounded by the RPC timeout); no handler is called after.
@@ -104,8 +105,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   [[nodiscard]] const std::string& server() const { return server_; }
 
  private:
-  static constexpr amqp_channel_t kConsumeChannel = 1;  // consumes and acknowledges
   static constexpr amqp_channel_t kPublishChannel = 2;  // publishes, confirmed
+  // A queue's consuming channel: its deliveries and their acknowledgements.
+  struct ConsumeChannel {
+    amqp_channel_t number = 0;
+    std::string queue;
+    Acknowledgements acks;
+  };
+  // The queue's channel, opened (with the prefetch) the first time the queue is consumed.
+  Result<amqp_channel_t> channel_for(const std::string& queue);
+  ConsumeChannel* find_channel(amqp_channel_t number);
   void wait_readable();
   void schedule_poll();
   // Reads every frame that is buffered or readable now, without blocking.
@@ -140,12 +149,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string tag;
     std::string queue;
     std::size_t max_body = 0;
+    amqp_channel_t channel = 0;
     bool cancelled = false;  // by the adapter or the broker
   };
   std::vector<Consumer> consumers_;
   std::unique_ptr<ContentAssembler> contents_;  // messages whose content is still coming
   bool draining_ = false;
-  Acknowledgements acks_;  // of the consuming channel
+  std::vector<ConsumeChannel> channels_;
   bool acks_posted_ = false;
 };
 

@@ -74,8 +74,7 @@ void Connection::handle_delivery(const amqp_frame_t& frame) {
   content.channel = frame.channel;
   auto& delivery = content.message;
   delivery.delivery_tag = deliver->delivery_tag;
-  // Unsettled from now on, as the broker holds it, whatever becomes of it here.
-  if (frame.channel == kConsumeChannel) acks_.delivered(deliver->delivery_tag);
+  delivery.channel = frame.channel;
   delivery.generation = generation_;
   delivery.exchange = to_string(deliver->exchange);
   delivery.routing_key = to_string(deliver->routing_key);
@@ -90,6 +89,13 @@ void Connection::handle_delivery(const amqp_frame_t& frame) {
     return lose(fmt::format("the broker delivered for a consumer '{}' this connection never had",
                             consumer_tag));
   }
+  auto* channel = find_channel(frame.channel);
+  if (consumer->channel != frame.channel || channel == nullptr) {
+    return lose(fmt::format("the broker delivered for consumer '{}' on channel {}, not its own",
+                            consumer_tag, frame.channel));
+  }
+  // Unsettled from now on, as the broker holds it, whatever becomes of it here.
+  channel->acks.delivered(deliver->delivery_tag);
   delivery.queue = consumer->queue;
   content.max_body = consumer->max_body;
   if (auto expected = contents_->expect(std::move(content)); !expected) {
@@ -115,7 +121,7 @@ void Connection::handle_content(const amqp_frame_t& frame) {
   if (!added) return lose(added.error().message);
   if (!added.value()) return;
   auto& done = *added.value();
-  if (done.channel == kConsumeChannel) {
+  if (done.channel != kPublishChannel) {
     if (handlers_.on_delivery) handlers_.on_delivery(std::move(done.message));
   } else if (handlers_.on_return) {
     handlers_.on_return(std::move(done.message.properties.message_id), done.note);

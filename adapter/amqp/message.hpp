@@ -37,6 +37,7 @@ struct Properties {
 struct Delivery {
   std::uint64_t delivery_tag = 0;
   std::uint64_t generation = 0;  // which connection it came on: acks go back on the same one
+  std::uint16_t channel = 0;     // and which of its channels (one a queue consumed)
   std::string exchange;
   std::string routing_key;
   std::string queue;  // the queue it was consumed from

@@ -314,10 +314,10 @@ bool BrokerLink::reject(const amqp::Delivery& delivery) {
 }
 
 bool BrokerLink::settle(const amqp::Delivery& delivery,
-                        Result<void> (amqp::Connection::*how)(std::uint64_t),
+                        Result<void> (amqp::Connection::*how)(const amqp::Delivery&),
                         std::string_view doing) {
   if (!connected() || delivery.generation != generation_) return false;
-  if (auto settled = ((*connection_).*how)(delivery.delivery_tag); !settled) {
+  if (auto settled = ((*connection_).*how)(delivery); !settled) {
     log::warn(fmt::format("{} a delivery failed", doing), {{"error", settled.error().message}});
     return false;
   }

@@ -103,8 +103,8 @@ class BrokerLink final : public DeliveryAcks, public ConfirmedPublisher {
   void on_confirm(std::uint64_t tag, bool multiple, bool acked);
   void fail_all_pending(const std::string& why, bool over_a_message);
   // Acknowledges or rejects (`how`) a delivery on the connection it came on; false if it is gone.
-  bool settle(const amqp::Delivery& delivery, Result<void> (amqp::Connection::*how)(std::uint64_t),
-              std::string_view doing);
+  bool settle(const amqp::Delivery& delivery,
+              Result<void> (amqp::Connection::*how)(const amqp::Delivery&), std::string_view doing);
 
   boost::asio::io_context& io_;
   BrokerSettings settings_;

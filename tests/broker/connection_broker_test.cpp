@@ -1,6 +1,6 @@
 // amqp::Connection on its own against the test broker: the acknowledgements asked for in a turn
-// of the event loop are sent when it ends, an unbroken run of the oldest as one, and they settle
-// exactly the deliveries asked for.
+// of the event loop are sent when it ends, an unbroken run of the oldest as one, on the channel
+// of the delivery's queue, and they settle exactly the deliveries asked for.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,7 +26,8 @@ class ConnectionWithBroker : public ::testing::Test {
     settings.prefetch = 3;  // the next three come only once the first three are settled
     amqp::Connection::Handlers handlers;
     handlers.on_delivery = [this](amqp::Delivery delivery) {
-      tags_[delivery.body] = delivery.delivery_tag;
+      const auto body = delivery.body;
+      delivered_[body] = std::move(delivery);
     };
     handlers.on_lost = [this](const std::string& reason) { lost_ = reason; };
     connection_ = std::make_shared<amqp::Connection>(io_, settings, handlers, 1);
@@ -40,7 +41,7 @@ class ConnectionWithBroker : public ::testing::Test {
     return eventually(
         [&] {
           io_.run_for(std::chrono::milliseconds{50});
-          return tags_.size() >= count;
+          return delivered_.size() >= count;
         },
         std::chrono::seconds{30});
   }
@@ -49,21 +50,21 @@ class ConnectionWithBroker : public ::testing::Test {
   TestClient client_{vhost_.name(), broker_port(), /*quorum=*/true};
   boost::asio::io_context io_;
   std::shared_ptr<amqp::Connection> connection_;
-  std::map<std::string, std::uint64_t> tags_;  // by body
+  std::map<std::string, amqp::Delivery> delivered_;  // by body
   std::string lost_;
 };
 
 TEST_F(ConnectionWithBroker, AcknowledgementsOfATurnSettleExactlyTheDeliveriesAskedFor) {
   ASSERT_TRUE(delivered(3));
-  EXPECT_EQ(tags_.size(), 3u);  // the prefetch window
+  EXPECT_EQ(delivered_.size(), 3u);  // the prefetch window
   for (const char* body : {"2", "1", "3"})
-    ASSERT_TRUE(connection_->ack(tags_.at(body)));
+    ASSERT_TRUE(connection_->ack(delivered_.at(body)));
   // Sent when the turn ends, as one basic.ack with `multiple`: the window opens again.
   ASSERT_TRUE(delivered(6)) << lost_;
   // 5 is behind 4, still unsettled: acknowledged on its own; 6 is rejected (no dead-letter
   // exchange: dropped).
-  ASSERT_TRUE(connection_->ack(tags_.at("5")));
-  ASSERT_TRUE(connection_->reject(tags_.at("6")));
+  ASSERT_TRUE(connection_->ack(delivered_.at("5")));
+  ASSERT_TRUE(connection_->reject(delivered_.at("6")));
   io_.poll();
   connection_->close();
   EXPECT_TRUE(lost_.empty()) << lost_;  // the broker closes the channel for a tag it does not hold
@@ -77,9 +78,9 @@ TEST_F(ConnectionWithBroker, AcknowledgementsOfATurnSettleExactlyTheDeliveriesAs
 // for twice is sent once.
 TEST_F(ConnectionWithBroker, ClosingSendsTheAcknowledgementsAskedForOnce) {
   ASSERT_TRUE(delivered(3));
-  ASSERT_TRUE(connection_->ack(tags_.at("1")));
-  ASSERT_TRUE(connection_->ack(tags_.at("1")));
-  ASSERT_TRUE(connection_->ack(tags_.at("3")));
+  ASSERT_TRUE(connection_->ack(delivered_.at("1")));
+  ASSERT_TRUE(connection_->ack(delivered_.at("1")));
+  ASSERT_TRUE(connection_->ack(delivered_.at("3")));
   connection_->close();
   EXPECT_TRUE(lost_.empty()) << lost_;
   std::vector<std::string> left;
@@ -87,6 +88,30 @@ TEST_F(ConnectionWithBroker, ClosingSendsTheAcknowledgementsAskedForOnce) {
     left.push_back(message.body);
   std::sort(left.begin(), left.end());  // a quorum queue serves what returned first
   EXPECT_EQ(left, (std::vector<std::string>{"2", "4", "5", "6"}));
+}
+
+// Each queue is consumed on a channel of its own, so that the acknowledgements of one queue's
+// deliveries, settled in their order, are runs of their own whatever the other queue does.
+TEST_F(ConnectionWithBroker, EachQueueHasItsChannelAndItsRuns) {
+  client_.bind_queue("acks.other", "acks.x", "other");
+  client_.publish("acks.other", "a", "ma");
+  client_.publish("acks.other", "b", "mb");
+  ASSERT_TRUE(connection_->consume("acks.other", 1024).has_value());
+  ASSERT_TRUE(delivered(5));
+  EXPECT_NE(delivered_.at("a").channel, delivered_.at("1").channel);
+  EXPECT_EQ(delivered_.at("a").channel, delivered_.at("b").channel);
+  EXPECT_EQ(delivered_.at("a").delivery_tag, 1u);  // tags are the channel's own
+  for (const char* body : {"1", "a", "2", "b"})
+    ASSERT_TRUE(connection_->ack(delivered_.at(body)));
+  io_.poll();
+  connection_->close();
+  EXPECT_TRUE(lost_.empty()) << lost_;
+  EXPECT_TRUE(client_.drain("acks.other").empty());
+  std::vector<std::string> left;
+  for (const auto& message : client_.drain("acks"))
+    left.push_back(message.body);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"3", "4", "5", "6"}));
 }
 
 }  // namespace
