@@ -30,8 +30,8 @@ class Acknowledgements {
   void settled(std::uint64_t tag) { unsettled_.erase(tag); }
   // The acknowledgements to send now, in this order: the oldest unsettled deliveries that were
   // all asked for as one `multiple`, then each other one asked for. A tag asked for that is not
-  // unsettled (acknowledged twice, or from before the connection) is dropped: the broker would
-  // close the channel for it.
+  // unsettled (acknowledged twice, say) is dropped: the broker would close the channel for it.
+  // (A tag of an earlier connection may well be unsettled here: the connection never asks one.)
   std::vector<Ack> take();
   [[nodiscard]] bool asked() const { return !asked_.empty(); }
   [[nodiscard]] std::size_t unsettled() const { return unsettled_.size(); }

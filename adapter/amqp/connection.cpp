@@ -136,6 +136,12 @@ Result<amqp_channel_t> Connection::channel_for(const std::string& queue) {
     if (channel.queue == queue) return channel.number;
   }
   const auto number = static_cast<amqp_channel_t>(channels_.empty() ? 1 : channels_.size() + 2);
+  if (const int most = amqp_get_channel_max(state_); most != 0 && number > most) {
+    return make_error(fmt::format(
+        "the broker allows {} channels a connection: consuming {} needs {} (one a queue, and one "
+        "to publish)",
+        most, queue, number));
+  }
   amqp_channel_open(state_, number);
   BOOST_OUTCOME_TRY(check_rpc(fmt::format("opening the channel of {}", queue)));
   amqp_basic_qos(state_, number, 0, settings_.prefetch, 0);
@@ -194,10 +200,16 @@ Result<std::uint64_t> Connection::publish(const Outgoing& message) {
   return next_publish_tag_++;
 }
 
+Connection::ConsumeChannel* Connection::channel_of(const Delivery& delivery) {
+  // Tags start again at 1 on each connection's channels: a tag of an earlier connection may name
+  // a delivery of this one, and in a run it would settle others. Never taken.
+  if (state_ == nullptr || delivery.generation != generation_) return nullptr;
+  return find_channel(delivery.channel);
+}
+
 Result<void> Connection::ack(const Delivery& delivery) {
-  if (state_ == nullptr) return make_error("not connected");
-  auto* channel = find_channel(delivery.channel);
-  if (channel == nullptr) return make_error(fmt::format("no channel {}", delivery.channel));
+  auto* channel = channel_of(delivery);
+  if (channel == nullptr) return make_error("not the connection the delivery came on");
   channel->acks.ack(delivery.delivery_tag);
   if (!acks_posted_) {
     acks_posted_ = true;
@@ -227,9 +239,8 @@ void Connection::send_acks() {
 }
 
 Result<void> Connection::reject(const Delivery& delivery) {
-  if (state_ == nullptr) return make_error("not connected");
-  auto* channel = find_channel(delivery.channel);
-  if (channel == nullptr) return make_error(fmt::format("no channel {}", delivery.channel));
+  auto* channel = channel_of(delivery);
+  if (channel == nullptr) return make_error("not the connection the delivery came on");
   const int status = amqp_basic_reject(state_, channel->number, delivery.delivery_tag, 0);
   if (status != AMQP_STATUS_OK) return make_error(amqp_error_string2(status));
   channel->acks.settled(delivery.delivery_tag);
@@ -316,6 +327,7 @@ void Connection::lose(std::string reason) {
   consumers_.clear();
   contents_->clear();
   channels_.clear();
+  acks_posted_ = false;
   if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
 }
 
@@ -332,6 +344,7 @@ void Connection::close() {
   consumers_.clear();
   contents_->clear();
   channels_.clear();
+  acks_posted_ = false;
 }
 
 }  // namespace nqs::amqp

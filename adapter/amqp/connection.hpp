@@ -76,14 +76,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Connects, logs in, opens the channels, sets QoS and confirm mode. Blocks for at most the
-  // connect and RPC timeouts.
+  // Connects, logs in, opens the publishing channel in confirm mode (each consumed queue's
+  // channel is opened, with the prefetch, by consume). Blocks for at most the connect and RPC
+  // timeouts.
   Result<void> open();
   Result<void> declare(const Topology& topology);
   // Passive declare: does the queue exist, how many messages and consumers.
   Result<QueueState> inspect_queue(const std::string& queue);
   // Deliveries whose body is over `max_body` bytes come with the body unread
-  // (Delivery::unread_body_bytes): never held, whatever size the broker lets a message be.
+  // (Delivery::unread_body_bytes): never held, whatever size the broker lets a message be. A
+  // failure leaves the connection to be dropped (the broker may have closed the channel).
   Result<void> consume(const std::string& queue, std::size_t max_body);
   Result<void> cancel(const std::string& queue);
   // Publishes on the confirm channel; returns its delivery tag for on_confirm.
@@ -115,6 +117,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The queue's channel, opened (with the prefetch) the first time the queue is consumed.
   Result<amqp_channel_t> channel_for(const std::string& queue);
   ConsumeChannel* find_channel(amqp_channel_t number);
+  // The channel a delivery of this connection came on; none for another connection's.
+  ConsumeChannel* channel_of(const Delivery& delivery);
   void wait_readable();
   void schedule_poll();
   // Reads every frame that is buffered or readable now, without blocking.

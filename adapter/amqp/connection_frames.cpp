@@ -51,8 +51,14 @@ void Connection::handle(const amqp_frame_t& frame) {
       const auto* close = static_cast<amqp_channel_close_t*>(method.decoded);
       amqp_channel_close_ok_t ok{};
       amqp_send_method(state_, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-      lose(fmt::format("the broker closed channel {}: {} {}", frame.channel, close->reply_code,
-                       to_string(close->reply_text)));
+      // Which channel matters: a refused message closes the publishing one (BrokerLink).
+      const auto* consuming = find_channel(frame.channel);
+      lose(fmt::format(
+          "the broker closed {}: {} {}",
+          consuming != nullptr
+              ? fmt::format("channel {} (consuming {})", frame.channel, consuming->queue)
+              : fmt::format("the publishing channel {}", frame.channel),
+          close->reply_code, to_string(close->reply_text)));
       return;
     }
     case AMQP_CONNECTION_CLOSE_METHOD: {
@@ -104,6 +110,11 @@ void Connection::handle_delivery(const amqp_frame_t& frame) {
 }
 
 void Connection::handle_return(const amqp_frame_t& frame) {
+  // Only the publishing channel publishes; its content is told from a delivery's by its channel.
+  if (frame.channel != kPublishChannel) {
+    return lose(fmt::format("the broker returned a message on channel {}, which never publishes",
+                            frame.channel));
+  }
   const auto* returned = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
   Content content;
   content.channel = frame.channel;

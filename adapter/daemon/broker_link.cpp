@@ -11,12 +11,13 @@
 namespace nqs::daemon {
 namespace {
 
-// Whether the broker closed the connection or a channel over a message it refused: the close
-// codes of a bad message (406 precondition failed, 501 frame error, 502 syntax error, 505
-// unexpected frame), as amqp::Connection reports a close.
+// Whether the broker closed the connection or the publishing channel over a message it refused:
+// the close codes of a bad message (406 precondition failed, 501 frame error, 502 syntax error,
+// 505 unexpected frame), as amqp::Connection reports a close. (A consuming channel's 406, an
+// acknowledgement's timeout say, is no publish's fault.)
 bool closed_over_a_message(const std::string& why) {
   static const std::regex kClose(
-      R"(the broker closed (?:channel \d+|the connection): (406|501|502|505) )");
+      R"(the broker closed (?:the publishing channel \d+|the connection): (406|501|502|505) )");
   return std::regex_search(why, kClose);
 }
 

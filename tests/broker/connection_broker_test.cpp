@@ -90,6 +90,26 @@ TEST_F(ConnectionWithBroker, ClosingSendsTheAcknowledgementsAskedForOnce) {
   EXPECT_EQ(left, (std::vector<std::string>{"2", "4", "5", "6"}));
 }
 
+// Tags start again at 1 on every connection: a delivery of an earlier one names, by its tag, a
+// delivery of this one. Asked to acknowledge it, the connection refuses, and so never ends a run
+// with it.
+TEST_F(ConnectionWithBroker, ADeliveryOfAnEarlierConnectionIsNeverAcknowledgedOnThisOne) {
+  ASSERT_TRUE(delivered(3));
+  auto earlier = delivered_.at("3");
+  earlier.generation = 0;  // this connection is generation 1
+  EXPECT_FALSE(connection_->ack(earlier).has_value());
+  EXPECT_FALSE(connection_->reject(earlier).has_value());
+  ASSERT_TRUE(connection_->ack(delivered_.at("1")));
+  ASSERT_TRUE(connection_->ack(delivered_.at("2")));
+  io_.poll();
+  connection_->close();
+  std::vector<std::string> left;
+  for (const auto& message : client_.drain("acks"))
+    left.push_back(message.body);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"3", "4", "5", "6"}));
+}
+
 // Each queue is consumed on a channel of its own, so that the acknowledgements of one queue's
 // deliveries, settled in their order, are runs of their own whatever the other queue does.
 TEST_F(ConnectionWithBroker, EachQueueHasItsChannelAndItsRuns) {

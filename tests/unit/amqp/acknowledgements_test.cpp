@@ -62,7 +62,7 @@ TEST(Acknowledgements, ATagNotUnsettledIsNeverSent) {
   EXPECT_EQ(acks.take(), (Acks{{10, false}, {12, false}}));
   acks.ack(12);
   EXPECT_EQ(acks.take(), Acks{});
-  acks.clear();  // the connection was lost
+  acks.clear();  // the connection was lost: nothing of it is unsettled any more
   acks.ack(11);
   EXPECT_EQ(acks.take(), Acks{});
 }
