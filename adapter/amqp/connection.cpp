@@ -323,12 +323,16 @@ void Connection::lose(std::string reason) {
   if (state_ == nullptr) return;
   release_socket();
   amqp_destroy_connection(state_);
+  forget();
+  if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
+}
+
+void Connection::forget() {
   state_ = nullptr;
   consumers_.clear();
   contents_->clear();
   channels_.clear();
   acks_posted_ = false;
-  if (handlers_.on_lost) handlers_.on_lost(std::move(reason));
 }
 
 void Connection::close() {
@@ -340,11 +344,7 @@ void Connection::close() {
     amqp_channel_close(state_, channel.number, AMQP_REPLY_SUCCESS);
   amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(state_);
-  state_ = nullptr;
-  consumers_.clear();
-  contents_->clear();
-  channels_.clear();
-  acks_posted_ = false;
+  forget();
 }
 
 }  // namespace nqs::amqp

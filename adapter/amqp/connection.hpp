@@ -98,7 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Result<void> reject(const Delivery& delivery);
   // Starts reading frames (after open and the first consume).
   void start();
-  // Closes politely (bounded by the RPC timeout); no handler is called after.
+  // Sends the acks asked for and closes politely (each channel's close bounded by the RPC
+  // timeout); no handler is called after.
   void close();
 
   [[nodiscard]] bool is_open() const { return state_ != nullptr; }
@@ -138,6 +139,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int write_acks();
   Result<void> check_rpc(std::string_view doing);
   void lose(std::string reason);
+  // What a connection that is gone held: its consumers, channels, contents and asked acks.
+  void forget();
   void release_socket();
 
   boost::asio::io_context& io_;
