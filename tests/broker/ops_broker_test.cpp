@@ -207,6 +207,10 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   wait_for_distinct_commands(5);
   EXPECT_EQ(client_->queue_state(kGovIn)->first, 0U);
   EXPECT_EQ(sample(get(port_, "/metrics").body, "nqs_broker_reconnects_total"), reconnects);
+  // A command can reach its queue before its confirm deletes its outbox row (a slow, sanitized
+  // build shows it): wait for the outbox to hold only the two set aside.
+  ASSERT_TRUE(
+      eventually([&] { return sample(get(port_, "/metrics").body, "nqs_outbox_pending") == 0; }));
   const auto out = dir_.path() / "queues.out";
   const int status = std::system(fmt::format("{} queues --json --config {} >{} 2>&1",
                                              NQS_ADAPTER_BINARY, config_.string(), out.string())
