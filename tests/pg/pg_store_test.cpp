@@ -199,7 +199,7 @@ TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTime
   PQfinish(holder);
   opener.join();
   ASSERT_TRUE(opened->has_value()) << opened->error().message;
-  EXPECT_EQ(opened->value()->schema_version().value(), 12);
+  EXPECT_EQ(opened->value()->schema_version().value(), 13);
 }
 
 TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {

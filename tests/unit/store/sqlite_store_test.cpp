@@ -102,6 +102,12 @@ TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
                               "application_id",
                               3);
   EXPECT_THAT(plan, testing::HasSubstr("USING INDEX applications_not_refused")) << plan;
+  // And no other index of a person's applications is written with each one (migration 13).
+  EXPECT_EQ(column_of(dir,
+                      "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND "
+                      "tbl_name = 'applications' AND sql LIKE '%(iin, quota_year)%'",
+                      0),
+            "applications_not_refused\n");
 }
 
 // The next timer due is read after every commit that wrote a timer: by the index of due times
@@ -138,6 +144,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DELETE FROM schema_migrations WHERE version >= 7;"
                          "DROP INDEX applications_not_refused;"
+                         "CREATE INDEX applications_by_person ON applications (iin, quota_year);"
                          "DROP INDEX timers_claimed;"
                          "DROP TABLE evidence; DROP TABLE evidence_head;"
                          "DROP TABLE evidence_exports; DROP TABLE evidence_purged;"
@@ -152,7 +159,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 12);
+  EXPECT_EQ(store.value()->schema_version().value(), 13);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);

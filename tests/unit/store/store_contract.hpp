@@ -136,7 +136,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 12);
+  EXPECT_EQ(store->schema_version().value(), 13);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -238,7 +238,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
         store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 12) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 13) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
