@@ -11,8 +11,10 @@
 namespace nqs::store {
 namespace {
 
+// An outbox row with its body, kept in a table of its own (migration 14).
 constexpr std::string_view kOutboxColumns =
-    "id, message_key, input_key, exchange_name, routing_key, properties, body, created_at";
+    "o.id, o.message_key, o.input_key, o.exchange_name, o.routing_key, o.properties, b.body, "
+    "o.created_at FROM outbox o JOIN outbox_bodies b ON b.id = o.id";
 
 std::vector<OutboxMessage> outbox_rows(const SqlRows& rows) {
   std::vector<OutboxMessage> out;
@@ -190,18 +192,19 @@ Result<Recorded> SqlStore::record_in_transaction(const InboxEntry& entry,
         auto added,
         driver_->run(
             "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, "
-            "properties, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-            "RETURNING id",
+            "properties, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             SqlParams()
                 .text(row.key)
                 .text(entry.key)
                 .text(row.exchange)
                 .text(row.routing_key)
                 .text(row.properties_json.empty() ? std::string("{}") : row.properties_json)
-                .bytes(row.body)
                 .text(to_utc_string(row.created_at)),
             "writing the outbox"));
     row.id = added.integer(0, 0);
+    BOOST_OUTCOME_TRY(driver_->run("INSERT INTO outbox_bodies (id, body) VALUES ($1, $2)",
+                                   SqlParams().integer(row.id).bytes(row.body),
+                                   "writing the outbox"));
     row.input_key = entry.key;
     recorded.outbox.push_back(std::move(row));
   }
@@ -211,16 +214,15 @@ Result<Recorded> SqlStore::record_in_transaction(const InboxEntry& entry,
 Result<std::vector<OutboxMessage>> SqlStore::pending_outbox(std::size_t limit) {
   BOOST_OUTCOME_TRY(
       auto rows,
-      driver_->run(fmt::format("SELECT {} FROM outbox WHERE sent_at IS NULL ORDER "
-                               "BY id LIMIT $1",
-                               kOutboxColumns),
-                   SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the outbox"));
+      driver_->run(
+          fmt::format("SELECT {} WHERE o.sent_at IS NULL ORDER BY o.id LIMIT $1", kOutboxColumns),
+          SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the outbox"));
   return outbox_rows(rows);
 }
 
 Result<std::vector<OutboxMessage>> SqlStore::pending_outbox_of(const std::string& input_key) {
-  BOOST_OUTCOME_TRY(auto rows, driver_->run(fmt::format("SELECT {} FROM outbox WHERE sent_at IS "
-                                                        "NULL AND input_key = $1 ORDER BY id",
+  BOOST_OUTCOME_TRY(auto rows, driver_->run(fmt::format("SELECT {} WHERE o.sent_at IS NULL AND "
+                                                        "o.input_key = $1 ORDER BY o.id",
                                                         kOutboxColumns),
                                             SqlParams().text(input_key), "reading the outbox"));
   return outbox_rows(rows);

@@ -167,10 +167,12 @@ TEST_F(Operations, AnOutboxMessageTheBrokerAlwaysRefusesIsSetAsideAndTrafficFlow
   const auto rows = fmt::format(
       "INSERT INTO inbox (input_key, source, outcome, body_sha256, received_at) VALUES "
       "('test:refused', 'gov', 'processed', '00', '{0}');"
-      "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, properties, body, "
+      "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, properties, "
       "created_at) VALUES ('refused-1', 'test:refused', 'ais.commands', 'voucher.issue', "
-      "'{{\"user_id\":\"someone-else\",\"persistent\":true,\"headers\":{{}}}}', 'body', '{0}'),"
-      "('refused-2', 'test:refused', 'ais.commands', 'voucher.issue', 'not json', 'body', '{0}');",
+      "'{{\"user_id\":\"someone-else\",\"persistent\":true,\"headers\":{{}}}}', '{0}'),"
+      "('refused-2', 'test:refused', 'ais.commands', 'voucher.issue', 'not json', '{0}');"
+      "INSERT INTO outbox_bodies (id, body) SELECT id, 'body' FROM outbox WHERE input_key = "
+      "'test:refused';",
       now);
   ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
       << sqlite3_errmsg(db);

@@ -199,7 +199,7 @@ TEST(PostgresStore, AnInstanceWaitingForTheMigrationLockOutlastsTheStatementTime
   PQfinish(holder);
   opener.join();
   ASSERT_TRUE(opened->has_value()) << opened->error().message;
-  EXPECT_EQ(opened->value()->schema_version().value(), 13);
+  EXPECT_EQ(opened->value()->schema_version().value(), 14);
 }
 
 TEST(PostgresStore, AStatementPastItsTimeoutIsCancelledByTheServer) {

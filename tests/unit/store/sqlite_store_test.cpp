@@ -110,6 +110,56 @@ TEST(SqliteStore, APersonsApplicationsNotRefusedAreReadByTheirOwnIndex) {
             "applications_not_refused\n");
 }
 
+// Marking an outbox row sent rewrites the row, and SQLite rewrites a row whole: the body is in a
+// table of its own (migration 14), so a signed notification's 6 KB are not written to the log
+// again with each confirm. Counted in the log's frames (pages) the mark alone wrote.
+TEST(SqliteStore, MarkingARowSentDoesNotWriteItsBodyAgain) {
+  test::TempDir dir;
+  auto store = open(dir);
+  auto notification = message("n-1");
+  notification.body = std::string(6000, 'n');
+  const auto rows = store->record_input(entry("m-1"), {notification}).value().outbox;
+  ASSERT_EQ(store->pending_outbox(1).value().at(0).body, notification.body);
+  EXPECT_EQ(column_of(dir, "PRAGMA wal_checkpoint(TRUNCATE)", 0), "0\n") << "not busy";
+  ASSERT_TRUE(store->mark_sent({rows.at(0).id}, at("2025-09-01T10:00:02Z")).has_value());
+  const auto frames = std::stoi(column_of(dir, "PRAGMA wal_checkpoint(PASSIVE)", 1));
+  // The outbox row's page and its pending index's; with the body inside, its two overflow
+  // pages and the row's page again.
+  EXPECT_GE(frames, 1);
+  EXPECT_LE(frames, 2);
+}
+
+// Migration 14 on a store as an earlier version left it: a pending row's body moves to its own
+// table and is published as it was.
+TEST(SqliteStore, AnOutboxRowsBodyMovesToItsOwnTable) {
+  test::TempDir dir;
+  { auto store = open(dir); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DELETE FROM schema_migrations WHERE version >= 14;"
+                         "DROP TABLE outbox_bodies;"
+                         "ALTER TABLE outbox ADD COLUMN body BLOB NOT NULL DEFAULT x'';"
+                         "INSERT INTO inbox (input_key, source, outcome, body_sha256, received_at) "
+                         "VALUES ('m-1', 'gov', 'processed', '00', '2025-09-01T10:00:00.000Z');"
+                         "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, "
+                         "properties, body, created_at) VALUES ('c-1', 'm-1', 'ais.commands', "
+                         "'RegisterApplication', '{}', x'7b7d00ff', '2025-09-01T10:00:01.000Z');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  const auto pending = store.value()->pending_outbox(10).value();
+  ASSERT_EQ(pending.size(), 1U);
+  EXPECT_EQ(pending[0].key, "c-1");
+  EXPECT_EQ(pending[0].body, std::string("{}\0\xff", 4));
+  EXPECT_EQ(
+      column_of(dir, "SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'body'", 0),
+      "0\n");
+}
+
 // The next timer due is read after every commit that wrote a timer: by the index of due times
 // (the first unclaimed one) and of claims, never by reading every pending timer.
 TEST(SqliteStore, TheNextTimerDueIsFoundByIndexesAlone) {
@@ -145,6 +195,8 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
                          "DELETE FROM schema_migrations WHERE version >= 7;"
                          "DROP INDEX applications_not_refused;"
                          "CREATE INDEX applications_by_person ON applications (iin, quota_year);"
+                         "DROP TABLE outbox_bodies;"
+                         "ALTER TABLE outbox ADD COLUMN body BLOB NOT NULL DEFAULT x'';"
                          "DROP INDEX timers_claimed;"
                          "DROP TABLE evidence; DROP TABLE evidence_head;"
                          "DROP TABLE evidence_exports; DROP TABLE evidence_purged;"
@@ -159,7 +211,7 @@ TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   sqlite3_close(db);
   auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
   ASSERT_TRUE(store.has_value()) << store.error().message;
-  EXPECT_EQ(store.value()->schema_version().value(), 13);
+  EXPECT_EQ(store.value()->schema_version().value(), 14);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
   EXPECT_EQ(store.value()->quota_left("750000000", 2026).value(), 4);
   EXPECT_EQ(store.value()->quota_left("190000000", 2025).value(), 2);

@@ -136,7 +136,7 @@ using namespace contract;
 
 TEST_P(StoreContract, RecordsAnInputWithItsOutboxInOneTransaction) {
   auto store = open();
-  EXPECT_EQ(store->schema_version().value(), 13);
+  EXPECT_EQ(store->schema_version().value(), 14);
   auto recorded = store->record_input(entry("m-1"), {message("c-1"), message("c-2")});
   ASSERT_TRUE(recorded.has_value()) << recorded.error().message;
   EXPECT_FALSE(recorded.value().duplicate);
@@ -190,6 +190,8 @@ TEST_P(StoreContract, SentRowsLeaveThePendingList) {
   auto pending = store->pending_outbox(10).value();
   ASSERT_EQ(pending.size(), 1U);
   EXPECT_EQ(pending[0].key, "c-2");
+  EXPECT_EQ(pending[0].body, message("c-2").body) << "the body, with its NUL, from its own table";
+  EXPECT_EQ(pending[0].properties_json, message("c-2").properties_json);
   EXPECT_TRUE(store->mark_sent({}, at("2025-09-01T10:00:03Z")).has_value());
   EXPECT_EQ(store->pending_outbox(1).value().size(), 1U);
 }
@@ -238,7 +240,7 @@ TEST_P(StoreContract, CommittedDataSurvivesReopening) {
         store->record_input(entry("m-1", InputOutcome::rejected), {message("d-1")}).has_value());
   }
   auto reopened = open();
-  EXPECT_EQ(reopened->schema_version().value(), 13) << "migrations are applied once";
+  EXPECT_EQ(reopened->schema_version().value(), 14) << "migrations are applied once";
   EXPECT_EQ(reopened->count_inbox("rejected").value(), 1);
   EXPECT_EQ(reopened->count_pending_outbox().value(), 1);
 }
