@@ -36,6 +36,24 @@ std::string column_of(const test::TempDir& dir, const char* sql, int column) {
   return out;
 }
 
+// The outbox as versions before migration 14 left it: the body in the row.
+constexpr const char* kOutboxBeforeMigration14 =
+    "DROP TABLE outbox_bodies;"
+    "ALTER TABLE outbox ADD COLUMN body BLOB NOT NULL DEFAULT x'';";
+
+// A new store on `dir`, changed on its file by `sql` (to what an earlier version left, say), then
+// opened again: the migrations the change undid run on it.
+Result<std::unique_ptr<SqlStore>> reopened_after(const test::TempDir& dir, const std::string& sql) {
+  { auto store = open(dir); }
+  sqlite3* db = nullptr;
+  if (sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db) != SQLITE_OK ||
+      sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "changing the store's file: " << sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+  return open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+}
+
 TEST(SqliteStore, UsesWalWithFullSynchronousCommits) {
   test::TempDir dir;
   auto store = open(dir);
@@ -133,23 +151,14 @@ TEST(SqliteStore, MarkingARowSentDoesNotWriteItsBodyAgain) {
 // table and is published as it was.
 TEST(SqliteStore, AnOutboxRowsBodyMovesToItsOwnTable) {
   test::TempDir dir;
-  { auto store = open(dir); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DELETE FROM schema_migrations WHERE version >= 14;"
-                         "DROP TABLE outbox_bodies;"
-                         "ALTER TABLE outbox ADD COLUMN body BLOB NOT NULL DEFAULT x'';"
-                         "INSERT INTO inbox (input_key, source, outcome, body_sha256, received_at) "
-                         "VALUES ('m-1', 'gov', 'processed', '00', '2025-09-01T10:00:00.000Z');"
-                         "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, "
-                         "properties, body, created_at) VALUES ('c-1', 'm-1', 'ais.commands', "
-                         "'RegisterApplication', '{}', x'7b7d00ff', '2025-09-01T10:00:01.000Z');",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
-  auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+  auto store = reopened_after(
+      dir, std::string("DELETE FROM schema_migrations WHERE version >= 14;") +
+               kOutboxBeforeMigration14 +
+               "INSERT INTO inbox (input_key, source, outcome, body_sha256, received_at) "
+               "VALUES ('m-1', 'gov', 'processed', '00', '2025-09-01T10:00:00.000Z');"
+               "INSERT INTO outbox (message_key, input_key, exchange_name, routing_key, "
+               "properties, body, created_at) VALUES ('c-1', 'm-1', 'ais.commands', "
+               "'RegisterApplication', '{}', x'7b7d00ff', '2025-09-01T10:00:01.000Z');");
   ASSERT_TRUE(store.has_value()) << store.error().message;
   const auto pending = store.value()->pending_outbox(10).value();
   ASSERT_EQ(pending.size(), 1U);
@@ -174,12 +183,7 @@ TEST(SqliteStore, TheNextTimerDueIsFoundByIndexesAlone) {
 
 TEST(SqliteStore, RefusesASchemaNewerThanItKnows) {
   test::TempDir dir;
-  { auto store = open(dir); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
-  sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (99, 'later')", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+  auto store = reopened_after(dir, "INSERT INTO schema_migrations VALUES (99, 'later')");
   ASSERT_FALSE(store.has_value());
   EXPECT_THAT(store.error().message,
               ::testing::HasSubstr("schema version 99, newer than this build"));
@@ -188,28 +192,19 @@ TEST(SqliteStore, RefusesASchemaNewerThanItKnows) {
 TEST(SqliteStore, QuotaKeptByDistrictIsMergedIntoItsOblast) {
   // Migration 7 (audit point 3), on a store as an earlier version left it.
   test::TempDir dir;
-  { auto store = open(dir); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "db" / "store.sqlite").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DELETE FROM schema_migrations WHERE version >= 7;"
-                         "DROP INDEX applications_not_refused;"
-                         "CREATE INDEX applications_by_person ON applications (iin, quota_year);"
-                         "DROP TABLE outbox_bodies;"
-                         "ALTER TABLE outbox ADD COLUMN body BLOB NOT NULL DEFAULT x'';"
-                         "DROP INDEX timers_claimed;"
-                         "DROP TABLE evidence; DROP TABLE evidence_head;"
-                         "DROP TABLE evidence_exports; DROP TABLE evidence_purged;"
-                         "ALTER TABLE quota DROP COLUMN pool_start;"
-                         "ALTER TABLE quota DROP COLUMN pool_end;"
-                         "INSERT INTO quota (region, year, allocated, reserved) VALUES "
-                         "('750000000', 2025, 5, 1), ('751110000', 2025, 3, 2), "
-                         "('751110000', 2026, 4, 0), ('190000000', 2025, 2, 0);",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
-  auto store = open_sqlite(SqliteSettings{(dir.path() / "db" / "store.sqlite").string()});
+  auto store = reopened_after(
+      dir, std::string("DELETE FROM schema_migrations WHERE version >= 7;"
+                       "DROP INDEX applications_not_refused;"
+                       "CREATE INDEX applications_by_person ON applications (iin, quota_year);") +
+               kOutboxBeforeMigration14 +
+               "DROP INDEX timers_claimed;"
+               "DROP TABLE evidence; DROP TABLE evidence_head;"
+               "DROP TABLE evidence_exports; DROP TABLE evidence_purged;"
+               "ALTER TABLE quota DROP COLUMN pool_start;"
+               "ALTER TABLE quota DROP COLUMN pool_end;"
+               "INSERT INTO quota (region, year, allocated, reserved) VALUES "
+               "('750000000', 2025, 5, 1), ('751110000', 2025, 3, 2), "
+               "('751110000', 2026, 4, 0), ('190000000', 2025, 2, 0);");
   ASSERT_TRUE(store.has_value()) << store.error().message;
   EXPECT_EQ(store.value()->schema_version().value(), 14);
   EXPECT_EQ(store.value()->quota_left("750000000", 2025).value(), 5);  // 8 allocated, 3 reserved
