@@ -11,10 +11,10 @@
 namespace nqs::store {
 namespace {
 
-// An outbox row with its body, kept in a table of its own (migration 14).
-constexpr std::string_view kOutboxColumns =
-    "o.id, o.message_key, o.input_key, o.exchange_name, o.routing_key, o.properties, b.body, "
-    "o.created_at FROM outbox o JOIN outbox_bodies b ON b.id = o.id";
+// Outbox rows with their bodies, kept in a table of their own (migration 14); a WHERE follows.
+constexpr std::string_view kSelectOutbox =
+    "SELECT o.id, o.message_key, o.input_key, o.exchange_name, o.routing_key, o.properties, "
+    "b.body, o.created_at FROM outbox o JOIN outbox_bodies b ON b.id = o.id";
 
 std::vector<OutboxMessage> outbox_rows(const SqlRows& rows) {
   std::vector<OutboxMessage> out;
@@ -214,17 +214,17 @@ Result<Recorded> SqlStore::record_in_transaction(const InboxEntry& entry,
 Result<std::vector<OutboxMessage>> SqlStore::pending_outbox(std::size_t limit) {
   BOOST_OUTCOME_TRY(
       auto rows,
-      driver_->run(
-          fmt::format("SELECT {} WHERE o.sent_at IS NULL ORDER BY o.id LIMIT $1", kOutboxColumns),
-          SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the outbox"));
+      driver_->run(fmt::format("{} WHERE o.sent_at IS NULL ORDER BY o.id LIMIT $1", kSelectOutbox),
+                   SqlParams().integer(static_cast<std::int64_t>(limit)), "reading the outbox"));
   return outbox_rows(rows);
 }
 
 Result<std::vector<OutboxMessage>> SqlStore::pending_outbox_of(const std::string& input_key) {
-  BOOST_OUTCOME_TRY(auto rows, driver_->run(fmt::format("SELECT {} WHERE o.sent_at IS NULL AND "
-                                                        "o.input_key = $1 ORDER BY o.id",
-                                                        kOutboxColumns),
-                                            SqlParams().text(input_key), "reading the outbox"));
+  BOOST_OUTCOME_TRY(auto rows,
+                    driver_->run(fmt::format("{} WHERE o.sent_at IS NULL AND o.input_key "
+                                             "= $1 ORDER BY o.id",
+                                             kSelectOutbox),
+                                 SqlParams().text(input_key), "reading the outbox"));
   return outbox_rows(rows);
 }
 
