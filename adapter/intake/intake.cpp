@@ -197,8 +197,8 @@ void note_accepted_on(const xmldsig::SignatureParts& parts,
                       const xmldsig::VerifiedCertificate& verified,
                       const xmldsig::TrustStore& trust, AcceptedOn& on) {
   on.chain_pem = presented_chain(parts);
-  on.serial = revocation::serial_hex(verified.certificate());
-  on.issuer = revocation::name_text(X509_get_issuer_name(verified.certificate()));
+  on.serial = verified.serial();
+  on.issuer = verified.issuer();
   boost::json::array crls;
   auto instant = [](const std::optional<Instant>& at) -> boost::json::value {
     return at ? boost::json::value(to_utc_string(*at)) : boost::json::value(nullptr);

@@ -215,7 +215,7 @@ std::optional<std::string> TrustStore::weak_key(X509* certificate) const {
 CertificateCheck TrustStore::decide_by_ocsp(std::shared_ptr<const VerifiedCertificate> verified,
                                             Instant now) const {
   const std::string subject = verified->identity().subject;
-  const std::string serial = revocation::serial_hex(verified->certificate());
+  const std::string& serial = verified->serial();
   revocation::OcspAnswer answer;
   if (verified->chain_.size() < 2 || !ocsp_) {
     answer.detail = "no issuer certificate to ask about";
@@ -225,7 +225,7 @@ CertificateCheck TrustStore::decide_by_ocsp(std::shared_ptr<const VerifiedCertif
       X509_up_ref(certificate.get());
       sk_X509_push(untrusted.get(), certificate.get());
     }
-    answer = ocsp_->check(verified->certificate(), verified->chain_[1].get(), responders_,
+    answer = ocsp_->check(verified->chain_[0].get(), verified->chain_[1].get(), responders_,
                           untrusted.get(), now);
   }
   switch (answer.status) {
@@ -304,7 +304,7 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   }
   // A chain of strong keys only: a weak CA key would let anyone forge its certificates.
   if (auto weak = weak_chain_key(verified_chain)) return *weak;
-  return verified_of(leaf, verified_chain, state.signer_crl);
+  return verified_of(verified_chain, state.signer_crl);
 }
 
 std::optional<Rejection> TrustStore::weak_chain_key(STACK_OF(X509) * chain) const {
@@ -322,8 +322,7 @@ std::optional<Rejection> TrustStore::weak_chain_key(STACK_OF(X509) * chain) cons
 }
 
 std::shared_ptr<VerifiedCertificate> TrustStore::verified_of(
-    const std::shared_ptr<X509>& leaf, STACK_OF(X509) * chain,
-    const std::optional<Rejection>& signer_crl) const {
+    STACK_OF(X509) * chain, const std::optional<Rejection>& signer_crl) const {
   // The window in which this verification stays true: the overlap of the chain's validity and
   // the CRLs' (after the earliest nextUpdate, revocation can no longer be checked).
   Instant not_before = Instant::min();
@@ -338,12 +337,16 @@ std::shared_ptr<VerifiedCertificate> TrustStore::verified_of(
     }
   }
   if (crl_next_update_ && *crl_next_update_ < not_after) not_after = *crl_next_update_;
+  X509* leaf = sk_X509_value(chain, 0);
   auto verified =
-      std::make_shared<VerifiedCertificate>(leaf, identity_of(leaf.get()), not_before, not_after);
-  for (int i = 0; i < sk_X509_num(chain); ++i) {
-    X509* certificate = sk_X509_value(chain, i);
-    X509_up_ref(certificate);
-    verified->chain_.emplace_back(certificate, X509_free);
+      std::make_shared<VerifiedCertificate>(leaf, identity_of(leaf), not_before, not_after);
+  // The certificates themselves only for OCSP's questions (the CRLs have answered already).
+  if (policy_ != RevocationPolicy::crl) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* certificate = sk_X509_value(chain, i);
+      X509_up_ref(certificate);
+      verified->chain_.emplace_back(certificate, X509_free);
+    }
   }
   verified->crl_says_ = signer_crl;
   return verified;

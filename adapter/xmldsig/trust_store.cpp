@@ -16,12 +16,19 @@ namespace nqs::xmldsig {
 
 using revocation::name_text;
 
-VerifiedCertificate::VerifiedCertificate(std::shared_ptr<X509> certificate, SignerIdentity identity,
+VerifiedCertificate::VerifiedCertificate(X509* certificate, SignerIdentity identity,
                                          Instant not_before, Instant not_after)
-    : certificate_(std::move(certificate)),
-      identity_(std::move(identity)),
+    : identity_(std::move(identity)),
+      serial_(revocation::serial_hex(certificate)),
+      issuer_(name_text(X509_get_issuer_name(certificate))),
       not_before_(not_before),
-      not_after_(not_after) {}
+      not_after_(not_after) {
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  if (key != nullptr) {
+    EVP_PKEY_up_ref(key);
+    public_key_.reset(key, EVP_PKEY_free);
+  }
+}
 
 std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
   gost::register_key_methods();

@@ -36,14 +36,19 @@ struct SignerIdentity {
   bool non_repudiation = false;  // a signing key; authentication keys lack it
 };
 
-// A certificate whose chain verified against the anchors and CRLs at some time.
+// A certificate whose chain verified against the anchors and CRLs at some time: what a document
+// signed with it needs afterwards, kept (in the trust store's cache) for thousands of signers. The
+// parsed certificate itself is kept only when OCSP decides the signer's status: of a GOST
+// certificate's ~6 KB parsed, a document needs the key (~2.5 KB) and a few names.
 class VerifiedCertificate {
  public:
-  VerifiedCertificate(std::shared_ptr<X509> certificate, SignerIdentity identity,
-                      Instant not_before, Instant not_after);
-  [[nodiscard]] EVP_PKEY* public_key() const { return X509_get0_pubkey(certificate_.get()); }
-  [[nodiscard]] X509* certificate() const { return certificate_.get(); }
+  VerifiedCertificate(X509* certificate, SignerIdentity identity, Instant not_before,
+                      Instant not_after);
+  [[nodiscard]] EVP_PKEY* public_key() const { return public_key_.get(); }
   [[nodiscard]] const SignerIdentity& identity() const { return identity_; }
+  // Its serial number (hex) and issuer (RFC 2253), for the evidence archive and for messages.
+  [[nodiscard]] const std::string& serial() const { return serial_; }
+  [[nodiscard]] const std::string& issuer() const { return issuer_; }
   // The period in which the whole chain is valid.
   [[nodiscard]] Instant not_before() const { return not_before_; }
   [[nodiscard]] Instant not_after() const { return not_after_; }
@@ -53,14 +58,17 @@ class VerifiedCertificate {
   [[nodiscard]] const std::string& ocsp_responder() const { return ocsp_responder_; }
 
  private:
-  std::shared_ptr<X509> certificate_;
+  std::shared_ptr<EVP_PKEY> public_key_;
   SignerIdentity identity_;
+  std::string serial_;
+  std::string issuer_;
   Instant not_before_;
   Instant not_after_;
 
   friend class TrustStore;
-  // What the signer's own status needs when OCSP decides it (trust.revocation): the chain above
-  // it, and what its CA's CRL said (none when it said nothing against it).
+  // What the signer's own status needs when OCSP decides it (trust.revocation): the verified
+  // chain, the signer's certificate first, and what its CA's CRL said (none when it said nothing
+  // against it). Empty when CRLs alone decide.
   std::vector<std::shared_ptr<X509>> chain_;
   std::optional<Rejection> crl_says_;
   std::string ocsp_response_;
@@ -159,11 +167,10 @@ class TrustStore {
                                                  Instant now) const;
   // Why a verified chain is not trusted for the weak key of one of its certificates.
   [[nodiscard]] std::optional<Rejection> weak_chain_key(STACK_OF(X509) * chain) const;
-  // The signer `leaf` of the verified `chain`, valid while the chain and the CRLs in use are;
-  // `signer_crl` what its CA's CRL said against it.
+  // The signer of the verified `chain` (its first certificate), valid while the chain and the
+  // CRLs in use are; `signer_crl` what its CA's CRL said against it.
   [[nodiscard]] std::shared_ptr<VerifiedCertificate> verified_of(
-      const std::shared_ptr<X509>& leaf, STACK_OF(X509) * chain,
-      const std::optional<Rejection>& signer_crl) const;
+      STACK_OF(X509) * chain, const std::optional<Rejection>& signer_crl) const;
 
   void place_anchors();
 

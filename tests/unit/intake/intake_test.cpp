@@ -985,6 +985,30 @@ TEST_P(IntakeArchived, AnAcceptedDocumentVerifiesAgainWithTheChainItWasAcceptedO
               ::testing::Optional(HasSubstr("not the ones recorded with it")));
 }
 
+// The record names the signer certificate by its serial and issuer, and the issuer's CRL it was
+// judged on; a signer's second document, answered from the cache of verified chains (which keeps
+// those names, not the certificate), says the same.
+TEST_P(IntakeArchived, TheEvidenceNamesTheSignersSerialAndIssuerFromTheCacheToo) {
+  const auto bytes = signed_application();
+  const std::regex first("<ds:X509Certificate>([^<]+)<");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(bytes, match, first));
+  const auto leaf =
+      xmldsig::parse_certificate_der(xmldsig::detail::decode_base64(match[1].str()).value_or(""));
+  ASSERT_TRUE(leaf);
+  const auto serial = revocation::serial_hex(leaf.get());
+  const auto issuer = revocation::name_text(X509_get_issuer_name(leaf.get()));
+  ASSERT_NE(issuer, revocation::name_text(X509_get_subject_name(leaf.get())));
+  auto intake = make_intake();
+  for (const char* when : {"verified", "cached"}) {
+    const auto accepted = expect_accepted(intake->process(bytes, test_now()));
+    EXPECT_EQ(accepted.evidence.serial, serial) << when;
+    EXPECT_EQ(accepted.evidence.issuer, issuer) << when;
+    EXPECT_THAT(accepted.evidence.revocation_json, HasSubstr("\"thisUpdate\"")) << when;
+    EXPECT_EQ(intake->trust()->cached(), 1U) << when;
+  }
+}
+
 // Judged at the instant recorded, not today: a certificate that has expired since still held
 // then, and one that had not yet begun did not. Revocation is not asked again: the record names
 // the CRL it was judged on, and a CRL current then is not current years later.
