@@ -18,33 +18,35 @@ echo "=== intake (one core)"
 build/intake_bench --benchmark_min_time=2 --benchmark_out=build/bench-intake.json \
   --benchmark_out_format=json
 echo "=== a document from an applicant never seen before, against its two verifies (the leaf"
-echo "    certificate's and the document's), all measured above"
-# Google Benchmark's JSON: one "name", "cpu_time" and "time_unit" line each, in that order.
+echo "    certificate's and the document's): the verify alone timed between blocks of the same"
+echo "    documents (the machine's speed drifts within a minute), and as timed above, apart"
+# Google Benchmark's JSON: one "name", "cpu_time" and "time_unit" line each, in that order, then
+# the counters (intake_bench's new-signer runs: two_verifies_us and x_two_verifies).
 awk -F'"' '
-  $2 == "name" { name = $4 }
-  $2 == "cpu_time" { split($3, value, /[:, ]+/); time = value[2] }
-  $2 == "time_unit" {
-    us = $4 == "ns" ? time / 1000 : $4 == "ms" ? time * 1000 : $4 == "s" ? time * 1e6 : time
-    if (name ~ /^BM_IntakeRsaNewSigner/) rsa_new = us
-    if (name == "BM_Rsa2048VerifyAlone") rsa_verify = us
-    if (name ~ /^BM_IntakeGostNewSigner/) gost_new = us
-    if (name == "BM_GostVerify/lib:0/alg:0") gost_verify = us
-    if (name ~ /^BM_IntakeNationalCrlRsaNewSigner/) rsa_national = us
-    if (name ~ /^BM_IntakeNationalCrlGostNewSigner/) gost_national = us
+  function us_of(value, unit) {
+    return unit == "ns" ? value / 1000 : unit == "ms" ? value * 1000 : unit == "s" ? value * 1e6 : value
   }
+  function number(text,   parts) { split(text, parts, /[:, ]+/); return parts[2] + 0 }
+  $2 == "name" { name = $4 }
+  $2 == "cpu_time" { time = number($3) }
+  $2 == "time_unit" {
+    us = us_of(time, $4)
+    if (name == "BM_Rsa2048VerifyAlone") rsa_verify = us
+    if (name == "BM_GostVerify/lib:0/alg:0") gost_verify = us
+    if (name ~ /NewSigner/) { order[++count] = name; doc[name] = us }
+  }
+  $2 == "two_verifies_us" { between[name] = number($3) }
+  $2 == "x_two_verifies" { ratio[name] = number($3) }
   END {
-    if (rsa_new && rsa_verify)
-      printf "RSA-2048:      %6.0f us a document (%5.0f/s), its two verifies %5.0f us: x%.2f\n",
-             rsa_new, 1e6 / rsa_new, 2 * rsa_verify, rsa_new / (2 * rsa_verify)
-    if (gost_new && gost_verify)
-      printf "GOST 2015/512: %6.0f us a document (%5.0f/s), its two verifies %5.0f us: x%.2f\n",
-             gost_new, 1e6 / gost_new, 2 * gost_verify, gost_new / (2 * gost_verify)
-    if (rsa_national && rsa_verify)
-      printf "RSA-2048, the issuing CA'"'"'s CRL of 100,000 entries:      %6.0f us (%5.0f/s): x%.2f\n",
-             rsa_national, 1e6 / rsa_national, rsa_national / (2 * rsa_verify)
-    if (gost_national && gost_verify)
-      printf "GOST 2015/512, the issuing CA'"'"'s CRL of 100,000 entries: %6.0f us (%5.0f/s): x%.2f\n",
-             gost_national, 1e6 / gost_national, gost_national / (2 * gost_verify)
+    for (i = 1; i <= count; ++i) {
+      n = order[i]
+      gost = n ~ /Gost/
+      label = (gost ? "GOST 2015/512" : "RSA-2048") (n ~ /NationalCrl/ ? ", the issuing CA'"'"'s CRL of 100,000 entries" : "")
+      alone = gost ? gost_verify : rsa_verify
+      printf "%s: %6.0f us a document (%5.0f/s); its two verifies %5.0f us between its documents: x%.2f", label, doc[n], 1e6 / doc[n], between[n], ratio[n]
+      if (alone) printf "; %5.0f us apart: x%.2f", 2 * alone, doc[n] / (2 * alone)
+      printf "\n"
+    }
   }' build/bench-intake.json build/bench-gost.json
 echo "=== end to end through a local RabbitMQ (${NQS_BENCH_INPUTS:-5000} inputs)"
 tests/broker/broker.sh start build/bench-broker 27872 >/dev/null
