@@ -199,30 +199,20 @@ void note_accepted_on(const xmldsig::SignatureParts& parts,
   on.chain_pem = presented_chain(parts);
   on.serial = verified.serial();
   on.issuer = verified.issuer();
-  boost::json::array crls;
-  auto instant = [](const std::optional<Instant>& at) -> boost::json::value {
-    return at ? boost::json::value(to_utc_string(*at)) : boost::json::value(nullptr);
-  };
-  for (const auto& crl : trust.crl_facts()) {
-    if (crl.issuer != on.issuer) continue;
-    crls.push_back(boost::json::object{
-        {"issuer", crl.issuer},
-        {"number", crl.number ? boost::json::value(crl.number->decimal) : nullptr},
-        {"thisUpdate", instant(crl.this_update)},
-        {"nextUpdate", instant(crl.next_update)},
-        {"delta", crl.delta}});
-  }
-  // An OCSP responder's answer when it decided the signer's status: the response itself.
+  on.revocation_json = trust.crl_facts_json(on.issuer);
+  // An OCSP responder's answer when it decided the signer's status: the response itself, after
+  // the CRLs' facts in the same array.
   if (const auto& response = verified.ocsp_response(); !response.empty()) {
     std::string base64(4 * ((response.size() + 2) / 3) + 1, '\0');
     const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
                                        reinterpret_cast<const unsigned char*>(response.data()),
                                        static_cast<int>(response.size()));
     base64.resize(static_cast<std::size_t>(std::max(length, 0)));
-    crls.push_back(boost::json::object{{"ocspResponder", verified.ocsp_responder()},
-                                       {"ocspResponse", base64}});
+    auto facts = boost::json::parse(on.revocation_json).as_array();
+    facts.push_back(boost::json::object{{"ocspResponder", verified.ocsp_responder()},
+                                        {"ocspResponse", base64}});
+    on.revocation_json = boost::json::serialize(facts);
   }
-  on.revocation_json = boost::json::serialize(crls);
 }
 
 // The document's signature: its profile, the signer's certificate (chain, revocation, validity),

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 
 #include "common/files.hpp"
@@ -131,6 +132,32 @@ std::shared_ptr<TrustStore> TrustStore::without_revocation() const {
   return trust;
 }
 
+namespace {
+
+// What the evidence of each accepted document says of its signer's issuer's CRLs, by issuer: a
+// JSON array of their facts, in the order of `facts`.
+std::map<std::string, std::string, std::less<>> facts_json_by_issuer(
+    const std::vector<revocation::CrlFacts>& facts) {
+  std::map<std::string, boost::json::array> arrays;
+  auto instant = [](const std::optional<Instant>& at) -> boost::json::value {
+    return at ? boost::json::value(to_utc_string(*at)) : boost::json::value(nullptr);
+  };
+  for (const auto& crl : facts) {
+    arrays[crl.issuer].push_back(boost::json::object{
+        {"issuer", crl.issuer},
+        {"number", crl.number ? boost::json::value(crl.number->decimal) : nullptr},
+        {"thisUpdate", instant(crl.this_update)},
+        {"nextUpdate", instant(crl.next_update)},
+        {"delta", crl.delta}});
+  }
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& [issuer, array] : arrays)
+    out.emplace(issuer, boost::json::serialize(array));
+  return out;
+}
+
+}  // namespace
+
 void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
   store_ = X509_STORE_new();
   // Every certificate of the chain must be checked against its CA's CRL, and a base CRL with its
@@ -196,6 +223,7 @@ void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
     }
     if (delta != nullptr) use(*delta);
   }
+  crl_facts_json_ = facts_json_by_issuer(crl_facts_);
   // OCSP responders chain to any anchor; no CRL is asked of them (RFC 6960, 4.2.2.2.1).
   responders_ = X509_STORE_new();
   for (const auto& anchor : anchors_)
@@ -258,6 +286,12 @@ void TrustStore::place_anchors() {
     }
   }
   ERR_clear_error();
+}
+
+const std::string& TrustStore::crl_facts_json(const std::string& issuer) const {
+  static const std::string kNone = "[]";
+  const auto found = crl_facts_json_.find(issuer);
+  return found != crl_facts_json_.end() ? found->second : kNone;
 }
 
 bool TrustStore::is_partial_anchor(const X509* certificate) const {

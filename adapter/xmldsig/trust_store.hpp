@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -145,6 +146,11 @@ class TrustStore {
   // What each CRL in use says of itself, read once when the store was built (each accepted
   // document's evidence names its issuer's).
   [[nodiscard]] const std::vector<revocation::CrlFacts>& crl_facts() const { return crl_facts_; }
+  // The facts of the CRLs in use whose issuer is `issuer` (RFC 2253), as the evidence archive
+  // keeps them with each accepted document: a JSON array of objects with issuer, number,
+  // thisUpdate, nextUpdate and delta, in the order of crl_facts(); "[]" for an issuer without one.
+  // Written once when the store is built, not for every document.
+  [[nodiscard]] const std::string& crl_facts_json(const std::string& issuer) const;
   [[nodiscard]] std::size_t anchor_count() const { return anchors_.size(); }
   [[nodiscard]] std::size_t crl_count() const { return crls_.size(); }
   [[nodiscard]] std::size_t cached() const;
@@ -185,10 +191,11 @@ class TrustStore {
   bool revocation_checked_ = true;
   std::shared_ptr<revocation::OcspClient> ocsp_;
   CrlUrlSink crl_url_sink_;
-  std::vector<std::shared_ptr<X509>> anchors_;          // as configured
-  std::vector<std::shared_ptr<X509_CRL>> file_crls_;    // trust.crls
-  std::vector<std::shared_ptr<X509_CRL>> crls_;         // in use
-  std::vector<revocation::CrlFacts> crl_facts_;         // of crls_, in the same order
+  std::vector<std::shared_ptr<X509>> anchors_;                      // as configured
+  std::vector<std::shared_ptr<X509_CRL>> file_crls_;                // trust.crls
+  std::vector<std::shared_ptr<X509_CRL>> crls_;                     // in use
+  std::vector<revocation::CrlFacts> crl_facts_;                     // of crls_, in the same order
+  std::map<std::string, std::string, std::less<>> crl_facts_json_;  // by issuer
   std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::optional<Instant> crl_next_update_;

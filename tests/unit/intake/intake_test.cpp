@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstring>
 #include <regex>
 
@@ -1004,7 +1005,13 @@ TEST_P(IntakeArchived, TheEvidenceNamesTheSignersSerialAndIssuerFromTheCacheToo)
     const auto accepted = expect_accepted(intake->process(bytes, test_now()));
     EXPECT_EQ(accepted.evidence.serial, serial) << when;
     EXPECT_EQ(accepted.evidence.issuer, issuer) << when;
-    EXPECT_THAT(accepted.evidence.revocation_json, HasSubstr("\"thisUpdate\"")) << when;
+    // The issuer's CRL, and only that one of the store's CRLs.
+    const auto crls = boost::json::parse(accepted.evidence.revocation_json).as_array();
+    ASSERT_EQ(crls.size(), 1U) << accepted.evidence.revocation_json;
+    EXPECT_EQ(crls[0].at("issuer").as_string(), issuer) << when;
+    EXPECT_TRUE(crls[0].at("thisUpdate").is_string()) << when;
+    EXPECT_TRUE(crls[0].at("nextUpdate").is_string()) << when;
+    EXPECT_FALSE(crls[0].at("delta").as_bool()) << when;
     EXPECT_EQ(intake->trust()->cached(), 1U) << when;
   }
 }
