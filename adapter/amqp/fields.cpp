@@ -7,6 +7,8 @@
 #include <cstring>
 #include <set>
 
+#include "common/ids.hpp"
+
 namespace nqs::amqp {
 namespace {
 
@@ -45,9 +47,7 @@ bool is_utf8(std::string_view text) {
 }
 
 std::string hex_prefix(std::string_view bytes) {
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size() && i < 16; ++i)
-    out += fmt::format("{:02x}", static_cast<unsigned char>(bytes[i]));
+  std::string out = to_hex(bytes.substr(0, 16));
   if (bytes.size() > 16) out += "...";
   return out;
 }

@@ -5,6 +5,9 @@
 
 namespace nqs {
 
+// Bytes in lowercase hex, two digits each.
+std::string to_hex(std::string_view bytes);
+
 // Lowercase hex SHA-256 of bytes.
 std::string sha256_hex(std::string_view bytes);
 

@@ -1,25 +1,20 @@
 #include "revocation/crl_refresher.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 
 #include "common/files.hpp"
+#include "common/ids.hpp"
 
 namespace nqs::revocation {
 namespace {
 
+// The first 12 bytes of the URL's SHA-256, in hex.
 std::string file_stem(const std::string& url) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(url.data(), url.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned int i = 0; i < 12 && i < length; ++i)
-    out += fmt::format("{:02x}", digest[i]);
-  return out;
+  return sha256_hex(url).substr(0, 24);
 }
 
 // Written beside, then renamed: a crash leaves the old file or the new one, never half of one.
