@@ -19,16 +19,14 @@ const Backend* backend_named(int index) {
   return index == 0 ? gost_engine() : &libgcrypt();
 }
 
-const nqs::bench::GostMaterial& material(std::size_t algorithm_index) {
-  return nqs::bench::gost_material(algorithm_index);
-}
+using nqs::bench::gost_material;
 
 // range(0): the library (0 gost-engine, 1 libgcrypt); range(1): the algorithm (0 2015/512,
 // 1 2015/256, 2 34.310-2004).
 void BM_GostVerify(benchmark::State& state) {
   const Backend* backend = backend_named(static_cast<int>(state.range(0)));
   if (backend == nullptr) return state.SkipWithError("gost-engine is not installed");
-  const auto& m = material(static_cast<std::size_t>(state.range(1)));
+  const auto& m = gost_material(static_cast<std::size_t>(state.range(1)));
   auto verifier = backend->verifier(m.public_key);
   for (auto _ : state) {
     bool ok = verifier->verify(m.digest, m.signature);
@@ -45,7 +43,7 @@ void BM_GostVerify(benchmark::State& state) {
 void BM_GostKeyRead(benchmark::State& state) {
   const Backend* backend = backend_named(static_cast<int>(state.range(0)));
   if (backend == nullptr) return state.SkipWithError("gost-engine is not installed");
-  const auto& m = material(static_cast<std::size_t>(state.range(1)));
+  const auto& m = gost_material(static_cast<std::size_t>(state.range(1)));
   for (auto _ : state) {
     auto verifier = backend->verifier(m.public_key);
     if (!verifier) state.SkipWithError("the key was not read");
@@ -59,7 +57,7 @@ void BM_GostKeyRead(benchmark::State& state) {
 void BM_GostSign(benchmark::State& state) {
   const Backend* backend = backend_named(static_cast<int>(state.range(0)));
   if (backend == nullptr) return state.SkipWithError("gost-engine is not installed");
-  const auto& m = material(static_cast<std::size_t>(state.range(1)));
+  const auto& m = gost_material(static_cast<std::size_t>(state.range(1)));
   auto signer = backend->signing_key(algorithms()[state.range(1)], m.private_key);
   for (auto _ : state) {
     auto signature = signer->sign(m.digest);
