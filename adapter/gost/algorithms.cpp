@@ -31,12 +31,6 @@ std::span<const Algorithm> algorithms() {
   return kAlgorithms;
 }
 
-const Algorithm* by_key_oid(std::string_view oid) {
-  return find(&Algorithm::key_oid, oid);
-}
-const Algorithm* by_signature_oid(std::string_view oid) {
-  return find(&Algorithm::signature_oid, oid);
-}
 const Algorithm* by_signature_uri(std::string_view uri) {
   return find(&Algorithm::signature_uri, uri);
 }

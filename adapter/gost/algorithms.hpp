@@ -57,8 +57,6 @@ inline constexpr std::string_view kGost34311Uri =
 
 // GOST 34.10-2015/512, GOST 34.10-2015/256 and GOST 34.310-2004, in that order.
 std::span<const Algorithm> algorithms();
-const Algorithm* by_key_oid(std::string_view oid);
-const Algorithm* by_signature_oid(std::string_view oid);
 const Algorithm* by_signature_uri(std::string_view uri);
 std::optional<Hash> hash_by_uri(std::string_view uri);
 std::string_view digest_uri(Hash hash);

@@ -26,7 +26,6 @@ using detail::item_sign;
 using detail::item_verify;
 using detail::kCount;
 using detail::key_data;
-using detail::oid_text;
 using detail::pkey_ctrl;
 using detail::pkey_sign;
 using detail::pkey_verify;
@@ -44,11 +43,23 @@ std::size_t index_of(const Algorithm& algorithm) {
   return static_cast<std::size_t>(&algorithm - algorithms().data());
 }
 
-std::string oid_text(const ASN1_OBJECT* object) {
-  char text[128];
-  const int length = OBJ_obj2txt(text, sizeof text, object, 1);
-  return length > 0 && static_cast<std::size_t>(length) < sizeof text ? std::string(text)
-                                                                      : std::string();
+namespace {
+
+const Algorithm* algorithm_with(const std::array<int, kCount>& nids, int nid) {
+  for (std::size_t i = 0; i < kCount; ++i) {
+    if (nid != NID_undef && nids[i] == nid) return &algorithms()[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const Algorithm* algorithm_by_key(const ASN1_OBJECT* object) {
+  return algorithm_with(registration().key_nids, OBJ_obj2nid(object));
+}
+
+const Algorithm* algorithm_by_signature(const ASN1_OBJECT* object) {
+  return algorithm_with(registration().signature_nids, OBJ_obj2nid(object));
 }
 
 OpenSslKey* key_data(const EVP_PKEY* key) {
@@ -58,14 +69,6 @@ OpenSslKey* key_data(const EVP_PKEY* key) {
 }  // namespace detail
 
 namespace {
-
-const Algorithm* algorithm_by_nid(int nid) {
-  const auto& r = registration();
-  for (std::size_t i = 0; i < kCount; ++i) {
-    if (r.key_nids[i] == nid) return &algorithms()[i];
-  }
-  return nullptr;
-}
 
 int nid_for(std::string_view oid, std::string_view short_name, std::string_view long_name) {
   const std::string text(oid);
@@ -94,10 +97,13 @@ bool parameters_fit(const Algorithm& algorithm, const X509_ALGOR* parameters) {
   STACK_OF(ASN1_TYPE)* sequence = d2i_ASN1_SEQUENCE_ANY(nullptr, &p, ASN1_STRING_length(string));
   bool fits = sequence != nullptr && p == end && sk_ASN1_TYPE_num(sequence) >= 1 &&
               sk_ASN1_TYPE_num(sequence) <= 2;
+  const auto& r = registration();
+  const std::size_t index = index_of(algorithm);
   for (int i = 0; fits && i < sk_ASN1_TYPE_num(sequence); ++i) {
     const ASN1_TYPE* item = sk_ASN1_TYPE_value(sequence, i);
-    fits = item->type == V_ASN1_OBJECT &&
-           oid_text(item->value.object) == (i == 0 ? algorithm.curve_oid : algorithm.hash_oid);
+    fits =
+        item->type == V_ASN1_OBJECT &&
+        OBJ_cmp(item->value.object, i == 0 ? r.curve_objects[index] : r.hash_objects[index]) == 0;
   }
   sk_ASN1_TYPE_pop_free(sequence, ASN1_TYPE_free);
   return fits;
@@ -150,7 +156,7 @@ int pub_decode(EVP_PKEY* key, const X509_PUBKEY* info) {
   int length = 0;
   X509_ALGOR* parameters = nullptr;
   if (X509_PUBKEY_get0_param(&object, &p, &length, &parameters, info) != 1) return 0;
-  const Algorithm* algorithm = by_key_oid(oid_text(object));
+  const Algorithm* algorithm = detail::algorithm_by_key(object);
   if (algorithm == nullptr || !parameters_fit(*algorithm, parameters)) return 0;
   auto xy = octets(p, length, 2 * algorithm->size);
   if (!xy) return 0;
@@ -162,7 +168,7 @@ int pub_encode(X509_PUBKEY* info, const EVP_PKEY* key) {
   const auto* data = key_data(key);
   const Algorithm& algorithm = *data->public_key.algorithm;
   auto [encoded, length] = der::octet_string(data->public_key.xy);
-  return X509_PUBKEY_set0_param(info, OBJ_txt2obj(std::string(algorithm.key_oid).c_str(), 1),
+  return X509_PUBKEY_set0_param(info, OBJ_nid2obj(registration().key_nids[index_of(algorithm)]),
                                 V_ASN1_SEQUENCE, encode_parameters(algorithm), encoded, length);
 }
 
@@ -199,7 +205,7 @@ int priv_decode(EVP_PKEY* key, const PKCS8_PRIV_KEY_INFO* info) {
   int length = 0;
   const X509_ALGOR* parameters = nullptr;
   if (PKCS8_pkey_get0(&object, &p, &length, &parameters, info) != 1) return 0;
-  const Algorithm* algorithm = by_key_oid(oid_text(object));
+  const Algorithm* algorithm = detail::algorithm_by_key(object);
   if (algorithm == nullptr || !parameters_fit(*algorithm, parameters)) return 0;
   // NCA's PrivateKeyInfo holds an OCTET STRING of the little-endian key.
   auto d = octets(p, length, algorithm->size);
@@ -214,7 +220,7 @@ int priv_encode(PKCS8_PRIV_KEY_INFO* info, const EVP_PKEY* key) {
   if (data->private_key.empty()) return 0;
   const Algorithm& algorithm = *data->public_key.algorithm;
   auto [encoded, length] = der::octet_string(data->private_key);
-  return PKCS8_pkey_set0(info, OBJ_txt2obj(std::string(algorithm.key_oid).c_str(), 1), 0,
+  return PKCS8_pkey_set0(info, OBJ_nid2obj(registration().key_nids[index_of(algorithm)]), 0,
                          V_ASN1_SEQUENCE, encode_parameters(algorithm), encoded, length);
 }
 
@@ -259,6 +265,8 @@ void register_methods() {
     r.key_nids[i] = nid_for(algorithm.key_oid, algorithm.short_name, algorithm.name);
     r.signature_nids[i] = nid_for(algorithm.signature_oid, algorithm.signature_short_name,
                                   std::string(algorithm.name) + " signature");
+    r.curve_objects[i] = OBJ_txt2obj(std::string(algorithm.curve_oid).c_str(), 1);
+    r.hash_objects[i] = OBJ_txt2obj(std::string(algorithm.hash_oid).c_str(), 1);
     // No digest: X509_verify then hands the whole check to item_verify.
     OBJ_add_sigid(r.signature_nids[i], NID_undef, r.key_nids[i]);
 
@@ -307,7 +315,10 @@ void register_key_methods() {
 }
 
 const OpenSslKey* key_of(const EVP_PKEY* key) {
-  if (key == nullptr || algorithm_by_nid(EVP_PKEY_get_base_id(key)) == nullptr) return nullptr;
+  if (key == nullptr ||
+      detail::algorithm_with(registration().key_nids, EVP_PKEY_get_base_id(key)) == nullptr) {
+    return nullptr;
+  }
   return key_data(key);
 }
 

@@ -20,6 +20,9 @@ inline constexpr std::size_t kCount = 3;
 struct Registration {
   std::array<int, kCount> key_nids{};
   std::array<int, kCount> signature_nids{};
+  // The key parameters' object identifiers, compared by their encoding (not by text).
+  std::array<ASN1_OBJECT*, kCount> curve_objects{};
+  std::array<ASN1_OBJECT*, kCount> hash_objects{};
   std::array<EVP_PKEY_ASN1_METHOD*, kCount> ameths{};
   std::array<EVP_PKEY_METHOD*, kCount> pmeths{};
   ENGINE* engine = nullptr;
@@ -27,7 +30,10 @@ struct Registration {
 
 Registration& registration();
 std::size_t index_of(const Algorithm& algorithm);
-std::string oid_text(const ASN1_OBJECT* object);
+// The algorithm whose key (signature) object identifier `object` is; nullptr for any other. An
+// identifier read from DER carries the NID registered for it, so this is no text comparison.
+const Algorithm* algorithm_by_key(const ASN1_OBJECT* object);
+const Algorithm* algorithm_by_signature(const ASN1_OBJECT* object);
 OpenSslKey* key_data(const EVP_PKEY* key);
 
 // --- the signature methods (openssl_signatures.cpp) ---

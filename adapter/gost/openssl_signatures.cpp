@@ -44,7 +44,7 @@ int item_verify(EVP_MD_CTX*, const ASN1_ITEM* item, const void* value, const X50
   const ASN1_OBJECT* object = nullptr;
   int type = 0;
   X509_ALGOR_get0(&object, &type, nullptr, method);
-  if (oid_text(object) != algorithm.signature_oid ||
+  if (OBJ_obj2nid(object) != registration().signature_nids[index_of(algorithm)] ||
       (type != V_ASN1_UNDEF && type != V_ASN1_NULL)) {
     return 0;
   }
@@ -85,7 +85,7 @@ int item_sign(EVP_MD_CTX* context, const ASN1_ITEM* item, const void* value, X50
 int siginf_set(X509_SIG_INFO* info, const X509_ALGOR* method, const ASN1_STRING*) {
   const ASN1_OBJECT* object = nullptr;
   X509_ALGOR_get0(&object, nullptr, nullptr, method);
-  const Algorithm* algorithm = by_signature_oid(oid_text(object));
+  const Algorithm* algorithm = algorithm_by_signature(object);
   if (algorithm == nullptr) return 0;
   X509_SIG_INFO_set(info, NID_undef, registration().key_nids[index_of(*algorithm)],
                     static_cast<int>(algorithm->size * 4), X509_SIG_INFO_TLS);

@@ -80,6 +80,83 @@ TEST(NcaKeys, ARsaCertificateIsNotAGostKey) {
   EXPECT_EQ(key_of(X509_get0_pubkey(rsa.get())), nullptr);
 }
 
+// The DER of an object identifier (tag, length, content).
+std::string oid_der(const char* text) {
+  ASN1_OBJECT* object = OBJ_txt2obj(text, 1);
+  unsigned char* der = nullptr;
+  const int length = i2d_ASN1_OBJECT(object, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  ASN1_OBJECT_free(object);
+  return out;
+}
+
+std::string der_of(X509* certificate) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(certificate, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::shared_ptr<X509> certificate_of(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return {d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free};
+}
+
+// A GOST 2015/512 key whose parameters name the 256-bit curve or hash is no key: the parameters
+// must be the key algorithm's own.
+TEST(NcaKeys, ParametersNamingAnotherCurveOrHashMakeNoKey) {
+  const std::string der = der_of(nca_certificate("ind2015.pem").get());
+  ASSERT_NE(X509_get0_pubkey(certificate_of(der).get()), nullptr) << "as issued, the key decodes";
+  const std::pair<const char*, const char*> swaps[] = {
+      {"1.2.398.3.10.1.1.2.2.1", "1.2.398.3.10.1.1.2.1.1"},  // the curve: 512 -> 256
+      {"1.2.398.3.10.1.3.3", "1.2.398.3.10.1.3.2"},          // the hash: 512 -> 256
+  };
+  int swapped = 0;
+  for (const auto& [own, other] : swaps) {
+    const std::string from = oid_der(own);
+    const std::string to = oid_der(other);
+    ASSERT_EQ(from.size(), to.size());
+    const auto at = der.find(from);
+    if (at == std::string::npos) continue;  // a certificate may leave the hash out
+    std::string changed = der;
+    changed.replace(at, from.size(), to);
+    auto forged = certificate_of(changed);
+    ASSERT_NE(forged, nullptr) << own;
+    EXPECT_EQ(X509_get0_pubkey(forged.get()), nullptr) << own << " replaced by " << other;
+    ++swapped;
+  }
+  EXPECT_GE(swapped, 1) << "the curve is always named";
+  ERR_clear_error();
+}
+
+// A signature is checked only under its key's own signature algorithm: the same bytes named as a
+// GOST 2015/256 signature do not verify with a 2015/512 key (OCSP responses reach item_verify
+// with no second copy of the algorithm for OpenSSL to compare).
+TEST(NcaKeys, ASignatureNamedAsAnotherAlgorithmDoesNotVerify) {
+  auto certificate = nca_certificate("ind2015.pem");
+  auto issuer = nca_certificate("nca_gost2015_test.cer");
+  EVP_PKEY* key = X509_get0_pubkey(issuer.get());
+  unsigned char* tbs = nullptr;
+  const int length = i2d_re_X509_tbs(certificate.get(), &tbs);
+  ASSERT_GT(length, 0);
+  const unsigned char* p = tbs;
+  ASN1_VALUE* info = ASN1_item_d2i(nullptr, &p, length, ASN1_ITEM_rptr(X509_CINF));
+  OPENSSL_free(tbs);
+  ASSERT_NE(info, nullptr);
+  const ASN1_BIT_STRING* signature = nullptr;
+  const X509_ALGOR* own = nullptr;
+  X509_get0_signature(&signature, &own, certificate.get());
+  EXPECT_EQ(ASN1_item_verify(ASN1_ITEM_rptr(X509_CINF), own, signature, info, key), 1);
+  X509_ALGOR* other = X509_ALGOR_new();
+  X509_ALGOR_set0(other, OBJ_txt2obj("1.2.398.3.10.1.1.2.3.1", 1), V_ASN1_NULL, nullptr);
+  EXPECT_NE(ASN1_item_verify(ASN1_ITEM_rptr(X509_CINF), other, signature, info, key), 1);
+  X509_ALGOR_free(other);
+  ASN1_item_free(info, ASN1_ITEM_rptr(X509_CINF));
+  ERR_clear_error();
+}
+
 // Each back end against the other, on every curve: sign with one, verify with the other.
 class Backends : public ::testing::TestWithParam<std::size_t> {};
 
