@@ -309,6 +309,26 @@ std::size_t TrustStore::cached() const {
   return cache_.size();
 }
 
+void TrustStore::remember(std::string key,
+                          const std::shared_ptr<const VerifiedCertificate>& verified) const {
+  std::lock_guard lock(cache_mutex_);
+  if (auto found = cache_.find(key); found != cache_.end()) {
+    cache_order_.erase(found->second);
+    cache_.erase(found);
+  } else if (const auto hash = std::hash<std::string>{}(key); seen_once_.erase(hash) == 0) {
+    // Verified for the first time (or first since it left the cache): cached the next time.
+    if (seen_once_.size() >= cache_size_) seen_once_.clear();
+    seen_once_.insert(hash);
+    return;
+  }
+  if (cache_.size() >= cache_size_) {
+    cache_.erase(cache_order_.front().first);
+    cache_order_.pop_front();
+  }
+  cache_order_.emplace_back(key, verified);
+  cache_.emplace(std::move(key), std::prev(cache_order_.end()));
+}
+
 CertificateCheck TrustStore::verify(const std::string& leaf_der,
                                     const std::vector<std::string>& intermediates_der,
                                     Instant now) const {
@@ -335,17 +355,7 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
   auto result = verify_uncached(leaf_der, intermediates_der, now);
   if (const auto* verified = std::get_if<std::shared_ptr<const VerifiedCertificate>>(&result);
       verified != nullptr && cache_size_ > 0) {
-    std::lock_guard lock(cache_mutex_);
-    if (auto found = cache_.find(key); found != cache_.end()) {
-      cache_order_.erase(found->second);
-      cache_.erase(found);
-    }
-    if (cache_.size() >= cache_size_) {
-      cache_.erase(cache_order_.front().first);
-      cache_order_.pop_front();
-    }
-    cache_order_.emplace_back(key, *verified);
-    cache_.emplace(std::move(key), std::prev(cache_order_.end()));
+    remember(std::move(key), *verified);
   }
   if (policy_ == RevocationPolicy::crl) return result;
   if (auto* verified = std::get_if<std::shared_ptr<const VerifiedCertificate>>(&result)) {

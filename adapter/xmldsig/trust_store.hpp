@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -104,7 +105,8 @@ struct TrustSettings {
 using CertificateCheck = std::variant<std::shared_ptr<const VerifiedCertificate>, Rejection>;
 
 // The trusted roots, intermediates and CRLs, and a bounded cache of verified chains keyed by
-// their bytes. A reload builds a new store, so a new CRL takes effect with an empty cache.
+// their bytes, which a chain joins the second time it is verified. A reload builds a new store, so
+// a new CRL takes effect with an empty cache.
 // Safe to use from several threads.
 class TrustStore {
  public:
@@ -171,6 +173,8 @@ class TrustStore {
   [[nodiscard]] CertificateCheck verify_uncached(const std::string& leaf_der,
                                                  const std::vector<std::string>& intermediates_der,
                                                  Instant now) const;
+  // Caches a chain verified a second time (`key` its bytes); notes it when it is the first.
+  void remember(std::string key, const std::shared_ptr<const VerifiedCertificate>& verified) const;
   // Why a verified chain is not trusted for the weak key of one of its certificates.
   [[nodiscard]] std::optional<Rejection> weak_chain_key(STACK_OF(X509) * chain) const;
   // The signer of the verified `chain` (its first certificate), valid while the chain and the
@@ -206,6 +210,11 @@ class TrustStore {
   mutable std::mutex cache_mutex_;
   mutable CacheList cache_order_;
   mutable std::unordered_map<std::string, CacheList::iterator> cache_;
+  // The chains verified once and not cached (a hash of their bytes): a chain is cached when it is
+  // verified a second time. On real traffic each applicant signs once, and an entry kept for a
+  // signer who does not come back (some 6 KB) costs memory and the allocator's time on every
+  // document. At most cache_size hashes; all forgotten when full.
+  mutable std::unordered_set<std::size_t> seen_once_;
 };
 
 // The trust store in use, replaced whole when the CRLs fetched change; a reader keeps the one it
