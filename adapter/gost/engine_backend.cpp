@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <array>
 #include <mutex>
 
 #include "gost/backend.hpp"
@@ -39,10 +40,34 @@ Bytes reversed(std::span<const std::uint8_t> bytes) {
   return Bytes(bytes.rbegin(), bytes.rend());
 }
 
-// The key parameters: SEQUENCE { curve OID [, digest OID] }.
+// What a key handed to the engine is named with, per curve, made once: the key algorithm's object
+// and the parameters, SEQUENCE { curve OID [, digest OID] }.
+struct Naming {
+  const ASN1_OBJECT* key = nullptr;
+  const ASN1_STRING* parameters = nullptr;
+};
+
+const Naming& naming(Curve curve) {
+  static const std::array<Naming, 3> all = [] {
+    std::array<Naming, 3> out;
+    for (const Curve each : {Curve::tc26_256_a, Curve::tc26_512_a, Curve::cryptopro_a}) {
+      const auto oids = names(each);
+      out[static_cast<std::size_t>(each)] = {
+          OBJ_nid2obj(OBJ_txt2nid(oids.key)),
+          der::oid_sequence({oids.curve, oids.digest == nullptr ? "" : oids.digest})};
+    }
+    return out;
+  }();
+  return all[static_cast<std::size_t>(curve)];
+}
+
+// The key algorithm's object (OpenSSL's own, never freed) and a copy of the parameters, for a
+// key info to take over.
+ASN1_OBJECT* key_object(Curve curve) {
+  return const_cast<ASN1_OBJECT*>(naming(curve).key);
+}
 ASN1_STRING* parameters(Curve curve) {
-  const auto oids = names(curve);
-  return der::oid_sequence({oids.curve, oids.digest == nullptr ? "" : oids.digest});
+  return ASN1_STRING_dup(naming(curve).parameters);
 }
 
 struct PkeyFree {
@@ -131,7 +156,7 @@ class GostEngine final : public Backend {
     if (key.xy.size() != 2 * key.algorithm->size) return nullptr;
     X509_PUBKEY* info = X509_PUBKEY_new();
     auto [encoded_key, length] = der::octet_string(key.xy);
-    X509_PUBKEY_set0_param(info, OBJ_txt2obj(names(key.algorithm->curve).key, 1), V_ASN1_SEQUENCE,
+    X509_PUBKEY_set0_param(info, key_object(key.algorithm->curve), V_ASN1_SEQUENCE,
                            parameters(key.algorithm->curve), encoded_key, length);
     // The key decodes (and its point is checked to be on the curve) as it is read.
     unsigned char* encoded = nullptr;
@@ -149,7 +174,7 @@ class GostEngine final : public Backend {
     if (private_key.size() != algorithm.size) return nullptr;
     PKCS8_PRIV_KEY_INFO* info = PKCS8_PRIV_KEY_INFO_new();
     auto [encoded_key, length] = der::octet_string(private_key);
-    PKCS8_pkey_set0(info, OBJ_txt2obj(names(algorithm.curve).key, 1), 0, V_ASN1_SEQUENCE,
+    PKCS8_pkey_set0(info, key_object(algorithm.curve), 0, V_ASN1_SEQUENCE,
                     parameters(algorithm.curve), encoded_key, length);
     EVP_PKEY* decoded = EVP_PKCS82PKEY(info);
     PKCS8_PRIV_KEY_INFO_free(info);
