@@ -44,7 +44,8 @@ int item_verify(EVP_MD_CTX*, const ASN1_ITEM* item, const void* value, const X50
   const ASN1_OBJECT* object = nullptr;
   int type = 0;
   X509_ALGOR_get0(&object, &type, nullptr, method);
-  if (OBJ_obj2nid(object) != registration().signature_nids[index_of(algorithm)] ||
+  const int nid = OBJ_obj2nid(object);
+  if (nid == NID_undef || nid != registration().signature_nids[index_of(algorithm)] ||
       (type != V_ASN1_UNDEF && type != V_ASN1_NULL)) {
     return 0;
   }
