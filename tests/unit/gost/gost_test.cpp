@@ -5,12 +5,16 @@
 
 #include "gost/backend.hpp"
 #include "gost_support.hpp"
+#include "revocation/x509_facts.hpp"
+#include "xmldsig/trust_store.hpp"
 
 namespace nqs::gost {
 namespace {
 
+using revocation::certificate_der;
 using test::nca_certificate;
 using test::nca_crl;
+using xmldsig::parse_certificate_der;
 
 struct Issued {
   const char* certificate;
@@ -35,17 +39,12 @@ TEST_P(NcaCertificates, VerifyAgainstTheirIssuerWithOpenSsl) {
 TEST_P(NcaCertificates, AnyChangedByteOfTheSignedPartOrSignatureFails) {
   const auto& issued = GetParam();
   auto issuer = nca_certificate(issued.issuer);
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(nca_certificate(issued.certificate).get(), &der);
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
+  const std::string bytes = certificate_der(nca_certificate(issued.certificate).get());
   // A byte of the subject (inside the signed part) and the last byte (of the signature value).
   for (std::size_t at : {std::size_t{200}, bytes.size() - 1}) {
     std::string changed = bytes;
     changed[at] = static_cast<char>(changed[at] ^ 0x01);
-    const auto* p = reinterpret_cast<const unsigned char*>(changed.data());
-    std::unique_ptr<X509, decltype(&X509_free)> forged(
-        d2i_X509(nullptr, &p, static_cast<long>(changed.size())), X509_free);
+    auto forged = parse_certificate_der(changed);
     ASSERT_NE(forged, nullptr);
     EXPECT_EQ(X509_verify(forged.get(), X509_get0_pubkey(issuer.get())), 0) << "byte " << at;
   }
@@ -91,24 +90,12 @@ std::string oid_der(const char* text) {
   return out;
 }
 
-std::string der_of(X509* certificate) {
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate, &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::shared_ptr<X509> certificate_of(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  return {d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free};
-}
-
 // A GOST 2015/512 key whose parameters name the 256-bit curve or hash is no key: the parameters
 // must be the key algorithm's own.
 TEST(NcaKeys, ParametersNamingAnotherCurveOrHashMakeNoKey) {
-  const std::string der = der_of(nca_certificate("ind2015.pem").get());
-  ASSERT_NE(X509_get0_pubkey(certificate_of(der).get()), nullptr) << "as issued, the key decodes";
+  const std::string der = certificate_der(nca_certificate("ind2015.pem").get());
+  ASSERT_NE(X509_get0_pubkey(parse_certificate_der(der).get()), nullptr)
+      << "as issued, the key decodes";
   const std::pair<const char*, const char*> swaps[] = {
       {"1.2.398.3.10.1.1.2.2.1", "1.2.398.3.10.1.1.2.1.1"},  // the curve: 512 -> 256
       {"1.2.398.3.10.1.3.3", "1.2.398.3.10.1.3.2"},          // the hash: 512 -> 256
@@ -122,7 +109,7 @@ TEST(NcaKeys, ParametersNamingAnotherCurveOrHashMakeNoKey) {
     if (at == std::string::npos) continue;  // a certificate may leave the hash out
     std::string changed = der;
     changed.replace(at, from.size(), to);
-    auto forged = certificate_of(changed);
+    auto forged = parse_certificate_der(changed);
     ASSERT_NE(forged, nullptr) << own;
     EXPECT_EQ(X509_get0_pubkey(forged.get()), nullptr) << own << " replaced by " << other;
     ++swapped;
