@@ -168,7 +168,7 @@ Result<Decided> Workflow::service_act(const intake::Accepted& document, StateVie
                                     persons[i].amount, persons[i].payload};
     // Each person's command has an id of its own, derived from the act and the application.
     const auto cause = several ? causation + ":" + rows[i].application_id : causation;
-    return step(rows[i], input, cause, view, now, &payload);
+    return step(rows[i], input, cause, view, now, &document);
   });
 }
 Result<Decided> Workflow::payment_made(const domain::PaymentMade& payment,

@@ -15,9 +15,11 @@ using detail::date_at;
 using detail::text_at;
 using detail::unknown;
 
-Result<std::optional<Rejection>> Workflow::track_deadlines(
-    const domain::Application* before, const domain::Application& next, Effects& effects,
-    StateView& view, Instant now, const boost::json::object* payload) const {
+Result<std::optional<Rejection>> Workflow::track_deadlines(const domain::Application* before,
+                                                           const domain::Application& next,
+                                                           Effects& effects, StateView& view,
+                                                           Instant now,
+                                                           const intake::Accepted* document) const {
   const auto& id = next.application_id;
   // A stage one more request can enter while it lasts (a second sheet for the LMC) keeps its
   // deadline while the earliest request waits; once that one is answered, the deadline moves to
@@ -42,7 +44,8 @@ Result<std::optional<Rejection>> Workflow::track_deadlines(
     }
     if (!is || (was && !moved)) continue;
     std::optional<calendar::Date> from_date;
-    if (!rule.from.empty() && payload != nullptr) from_date = date_at(*payload, rule.from);
+    if (!rule.from.empty() && document != nullptr)
+      from_date = date_at(document->payload, rule.from);
     const auto started = !rule.until_valid && since ? *since : now;
     auto due = domain::due_of(rule, calendar_, started, from_date, next.valid_until);
     if (!due) {

@@ -41,7 +41,7 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
   const auto& causation = document.envelope.message_id;
   auto form = submitted_form(payload);
   BOOST_OUTCOME_TRY(auto existing, view.application(form.application_id));
-  if (existing) return step(existing, form, causation, view, now, &payload);
+  if (existing) return step(existing, std::move(form), causation, view, now, &document);
   // Art. 3: the facts the automatic checks need, as known now (the quota year is the year of the
   // local date of submission).
   const auto& iin = form.iin;
@@ -62,32 +62,11 @@ Result<Decided> Workflow::submitted(const intake::Accepted& document, StateView&
       if (row.voucher_year == year) facts.voucher_received_this_year = true;
     }
   }
-  return step(std::nullopt, form, causation, view, now, &payload);
+  return step(std::nullopt, std::move(form), causation, view, now, &document);
 }
 
 Result<Decided> Workflow::on_document(const intake::Accepted& document, StateView& view,
                                       Instant now) const {
-  BOOST_OUTCOME_TRY(auto decided, decide_document(document, view, now));
-  auto* effects = std::get_if<Effects>(&decided);
-  if (effects == nullptr) return decided;
-  const boost::json::object link{{"id", store::received_evidence_id(document.envelope.message_id)},
-                                 {"sha256", document.evidence.body_sha256}};
-  for (auto& message : effects->outbox) {
-    if (message.exchange != exchanges_.ais_commands) continue;
-    boost::system::error_code error;
-    auto body = boost::json::parse(message.body, error);
-    if (error || !body.is_object()) {
-      return make_error(fmt::format("command {} is not a JSON object", message.key),
-                        Failure::permanent);
-    }
-    body.as_object()["evidence"] = link;
-    message.body = boost::json::serialize(body);
-  }
-  return decided;
-}
-
-Result<Decided> Workflow::decide_document(const intake::Accepted& document, StateView& view,
-                                          Instant now) const {
   const auto& payload = document.payload;
   const auto& causation = document.envelope.message_id;
   const auto& type = document.command_type;
@@ -100,7 +79,7 @@ Result<Decided> Workflow::decide_document(const intake::Accepted& document, Stat
     domain::CenterDecided input{text_at(payload, "recognitionCenterBin"),
                                 text_at(payload, "decision") == "accepted",
                                 text_at(payload, "reason")};
-    return step(row, input, causation, view, now, &payload);
+    return step(row, input, causation, view, now, &document);
   }
 
   if (type == "RegisterServiceAct") return service_act(document, view, now);
@@ -120,7 +99,7 @@ Result<Decided> Workflow::decide_document(const intake::Accepted& document, Stat
                                      {*from, *to, text_at(payload, "sheetNumber")},
                                      *submitted_at,
                                      false};
-    return step(row, input, causation, view, now, &payload);
+    return step(row, input, causation, view, now, &document);
   }
   if (type == "RecordRecognitionOutcome") {
     const auto exam = date_at(payload, "examDate");
@@ -135,7 +114,7 @@ Result<Decided> Workflow::decide_document(const intake::Accepted& document, Stat
                                   *protocol,
                                   date_at(payload, "appealDecidedOn"),
                                   payload};
-    return step(row, input, causation, view, now, &payload);
+    return step(row, input, causation, view, now, &document);
   }
   return Decided{Rejection{Reason::soap_unknown_document,
                            fmt::format("no workflow takes the command {}", type)}};

@@ -10,6 +10,7 @@
 #include "common/ids.hpp"
 #include "domain/commands.hpp"
 #include "mapping/mapping.hpp"
+#include "store/evidence.hpp"
 #include "workflow/application_json.hpp"
 #include "workflow/workflow_internal.hpp"
 #include "yaml/reader.hpp"
@@ -181,10 +182,9 @@ Workflow::Workflow(const calendar::WorkingCalendar& calendar, domain::MciTable m
   if (notifications_) sent_by_ = notify::signer_evidence(notifications_->signer());
 }
 
-Result<Decided> Workflow::effects_of(const domain::Application* before,
-                                     const domain::Decision& decision, const std::string& causation,
-                                     StateView& view, Instant now,
-                                     const boost::json::object* payload) const {
+Result<Decided> Workflow::effects_of(const domain::Application* before, domain::Decision decision,
+                                     const std::string& causation, StateView& view, Instant now,
+                                     const intake::Accepted* document) const {
   const auto& correlation = causation;
   Effects effects;
   const auto& next = decision.next;
@@ -208,8 +208,13 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
     }
   }
   // messages.md "Commands to the AIS": the id is derived from the input, so a redelivered input
-  // gives the same command id.
-  for (const auto& command : decision.commands) {
+  // gives the same command id; a command a signed document causes links its archived original.
+  boost::json::object evidence;
+  if (document != nullptr) {
+    evidence = {{"id", store::received_evidence_id(document->envelope.message_id)},
+                {"sha256", document->evidence.body_sha256}};
+  }
+  for (auto& command : decision.commands) {
     boost::json::object body;
     const auto id = domain::command_id_for(causation, command.type);
     body["commandId"] = id;
@@ -217,7 +222,8 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
     body["issuedAt"] = to_utc_string(now);
     body["correlationId"] = next.application_id;
     body["causationId"] = causation;
-    body["payload"] = command.payload;
+    body["payload"] = std::move(command.payload);
+    if (document != nullptr) body["evidence"] = evidence;
     effects.outbox.push_back(outbox_message(id, exchanges_.ais_commands, command.type,
                                             "application/json", next.application_id,
                                             boost::json::serialize(body), now));
@@ -237,7 +243,7 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
                                             "text/xml", next.application_id,
                                             std::move(envelope).value(), now));
   }
-  BOOST_OUTCOME_TRY(auto problem, track_deadlines(before, next, effects, view, now, payload));
+  BOOST_OUTCOME_TRY(auto problem, track_deadlines(before, next, effects, view, now, document));
   if (problem) return Decided{std::move(*problem)};
   return Decided{std::move(effects)};
 }
@@ -245,7 +251,7 @@ Result<Decided> Workflow::effects_of(const domain::Application* before,
 Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
                                const domain::Input& input, const std::string& causation,
                                StateView& view, Instant now,
-                               const boost::json::object* payload) const {
+                               const intake::Accepted* document) const {
   std::optional<domain::Application> current;
   if (row) {
     boost::system::error_code ec;
@@ -263,9 +269,9 @@ Result<Decided> Workflow::step(const std::optional<store::ApplicationRow>& row,
   const domain::Context context{calendar_, mci_, deadlines_, policy_};
   auto decided = domain::decide(current ? &*current : nullptr, input, now, context);
   if (auto* rejection = std::get_if<Rejection>(&decided)) return Decided{std::move(*rejection)};
-  BOOST_OUTCOME_TRY(auto effects,
-                    effects_of(current ? &*current : nullptr, std::get<domain::Decision>(decided),
-                               causation, view, now, payload));
+  BOOST_OUTCOME_TRY(auto effects, effects_of(current ? &*current : nullptr,
+                                             std::move(std::get<domain::Decision>(decided)),
+                                             causation, view, now, document));
   // Written only if the row is still the one decided on (optimistic concurrency).
   if (auto* done = std::get_if<Effects>(&effects)) {
     for (auto& written : done->changes.applications)

@@ -100,21 +100,20 @@ class Workflow {
                            StateView& view, Instant now) const;
 
  private:
-  // `payload`: the document that caused the input, if it was one (dates a deadline counts from).
+  // `document`: the signed document that caused the input, if it was one (the dates a deadline
+  // counts from; the evidence link its commands carry).
   Result<Decided> step(const std::optional<store::ApplicationRow>& row, const domain::Input& input,
                        const std::string& causation, StateView& view, Instant now,
-                       const boost::json::object* payload = nullptr) const;
+                       const intake::Accepted* document = nullptr) const;
   Result<Decided> submitted(const intake::Accepted& document, StateView& view, Instant now) const;
-  Result<Decided> decide_document(const intake::Accepted& document, StateView& view,
-                                  Instant now) const;
-  Result<Decided> effects_of(const domain::Application* before, const domain::Decision& decision,
+  Result<Decided> effects_of(const domain::Application* before, domain::Decision decision,
                              const std::string& causation, StateView& view, Instant now,
-                             const boost::json::object* payload) const;
+                             const intake::Accepted* document) const;
   // Opens, closes or moves the deadlines the stage change touches (domain::DeadlineTable).
   Result<std::optional<Rejection>> track_deadlines(const domain::Application* before,
                                                    const domain::Application& next,
                                                    Effects& effects, StateView& view, Instant now,
-                                                   const boost::json::object* payload) const;
+                                                   const intake::Accepted* document) const;
   // A v:ServiceAct of one person or several (appendix 2): each person's application moves.
   Result<Decided> service_act(const intake::Accepted& document, StateView& view, Instant now) const;
   // PaymentMade: the center paid once for its act, the holders each.

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "calendar_support.hpp"
+#include "store/evidence.hpp"
 #include "store/sql_store.hpp"
 #include "test_support.hpp"
 #include "workflow/application_json.hpp"
@@ -487,6 +488,52 @@ TEST_F(WorkflowOnStore, Art3c_AVoucherRefusesThePersonsOtherApplicationsOfItsYea
               ElementsAre("voucher_already_received_this_year"));
 }
 
+TEST_F(WorkflowOnStore, ACommandASignedDocumentCausesLinksItsArchivedOriginalAndNoOtherDoes) {
+  // messages.md "Commands to the AIS": evidence {id, sha256} of the document's evidence record.
+  register_and_allocate(5);
+  auto signed_application = application();
+  signed_application.evidence.body_sha256 = "9f86d081884c7d659a2feaa0c55ad015";
+  auto e = commit(
+      workflow_->on_document(signed_application, *view_, at("2025-09-01T10:20:00+05:00")), "gov:a");
+  ASSERT_THAT(routes(e), ElementsAre("ais.commands/RegisterApplication"));
+  const auto command = body(e.outbox[0]);
+  EXPECT_EQ(
+      command.at("evidence"),
+      (boost::json::value{{"id", store::received_evidence_id(std::string("m-") + kApplication)},
+                          {"sha256", "9f86d081884c7d659a2feaa0c55ad015"}}));
+  EXPECT_EQ(command.at("payload").at("applicationId").as_string(), kApplication)
+      << "the mapped document is carried whole beside the link";
+  // A command the AIS's own event causes has no signed original: no link. The voucher refuses
+  // the person's other application on its way (art. 3 c)).
+  commit(workflow_->on_document(application(kA2, kIin), *view_, at("2025-09-01T10:30:00+05:00")),
+         "gov:a2");
+  const auto now = at("2025-09-02T11:00:00+05:00");
+  commit(workflow_->on_event(
+             event("1", domain::ApplicationReviewed{kApplication, true, {}, {}, {}}), *view_, now),
+         "ais:1");
+  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
+         "ais:2");
+  commit(workflow_->on_document(
+             document("RecordRecognitionCenterDecision", "m-d",
+                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
+                                       "decision": "accepted"}})",
+                                  kApplication, kCenter)),
+             *view_, now),
+         "gov:d");
+  e = commit(workflow_->on_event(
+                 event("3", domain::VoucherIssued{kVoucher, kApplication,
+                                                  calendar::Date{date::year{2025} / 9 / 3}}),
+                 *view_, now),
+             "ais:3");
+  std::size_t commands = 0;
+  for (const auto& row : e.outbox) {
+    if (row.exchange != "ais.commands") continue;
+    ++commands;
+    EXPECT_FALSE(body(row).contains("evidence")) << row.body;
+  }
+  EXPECT_GE(commands, 1U) << "the other application's refusal";
+}
+
 TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) {
   register_and_allocate(5);
   commit(workflow_->on_event(
@@ -812,11 +859,13 @@ TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPe
            "gov:o" + voucher);
   }
   const auto act = [&](const std::string& id, const std::string& persons, const char* total) {
-    return document("RegisterServiceAct", id,
-                    fmt::format(R"({{"actNumber": "ACT-9", "actDate": "2025-09-20",
+    auto signed_act = document("RegisterServiceAct", id,
+                               fmt::format(R"({{"actNumber": "ACT-9", "actDate": "2025-09-20",
                                      "executor": {{"bin": "{}"}}, "persons": [{}],
                                      "totalTiyn": {}}})",
-                                kCenter, persons, total));
+                                           kCenter, persons, total));
+    signed_act.evidence.body_sha256 = "sha256-of-" + id;
+    return signed_act;
   };
   const auto person = [](const std::string& voucher, const std::string& iin, const char* amount) {
     return fmt::format(R"({{"voucherId": "{}", "holderIin": "{}", "amountTiyn": {}}})", voucher,
@@ -857,6 +906,10 @@ TEST_F(WorkflowOnStore, Art14_AnActOfSeveralPersonsIsCappedPerPersonAndThePaidPe
   EXPECT_EQ(second.at("holderAssistance").as_string(), "23592.00");
   EXPECT_EQ(second.at("personsInAct").as_int64(), 2);
   EXPECT_NE(body(e.outbox[0]).at("commandId"), body(e.outbox[1]).at("commandId"));
+  // Each person's command links the one act they came in.
+  const boost::json::value link{{"id", "received:m-act"}, {"sha256", "sha256-of-m-act"}};
+  EXPECT_EQ(body(e.outbox[0]).at("evidence"), link);
+  EXPECT_EQ(body(e.outbox[1]).at("evidence"), link);
   EXPECT_EQ(stage(), "act_received");
   EXPECT_EQ(stage(a2), "act_received");
 
