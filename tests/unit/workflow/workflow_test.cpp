@@ -167,10 +167,9 @@ class WorkflowOnStore : public ::testing::Test {
     voucher_for(kApplication, kVoucher, calendar::Date{date::year{2025} / 9 / 3},
                 at("2025-09-02T11:00:00+05:00"));
   }
-  // A registered application through review, forwarding and the center's acceptance to its
-  // voucher (art. 8-10), at `now`.
-  void voucher_for(const std::string& id, const std::string& voucher, calendar::Date issued_on,
-                   Instant now) {
+  // A registered application through review, forwarding and the center's acceptance (art. 8-9),
+  // at `now`.
+  void confirm(const std::string& id, Instant now) {
     commit(workflow_->on_event(event("1" + id, domain::ApplicationReviewed{id, true, {}, {}, {}}),
                                *view_, now),
            "ais:1" + id);
@@ -183,6 +182,11 @@ class WorkflowOnStore : public ::testing::Test {
                                     id, kCenter)),
                *view_, now),
            "gov:d" + id);
+  }
+  // ... and on to its voucher (art. 10).
+  void voucher_for(const std::string& id, const std::string& voucher, calendar::Date issued_on,
+                   Instant now) {
+    confirm(id, now);
     commit(workflow_->on_event(event("3" + id, domain::VoucherIssued{voucher, id, issued_on}),
                                *view_, now),
            "ais:3" + id);
@@ -508,18 +512,7 @@ TEST_F(WorkflowOnStore, ACommandASignedDocumentCausesLinksItsArchivedOriginalAnd
   commit(workflow_->on_document(application(kA2, kIin), *view_, at("2025-09-01T10:30:00+05:00")),
          "gov:a2");
   const auto now = at("2025-09-02T11:00:00+05:00");
-  commit(workflow_->on_event(
-             event("1", domain::ApplicationReviewed{kApplication, true, {}, {}, {}}), *view_, now),
-         "ais:1");
-  commit(workflow_->on_event(event("2", domain::ApplicationForwarded{kApplication}), *view_, now),
-         "ais:2");
-  commit(workflow_->on_document(
-             document("RecordRecognitionCenterDecision", "m-d",
-                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
-                                       "decision": "accepted"}})",
-                                  kApplication, kCenter)),
-             *view_, now),
-         "gov:d");
+  confirm(kApplication, now);
   e = commit(workflow_->on_event(
                  event("3", domain::VoucherIssued{kVoucher, kApplication,
                                                   calendar::Date{date::year{2025} / 9 / 3}}),
@@ -554,17 +547,7 @@ TEST_F(WorkflowOnStore, Art3c_ASecondVoucherToOnePersonInOneYearIsInconsistent) 
   EXPECT_EQ(stage(kA1), "with_career_center") << "a 2024 application: not refused by it";
   // ... so a voucher issued in 2025 for the 2024 one would be the person's second of 2025.
   const auto now = at("2025-02-03T10:00:00+05:00");
-  commit(workflow_->on_event(event("r", domain::ApplicationReviewed{kA1, true, {}, {}, {}}), *view_,
-                             now),
-         "ais:r");
-  commit(workflow_->on_event(event("f", domain::ApplicationForwarded{kA1}), *view_, now), "ais:f");
-  commit(workflow_->on_document(
-             document("RecordRecognitionCenterDecision", "m-d1",
-                      fmt::format(R"({{"applicationId": "{}", "recognitionCenterBin": "{}",
-                                       "decision": "accepted"}})",
-                                  kA1, kCenter)),
-             *view_, now),
-         "gov:d1");
+  confirm(kA1, now);
   auto second = refused(workflow_->on_event(
       event("v2", domain::VoucherIssued{"7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e", kA1,
                                         calendar::Date{date::year{2025} / 2 / 3}}),
