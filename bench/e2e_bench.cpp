@@ -8,7 +8,8 @@
 //   null relay:  the same N documents through a relay that only consumes, republishes with
 //                confirms and acks (no intake, no store): the broker's own ceiling here;
 //   steady rate: another N accepted applicants published at half the accepted throughput, not in
-//                a burst: the latency an applicant sees.
+//                a burst: the latency an applicant sees; then the null relay fed the same
+//                documents at the same rate, the broker's own latency beside it.
 // Latency is from the publish of a document to the arrival of its command. Reported, not asserted.
 //   e2e_bench [N]           all four runs, N documents each
 //   e2e_bench N accepted    the accepted run alone (a long one: its peak RSS)
@@ -361,7 +362,7 @@ Workload refused_workload(std::size_t n, std::size_t first) {
 
 // The null relay on `vhost`, whose queues a daemon declared: the same documents, no intake, no
 // store.
-Figures run_null_relay(const std::string& vhost, const Workload& work) {
+Figures run_null_relay(const std::string& vhost, const Workload& work, Clock::duration interval) {
   const std::set<std::string> expected(work.ids.begin(), work.ids.end());
   std::map<std::string, Clock::time_point> sent;
   std::atomic<bool> ready = false;
@@ -374,7 +375,7 @@ Figures run_null_relay(const std::string& vhost, const Workload& work) {
   std::thread receiver([&] { arrivals = receive_all(vhost, expected, ready); });
   while (!ready)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  publish_all(vhost, documents_only, Clock::duration::zero(), sent);
+  publish_all(vhost, documents_only, interval, sent);
   receiver.join();
   stop = true;
   relay.join();
@@ -426,7 +427,7 @@ std::string evidence_size(const std::filesystem::path& store) {
 }
 
 // One daemon with a store of its own on a vhost of its own, fed `work`; then, when `null_after`,
-// the null relay on the same vhost with the same documents.
+// the null relay on the same vhost with the same documents, published at the same interval.
 Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_after = nullptr) {
   using namespace nqs::test;
   TestVhost vhost;
@@ -474,7 +475,7 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   run.figures.cpu = cpu;
   daemon.stop();
   run.evidence = evidence_size(dir.path() / "store.sqlite");
-  if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work);
+  if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work, interval);
   return run;
 }
 
@@ -507,6 +508,15 @@ void report(const std::string& what, const Run& run, std::size_t n, double input
   std::cout << "  " << run.evidence << '\n';
 }
 
+// The latency the broker alone gives at a steady rate: what the daemon's is measured against.
+void report_relay_latency(const Figures& relay) {
+  std::cout << fmt::format(
+      "  null relay (broker only) at the same rate: latency p50 {:.1f} ms, p99 {:.1f} ms, p999 "
+      "{:.1f} ms, {:.0f} messages/s\n",
+      relay.p50_ms, relay.p99_ms, relay.p999_ms, relay.per_second);
+  std::cout << cpu_text(relay.cpu);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -524,10 +534,13 @@ int main(int argc, char** argv) {
   }
   if (argc > 3 && std::string_view(argv[2]) == "steady") {
     const double rate = std::stod(argv[3]);
+    Figures relay;
     const auto steady = run_adapter(
         accepted_workload(n, 0),
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)));
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
+        &relay);
     report(fmt::format("steady rate, {:.0f} applicants/s", rate), steady, n, 2.0);
+    report_relay_latency(relay);
     return steady.figures.received == n ? 0 : 1;
   }
   const auto accepted_work = accepted_workload(n, 0);
@@ -555,10 +568,14 @@ int main(int argc, char** argv) {
   }
   if (accepted.figures.per_second > 0) {
     const double rate = accepted.figures.per_second / 2;
-    const auto steady = run_adapter(steady_work, std::chrono::duration_cast<Clock::duration>(
-                                                     std::chrono::duration<double>(1 / rate)));
+    Figures relay;
+    const auto steady = run_adapter(
+        steady_work,
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
+        &relay);
     report(fmt::format("steady rate, {:.0f} applicants/s (half the accepted throughput)", rate),
            steady, n, 2.0);
+    report_relay_latency(relay);
   }
   return accepted.figures.received == n && worst.figures.received == n ? 0 : 1;
 }
