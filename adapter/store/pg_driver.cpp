@@ -100,6 +100,17 @@ class PgDriver final : public SqlDriver {
     return outcome::success();
   }
   void rollback() override { (void)send("ROLLBACK", {}, "rolling back"); }
+  // synchronous_commit off for this transaction alone: its commit does not wait for the WAL's
+  // flush (nor for a synchronous standby).
+  Result<void> begin_unflushed() override {
+    BOOST_OUTCOME_TRY(begin());
+    if (auto set = send("SET LOCAL synchronous_commit TO OFF", {}, "beginning a transaction");
+        !set) {
+      rollback();
+      return set.error();
+    }
+    return outcome::success();
+  }
 
   // Migrations may wait for another instance's (the advisory lock) and may take long (an index on
   // a large table): no statement timeout, a deadline of their own, and no reconnect (the lock

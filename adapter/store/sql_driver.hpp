@@ -95,6 +95,11 @@ class SqlDriver {
   virtual Result<void> begin() = 0;
   virtual Result<void> commit() = 0;
   virtual void rollback() = 0;
+  // A write transaction whose commit does not wait for the disk: lost with the machine, it is
+  // never half-applied, and the next commit that does wait makes it durable too (SQLite's log and
+  // PostgreSQL's WAL are written in order). Only for what is safe to do again: a confirmed outbox
+  // row not marked sent is published again with its message id, which consumers deduplicate.
+  virtual Result<void> begin_unflushed() = 0;
 
   // The reads until end_reads in one read transaction where that saves work (SQLite otherwise
   // takes and drops its file locks for each statement); a driver may ignore both.

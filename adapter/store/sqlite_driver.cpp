@@ -106,9 +106,25 @@ class SqliteDriver final : public SqlDriver {
     end_reads();
     return run_script("BEGIN IMMEDIATE", "beginning a transaction");
   }
-  Result<void> commit() override { return run_script("COMMIT", "committing"); }
+  Result<void> commit() override {
+    BOOST_OUTCOME_TRY(run_script("COMMIT", "committing"));
+    return flushed_again();
+  }
   void rollback() override {
     if (sqlite3_get_autocommit(db_) == 0) (void)run_script("ROLLBACK", "rolling back");
+    (void)flushed_again();
+  }
+  // In WAL mode, synchronous=NORMAL commits without a sync of the log; it is set outside the
+  // transaction and back to FULL when the transaction ends, whichever way.
+  Result<void> begin_unflushed() override {
+    end_reads();
+    BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = NORMAL", "configuring"));
+    unflushed_ = true;
+    if (auto begun = run_script("BEGIN IMMEDIATE", "beginning a transaction"); !begun) {
+      (void)flushed_again();
+      return begun;
+    }
+    return outcome::success();
   }
   // A deferred transaction: its snapshot and the WAL's read lock are taken by its first read
   // and kept until its end, instead of for each statement (two fcntl locks and the WAL index's
@@ -232,7 +248,16 @@ class SqliteDriver final : public SqlDriver {
   std::map<std::string, Statement, std::less<>> statements_;
   Statement scratch_;  // the last statement not kept
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
-  bool reading_ = false;  // between begin_reads and end_reads, in a transaction of ours
+  // Back to synchronous=FULL after a transaction begun with begin_unflushed.
+  Result<void> flushed_again() {
+    if (!unflushed_) return outcome::success();
+    BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = FULL", "configuring"));
+    unflushed_ = false;
+    return outcome::success();
+  }
+
+  bool unflushed_ = false;  // synchronous=NORMAL until the transaction ends
+  bool reading_ = false;    // between begin_reads and end_reads, in a transaction of ours
 };
 
 }  // namespace

@@ -147,6 +147,132 @@ TEST(SqliteStore, MarkingARowSentDoesNotWriteItsBodyAgain) {
   EXPECT_LE(frames, 2);
 }
 
+// The default VFS of this process, wrapped so as to count the syncs its files ask of the disk
+// (fsync or fdatasync), while it lives.
+class CountingSyncs {
+ public:
+  CountingSyncs() {
+    real_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *real_;
+    vfs_.zName = "counting-syncs";
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
+    vfs_.pAppData = this;
+    vfs_.xOpen = &CountingSyncs::open;
+    methods_ = {};
+    sqlite3_vfs_register(&vfs_, 1);
+  }
+  ~CountingSyncs() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(real_, 1);
+  }
+  CountingSyncs(const CountingSyncs&) = delete;
+  CountingSyncs& operator=(const CountingSyncs&) = delete;
+
+  [[nodiscard]] int syncs() const { return syncs_; }
+
+ private:
+  // The file as the wrapped VFS sees it, then the real VFS's own after it.
+  struct File {
+    sqlite3_file base;
+    CountingSyncs* owner;
+    sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+  };
+  static File* as(sqlite3_file* file) { return reinterpret_cast<File*>(file); }
+
+  static int open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out) {
+    auto* self = static_cast<CountingSyncs*>(vfs->pAppData);
+    auto* wrapped = as(file);
+    wrapped->owner = self;
+    const int rc = self->real_->xOpen(self->real_, name, wrapped->real(), flags, out);
+    if (rc != SQLITE_OK || wrapped->real()->pMethods == nullptr) {
+      file->pMethods = nullptr;
+      return rc;
+    }
+    // The real methods, but for sync, close and the version (WAL needs 2 or more for its shared
+    // memory, which is passed through).
+    self->methods_ = *wrapped->real()->pMethods;
+    self->methods_.xClose = [](sqlite3_file* f) {
+      return as(f)->real()->pMethods->xClose(as(f)->real());
+    };
+    self->methods_.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 o) {
+      return as(f)->real()->pMethods->xRead(as(f)->real(), b, n, o);
+    };
+    self->methods_.xWrite = [](sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
+      return as(f)->real()->pMethods->xWrite(as(f)->real(), b, n, o);
+    };
+    self->methods_.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) {
+      return as(f)->real()->pMethods->xTruncate(as(f)->real(), n);
+    };
+    self->methods_.xSync = [](sqlite3_file* f, int how) {
+      ++as(f)->owner->syncs_;
+      return as(f)->real()->pMethods->xSync(as(f)->real(), how);
+    };
+    self->methods_.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) {
+      return as(f)->real()->pMethods->xFileSize(as(f)->real(), n);
+    };
+    self->methods_.xLock = [](sqlite3_file* f, int l) {
+      return as(f)->real()->pMethods->xLock(as(f)->real(), l);
+    };
+    self->methods_.xUnlock = [](sqlite3_file* f, int l) {
+      return as(f)->real()->pMethods->xUnlock(as(f)->real(), l);
+    };
+    self->methods_.xCheckReservedLock = [](sqlite3_file* f, int* r) {
+      return as(f)->real()->pMethods->xCheckReservedLock(as(f)->real(), r);
+    };
+    self->methods_.xFileControl = [](sqlite3_file* f, int op, void* a) {
+      return as(f)->real()->pMethods->xFileControl(as(f)->real(), op, a);
+    };
+    self->methods_.xSectorSize = [](sqlite3_file* f) {
+      return as(f)->real()->pMethods->xSectorSize(as(f)->real());
+    };
+    self->methods_.xDeviceCharacteristics = [](sqlite3_file* f) {
+      return as(f)->real()->pMethods->xDeviceCharacteristics(as(f)->real());
+    };
+    self->methods_.xShmMap = [](sqlite3_file* f, int r, int s, int e, void volatile** p) {
+      return as(f)->real()->pMethods->xShmMap(as(f)->real(), r, s, e, p);
+    };
+    self->methods_.xShmLock = [](sqlite3_file* f, int o, int n, int fl) {
+      return as(f)->real()->pMethods->xShmLock(as(f)->real(), o, n, fl);
+    };
+    self->methods_.xShmBarrier = [](sqlite3_file* f) {
+      as(f)->real()->pMethods->xShmBarrier(as(f)->real());
+    };
+    self->methods_.xShmUnmap = [](sqlite3_file* f, int d) {
+      return as(f)->real()->pMethods->xShmUnmap(as(f)->real(), d);
+    };
+    self->methods_.iVersion = 2;
+    self->methods_.xFetch = nullptr;
+    self->methods_.xUnfetch = nullptr;
+    file->pMethods = &self->methods_;
+    return rc;
+  }
+
+  sqlite3_vfs* real_ = nullptr;
+  sqlite3_vfs vfs_{};
+  sqlite3_io_methods methods_{};
+  int syncs_ = 0;
+};
+
+// Issue 17: marking confirmed rows sent does not wait for the disk (it runs on the event loop
+// after every confirm, and a mark lost only publishes a row again); recording an input still
+// does, before and after a mark.
+TEST(SqliteStore, MarkingRowsSentDoesNotWaitForTheDiskAndRecordingStillDoes) {
+  test::TempDir dir;
+  CountingSyncs counting;
+  auto store = open(dir);
+  const int at_open = counting.syncs();
+  const auto rows = store->record_input(entry("m-1"), {message("c-1")}).value().outbox;
+  const int recording = counting.syncs() - at_open;
+  EXPECT_GE(recording, 1) << "a commit waits for its sync";
+  const int before_mark = counting.syncs();
+  ASSERT_TRUE(store->mark_sent({rows.at(0).id}, at("2025-09-01T10:00:02Z")).has_value());
+  EXPECT_EQ(counting.syncs(), before_mark) << "no sync for a mark";
+  EXPECT_EQ(store->count_pending_outbox().value(), 0) << "the mark is committed all the same";
+  const int after_mark = counting.syncs();
+  ASSERT_TRUE(store->record_input(entry("m-2"), {message("c-2")}).has_value());
+  EXPECT_GE(counting.syncs() - after_mark, 1) << "synchronous=FULL again after the mark";
+}
+
 // Migration 14 on a store as an earlier version left it: a pending row's body moves to its own
 // table and is published as it was.
 TEST(SqliteStore, AnOutboxRowsBodyMovesToItsOwnTable) {
