@@ -101,9 +101,12 @@ class SqliteDriver final : public SqlDriver {
     return outcome::success();
   }
 
-  // The write lock at once: a transaction never fails half-way for want of it.
+  // The write lock at once: a transaction never fails half-way for want of it. Never one that
+  // should wait for the disk under synchronous=NORMAL: should setting FULL again have failed
+  // when an unflushed transaction ended, it is set here or the transaction does not begin.
   Result<void> begin() override {
     end_reads();
+    BOOST_OUTCOME_TRY(flushed_again());
     return run_script("BEGIN IMMEDIATE", "beginning a transaction");
   }
   Result<void> commit() override {
