@@ -151,6 +151,9 @@ Result<HttpAnswer> http_exchange(const HttpRequest& request, const HttpLimits& l
     if (ec == http::error::body_limit) {
       failure =
           fmt::format("{}: the answer is larger than {} bytes", request.url, limits.max_body_bytes);
+    } else if (ec == beast::error::timeout) {
+      // The stream's deadline and the loop's are the same: whichever ends first, one message.
+      failure = fmt::format("{}: no answer within {} ms", request.url, limits.timeout.count());
     } else {
       failure = fmt::format("{}: {}: {}", request.url, step, ec.message());
     }
