@@ -239,6 +239,7 @@ Result<void> SqlStore::mark_sent(const std::vector<std::int64_t>& ids, Instant a
     return fmt::format("UPDATE outbox SET sent_at = $1 WHERE id IN ({}) AND sent_at IS NULL",
                        fmt::join(places, ", "));
   }();
+  if (ids.empty()) return outcome::success();
   const auto when = to_utc_string(at);
   // Without waiting for the disk (issue 17): on the event loop, a flush here held every input
   // behind it once more each time the broker confirmed. A mark lost with the machine means the

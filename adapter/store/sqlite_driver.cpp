@@ -101,14 +101,7 @@ class SqliteDriver final : public SqlDriver {
     return outcome::success();
   }
 
-  // The write lock at once: a transaction never fails half-way for want of it. Never one that
-  // should wait for the disk under synchronous=NORMAL: should setting FULL again have failed
-  // when an unflushed transaction ended, it is set here or the transaction does not begin.
-  Result<void> begin() override {
-    end_reads();
-    BOOST_OUTCOME_TRY(flushed_again());
-    return run_script("BEGIN IMMEDIATE", "beginning a transaction");
-  }
+  Result<void> begin() override { return begin_writing(true); }
   Result<void> commit() override {
     BOOST_OUTCOME_TRY(run_script("COMMIT", "committing"));
     return flushed_again();
@@ -117,18 +110,7 @@ class SqliteDriver final : public SqlDriver {
     if (sqlite3_get_autocommit(db_) == 0) (void)run_script("ROLLBACK", "rolling back");
     (void)flushed_again();
   }
-  // In WAL mode, synchronous=NORMAL commits without a sync of the log; it is set outside the
-  // transaction and back to FULL when the transaction ends, whichever way.
-  Result<void> begin_unflushed() override {
-    end_reads();
-    BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = NORMAL", "configuring"));
-    unflushed_ = true;
-    if (auto begun = run_script("BEGIN IMMEDIATE", "beginning a transaction"); !begun) {
-      (void)flushed_again();
-      return begun;
-    }
-    return outcome::success();
-  }
+  Result<void> begin_unflushed() override { return begin_writing(false); }
   // A deferred transaction: its snapshot and the WAL's read lock are taken by its first read
   // and kept until its end, instead of for each statement (two fcntl locks and the WAL index's
   // header each time: a fifth of deciding an accepted document, in a profile). Without it the
@@ -251,6 +233,23 @@ class SqliteDriver final : public SqlDriver {
   std::map<std::string, Statement, std::less<>> statements_;
   Statement scratch_;  // the last statement not kept
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
+  // The write lock at once: a transaction never fails half-way for want of it. In WAL mode,
+  // synchronous=NORMAL commits without a sync of the log; it is set outside an unflushed
+  // transaction and back to FULL when the transaction ends, whichever way. A transaction that
+  // should wait for the disk never begins under NORMAL: should setting FULL again have failed
+  // when an unflushed one ended, it is set here or the transaction does not begin.
+  Result<void> begin_writing(bool flushed) {
+    end_reads();
+    if (flushed) {
+      BOOST_OUTCOME_TRY(flushed_again());
+    } else {
+      BOOST_OUTCOME_TRY(run_script("PRAGMA synchronous = NORMAL", "configuring"));
+      unflushed_ = true;
+    }
+    auto begun = run_script("BEGIN IMMEDIATE", "beginning a transaction");
+    if (!begun) (void)flushed_again();
+    return begun;
+  }
   // Back to synchronous=FULL after a transaction begun with begin_unflushed.
   Result<void> flushed_again() {
     if (!unflushed_) return outcome::success();
