@@ -517,6 +517,17 @@ void report_relay_latency(const Figures& relay) {
   std::cout << cpu_text(relay.cpu);
 }
 
+// The steady-rate run at `rate` applicants a second, and the null relay at the same rate after it.
+int report_steady(const Workload& work, double rate, const std::string& what, std::size_t n) {
+  Figures relay;
+  const auto steady = run_adapter(
+      work, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
+      &relay);
+  report(what, steady, n, 2.0);
+  report_relay_latency(relay);
+  return steady.figures.received == n ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -534,14 +545,8 @@ int main(int argc, char** argv) {
   }
   if (argc > 3 && std::string_view(argv[2]) == "steady") {
     const double rate = std::stod(argv[3]);
-    Figures relay;
-    const auto steady = run_adapter(
-        accepted_workload(n, 0),
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
-        &relay);
-    report(fmt::format("steady rate, {:.0f} applicants/s", rate), steady, n, 2.0);
-    report_relay_latency(relay);
-    return steady.figures.received == n ? 0 : 1;
+    return report_steady(accepted_workload(n, 0), rate,
+                         fmt::format("steady rate, {:.0f} applicants/s", rate), n);
   }
   const auto accepted_work = accepted_workload(n, 0);
   const auto steady_work = accepted_workload(n, n);
@@ -568,14 +573,9 @@ int main(int argc, char** argv) {
   }
   if (accepted.figures.per_second > 0) {
     const double rate = accepted.figures.per_second / 2;
-    Figures relay;
-    const auto steady = run_adapter(
-        steady_work,
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
-        &relay);
-    report(fmt::format("steady rate, {:.0f} applicants/s (half the accepted throughput)", rate),
-           steady, n, 2.0);
-    report_relay_latency(relay);
+    report_steady(
+        steady_work, rate,
+        fmt::format("steady rate, {:.0f} applicants/s (half the accepted throughput)", rate), n);
   }
   return accepted.figures.received == n && worst.figures.received == n ? 0 : 1;
 }
