@@ -236,7 +236,13 @@ void Processor::commit(std::vector<Prepared> prepared, bool alone) {
   bool sets_timers = false;
   for (auto& item : prepared)
     inputs.push_back(hand_over(item, sets_timers));
+  const auto started = std::chrono::steady_clock::now();
   auto recorded = store_.record_inputs(std::move(inputs));
+  if (metrics_ != nullptr) {
+    metrics_->commit(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        prepared.size());
+  }
   if (!recorded) {
     // The batch is all or nothing: unless the store itself is in trouble, each input is decided
     // again on its own, so that only the one at fault fails (and another writer coming first, a

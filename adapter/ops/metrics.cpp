@@ -89,7 +89,22 @@ Metrics::Metrics()
                     "every message it caused confirmed).")
               .Register(*registry_)
               .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                               0.5, 1, 2.5, 5, 10, 30, 60})) {}
+                                                               0.5, 1, 2.5, 5, 10, 30, 60})),
+      commit_(
+          prometheus::BuildHistogram()
+              .Name("nqs_commit_duration_seconds")
+              .Help("One store transaction of a batch of inputs, its disk flush included: "
+                    "the event loop waits for it, and every input in it.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1})),
+      commit_inputs_(prometheus::BuildHistogram()
+                         .Name("nqs_commit_inputs")
+                         .Help("Inputs in one store transaction (committed together: one disk "
+                               "flush for all of them).")
+                         .Register(*registry_)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64,
+                                                                          128, 256, 512})) {}
 
 void Metrics::input(const std::string& queue, const std::string& document_type,
                     const std::string& outcome, const std::string& reason) {

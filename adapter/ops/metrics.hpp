@@ -70,6 +70,12 @@ class Metrics {
   void decided_again() { decided_again_.Increment(); }
   void intake_seconds(double seconds) { intake_.Observe(seconds); }
   void end_to_end_seconds(double seconds) { end_to_end_.Observe(seconds); }
+  // One transaction of a batch of inputs, committed or not: how long the event loop was in it
+  // (its disk flush included), and how many inputs it held.
+  void commit(double seconds, std::size_t inputs) {
+    commit_.Observe(seconds);
+    commit_inputs_.Observe(static_cast<double>(inputs));
+  }
   void sla(bool breached, const std::string& step);
   // The steps of deadlines.steps, each counted from 0 from the start: an alert on the increase
   // of a step's breaches sees the first one (a series that appears at 1 has no increase).
@@ -88,6 +94,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& timers_;
   prometheus::Histogram& intake_;
   prometheus::Histogram& end_to_end_;
+  prometheus::Histogram& commit_;
+  prometheus::Histogram& commit_inputs_;
 };
 
 }  // namespace nqs::ops

@@ -88,6 +88,12 @@ TEST_F(Operations, MetricsCountAKnownTrafficMix) {
   EXPECT_EQ(sample(metrics, "nqs_duplicates_total{queue=\"nqs.gov.in\"}"), 1);
   EXPECT_EQ(sample(metrics, "nqs_intake_duration_seconds_count"), 4) << "the duplicate too";
   EXPECT_EQ(sample(metrics, "nqs_input_duration_seconds_bucket{le=\"+Inf\"}"), 5);
+  // Each input in one transaction (several may share one), and each transaction timed.
+  EXPECT_EQ(sample(metrics, "nqs_commit_inputs_sum"), 5);
+  EXPECT_GE(sample(metrics, "nqs_commit_inputs_count"), 1);
+  EXPECT_EQ(sample(metrics, "nqs_commit_duration_seconds_count"),
+            sample(metrics, "nqs_commit_inputs_count"));
+  EXPECT_GT(sample(metrics, "nqs_commit_duration_seconds_sum"), 0);
   EXPECT_EQ(sample(metrics, "nqs_queue_messages{queue=\"nqs.ais.events.dlq\"}"), 1);
   EXPECT_EQ(sample(metrics, "nqs_queue_consumers{queue=\"nqs.gov.in\"}"), 1);
   EXPECT_EQ(

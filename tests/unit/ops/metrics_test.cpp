@@ -19,6 +19,8 @@ TEST(Metrics, CountedInputsAndDurationsAppearWithTheirLabels) {
   metrics.duplicate("nqs.gov.in");
   metrics.end_to_end_seconds(0.02);
   metrics.end_to_end_seconds(3);
+  metrics.commit(0.0004, 1);
+  metrics.commit(0.003, 12);
   metrics.sla_steps({"lmc_payment", "center_review"});
   metrics.sla(true, "lmc_payment");
   const auto text = exposition(metrics.collect({}));
@@ -36,6 +38,12 @@ TEST(Metrics, CountedInputsAndDurationsAppearWithTheirLabels) {
   EXPECT_THAT(text, HasSubstr("nqs_input_duration_seconds_bucket{le=\"0.025\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("nqs_input_duration_seconds_bucket{le=\"5\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("nqs_input_duration_seconds_count 2\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_duration_seconds_bucket{le=\"0.0005\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_duration_seconds_bucket{le=\"0.005\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_inputs_bucket{le=\"1\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_inputs_bucket{le=\"8\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_inputs_bucket{le=\"16\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("nqs_commit_inputs_sum 13\n"));
   EXPECT_THAT(text, HasSubstr("nqs_decided_again_total 0\n"));
 }
 
