@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,11 +30,20 @@ inline std::uint16_t bench_prefetch() {
   return static_cast<std::uint16_t>(value);
 }
 
+// A TCP port on the loopback that nothing listens on now (the kernel's choice).
+inline int free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the
-// test PKI, the benchmark broker's vhost, a SQLite store in `dir`. Written as `name`.yaml.
+// test PKI, the benchmark broker's vhost, a SQLite store in `dir`; the operations endpoints on
+// `ops_port` if given (else the default). Written as `name`.yaml.
 inline std::filesystem::path bench_config(const TempDir& dir, const std::string& name,
                                           const std::string& amqp_url,
-                                          const std::filesystem::path& store) {
+                                          const std::filesystem::path& store, int ops_port = 0) {
   std::string calendar;
   for (int year = 2023; year <= 2027; ++year) {
     calendar += fmt::format("    - {}\n",
@@ -55,10 +66,11 @@ signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
 outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: {}}}
 store: {{url: 'sqlite:{}'}}
-)",
+{})",
                   calendar, source_path("xsd/envelope.xsd").string(),
                   source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
-                  pki, outbound_mappings(), amqp_url, bench_prefetch(), store.string()));
+                  pki, outbound_mappings(), amqp_url, bench_prefetch(), store.string(),
+                  ops_port > 0 ? fmt::format("ops: {{listen: '127.0.0.1:{}'}}\n", ops_port) : ""));
 }
 
 }  // namespace nqs::test

@@ -32,6 +32,7 @@
 #include "broker_support.hpp"
 #include "common/identifiers.hpp"
 #include "intake_support.hpp"
+#include "ops_http.hpp"
 #include "test_ca.hpp"
 
 namespace {
@@ -390,7 +391,42 @@ struct Run {
   std::map<std::string, int> types;
   std::size_t rss_kib = 0;
   std::string evidence;  // what the evidence archive cost the store
+  std::string inside;    // the daemon's own account of where the time went
 };
+
+// What the daemon's /metrics counted, at one moment: its store transactions and its intake.
+struct Counted {
+  double commits = 0;
+  double committed_inputs = 0;
+  double commit_seconds = 0;
+  double intakes = 0;
+  double intake_seconds = 0;
+};
+
+Counted counted(int ops_port) {
+  using nqs::test::sample;
+  const auto metrics = nqs::test::get(ops_port, "/metrics");
+  if (metrics.status != 200) throw std::runtime_error("the daemon's /metrics did not answer");
+  return {sample(metrics.body, "nqs_commit_inputs_count"),
+          sample(metrics.body, "nqs_commit_inputs_sum"),
+          sample(metrics.body, "nqs_commit_duration_seconds_sum"),
+          sample(metrics.body, "nqs_intake_duration_seconds_count"),
+          sample(metrics.body, "nqs_intake_duration_seconds_sum")};
+}
+
+// The run's share of what the daemon counted: its transactions (group commit's batches, and how
+// long the event loop was in each, its disk flush included) and its documents' intake.
+std::string inside_text(const Counted& before, const Counted& after) {
+  const double commits = after.commits - before.commits;
+  const double intakes = after.intakes - before.intakes;
+  if (commits <= 0 || intakes <= 0) return "in the daemon: nothing counted";
+  return fmt::format(
+      "in the daemon: {:.0f} store transactions of {:.1f} inputs on average, {:.2f} ms each "
+      "(its disk flush included); intake {:.2f} ms a document on average (on a worker)",
+      commits, (after.committed_inputs - before.committed_inputs) / commits,
+      1000 * (after.commit_seconds - before.commit_seconds) / commits,
+      1000 * (after.intake_seconds - before.intake_seconds) / intakes);
+}
 
 // The evidence archive's records in the store the run left (issue 18): how many, their bytes
 // (the signed bodies, the rest of their columns), and the store file's size.
@@ -437,8 +473,10 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
     client.bind_queue(kCommands, "ais.commands", "#");
     client.bind_queue("bench.outbound", "gov.outbound", "#");
   }
-  DaemonProcess daemon(bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite"),
-                       dir.path() / "daemon.log");
+  const int ops_port = nqs::test::free_port();
+  DaemonProcess daemon(
+      bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite", ops_port),
+      dir.path() / "daemon.log");
   daemon.start();
   TestClient client(vhost.name());
   if (!eventually([&] {
@@ -467,12 +505,14 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   std::thread receiver([&] { arrivals = receive_all(vhost.name(), expected, ready); });
   while (!ready)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  const auto before = counted(ops_port);
   CpuMeter cpu(daemon.pid());
   publish_all(vhost.name(), work, interval, sent);
   receiver.join();
   cpu.stop(work.ids.size());
-  Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid()), {}};
+  Run run{figures_of(sent, arrivals.at), arrivals.types, peak_rss_kib(daemon.pid()), {}, {}};
   run.figures.cpu = cpu;
+  run.inside = inside_text(before, counted(ops_port));
   daemon.stop();
   run.evidence = evidence_size(dir.path() / "store.sqlite");
   if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work, interval);
@@ -505,6 +545,7 @@ void report(const std::string& what, const Run& run, std::size_t n, double input
       what, f.per_second, f.per_second * inputs_per_document, f.p50_ms, f.p99_ms, f.p999_ms,
       f.received, n, types_text(run.types), run.rss_kib / 1024);
   std::cout << cpu_text(f.cpu);
+  std::cout << "  " << run.inside << '\n';
   std::cout << "  " << run.evidence << '\n';
 }
 

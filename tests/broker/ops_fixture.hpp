@@ -2,43 +2,13 @@
 // with real HTTP requests.
 #pragma once
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <regex>
 #include <sstream>
 
 #include "daemon_fixture.hpp"
+#include "ops_http.hpp"
 
 namespace nqs::test {
-
-struct Answer {
-  int status = 0;
-  std::string body;
-};
-
-// One GET with Boost.Beast; status 0 when nothing answers.
-inline Answer get(int port, const std::string& path) {
-  namespace http = boost::beast::http;
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds{10});
-    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-    http::request<http::empty_body> request{http::verb::get, path, 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream, request);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    return {static_cast<int>(response.result_int()), response.body()};
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 class Operations : public DaemonWithBroker {
  protected:
@@ -64,16 +34,6 @@ class Operations : public DaemonWithBroker {
 
   // Changes the configuration before the daemon starts.
   virtual void configure() {}
-
-  // The value of one sample line of /metrics, or -1.
-  double sample(const std::string& metrics, const std::string& series) {
-    std::istringstream lines(metrics);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-    }
-    return -1;
-  }
 
   // How many lines of a log hold both strings.
   static int count_lines(const std::string& log, const std::string& one, const std::string& other) {
