@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,14 +26,6 @@ inline std::uint16_t bench_prefetch() {
     std::exit(2);
   }
   return static_cast<std::uint16_t>(value);
-}
-
-// A TCP port on the loopback that nothing listens on now (the kernel's choice).
-inline int free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
 }
 
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the

@@ -31,6 +31,7 @@
 #include "bench_support.hpp"
 #include "broker_support.hpp"
 #include "common/identifiers.hpp"
+#include "free_port.hpp"
 #include "intake_support.hpp"
 #include "ops_http.hpp"
 #include "test_ca.hpp"

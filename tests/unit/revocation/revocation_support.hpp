@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "free_port.hpp"
 #include "pki/test_ca.hpp"
 #include "test_support.hpp"
 
@@ -189,13 +190,6 @@ inline std::string ocsp_response(const HttpCall& call, const Certificate& certif
   ASN1_TIME_free(next_update);
   ASN1_TIME_free(revoked_at);
   return out;
-}
-
-// A free loopback port (bound, then released for a child to take).
-inline unsigned short free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
 }
 
 // `openssl ocsp` as the responder: an index file in `openssl ca`'s format, which it reads again
