@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "amqp/url.hpp"
@@ -14,18 +15,32 @@
 
 namespace nqs::test {
 
-// The prefetch the benchmarks give the daemon and the null relay alike: NQS_BENCH_PREFETCH, or
-// the daemon's default.
-inline std::uint16_t bench_prefetch() {
-  const char* text = std::getenv("NQS_BENCH_PREFETCH");
-  if (text == nullptr) return amqp::kDefaultPrefetch;
-  // What amqp.prefetch accepts: 1 to 65,535 (0 would be no limit for the null relay alone).
+// A benchmark setting from the environment variable `name`, if set: an integer from `low` to
+// `high` (the range the daemon's key accepts), or the benchmark stops with status 2.
+inline std::optional<long> bench_setting(const char* name, long low, long high) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return std::nullopt;
   const long value = std::strtol(text, nullptr, 10);
-  if (value < 1 || value > 65535) {
-    std::fprintf(stderr, "NQS_BENCH_PREFETCH: '%s' is not 1 to 65535\n", text);
+  if (value < low || value > high) {
+    std::fprintf(stderr, "%s: '%s' is not %ld to %ld\n", name, text, low, high);
     std::exit(2);
   }
-  return static_cast<std::uint16_t>(value);
+  return value;
+}
+
+// The prefetch the benchmarks give the daemon and the null relay alike: NQS_BENCH_PREFETCH
+// (what amqp.prefetch accepts; 0 would be no limit for the null relay alone), or the daemon's
+// default.
+inline std::uint16_t bench_prefetch() {
+  return static_cast<std::uint16_t>(
+      bench_setting("NQS_BENCH_PREFETCH", 1, 65535).value_or(amqp::kDefaultPrefetch));
+}
+
+// store.sqlite_cache_mib for the benchmark's daemon from NQS_BENCH_SQLITE_CACHE_MIB, to compare
+// page caches; without it the key is left out and the daemon's default holds.
+inline std::string bench_store_cache() {
+  const auto mib = bench_setting("NQS_BENCH_SQLITE_CACHE_MIB", 1, 16384);
+  return mib ? fmt::format(", sqlite_cache_mib: {}", *mib) : "";
 }
 
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the
@@ -55,11 +70,12 @@ domain: {{mci: {{2025: 3932}}}}
 signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
 outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: {}}}
-store: {{url: 'sqlite:{}'}}
+store: {{url: 'sqlite:{}'{}}}
 {})",
                   calendar, source_path("xsd/envelope.xsd").string(),
                   source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
                   pki, outbound_mappings(), amqp_url, bench_prefetch(), store.string(),
+                  bench_store_cache(),
                   ops_port > 0 ? fmt::format("ops: {{listen: '127.0.0.1:{}'}}\n", ops_port) : ""));
 }
 
