@@ -14,7 +14,7 @@ struct StoreConfig {
   std::string url;          // sqlite:PATH or postgresql://...
   std::string sqlite_path;  // resolved against the configuration file's folder
   std::chrono::milliseconds busy_timeout{5000};
-  std::int64_t sqlite_cache_mib = 64;  // SQLite's page cache
+  std::int64_t sqlite_cache_mib = SqliteSettings{}.cache_mib;  // SQLite's page cache
   // PostgreSQL: how long a connection attempt to one host, and one statement, may take.
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds statement_timeout{15000};
