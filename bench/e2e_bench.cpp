@@ -430,8 +430,9 @@ std::string inside_text(const Counted& before, const Counted& after) {
 }
 
 // The evidence archive's records in the store the run left (issue 18): how many, their bytes
-// (the signed bodies, the rest of their columns), and the store file's size.
-std::string evidence_size(const std::filesystem::path& store) {
+// (the signed bodies, the rest of their columns), and the store file's size; then the outbox's
+// messages and their bodies.
+std::string store_size(const std::filesystem::path& store) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
@@ -457,6 +458,17 @@ std::string evidence_size(const std::filesystem::path& store) {
         "MiB",
         records, (bodies + rest) / records, bodies / records, rest / records,
         static_cast<double>(ec ? 0 : file) / (1024.0 * 1024.0));
+  }
+  sqlite3_finalize(statement);
+  // The outbox keeps what it sent, body and all: its share of the store beside the archive's.
+  statement = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*), coalesce(sum(length(body)), 0) FROM outbox_bodies", -1,
+                     &statement, nullptr);
+  if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_int64(statement, 0) > 0) {
+    const auto messages = static_cast<double>(sqlite3_column_int64(statement, 0));
+    const auto bodies = static_cast<double>(sqlite3_column_int64(statement, 1));
+    out += fmt::format("; the outbox {:.0f} messages, their bodies {:.1f} MiB ({:.0f} bytes each)",
+                       messages, bodies / (1024.0 * 1024.0), bodies / messages);
   }
   sqlite3_finalize(statement);
   sqlite3_close(db);
@@ -515,7 +527,7 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   run.figures.cpu = cpu;
   run.inside = inside_text(before, counted(ops_port));
   daemon.stop();
-  run.evidence = evidence_size(dir.path() / "store.sqlite");
+  run.evidence = store_size(dir.path() / "store.sqlite");
   if (null_after != nullptr) *null_after = run_null_relay(vhost.name(), work, interval);
   return run;
 }
