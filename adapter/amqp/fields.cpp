@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/base64.hpp"
 #include "common/ids.hpp"
 
 namespace nqs::amqp {
@@ -53,15 +54,6 @@ std::string hex_prefix(std::string_view bytes) {
 }
 
 namespace {
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                                     static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
-}
 
 std::string unbase64(std::string_view text) {
   if (text.empty() || text.size() % 4 != 0) return {};

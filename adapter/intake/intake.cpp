@@ -1,11 +1,11 @@
 #include "intake/intake.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/cpu_time.hpp"
 #include "common/ids.hpp"
 #include "revocation/x509_facts.hpp"
@@ -203,14 +203,9 @@ void note_accepted_on(const xmldsig::SignatureParts& parts,
   // An OCSP responder's answer when it decided the signer's status: the response itself, after
   // the CRLs' facts in the same array.
   if (const auto& response = verified.ocsp_response(); !response.empty()) {
-    std::string base64(4 * ((response.size() + 2) / 3) + 1, '\0');
-    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
-                                       reinterpret_cast<const unsigned char*>(response.data()),
-                                       static_cast<int>(response.size()));
-    base64.resize(static_cast<std::size_t>(std::max(length, 0)));
     auto facts = boost::json::parse(on.revocation_json).as_array();
     facts.push_back(boost::json::object{{"ocspResponder", verified.ocsp_responder()},
-                                        {"ocspResponse", base64}});
+                                        {"ocspResponse", base64(response)}});
     on.revocation_json = boost::json::serialize(facts);
   }
 }

@@ -1,7 +1,6 @@
 #include "ops/management.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <regex>
+
+#include "common/base64.hpp"
 
 namespace nqs::ops {
 namespace {
@@ -22,15 +23,6 @@ std::string percent_encode(const std::string& text) {
       out += fmt::format("%{:02X}", c);
     }
   }
-  return out;
-}
-
-std::string base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(text.data()),
-                                     static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(length));
   return out;
 }
 

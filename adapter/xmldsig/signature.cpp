@@ -12,11 +12,11 @@
 #include <xmlsec/xmltree.h>
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 
+#include "common/base64.hpp"
 #include "common/openssl_key_methods.hpp"
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
@@ -26,13 +26,10 @@
 
 namespace nqs::xmldsig {
 
-using detail::adopt_key;
 using detail::c14n_transform;
 using detail::check_signed_info;
-using detail::DsigContextFree;
 using detail::last_xmlsec_error;
 using detail::reference_c14n_transform;
-using detail::RegisteredId;
 using detail::verify_signed_info;
 
 namespace {
@@ -188,19 +185,16 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
   for (X509* certificate : certificates) {
     unsigned char* der = nullptr;
     const int length = i2d_X509(certificate, &der);
-    std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
-    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+    const auto text = base64(std::string_view(reinterpret_cast<const char*>(der),
+                                              static_cast<std::size_t>(std::max(length, 0))));
     OPENSSL_free(der);
-    base64.resize(std::strlen(base64.c_str()));
     xmlNewTextChild(x509_data, signature->ns, xml::as_xml("X509Certificate"),
-                    xml::as_xml(base64.c_str()));
+                    xml::as_xml(text.c_str()));
   }
-  RegisteredId registered(xmlHasProp(element, xml::as_xml("Id")), *id);
-  std::unique_ptr<xmlSecDSigCtx, DsigContextFree> context(xmlSecDSigCtxCreate(nullptr));
-  context->signKey = adopt_key(private_key);
-  last_xmlsec_error.clear();
-  if (context->signKey == nullptr || xmlSecDSigCtxSign(context.get(), signature) < 0) {
-    return fmt::format("signing failed: {}", last_xmlsec_error);
+  // The values as the verification computes them: xmlsec's signing context would match the key
+  // to the method, build its transforms and resolve the Id again for every notification.
+  if (auto problem = detail::sign_signed_info(signature, element, private_key)) {
+    return fmt::format("signing failed: {}", *problem);
   }
   return std::nullopt;
 }

@@ -38,6 +38,11 @@ inline Rejection mismatch(std::string detail) {
   return Rejection{Reason::signature_reference_mismatch, std::move(detail)};
 }
 
+inline Rejection not_verified(std::string_view detail) {
+  return Rejection{Reason::signature_invalid,
+                   std::string("the signature could not be verified: ").append(detail)};
+}
+
 struct DsigContextFree {
   void operator()(xmlSecDSigCtx* context) const { xmlSecDSigCtxDestroy(context); }
 };
@@ -87,5 +92,12 @@ std::variant<CheckedSignedInfo, Rejection> check_signed_info(
 std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* referenced,
                                             bool whole_document, bool enveloped, EVP_PKEY* key,
                                             const AlgorithmPolicy& policy);
+
+// Fills in a ds:Signature made from xmlsec's template, enveloped in `referenced` and referring to
+// it: the reference's digest, then the signature value over ds:SignedInfo with `key`, each
+// computed as verify_signed_info computes it (signed_info_verification.cpp). A problem in words,
+// or nothing.
+std::optional<std::string> sign_signed_info(xmlNode* signature, const xmlNode* referenced,
+                                            EVP_PKEY* key);
 
 }  // namespace nqs::xmldsig::detail

@@ -1,43 +1,36 @@
 // The verification of the profiles' signatures (signature_profile.cpp, transport_signature.cpp)
-// once their shape is checked: one same-document reference, to an element the profile found
-// itself (never looked up by its ID), enveloped-signature at most, then one canonicalization.
-// libxml2 canonicalizes, OpenSSL and the GOST back ends digest and verify; what is left is the
-// choice of nodes, which is xmlsec's own (src/nodeset.c, src/transforms.c): a reference by ID or
-// to the whole document leaves out comments, enveloped-signature leaves out the ds:Signature,
+// once their shape is checked, and the signing of the adapter's own (signature.cpp) the same way:
+// one same-document reference, to an element the profile found itself (never looked up by its
+// ID), enveloped-signature at most, then one canonicalization. libxml2 canonicalizes, OpenSSL and
+// the GOST back ends digest, sign and verify (signature_values.cpp); what is left is the choice of
+// nodes, which is xmlsec's own (src/nodeset.c, src/transforms.c): a reference by ID or to the
+// whole document leaves out comments, enveloped-signature leaves out the ds:Signature,
 // ds:SignedInfo is its own subtree. xmlsec's transform chain built the same through XPath node
-// sets, transform and key contexts for every document: a third of a new signer's intake.
+// sets, transform and key contexts for every document: a third of a new signer's intake, and a
+// tenth of a notification's signing (its key matched to the method by reading the key's
+// parameters back from OpenSSL, every time).
 #include <fmt/format.h>
 #include <libxml/c14n.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include <array>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "gost/algorithms.hpp"
+#include "common/base64.hpp"
 #include "gost/backend.hpp"
-#include "gost/openssl_keys.hpp"
 #include "xml/canonical.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/signature_internal.hpp"
+#include "xmldsig/signature_values.hpp"
 
 namespace nqs::xmldsig::detail {
 namespace {
 
 constexpr std::string_view kExclusiveC14nNs = "http://www.w3.org/2001/10/xml-exc-c14n#";
-
-Rejection not_verified(std::string detail) {
-  return Rejection{Reason::signature_invalid,
-                   fmt::format("the signature could not be verified: {}", detail)};
-}
 
 std::string algorithm_of(const xmlNode* node) {
   return node == nullptr ? std::string() : xml::attribute(node, "Algorithm").value_or("");
@@ -154,132 +147,6 @@ struct RenderingsInUse {
   Renderings& rendered = t_rendered;
 };
 
-// --- digests and signatures ---
-
-// The methods OpenSSL computes, each with its digest, fetched once: a fetch per document is a
-// search of the providers.
-enum class Kind { digest, rsa, ecdsa };
-struct OpenSslMethod {
-  std::string_view uri;
-  Kind kind;
-  const EVP_MD* md;
-};
-
-const OpenSslMethod* openssl_method(std::string_view uri) {
-  static const std::array<OpenSslMethod, 11> methods = [] {
-    const EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-    const EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    const EVP_MD* sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
-    const EVP_MD* sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
-    return std::array<OpenSslMethod, 11>{{
-        {"http://www.w3.org/2000/09/xmldsig#sha1", Kind::digest, sha1},
-        {"http://www.w3.org/2001/04/xmlenc#sha256", Kind::digest, sha256},
-        {"http://www.w3.org/2001/04/xmldsig-more#sha384", Kind::digest, sha384},
-        {"http://www.w3.org/2001/04/xmlenc#sha512", Kind::digest, sha512},
-        {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", Kind::rsa, sha1},
-        {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", Kind::rsa, sha256},
-        {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", Kind::rsa, sha384},
-        {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", Kind::rsa, sha512},
-        {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", Kind::ecdsa, sha256},
-        {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", Kind::ecdsa, sha384},
-        {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", Kind::ecdsa, sha512},
-    }};
-  }();
-  ERR_clear_error();  // a digest this OpenSSL lacks stays null: its methods are unsupported
-  for (const auto& method : methods) {
-    if (method.uri == uri) return method.md != nullptr ? &method : nullptr;
-  }
-  return nullptr;
-}
-
-std::optional<gost::Bytes> digest_of(std::string_view uri, std::string_view data) {
-  const std::span bytes(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
-  if (auto hash = gost::hash_by_uri(uri)) return gost::hash(*hash, bytes);
-  const auto* method = openssl_method(uri);
-  if (method == nullptr || method->kind != Kind::digest) return std::nullopt;
-  gost::Bytes out(static_cast<std::size_t>(EVP_MD_get_size(method->md)));
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &length, method->md, nullptr) != 1) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  out.resize(length);
-  return out;
-}
-
-// XML-DSig's ECDSA signature value is r and s, each of the order's size (shorter is accepted, as
-// xmlsec accepts it from Java signers); OpenSSL's is DER.
-std::optional<std::string> ecdsa_der(std::string_view raw, int order_bits) {
-  const auto most = 2 * static_cast<std::size_t>((order_bits + 7) / 8);
-  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > most) return std::nullopt;
-  const auto half = static_cast<int>(raw.size() / 2);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
-  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> signature(ECDSA_SIG_new(), ECDSA_SIG_free);
-  BIGNUM* r = BN_bin2bn(bytes, half, nullptr);
-  BIGNUM* s = BN_bin2bn(bytes + half, half, nullptr);
-  if (!signature || r == nullptr || s == nullptr || ECDSA_SIG_set0(signature.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  unsigned char* der = nullptr;
-  const int length = i2d_ECDSA_SIG(signature.get(), &der);
-  if (length <= 0) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-// Whether `signature_value` is `key`'s signature of `signed_info` (canonical) by `method`; an
-// explanation when the method and the key do not go together.
-std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY* key,
-                                              std::string_view signed_info,
-                                              std::string_view signature_value) {
-  if (const auto* algorithm = gost::by_signature_uri(method)) {
-    const auto* gost_key = gost::key_of(key);
-    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm) {
-      return not_verified(fmt::format("{} needs a key of that algorithm", algorithm->name));
-    }
-    const auto digest = gost::hash(
-        algorithm->hash,
-        std::span(reinterpret_cast<const std::uint8_t*>(signed_info.data()), signed_info.size()));
-    return gost_key->verifier->verify(
-        digest, std::span(reinterpret_cast<const std::uint8_t*>(signature_value.data()),
-                          signature_value.size()));
-  }
-  const auto* openssl = openssl_method(method);
-  if (openssl == nullptr || openssl->kind == Kind::digest) {
-    return not_verified(fmt::format("unsupported signature method '{}'", method));
-  }
-  const bool ecdsa = openssl->kind == Kind::ecdsa;
-  const int wanted = ecdsa ? EVP_PKEY_EC : EVP_PKEY_RSA;
-  if (gost::key_of(key) != nullptr || EVP_PKEY_get_base_id(key) != wanted) {
-    return not_verified(
-        fmt::format("the signature method '{}' needs an {} key", method, ecdsa ? "EC" : "RSA"));
-  }
-  std::string der;
-  if (ecdsa) {
-    auto converted = ecdsa_der(signature_value, EVP_PKEY_get_bits(key));
-    if (!converted) return false;
-    der = std::move(*converted);
-    signature_value = der;
-  }
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  EVP_MD_CTX_free);
-  const bool holds =
-      context && EVP_DigestVerifyInit(context.get(), nullptr, openssl->md, nullptr, key) == 1 &&
-      EVP_DigestVerify(
-          context.get(), reinterpret_cast<const unsigned char*>(signature_value.data()),
-          signature_value.size(), reinterpret_cast<const unsigned char*>(signed_info.data()),
-          signed_info.size()) == 1;
-  ERR_clear_error();
-  return holds;
-}
-
 // The names of `element`'s children, each prefixed with "?" when not in XML-DSig's namespace.
 std::vector<std::string> child_names(const xmlNode* element) {
   std::vector<std::string> names;
@@ -322,6 +189,55 @@ std::optional<Rejection> check_structure(const xmlNode* signature) {
   return std::nullopt;
 }
 
+// The reference's digest: the referenced element's subtree (the whole document: every node)
+// without comments, with enveloped-signature without the ds:Signature, then one canonicalization,
+// rendered into `rendered.reference`.
+std::variant<gost::Bytes, Rejection> reference_digest(xmlNode* signature, const xmlNode* reference,
+                                                      const xmlNode* referenced,
+                                                      bool whole_document, bool enveloped,
+                                                      std::string_view digest_method,
+                                                      Renderings& rendered) {
+  NodeSet nodes{whole_document ? nullptr : referenced, nullptr, false};
+  std::optional<C14nMethod> reference_c14n;
+  if (xmlNode* transforms = ds_child(reference, "Transforms")) {
+    for (xmlNode* transform : xml::element_children(transforms)) {
+      if (reference_c14n) return mismatch("a ds:Transform follows the canonicalization");
+      if (algorithm_of(transform) == kEnvelopedSignature && enveloped &&
+          nodes.left_out == nullptr && xml::element_children(transform).empty()) {
+        nodes.left_out = signature;
+        continue;
+      }
+      reference_c14n = c14n_method(transform);
+      if (!reference_c14n) {
+        return mismatch(
+            fmt::format("the ds:Transform '{}' is not the profile's", algorithm_of(transform)));
+      }
+    }
+  }
+  if (!reference_c14n) return mismatch("the ds:Reference has no canonicalization");
+  if (!canonical(signature->doc, nodes, *reference_c14n, rendered.reference))
+    return not_verified("the signed element cannot be canonicalized");
+  auto digest = digest_of(digest_method, rendered.reference);
+  if (!digest) return not_verified(fmt::format("unsupported digest method '{}'", digest_method));
+  return std::move(*digest);
+}
+
+// ds:SignedInfo canonicalized by its own method, into `rendered.signed_info`.
+std::optional<Rejection> render_signed_info(xmlNode* signature, const xmlNode* signed_info,
+                                            Renderings& rendered) {
+  const auto signed_info_c14n = c14n_method(ds_child(signed_info, "CanonicalizationMethod"));
+  if (!signed_info_c14n) return mismatch("ds:SignedInfo's canonicalization is not the profile's");
+  if (!canonical(signature->doc, NodeSet{signed_info, nullptr, true}, *signed_info_c14n,
+                 rendered.signed_info))
+    return not_verified("ds:SignedInfo cannot be canonicalized");
+  return std::nullopt;
+}
+
+void set_text(xmlNode* node, const std::string& text) {
+  xmlNodeSetContent(node, nullptr);
+  xmlNodeAddContent(node, xml::as_xml(text.c_str()));
+}
+
 }  // namespace
 
 std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* referenced,
@@ -341,59 +257,62 @@ std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* r
                      "a method is not in trust.allowed_algorithms"};
   }
 
-  // The reference: the referenced element's subtree (the whole document: every node) without
-  // comments, with enveloped-signature without the ds:Signature, then one canonicalization.
-  NodeSet nodes{whole_document ? nullptr : referenced, nullptr, false};
-  std::optional<C14nMethod> reference_c14n;
-  if (xmlNode* transforms = ds_child(reference, "Transforms")) {
-    for (xmlNode* transform : xml::element_children(transforms)) {
-      if (reference_c14n) return mismatch("a ds:Transform follows the canonicalization");
-      if (algorithm_of(transform) == kEnvelopedSignature && enveloped &&
-          nodes.left_out == nullptr && xml::element_children(transform).empty()) {
-        nodes.left_out = signature;
-        continue;
-      }
-      reference_c14n = c14n_method(transform);
-      if (!reference_c14n) {
-        return mismatch(
-            fmt::format("the ds:Transform '{}' is not the profile's", algorithm_of(transform)));
-      }
-    }
-  }
-  if (!reference_c14n) return mismatch("the ds:Reference has no canonicalization");
   const RenderingsInUse in_use;
-  auto& rendered = in_use.rendered;
-  if (!canonical(signature->doc, nodes, *reference_c14n, rendered.reference))
-    return not_verified("the signed element cannot be canonicalized");
-  const auto digest = digest_of(digest_method, rendered.reference);
-  if (!digest) {
-    return not_verified(fmt::format("unsupported digest method '{}'", digest_method));
-  }
+  auto digest = reference_digest(signature, reference, referenced, whole_document, enveloped,
+                                 digest_method, in_use.rendered);
+  if (auto* rejection = std::get_if<Rejection>(&digest)) return *rejection;
+  const auto& computed = std::get<gost::Bytes>(digest);
   xmlNode* digest_value = ds_child(reference, "DigestValue");
   const auto expected =
       digest_value != nullptr ? decode_base64(xml::text_of(digest_value)) : std::nullopt;
   if (!expected) return not_verified("ds:DigestValue is missing or not base64");
-  if (expected->size() != digest->size() ||
-      CRYPTO_memcmp(expected->data(), digest->data(), digest->size()) != 0) {
+  if (expected->size() != computed.size() ||
+      CRYPTO_memcmp(expected->data(), computed.data(), computed.size()) != 0) {
     return Rejection{Reason::signature_invalid,
                      fmt::format("the digest of {} does not match: it was changed after signing",
                                  xml::qualified_name(referenced))};
   }
 
   // The signature value over ds:SignedInfo, canonicalized by its own method.
-  const auto signed_info_c14n = c14n_method(ds_child(signed_info, "CanonicalizationMethod"));
-  if (!signed_info_c14n) return mismatch("ds:SignedInfo's canonicalization is not the profile's");
-  if (!canonical(signature->doc, NodeSet{signed_info, nullptr, true}, *signed_info_c14n,
-                 rendered.signed_info))
-    return not_verified("ds:SignedInfo cannot be canonicalized");
+  if (auto rejection = render_signed_info(signature, signed_info, in_use.rendered)) {
+    return rejection;
+  }
   const auto value = decode_base64(xml::text_of(signature_value));
   if (!value) return not_verified("ds:SignatureValue is not base64");
-  auto holds = signature_holds(method, key, rendered.signed_info, *value);
+  auto holds = signature_holds(method, key, in_use.rendered.signed_info, *value);
   if (auto* rejection = std::get_if<Rejection>(&holds)) return *rejection;
   if (!std::get<bool>(holds)) {
     return Rejection{Reason::signature_invalid,
                      "the signature value does not verify with the signer certificate's key"};
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> sign_signed_info(xmlNode* signature, const xmlNode* referenced,
+                                            EVP_PKEY* key) {
+  if (auto rejection = check_structure(signature)) return rejection->detail;
+  xmlNode* signed_info = ds_child(signature, "SignedInfo");
+  xmlNode* reference = ds_child(signed_info, "Reference");
+  xmlNode* digest_value = ds_child(reference, "DigestValue");
+  xmlNode* signature_value = ds_child(signature, "SignatureValue");
+  if (digest_value == nullptr || signature_value == nullptr || key == nullptr) {
+    return "ds:DigestValue, ds:SignatureValue or the key is missing";
+  }
+  const RenderingsInUse in_use;
+  auto digest =
+      reference_digest(signature, reference, referenced, false, true,
+                       algorithm_of(ds_child(reference, "DigestMethod")), in_use.rendered);
+  if (auto* rejection = std::get_if<Rejection>(&digest)) return rejection->detail;
+  const auto& computed = std::get<gost::Bytes>(digest);
+  set_text(digest_value, base64(std::string_view(reinterpret_cast<const char*>(computed.data()),
+                                                 computed.size())));
+  if (auto rejection = render_signed_info(signature, signed_info, in_use.rendered)) {
+    return rejection->detail;
+  }
+  auto value = signature_value_of(algorithm_of(ds_child(signed_info, "SignatureMethod")), key,
+                                  in_use.rendered.signed_info);
+  if (!value) return value.error().message;
+  set_text(signature_value, base64(value.value()));
   return std::nullopt;
 }
 

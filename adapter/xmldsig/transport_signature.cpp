@@ -5,10 +5,11 @@
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 
-#include <cstring>
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "gost/openssl_keys.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/gost_xmldsig.hpp"
@@ -127,12 +128,11 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
       xmlNewChild(key_info, security->ns, xml::as_xml("SecurityTokenReference"), nullptr);
   unsigned char* der = nullptr;
   const int length = i2d_X509(certificate, &der);
-  std::string base64(static_cast<std::size_t>(4 * ((length + 2) / 3)) + 1, '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()), der, length);
+  const auto text = base64(std::string_view(reinterpret_cast<const char*>(der),
+                                            static_cast<std::size_t>(std::max(length, 0))));
   OPENSSL_free(der);
-  base64.resize(std::strlen(base64.c_str()));
-  xmlNode* identifier = xmlNewTextChild(token, security->ns, xml::as_xml("KeyIdentifier"),
-                                        xml::as_xml(base64.c_str()));
+  xmlNode* identifier =
+      xmlNewTextChild(token, security->ns, xml::as_xml("KeyIdentifier"), xml::as_xml(text.c_str()));
   xmlSetProp(identifier, xml::as_xml("ValueType"),
              xml::as_xml("http://docs.oasis-open.org/wss/2004/01/"
                          "oasis-200401-wss-x509-token-profile-1.0#X509v3"));

@@ -27,24 +27,28 @@ constexpr const char* kDocuments[] = {"application-refused", "application-to-rec
 
 class Outbound : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { builder_ = builder_for("adapter-sign"); }
+
+  // A builder signing with the test PKI's `name`.key, its certificate followed by its issuing CA,
+  // as signing.certificate holds them.
+  std::unique_ptr<NotificationBuilder> builder_for(const std::string& name) {
     const std::string pki = NQS_TEST_PKI_DIR;
-    // The adapter's certificate followed by its issuing CA, as signing.certificate holds them.
-    std::ifstream leaf(pki + "/adapter-sign.pem"), issuing(pki + "/issuing-ca.pem");
-    chain_ = dir_.write("chain.pem", std::string(std::istreambuf_iterator<char>(leaf), {}) +
-                                         std::string(std::istreambuf_iterator<char>(issuing), {}));
-    auto signer = load_signer(pki + "/adapter-sign.key", chain_);
-    ASSERT_TRUE(signer.has_value()) << signer.error().message;
+    std::ifstream leaf(pki + "/" + name + ".pem"), issuing(pki + "/issuing-ca.pem");
+    chain_ = dir_.write(name + "-chain.pem",
+                        std::string(std::istreambuf_iterator<char>(leaf), {}) +
+                            std::string(std::istreambuf_iterator<char>(issuing), {}));
+    auto signer = load_signer(pki + "/" + name + ".key", chain_);
+    EXPECT_TRUE(signer.has_value()) << signer.error().message;
     yaml::Diagnostics diagnostics;
     std::vector<std::shared_ptr<const OutboundMapping>> mappings;
-    for (const char* name : kDocuments) {
+    for (const char* document : kDocuments) {
       mappings.push_back(load_outbound_mapping(
-          test::source_path(std::string("mappings/outbound/") + name + ".yaml"), diagnostics));
+          test::source_path(std::string("mappings/outbound/") + document + ".yaml"), diagnostics));
     }
-    ASSERT_TRUE(diagnostics.empty()) << test::join(diagnostics.problems());
-    builder_ =
-        std::make_unique<NotificationBuilder>(std::move(mappings), std::move(signer).value(),
-                                              EnvelopeSettings{"nqs-adapter", "NQS_VOUCHER"});
+    EXPECT_TRUE(diagnostics.empty()) << test::join(diagnostics.problems());
+    if (!signer) return nullptr;
+    return std::make_unique<NotificationBuilder>(std::move(mappings), std::move(signer).value(),
+                                                 EnvelopeSettings{"nqs-adapter", "NQS_VOUCHER"});
   }
 
   std::string build(const domain::NotificationOut& notification) {
@@ -137,6 +141,20 @@ TEST_F(Outbound, ComposedOnOneThreadAndSignedOnOthersIsWhatBuildingGives) {
     EXPECT_EQ(body, built);
   EXPECT_EQ(xmlsec1_verify(signed_bodies.front(), "VoucherDelivered"), 0);
   EXPECT_FALSE(builder_->sign("<not-an-envelope/>").has_value());
+}
+
+// The adapter signs with the key it is given: an EC key signs ECDSA-SHA256, its value r and s as
+// XML-DSig writes them (not OpenSSL's DER), which another tool verifies.
+TEST_F(Outbound, AnEcdsaKeySignsWhatXmlsec1Verifies) {
+  auto ecdsa = builder_for("individual-ecdsa");
+  ASSERT_TRUE(ecdsa);
+  const auto bytes =
+      ecdsa->build(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
+  EXPECT_THAT(bytes, HasSubstr("xmldsig-more#ecdsa-sha256"));
+  EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
+  const auto from = bytes.find("<ds:SignatureValue>") + std::string("<ds:SignatureValue>").size();
+  const auto value = bytes.substr(from, bytes.find("</ds:SignatureValue>") - from);
+  EXPECT_EQ(value.size(), 88U) << "64 bytes, P-256's r and s, in base64: " << value;
 }
 
 TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {
