@@ -27,7 +27,8 @@ namespace nqs {
 // - check the key (EVP_PKEY_check and its kin), or make one from parameters (EVP_PKEY_fromdata);
 // - honour provider properties, such as a FIPS provider's (this adapter configures none).
 // What the adapter does with RSA works with either kind of key: verifying signatures and chains,
-// signing through xmlsec, comparing a key with its certificate, TLS with a client certificate.
+// signing XML-DSig (itself and through xmlsec), comparing a key with its certificate, TLS with a
+// client certificate.
 void use_builtin_key_methods();
 
 // How many RSA verifications were answered from memory since the process started.

@@ -7,9 +7,10 @@
 #include <string_view>
 
 // NCA's GOST signature and digest methods as xmlsec transforms (messages.md, "Signature
-// profile"), for signing: xmlsec keeps the template, canonicalization and references; the
-// transforms registered here hash with GOST and sign with an NCA GOST key (gost/openssl_keys.hpp)
-// handed over in an xmlsec key of their own. Verification does not go through xmlsec
+// profile"): their names in xmlsec's ds:Signature templates, and for sign_transport, which signs
+// through xmlsec as a sender would (the transforms hash with GOST and sign with an NCA GOST key,
+// gost/openssl_keys.hpp, handed over in an xmlsec key of their own). The adapter's notifications
+// are signed, and every signature verified, without xmlsec's contexts
 // (signed_info_verification.cpp): these transforms refuse to verify.
 namespace nqs::xmldsig {
 
