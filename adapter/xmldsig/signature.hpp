@@ -68,7 +68,8 @@ std::variant<SignatureParts, Rejection> check_signature_profile(xmlNode* documen
                                                                 const AlgorithmPolicy& policy);
 
 // Verifies the signature value and the digest of the document with `key` (the public key of the
-// already verified signer certificate), xmlsec reading only the one registered ID.
+// already verified signer certificate): the one reference, to the document the profile found
+// (never looked up by ID).
 std::optional<Rejection> verify_signature(const SignatureParts& parts, EVP_PKEY* key,
                                           const AlgorithmPolicy& policy);
 

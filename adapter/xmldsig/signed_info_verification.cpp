@@ -123,7 +123,8 @@ bool canonical(xmlDoc* doc, const NodeSet& nodes, const C14nMethod& method, std:
 }
 
 // A thread's renderings, kept for their capacity from one document to the next (a document's
-// reference is a few kilobytes). Emptied when a verification ends, and a large one let go.
+// reference is a few kilobytes). Emptied when a verification or a signing ends, and a large one
+// let go.
 constexpr std::size_t kKeptRendering = 256 * 1024;
 struct Renderings {
   std::string reference;

@@ -1,8 +1,8 @@
 // The adapter's GOST key as NCA RK delivers it (a password-protected PKCS#12), and its signed
 // notifications verified by another implementation than the one that signed them: the daemon
-// signs with gost-engine (as its own verification computes digests); here, libxml2's
-// canonicalization and libgcrypt check the reference digest and the signature value by hand, as a
-// receiving system would.
+// signs with gost-engine where it is installed (as its own verification computes digests); here,
+// libxml2's canonicalization and libgcrypt check the reference digest and the signature value by
+// hand, as a receiving system would.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <libxml/c14n.h>

@@ -27,7 +27,10 @@ constexpr const char* kDocuments[] = {"application-refused", "application-to-rec
 
 class Outbound : public ::testing::Test {
  protected:
-  void SetUp() override { builder_ = builder_for("adapter-sign"); }
+  void SetUp() override {
+    builder_ = builder_for("adapter-sign");
+    ASSERT_TRUE(builder_);
+  }
 
   // A builder signing with the test PKI's `name`.key, its certificate followed by its issuing CA,
   // as signing.certificate holds them.
@@ -152,9 +155,51 @@ TEST_F(Outbound, AnEcdsaKeySignsWhatXmlsec1Verifies) {
       ecdsa->build(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
   EXPECT_THAT(bytes, HasSubstr("xmldsig-more#ecdsa-sha256"));
   EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
-  const auto from = bytes.find("<ds:SignatureValue>") + std::string("<ds:SignatureValue>").size();
-  const auto value = bytes.substr(from, bytes.find("</ds:SignatureValue>") - from);
+  const std::string open = "<ds:SignatureValue>";
+  const auto from = bytes.find(open);
+  const auto to = bytes.find("</ds:SignatureValue>");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  const auto value = bytes.substr(from + open.size(), to - from - open.size());
   EXPECT_EQ(value.size(), 88U) << "64 bytes, P-256's r and s, in base64: " << value;
+}
+
+// NCALayer's profile (inclusive c14n of SignedInfo, the reference's #WithComments) with an RSA
+// key, a comment inside the signed document: xmlsec1 agrees on the nodes the adapter signed (a
+// reference by Id leaves comments out, the namespaces in scope are rendered).
+TEST_F(Outbound, TheInclusiveProfileSignsWhatXmlsec1Verifies) {
+  const auto composed =
+      builder_->compose(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
+  xml::XmlDoc doc(xmlReadMemory(composed.data(), static_cast<int>(composed.size()), nullptr,
+                                nullptr, XML_PARSE_NONET));
+  ASSERT_TRUE(doc);
+  xmlNode* document = xmlDocGetRootElement(doc.get());
+  while (document != nullptr && xml::as_view(document->name) != "VoucherDelivered") {
+    xmlNode* next =
+        xml::element_children(document).empty() ? nullptr : xml::element_children(document).back();
+    document = next;
+  }
+  ASSERT_NE(document, nullptr);
+  xmlAddChild(document, xmlNewDocComment(doc.get(), xml::as_xml(" not signed content ")));
+  xmldsig::SigningOptions kalkan;
+  kalkan.c14n = xmldsig::kInclusiveC14n;
+  kalkan.reference_c14n = xmldsig::kInclusiveC14nWithComments;
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto signer = load_signer(pki + "/adapter-sign.key", chain_);
+  ASSERT_TRUE(signer.has_value());
+  std::vector<X509*> chain;
+  for (const auto& certificate : signer.value().certificates)
+    chain.push_back(certificate.get());
+  ASSERT_EQ(xmldsig::sign_enveloped(document, signer.value().key.get(), chain, kalkan),
+            std::nullopt);
+  xmlChar* text = nullptr;
+  int size = 0;
+  xmlDocDumpMemory(doc.get(), &text, &size);
+  const std::string bytes(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
+  xmlFree(text);
+  EXPECT_THAT(bytes, HasSubstr("xml-c14n-20010315#WithComments"));
+  EXPECT_THAT(bytes, HasSubstr("<!-- not signed content -->"));
+  EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
 }
 
 TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {
