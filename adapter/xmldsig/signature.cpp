@@ -20,6 +20,7 @@
 #include "common/openssl_key_methods.hpp"
 #include "gost/algorithms.hpp"
 #include "gost/openssl_keys.hpp"
+#include "revocation/x509_facts.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/gost_xmldsig.hpp"
 #include "xmldsig/signature_internal.hpp"
@@ -183,11 +184,7 @@ std::optional<std::string> sign_enveloped(xmlNode* element, EVP_PKEY* private_ke
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
   xmlNode* x509_data = xmlSecTmplKeyInfoAddX509Data(key_info);
   for (X509* certificate : certificates) {
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    const auto text = base64(std::string_view(reinterpret_cast<const char*>(der),
-                                              static_cast<std::size_t>(std::max(length, 0))));
-    OPENSSL_free(der);
+    const auto text = base64(revocation::certificate_der(certificate));
     xmlNewTextChild(x509_data, signature->ns, xml::as_xml("X509Certificate"),
                     xml::as_xml(text.c_str()));
   }

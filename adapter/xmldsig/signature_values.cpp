@@ -86,6 +86,44 @@ Error failed(std::string problem) {
   return make_error(std::move(problem), Failure::permanent);
 }
 
+// A signature method with the key it is used with: GOST's with a key of that algorithm, or
+// OpenSSL's with an RSA or EC key as the method names.
+struct KeyedMethod {
+  const gost::Algorithm* algorithm = nullptr;  // GOST, with gost_key
+  const gost::OpenSslKey* gost_key = nullptr;
+  const OpenSslMethod* openssl = nullptr;
+};
+
+// `method` with `key`, or why they do not go together (`kind` names the key the GOST methods
+// need: "key" to verify, "private key" to sign).
+std::variant<KeyedMethod, std::string> keyed_method(std::string_view method, EVP_PKEY* key,
+                                                    std::string_view kind) {
+  if (const auto* algorithm = gost::by_signature_uri(method)) {
+    const auto* gost_key = gost::key_of(key);
+    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm) {
+      return fmt::format("{} needs a {} of that algorithm", algorithm->name, kind);
+    }
+    return KeyedMethod{algorithm, gost_key, nullptr};
+  }
+  const auto* openssl = openssl_method(method);
+  if (openssl == nullptr || openssl->kind == Kind::digest) {
+    return fmt::format("unsupported signature method '{}'", method);
+  }
+  const bool ecdsa = openssl->kind == Kind::ecdsa;
+  if (gost::key_of(key) != nullptr ||
+      EVP_PKEY_get_base_id(key) != (ecdsa ? EVP_PKEY_EC : EVP_PKEY_RSA)) {
+    return fmt::format("the signature method '{}' needs an {} key", method, ecdsa ? "EC" : "RSA");
+  }
+  return KeyedMethod{nullptr, nullptr, openssl};
+}
+
+// The GOST digest of canonical ds:SignedInfo, which the GOST back ends sign and verify.
+gost::Bytes gost_digest(const gost::Algorithm& algorithm, std::string_view signed_info) {
+  return gost::hash(
+      algorithm.hash,
+      std::span(reinterpret_cast<const std::uint8_t*>(signed_info.data()), signed_info.size()));
+}
+
 }  // namespace
 
 std::optional<gost::Bytes> digest_of(std::string_view uri, std::string_view data) {
@@ -108,28 +146,16 @@ std::optional<gost::Bytes> digest_of(std::string_view uri, std::string_view data
 std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY* key,
                                               std::string_view signed_info,
                                               std::string_view signature_value) {
-  if (const auto* algorithm = gost::by_signature_uri(method)) {
-    const auto* gost_key = gost::key_of(key);
-    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm) {
-      return not_verified(fmt::format("{} needs a key of that algorithm", algorithm->name));
-    }
-    const auto digest = gost::hash(
-        algorithm->hash,
-        std::span(reinterpret_cast<const std::uint8_t*>(signed_info.data()), signed_info.size()));
+  auto keyed = keyed_method(method, key, "key");
+  if (auto* problem = std::get_if<std::string>(&keyed)) return not_verified(*problem);
+  const auto& [algorithm, gost_key, openssl] = std::get<KeyedMethod>(keyed);
+  if (algorithm != nullptr) {
     return gost_key->verifier->verify(
-        digest, std::span(reinterpret_cast<const std::uint8_t*>(signature_value.data()),
-                          signature_value.size()));
-  }
-  const auto* openssl = openssl_method(method);
-  if (openssl == nullptr || openssl->kind == Kind::digest) {
-    return not_verified(fmt::format("unsupported signature method '{}'", method));
+        gost_digest(*algorithm, signed_info),
+        std::span(reinterpret_cast<const std::uint8_t*>(signature_value.data()),
+                  signature_value.size()));
   }
   const bool ecdsa = openssl->kind == Kind::ecdsa;
-  const int wanted = ecdsa ? EVP_PKEY_EC : EVP_PKEY_RSA;
-  if (gost::key_of(key) != nullptr || EVP_PKEY_get_base_id(key) != wanted) {
-    return not_verified(
-        fmt::format("the signature method '{}' needs an {} key", method, ecdsa ? "EC" : "RSA"));
-  }
   std::string der;
   if (ecdsa) {
     auto converted = ecdsa_der(signature_value, EVP_PKEY_get_bits(key));
@@ -154,29 +180,18 @@ std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY*
 // the method and the key do not go together.
 Result<std::string> signature_value_of(std::string_view method, EVP_PKEY* key,
                                        std::string_view signed_info) {
-  if (const auto* algorithm = gost::by_signature_uri(method)) {
-    const auto* gost_key = gost::key_of(key);
-    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm ||
-        !gost_key->signing_key) {
+  auto keyed = keyed_method(method, key, "private key");
+  if (auto* problem = std::get_if<std::string>(&keyed)) return failed(std::move(*problem));
+  const auto& [algorithm, gost_key, openssl] = std::get<KeyedMethod>(keyed);
+  if (algorithm != nullptr) {
+    if (!gost_key->signing_key) {
       return failed(fmt::format("{} needs a private key of that algorithm", algorithm->name));
     }
-    const auto digest = gost::hash(
-        algorithm->hash,
-        std::span(reinterpret_cast<const std::uint8_t*>(signed_info.data()), signed_info.size()));
-    auto value = gost_key->signing_key->sign(digest);
+    auto value = gost_key->signing_key->sign(gost_digest(*algorithm, signed_info));
     if (!value) return failed("the GOST signature could not be made");
     return std::string(value->begin(), value->end());
   }
-  const auto* openssl = openssl_method(method);
-  if (openssl == nullptr || openssl->kind == Kind::digest) {
-    return failed(fmt::format("unsupported signature method '{}'", method));
-  }
   const bool ecdsa = openssl->kind == Kind::ecdsa;
-  if (gost::key_of(key) != nullptr ||
-      EVP_PKEY_get_base_id(key) != (ecdsa ? EVP_PKEY_EC : EVP_PKEY_RSA)) {
-    return failed(
-        fmt::format("the signature method '{}' needs an {} key", method, ecdsa ? "EC" : "RSA"));
-  }
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
                                                                   EVP_MD_CTX_free);
   std::string value(static_cast<std::size_t>(EVP_PKEY_get_size(key)), '\0');

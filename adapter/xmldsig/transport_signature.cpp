@@ -5,12 +5,12 @@
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "common/base64.hpp"
 #include "gost/openssl_keys.hpp"
+#include "revocation/x509_facts.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/gost_xmldsig.hpp"
 #include "xmldsig/signature.hpp"
@@ -126,11 +126,7 @@ std::optional<std::string> sign_transport(xmlDoc* doc, EVP_PKEY* private_key, X5
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, nullptr);
   xmlNode* token =
       xmlNewChild(key_info, security->ns, xml::as_xml("SecurityTokenReference"), nullptr);
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(certificate, &der);
-  const auto text = base64(std::string_view(reinterpret_cast<const char*>(der),
-                                            static_cast<std::size_t>(std::max(length, 0))));
-  OPENSSL_free(der);
+  const auto text = base64(revocation::certificate_der(certificate));
   xmlNode* identifier =
       xmlNewTextChild(token, security->ns, xml::as_xml("KeyIdentifier"), xml::as_xml(text.c_str()));
   xmlSetProp(identifier, xml::as_xml("ValueType"),
