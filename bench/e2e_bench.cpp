@@ -4,7 +4,8 @@
 //                registered as unemployed by an AIS event, then their signed application, which
 //                passes the automatic checks (RegisterApplication): real traffic;
 //   worst case:  N applications from applicants never seen before refused by the automatic checks
-//                (no quota): a command and a signed notification per input;
+//                (no quota): a command and a signed notification per input; three runs, each
+//                with a daemon of its own, and their median;
 //   null relay:  the same N documents through a relay that only consumes, republishes with
 //                confirms and acks (no intake, no store): the broker's own ceiling here;
 //   steady rate: another N accepted applicants published at half the accepted throughput, not in
@@ -613,17 +614,36 @@ int main(int argc, char** argv) {
   Figures null_figures;
   const auto accepted = run_adapter(accepted_work, Clock::duration::zero(), &null_figures);
   report("accepted, distinct applicants", accepted, n, 2.0);
-  const auto worst = run_adapter(refused_work, Clock::duration::zero());
-  report("worst case, each refused with a command and a signed notification", worst, n, 1.0);
+  // The worst case is the target nearest its figure, and a machine's speed drifts from one minute
+  // to the next (the same binary's CPU a document has varied by a quarter between runs): it is run
+  // kWorstRuns times, each with a daemon and store of its own, and the median is the figure.
+  constexpr int kWorstRuns = 3;
+  std::vector<Run> worst_runs;
+  for (int i = 1; i <= kWorstRuns; ++i) {
+    worst_runs.push_back(run_adapter(refused_work, Clock::duration::zero()));
+    report(fmt::format("worst case, each refused with a command and a signed notification "
+                       "(run {} of {})",
+                       i, kWorstRuns),
+           worst_runs.back(), n, 1.0);
+  }
+  std::vector<double> worst_rates;
+  for (const auto& run : worst_runs)
+    worst_rates.push_back(run.figures.per_second);
+  std::sort(worst_rates.begin(), worst_rates.end());
+  const double worst_median = worst_rates[worst_rates.size() / 2];
+  std::cout << fmt::format(
+      "worst case, the median of {} runs: {:.0f} inputs/s ({:.0f} to {:.0f})\n", kWorstRuns,
+      worst_median, worst_rates.front(), worst_rates.back());
   std::cout << fmt::format(
       "null relay (broker only): {:.0f} messages/s, latency p50 {:.1f} ms, p99 {:.1f} ms, {} of "
       "{}\n",
       null_figures.per_second, null_figures.p50_ms, null_figures.p99_ms, null_figures.received, n);
   std::cout << cpu_text(null_figures.cpu);
   if (null_figures.per_second > 0) {
-    std::cout << fmt::format("ratio to the null relay: accepted inputs {:.2f}, worst case {:.2f}\n",
-                             2 * accepted.figures.per_second / null_figures.per_second,
-                             worst.figures.per_second / null_figures.per_second);
+    std::cout << fmt::format(
+        "ratio to the null relay: accepted inputs {:.2f}, worst case (median) {:.2f}\n",
+        2 * accepted.figures.per_second / null_figures.per_second,
+        worst_median / null_figures.per_second);
   }
   if (accepted.figures.per_second > 0) {
     const double rate = accepted.figures.per_second / 2;
@@ -631,5 +651,7 @@ int main(int argc, char** argv) {
         steady_work, rate,
         fmt::format("steady rate, {:.0f} applicants/s (half the accepted throughput)", rate), n);
   }
-  return accepted.figures.received == n && worst.figures.received == n ? 0 : 1;
+  const bool all_received = std::all_of(worst_runs.begin(), worst_runs.end(),
+                                        [n](const Run& run) { return run.figures.received == n; });
+  return accepted.figures.received == n && all_received ? 0 : 1;
 }
