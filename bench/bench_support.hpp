@@ -45,10 +45,13 @@ inline std::string bench_store_cache() {
 
 // The daemon's configuration for the benchmarks: warnings only, the application mapping, the
 // test PKI, the benchmark broker's vhost, a SQLite store in `dir`; the operations endpoints on
-// `ops_port` if given (else the default). Written as `name`.yaml.
+// `ops_port` if given (else the default). Written as `name`.yaml. With `gost`, as NCA issues keys
+// now: both hierarchies trusted (RSA and GOST, as in production) and the adapter signing with its
+// GOST 34.10-2015/512 key.
 inline std::filesystem::path bench_config(const TempDir& dir, const std::string& name,
                                           const std::string& amqp_url,
-                                          const std::filesystem::path& store, int ops_port = 0) {
+                                          const std::filesystem::path& store, int ops_port = 0,
+                                          bool gost = false) {
   std::string calendar;
   for (int year = 2023; year <= 2027; ++year) {
     calendar += fmt::format("    - {}\n",
@@ -57,26 +60,33 @@ inline std::filesystem::path bench_config(const TempDir& dir, const std::string&
   const std::string pki = NQS_TEST_PKI_DIR;
   return dir.write(
       name + ".yaml",
-      fmt::format(R"(log: {{level: warn}}
+      fmt::format(
+          R"(log: {{level: warn}}
 calendar:
   files:
 {}intake:
   envelope_schema: {}
   mappings: [{}]
-trust:
-  anchors: [{}/ca-chain.pem]
-  crls: [{}/root.crl.pem, {}/issuing.crl.pem]
-domain: {{mci: {{2025: 3932}}}}
-signing: {{key: {}/adapter-sign.key, certificate: {}/adapter-chain.pem}}
-outbound: {{mappings: [{}]}}
+{}domain: {{mci: {{2025: 3932}}}}
+{}outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: {}}}
 store: {{url: 'sqlite:{}'{}}}
 {})",
-                  calendar, source_path("xsd/envelope.xsd").string(),
-                  source_path("mappings/voucher-application.yaml").string(), pki, pki, pki, pki,
-                  pki, outbound_mappings(), amqp_url, bench_prefetch(), store.string(),
-                  bench_store_cache(),
-                  ops_port > 0 ? fmt::format("ops: {{listen: '127.0.0.1:{}'}}\n", ops_port) : ""));
+          calendar, source_path("xsd/envelope.xsd").string(),
+          source_path("mappings/voucher-application.yaml").string(),
+          fmt::format(
+              "trust:\n  anchors: [{0}/ca-chain.pem{1}]\n"
+              "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem{2}]\n",
+              pki, gost ? fmt::format(", {}/gost-ca-chain.pem", pki) : "",
+              gost ? fmt::format(", {0}/gost-root.crl.pem, {0}/gost-issuing.crl.pem", pki) : ""),
+          gost ? fmt::format("signing: {{pkcs12: {0}/gost-adapter-sign.p12, "
+                             "password_file: {0}/gost-adapter-sign.password}}\n",
+                             pki)
+               : fmt::format("signing: {{key: {0}/adapter-sign.key, certificate: "
+                             "{0}/adapter-chain.pem}}\n",
+                             pki),
+          outbound_mappings(), amqp_url, bench_prefetch(), store.string(), bench_store_cache(),
+          ops_port > 0 ? fmt::format("ops: {{listen: '127.0.0.1:{}'}}\n", ops_port) : ""));
 }
 
 }  // namespace nqs::test

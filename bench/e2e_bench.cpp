@@ -16,6 +16,8 @@
 //   e2e_bench N accepted    the accepted run alone (a long one: its peak RSS)
 //   e2e_bench N steady R    the steady-rate run alone, R applicants a second
 //   e2e_bench N refused     the worst case alone
+//   e2e_bench N gost        accepted, then the worst case, on GOST 34.10-2015/512 traffic (the
+//                           applicants' keys and the adapter's, as NCA issues them now)
 #include <amqp.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -70,6 +72,7 @@ struct Workload {
   std::vector<std::string> bodies;  // the signed documents
   std::vector<std::string> events;  // none, or one AIS event published before each document
   bool quota = false;               // a QuotaAllocated event first, so applications pass
+  bool gost = false;                // GOST 34.10-2015/512 applicants and adapter key
 };
 
 void publish_one(amqp_connection_state_t state, const char* queue, const std::string& id,
@@ -317,21 +320,44 @@ std::string iin_number(std::size_t i) {
       fmt::format("85{:02d}{:02d}3{:04d}", 1 + (i / 280000) % 12, 1 + (i / 10000) % 28, i % 10000));
 }
 
+// 20 keys of one kind, made once.
+const std::vector<nqs::test::Key>& key_pool(bool gost) {
+  auto make = [](bool of_gost) {
+    std::vector<nqs::test::Key> out;
+    for (int i = 0; i < 20; ++i)
+      out.push_back(of_gost ? nqs::test::gost_key() : nqs::test::rsa_key());
+    return out;
+  };
+  if (gost) {
+    static const auto gost_keys = make(true);
+    return gost_keys;
+  }
+  static const auto rsa_keys = make(false);
+  return rsa_keys;
+}
+
 // `n` applicants from number `first` on, each never seen before: a certificate of their own under
 // the test issuing CA (keys from a pool of 20: making RSA keys is slow, and the key does not
 // change what the adapter does), an UnemployedStatusChanged event, then their application.
-Workload accepted_workload(std::size_t n, std::size_t first) {
+// With `gost`, as NCA issues keys now: GOST 34.10-2015/512 certificates under the test GOST
+// issuing CA, each application signed as NCALayer signs (inclusive c14n, the reference
+// #WithComments).
+Workload accepted_workload(std::size_t n, std::size_t first, bool gost = false) {
+  // The GOST methods first: a GOST key read before them is not one the signer can use.
+  if (gost) nqs::xmldsig::ensure_xml_security_initialised();
   auto& pki = nqs::test::TestPki::get();
-  nqs::test::Certificate ca(X509_dup(pki.certificate("issuing-ca")), X509_free);
-  nqs::test::Key ca_key(pki.key("issuing-ca"), [](EVP_PKEY*) {});
-  static const std::vector<nqs::test::Key> keys = [] {
-    std::vector<nqs::test::Key> out;
-    for (int i = 0; i < 20; ++i)
-      out.push_back(nqs::test::rsa_key());
-    return out;
-  }();
+  const char* issuing = gost ? "gost-issuing-ca" : "issuing-ca";
+  nqs::test::Certificate ca(X509_dup(pki.certificate(issuing)), X509_free);
+  nqs::test::Key ca_key(pki.key(issuing), [](EVP_PKEY*) {});
+  const auto& keys = key_pool(gost);
+  nqs::xmldsig::SigningOptions options;
+  if (gost) {
+    options.c14n = nqs::xmldsig::kInclusiveC14n;
+    options.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
+  }
   Workload work;
   work.quota = true;
+  work.gost = gost;
   for (std::size_t i = first; work.bodies.size() < n; ++i) {
     const auto iin = iin_number(i);
     if (iin.empty()) continue;
@@ -344,7 +370,7 @@ Workload accepted_workload(std::size_t n, std::size_t first) {
     envelope.set_text("IIN", iin);
     work.ids.push_back(nqs::test::message_id_of(static_cast<int>(i) + 1));
     work.bodies.push_back(nqs::test::with_message_id(
-        envelope.sign_with(key.get(), {certificate.get()}, {}).bytes(), work.ids.back()));
+        envelope.sign_with(key.get(), {certificate.get()}, options).bytes(), work.ids.back()));
     work.events.push_back(fmt::format(
         R"({{"eventId": "e0000000-0000-4000-8000-{:012d}", "type": "UnemployedStatusChanged",
             "occurredAt": "2025-08-01T09:00:00+05:00", "payload": {{"iin": "{}",
@@ -356,8 +382,8 @@ Workload accepted_workload(std::size_t n, std::size_t first) {
 
 // `n` applicants never seen before and no quota allocated: each application is refused by the
 // automatic checks, which costs the most (a command and a signed ApplicationRefused).
-Workload refused_workload(std::size_t n, std::size_t first) {
-  Workload work = accepted_workload(n, first);
+Workload refused_workload(std::size_t n, std::size_t first, bool gost = false) {
+  Workload work = accepted_workload(n, first, gost);
   work.quota = false;
   work.events.clear();
   return work;
@@ -489,7 +515,7 @@ Run run_adapter(const Workload& work, Clock::duration interval, Figures* null_af
   }
   const int ops_port = nqs::test::free_port();
   DaemonProcess daemon(
-      bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite", ops_port),
+      bench_config(dir, "adapter", vhost.url(), dir.path() / "store.sqlite", ops_port, work.gost),
       dir.path() / "daemon.log");
   daemon.start();
   TestClient client(vhost.name());
@@ -597,6 +623,16 @@ int main(int argc, char** argv) {
     const auto worst = run_adapter(refused_workload(n, 0), Clock::duration::zero());
     report("worst case, each refused with a command and a signed notification", worst, n, 1.0);
     return worst.figures.received == n ? 0 : 1;
+  }
+  // As NCA issues keys now: GOST 34.10-2015/512 applicants, the adapter's GOST key.
+  if (argc > 2 && std::string_view(argv[2]) == "gost") {
+    const auto accepted = run_adapter(accepted_workload(n, 0, true), Clock::duration::zero());
+    report(fmt::format("GOST, accepted, {} applicants never seen before ({} inputs)", n, 2 * n),
+           accepted, n, 2.0);
+    const auto worst = run_adapter(refused_workload(n, n, true), Clock::duration::zero());
+    report("GOST, worst case, each refused with a command and a signed notification", worst, n,
+           1.0);
+    return accepted.figures.received == n && worst.figures.received == n ? 0 : 1;
   }
   if (argc > 3 && std::string_view(argv[2]) == "steady") {
     const double rate = std::stod(argv[3]);

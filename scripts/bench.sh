@@ -52,6 +52,9 @@ echo "=== end to end through a local RabbitMQ (${NQS_BENCH_INPUTS:-5000} inputs)
 tests/broker/broker.sh start build/bench-broker 27872 >/dev/null
 trap 'tests/broker/broker.sh stop build/bench-broker 27872' EXIT
 build/e2e_bench "${NQS_BENCH_INPUTS:-5000}"
+echo "=== end to end on GOST 34.10-2015/512 traffic, as NCA issues keys now: the applicants' and the"
+echo "    adapter's (two GOST verifies for each new signer's document, a GOST signature each refusal)"
+build/e2e_bench "${NQS_BENCH_INPUTS:-5000}" gost
 echo "=== a long run: 50,000 applicants never seen before (100,000 inputs), the daemon's peak RSS"
 build/e2e_bench 50000 accepted
 echo "=== durable timers: one million pending, ten thousand due at once (the real daemon)"
