@@ -450,7 +450,8 @@ std::string inside_text(const Counted& before, const Counted& after) {
   if (commits <= 0 || intakes <= 0) return "in the daemon: nothing counted";
   return fmt::format(
       "in the daemon: {:.0f} store transactions of {:.1f} inputs on average, {:.2f} ms each "
-      "(its disk flush included); intake {:.2f} ms a document on average (on a worker)",
+      "(its disk flush included); intake {:.2f} ms a document on average (wall time on a worker, "
+      "waits for a core included)",
       commits, (after.committed_inputs - before.committed_inputs) / commits,
       1000 * (after.commit_seconds - before.commit_seconds) / commits,
       1000 * (after.intake_seconds - before.intake_seconds) / intakes);

@@ -75,13 +75,15 @@ Metrics::Metrics()
                   .Name("nqs_timers_fired_total")
                   .Help("Timers fired, by kind.")
                   .Register(*registry_)),
-      intake_(prometheus::BuildHistogram()
-                  .Name("nqs_intake_duration_seconds")
-                  .Help("Intake of one bus message: parsing, schemas, signature, mapping.")
-                  .Register(*registry_)
-                  .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
-                                                                   0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                                   0.1, 0.25})),
+      intake_(
+          prometheus::BuildHistogram()
+              .Name("nqs_intake_duration_seconds")
+              .Help("Intake of one bus message: parsing, schemas, signature, mapping; wall time on "
+                    "its worker thread, a wait for a core included.")
+              .Register(*registry_)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                           0.005, 0.01, 0.025, 0.05, 0.1, 0.25})),
       end_to_end_(
           prometheus::BuildHistogram()
               .Name("nqs_input_duration_seconds")
