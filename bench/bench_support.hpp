@@ -68,24 +68,15 @@ calendar:
   envelope_schema: {}
   mappings: [{}]
 {}domain: {{mci: {{2025: 3932}}}}
-{}outbound: {{mappings: [{}]}}
+signing: {}
+outbound: {{mappings: [{}]}}
 amqp: {{url: '{}', prefetch: {}}}
 store: {{url: 'sqlite:{}'{}}}
 {})",
           calendar, source_path("xsd/envelope.xsd").string(),
-          source_path("mappings/voucher-application.yaml").string(),
-          fmt::format(
-              "trust:\n  anchors: [{0}/ca-chain.pem{1}]\n"
-              "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem{2}]\n",
-              pki, gost ? fmt::format(", {}/gost-ca-chain.pem", pki) : "",
-              gost ? fmt::format(", {0}/gost-root.crl.pem, {0}/gost-issuing.crl.pem", pki) : ""),
-          gost ? fmt::format("signing: {{pkcs12: {0}/gost-adapter-sign.p12, "
-                             "password_file: {0}/gost-adapter-sign.password}}\n",
-                             pki)
-               : fmt::format("signing: {{key: {0}/adapter-sign.key, certificate: "
-                             "{0}/adapter-chain.pem}}\n",
-                             pki),
-          outbound_mappings(), amqp_url, bench_prefetch(), store.string(), bench_store_cache(),
+          source_path("mappings/voucher-application.yaml").string(), trust_section(pki, gost),
+          signing_value(pki, gost), outbound_mappings(), amqp_url, bench_prefetch(), store.string(),
+          bench_store_cache(),
           ops_port > 0 ? fmt::format("ops: {{listen: '127.0.0.1:{}'}}\n", ops_port) : ""));
 }
 

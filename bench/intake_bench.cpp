@@ -34,10 +34,9 @@ const std::string& signed_application() {
 // As NCALayer signs: GOST 34.10-2015/512, inclusive c14n, the reference #WithComments.
 const std::string& gost_signed_application() {
   static const std::string bytes = [] {
-    nqs::xmldsig::SigningOptions kalkan;
-    kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
-    kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
-    return Envelope("voucher-application").sign_exactly("gost-individual-sign", kalkan).bytes();
+    return Envelope("voucher-application")
+        .sign_exactly("gost-individual-sign", nqs::test::nca_layer_profile())
+        .bytes();
   }();
   return bytes;
 }
@@ -59,9 +58,7 @@ std::vector<std::string> make_gost_new_signer_applications(int set) {
   // The GOST methods first: a GOST key read before them is not one the signer can use.
   nqs::xmldsig::ensure_xml_security_initialised();
   const auto issuing = test_ca("gost-issuing-ca");
-  nqs::xmldsig::SigningOptions kalkan;
-  kalkan.c14n = nqs::xmldsig::kInclusiveC14n;
-  kalkan.reference_c14n = nqs::xmldsig::kInclusiveC14nWithComments;
+  const auto kalkan = nqs::test::nca_layer_profile();
   const auto subject = "/C=KZ/CN=IVANOV IVAN " + std::to_string(set) +
                        "/serialNumber=IIN850101300124/SN=IVANOV/GN=IVAN";
   std::vector<std::string> out;

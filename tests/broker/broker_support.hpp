@@ -67,6 +67,27 @@ inline bool eventually(const std::function<bool()>& condition,
   return condition();
 }
 
+// The trust section for the test PKI `pki` (a block, ending in a newline): the RSA hierarchy, and
+// with `gost` NCA's GOST one beside it, as in production.
+inline std::string trust_section(const std::string& pki, bool gost) {
+  return fmt::format(
+      "trust:\n  anchors: [{0}/ca-chain.pem{1}]\n"
+      "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem{2}]\n",
+      pki, gost ? fmt::format(", {}/gost-ca-chain.pem", pki) : "",
+      gost ? fmt::format(", {0}/gost-root.crl.pem, {0}/gost-issuing.crl.pem", pki) : "");
+}
+
+// The value of the signing key for the adapter's key of the test PKI `pki` (a YAML flow map): its
+// RSA key, or with `gost` its GOST 34.10-2015/512 key in a PKCS#12 file.
+inline std::string signing_value(const std::string& pki, bool gost) {
+  return gost ? fmt::format(
+                    "{{pkcs12: {0}/gost-adapter-sign.p12, password_file: "
+                    "{0}/gost-adapter-sign.password}}",
+                    pki)
+              : fmt::format("{{key: {0}/adapter-sign.key, certificate: {0}/adapter-chain.pem}}",
+                            pki);
+}
+
 // Every outbound mapping of the source tree, as a YAML flow list's items.
 inline std::string outbound_mappings() {
   std::string out;

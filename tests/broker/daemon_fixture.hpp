@@ -96,14 +96,7 @@ class DaemonWithBroker : public ::testing::Test {
     }
     const std::string pki = NQS_TEST_PKI_DIR;
     // NCA's two hierarchies, as in production: RSA and GOST.
-    const auto trust =
-        !trust_.empty()
-            ? trust_
-            : fmt::format(
-                  "trust:\n  anchors: [{0}/ca-chain.pem, {0}/gost-ca-chain.pem]\n"
-                  "  crls: [{0}/root.crl.pem, {0}/issuing.crl.pem, {0}/gost-root.crl.pem, "
-                  "{0}/gost-issuing.crl.pem]\n",
-                  pki);
+    const auto trust = !trust_.empty() ? trust_ : trust_section(pki, true);
     // The MCI of every year a test's clock may reach: the daemon is not ready on a day of a year
     // without it (2027's is a stand-in until its budget law).
     config_ = dir_.write(
@@ -134,11 +127,8 @@ processing:
   grace_period: 20s
 {})",
             calendar, source_path("xsd/envelope.xsd").string(), mappings, trust,
-            signing_.empty() ? fmt::format("{{key: {0}/adapter-sign.key, certificate: "
-                                           "{0}/adapter-chain.pem}}",
-                                           pki)
-                             : signing_,
-            outbound_mappings(), amqp_url_.empty() ? vhost_.url() : amqp_url_, amqp_extra_,
+            signing_.empty() ? signing_value(pki, false) : signing_, outbound_mappings(),
+            amqp_url_.empty() ? vhost_.url() : amqp_url_, amqp_extra_,
             store_url_.empty() ? "sqlite:" + (dir_.path() / "store.sqlite").string() : store_url_,
             extra_config_));
   }

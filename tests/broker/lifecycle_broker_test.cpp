@@ -328,10 +328,7 @@ class GostLifecycleWithBroker : public LifecycleWithBroker {
     flavor() = Flavor::gost;
     gost_ = true;
     const std::string pki = NQS_TEST_PKI_DIR;
-    signing_ = fmt::format(
-        "{{pkcs12: {0}/gost-adapter-sign.p12, password_file: "
-        "{0}/gost-adapter-sign.password}}",
-        pki);
+    signing_ = signing_value(pki, true);
     LifecycleWithBroker::SetUp();
   }
   void TearDown() override { flavor() = Flavor::rsa; }
@@ -342,9 +339,7 @@ TEST_F(GostLifecycleWithBroker, GostDocumentsFromApplicationToActAndGostSignedNo
   confirmed(kApplication, 1);
   voucher_issued_today();
   // The center's outcome and act signed with its head's GOST 34.310-2004 key, as NCALayer signs.
-  xmldsig::SigningOptions kalkan;
-  kalkan.c14n = xmldsig::kInclusiveC14n;
-  kalkan.reference_c14n = xmldsig::kInclusiveC14nWithComments;
+  const auto kalkan = nca_layer_profile();
   publish_document(
       outcome(today_date(), today_date()).sign_exactly("gost-center-head-2004", kalkan).bytes(),
       message_id_of(4));

@@ -34,6 +34,15 @@ inline std::string pki_name(const std::string& name) {
   return flavor() == Flavor::gost ? "gost-" + name : name;
 }
 
+// As NCALayer and KalkanCrypt sign (messages.md): inclusive c14n of ds:SignedInfo, the reference
+// enveloped and inclusive c14n #WithComments.
+inline xmldsig::SigningOptions nca_layer_profile() {
+  xmldsig::SigningOptions options;
+  options.c14n = xmldsig::kInclusiveC14n;
+  options.reference_c14n = xmldsig::kInclusiveC14nWithComments;
+  return options;
+}
+
 // The signing options with the key's own methods where the test left the defaults (RSA-SHA256,
 // SHA-256): a GOST key signs with its GOST methods, canonicalization unchanged.
 inline xmldsig::SigningOptions methods_for(xmldsig::SigningOptions options, EVP_PKEY* key) {
