@@ -612,7 +612,7 @@ int report_steady(const Workload& work, double rate, const std::string& what, st
 }  // namespace
 
 // The worst case is the target nearest its figure, and a machine's speed drifts from one minute to
-// the next (the same binary's CPU a document has ranged from 934 to 1,290 us between runs minutes
+// the next (the same binary's CPU a document has ranged from 958 to 1,290 us between runs minutes
 // apart): it is run kWorstRuns times, each with a daemon and store of its own, and the median is
 // the figure, the range beside it. `label` names the traffic ("" or "GOST, ").
 constexpr int kWorstRuns = 3;
