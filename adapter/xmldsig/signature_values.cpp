@@ -94,14 +94,16 @@ struct KeyedMethod {
   const OpenSslMethod* openssl = nullptr;
 };
 
-// `method` with `key`, or why they do not go together (`kind` names the key the GOST methods
-// need: "key" to verify, "private key" to sign).
+// `method` with `key`, or why they do not go together; `to_sign`: a GOST method needs the private
+// key too.
 std::variant<KeyedMethod, std::string> keyed_method(std::string_view method, EVP_PKEY* key,
-                                                    std::string_view kind) {
+                                                    bool to_sign) {
   if (const auto* algorithm = gost::by_signature_uri(method)) {
     const auto* gost_key = gost::key_of(key);
-    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm) {
-      return fmt::format("{} needs a {} of that algorithm", algorithm->name, kind);
+    if (gost_key == nullptr || gost_key->public_key.algorithm != algorithm ||
+        (to_sign && !gost_key->signing_key)) {
+      return fmt::format("{} needs a {} of that algorithm", algorithm->name,
+                         to_sign ? "private key" : "key");
     }
     return KeyedMethod{algorithm, gost_key, nullptr};
   }
@@ -146,7 +148,7 @@ std::optional<gost::Bytes> digest_of(std::string_view uri, std::string_view data
 std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY* key,
                                               std::string_view signed_info,
                                               std::string_view signature_value) {
-  auto keyed = keyed_method(method, key, "key");
+  auto keyed = keyed_method(method, key, false);
   if (auto* problem = std::get_if<std::string>(&keyed)) return not_verified(*problem);
   const auto& [algorithm, gost_key, openssl] = std::get<KeyedMethod>(keyed);
   if (algorithm != nullptr) {
@@ -180,13 +182,10 @@ std::variant<bool, Rejection> signature_holds(std::string_view method, EVP_PKEY*
 // the method and the key do not go together.
 Result<std::string> signature_value_of(std::string_view method, EVP_PKEY* key,
                                        std::string_view signed_info) {
-  auto keyed = keyed_method(method, key, "private key");
+  auto keyed = keyed_method(method, key, true);
   if (auto* problem = std::get_if<std::string>(&keyed)) return failed(std::move(*problem));
   const auto& [algorithm, gost_key, openssl] = std::get<KeyedMethod>(keyed);
   if (algorithm != nullptr) {
-    if (!gost_key->signing_key) {
-      return failed(fmt::format("{} needs a private key of that algorithm", algorithm->name));
-    }
     auto value = gost_key->signing_key->sign(gost_digest(*algorithm, signed_info));
     if (!value) return failed("the GOST signature could not be made");
     return std::string(value->begin(), value->end());
