@@ -616,6 +616,8 @@ int report_steady(const Workload& work, double rate, const std::string& what, st
 // apart): it is run kWorstRuns times, each with a daemon and store of its own, and the median is
 // the figure, the range beside it. `label` names the traffic ("" or "GOST, ").
 constexpr int kWorstRuns = 3;
+constexpr const char* kWorstCase =
+    "worst case, each refused with a command and a signed notification";
 static_assert(kWorstRuns % 2 == 1, "the median of an odd number of runs is one of them");
 
 struct WorstCase {
@@ -628,10 +630,7 @@ WorstCase run_worst_case(const Workload& work, std::size_t n, const std::string&
   WorstCase out;
   for (int i = 1; i <= kWorstRuns; ++i) {
     const auto run = run_adapter(work, Clock::duration::zero());
-    report(fmt::format("{}worst case, each refused with a command and a signed notification "
-                       "(run {} of {})",
-                       label, i, kWorstRuns),
-           run, n, 1.0);
+    report(fmt::format("{}{} (run {} of {})", label, kWorstCase, i, kWorstRuns), run, n, 1.0);
     rates.push_back(run.figures.per_second);
     out.all_received = out.all_received && run.figures.received == n;
   }
@@ -662,7 +661,7 @@ int main(int argc, char** argv) {
   }
   if (argc > 2 && std::string_view(argv[2]) == "refused") {
     const auto worst = run_adapter(refused_workload(n, 0), Clock::duration::zero());
-    report("worst case, each refused with a command and a signed notification", worst, n, 1.0);
+    report(kWorstCase, worst, n, 1.0);
     return worst.figures.received == n ? 0 : 1;
   }
   // As NCA issues keys now: GOST 34.10-2015/512 applicants, the adapter's GOST key.

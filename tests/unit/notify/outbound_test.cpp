@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "intake_support.hpp"
 #include "test_support.hpp"
 #include "xml/xml.hpp"
 #include "xmldsig/signature.hpp"
@@ -175,15 +176,12 @@ TEST_F(Outbound, TheInclusiveProfileSignsWhatXmlsec1Verifies) {
   ASSERT_TRUE(doc);
   xmlNode* document = xmlDocGetRootElement(doc.get());
   while (document != nullptr && xml::as_view(document->name) != "VoucherDelivered") {
-    xmlNode* next =
-        xml::element_children(document).empty() ? nullptr : xml::element_children(document).back();
-    document = next;
+    const auto children = xml::element_children(document);
+    document = children.empty() ? nullptr : children.back();
   }
   ASSERT_NE(document, nullptr);
   xmlAddChild(document, xmlNewDocComment(doc.get(), xml::as_xml(" not signed content ")));
-  xmldsig::SigningOptions kalkan;
-  kalkan.c14n = xmldsig::kInclusiveC14n;
-  kalkan.reference_c14n = xmldsig::kInclusiveC14nWithComments;
+  const auto kalkan = test::nca_layer_profile();
   const std::string pki = NQS_TEST_PKI_DIR;
   auto signer = load_signer(pki + "/adapter-sign.key", chain_);
   ASSERT_TRUE(signer.has_value());
