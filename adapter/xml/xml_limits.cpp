@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace nqs::xml {
@@ -39,23 +40,24 @@ class Scanner {
  private:
   bool starts(std::string_view prefix) const { return bytes_.substr(at_, prefix.size()) == prefix; }
 
-  void fail(std::string what) { problem_ = fmt::format("{} at line {}", what, line_); }
-  void advance(std::size_t to) {
-    for (; at_ < to; ++at_) {
-      if (bytes_[at_] == '\n') ++line_;
-    }
+  // The line of the byte at `offset` is counted only when a problem is reported there: counting
+  // lines while scanning read every byte of the message once more, one at a time, after find()
+  // had skipped over them.
+  void fail(std::size_t offset, std::string what) {
+    const auto line = 1 + std::count(bytes_.begin(), bytes_.begin() + offset, '\n');
+    problem_ = fmt::format("{} at line {}", what, line);
   }
   void check_size(std::size_t size, std::string_view what) {
     if (size > limits_.max_text_bytes) {
-      fail(fmt::format("{} of {} bytes; at most {} are accepted", what, size,
-                       limits_.max_text_bytes));
+      fail(at_, fmt::format("{} of {} bytes; at most {} are accepted", what, size,
+                            limits_.max_text_bytes));
     }
   }
 
   void text() {
     const auto end = std::min(bytes_.find('<', at_), bytes_.size());
     check_size(end - at_, "a text node");
-    advance(end);
+    at_ = end;
   }
 
   void skip_to(std::string_view terminator, std::string_view what) {
@@ -65,7 +67,7 @@ class Scanner {
       return;
     }
     check_size(end - at_, what);
-    advance(end + terminator.size());
+    at_ = end + terminator.size();
   }
 
   void end_tag() {
@@ -75,12 +77,12 @@ class Scanner {
       return;
     }
     scopes_.pop_back();
-    advance(end + 1);
+    at_ = end + 1;
   }
 
   void skip_spaces() {
     while (at_ < bytes_.size() && is_space(bytes_[at_]))
-      advance(at_ + 1);
+      ++at_;
   }
 
   // Reads a name up to a space, '=', '/' or '>'.
@@ -101,7 +103,7 @@ class Scanner {
       gave_up_ = true;
       return std::nullopt;
     }
-    advance(at_ + 1);
+    ++at_;
     skip_spaces();
     if (at_ >= bytes_.size() || (bytes_[at_] != '"' && bytes_[at_] != '\'')) {
       gave_up_ = true;
@@ -113,31 +115,28 @@ class Scanner {
       return std::nullopt;
     }
     check_size(close - at_ - 1, "an attribute value");
-    advance(close + 1);
+    at_ = close + 1;
     if (problem_) return std::nullopt;
     return attribute;
   }
 
-  // Counts an attribute of `element`, whose tag opens at `tag_line`, against the limits of one
-  // element (`attributes` and `declarations` so far) and of the message; false past one of them.
-  bool count_attribute(std::string_view attribute, std::string_view element, std::size_t tag_line,
+  // Counts an attribute of `element`, whose tag opens at `tag`, against the limits of one element
+  // (`attributes` and `declarations` so far) and of the message; false past one of them.
+  bool count_attribute(std::string_view attribute, std::string_view element, std::size_t tag,
                        std::size_t& attributes, std::size_t& declarations) {
     if (++attributes > limits_.max_attributes) {
-      line_ = tag_line;
-      fail(fmt::format("the element {} has more than {} attributes", element,
-                       limits_.max_attributes));
+      fail(tag, fmt::format("the element {} has more than {} attributes", element,
+                            limits_.max_attributes));
       return false;
     }
     if (++all_attributes_ > limits_.max_attributes_total) {
-      line_ = tag_line;
-      fail(fmt::format("more than {} attributes in all", limits_.max_attributes_total));
+      fail(tag, fmt::format("more than {} attributes in all", limits_.max_attributes_total));
       return false;
     }
     if (attribute == "xmlns" || attribute.starts_with("xmlns:")) {
       if (++declarations > limits_.max_namespace_declarations) {
-        line_ = tag_line;
-        fail(fmt::format("the element {} declares more than {} namespaces", element,
-                         limits_.max_namespace_declarations));
+        fail(tag, fmt::format("the element {} declares more than {} namespaces", element,
+                              limits_.max_namespace_declarations));
         return false;
       }
     }
@@ -145,7 +144,7 @@ class Scanner {
   }
 
   void start_tag() {
-    const auto tag_line = line_;
+    const auto tag = at_;
     ++at_;
     const auto element = name();
     if (element.empty()) {
@@ -162,42 +161,39 @@ class Scanner {
         return;
       }
       if (bytes_[at_] == '>') {
-        advance(at_ + 1);
+        ++at_;
         break;
       }
       if (starts("/>")) {
-        advance(at_ + 2);
+        at_ += 2;
         empty = true;
         break;
       }
       const auto attribute = read_attribute();
-      if (!attribute || !count_attribute(*attribute, element, tag_line, attributes, declarations)) {
+      if (!attribute || !count_attribute(*attribute, element, tag, attributes, declarations)) {
         return;
       }
     }
-    const auto line = line_;
-    line_ = tag_line;
     if (++elements_ > limits_.max_elements) {
-      return fail(fmt::format("more than {} elements", limits_.max_elements));
+      return fail(tag, fmt::format("more than {} elements", limits_.max_elements));
     }
     const auto in_scope = (scopes_.empty() ? 0 : scopes_.back()) + declarations;
     if (in_scope > limits_.max_namespaces_in_scope) {
-      return fail(fmt::format("the element {} has more than {} namespace declarations in scope",
+      return fail(tag,
+                  fmt::format("the element {} has more than {} namespace declarations in scope",
                               element, limits_.max_namespaces_in_scope));
     }
     if (!empty) {
       if (scopes_.size() + 1 > limits_.max_depth) {
-        return fail(fmt::format("elements nested deeper than {}", limits_.max_depth));
+        return fail(tag, fmt::format("elements nested deeper than {}", limits_.max_depth));
       }
       scopes_.push_back(in_scope);
     }
-    line_ = line;
   }
 
   std::string_view bytes_;
   const XmlLimits& limits_;
   std::size_t at_ = 0;
-  std::size_t line_ = 1;
   std::size_t elements_ = 0;
   std::size_t all_attributes_ = 0;
   std::vector<std::size_t> scopes_;  // namespace declarations in scope of each open element

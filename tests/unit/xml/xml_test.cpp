@@ -46,6 +46,31 @@ TEST(XmlLimits, TheScanNamesTheFirstLimitExceededAndWhere) {
               HasSubstr("more than 2 elements"));
 }
 
+// The line named is where the offending tag, text, comment or value begins, however many lines
+// come before it or inside it.
+TEST(XmlLimits, TheLineNamedIsWhereTheOffenceBegins) {
+  XmlLimits limits;
+  limits.max_attributes = 2;
+  EXPECT_THAT(
+      exceeds_limits("<r>\n<!-- a\ncomment -->\n  <e\n a=\"1\"\n b=\"2\"\n c=\"3\"/></r>", limits)
+          .value_or(""),
+      HasSubstr("the element e has more than 2 attributes at line 4"));
+  limits = XmlLimits{};
+  limits.max_text_bytes = 8;
+  EXPECT_THAT(
+      exceeds_limits("<r>\n<a>short</a>\n<b>\nlonger than eight</b></r>", limits).value_or(""),
+      HasSubstr("a text node of 18 bytes; at most 8 are accepted at line 3"));
+  EXPECT_THAT(
+      exceeds_limits("<r>\n\n<a k=\"ok\"\n  v=\"a value too long\"/></r>", limits).value_or(""),
+      HasSubstr("an attribute value of 16 bytes; at most 8 are accepted at line 4"));
+  EXPECT_THAT(exceeds_limits("<r>\n<!-- a comment of some length --></r>", limits).value_or(""),
+              HasSubstr("a comment of 30 bytes; at most 8 are accepted at line 2"));
+  limits = XmlLimits{};
+  limits.max_depth = 2;
+  EXPECT_THAT(exceeds_limits("<r>\n<a>\n\n<b></b></a></r>", limits).value_or(""),
+              HasSubstr("elements nested deeper than 2 at line 4"));
+}
+
 TEST(ParseHostileXml, EachReasonOfItsOwn) {
   auto reason_of = [](std::string_view bytes, std::size_t max_bytes = 1 << 20) {
     auto parsed = parse_hostile_xml(bytes, max_bytes);
