@@ -172,9 +172,25 @@ std::variant<XmlDoc, Rejection> parse_hostile_xml(std::string_view bytes, std::s
   return doc;
 }
 
+namespace {
+
+// Whether the NUL-terminated `text` is `view`, read no further than the first byte that differs
+// (as_view would measure the whole text first: the mappings and the profile checks ask of every
+// child of an element).
+bool same_text(const xmlChar* text, std::string_view view) {
+  if (text == nullptr) return view.empty();
+  std::size_t at = 0;
+  for (; at < view.size(); ++at) {
+    if (text[at] == '\0' || text[at] != static_cast<unsigned char>(view[at])) return false;
+  }
+  return text[at] == '\0';
+}
+
+}  // namespace
+
 bool is_element(const xmlNode* node, std::string_view ns, std::string_view local_name) {
-  return node != nullptr && node->type == XML_ELEMENT_NODE && as_view(node->name) == local_name &&
-         namespace_of(node) == ns;
+  return node != nullptr && node->type == XML_ELEMENT_NODE && same_text(node->name, local_name) &&
+         (node->ns == nullptr ? ns.empty() : same_text(node->ns->href, ns));
 }
 
 std::string_view namespace_of(const xmlNode* node) {

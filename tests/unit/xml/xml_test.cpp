@@ -160,6 +160,21 @@ TEST(XmlHelpers, ElementsAreMatchedByNamespaceAndLocalName) {
   EXPECT_EQ(text_of(child_element(root, "urn:b", "x")), "1");
   EXPECT_EQ(child_element(root, "urn:c", "x"), nullptr);
   EXPECT_EQ(qualified_name(root), "{urn:a}r");
+  // A name or namespace is matched whole: neither a prefix of it nor a longer one.
+  EXPECT_TRUE(is_element(root, "urn:a", "r"));
+  EXPECT_FALSE(is_element(root, "urn:a", ""));
+  EXPECT_FALSE(is_element(root, "urn:a", "rr"));
+  EXPECT_FALSE(is_element(root, "urn:", "r"));
+  EXPECT_FALSE(is_element(root, "urn:ab", "r"));
+  EXPECT_FALSE(is_element(root, "", "r"));
+  EXPECT_FALSE(is_element(root, "urn:a", std::string_view("r\0", 2)));
+  EXPECT_FALSE(is_element(root->children->next->next, "urn:a", "c"));  // the comment
+  auto bare = parse_hostile_xml("<Signature/>", 1 << 20);
+  ASSERT_TRUE(std::holds_alternative<XmlDoc>(bare));
+  const auto* signature = xmlDocGetRootElement(std::get<XmlDoc>(bare).get());
+  EXPECT_TRUE(is_element(signature, "", "Signature"));
+  EXPECT_FALSE(is_element(signature, "", "Sig"));
+  EXPECT_FALSE(is_element(signature, "urn:a", "Signature"));
 }
 
 }  // namespace
