@@ -114,6 +114,29 @@ std::optional<Instant> to_instant(const ASN1_TIME* time) {
       std::chrono::system_clock::from_time_t(timegm(&parts)));
 }
 
+std::optional<std::int64_t> checked_seconds(const ASN1_TIME* time) {
+  if (time == nullptr) return std::nullopt;
+  const int length = ASN1_STRING_length(time);
+  switch (ASN1_STRING_type(time)) {
+    case V_ASN1_UTCTIME:
+      if (length != 13) return std::nullopt;
+      break;
+    case V_ASN1_GENERALIZEDTIME:
+      if (length != 15) return std::nullopt;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const unsigned char* text = ASN1_STRING_get0_data(time);
+  if (!std::all_of(text, text + length - 1, [](unsigned char c) { return c >= '0' && c <= '9'; }) ||
+      text[length - 1] != 'Z') {
+    return std::nullopt;
+  }
+  std::tm parts{};
+  if (ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&parts));
+}
+
 std::string serial_hex(const X509* certificate) {
   BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
   char* hex = BN_bn2hex(serial);

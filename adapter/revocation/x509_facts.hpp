@@ -3,6 +3,7 @@
 #include <openssl/x509.h>
 
 #include <compare>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,10 @@ namespace nqs::revocation {
 std::string name_text(const X509_NAME* name);
 // An ASN.1 time; nullopt when absent or unreadable.
 std::optional<Instant> to_instant(const ASN1_TIME* time);
+// An ASN.1 time in seconds since the epoch, read as OpenSSL's X509_cmp_time reads it when it
+// checks a certificate's or a CRL's validity (RFC 5280's fixed forms, YYMMDDHHMMSSZ or
+// YYYYMMDDHHMMSSZ, then OpenSSL's own parser); nullopt where X509_cmp_time finds an error.
+std::optional<std::int64_t> checked_seconds(const ASN1_TIME* time);
 // A certificate's serial number in hexadecimal.
 std::string serial_hex(const X509* certificate);
 // DER bytes of a certificate as PEM text (as received: not parsed).

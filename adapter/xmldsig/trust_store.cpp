@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 #include <map>
 
 #include "common/files.hpp"
@@ -224,6 +225,7 @@ void TrustStore::build(const std::vector<std::shared_ptr<X509_CRL>>& fetched) {
     if (delta != nullptr) use(*delta);
   }
   crl_facts_json_ = facts_json_by_issuer(crl_facts_);
+  find_when_in_time();
   // OCSP responders chain to any anchor; no CRL is asked of them (RFC 6960, 4.2.2.2.1).
   responders_ = X509_STORE_new();
   for (const auto& anchor : anchors_)
@@ -286,6 +288,28 @@ void TrustStore::place_anchors() {
     }
   }
   ERR_clear_error();
+}
+
+void TrustStore::find_when_in_time() {
+  std::int64_t from = std::numeric_limits<std::int64_t>::min();
+  std::int64_t until = std::numeric_limits<std::int64_t>::max();
+  bool readable = true;
+  auto within = [&](const ASN1_TIME* start, const ASN1_TIME* end) {
+    const auto first = revocation::checked_seconds(start);
+    const auto last = end != nullptr ? revocation::checked_seconds(end) : until;
+    if (!first || !last) {
+      readable = false;
+      return;
+    }
+    from = std::max(from, *first);
+    until = std::min(until, *last);
+  };
+  for (const auto& anchor : anchors_)
+    within(X509_get0_notBefore(anchor.get()), X509_get0_notAfter(anchor.get()));
+  // A CRL without nextUpdate is not stale at any instant after its thisUpdate.
+  for (const auto& crl : crls_)
+    within(X509_CRL_get0_lastUpdate(crl.get()), X509_CRL_get0_nextUpdate(crl.get()));
+  if (readable && from < until) in_time_.emplace(from, until);
 }
 
 const std::string& TrustStore::crl_facts_json(const std::string& issuer) const {

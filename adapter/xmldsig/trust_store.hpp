@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <list>
@@ -14,6 +15,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -183,6 +185,13 @@ class TrustStore {
       STACK_OF(X509) * chain, const std::optional<Rejection>& signer_crl) const;
 
   void place_anchors();
+  // Sets in_time_ from the anchors and the CRLs in use.
+  void find_when_in_time();
+  // Whether every validity period X509_verify_cert would compare with `at` holds it: the
+  // anchors' and the CRLs' in use (in_time_), the signer's, and those of the certificates that
+  // came with the signature (in `untrusted` after the configured intermediates).
+  [[nodiscard]] bool times_hold(std::int64_t at, const X509* leaf,
+                                STACK_OF(X509) * untrusted) const;
 
   // Why a certificate's key is too weak to be trusted (trust.min_rsa_bits, trust.ec_curves).
   [[nodiscard]] std::optional<std::string> weak_key(X509* certificate) const;
@@ -203,6 +212,9 @@ class TrustStore {
   std::vector<std::shared_ptr<X509>> intermediates_;    // issuing CAs whose root is an anchor
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::optional<Instant> crl_next_update_;
+  // The seconds [first, second) at which every anchor and every CRL in use is within its
+  // validity, as X509_cmp_time reads them; none when one of their times is unreadable.
+  std::optional<std::pair<std::int64_t, std::int64_t>> in_time_;
   std::size_t cache_size_ = 0;
 
   // Least recently used first; the map points into the list.

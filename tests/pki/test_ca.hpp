@@ -182,6 +182,9 @@ struct CrlOptions {
   long reason = CRL_REASON_KEY_COMPROMISE;  // of the entries of `revoked`
   std::vector<std::int64_t> serials;        // more entries, with these serials, in this order
   bool sorted = true;                       // false: the entries in the order given
+  // Fixed times other than the test dates (YYYYMMDDHHMMSSZ), when not `relative`.
+  std::string this_update_at = "20200101000000Z";
+  std::string next_update_at = "20451231000000Z";
 };
 
 inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
@@ -192,13 +195,13 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
   if (options.relative) {
     X509_time_adj_ex(time, 0, options.this_update, nullptr);
   } else {
-    ASN1_TIME_set_string(time, "20200101000000Z");
+    ASN1_TIME_set_string(time, options.this_update_at.c_str());
   }
   X509_CRL_set1_lastUpdate(crl.get(), time);
   if (options.relative) {
     X509_time_adj_ex(time, 0, options.next_update, nullptr);
   } else {
-    ASN1_TIME_set_string(time, "20451231000000Z");
+    ASN1_TIME_set_string(time, options.next_update_at.c_str());
   }
   X509_CRL_set1_nextUpdate(crl.get(), time);
   if (options.number >= 0) {
