@@ -3,6 +3,8 @@
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -140,9 +142,9 @@ namespace detail {
 
 std::optional<std::string> decode_base64(std::string_view text) {
   std::string compact;
-  for (char c : text) {
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') compact.push_back(c);
-  }
+  compact.reserve(text.size());
+  std::copy_if(text.begin(), text.end(), std::back_inserter(compact),
+               [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
   if (compact.empty() || compact.size() % 4 != 0) return std::nullopt;
   std::string out(compact.size() / 4 * 3, '\0');
   const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
