@@ -282,11 +282,12 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   if (times_hold(seconds.count(), leaf.get(), untrusted.get())) {
-    // Every time OpenSSL would check holds: it need not check them again. Each of its checks
-    // printed the instant as ASN.1 text and parsed both times back (some fourteen for a new
-    // signer's chain and CRLs, 7 to 10 us). Where one might not hold, OpenSSL checks them all,
-    // as before, and gives its own error and choice of issuer.
+    // Every time OpenSSL would check holds: it need not check them again. Each of OpenSSL 3.0's
+    // checks printed the instant as ASN.1 text and parsed both times back (some fourteen for a
+    // new signer's chain and CRLs, 7 to 10 us). Where one might not hold, OpenSSL checks them
+    // all, as before, and gives its own error and choice of issuer.
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+    times_held_.fetch_add(1, std::memory_order_relaxed);
   } else {
     X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(seconds.count()));
   }
@@ -316,9 +317,10 @@ CertificateCheck TrustStore::verify_uncached(const std::string& leaf_der,
 }
 
 bool TrustStore::times_hold(std::int64_t at, const X509* leaf, STACK_OF(X509) * untrusted) const {
-  // X509_cmp_time: a time is passed when it is at or before the instant; a certificate is valid
-  // from its notBefore and expired at its notAfter, a CRL current from its thisUpdate and stale
-  // at its nextUpdate.
+  // X509_cmp_time in OpenSSL 3.0: a time is passed when it is at or before the instant; a
+  // certificate is valid from its notBefore and expired at its notAfter, a CRL current from its
+  // thisUpdate and stale at its nextUpdate. (Later versions let the nextUpdate second itself
+  // pass: this is stricter, and then only leaves the check to OpenSSL.)
   auto in_time = [at](const X509* certificate) {
     const auto from = revocation::checked_seconds(X509_get0_notBefore(certificate));
     const auto until = revocation::checked_seconds(X509_get0_notAfter(certificate));

@@ -366,7 +366,9 @@ CertificateCheck TrustStore::verify(const std::string& leaf_der,
     if (auto found = cache_.find(key); found != cache_.end()) {
       const auto& verified = found->second->second;
       // A cached chain is reused only inside its validity; outside, the full check says why not.
-      if (now >= verified->not_before() && now <= verified->not_after()) {
+      // As OpenSSL judges: valid from notBefore, expired at notAfter (and a CRL stale at its
+      // nextUpdate).
+      if (now >= verified->not_before() && now < verified->not_after()) {
         cache_order_.splice(cache_order_.end(), cache_order_, found->second);
         cached = verified;
       }

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -158,6 +159,9 @@ class TrustStore {
   [[nodiscard]] std::size_t anchor_count() const { return anchors_.size(); }
   [[nodiscard]] std::size_t crl_count() const { return crls_.size(); }
   [[nodiscard]] std::size_t cached() const;
+  // How many chains were verified with OpenSSL's time checks left out, every time they compare
+  // having held (times_hold).
+  [[nodiscard]] std::uint64_t verified_with_times_held() const { return times_held_.load(); }
   // An issuing CA of trust.anchors configured without its root: a trust anchor of its own.
   [[nodiscard]] bool is_partial_anchor(const X509* certificate) const;
 
@@ -213,8 +217,10 @@ class TrustStore {
   std::vector<std::shared_ptr<X509>> partial_anchors_;  // issuing CAs without their root
   std::optional<Instant> crl_next_update_;
   // The seconds [first, second) at which every anchor and every CRL in use is within its
-  // validity, as X509_cmp_time reads them; none when one of their times is unreadable.
+  // validity, as X509_cmp_time reads them; none when one of their times is unreadable or when
+  // they share no instant (an expired anchor left in trust.anchors, say).
   std::optional<std::pair<std::int64_t, std::int64_t>> in_time_;
+  mutable std::atomic<std::uint64_t> times_held_{0};
   std::size_t cache_size_ = 0;
 
   // Least recently used first; the map points into the list.

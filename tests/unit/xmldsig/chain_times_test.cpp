@@ -161,8 +161,18 @@ Verdict openssl_verdict(const Hierarchy& pki, std::int64_t at) {
   return verdict;
 }
 
+// Whether every time of `times` holds at `at`: when the trust store is to leave OpenSSL's checks
+// out.
+bool all_hold(const Times& times, std::int64_t at) {
+  for (const auto& validity :
+       {times.root, times.intermediate, times.leaf, times.root_crl, times.intermediate_crl}) {
+    if (at < seconds_of(validity.from) || at >= seconds_of(validity.until)) return false;
+  }
+  return true;
+}
+
 std::shared_ptr<TrustStore> trust_of(const Hierarchy& pki, bool intermediate_configured,
-                                     const test::TempDir& dir) {
+                                     const test::TempDir& dir, std::size_t cache_size = 0) {
   TrustSettings settings;
   std::string anchors = pem_of(pki.root.certificate.get());
   if (intermediate_configured) anchors += pem_of(pki.intermediate.certificate.get());
@@ -171,7 +181,7 @@ std::shared_ptr<TrustStore> trust_of(const Hierarchy& pki, bool intermediate_con
   // A CRL file must be an anchor's; a presented intermediate's CRL comes as one fetched.
   if (intermediate_configured)
     settings.crls.push_back(dir.write("intermediate.crl.pem", pki.intermediate_crl));
-  settings.cache_size = 0;  // every verification a full one
+  settings.cache_size = cache_size;  // 0: every verification a full one
   std::vector<std::string> problems;
   auto trust = TrustStore::load(settings, problems);
   EXPECT_TRUE(problems.empty()) << test::join(problems);
@@ -212,8 +222,12 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
                                     to_utc_string(Instant(std::chrono::seconds(at))), times.name,
                                     configured ? "configured" : "presented");
       const auto expected = openssl_verdict(pki, at);
+      const auto held_before = trust->verified_with_times_held();
       const auto check =
           trust->verify(der_of(pki.leaf.get()), presented, Instant(std::chrono::seconds(at)));
+      // OpenSSL's checks are left out exactly when every time holds.
+      EXPECT_EQ(trust->verified_with_times_held() - held_before, all_hold(times, at) ? 1U : 0U)
+          << when;
       if (expected.error == X509_V_OK) {
         ++accepted;
         EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const VerifiedCertificate>>(check))
@@ -226,11 +240,39 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
       const auto& rejection = std::get<Rejection>(check);
       EXPECT_EQ(rejection.reason, reason_of(expected.error)) << when << ": " << rejection.detail;
       EXPECT_THAT(rejection.detail, ::testing::HasSubstr(expected.subject)) << when;
+      if (rejection.reason == Reason::certificate_untrusted) {
+        EXPECT_THAT(rejection.detail,
+                    ::testing::HasSubstr(X509_verify_cert_error_string(expected.error)))
+            << when;
+      }
     }
   }
   // Each hierarchy has instants of both kinds.
   EXPECT_GT(accepted, 0);
   EXPECT_GT(refused, 0);
+}
+
+// A chain remembered (the second time it is verified) is answered from memory only while OpenSSL
+// would find it valid: at its signer's notAfter it has expired.
+TEST(ChainTimesRemembered, AChainRememberedHasExpiredAtItsNotAfter) {
+  const Hierarchy pki(kHierarchies[0]);
+  const test::TempDir dir;
+  const auto trust = trust_of(pki, true, dir, 10);
+  const auto leaf = der_of(pki.leaf.get());
+  const auto until = seconds_of(kHierarchies[0].leaf.until);
+  auto at = [](std::int64_t seconds) { return Instant(std::chrono::seconds(seconds)); };
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const VerifiedCertificate>>(
+        trust->verify(leaf, {}, at(until - 86400))));
+  }
+  ASSERT_EQ(trust->cached(), 1U);
+  const auto held = trust->verified_with_times_held();
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const VerifiedCertificate>>(
+      trust->verify(leaf, {}, at(until - 1))));
+  EXPECT_EQ(trust->verified_with_times_held(), held) << "answered from memory";
+  const auto check = trust->verify(leaf, {}, at(until));
+  ASSERT_TRUE(std::holds_alternative<Rejection>(check)) << "accepted at its notAfter";
+  EXPECT_EQ(std::get<Rejection>(check).reason, Reason::certificate_expired);
 }
 
 INSTANTIATE_TEST_SUITE_P(EachTimeLapsingAlone, ChainTimes, ::testing::ValuesIn(kHierarchies),
