@@ -67,13 +67,19 @@ std::optional<CrlNumber> number_of(ASN1_INTEGER* value) {
 int append_to_string(BIO* bio, const char* data, int length) {
   auto* out = static_cast<std::string*>(BIO_get_data(bio));
   if (out == nullptr || length < 0) return -1;
-  out->append(data, static_cast<std::size_t>(length));
+  try {
+    out->append(data, static_cast<std::size_t>(length));
+  } catch (...) {
+    return -1;  // nothing may be thrown through OpenSSL's frames
+  }
   return length;
 }
 
 BIO_METHOD* string_sink() {
   static BIO_METHOD* const method = [] {
-    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "std::string");
+    const int index = BIO_get_new_index();
+    BIO_METHOD* made =
+        index == -1 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "std::string");
     if (made != nullptr &&
         (BIO_meth_set_write(made, append_to_string) != 1 || BIO_meth_set_create(made, [](BIO* bio) {
                                                               BIO_set_init(bio, 1);
