@@ -14,7 +14,7 @@ namespace nqs::mapping {
 namespace {
 
 std::optional<Rejection> check_identifier(IdentifierCheck check, const std::string& text,
-                                          const std::string& path, const MappingOptions& options) {
+                                          const FieldPath& path, const MappingOptions& options) {
   std::optional<std::string> problem;
   switch (check) {
     case IdentifierCheck::none:
@@ -36,19 +36,30 @@ std::optional<Rejection> check_identifier(IdentifierCheck check, const std::stri
       break;
   }
   if (!problem) return std::nullopt;
-  return Rejection{Reason::domain_invalid_identifier, fmt::format("{}: {}", path, *problem)};
+  return Rejection{Reason::domain_invalid_identifier, fmt::format("{}: {}", path.text(), *problem)};
 }
 
 }  // namespace
 
+std::string FieldPath::text() const {
+  if (parent_ == nullptr) return std::string(name_);
+  auto out = parent_->text();
+  if (index_) return fmt::format("{}[{}]", out, *index_);
+  if (!out.empty()) out += '.';
+  out += name_;
+  return out;
+}
+
 std::variant<boost::json::value, Rejection> convert_field_value(const FieldSpec& field,
+                                                                FieldType type,
                                                                 const std::string& text,
-                                                                const std::string& path,
+                                                                const FieldPath& path,
                                                                 const MappingOptions& options) {
   auto invalid = [&](std::string_view what) {
-    return Rejection{Reason::schema_invalid, fmt::format("{}: '{}' is not {}", path, text, what)};
+    return Rejection{Reason::schema_invalid,
+                     fmt::format("{}: '{}' is not {}", path.text(), text, what)};
   };
-  switch (field.type) {
+  switch (type) {
     case FieldType::string:
       if (auto rejection = check_identifier(field.check, text, path, options)) return *rejection;
       return boost::json::value(text);

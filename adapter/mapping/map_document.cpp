@@ -73,10 +73,10 @@ class Mapper {
       : mapping_(mapping), document_(document), options_(options) {}
 
   std::optional<Rejection> read_object(const std::vector<FieldSpec>& fields, xmlNode* context_node,
-                                       const std::string& path, boost::json::object& out) {
+                                       const FieldPath& path, boost::json::object& out) {
     for (const auto& field : fields) {
-      const std::string field_path = path.empty() ? field.name : path + "." + field.name;
-      if (auto rejection = read_field(field, context_node, field_path, out)) return rejection;
+      if (auto rejection = read_field(field, context_node, FieldPath(path, field.name), out))
+        return rejection;
     }
     return std::nullopt;
   }
@@ -86,16 +86,25 @@ class Mapper {
   // of child steps.
   static std::vector<xmlNode*> walk(const std::vector<std::pair<std::string, std::string>>& steps,
                                     xmlNode* context_node) {
-    std::vector<xmlNode*> nodes{context_node};
-    for (const auto& [ns, name] : steps) {
-      std::vector<xmlNode*> next;
-      for (const xmlNode* parent : nodes) {
+    std::vector<xmlNode*> nodes;
+    std::vector<xmlNode*> next;
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      const auto& [ns, name] = steps[step];
+      next.clear();
+      auto add_children = [&](const xmlNode* parent) {
         for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
           if (xml::is_element(child, ns, name)) next.push_back(child);
         }
+      };
+      if (step == 0) {
+        add_children(context_node);
+      } else {
+        for (const xmlNode* parent : nodes)
+          add_children(parent);
       }
-      nodes = std::move(next);
+      nodes.swap(next);
     }
+    if (steps.empty()) nodes.push_back(context_node);
     return nodes;
   }
 
@@ -119,25 +128,26 @@ class Mapper {
 
   std::variant<std::vector<xmlNode*>, Rejection> select(const FieldSpec& field,
                                                         xmlNode* context_node,
-                                                        const std::string& path) {
+                                                        const FieldPath& path) {
     auto nodes = evaluate(field, context_node);
     if (!nodes) {
       return Rejection{Reason::schema_invalid,
-                       fmt::format("{}: the mapping's XPath '{}' does not select elements", path,
-                                   field.xpath->text())};
+                       fmt::format("{}: the mapping's XPath '{}' does not select elements",
+                                   path.text(), field.xpath->text())};
     }
     // The mapper reads only what the verified reference covers.
     for (const xmlNode* node : *nodes) {
       if (!is_inside(node, document_)) {
-        return Rejection{Reason::signature_reference_mismatch,
-                         fmt::format("{}: the mapping read outside the signed element", path)};
+        return Rejection{
+            Reason::signature_reference_mismatch,
+            fmt::format("{}: the mapping read outside the signed element", path.text())};
       }
     }
     return std::move(*nodes);
   }
 
   std::optional<Rejection> read_field(const FieldSpec& field, xmlNode* context_node,
-                                      const std::string& path, boost::json::object& out) {
+                                      const FieldPath& path, boost::json::object& out) {
     if (field.type == FieldType::object) {
       boost::json::object nested;
       if (auto rejection = read_object(field.children, context_node, path, nested))
@@ -153,24 +163,25 @@ class Mapper {
     if (nodes.empty()) {
       if (field.optional) return std::nullopt;
       return Rejection{Reason::schema_invalid, fmt::format("{}: required element {} is missing",
-                                                           path, field.xpath->text())};
+                                                           path.text(), field.xpath->text())};
     }
     if (nodes.size() > 1) {
       return Rejection{Reason::schema_invalid,
-                       fmt::format("{}: {} elements match {}; exactly one is expected", path,
+                       fmt::format("{}: {} elements match {}; exactly one is expected", path.text(),
                                    nodes.size(), field.xpath->text())};
     }
-    auto value = convert_field_value(field, xml::text_of(nodes.front()), path, options_);
+    auto value =
+        convert_field_value(field, field.type, xml::text_of(nodes.front()), path, options_);
     if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
     out[field.name] = std::move(std::get<boost::json::value>(value));
     return std::nullopt;
   }
 
   std::optional<Rejection> read_list(const FieldSpec& field, const std::vector<xmlNode*>& nodes,
-                                     const std::string& path, boost::json::object& out) {
+                                     const FieldPath& path, boost::json::object& out) {
     boost::json::array items;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      const std::string item_path = fmt::format("{}[{}]", path, i);
+      const FieldPath item_path(path, i);
       if (field.item_type == FieldType::object) {
         boost::json::object item;
         if (auto rejection = read_object(field.children, nodes[i], item_path, item)) {
@@ -178,9 +189,8 @@ class Mapper {
         }
         items.emplace_back(std::move(item));
       } else {
-        FieldSpec scalar = field;
-        scalar.type = field.item_type;
-        auto value = convert_field_value(scalar, xml::text_of(nodes[i]), item_path, options_);
+        auto value = convert_field_value(field, field.item_type, xml::text_of(nodes[i]), item_path,
+                                         options_);
         if (auto* rejection = std::get_if<Rejection>(&value)) return *rejection;
         items.emplace_back(std::move(std::get<boost::json::value>(value)));
       }
@@ -202,7 +212,8 @@ std::variant<boost::json::object, Rejection> map_document(const DocumentMapping&
                                                           const MappingOptions& options) {
   Mapper mapper(mapping, document, options);
   boost::json::object payload;
-  if (auto rejection = mapper.read_object(mapping.fields, document, "", payload)) return *rejection;
+  if (auto rejection = mapper.read_object(mapping.fields, document, FieldPath(), payload))
+    return *rejection;
   for (const auto& rule : mapping.rules) {
     if (auto rejection = apply_rule(rule, payload)) return *rejection;
   }

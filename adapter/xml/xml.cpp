@@ -213,6 +213,12 @@ xmlNode* child_element(const xmlNode* parent, std::string_view ns, std::string_v
 }
 
 std::string text_of(const xmlNode* node) {
+  // An element of one text node, as nearly every one of a document is: that text, without the
+  // buffer xmlNodeGetContent makes and copies out.
+  if (node != nullptr && node->type == XML_ELEMENT_NODE && node->children != nullptr &&
+      node->children->next == nullptr && node->children->type == XML_TEXT_NODE) {
+    return std::string(as_view(node->children->content));
+  }
   xmlChar* content = xmlNodeGetContent(node);
   std::string out(as_view(content));
   xmlFree(content);

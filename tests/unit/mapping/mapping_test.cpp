@@ -139,6 +139,45 @@ std::string command_of(const DocumentMapping& mapping, xmlNode* document) {
   return boost::json::serialize(std::get<boost::json::object>(mapped));
 }
 
+// A refusal names the field where it stands in the command: nested objects with '.', list items
+// with their index, walked or evaluated by XPath alike.
+TEST(Mapping, ARefusalNamesTheFieldByItsPathInTheCommand) {
+  xmldsig::ensure_xml_security_initialised();
+  test::TempDir dir;
+  const auto file = dir.write("m.yaml", header() +
+                                            "fields:\n"
+                                            "  a: {xpath: v:A, type: string}\n"
+                                            "  o:\n"
+                                            "    n: {xpath: v:O/v:N, type: integer}\n"
+                                            "    p: {xpath: 'v:O/v:P[1]', type: bool}\n"
+                                            "  l:\n"
+                                            "    xpath: v:L\n"
+                                            "    type: list\n"
+                                            "    items:\n"
+                                            "      u: {xpath: v:U, type: integer}\n"
+                                            "  s: {xpath: v:S, type: list, items: integer}\n");
+  yaml::Diagnostics diagnostics;
+  const auto mapping = load_mapping(file, diagnostics);
+  ASSERT_NE(mapping, nullptr) << test::join(diagnostics.problems());
+  auto mapped = [&](const std::string& inside) {
+    const auto text = "<X xmlns='urn:x'>" + inside + "</X>";
+    std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
+        xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, 0), xmlFreeDoc);
+    return command_of(*mapping, xmlDocGetRootElement(doc.get()));
+  };
+  const std::string a = "<A>a</A>";
+  const std::string o = "<O><N>1</N><P>1</P></O>";
+  EXPECT_EQ(mapped(o), "refused: a: required element v:A is missing");
+  EXPECT_EQ(mapped(a + "<O><N>x</N><P>true</P></O>"), "refused: o.n: 'x' is not a whole number");
+  EXPECT_EQ(mapped(a + "<O><N>1</N><P>yes</P></O>"), "refused: o.p: 'yes' is not true or false");
+  EXPECT_EQ(mapped(a + o + "<L><U>1</U></L><L><U>2</U><U>3</U></L>"),
+            "refused: l[1].u: 2 elements match v:U; exactly one is expected");
+  EXPECT_EQ(mapped(a + o + "<L><U>1</U></L><S>1</S><S>z</S>"),
+            "refused: s[1]: 'z' is not a whole number");
+  EXPECT_EQ(mapped(a + o + "<L><U>1</U></L><S>1</S>"),
+            R"({"a":"a","o":{"n":1,"p":true},"l":[{"u":1}],"s":[1]})");
+}
+
 TEST(Mapping, WalkingTheTreeSelectsWhatXPathSelects) {
   xmldsig::ensure_xml_security_initialised();
   for (const char* name : {"voucher-application", "recognition-center-decision",

@@ -177,5 +177,23 @@ TEST(XmlHelpers, ElementsAreMatchedByNamespaceAndLocalName) {
   EXPECT_FALSE(is_element(signature, "urn:a", "Signature"));
 }
 
+// An element's text is all the text inside it, in order, however it is split.
+TEST(XmlHelpers, TextOfAnElementIsAllItsText) {
+  auto parsed = parse_hostile_xml(
+      "<r><a>one</a><b>one<!-- c -->two</b><c><![CDATA[<x>]]></c><d>t<e>u</e>v</d><f/>"
+      "<g>&lt;&amp;</g></r>",
+      1 << 20);
+  ASSERT_TRUE(std::holds_alternative<XmlDoc>(parsed));
+  const auto children = element_children(xmlDocGetRootElement(std::get<XmlDoc>(parsed).get()));
+  ASSERT_EQ(children.size(), 6U);
+  EXPECT_EQ(text_of(children[0]), "one");
+  EXPECT_EQ(text_of(children[1]), "onetwo");
+  EXPECT_EQ(text_of(children[2]), "<x>");
+  EXPECT_EQ(text_of(children[3]), "tuv");
+  EXPECT_EQ(text_of(children[4]), "");
+  EXPECT_EQ(text_of(children[5]), "<&");
+  EXPECT_EQ(text_of(children[0]->children), "one");  // a text node itself
+}
+
 }  // namespace
 }  // namespace nqs::xml
