@@ -36,6 +36,8 @@ SignerIdentity identity_of(X509* certificate) {
   for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
     const X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
     const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    // Only these two carry an identifier: the others are not converted.
+    if (nid != NID_serialNumber && nid != NID_organizationalUnitName) continue;
     auto text = entry_text(entry);
     if (!text) continue;
     // NCA RK subjects: serialNumber=IIN<12 digits>; a legal entity's also OU=BIN<12 digits>.
