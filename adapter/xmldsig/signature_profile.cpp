@@ -40,11 +40,14 @@ bool in_soap_header(const xmlNode* node) {
   return false;
 }
 
-void collect_elements(xmlNode* node, std::vector<xmlNode*>& out) {
+// Calls `visit` with each element of `node` and its following siblings, and of their subtrees,
+// in document order (the structure scan bounds the depth).
+template <typename Visit>
+void for_each_element(xmlNode* node, const Visit& visit) {
   for (xmlNode* child = node; child != nullptr; child = child->next) {
     if (child->type != XML_ELEMENT_NODE) continue;
-    out.push_back(child);
-    collect_elements(child->children, out);
+    visit(child);
+    for_each_element(child->children, visit);
   }
 }
 
@@ -58,12 +61,10 @@ bool is_id_attribute(const xmlAttr* attr) {
 // only stand in soap:Header.
 std::variant<xmlNode*, Rejection> enveloped_signature(xmlNode* document,
                                                       const std::string& document_name) {
-  std::vector<xmlNode*> elements;
-  collect_elements(xmlDocGetRootElement(document->doc), elements);
   std::vector<xmlNode*> signatures;
-  for (xmlNode* element : elements) {
+  for_each_element(xmlDocGetRootElement(document->doc), [&](xmlNode* element) {
     if (xml::is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
-  }
+  });
 
   std::vector<xmlNode*> own;
   for (xmlNode* signature : signatures) {
@@ -232,7 +233,9 @@ std::optional<Rejection> check_wrapping(xmlDoc* doc) {
         "be referenced");
   }
   std::vector<xmlNode*> elements;
-  collect_elements(xmlDocGetRootElement(doc), elements);
+  elements.reserve(256);
+  for_each_element(xmlDocGetRootElement(doc),
+                   [&](xmlNode* element) { elements.push_back(element); });
   std::map<std::string, const xmlNode*, std::less<>> first_with;
   for (xmlNode* element : elements) {
     // Id, ID, id or wsu:Id: any of them can be made a reference target.
