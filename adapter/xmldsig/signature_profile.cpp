@@ -3,8 +3,6 @@
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 
-#include <algorithm>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -142,10 +140,15 @@ std::optional<Rejection> read_certificates(SignatureParts& parts) {
 namespace detail {
 
 std::optional<std::string> decode_base64(std::string_view text) {
-  std::string compact;
-  compact.reserve(text.size());
-  std::copy_if(text.begin(), text.end(), std::back_inserter(compact),
-               [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
+  // Each character written, and the end moved past it unless it is white space: no branch or
+  // capacity check a character (a certificate's base64 is a kilobyte and more).
+  std::string compact(text.size(), '\0');
+  std::size_t kept = 0;
+  for (const char c : text) {
+    compact[kept] = c;
+    kept += static_cast<std::size_t>(c != ' ' && c != '\n' && c != '\r' && c != '\t');
+  }
+  compact.resize(kept);
   if (compact.empty() || compact.size() % 4 != 0) return std::nullopt;
   std::string out(compact.size() / 4 * 3, '\0');
   const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
