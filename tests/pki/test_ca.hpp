@@ -182,7 +182,8 @@ struct CrlOptions {
   long reason = CRL_REASON_KEY_COMPROMISE;  // of the entries of `revoked`
   std::vector<std::int64_t> serials;        // more entries, with these serials, in this order
   bool sorted = true;                       // false: the entries in the order given
-  // Fixed times other than the test dates (YYYYMMDDHHMMSSZ), when not `relative`.
+  // Fixed times other than the test dates (YYYYMMDDHHMMSSZ), when not `relative`; no nextUpdate
+  // when empty.
   std::string this_update_at = "20200101000000Z";
   std::string next_update_at = "20451231000000Z";
 };
@@ -200,10 +201,11 @@ inline std::string crl_of(const Ca& ca, const CrlOptions& options = {}) {
   X509_CRL_set1_lastUpdate(crl.get(), time);
   if (options.relative) {
     X509_time_adj_ex(time, 0, options.next_update, nullptr);
-  } else {
+    X509_CRL_set1_nextUpdate(crl.get(), time);
+  } else if (!options.next_update_at.empty()) {
     ASN1_TIME_set_string(time, options.next_update_at.c_str());
+    X509_CRL_set1_nextUpdate(crl.get(), time);
   }
-  X509_CRL_set1_nextUpdate(crl.get(), time);
   if (options.number >= 0) {
     ASN1_INTEGER* number = ASN1_INTEGER_new();
     ASN1_INTEGER_set(number, options.number);

@@ -1,8 +1,9 @@
 // The trust store lets OpenSSL skip its time checks only when every time it would check holds.
 // Its verdicts are compared with OpenSSL's own chain check, times checked, at one second before,
 // at and one second after each time of each certificate and CRL, in hierarchies where each kind of
-// time lapses alone: the signer's, an intermediate's that came with the signature or was
-// configured, the root's, a CRL's thisUpdate and nextUpdate.
+// time lapses alone: the signer's, an intermediate's (that came with the signature, was configured
+// with its root, or is the only anchor), the root's, a CRL's thisUpdate and nextUpdate, and a CRL
+// without a nextUpdate.
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,7 +29,7 @@ constexpr const char* kLeaf = "/C=KZ/CN=TIMES SIGNER/serialNumber=IIN85010130012
 
 struct Validity {
   const char* from;
-  const char* until;
+  const char* until;  // a CRL without nextUpdate: null
 };
 
 // One hierarchy: root, intermediate, signer, the root's CRL (of the intermediate) and the
@@ -71,7 +72,29 @@ const Times kHierarchies[] = {
      {"20220301120000Z", "20230301120000Z"},
      {"20220101000000Z", "20221201000000Z"},
      {"20220601000000Z", "20230101000000Z"}},
+    {"a CRL without nextUpdate",
+     {"20200101000000Z", "20451231000000Z"},
+     {"20200101000000Z", "20451231000000Z"},
+     {"20220301120000Z", "20230301120000Z"},
+     {"20200101000000Z", "20451231000000Z"},
+     {"20220601000000Z", nullptr}},
 };
+
+// Where the intermediate CA stands: sent with the signature, configured with its root, or the
+// only anchor (configured without its root: a partial chain).
+enum class Intermediate { presented, configured, anchor };
+
+std::string_view name_of(Intermediate where) {
+  switch (where) {
+    case Intermediate::presented:
+      return "presented";
+    case Intermediate::configured:
+      return "configured";
+    case Intermediate::anchor:
+      return "the only anchor";
+  }
+  return "";
+}
 
 std::string pem_of(X509* certificate) {
   std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
@@ -117,7 +140,8 @@ struct Hierarchy {
     options.next_update_at = times.root_crl.until;
     root_crl = test::crl_of(root, options);
     options.this_update_at = times.intermediate_crl.from;
-    options.next_update_at = times.intermediate_crl.until;
+    options.next_update_at =
+        times.intermediate_crl.until != nullptr ? times.intermediate_crl.until : "";
     intermediate_crl = test::crl_of(intermediate, options);
   }
 };
@@ -129,27 +153,48 @@ struct Verdict {
   std::string subject;
 };
 
-// The intermediate, configured or presented, is offered to OpenSSL the same way: as untrusted.
-Verdict openssl_verdict(const Hierarchy& pki, std::int64_t at) {
+// A partial chain's anchor has no CRL of its own to be checked against: the trust store lets that
+// one question pass (RFC 5280, 6.1), and so does this.
+int anchor_without_crl(int ok, X509_STORE_CTX* context) {
+  const int error = X509_STORE_CTX_get_error(context);
+  if (ok == 0 &&
+      (error == X509_V_ERR_UNABLE_TO_GET_CRL || error == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER) &&
+      X509_STORE_CTX_get_error_depth(context) ==
+          sk_X509_num(X509_STORE_CTX_get0_chain(context)) - 1) {
+    X509_STORE_CTX_set_error(context, X509_V_OK);
+    return 1;
+  }
+  return ok;
+}
+
+// The intermediate, configured with its root or presented, is offered to OpenSSL the same way: as
+// untrusted; as the only anchor, it is trusted and the chain may end there.
+Verdict openssl_verdict(const Hierarchy& pki, Intermediate where, std::int64_t at) {
+  const bool anchor = where == Intermediate::anchor;
   std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), &X509_STORE_free);
-  X509_STORE_add_cert(store.get(), pki.root.certificate.get());
-  for (const auto* pem : {&pki.root_crl, &pki.intermediate_crl}) {
+  X509_STORE_add_cert(store.get(),
+                      anchor ? pki.intermediate.certificate.get() : pki.root.certificate.get());
+  std::vector<const std::string*> crls{&pki.intermediate_crl};
+  if (!anchor) crls.push_back(&pki.root_crl);
+  for (const auto* pem : crls) {
     std::unique_ptr<BIO, decltype(&BIO_free)> in(
         BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), &BIO_free);
     std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(
         PEM_read_bio_X509_CRL(in.get(), nullptr, nullptr, nullptr), &X509_CRL_free);
     X509_STORE_add_crl(store.get(), crl.get());
   }
-  X509_STORE_set_flags(store.get(),
-                       X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS);
+  X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
+                                        X509_V_FLAG_USE_DELTAS |
+                                        (anchor ? X509_V_FLAG_PARTIAL_CHAIN : 0));
   struct StackFree {
     void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
   };
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
-  sk_X509_push(untrusted.get(), pki.intermediate.certificate.get());
+  if (!anchor) sk_X509_push(untrusted.get(), pki.intermediate.certificate.get());
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> context(X509_STORE_CTX_new(),
                                                                           &X509_STORE_CTX_free);
   X509_STORE_CTX_init(context.get(), store.get(), pki.leaf.get(), untrusted.get());
+  if (anchor) X509_STORE_CTX_set_verify_cb(context.get(), anchor_without_crl);
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), static_cast<time_t>(at));
   Verdict verdict;
   if (X509_verify_cert(context.get()) != 1) {
@@ -163,29 +208,35 @@ Verdict openssl_verdict(const Hierarchy& pki, std::int64_t at) {
 
 // Whether every time of `times` holds at `at`: when the trust store is to leave OpenSSL's checks
 // out.
-bool all_hold(const Times& times, std::int64_t at) {
-  for (const auto& validity :
-       {times.root, times.intermediate, times.leaf, times.root_crl, times.intermediate_crl}) {
-    if (at < seconds_of(validity.from) || at >= seconds_of(validity.until)) return false;
+bool all_hold(const Times& times, Intermediate where, std::int64_t at) {
+  std::vector<Validity> checked{times.intermediate, times.leaf, times.intermediate_crl};
+  if (where != Intermediate::anchor) {
+    checked.push_back(times.root);
+    checked.push_back(times.root_crl);
+  }
+  for (const auto& validity : checked) {
+    if (at < seconds_of(validity.from)) return false;
+    if (validity.until != nullptr && at >= seconds_of(validity.until)) return false;
   }
   return true;
 }
 
-std::shared_ptr<TrustStore> trust_of(const Hierarchy& pki, bool intermediate_configured,
+std::shared_ptr<TrustStore> trust_of(const Hierarchy& pki, Intermediate where,
                                      const test::TempDir& dir, std::size_t cache_size = 0) {
   TrustSettings settings;
-  std::string anchors = pem_of(pki.root.certificate.get());
-  if (intermediate_configured) anchors += pem_of(pki.intermediate.certificate.get());
+  std::string anchors;
+  if (where != Intermediate::anchor) anchors += pem_of(pki.root.certificate.get());
+  if (where != Intermediate::presented) anchors += pem_of(pki.intermediate.certificate.get());
   settings.anchors = {dir.write("anchors.pem", anchors)};
-  settings.crls = {dir.write("root.crl.pem", pki.root_crl)};
+  if (where != Intermediate::anchor) settings.crls = {dir.write("root.crl.pem", pki.root_crl)};
   // A CRL file must be an anchor's; a presented intermediate's CRL comes as one fetched.
-  if (intermediate_configured)
+  if (where != Intermediate::presented)
     settings.crls.push_back(dir.write("intermediate.crl.pem", pki.intermediate_crl));
   settings.cache_size = cache_size;  // 0: every verification a full one
   std::vector<std::string> problems;
   auto trust = TrustStore::load(settings, problems);
   EXPECT_TRUE(problems.empty()) << test::join(problems);
-  if (trust == nullptr || intermediate_configured) return trust;
+  if (trust == nullptr || where != Intermediate::presented) return trust;
   return trust->with_crls({revocation::parse_crl(pki.intermediate_crl)}, nullptr);
 }
 
@@ -204,29 +255,33 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
   for (const auto& validity :
        {times.root, times.intermediate, times.leaf, times.root_crl, times.intermediate_crl}) {
     for (const char* at : {validity.from, validity.until}) {
+      if (at == nullptr) continue;
       for (const std::int64_t step : {-1, 0, 1})
         instants.insert(seconds_of(at) + step);
     }
   }
   int accepted = 0;
   int refused = 0;
-  for (const bool configured : {false, true}) {
+  for (const auto where :
+       {Intermediate::presented, Intermediate::configured, Intermediate::anchor}) {
     const test::TempDir dir;
-    const auto trust = trust_of(pki, configured, dir);
+    const auto trust = trust_of(pki, where, dir);
     ASSERT_NE(trust, nullptr);
     const std::vector<std::string> presented =
-        configured ? std::vector<std::string>{}
-                   : std::vector<std::string>{der_of(pki.intermediate.certificate.get())};
+        where != Intermediate::presented
+            ? std::vector<std::string>{}
+            : std::vector<std::string>{der_of(pki.intermediate.certificate.get())};
     for (const auto at : instants) {
-      const auto when = fmt::format("at {} ({}), the intermediate {}",
-                                    to_utc_string(Instant(std::chrono::seconds(at))), times.name,
-                                    configured ? "configured" : "presented");
-      const auto expected = openssl_verdict(pki, at);
+      const auto when =
+          fmt::format("at {} ({}), the intermediate {}",
+                      to_utc_string(Instant(std::chrono::seconds(at))), times.name, name_of(where));
+      const auto expected = openssl_verdict(pki, where, at);
       const auto held_before = trust->verified_with_times_held();
       const auto check =
           trust->verify(der_of(pki.leaf.get()), presented, Instant(std::chrono::seconds(at)));
       // OpenSSL's checks are left out exactly when every time holds.
-      EXPECT_EQ(trust->verified_with_times_held() - held_before, all_hold(times, at) ? 1U : 0U)
+      EXPECT_EQ(trust->verified_with_times_held() - held_before,
+                all_hold(times, where, at) ? 1U : 0U)
           << when;
       if (expected.error == X509_V_OK) {
         ++accepted;
@@ -257,7 +312,7 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
 TEST(ChainTimesRemembered, AChainRememberedHasExpiredAtItsNotAfter) {
   const Hierarchy pki(kHierarchies[0]);
   const test::TempDir dir;
-  const auto trust = trust_of(pki, true, dir, 10);
+  const auto trust = trust_of(pki, Intermediate::configured, dir, 10);
   const auto leaf = der_of(pki.leaf.get());
   const auto until = seconds_of(kHierarchies[0].leaf.until);
   auto at = [](std::int64_t seconds) { return Instant(std::chrono::seconds(seconds)); };
