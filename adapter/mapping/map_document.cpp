@@ -89,7 +89,9 @@ class Mapper {
     std::vector<xmlNode*> nodes;
     std::vector<xmlNode*> next;
     for (std::size_t step = 0; step < steps.size(); ++step) {
-      const auto& [ns, name] = steps[step];
+      // Named, not bound: clang 14 lets no lambda capture a structured binding.
+      const std::string& ns = steps[step].first;
+      const std::string& name = steps[step].second;
       next.clear();
       auto add_children = [&](const xmlNode* parent) {
         for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
