@@ -2,6 +2,7 @@
 #include <libxml/xpathInternals.h>
 
 #include <optional>
+#include <span>
 
 #include "mapping/field_values.hpp"
 #include "mapping/mapping.hpp"
@@ -86,27 +87,21 @@ class Mapper {
   // of child steps.
   static std::vector<xmlNode*> walk(const std::vector<std::pair<std::string, std::string>>& steps,
                                     xmlNode* context_node) {
+    if (steps.empty()) return {context_node};
+    // Each step's parents are the step before's nodes; the first's, the context node alone.
     std::vector<xmlNode*> nodes;
     std::vector<xmlNode*> next;
-    for (std::size_t step = 0; step < steps.size(); ++step) {
-      // Named, not bound: clang 14 lets no lambda capture a structured binding.
-      const std::string& ns = steps[step].first;
-      const std::string& name = steps[step].second;
+    std::span<xmlNode* const> parents(&context_node, 1);
+    for (const auto& [ns, name] : steps) {
       next.clear();
-      auto add_children = [&](const xmlNode* parent) {
+      for (const xmlNode* parent : parents) {
         for (xmlNode* child = parent->children; child != nullptr; child = child->next) {
           if (xml::is_element(child, ns, name)) next.push_back(child);
         }
-      };
-      if (step == 0) {
-        add_children(context_node);
-      } else {
-        for (const xmlNode* parent : nodes)
-          add_children(parent);
       }
       nodes.swap(next);
+      parents = nodes;
     }
-    if (steps.empty()) nodes.push_back(context_node);
     return nodes;
   }
 
