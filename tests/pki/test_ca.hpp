@@ -152,6 +152,27 @@ inline std::string text_of(BIO* bio) {
   return out;
 }
 
+// A certificate or key as PEM, a certificate as DER.
+inline std::string pem_of(const Certificate& certificate) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, certificate.get());
+  return text_of(bio);
+}
+
+inline std::string pem_of(const Key& key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  return text_of(bio);
+}
+
+inline std::string der_of(const Certificate& certificate) {
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(certificate.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
 struct Ca {
   Certificate certificate;
   Key key;

@@ -45,6 +45,18 @@ std::string header() {
          "signer: {holder: individual, identifier: iin, field: a}\n";
 }
 
+// A mapping of header() and these `fields` (YAML under "fields:"); null, with its problems
+// reported, when it does not load.
+std::shared_ptr<const DocumentMapping> mapping_of(const std::string& fields) {
+  xmldsig::ensure_xml_security_initialised();
+  test::TempDir dir;
+  const auto file = dir.write("m.yaml", header() + "fields:\n" + fields);
+  yaml::Diagnostics diagnostics;
+  auto mapping = load_mapping(file, diagnostics);
+  EXPECT_NE(mapping, nullptr) << test::join(diagnostics.problems());
+  return mapping;
+}
+
 TEST(Mapping, TheShippedMappingsLoad) {
   xmldsig::ensure_xml_security_initialised();
   for (const char* name : {"voucher-application", "recognition-center-decision",
@@ -101,22 +113,17 @@ TEST(Mapping, MissingSchemaAndSections) {
 }
 
 TEST(Mapping, PlainChildPathsAreWalkedAndEverythingElseLeftToXPath) {
-  xmldsig::ensure_xml_security_initialised();
-  test::TempDir dir;
-  const auto file = dir.write("m.yaml", header() +
-                                            "fields:\n"
-                                            "  a: {xpath: v:A, type: string}\n"
-                                            "  b: {xpath: v:A/v:B_2.x-y, type: string}\n"
-                                            "  c: {xpath: 'v:A[1]', type: string}\n"
-                                            "  d: {xpath: v:A/text(), type: string}\n"
-                                            "  e: {xpath: A, type: string}\n"
-                                            "  f: {xpath: w:A, type: string}\n"
-                                            "  g: {xpath: 'v:A / v:B', type: string}\n"
-                                            "  h: {xpath: v:A//v:B, type: string}\n"
-                                            "  i: {xpath: '*', type: string}\n");
-  yaml::Diagnostics diagnostics;
-  const auto mapping = load_mapping(file, diagnostics);
-  ASSERT_NE(mapping, nullptr) << test::join(diagnostics.problems());
+  const auto mapping = mapping_of(
+      "  a: {xpath: v:A, type: string}\n"
+      "  b: {xpath: v:A/v:B_2.x-y, type: string}\n"
+      "  c: {xpath: 'v:A[1]', type: string}\n"
+      "  d: {xpath: v:A/text(), type: string}\n"
+      "  e: {xpath: A, type: string}\n"
+      "  f: {xpath: w:A, type: string}\n"
+      "  g: {xpath: 'v:A / v:B', type: string}\n"
+      "  h: {xpath: v:A//v:B, type: string}\n"
+      "  i: {xpath: '*', type: string}\n");
+  ASSERT_NE(mapping, nullptr);
   using Steps = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(mapping->fields[0].child_steps, (Steps{{"urn:x", "A"}}));
   EXPECT_EQ(mapping->fields[1].child_steps, (Steps{{"urn:x", "A"}, {"urn:x", "B_2.x-y"}}));
@@ -142,23 +149,18 @@ std::string command_of(const DocumentMapping& mapping, xmlNode* document) {
 // A refusal names the field where it stands in the command: nested objects with '.', list items
 // with their index, walked or evaluated by XPath alike.
 TEST(Mapping, ARefusalNamesTheFieldByItsPathInTheCommand) {
-  xmldsig::ensure_xml_security_initialised();
-  test::TempDir dir;
-  const auto file = dir.write("m.yaml", header() +
-                                            "fields:\n"
-                                            "  a: {xpath: v:A, type: string}\n"
-                                            "  o:\n"
-                                            "    n: {xpath: v:O/v:N, type: integer}\n"
-                                            "    p: {xpath: 'v:O/v:P[1]', type: bool}\n"
-                                            "  l:\n"
-                                            "    xpath: v:L\n"
-                                            "    type: list\n"
-                                            "    items:\n"
-                                            "      u: {xpath: v:U, type: integer}\n"
-                                            "  s: {xpath: v:S, type: list, items: integer}\n");
-  yaml::Diagnostics diagnostics;
-  const auto mapping = load_mapping(file, diagnostics);
-  ASSERT_NE(mapping, nullptr) << test::join(diagnostics.problems());
+  const auto mapping = mapping_of(
+      "  a: {xpath: v:A, type: string}\n"
+      "  o:\n"
+      "    n: {xpath: v:O/v:N, type: integer}\n"
+      "    p: {xpath: 'v:O/v:P[1]', type: bool}\n"
+      "  l:\n"
+      "    xpath: v:L\n"
+      "    type: list\n"
+      "    items:\n"
+      "      u: {xpath: v:U, type: integer}\n"
+      "  s: {xpath: v:S, type: list, items: integer}\n");
+  ASSERT_NE(mapping, nullptr);
   auto mapped = [&](const std::string& inside) {
     const auto text = "<X xmlns='urn:x'>" + inside + "</X>";
     std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(

@@ -56,11 +56,9 @@ TEST(PemCertificate, NothingForNoBytes) {
 }
 
 std::string openssl_name_text(const X509_NAME* name) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
-  X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  return {data, static_cast<std::size_t>(length)};
+  BIO* out = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(out, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  return test::text_of(out);
 }
 
 // Escapes (RFC 2253's specials, a leading '#' and space, a trailing space), UTF-8 kept as is, a

@@ -96,18 +96,6 @@ std::string_view name_of(Intermediate where) {
   return "";
 }
 
-std::string pem_of(X509* certificate) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
-  PEM_write_bio_X509(out.get(), certificate);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  return {data, static_cast<std::size_t>(length)};
-}
-
-std::string der_of(X509* certificate) {
-  return revocation::certificate_der(certificate);
-}
-
 std::int64_t seconds_of(const char* asn1) {
   std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> time(ASN1_TIME_new(), &ASN1_TIME_free);
   ASN1_TIME_set_string(time.get(), asn1);
@@ -225,8 +213,8 @@ std::shared_ptr<TrustStore> trust_of(const Hierarchy& pki, Intermediate where,
                                      const test::TempDir& dir, std::size_t cache_size = 0) {
   TrustSettings settings;
   std::string anchors;
-  if (where != Intermediate::anchor) anchors += pem_of(pki.root.certificate.get());
-  if (where != Intermediate::presented) anchors += pem_of(pki.intermediate.certificate.get());
+  if (where != Intermediate::anchor) anchors += test::pem_of(pki.root.certificate);
+  if (where != Intermediate::presented) anchors += test::pem_of(pki.intermediate.certificate);
   settings.anchors = {dir.write("anchors.pem", anchors)};
   if (where != Intermediate::anchor) settings.crls = {dir.write("root.crl.pem", pki.root_crl)};
   // A CRL file must be an anchor's; a presented intermediate's CRL comes as one fetched.
@@ -270,7 +258,7 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
     const std::vector<std::string> presented =
         where != Intermediate::presented
             ? std::vector<std::string>{}
-            : std::vector<std::string>{der_of(pki.intermediate.certificate.get())};
+            : std::vector<std::string>{test::der_of(pki.intermediate.certificate)};
     for (const auto at : instants) {
       const auto when =
           fmt::format("at {} ({}), the intermediate {}",
@@ -278,7 +266,7 @@ TEST_P(ChainTimes, EachVerdictIsOpensslsWithEveryTimeChecked) {
       const auto expected = openssl_verdict(pki, where, at);
       const auto held_before = trust->verified_with_times_held();
       const auto check =
-          trust->verify(der_of(pki.leaf.get()), presented, Instant(std::chrono::seconds(at)));
+          trust->verify(test::der_of(pki.leaf), presented, Instant(std::chrono::seconds(at)));
       // OpenSSL's checks are left out exactly when every time holds.
       EXPECT_EQ(trust->verified_with_times_held() - held_before,
                 all_hold(times, where, at) ? 1U : 0U)
@@ -313,7 +301,7 @@ TEST(ChainTimesRemembered, AChainRememberedHasExpiredAtItsNotAfter) {
   const Hierarchy pki(kHierarchies[0]);
   const test::TempDir dir;
   const auto trust = trust_of(pki, Intermediate::configured, dir, 10);
-  const auto leaf = der_of(pki.leaf.get());
+  const auto leaf = test::der_of(pki.leaf);
   const auto until = seconds_of(kHierarchies[0].leaf.until);
   auto at = [](std::int64_t seconds) { return Instant(std::chrono::seconds(seconds)); };
   for (int i = 0; i < 2; ++i) {
