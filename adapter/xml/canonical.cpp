@@ -67,8 +67,12 @@ bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out) {
   out.clear();
   xmlOutputBuffer* buffer = t_output.open(&out);
   if (buffer == nullptr) return false;
+  // xmlC14NExecute walks from doc->children (xmlC14NProcessNodeList, through each node's `next`).
+  xmlNode* const first = doc->children;
+  if (how.apex != nullptr) doc->children = how.apex;
   const int rendered = xmlC14NExecute(doc, how.is_visible, how.visible_data, how.mode,
                                       how.inclusive_prefixes, how.comments ? 1 : 0, buffer);
+  doc->children = first;
   return t_output.close(rendered >= 0);
 }
 

@@ -516,6 +516,20 @@ TEST_P(IntakeSignature, TheSignatureIsLeftOutOfTheDigestAndSignedInfoIsWhatIsSig
                   "the signature value does not verify with the signer certificate's key");
 }
 
+// Canonical XML refuses a document with a relative namespace URI (libxml2 checks each element it
+// walks). ds:SignedInfo is rendered by a walk from itself alone; the reference's walk, through
+// every element, is what finds one declared anywhere else.
+TEST_P(IntakeSignature, ARelativeNamespaceUriAnywhereIsRefused) {
+  const auto bytes = signed_application();
+  for (const std::string at :
+       {"<soap:Envelope", "<ds:Signature", "<ds:SignedInfo", "<ds:KeyInfo"}) {
+    SCOPED_TRACE(at);
+    ASSERT_NE(bytes.find(at), std::string::npos);
+    expect_rejected(run(replace(bytes, at, at + " xmlns:relative=\"not/absolute\"")),
+                    Reason::signature_invalid, "cannot be canonicalized");
+  }
+}
+
 TEST(IntakeRsa, SignedWithAnEcdsaKeyUnderAnRsaCertificate) {
   // The ECDSA key signs, the (trusted, same person) RSA certificate is presented.
   Envelope envelope("voucher-application");
