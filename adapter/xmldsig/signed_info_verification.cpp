@@ -230,9 +230,9 @@ std::variant<gost::Bytes, Rejection> reference_digest(xmlNode* signature, const 
 }
 
 // ds:SignedInfo canonicalized by its own method, into `rendered.signed_info`. libxml2 walks from
-// ds:SignedInfo, not through the whole document (a tenth of a new signer's intake went to that
-// walk). The reference was rendered first, by a walk through every element, so each was checked
-// for a relative namespace URI there: a document libxml2 refuses is refused as before.
+// ds:SignedInfo, not through the whole document (that walk cost 3% of a new signer's intake).
+// The reference was rendered first, by a walk through every element, so each was checked for a
+// relative namespace URI there: a document libxml2 refuses is refused as before.
 std::optional<Rejection> render_signed_info(xmlNode* signature, xmlNode* signed_info,
                                             Renderings& rendered) {
   const auto signed_info_c14n = c14n_method(ds_child(signed_info, "CanonicalizationMethod"));
