@@ -1,3 +1,5 @@
+// What a signer's certificate says once its chain is verified: who signed (identity_of) and what
+// the evidence keeps of it (VerifiedCertificate: serial, issuer, key, validity).
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -5,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "xmldsig/trust_store.hpp"
 
@@ -25,6 +28,26 @@ std::optional<std::string> entry_text(const X509_NAME_ENTRY* entry) {
 bool is_twelve_digits(std::string_view text) {
   return text.size() == 12 &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The issuer's name as text (RFC 2253). New signers' certificates nearly all name one issuer, the
+// CA's subject: a thread remembers the last issuer it rendered, by its DER encoding, which holds
+// all the text says. Rendering a name cost 0.7% of a new signer's intake.
+std::string issuer_text(const X509_NAME* issuer) {
+  const unsigned char* der = nullptr;
+  std::size_t length = 0;
+  if (X509_NAME_get0_der(issuer, &der, &length) != 1 || der == nullptr || length == 0) {
+    return name_text(issuer);
+  }
+  thread_local std::string last_der;
+  thread_local std::string last_text;
+  const std::string_view encoded(reinterpret_cast<const char*>(der), length);
+  if (encoded != last_der) {
+    last_der.clear();  // matches nothing until the text is the new issuer's
+    last_text = name_text(issuer);
+    last_der.assign(encoded);
+  }
+  return last_text;
 }
 
 }  // namespace
@@ -61,6 +84,20 @@ SignerIdentity identity_of(X509* certificate) {
     EXTENDED_KEY_USAGE_free(usages);
   }
   return identity;
+}
+
+VerifiedCertificate::VerifiedCertificate(X509* certificate, SignerIdentity identity,
+                                         Instant not_before, Instant not_after)
+    : identity_(std::move(identity)),
+      serial_(revocation::serial_hex(certificate)),
+      issuer_(issuer_text(X509_get_issuer_name(certificate))),
+      not_before_(not_before),
+      not_after_(not_after) {
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  if (key != nullptr) {
+    EVP_PKEY_up_ref(key);
+    public_key_.reset(key, EVP_PKEY_free);
+  }
 }
 
 }  // namespace nqs::xmldsig

@@ -18,20 +18,6 @@ namespace nqs::xmldsig {
 
 using revocation::name_text;
 
-VerifiedCertificate::VerifiedCertificate(X509* certificate, SignerIdentity identity,
-                                         Instant not_before, Instant not_after)
-    : identity_(std::move(identity)),
-      serial_(revocation::serial_hex(certificate)),
-      issuer_(name_text(X509_get_issuer_name(certificate))),
-      not_before_(not_before),
-      not_after_(not_after) {
-  EVP_PKEY* key = X509_get0_pubkey(certificate);
-  if (key != nullptr) {
-    EVP_PKEY_up_ref(key);
-    public_key_.reset(key, EVP_PKEY_free);
-  }
-}
-
 std::shared_ptr<X509> parse_certificate_der(const std::string& der) {
   gost::register_key_methods();
   const auto* data = reinterpret_cast<const unsigned char*>(der.data());
