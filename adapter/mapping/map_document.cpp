@@ -20,11 +20,12 @@ struct XPathObjectFree {
   void operator()(xmlXPathObject* object) const { xmlXPathFreeObject(object); }
 };
 
+// Whether `node` is `ancestor` or under it. An attribute's parent is its element (xmlAttr keeps
+// it where xmlNode does); a namespace node of XPath's is a copy, of no element of the document.
 bool is_inside(const xmlNode* node, const xmlNode* ancestor) {
+  if (node == nullptr || node->type == XML_NAMESPACE_DECL) return false;
   for (const xmlNode* at = node; at != nullptr; at = at->parent) {
     if (at == ancestor) return true;
-    if (at->type == XML_ATTRIBUTE_NODE) at = at->parent;  // an attribute's parent is its element
-    if (at == nullptr) break;
   }
   return false;
 }

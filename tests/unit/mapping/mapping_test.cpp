@@ -180,6 +180,21 @@ TEST(Mapping, ARefusalNamesTheFieldByItsPathInTheCommand) {
             R"({"a":"a","o":{"n":1,"p":true},"l":[{"u":1}],"s":[1]})");
 }
 
+// Attributes of the signed element and of what it holds are inside it; XPath's namespace nodes
+// are copies of no element of the document: a mapping may not name them.
+TEST(Mapping, AttributesOfTheSignedElementAreInsideIt) {
+  const auto mapping = mapping_of(
+      "  id: {xpath: '@Id', type: string}\n"
+      "  k: {xpath: 'v:A/@k', type: string}\n");
+  ASSERT_NE(mapping, nullptr);
+  const std::string text = "<X xmlns='urn:x' Id='doc-1'><A k='value'>a</A></X>";
+  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
+      xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, 0), xmlFreeDoc);
+  EXPECT_EQ(command_of(*mapping, xmlDocGetRootElement(doc.get())), R"({"id":"doc-1","k":"value"})");
+  EXPECT_THAT(problems_of(header() + "fields:\n  n: {xpath: 'namespace::*', type: string}\n"),
+              ElementsAre(HasSubstr("the XPath may not use 'namespace::'")));
+}
+
 TEST(Mapping, WalkingTheTreeSelectsWhatXPathSelects) {
   xmldsig::ensure_xml_security_initialised();
   for (const char* name : {"voucher-application", "recognition-center-decision",
