@@ -67,12 +67,24 @@ bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out) {
   out.clear();
   xmlOutputBuffer* buffer = t_output.open(&out);
   if (buffer == nullptr) return false;
+  if (how.apex != nullptr && (how.apex->doc != doc || how.apex->type != XML_ELEMENT_NODE)) {
+    return t_output.close(false);
+  }
   // xmlC14NExecute walks from doc->children (xmlC14NProcessNodeList, through each node's `next`).
-  xmlNode* const first = doc->children;
+  class FirstChild {
+   public:
+    explicit FirstChild(xmlDoc* of) : doc_(of), first_(of->children) {}
+    FirstChild(const FirstChild&) = delete;
+    FirstChild& operator=(const FirstChild&) = delete;
+    ~FirstChild() { doc_->children = first_; }  // restored however the rendering ends
+
+   private:
+    xmlDoc* doc_;
+    xmlNode* first_;
+  } restored(doc);
   if (how.apex != nullptr) doc->children = how.apex;
   const int rendered = xmlC14NExecute(doc, how.is_visible, how.visible_data, how.mode,
                                       how.inclusive_prefixes, how.comments ? 1 : 0, buffer);
-  doc->children = first;
   return t_output.close(rendered >= 0);
 }
 

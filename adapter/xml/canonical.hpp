@@ -18,9 +18,9 @@ namespace nqs::xml {
 // there instead, and goes on through the apex's following siblings. What is rendered is the same:
 // the nodes before the apex and its ancestors are never rendered and leave nothing behind them in
 // libxml2's state, and what the apex inherits (namespaces in scope, xml:* attributes) libxml2
-// reads through parent links, not from its walk. One thing differs: libxml2 refuses a relative
-// namespace URI declared on any element it walks, so the elements outside the walk are not
-// checked for one.
+// reads through parent links, not from its walk. One thing differs: what libxml2 refuses in any
+// node it walks (a namespace URI it judges relative, an entity reference) is not looked for
+// outside the walk. An apex of another document is refused.
 struct Canonicalization {
   xmlC14NIsVisibleCallback is_visible = nullptr;
   void* visible_data = nullptr;

@@ -283,7 +283,8 @@ std::optional<Rejection> verify_signed_info(xmlNode* signature, const xmlNode* r
                                  xml::qualified_name(referenced))};
   }
 
-  // The signature value over ds:SignedInfo, canonicalized by its own method.
+  // The signature value over ds:SignedInfo, canonicalized by its own method; only after the
+  // reference's rendering, whose walk through every element refused what libxml2 refuses.
   if (auto rejection = render_signed_info(signature, signed_info, in_use.rendered)) {
     return rejection;
   }
@@ -316,6 +317,7 @@ std::optional<std::string> sign_signed_info(xmlNode* signature, const xmlNode* r
   const auto& computed = std::get<gost::Bytes>(digest);
   set_text(digest_value, base64(std::string_view(reinterpret_cast<const char*>(computed.data()),
                                                  computed.size())));
+  // After the reference's rendering, as in verify_signed_info.
   if (auto rejection = render_signed_info(signature, signed_info, in_use.rendered)) {
     return rejection->detail;
   }

@@ -230,6 +230,25 @@ TEST(Canonicalize, ARelativeNamespaceOutsideTheWalkIsNotSeen) {
   EXPECT_TRUE(canonicalize(doc.get(), how, out));
   EXPECT_EQ(out, "<top><in></in></top>");
   EXPECT_EQ(doc->children, xmlDocGetRootElement(doc.get()));
+
+  // Refused inside the walk, the document is given back as it was.
+  const std::string inside = R"(<r><before/><top xmlns:rel="not/absolute"><in/></top></r>)";
+  XmlDoc refused(xmlReadMemory(inside.data(), static_cast<int>(inside.size()), nullptr, nullptr,
+                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  ASSERT_TRUE(refused);
+  xmlNode* const root = xmlDocGetRootElement(refused.get());
+  Subtree refused_subtree{root->children->next};
+  Canonicalization refused_how{.is_visible = in_subtree,
+                               .visible_data = &refused_subtree,
+                               .mode = XML_C14N_EXCLUSIVE_1_0,
+                               .apex = refused_subtree.top};
+  EXPECT_FALSE(canonicalize(refused.get(), refused_how, out));
+  EXPECT_EQ(refused->children, root);
+  // An apex of another document is refused before libxml2 starts.
+  refused_how.apex = top;
+  EXPECT_FALSE(canonicalize(refused.get(), refused_how, out));
+  EXPECT_EQ(refused->children, root);
+  xmlSetGenericErrorFunc(nullptr, nullptr);  // libxml2's own again
 }
 
 }  // namespace

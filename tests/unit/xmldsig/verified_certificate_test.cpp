@@ -15,7 +15,7 @@ TEST(VerifiedCertificate, NamesEachCertificatesOwnIssuer) {
   const auto key = test::rsa_key();
   const test::Ca first = test::root("/C=KZ/O=First/CN=FIRST CA", key);
   const test::Ca second = test::root("/C=KZ/O=Second/CN=SECOND CA", key);
-  // Same text, other encoding: the attributes in another order make another name.
+  // The same attributes in another order: an encoding of the same length, another name.
   const test::Ca reordered = test::root("/CN=FIRST CA/O=First/C=KZ", key);
   int checked = 0;
   for (const test::Ca* ca : {&first, &first, &second, &first, &reordered, &second, &second}) {
