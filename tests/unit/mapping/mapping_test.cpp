@@ -146,6 +146,13 @@ std::string command_of(const DocumentMapping& mapping, xmlNode* document) {
   return boost::json::serialize(std::get<boost::json::object>(mapped));
 }
 
+// The same of a document given as text, its root element mapped.
+std::string command_of(const DocumentMapping& mapping, const std::string& text) {
+  const xml::XmlDoc doc(
+      xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, 0));
+  return command_of(mapping, xmlDocGetRootElement(doc.get()));
+}
+
 // A refusal names the field where it stands in the command: nested objects with '.', list items
 // with their index, walked or evaluated by XPath alike.
 TEST(Mapping, ARefusalNamesTheFieldByItsPathInTheCommand) {
@@ -162,10 +169,7 @@ TEST(Mapping, ARefusalNamesTheFieldByItsPathInTheCommand) {
       "  s: {xpath: v:S, type: list, items: integer}\n");
   ASSERT_NE(mapping, nullptr);
   auto mapped = [&](const std::string& inside) {
-    const auto text = "<X xmlns='urn:x'>" + inside + "</X>";
-    std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
-        xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, 0), xmlFreeDoc);
-    return command_of(*mapping, xmlDocGetRootElement(doc.get()));
+    return command_of(*mapping, "<X xmlns='urn:x'>" + inside + "</X>");
   };
   const std::string a = "<A>a</A>";
   const std::string o = "<O><N>1</N><P>1</P></O>";
@@ -187,10 +191,8 @@ TEST(Mapping, AttributesOfTheSignedElementAreInsideIt) {
       "  id: {xpath: '@Id', type: string}\n"
       "  k: {xpath: 'v:A/@k', type: string}\n");
   ASSERT_NE(mapping, nullptr);
-  const std::string text = "<X xmlns='urn:x' Id='doc-1'><A k='value'>a</A></X>";
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
-      xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, 0), xmlFreeDoc);
-  EXPECT_EQ(command_of(*mapping, xmlDocGetRootElement(doc.get())), R"({"id":"doc-1","k":"value"})");
+  EXPECT_EQ(command_of(*mapping, std::string("<X xmlns='urn:x' Id='doc-1'><A k='value'>a</A></X>")),
+            R"({"id":"doc-1","k":"value"})");
   EXPECT_THAT(problems_of(header() + "fields:\n  n: {xpath: 'namespace::*', type: string}\n"),
               ElementsAre(HasSubstr("the XPath may not use 'namespace::'")));
 }

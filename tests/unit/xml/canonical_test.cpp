@@ -112,6 +112,11 @@ class Generator {
   std::mt19937 random_;
 };
 
+XmlDoc parsed(const std::string& text) {
+  return XmlDoc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+}
+
 struct Method {
   int mode;
   bool comments;
@@ -183,8 +188,7 @@ TEST(Canonicalize, FromTheApexRendersWhatTheWholeWalkRenders) {
   for (unsigned seed = 1; seed <= 300; ++seed) {
     const auto text = Generator(seed).document();
     SCOPED_TRACE(text);
-    XmlDoc doc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr,
-                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    XmlDoc doc = parsed(text);
     ASSERT_TRUE(doc);
     xmlNode* const first = doc->children;
     std::vector<xmlNode*> elements;
@@ -216,8 +220,7 @@ void quiet(void*, const char*, ...) {}
 TEST(Canonicalize, ARelativeNamespaceOutsideTheWalkIsNotSeen) {
   xmlSetGenericErrorFunc(nullptr, quiet);  // libxml2 prints its refusal otherwise
   const std::string text = R"(<r xmlns:rel="not/absolute"><before/><top><in/></top></r>)";
-  XmlDoc doc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  XmlDoc doc = parsed(text);
   ASSERT_TRUE(doc);
   xmlNode* top = xmlDocGetRootElement(doc.get())->children->next;
   ASSERT_EQ(as_view(top->name), "top");
@@ -233,8 +236,7 @@ TEST(Canonicalize, ARelativeNamespaceOutsideTheWalkIsNotSeen) {
 
   // Refused inside the walk, the document is given back as it was.
   const std::string inside = R"(<r><before/><top xmlns:rel="not/absolute"><in/></top></r>)";
-  XmlDoc refused(xmlReadMemory(inside.data(), static_cast<int>(inside.size()), nullptr, nullptr,
-                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  XmlDoc refused = parsed(inside);
   ASSERT_TRUE(refused);
   xmlNode* const root = xmlDocGetRootElement(refused.get());
   Subtree refused_subtree{root->children->next};
