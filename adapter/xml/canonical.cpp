@@ -1,8 +1,11 @@
 #include "xml/canonical.hpp"
 
+#include <libxml/uri.h>
 #include <libxml/xmlIO.h>
 
+#include <array>
 #include <string>
+#include <string_view>
 
 namespace nqs::xml {
 namespace {
@@ -61,6 +64,40 @@ class Output {
 
 thread_local Output t_output;
 
+// libxml2's test of a namespace URI (2.9.14's c14n.c, xmlC14NCheckForRelativeNamespaces): an
+// empty one passes; one xmlParseURI cannot parse, and one without a scheme, are refused.
+bool refused_by_libxml2(const xmlChar* href) {
+  if (xmlStrlen(href) == 0) return false;
+  xmlURIPtr uri = xmlParseURI(reinterpret_cast<const char*>(href));
+  if (uri == nullptr) return true;
+  const bool refused = xmlStrlen(reinterpret_cast<const xmlChar*>(uri->scheme)) == 0;
+  xmlFreeURI(uri);
+  return refused;
+}
+
+// The same answer, remembered by a thread for the last few URIs it gave: every message declares
+// the same handful (SOAP's, SHEP's, the document's, XML-DSig's), and parsing each again was most
+// of the look through the document.
+bool refused_namespace(const xmlChar* href) {
+  struct Answer {
+    std::string uri;
+    bool refused = false;
+  };
+  constexpr std::size_t kRemembered = 8;
+  thread_local std::array<Answer, kRemembered> answers;
+  thread_local std::size_t next = 0;
+  const std::string_view uri = href == nullptr ? "" : reinterpret_cast<const char*>(href);
+  for (const auto& answer : answers) {
+    if (!answer.uri.empty() && answer.uri == uri) return answer.refused;
+  }
+  const bool refused = refused_by_libxml2(href);
+  if (!uri.empty() && uri.size() <= 256) {  // a long one is unusual, and not kept
+    answers[next] = Answer{std::string(uri), refused};
+    next = (next + 1) % kRemembered;
+  }
+  return refused;
+}
+
 }  // namespace
 
 bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out) {
@@ -82,10 +119,31 @@ bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out) {
     xmlDoc* doc_;
     xmlNode* first_;
   } restored(doc);
-  if (how.apex != nullptr) doc->children = how.apex;
+  // The apex is only where the walk starts: libxml2 changes nothing of it.
+  if (how.apex != nullptr) doc->children = const_cast<xmlNode*>(how.apex);
   const int rendered = xmlC14NExecute(doc, how.is_visible, how.visible_data, how.mode,
                                       how.inclusive_prefixes, how.comments ? 1 : 0, buffer);
   return t_output.close(rendered >= 0);
+}
+
+bool declares_relative_namespace(const xmlDoc* doc) {
+  const xmlNode* root = xmlDocGetRootElement(doc);
+  // Every element in document order, without recursion (the depth is the message's).
+  for (const xmlNode* node = root; node != nullptr;) {
+    if (node->type == XML_ELEMENT_NODE) {
+      for (const xmlNs* ns = node->nsDef; ns != nullptr; ns = ns->next) {
+        if (refused_namespace(ns->href)) return true;
+      }
+      if (node->children != nullptr) {
+        node = node->children;
+        continue;
+      }
+    }
+    while (node != root && node->next == nullptr)
+      node = node->parent;
+    node = node == root ? nullptr : node->next;
+  }
+  return false;
 }
 
 }  // namespace nqs::xml

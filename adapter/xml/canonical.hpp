@@ -20,14 +20,16 @@ namespace nqs::xml {
 // libxml2's state, and what the apex inherits (namespaces in scope, xml:* attributes) libxml2
 // reads through parent links, not from its walk. One thing differs: what libxml2 refuses in any
 // node it walks (a namespace URI it judges relative, an entity reference) is not looked for
-// outside the walk. An apex of another document is refused.
+// outside the walk: declares_relative_namespace looks for the first everywhere, and a message
+// read here has no entity reference (no DOCTYPE is parsed). An apex of another document is
+// refused.
 struct Canonicalization {
   xmlC14NIsVisibleCallback is_visible = nullptr;
   void* visible_data = nullptr;
   int mode = XML_C14N_1_0;
   xmlChar** inclusive_prefixes = nullptr;
   bool comments = false;
-  xmlNode* apex = nullptr;
+  const xmlNode* apex = nullptr;
 };
 
 // Renders `doc` canonically into `out` (cleared first, its capacity kept); false when libxml2
@@ -35,5 +37,12 @@ struct Canonicalization {
 // next; it is dropped after a failure. With an apex, `doc` is changed while libxml2 renders (its
 // first child is the apex) and restored before this returns: no other thread may use it meanwhile.
 bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out);
+
+// Whether an element of `doc` declares a namespace whose URI libxml2's canonicalization judges
+// relative (2.9.14's c14n.c, xmlC14NCheckForRelativeNamespaces): not empty, and either not parsed
+// by xmlParseURI or parsed without a scheme.
+// The walk through the whole document refuses such a document wherever the declaration stands; a
+// walk from an apex sees only the apex's subtree and what follows it.
+bool declares_relative_namespace(const xmlDoc* doc);
 
 }  // namespace nqs::xml

@@ -517,12 +517,13 @@ TEST_P(IntakeSignature, TheSignatureIsLeftOutOfTheDigestAndSignedInfoIsWhatIsSig
 }
 
 // Canonical XML refuses a document with a relative namespace URI (libxml2 checks each element it
-// walks). ds:SignedInfo is rendered by a walk from itself alone; the reference's walk, through
-// every element, is what finds one declared anywhere else.
+// walks). The reference and ds:SignedInfo are rendered by walks from themselves alone; one declared
+// outside them (above the document, in requestInfo beside it) is found by looking at every element
+// before the reference's rendering.
 TEST_P(IntakeSignature, ARelativeNamespaceUriAnywhereIsRefused) {
   const auto bytes = signed_application();
-  for (const std::string at :
-       {"<soap:Envelope", "<ds:Signature", "<ds:SignedInfo", "<ds:KeyInfo"}) {
+  for (const std::string at : {"<soap:Envelope", "<soap:Header", "<requestInfo", "<ds:Signature",
+                               "<ds:SignedInfo", "<ds:KeyInfo"}) {
     SCOPED_TRACE(at);
     ASSERT_NE(bytes.find(at), std::string::npos);
     expect_rejected(run(replace(bytes, at, at + " xmlns:relative=\"not/absolute\"")),

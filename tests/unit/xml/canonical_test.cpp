@@ -253,5 +253,62 @@ TEST(Canonicalize, ARelativeNamespaceOutsideTheWalkIsNotSeen) {
   xmlSetGenericErrorFunc(nullptr, nullptr);  // libxml2's own again
 }
 
+// declares_relative_namespace finds what libxml2's walk through the whole document refuses: each
+// namespace URI below, declared (prefixed and as the default) on the root, on an element above
+// another, on a leaf, and on an element after the others, gives the verdict of that walk.
+TEST(Canonicalize, ARelativeNamespaceIsFoundWhereTheWholeWalkRefusesIt) {
+  xmlSetGenericErrorFunc(nullptr, quiet);
+  const std::vector<std::string> uris = {"not/absolute",
+                                         "../up",
+                                         "#fragment",
+                                         "?query",
+                                         "//host/path",
+                                         "foo:bar",
+                                         "mailto:someone@example.kz",
+                                         "urn:kz:enbek:nqs",
+                                         "URN:x",
+                                         "dav:x",
+                                         "DAV:",
+                                         "http://www.w3.org/2000/09/xmldsig#",
+                                         "http:relative",
+                                         "file:///tmp/x",
+                                         "https://h",
+                                         "tag:example.kz,2026:x",
+                                         "http://[::1",
+                                         "%zz",
+                                         "a b",
+                                         "http://h/a b",
+                                         "x:",
+                                         "http://h:notaport/"};
+  const std::vector<std::string> shapes = {
+      R"(<r D><a><b/></a><c/></r>)", R"(<r><a D><b/></a><c/></r>)", R"(<r><a><b D/></a><c/></r>)",
+      R"(<r><a><b/></a><c D/></r>)"};
+  int refused = 0;
+  int rendered_whole = 0;
+  for (const auto& uri : uris) {
+    for (const auto& declaration : {"xmlns:p=\"" + uri + "\"", "xmlns=\"" + uri + "\""}) {
+      for (const auto& shape : shapes) {
+        auto text = shape;
+        text.replace(text.find('D'), 1, declaration);
+        SCOPED_TRACE(text);
+        XmlDoc doc = parsed(text);
+        ASSERT_TRUE(doc);
+        Canonicalization whole{.mode = XML_C14N_EXCLUSIVE_1_0};
+        std::string out;
+        const bool walked = canonicalize(doc.get(), whole, out);
+        EXPECT_EQ(declares_relative_namespace(doc.get()), !walked);
+        (walked ? rendered_whole : refused) += 1;
+      }
+    }
+  }
+  // Both verdicts were given, and a document of absolute URIs alone passes.
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(rendered_whole, 0);
+  XmlDoc plain = parsed(R"(<r xmlns="urn:a"><a xmlns:p="http://h/p" xmlns=""/></r>)");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(declares_relative_namespace(plain.get()));
+  xmlSetGenericErrorFunc(nullptr, nullptr);
+}
+
 }  // namespace
 }  // namespace nqs::xml
