@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,17 +39,27 @@ std::string algorithm_of(const xmlNode* node) {
 
 // --- which nodes are rendered ---
 
+// What is known of an element libxml2 gave as a parent: whether it is `root` or below it, and
+// whether it is `left_out` or below it.
+struct ParentFacts {
+  const xmlNode* node = nullptr;
+  bool under_root = false;
+  bool under_left_out = false;
+};
+
 // What a canonicalization renders: the subtree of `root` (every node of the document when null),
 // less the subtree of `left_out` (when not null), less comments unless `comments`.
 struct NodeSet {
   const xmlNode* root = nullptr;
   const xmlNode* left_out = nullptr;
   bool comments = false;
-  // libxml2 asks about every attribute and every namespace in scope of an element, and about
-  // each of its children, with that element as `parent`: where the last parent stands is kept.
-  mutable const xmlNode* last_parent = nullptr;
-  mutable bool last_parent_in_root = false;
-  mutable bool last_parent_left_out = false;
+  // libxml2 walks in document order, and asks about every attribute and namespace in scope of an
+  // element, and about each of its children, with that element as `parent`. The parents asked
+  // about along the walk's path are kept, each the parent of the next: a new one is known from its
+  // own parent, and one returned to is found, instead of looking up through its ancestors again.
+  static constexpr std::size_t kKeptDepth = 64;
+  mutable std::array<ParentFacts, kKeptDepth> path{};
+  mutable std::size_t depth = 0;
 };
 
 // Whether `parent` or one of its element ancestors is `tree`.
@@ -59,19 +70,36 @@ bool under(const xmlNode* tree, const xmlNode* parent) {
   return false;
 }
 
+// The facts of `parent` (not null), from the path kept in `set`.
+ParentFacts facts_of(const NodeSet& set, const xmlNode* parent) {
+  auto& path = set.path;
+  auto& depth = set.depth;
+  while (depth > 0 && path[depth - 1].node != parent && path[depth - 1].node != parent->parent)
+    --depth;
+  if (depth > 0 && path[depth - 1].node == parent) return path[depth - 1];
+  ParentFacts facts{parent};
+  if (depth > 0) {  // the last one kept is its parent
+    const bool element = parent->type == XML_ELEMENT_NODE;
+    facts.under_root = element && (parent == set.root || path[depth - 1].under_root);
+    facts.under_left_out = element && (parent == set.left_out || path[depth - 1].under_left_out);
+  } else {
+    facts.under_root = under(set.root, parent);
+    facts.under_left_out = under(set.left_out, parent);
+  }
+  if (depth == NodeSet::kKeptDepth) depth = 0;  // deeper than kept: a new path starts here
+  path[depth++] = facts;
+  return facts;
+}
+
 // xmlsec's test of a tree node set: the node itself, then its parent and the parent's element
 // ancestors (for an attribute or a namespace node, `parent` is its element).
 int is_visible(void* data, xmlNodePtr node, xmlNodePtr parent) {
   const auto* set = static_cast<const NodeSet*>(data);
   if (node == nullptr) return 0;
   if (!set->comments && node->type == XML_COMMENT_NODE) return 0;
-  if (parent != set->last_parent || set->last_parent == nullptr) {
-    set->last_parent = parent;
-    set->last_parent_in_root = set->root == nullptr || under(set->root, parent);
-    set->last_parent_left_out = set->left_out != nullptr && under(set->left_out, parent);
-  }
-  const bool in_root = node == set->root || set->last_parent_in_root;
-  return in_root && node != set->left_out && !set->last_parent_left_out ? 1 : 0;
+  const ParentFacts facts = parent != nullptr ? facts_of(*set, parent) : ParentFacts{};
+  const bool in_root = node == set->root || set->root == nullptr || facts.under_root;
+  return in_root && node != set->left_out && !facts.under_left_out ? 1 : 0;
 }
 
 // --- canonicalization ---

@@ -200,6 +200,48 @@ TEST_F(Outbound, TheInclusiveProfileSignsWhatXmlsec1Verifies) {
   EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
 }
 
+// The nodes signed are chosen along libxml2's walk, with what is known of the parents on its path
+// kept up to a depth (64): a document nested deeper than that, with namespaces and comments on
+// the way down and elements after the way back up, is signed (both profiles) as xmlsec1 reads it.
+TEST_F(Outbound, ADocumentDeeperThanTheKeptPathSignsWhatXmlsec1Verifies) {
+  const std::string pki = NQS_TEST_PKI_DIR;
+  auto signer = load_signer(pki + "/adapter-sign.key", chain_);
+  ASSERT_TRUE(signer.has_value());
+  std::vector<X509*> chain;
+  for (const auto& certificate : signer.value().certificates)
+    chain.push_back(certificate.get());
+  for (const auto& profile : {xmldsig::SigningOptions{}, test::nca_layer_profile()}) {
+    const auto composed =
+        builder_->compose(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
+    xml::XmlDoc doc(xmlReadMemory(composed.data(), static_cast<int>(composed.size()), nullptr,
+                                  nullptr, XML_PARSE_NONET));
+    ASSERT_TRUE(doc);
+    xmlNode* document = xmlDocGetRootElement(doc.get());
+    while (document != nullptr && xml::as_view(document->name) != "VoucherDelivered") {
+      const auto children = xml::element_children(document);
+      document = children.empty() ? nullptr : children.back();
+    }
+    ASSERT_NE(document, nullptr);
+    xmlNode* at = document;
+    for (int level = 0; level < 150; ++level) {
+      xmlNode* deeper = xmlNewChild(at, nullptr, xml::as_xml("d"), xml::as_xml("text"));
+      if (level % 20 == 7) xmlNewNs(deeper, xml::as_xml("urn:level"), xml::as_xml("l"));
+      if (level % 30 == 3) xmlAddChild(at, xmlNewDocComment(doc.get(), xml::as_xml(" c ")));
+      xmlNewProp(deeper, xml::as_xml("n"), xml::as_xml(std::to_string(level).c_str()));
+      xmlNewChild(at, nullptr, xml::as_xml("after"), xml::as_xml("back up"));
+      at = deeper;
+    }
+    ASSERT_EQ(xmldsig::sign_enveloped(document, signer.value().key.get(), chain, profile),
+              std::nullopt);
+    xmlChar* text = nullptr;
+    int size = 0;
+    xmlDocDumpMemory(doc.get(), &text, &size);
+    const std::string bytes(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
+    xmlFree(text);
+    EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
+  }
+}
+
 TEST_F(Outbound, TheSignatureFollowsTheProfileOfMessagesMd) {
   const auto bytes = build(kDelivered);
   xml::XmlDoc doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
