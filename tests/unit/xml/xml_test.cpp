@@ -71,6 +71,28 @@ TEST(XmlLimits, TheLineNamedIsWhereTheOffenceBegins) {
               HasSubstr("elements nested deeper than 2 at line 4"));
 }
 
+// What follows '<' tells the markup apart: each kind is measured as its own, a DOCTYPE ends the
+// scan (the parser refuses it), and markup cut short leaves the verdict to the parser.
+TEST(XmlLimits, EachKindOfMarkupIsToldByWhatFollowsItsLessThan) {
+  XmlLimits limits;
+  limits.max_text_bytes = 8;
+  EXPECT_THAT(exceeds_limits("<r><?pi a longer instruction?></r>", limits).value_or(""),
+              HasSubstr("a processing instruction of"));
+  EXPECT_THAT(exceeds_limits("<r><![CDATA[a longer section]]></r>", limits).value_or(""),
+              HasSubstr("a CDATA section of"));
+  EXPECT_THAT(exceeds_limits("<r><!--a longer comment--></r>", limits).value_or(""),
+              HasSubstr("a comment of"));
+  limits = XmlLimits{};
+  limits.max_elements = 1;
+  EXPECT_THAT(exceeds_limits("<r><a/></r>", limits).value_or(""),
+              HasSubstr("more than 1 elements"));
+  EXPECT_EQ(exceeds_limits("<!DOCTYPE r><r><a/></r>", limits), std::nullopt);
+  EXPECT_EQ(exceeds_limits("<r><!x><a/></r>", limits), std::nullopt);
+  EXPECT_EQ(exceeds_limits("<r></r", limits), std::nullopt);
+  EXPECT_EQ(exceeds_limits("<", limits), std::nullopt);
+  EXPECT_EQ(exceeds_limits("<r><", limits), std::nullopt);
+}
+
 TEST(ParseHostileXml, EachReasonOfItsOwn) {
   auto reason_of = [](std::string_view bytes, std::size_t max_bytes = 1 << 20) {
     auto parsed = parse_hostile_xml(bytes, max_bytes);
