@@ -15,12 +15,13 @@ bool is_space(char c) {
 
 // The characters that end a name in a tag: a space, '=', '/' or '>' (one look-up a character
 // instead of seven comparisons: names are most of what the scan reads one character at a time).
-constexpr auto kEndsName = [] {
+constexpr std::array<bool, 256> name_ends() {
   std::array<bool, 256> ends{};
   for (const char c : {' ', '\t', '\n', '\r', '=', '/', '>'})
     ends[static_cast<unsigned char>(c)] = true;
   return ends;
-}();
+}
+constexpr auto kEndsName = name_ends();
 
 class Scanner {
  public:
