@@ -20,9 +20,9 @@ namespace nqs::xml {
 // libxml2's state, and what the apex inherits (namespaces in scope, xml:* attributes) libxml2
 // reads through parent links, not from its walk. One thing differs: what libxml2 refuses in any
 // node it walks (a namespace URI it judges relative, an entity reference) is not looked for
-// outside the walk: declares_relative_namespace looks for the first everywhere, and a message
-// read here has no entity reference (no DOCTYPE is parsed). An apex of another document is
-// refused.
+// outside the walk. A caller that wants the whole walk's verdict calls
+// declares_relative_namespace first (canonicalize does not); a message read here has no entity
+// reference (no DOCTYPE is parsed). An apex of another document is refused.
 struct Canonicalization {
   xmlC14NIsVisibleCallback is_visible = nullptr;
   void* visible_data = nullptr;
@@ -42,7 +42,7 @@ bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out);
 // relative (2.9.14's c14n.c, xmlC14NCheckForRelativeNamespaces): not empty, and either not parsed
 // by xmlParseURI or parsed without a scheme.
 // The walk through the whole document refuses such a document wherever the declaration stands; a
-// walk from an apex sees only the apex's subtree and what follows it.
+// walk from an apex sees only the subtrees of the apex and of its following siblings.
 bool declares_relative_namespace(const xmlDoc* doc);
 
 }  // namespace nqs::xml

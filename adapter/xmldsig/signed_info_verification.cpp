@@ -39,8 +39,8 @@ std::string algorithm_of(const xmlNode* node) {
 
 // --- which nodes are rendered ---
 
-// What is known of an element libxml2 gave as a parent: whether it is `root` or below it, and
-// whether it is `left_out` or below it.
+// What is known of a node libxml2 gave as a parent (an element, or the document node): whether it
+// is `root` or below it, and whether it is `left_out` or below it.
 struct ParentFacts {
   const xmlNode* node = nullptr;
   bool under_root = false;
@@ -54,9 +54,11 @@ struct NodeSet {
   const xmlNode* left_out = nullptr;
   bool comments = false;
   // libxml2 walks in document order, and asks about every attribute and namespace in scope of an
-  // element, and about each of its children, with that element as `parent`. The parents asked
-  // about along the walk's path are kept, each the parent of the next: a new one is known from its
-  // own parent, and one returned to is found, instead of looking up through its ancestors again.
+  // element, and about each of its children, with that element as `parent`; it also asks about
+  // ancestors out of that order (an element's own parent for inclusive c14n's xml:* attributes,
+  // the element that declared a namespace for exclusive c14n). The parents along the walk's path
+  // are kept, each the parent of the next: a new one is known from its own parent, and one asked
+  // about again is found there, instead of looking up through its ancestors.
   static constexpr std::size_t kKeptDepth = 64;
   mutable std::array<ParentFacts, kKeptDepth> path{};
   mutable std::size_t depth = 0;
@@ -74,9 +76,13 @@ bool under(const xmlNode* tree, const xmlNode* parent) {
 ParentFacts facts_of(const NodeSet& set, const xmlNode* parent) {
   auto& path = set.path;
   auto& depth = set.depth;
-  while (depth > 0 && path[depth - 1].node != parent && path[depth - 1].node != parent->parent)
+  // One asked about again, the last or an ancestor of it: the path is left as it is.
+  for (std::size_t at = depth; at > 0; --at) {
+    if (path[at - 1].node == parent) return path[at - 1];
+  }
+  // A new one: the path is cut back to its parent, when that is kept.
+  while (depth > 0 && path[depth - 1].node != parent->parent)
     --depth;
-  if (depth > 0 && path[depth - 1].node == parent) return path[depth - 1];
   ParentFacts facts{parent};
   if (depth > 0) {  // the last one kept is its parent
     const bool element = parent->type == XML_ELEMENT_NODE;

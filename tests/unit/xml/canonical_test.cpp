@@ -255,7 +255,8 @@ TEST(Canonicalize, ARelativeNamespaceOutsideTheWalkIsNotSeen) {
 
 // declares_relative_namespace finds what libxml2's walk through the whole document refuses: each
 // namespace URI below, declared (prefixed and as the default) on the root, on an element above
-// another, on a leaf, and on an element after the others, gives the verdict of that walk.
+// another, on a leaf, on an element after the others (also after a climb of three levels past
+// text, a comment and a PI), and on a root alone, gives the verdict of that walk.
 TEST(Canonicalize, ARelativeNamespaceIsFoundWhereTheWholeWalkRefusesIt) {
   xmlSetGenericErrorFunc(nullptr, quiet);
   const std::vector<std::string> uris = {"not/absolute",
@@ -280,9 +281,12 @@ TEST(Canonicalize, ARelativeNamespaceIsFoundWhereTheWholeWalkRefusesIt) {
                                          "http://h/a b",
                                          "x:",
                                          "http://h:notaport/"};
-  const std::vector<std::string> shapes = {
-      R"(<r D><a><b/></a><c/></r>)", R"(<r><a D><b/></a><c/></r>)", R"(<r><a><b D/></a><c/></r>)",
-      R"(<r><a><b/></a><c D/></r>)"};
+  const std::vector<std::string> shapes = {R"(<r D><a><b/></a><c/></r>)",
+                                           R"(<r><a D><b/></a><c/></r>)",
+                                           R"(<r><a><b D/></a><c/></r>)",
+                                           R"(<r><a><b/></a><c D/></r>)",
+                                           R"(<r D/>)",
+                                           R"(<r><a><b><x/>t</b></a>t<!--c--><?p i?><c D/>t</r>)"};
   int refused = 0;
   int rendered_whole = 0;
   for (const auto& uri : uris) {

@@ -89,6 +89,9 @@ TEST(XmlLimits, EachKindOfMarkupIsToldByWhatFollowsItsLessThan) {
   EXPECT_EQ(exceeds_limits("<!DOCTYPE r><r><a/></r>", limits), std::nullopt);
   EXPECT_EQ(exceeds_limits("<r><!x><a/></r>", limits), std::nullopt);
   EXPECT_EQ(exceeds_limits("<r></r", limits), std::nullopt);
+  limits = XmlLimits{};
+  limits.max_depth = 1;  // an end tag closes: two elements side by side are one deep
+  EXPECT_EQ(exceeds_limits("<r></r><s></s>", limits), std::nullopt);
   EXPECT_EQ(exceeds_limits("<", limits), std::nullopt);
   EXPECT_EQ(exceeds_limits("<r><", limits), std::nullopt);
 }
