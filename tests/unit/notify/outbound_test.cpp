@@ -73,6 +73,48 @@ class Outbound : public ::testing::Test {
     return std::system(command.c_str());
   }
 
+  // A notification composed (not signed) and read back, with its document element.
+  struct Composed {
+    xml::XmlDoc doc;
+    xmlNode* document = nullptr;
+  };
+  Composed composed(const domain::NotificationOut& notification) {
+    const auto text =
+        builder_->compose(notification, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z"))
+            .value();
+    Composed out{xml::XmlDoc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr,
+                                           nullptr, XML_PARSE_NONET))};
+    xmlNode* at = out.doc ? xmlDocGetRootElement(out.doc.get()) : nullptr;
+    while (at != nullptr && xml::as_view(at->name) != notification.document) {
+      const auto children = xml::element_children(at);
+      at = children.empty() ? nullptr : children.back();
+    }
+    out.document = at;
+    return out;
+  }
+
+  // `document` of `doc` signed with the adapter's key and chain by `profile`, and the whole
+  // envelope's text; empty when it could not be signed.
+  std::string signed_text(xmlDoc* doc, xmlNode* document, const xmldsig::SigningOptions& profile) {
+    const std::string pki = NQS_TEST_PKI_DIR;
+    auto signer = load_signer(pki + "/adapter-sign.key", chain_);
+    EXPECT_TRUE(signer.has_value());
+    if (!signer) return {};
+    std::vector<X509*> chain;
+    for (const auto& certificate : signer.value().certificates)
+      chain.push_back(certificate.get());
+    const auto problem =
+        xmldsig::sign_enveloped(document, signer.value().key.get(), chain, profile);
+    EXPECT_EQ(problem, std::nullopt);
+    if (problem) return {};
+    xmlChar* text = nullptr;
+    int size = 0;
+    xmlDocDumpMemory(doc, &text, &size);
+    std::string bytes(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
+    xmlFree(text);
+    return bytes;
+  }
+
   test::TempDir dir_;
   std::filesystem::path chain_;
   std::unique_ptr<NotificationBuilder> builder_;
@@ -169,32 +211,10 @@ TEST_F(Outbound, AnEcdsaKeySignsWhatXmlsec1Verifies) {
 // key, a comment inside the signed document: xmlsec1 agrees on the nodes the adapter signed (a
 // reference by Id leaves comments out, the namespaces in scope are rendered).
 TEST_F(Outbound, TheInclusiveProfileSignsWhatXmlsec1Verifies) {
-  const auto composed =
-      builder_->compose(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
-  xml::XmlDoc doc(xmlReadMemory(composed.data(), static_cast<int>(composed.size()), nullptr,
-                                nullptr, XML_PARSE_NONET));
-  ASSERT_TRUE(doc);
-  xmlNode* document = xmlDocGetRootElement(doc.get());
-  while (document != nullptr && xml::as_view(document->name) != "VoucherDelivered") {
-    const auto children = xml::element_children(document);
-    document = children.empty() ? nullptr : children.back();
-  }
+  auto [doc, document] = composed(kDelivered);
   ASSERT_NE(document, nullptr);
   xmlAddChild(document, xmlNewDocComment(doc.get(), xml::as_xml(" not signed content ")));
-  const auto kalkan = test::nca_layer_profile();
-  const std::string pki = NQS_TEST_PKI_DIR;
-  auto signer = load_signer(pki + "/adapter-sign.key", chain_);
-  ASSERT_TRUE(signer.has_value());
-  std::vector<X509*> chain;
-  for (const auto& certificate : signer.value().certificates)
-    chain.push_back(certificate.get());
-  ASSERT_EQ(xmldsig::sign_enveloped(document, signer.value().key.get(), chain, kalkan),
-            std::nullopt);
-  xmlChar* text = nullptr;
-  int size = 0;
-  xmlDocDumpMemory(doc.get(), &text, &size);
-  const std::string bytes(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
-  xmlFree(text);
+  const auto bytes = signed_text(doc.get(), document, test::nca_layer_profile());
   EXPECT_THAT(bytes, HasSubstr("xml-c14n-20010315#WithComments"));
   EXPECT_THAT(bytes, HasSubstr("<!-- not signed content -->"));
   EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
@@ -204,23 +224,8 @@ TEST_F(Outbound, TheInclusiveProfileSignsWhatXmlsec1Verifies) {
 // kept up to a depth (64): a document nested deeper than that, with namespaces and comments on
 // the way down and elements after the way back up, is signed (both profiles) as xmlsec1 reads it.
 TEST_F(Outbound, ADocumentDeeperThanTheKeptPathSignsWhatXmlsec1Verifies) {
-  const std::string pki = NQS_TEST_PKI_DIR;
-  auto signer = load_signer(pki + "/adapter-sign.key", chain_);
-  ASSERT_TRUE(signer.has_value());
-  std::vector<X509*> chain;
-  for (const auto& certificate : signer.value().certificates)
-    chain.push_back(certificate.get());
   for (const auto& profile : {xmldsig::SigningOptions{}, test::nca_layer_profile()}) {
-    const auto composed =
-        builder_->compose(kDelivered, "m-1", "c-1", *parse_instant("2025-09-08T12:00:00Z")).value();
-    xml::XmlDoc doc(xmlReadMemory(composed.data(), static_cast<int>(composed.size()), nullptr,
-                                  nullptr, XML_PARSE_NONET));
-    ASSERT_TRUE(doc);
-    xmlNode* document = xmlDocGetRootElement(doc.get());
-    while (document != nullptr && xml::as_view(document->name) != "VoucherDelivered") {
-      const auto children = xml::element_children(document);
-      document = children.empty() ? nullptr : children.back();
-    }
+    auto [doc, document] = composed(kDelivered);
     ASSERT_NE(document, nullptr);
     xmlNode* at = document;
     for (int level = 0; level < 150; ++level) {
@@ -231,13 +236,8 @@ TEST_F(Outbound, ADocumentDeeperThanTheKeptPathSignsWhatXmlsec1Verifies) {
       xmlNewChild(at, nullptr, xml::as_xml("after"), xml::as_xml("back up"));
       at = deeper;
     }
-    ASSERT_EQ(xmldsig::sign_enveloped(document, signer.value().key.get(), chain, profile),
-              std::nullopt);
-    xmlChar* text = nullptr;
-    int size = 0;
-    xmlDocDumpMemory(doc.get(), &text, &size);
-    const std::string bytes(reinterpret_cast<char*>(text), static_cast<std::size_t>(size));
-    xmlFree(text);
+    const auto bytes = signed_text(doc.get(), document, profile);
+    ASSERT_FALSE(bytes.empty());
     EXPECT_EQ(xmlsec1_verify(bytes, "VoucherDelivered"), 0) << bytes;
   }
 }
