@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "xml/xml.hpp"
+
 namespace nqs::xml {
 namespace {
 
@@ -127,23 +129,12 @@ bool canonicalize(xmlDoc* doc, const Canonicalization& how, std::string& out) {
 }
 
 bool declares_relative_namespace(const xmlDoc* doc) {
-  const xmlNode* root = xmlDocGetRootElement(doc);
-  // Every element in document order, without recursion (the depth is the message's).
-  for (const xmlNode* node = root; node != nullptr;) {
-    if (node->type == XML_ELEMENT_NODE) {
-      for (const xmlNs* ns = node->nsDef; ns != nullptr; ns = ns->next) {
-        if (refused_namespace(ns->href)) return true;
-      }
-      if (node->children != nullptr) {
-        node = node->children;
-        continue;
-      }
-    }
-    while (node != root && node->next == nullptr)
-      node = node->parent;
-    node = node == root ? nullptr : node->next;
-  }
-  return false;
+  bool found = false;
+  for_each_element<const xmlNode>(xmlDocGetRootElement(doc), [&](const xmlNode* element) {
+    for (const xmlNs* ns = element->nsDef; ns != nullptr && !found; ns = ns->next)
+      found = refused_namespace(ns->href);
+  });
+  return found;
 }
 
 }  // namespace nqs::xml

@@ -38,6 +38,17 @@ bool is_element(const xmlNode* node, std::string_view ns, std::string_view local
 std::string_view namespace_of(const xmlNode* node);
 // The element children of `parent`, in order.
 std::vector<xmlNode*> element_children(const xmlNode* parent);
+// Calls `visit` with each element of `node` and its following siblings, and of their subtrees, in
+// document order (Node: xmlNode or const xmlNode). It recurses: a message's depth is bounded by the
+// structure scan before it is parsed, and a document the adapter builds is of its own making.
+template <typename Node, typename Visit>
+void for_each_element(Node* node, const Visit& visit) {
+  for (Node* child = node; child != nullptr; child = child->next) {
+    if (child->type != XML_ELEMENT_NODE) continue;
+    visit(child);
+    for_each_element<Node>(child->children, visit);
+  }
+}
 // The first element child named {ns}local_name, or nullptr; ns empty means no namespace.
 xmlNode* child_element(const xmlNode* parent, std::string_view ns, std::string_view local_name);
 // The text content of a node.

@@ -38,17 +38,6 @@ bool in_soap_header(const xmlNode* node) {
   return false;
 }
 
-// Calls `visit` with each element of `node` and its following siblings, and of their subtrees,
-// in document order (the structure scan bounds the depth).
-template <typename Visit>
-void for_each_element(xmlNode* node, const Visit& visit) {
-  for (xmlNode* child = node; child != nullptr; child = child->next) {
-    if (child->type != XML_ELEMENT_NODE) continue;
-    visit(child);
-    for_each_element(child->children, visit);
-  }
-}
-
 bool is_id_attribute(const xmlAttr* attr) {
   const auto name = xml::as_view(attr->name);
   return name.size() == 2 && (name[0] == 'I' || name[0] == 'i') &&
@@ -60,7 +49,7 @@ bool is_id_attribute(const xmlAttr* attr) {
 std::variant<xmlNode*, Rejection> enveloped_signature(xmlNode* document,
                                                       const std::string& document_name) {
   std::vector<xmlNode*> signatures;
-  for_each_element(xmlDocGetRootElement(document->doc), [&](xmlNode* element) {
+  xml::for_each_element(xmlDocGetRootElement(document->doc), [&](xmlNode* element) {
     if (xml::is_element(element, kXmlDsigNs, "Signature")) signatures.push_back(element);
   });
 
@@ -237,8 +226,8 @@ std::optional<Rejection> check_wrapping(xmlDoc* doc) {
   }
   std::vector<xmlNode*> elements;
   elements.reserve(256);
-  for_each_element(xmlDocGetRootElement(doc),
-                   [&](xmlNode* element) { elements.push_back(element); });
+  xml::for_each_element(xmlDocGetRootElement(doc),
+                        [&](xmlNode* element) { elements.push_back(element); });
   std::map<std::string, const xmlNode*, std::less<>> first_with;
   for (xmlNode* element : elements) {
     // Id, ID, id or wsu:Id: any of them can be made a reference target.

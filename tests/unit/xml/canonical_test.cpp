@@ -140,14 +140,6 @@ std::string rendered(xmlDoc* doc, Subtree& subtree, const Method& method, xmlNod
   return out;
 }
 
-void elements_of(xmlNode* node, std::vector<xmlNode*>& out) {
-  for (; node != nullptr; node = node->next) {
-    if (node->type != XML_ELEMENT_NODE) continue;
-    out.push_back(node);
-    elements_of(node->children, out);
-  }
-}
-
 // Every node of the tree from `node` (its siblings after it included) with its attributes.
 void nodes_from(const xmlNode* node, std::set<const void*>& out) {
   for (; node != nullptr; node = node->next) {
@@ -192,7 +184,7 @@ TEST(Canonicalize, FromTheApexRendersWhatTheWholeWalkRenders) {
     ASSERT_TRUE(doc);
     xmlNode* const first = doc->children;
     std::vector<xmlNode*> elements;
-    elements_of(doc->children, elements);
+    for_each_element(doc->children, [&](xmlNode* element) { elements.push_back(element); });
     for (xmlNode* top : elements) {
       const auto skipped = skipped_by_walk_from(doc.get(), top);
       for (const auto& method : methods) {
