@@ -14,7 +14,7 @@ constexpr std::array<unsigned char, 16> kNamespace{0x5c, 0x1e, 0x3b, 0x8e, 0x6a,
 
 // SHA-256 and SHA-1 fetched once: OpenSSL 3 looks an algorithm up by name for each use of
 // EVP_sha256() (a lock and a hash table), and these hash every input and every command id.
-const EVP_MD* sha256() {
+const EVP_MD* sha256_md() {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md;
 }
@@ -36,11 +36,15 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
-std::string sha256_hex(std::string_view bytes) {
+std::string sha256(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, sha256(), nullptr);
-  return to_hex({reinterpret_cast<const char*>(digest), length});
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, sha256_md(), nullptr);
+  return {reinterpret_cast<const char*>(digest), length};
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  return to_hex(sha256(bytes));
 }
 
 std::string uuid_for(std::string_view name) {

@@ -8,7 +8,8 @@ namespace nqs {
 // Bytes in lowercase hex, two digits each.
 std::string to_hex(std::string_view bytes);
 
-// Lowercase hex SHA-256 of bytes.
+// SHA-256 of bytes: its 32 bytes, and in lowercase hex.
+std::string sha256(std::string_view bytes);
 std::string sha256_hex(std::string_view bytes);
 
 // A name-based UUID (RFC 4122 version 5, SHA-1) in the adapter's own namespace: the same name

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
 #include <memory>
 #include <span>
 
@@ -38,5 +39,9 @@ const OpenSslKey* key_of(const EVP_PKEY* key);
 std::shared_ptr<EVP_PKEY> make_private_key(const Algorithm& algorithm,
                                            std::span<const std::uint8_t> private_key);
 std::shared_ptr<EVP_PKEY> generate_private_key(const Algorithm& algorithm);
+
+// How many GOST signatures of certificates, CRLs and OCSP answers were answered from memory (they
+// had verified before) rather than verified again.
+std::uint64_t gost_verifications_remembered();
 
 }  // namespace nqs::gost

@@ -51,6 +51,27 @@ TEST_P(NcaCertificates, AnyChangedByteOfTheSignedPartOrSignatureFails) {
   ERR_clear_error();
 }
 
+// A link that verified once is answered from memory the next time, and the memory names what was
+// signed and the signature itself: a certificate with one byte changed, in its signed part or in
+// its signature, is verified in full and fails, though its genuine twin is remembered.
+TEST_P(NcaCertificates, ARememberedLinkIsTheSameBytesOnly) {
+  const auto& issued = GetParam();
+  auto issuer = nca_certificate(issued.issuer);
+  EVP_PKEY* key = X509_get0_pubkey(issuer.get());
+  const std::string bytes = certificate_der(nca_certificate(issued.certificate).get());
+  ASSERT_EQ(X509_verify(parse_certificate_der(bytes).get(), key), 1);
+  const auto before = gost_verifications_remembered();
+  EXPECT_EQ(X509_verify(parse_certificate_der(bytes).get(), key), 1);
+  EXPECT_EQ(gost_verifications_remembered(), before + 1) << "the second time, from memory";
+  for (std::size_t at : {std::size_t{200}, bytes.size() - 1}) {
+    std::string changed = bytes;
+    changed[at] = static_cast<char>(changed[at] ^ 0x01);
+    EXPECT_EQ(X509_verify(parse_certificate_der(changed).get(), key), 0) << "byte " << at;
+  }
+  EXPECT_EQ(gost_verifications_remembered(), before + 1);
+  ERR_clear_error();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Gost, NcaCertificates,
     ::testing::Values(Issued{"ind2015.pem", "nca_gost2015_test.cer", "GOST 34.10-2015/512"},
