@@ -39,7 +39,10 @@ std::string to_hex(std::string_view bytes) {
 std::string sha256(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, sha256_md(), nullptr);
+  if (sha256_md() == nullptr ||
+      EVP_Digest(bytes.data(), bytes.size(), digest, &length, sha256_md(), nullptr) != 1) {
+    return {};
+  }
   return {reinterpret_cast<const char*>(digest), length};
 }
 

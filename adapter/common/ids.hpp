@@ -8,7 +8,7 @@ namespace nqs {
 // Bytes in lowercase hex, two digits each.
 std::string to_hex(std::string_view bytes);
 
-// SHA-256 of bytes: its 32 bytes, and in lowercase hex.
+// SHA-256 of bytes: its 32 bytes (none when OpenSSL could not hash), and in lowercase hex.
 std::string sha256(std::string_view bytes);
 std::string sha256_hex(std::string_view bytes);
 

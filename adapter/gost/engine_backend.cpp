@@ -1,7 +1,8 @@
 // GOST with gost-engine (Debian's libengine-gost-openssl), through OpenSSL's ENGINE API, the only
 // one through which it signs. It knows the curves by the Russian object identifiers, so NCA's
-// keys are handed to it re-encoded under those (the key bytes are the same); it has no
-// 34.311-95 S-boxes, so that hash stays with libgcrypt.
+// private keys are handed to it re-encoded under those (the key bytes are the same), and so is one
+// public key a curve, whose group the engine builds and every public key after is made on; it has
+// no 34.311-95 S-boxes, so that hash stays with libgcrypt.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -225,8 +226,10 @@ class GostEngine final : public Backend {
   }
   std::unique_ptr<Verifier> verifier(const PublicKey& key) const override {
     if (key.xy.size() != 2 * key.algorithm->size) return nullptr;
-    const EC_GROUP* group = group_of(*key.algorithm);
-    return group == nullptr ? nullptr : verifier_in(group, key);
+    // Without the group built once (it could not be), the key is read the engine's own way.
+    if (const EC_GROUP* group = group_of(*key.algorithm)) return verifier_in(group, key);
+    auto read = decoded(key);
+    return read ? std::make_unique<EngineVerifier>(std::move(read)) : nullptr;
   }
   std::unique_ptr<SigningKey> signing_key(
       const Algorithm& algorithm, std::span<const std::uint8_t> private_key) const override {
