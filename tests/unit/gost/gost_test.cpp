@@ -51,9 +51,10 @@ TEST_P(NcaCertificates, AnyChangedByteOfTheSignedPartOrSignatureFails) {
   ERR_clear_error();
 }
 
-// A link that verified once is answered from memory the next time, and the memory names what was
-// signed and the signature itself: a certificate with one byte changed, in its signed part or in
-// its signature, is verified in full and fails, though its genuine twin is remembered.
+// A link that verified once is answered from memory the next time, and the memory names the key,
+// what was signed and the signature itself: a certificate with one byte changed, in its signed
+// part or in its signature, or checked against another key, is verified in full and fails, though
+// its genuine twin is remembered.
 TEST_P(NcaCertificates, ARememberedLinkIsTheSameBytesOnly) {
   const auto& issued = GetParam();
   auto issuer = nca_certificate(issued.issuer);
